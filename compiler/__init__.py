@@ -1,0 +1,1 @@
+"""dqm: Drug Quantity Management rules from an Excel workbook to versioned JSON and decisions."""

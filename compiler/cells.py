@@ -1,0 +1,97 @@
+"""Typing cells before the schemas check them: numbers and dates are parsed here, one cell at a
+time, so a bad cell becomes its own finding instead of hiding the rest of its column (as a failed
+pandera coercion would)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import numpy as np
+import pandas as pd
+
+from . import schemas
+from .findings import Finding
+from .reader import Sheet
+
+_NUMBER = re.compile(r"^[+-]?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?$|^[+-]?\.\d+$")
+
+
+def typed_frame(sheet: Sheet) -> tuple[pd.DataFrame, list[Finding], set[tuple[str, int]]]:
+    """The sheet with number columns as floats, date columns as datetimes and text as str/None;
+    the findings for cells that could not be read as their type; and those cells (header, row)."""
+    findings: list[Finding] = []
+    bad: set[tuple[str, int]] = set()
+    out = {}
+    for header, col in schemas.columns(sheet.name).items():
+        kind = schemas.kind(col)
+        example = col.metadata["example"] if col.metadata else ""
+        values = sheet.frame[header]
+        if kind == "number":
+            parsed = np.full(len(values), np.nan)
+            for i, (row, v) in enumerate(values.items()):
+                if v is None:
+                    continue
+                number = as_number(v)
+                if number is None:
+                    bad.add((header, row))
+                    findings.append(Finding(sheet.name, sheet.cell(header, row), header, v,
+                        f"'{header}' must be a number. Type a number such as {example}, in digits."))
+                else:
+                    parsed[i] = number
+            out[header] = pd.Series(parsed, index=values.index, dtype="float64")
+        elif kind == "date":
+            parsed = []
+            for row, v in values.items():
+                if v is None:
+                    parsed.append(pd.NaT)
+                elif isinstance(v, (dt.date, dt.datetime)):
+                    parsed.append(pd.Timestamp(v).normalize())
+                else:
+                    bad.add((header, row))
+                    parsed.append(pd.NaT)
+                    findings.append(Finding(sheet.name, sheet.cell(header, row), header, v,
+                        f"'{header}' must be a date. Type it as a date Excel recognises, such as "
+                        f"{example}, and check the cell is not formatted as Text."))
+            out[header] = pd.Series(pd.to_datetime(pd.Series(parsed, dtype=object)).array,
+                                    index=values.index, dtype="datetime64[us]")
+        else:
+            choices = _choices(col)
+            texts = [as_text(v) for v in values]
+            if choices:  # accept harmless variants of allowed values: case and spaces
+                texts = [choices.get(" ".join(t.split()).casefold(), t) if t else t for t in texts]
+            out[header] = pd.Series(texts, index=values.index, dtype=object)
+    return pd.DataFrame(out, index=sheet.frame.index), findings, bad
+
+
+def as_number(value: object) -> float | None:
+    """A cell as a number: numbers, and text such as '1,080' or ' 60 '; None when it is not one."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return None if value != value else float(value)
+    if isinstance(value, str):
+        text = value.strip()
+        if _NUMBER.match(text):
+            return float(text.replace(",", ""))
+    return None
+
+
+def as_text(value: object) -> str | None:
+    """A cell as text; numbers typed into text columns (ids, NDC-like codes) keep their digits."""
+    if value is None:
+        return None
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value).strip() or None
+
+
+def _choices(col) -> dict[str, str]:
+    for check in col.checks:
+        if check.name == "isin":
+            return {" ".join(str(v).split()).casefold(): v for v in check.statistics["allowed_values"]}
+    return {}

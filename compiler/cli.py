@@ -1,0 +1,134 @@
+"""The `dqm` command: each subcommand parses its arguments and calls one library function."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from . import diff, findings as fmt
+from .store import Published, Refused, Store, StoreError, Unchanged
+
+
+class UserError(Exception):
+    """A bad argument or unreadable file: one line on stderr, exit 2."""
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from .validate import validate_file
+
+    result = validate_file(_existing(args.workbook))
+    if args.json:
+        print(json.dumps(fmt.as_json(result.findings), ensure_ascii=False, indent=2))
+    else:
+        n_err, n_warn = len(fmt.errors(result.findings)), len(fmt.warnings(result.findings))
+        if result.findings:
+            print(fmt.as_text(result.findings))
+        print(f"{args.workbook}: {n_err} error(s), {n_warn} warning(s).")
+    return 0 if result.ok else 1
+
+
+def cmd_compile(args: argparse.Namespace) -> int:
+    from .publish import compile_workbook
+
+    result = compile_workbook(_existing(args.workbook), args.exports)
+    if result.findings:
+        print(fmt.as_text(result.findings), file=sys.stdout if result.ok else sys.stderr)
+    outcome = result.outcome
+    if isinstance(outcome, Published):
+        print(outcome.path)
+        return 0
+    if isinstance(outcome, Unchanged):
+        print(f"Nothing changed: v{outcome.version} is current ({outcome.path}).")
+        return 0
+    n = len(fmt.errors(result.findings))
+    print(f"Not published: {n} error(s) in {args.workbook}.", file=sys.stderr)
+    return 1
+
+
+def cmd_versions(args: argparse.Namespace) -> int:
+    store = Store(args.exports)
+    ids = [args.ruleset] if args.ruleset else store.ruleset_ids()
+    if not ids:
+        print(f"No published rulesets in {args.exports}/.")
+        return 0
+    for rid in ids:
+        versions = store.versions(rid)
+        if not versions:
+            raise StoreError(f"No published ruleset {rid!r} in {args.exports}/ "
+                             f"(published: {', '.join(store.ruleset_ids()) or 'none'}).")
+        print(f"{rid}")
+        for v in versions:
+            doc = store.load(rid, v)
+            dates = ", ".join(f"{p['policy_id']} reviewed {p['review_date']}" for p in doc["policies"])
+            print(f"  v{v}  {dates}")
+            for c in doc["changes"]["items"]:
+                if c["kind"] == "history" and c["action"] == "added":
+                    print(f"      {c['text']}")
+    return 0
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    store = Store(args.exports)
+    a, b = store.load(args.ruleset, _version(args.a)), store.load(args.ruleset, _version(args.b))
+    print(f"{args.ruleset}: v{a['version']} → v{b['version']}")
+    print(diff.as_text(diff.changes(a, b)))
+    return 0
+
+
+def _version(text: str) -> int:
+    digits = text[1:] if text.lower().startswith("v") else text
+    if not digits.isdigit() or int(digits) < 1:
+        raise UserError(f"{text!r} is not a version number; use 1, 2, … or v1, v2, ….")
+    return int(digits)
+
+
+def _existing(path: str) -> str:
+    p = Path(path)
+    if not p.is_file():
+        raise UserError(f"{path}: no such file.")
+    return path
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="dqm", description="Drug Quantity Management rules: workbook → versioned JSON → decisions.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("validate", help="print every finding in a workbook")
+    s.add_argument("workbook")
+    s.add_argument("--json", action="store_true", help='print {"errors": [...], "warnings": [...]}')
+    s.set_defaults(func=cmd_validate)
+
+    s = sub.add_parser("compile", help="validate, run Tests, publish a new version")
+    s.add_argument("workbook")
+    s.add_argument("--exports", default="exports", help="exports folder (default: exports)")
+    s.set_defaults(func=cmd_compile)
+
+    s = sub.add_parser("versions", help="the published versions with their history entries")
+    s.add_argument("ruleset", nargs="?")
+    s.add_argument("--exports", default="exports")
+    s.set_defaults(func=cmd_versions)
+
+    s = sub.add_parser("diff", help="what changed between versions A and B")
+    s.add_argument("ruleset")
+    s.add_argument("a")
+    s.add_argument("b")
+    s.add_argument("--exports", default="exports")
+    s.set_defaults(func=cmd_diff)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (UserError, StoreError) as exc:
+        print(f"dqm: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,115 @@
+"""The structured difference between two ruleset versions, and its wording for staff."""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+# Field -> the workbook header staff know it by.
+LABELS = {
+    "title": "Title", "owner": "Owner", "policy_type": "Policy Type", "review_date": "Review Date",
+    "approval_months": "Approval Duration (months)", "notes": "Notes", "product": "Product",
+    "strength_and_form": "Strength and Form", "retail_max_qty": "Retail Max Qty per Rx",
+    "home_delivery_max_qty": "Home Delivery Max Qty per Rx", "unit": "Unit", "footnote": "Footnote",
+    "policy_id": "Policy ID", "criteria_text": "Criteria Text", "description": "Description",
+    "met_when": "Met When", "drug_list_id": "Drug List ID", "also_known_as": "Also Known As",
+}
+
+
+def changes(before: dict[str, Any] | None, after: dict[str, Any]) -> list[dict[str, Any]]:
+    """Everything that differs, as records of kind, action, id, field, before, after and text."""
+    out: list[dict[str, Any]] = []
+    if before is None:
+        before = {"policies": [], "criteria": [], "drug_lists": []}
+        out.append(_record("ruleset", "added", after["ruleset_id"], None, None, None,
+                           f"{after['ruleset_id']}: ruleset added"))
+    else:
+        out += _fields("ruleset", after["ruleset_id"], before, after, ["title", "owner"])
+    out += _compare("policy", _policies(before), _policies(after),
+                    ["title", "policy_type", "review_date", "approval_months", "notes"])
+    out += _compare("limit", _products(before), _products(after),
+                    ["policy_id", "product", "strength_and_form", "retail_max_qty",
+                     "home_delivery_max_qty", "unit", "footnote"])
+    out += _compare("override", _overrides(before), _overrides(after),
+                    ["retail_max_qty", "home_delivery_max_qty", "approval_months", "criteria_text"])
+    out += _compare("criterion", _keyed(before["criteria"], "criterion_id"),
+                    _keyed(after["criteria"], "criterion_id"), ["description", "met_when", "drug_list_id"])
+    out += _compare("drug_list_member", _members(before), _members(after), ["also_known_as", "notes"])
+    old_h, new_h = _history(before), _history(after)
+    for key in sorted(new_h.keys() - old_h.keys()):
+        out.append(_record("history", "added", key[0], None, None, None,
+                           f"{key[0]}: History row added: {key[1]}, {key[3]}: {key[2]}"))
+    for key in sorted(old_h.keys() - new_h.keys()):
+        out.append(_record("history", "removed", key[0], None, None, None,
+                           f"{key[0]}: History row removed: {key[1]}, {key[3]}: {key[2]}"))
+    return out
+
+
+def as_text(items: Iterable[dict[str, Any]]) -> str:
+    lines = [c["text"] for c in items]
+    return "\n".join(lines) if lines else "No changes."
+
+
+def _record(kind, action, id_, field, before, after, text) -> dict[str, Any]:
+    return {"kind": kind, "action": action, "id": id_, "field": field,
+            "before": before, "after": after, "text": text}
+
+
+def _show(v: Any) -> str:
+    if v is None:
+        return "(blank)"
+    if isinstance(v, list):
+        return "; ".join(v) or "(blank)"
+    return str(v)
+
+
+def _fields(kind: str, id_: str, old: dict, new: dict, fields: list[str]) -> list[dict]:
+    out = []
+    for f in fields:
+        a, b = old.get(f), new.get(f)
+        if a != b:
+            out.append(_record(kind, "changed", id_, LABELS[f], _scalar(a), _scalar(b),
+                               f"{id_}: {LABELS[f]} {_show(a)} → {_show(b)}"))
+    return out
+
+
+def _scalar(v: Any) -> Any:
+    return "; ".join(v) if isinstance(v, list) else v
+
+
+def _compare(kind: str, old: dict, new: dict, fields: list[str]) -> list[dict]:
+    out = []
+    noun = kind.replace("_", " ")
+    for key in sorted(new.keys() - old.keys()):
+        out.append(_record(kind, "added", key, None, None, None, f"{key}: {noun} added"))
+    for key in sorted(old.keys() - new.keys()):
+        out.append(_record(kind, "removed", key, None, None, None, f"{key}: {noun} removed"))
+    for key in sorted(old.keys() & new.keys()):
+        out += _fields(kind, key, old[key], new[key], fields)
+    return out
+
+
+def _keyed(rows: list[dict], key: str) -> dict[str, dict]:
+    return {r[key]: r for r in rows}
+
+
+def _policies(doc: dict) -> dict[str, dict]:
+    return _keyed(doc["policies"], "policy_id")
+
+
+def _products(doc: dict) -> dict[str, dict]:
+    return {p["product_id"]: {**p, "policy_id": pol["policy_id"]}
+            for pol in doc["policies"] for p in pol["products"]}
+
+
+def _overrides(doc: dict) -> dict[str, dict]:
+    return {f"{p['product_id']} / {o['criterion_id']}": o
+            for pol in doc["policies"] for p in pol["products"] for o in p["overrides"]}
+
+
+def _members(doc: dict) -> dict[str, dict]:
+    return {f"{dl['drug_list_id']} / {d['drug']}": d for dl in doc["drug_lists"] for d in dl["drugs"]}
+
+
+def _history(doc: dict) -> dict[tuple, dict]:
+    return {(p["policy_id"], h["type_of_revision"], h["summary_of_changes"], h["review_date"]): h
+            for p in doc["policies"] for h in p["history"]}

@@ -1,0 +1,57 @@
+"""`dqm compile`: validate a workbook, run its Tests, build the ruleset and publish it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import diff
+from .build import build, history_rows
+from .findings import Finding
+from .store import Published, Refused, Store, Unchanged
+from .validate import Validated, validate_file
+
+
+@dataclass
+class CompileResult:
+    findings: list[Finding] = field(default_factory=list)
+    outcome: Published | Unchanged | Refused | None = None
+
+    @property
+    def ok(self) -> bool:
+        return isinstance(self.outcome, (Published, Unchanged))
+
+
+def compile_workbook(path: str | Path, exports: str | Path = "exports") -> CompileResult:
+    validated = validate_file(path)
+    if not validated.ok:
+        return CompileResult(validated.findings)
+    content = build(validated)
+    test_findings = run_workbook_tests(validated, content)
+    if test_findings:
+        return CompileResult(validated.findings + test_findings)
+    outcome = Store(exports).publish(content, gate=lambda prev, new: new_history_required(validated, prev, new))
+    findings = validated.findings + (outcome.reasons if isinstance(outcome, Refused) else [])
+    return CompileResult(findings, outcome)
+
+
+def run_workbook_tests(validated: Validated, content: dict[str, Any]) -> list[Finding]:
+    """The workbook's Tests rows decided against the ruleset being built; a mismatch is a finding."""
+    from .testsheet import test_findings  # the decision engine sits downstream of building
+
+    return test_findings(validated, content)
+
+
+def new_history_required(validated: Validated, previous: dict | None, content: dict) -> list[Finding]:
+    """A changed ruleset must bring at least one new History row."""
+    if previous is None or history_rows(content) - history_rows(previous):
+        return []
+    sheet = validated.workbook.sheets["History"]
+    changed = diff.changes(previous, content)
+    shown = "; ".join(c["text"] for c in changed[:3]) + ("; …" if len(changed) > 3 else "")
+    return [Finding("History", sheet.cell("Policy ID", sheet.next_row), "Policy ID", None,
+                    f"The rules differ from the published v{previous['version']} ({shown}), but History "
+                    "has no new row. Add a row here for each policy you changed: Policy ID, Type of "
+                    "Revision, Summary of Changes and Review Date, and give that policy the same "
+                    "Review Date on the Policies sheet.")]

@@ -1,0 +1,299 @@
+"""Reading a workbook: sheets -> raw DataFrames indexed by Excel row number, plus reading findings.
+
+Cells are read with calamine (fast, never runs macros, returns saved formula values). Before any
+parser sees the file we check what it is (zip, not legacy/encrypted), its zip directory (no
+decompression bombs) and its XML (no DTDs, so no entity expansion). openpyxl, guarded by defusedxml,
+is used only when a sheet holds formulas, to find those with no saved value.
+
+Handled on purpose (documented in workbook/README.md):
+- header matching ignores case and repeated/surrounding spaces;
+- unknown columns and hidden sheets are warnings; other sheets are ignored;
+- merged cells inside a sheet's columns are errors (only the top-left cell keeps its value);
+- a formula with a saved value uses that value; one without is an error.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import hashlib
+import io
+import re
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+import python_calamine
+
+from . import schemas
+from .findings import ERROR, WARNING, Finding, column_letter
+
+MAX_FILE_BYTES = 50 * 1024 * 1024
+MAX_UNCOMPRESSED_BYTES = 200 * 1024 * 1024
+MAX_MEMBER_RATIO = 500  # uncompressed/compressed for one zip member; real sheets stay far below
+MAX_MEMBERS = 10_000
+MAX_ROWS = 250_000
+MAX_COLUMNS = 200
+
+OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_DTD = re.compile(rb"<!(DOCTYPE|ENTITY)", re.IGNORECASE)
+_FORMULA = re.compile(rb"<(?:\w+:)?f[ >/]")
+
+
+@dataclass
+class Sheet:
+    """One sheet as read: raw cell values (None for blank) indexed by Excel row number."""
+
+    name: str  # the contract's name, whatever case the workbook used
+    frame: pd.DataFrame  # columns: the contract's headers; missing optional ones are all None
+    letters: dict[str, str] = field(default_factory=dict)  # header -> column letter
+    next_row: int = 2  # first row after the last data row (where a new row would go)
+    complete: bool = True  # every required header was found
+
+    def cell(self, header: str, row: int) -> str:
+        return f"{self.letters.get(header, '?')}{row}"
+
+
+@dataclass
+class Workbook:
+    file_name: str
+    sha256: str
+    sheets: dict[str, Sheet]
+    findings: list[Finding]
+
+
+def norm_header(text: object) -> str:
+    return " ".join(str(text).split()).casefold() if text is not None else ""
+
+
+def read_workbook(path: str | Path, data: bytes | None = None) -> Workbook:
+    """Read every contract sheet of the .xlsx at `path` (or its bytes). Never raises on bad input."""
+    path = Path(path)
+    findings: list[Finding] = []
+    if data is None:
+        try:
+            size = path.stat().st_size
+        except OSError as exc:
+            return _refused(path.name, "", f"Cannot open {path}: {exc.strerror or exc}.")
+        if size > MAX_FILE_BYTES:
+            return _refused(path.name, "", _too_big(size))
+        data = path.read_bytes()
+    digest = hashlib.sha256(data).hexdigest()
+    if len(data) > MAX_FILE_BYTES:
+        return _refused(path.name, digest, _too_big(len(data)))
+    problem, has_formulas = _check_container(data, path.name)
+    if problem:
+        return _refused(path.name, digest, problem)
+    try:
+        book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
+    except Exception as exc:  # calamine raises its own error types for corrupt parts
+        return _refused(path.name, digest, f"This file could not be read as an Excel workbook ({exc}). "
+                        "Open it in Excel and save it again as an Excel Workbook (.xlsx).")
+
+    by_norm = {norm_header(m.name): m for m in book.sheets_metadata}
+    sheets: dict[str, Sheet] = {}
+    for name in schemas.SHEETS:
+        meta = by_norm.get(norm_header(name))
+        if meta is None:
+            if name not in schemas.OPTIONAL_SHEETS:
+                findings.append(Finding(name, None, None, None,
+                    f"The workbook has no sheet named '{name}'. Add a sheet named '{name}' "
+                    f"with the headers {', '.join(schemas.columns(name))} in row 1."))
+            continue
+        if str(meta.visible).rsplit(".", 1)[-1].lower() != "visible":
+            findings.append(Finding(name, None, None, None,
+                f"Sheet '{meta.name}' is hidden; it is still read. Unhide it so reviewers see "
+                "what the ruleset uses.", WARNING))
+        try:
+            raw = book.get_sheet_by_name(meta.name)
+            rows = raw.to_python(skip_empty_area=False)
+            merged = raw.merged_cell_ranges or []
+        except Exception as exc:
+            findings.append(Finding(name, None, None, None,
+                f"Sheet '{meta.name}' could not be read ({exc}). Copy its cells into a new sheet "
+                "and save the workbook again."))
+            continue
+        if len(rows) > MAX_ROWS or (rows and len(rows[0]) > MAX_COLUMNS):
+            findings.append(Finding(name, None, None, None,
+                f"Sheet '{meta.name}' has {len(rows):,} rows and {len(rows[0]) if rows else 0} "
+                f"columns; the most dqm reads is {MAX_ROWS:,} rows and {MAX_COLUMNS} columns. "
+                "Delete the unused rows and columns (select them, right-click, Delete)."))
+            continue
+        sheet, sheet_findings = _sheet_frame(name, rows, merged)
+        sheets[name] = sheet
+        findings += sheet_findings
+
+    if has_formulas and sheets:
+        findings += _formulas_without_values(data, sheets, by_norm)
+    return Workbook(path.name, digest, sheets, findings)
+
+
+def _too_big(size: int) -> str:
+    return (f"The file is {size / 1e6:.1f} MB; the most dqm reads is {MAX_FILE_BYTES / 1e6:.0f} MB. "
+            "Remove unused sheets, images and formatting and save it again.")
+
+
+def _refused(name: str, digest: str, message: str) -> Workbook:
+    return Workbook(name, digest, {}, [Finding(None, None, None, None, message)])
+
+
+def _check_container(data: bytes, name: str) -> tuple[str | None, bool]:
+    """What makes this file unreadable or unsafe, before any parser opens it; and whether any
+    worksheet holds formulas."""
+    if data.startswith(OLE2_MAGIC):
+        return ("This file is either a password-protected workbook or an old Excel 97-2003 (.xls) "
+                "file. Remove the password (File > Info > Protect Workbook) and save it as an "
+                "Excel Workbook (.xlsx)."), False
+    if not data.startswith(b"PK"):
+        return (f"'{name}' is not an Excel workbook (.xlsx). Open it in Excel and use "
+                "File > Save As > Excel Workbook (.xlsx)."), False
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(data))
+        infos = zf.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return (f"'{name}' is damaged or incomplete (it may have been cut off while copying). "
+                "Copy it again, or open it in Excel and save it again."), False
+    truncated = ("is damaged or incomplete (it may have been cut off while copying). "
+                 "Copy it again, or open it in Excel and save it again.")
+    if len(infos) > MAX_MEMBERS:
+        return f"'{name}' holds {len(infos):,} parts; a workbook needs far fewer. {truncated}", False
+    total = sum(i.file_size for i in infos)
+    if total > MAX_UNCOMPRESSED_BYTES:
+        return (f"'{name}' unpacks to {total / 1e6:,.0f} MB; the most dqm reads is "
+                f"{MAX_UNCOMPRESSED_BYTES / 1e6:.0f} MB. Remove unused sheets, rows and images."), False
+    for i in infos:
+        if i.file_size > 1_000_000 and i.file_size > MAX_MEMBER_RATIO * max(i.compress_size, 1):
+            return (f"'{name}' contains a part ({i.filename}) that unpacks {i.file_size // max(i.compress_size, 1):,} "
+                    "times larger than it is stored, as a zip bomb does; dqm does not open it."), False
+    names = {i.filename for i in infos}
+    if "xl/workbook.xml" not in names:
+        if "EncryptedPackage" in names:
+            return "This workbook is password-protected. Remove the password and save it again.", False
+        return (f"'{name}' is a zip file but not an Excel workbook (.xlsx). Open it in Excel and "
+                "use File > Save As > Excel Workbook (.xlsx)."), False
+    if "xl/vbaProject.bin" in names or name.lower().endswith((".xlsm", ".xltm")):
+        return ("This workbook contains macros (.xlsm). dqm never runs macros: save a copy as an "
+                "Excel Workbook (.xlsx) (File > Save As) and use that."), False
+    has_formulas = False
+    try:
+        for i in infos:
+            if not i.filename.endswith((".xml", ".rels")):
+                continue
+            text = zf.read(i)
+            if _DTD.search(text):
+                return (f"'{name}' contains XML declarations ({i.filename}) that Excel never "
+                        "writes and that can be used to attack the reader; dqm does not open it. "
+                        "Open it in Excel and save it again."), False
+            if i.filename.startswith("xl/worksheets/") and _FORMULA.search(text):
+                has_formulas = True
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError):
+        return f"'{name}' {truncated}", False
+    return None, has_formulas
+
+
+def _sheet_frame(name: str, rows: list[list], merged) -> tuple[Sheet, list[Finding]]:
+    findings: list[Finding] = []
+    headers = schemas.columns(name)
+    wanted = {norm_header(h): h for h in headers}
+    header_row = rows[0] if rows else []
+    positions: dict[str, int] = {}
+    unknown: list[tuple[int, str]] = []
+    for i, text in enumerate(header_row):
+        if _blank(text):
+            continue
+        h = wanted.get(norm_header(text))
+        if h is None:
+            unknown.append((i, str(text)))
+        elif h in positions:
+            findings.append(Finding(name, f"{column_letter(i)}1", h, text,
+                f"'{h}' is also the header of column {column_letter(positions[h])}. "
+                "Delete or rename one of the two columns."))
+        else:
+            positions[h] = i
+    width = max(len(header_row), 1)
+    next_free = len(header_row)
+    for h in schemas.required_headers(name):
+        if h in positions:
+            continue
+        close = difflib.get_close_matches(norm_header(h), [norm_header(t) for _, t in unknown], n=1, cutoff=0.6)
+        match = next(((i, t) for i, t in unknown if close and norm_header(t) == close[0]), None)
+        if match:
+            i, text = match
+            unknown.remove(match)
+            findings.append(Finding(name, f"{column_letter(i)}1", h, text,
+                f"The header '{text}' is not one dqm knows; rename it to '{h}'."))
+        else:
+            findings.append(Finding(name, f"{column_letter(next_free)}1", h, None,
+                f"Column '{h}' is missing. Type '{h}' as a header in row 1 and fill it in."))
+            next_free += 1
+    for i, text in unknown:
+        findings.append(Finding(name, f"{column_letter(i)}1", None, text,
+            f"Column '{text}' is not part of the '{name}' sheet and is ignored. Expected headers: "
+            f"{', '.join(headers)}.", WARNING))
+
+    data = {}
+    for h in headers:
+        i = positions.get(h)
+        data[h] = [_cell(r[i]) if i is not None and i < len(r) else None for r in rows[1:]]
+    frame = pd.DataFrame(data, index=pd.RangeIndex(2, len(rows) + 1) if rows else pd.RangeIndex(2, 2),
+                         dtype=object)
+    frame = frame[frame.notna().any(axis=1)] if len(frame) else frame
+    frame.index.name = "row"
+    letters = {h: column_letter(positions.get(h, width)) for h in headers}
+    for h in headers:  # columns not in the file point at where they would go
+        if h not in positions:
+            letters[h] = column_letter(next_free if h in schemas.required_headers(name) else width)
+    used = set(positions.values())
+    for (r0, c0), (r1, c1) in merged:
+        if any(c in used for c in range(c0, c1 + 1)):
+            top = f"{column_letter(c0)}{r0 + 1}"
+            findings.append(Finding(name, top, None, None,
+                f"Cells {top}:{column_letter(c1)}{r1 + 1} are merged, so only {top} keeps its "
+                "value. Unmerge them (Home > Merge & Center) and type the value in every row."))
+    next_row = int(frame.index.max()) + 1 if len(frame) else 2
+    complete = all(h in positions for h in schemas.required_headers(name))
+    return Sheet(name, frame, letters, next_row, complete), findings
+
+
+def _blank(value: object) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _cell(value: object) -> object:
+    """A calamine cell as a plain Python value; blank text is None; datetimes at midnight are dates."""
+    if _blank(value):
+        return None
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, dt.datetime) and value.time() == dt.time(0):
+        return value.date()
+    return value
+
+
+def _formulas_without_values(data: bytes, sheets: dict[str, Sheet], by_norm) -> list[Finding]:
+    """Formula cells that calamine read as blank: Excel never saved a value for them."""
+    import openpyxl  # only for workbooks with formulas; defusedxml guards its XML parsing
+
+    findings: list[Finding] = []
+    wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False)
+    try:
+        for name, sheet in sheets.items():
+            ws = wb[by_norm[norm_header(name)].name]
+            col_of = {v: h for h, v in sheet.letters.items()}
+            for row in ws.iter_rows(min_row=2):
+                for c in row:
+                    v = getattr(c, "value", None)
+                    if not (isinstance(v, str) and v.startswith("=") and c.data_type == "f"):
+                        continue
+                    h = col_of.get(c.column_letter)
+                    if h is None:
+                        continue
+                    if c.row in sheet.frame.index and sheet.frame.at[c.row, h] is not None:
+                        continue
+                    findings.append(Finding(name, f"{c.column_letter}{c.row}", h, v,
+                        f"This cell has the formula {v} but no saved value. Type the value "
+                        "itself, or open the workbook in Excel and save it so the result is stored."))
+    finally:
+        wb.close()
+    return findings

@@ -1,0 +1,260 @@
+"""The exports store, the only writer of exports/: immutable, hashed, schema-checked versions.
+
+Layout: <root>/ruleset.schema.json, <root>/<ruleset-id>/v<N>.json and index.json.
+- A version file is written to a temporary file, fsynced, and hard-linked into place: the link
+  fails if the name exists, so a published file is never rewritten, and a reader never sees half.
+- The version files are the truth; index.json is derived from them and rewritten (atomically,
+  under the same lock) after every publish, and repaired at the next publish if a crash came
+  between the two writes.
+- One publisher at a time per ruleset (an flock, released by the kernel even on SIGKILL).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import re
+import tempfile
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import jsonschema
+
+from . import diff
+
+SCHEMA_FILE = "ruleset.schema.json"
+_VERSION_FILE = re.compile(r"^v([1-9][0-9]*)\.json$")
+
+
+class StoreError(Exception):
+    """A problem with the exports store, worded for the person who asked."""
+
+
+def canonical_bytes(doc: dict[str, Any]) -> bytes:
+    """The one serialisation of a version: sorted keys, two-space indent, UTF-8, final newline."""
+    return (json.dumps(doc, sort_keys=True, ensure_ascii=False, indent=2) + "\n").encode()
+
+
+def seal(doc: dict[str, Any]) -> dict[str, Any]:
+    """The document with `sha256`: the hash of its canonical bytes without that field."""
+    body = {k: v for k, v in doc.items() if k != "sha256"}
+    return {**body, "sha256": hashlib.sha256(canonical_bytes(body)).hexdigest()}
+
+
+@lru_cache(maxsize=1)
+def schema() -> dict[str, Any]:
+    return json.loads(resources.files("compiler").joinpath(SCHEMA_FILE).read_text())
+
+
+def verify(doc: Any, where: str) -> dict[str, Any]:
+    """Refuse a version whose hash or schema does not hold."""
+    if not isinstance(doc, dict):
+        raise StoreError(f"{where} is not a ruleset version file.")
+    errors = sorted(jsonschema.Draft202012Validator(schema()).iter_errors(doc), key=lambda e: list(e.path))
+    if errors:
+        e = errors[0]
+        at = "/".join(str(p) for p in e.path) or "(top)"
+        raise StoreError(f"{where} does not match the ruleset schema at {at}: {e.message}. "
+                         "It was not written by dqm compile; use a published version.")
+    if seal(doc)["sha256"] != doc["sha256"]:
+        raise StoreError(f"{where} has been changed since it was published (its sha256 does not "
+                         "match its content). Restore it from version control; never edit exports by hand.")
+    return doc
+
+
+def load_file(path: str | Path) -> dict[str, Any]:
+    """Read and verify one version file."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise StoreError(f"Cannot read {path}: {exc.strerror or exc}.") from None
+    try:
+        doc = json.loads(data)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise StoreError(f"{path} is not valid JSON, so it is not a ruleset version file.") from None
+    return verify(doc, str(path))
+
+
+@dataclass
+class Published:
+    version: int
+    path: Path
+    doc: dict[str, Any]
+
+
+@dataclass
+class Unchanged:
+    version: int
+    path: Path
+
+
+@dataclass
+class Refused:
+    reasons: list  # whatever the gate returned (findings)
+
+
+class Store:
+    def __init__(self, root: str | Path = "exports"):
+        self.root = Path(root)
+
+    def ruleset_ids(self) -> list[str]:
+        if not self.root.is_dir():
+            return []
+        return sorted(d.name for d in self.root.iterdir() if d.is_dir() and self.versions(d.name))
+
+    def versions(self, ruleset_id: str) -> list[int]:
+        folder = self.root / ruleset_id
+        if not folder.is_dir():
+            return []
+        return sorted(int(m.group(1)) for p in folder.iterdir() if (m := _VERSION_FILE.match(p.name)))
+
+    def path(self, ruleset_id: str, version: int) -> Path:
+        return self.root / ruleset_id / f"v{version}.json"
+
+    def load(self, ruleset_id: str, version: int | None = None) -> dict[str, Any]:
+        """A verified version (the latest when `version` is None)."""
+        versions = self.versions(ruleset_id)
+        if not versions:
+            known = ", ".join(self.ruleset_ids()) or "none"
+            raise StoreError(f"No published ruleset {ruleset_id!r} in {self.root}/ (published: {known}).")
+        version = versions[-1] if version is None else version
+        if version not in versions:
+            raise StoreError(f"Ruleset {ruleset_id!r} has no version {version}; published: "
+                             f"{', '.join(f'v{v}' for v in versions)}.")
+        doc = load_file(self.path(ruleset_id, version))
+        if doc["ruleset_id"] != ruleset_id or doc["version"] != version:
+            raise StoreError(f"{self.path(ruleset_id, version)} holds {doc['ruleset_id']} "
+                             f"v{doc['version']}, not what its name says.")
+        return doc
+
+    def index(self, ruleset_id: str) -> dict[str, Any]:
+        """The index as it should be: one entry per version file, in order."""
+        entries = []
+        for v in self.versions(ruleset_id):
+            doc = self.load(ruleset_id, v)
+            entries.append(index_entry(doc))
+        return {"ruleset_id": ruleset_id, "versions": entries}
+
+    def publish(self, content: dict[str, Any],
+                gate: Callable[[dict | None, dict], list] | None = None) -> Published | Unchanged | Refused:
+        """Publish `content` as the next version unless it says what the latest already says.
+        `gate(previous, content)` may refuse it (returns reasons)."""
+        ruleset_id = content["ruleset_id"]
+        folder = self.root / ruleset_id
+        folder.mkdir(parents=True, exist_ok=True)
+        with self._lock(folder):
+            self._sweep(folder)
+            versions = self.versions(ruleset_id)
+            previous = self.load(ruleset_id) if versions else None
+            if previous and previous["content_sha256"] == content["content_sha256"]:
+                self._write_index(ruleset_id)
+                return Unchanged(previous["version"], self.path(ruleset_id, previous["version"]))
+            reasons = gate(previous, content) if gate else []
+            if reasons:
+                return Refused(reasons)
+            version = versions[-1] + 1 if versions else 1
+            doc = seal({**content, "version": version,
+                        "changes": {"since_version": previous["version"] if previous else None,
+                                    "items": diff.changes(previous, content)}})
+            verify(doc, f"v{version}")  # never publish what a reader would refuse
+            self._write_schema()
+            path = self.path(ruleset_id, version)
+            _write_new(path, canonical_bytes(doc))
+            self._write_index(ruleset_id)
+            return Published(version, path, doc)
+
+    def index_problems(self, ruleset_id: str) -> list[str]:
+        """Where index.json disagrees with the version files (empty when they agree)."""
+        path = self.root / ruleset_id / "index.json"
+        try:
+            on_disk = json.loads(path.read_text())
+        except (OSError, json.JSONDecodeError):
+            return [f"{path} is missing or unreadable."]
+        return [] if on_disk == self.index(ruleset_id) else [f"{path} does not list the version files."]
+
+    @contextlib.contextmanager
+    def _lock(self, folder: Path) -> Iterator[None]:
+        with open(folder / ".lock", "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def _sweep(self, folder: Path) -> None:
+        """Remove temporary files a killed publisher left behind (only ever under the lock)."""
+        for p in folder.glob(".*.tmp"):
+            p.unlink(missing_ok=True)
+
+    def _write_index(self, ruleset_id: str) -> None:
+        _write_replace(self.root / ruleset_id / "index.json", canonical_bytes(self.index(ruleset_id)))
+
+    def _write_schema(self) -> None:
+        data = (json.dumps(schema(), indent=2, ensure_ascii=False) + "\n").encode()
+        target = self.root / SCHEMA_FILE
+        if not target.exists() or target.read_bytes() != data:
+            _write_replace(target, data)
+
+
+def index_entry(doc: dict[str, Any]) -> dict[str, Any]:
+    """What the index says of one version: enough to choose it without opening it."""
+    return {
+        "version": doc["version"],
+        "file": f"v{doc['version']}.json",
+        "sha256": doc["sha256"],
+        "content_sha256": doc["content_sha256"],
+        "review_dates": {p["policy_id"]: p["review_date"] for p in doc["policies"]},
+        "history_added": [c["text"] for c in doc["changes"]["items"] if c["kind"] == "history"
+                          and c["action"] == "added"],
+    }
+
+
+def _temp_beside(path: Path, data: bytes) -> str:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        os.fchmod(fd, 0o644)  # published files are for everyone to read
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+    except BaseException:
+        os.unlink(tmp)
+        raise
+    return tmp
+
+
+def _write_new(path: Path, data: bytes) -> None:
+    """Create `path` atomically; fail if it exists (a published file is never rewritten)."""
+    tmp = _temp_beside(path, data)
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        raise StoreError(f"{path} is already published and is never rewritten.") from None
+    finally:
+        os.unlink(tmp)
+    _fsync_dir(path.parent)
+
+
+def _write_replace(path: Path, data: bytes) -> None:
+    tmp = _temp_beside(path, data)
+    try:
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+    _fsync_dir(path.parent)
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
