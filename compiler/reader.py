@@ -49,7 +49,11 @@ class Sheet:
     frame: pd.DataFrame  # columns: the contract's headers; missing optional ones are all None
     letters: dict[str, str] = field(default_factory=dict)  # header -> column letter
     next_row: int = 2  # first row after the last data row (where a new row would go)
-    complete: bool = True  # every required header was found
+    missing: frozenset[str] = frozenset()  # required headers not found in row 1
+
+    @property
+    def complete(self) -> bool:
+        return not self.missing
 
     def cell(self, header: str, row: int) -> str:
         return f"{self.letters.get(header, '?')}{row}"
@@ -252,8 +256,8 @@ def _sheet_frame(name: str, rows: list[list], merged) -> tuple[Sheet, list[Findi
                 f"Cells {top}:{column_letter(c1)}{r1 + 1} are merged, so only {top} keeps its "
                 "value. Unmerge them (Home > Merge & Center) and type the value in every row."))
     next_row = int(frame.index.max()) + 1 if len(frame) else 2
-    complete = all(h in positions for h in schemas.required_headers(name))
-    return Sheet(name, frame, letters, next_row, complete), findings
+    missing = frozenset(h for h in schemas.required_headers(name) if h not in positions)
+    return Sheet(name, frame, letters, next_row, missing), findings
 
 
 def _blank(value: object) -> bool:

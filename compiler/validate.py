@@ -33,17 +33,22 @@ def validate_file(path, data: bytes | None = None) -> Validated:
 def validate(workbook: Workbook) -> Validated:
     findings = list(workbook.findings)
     frames: dict[str, pd.DataFrame] = {}
+    # Cells the reader already reported (e.g. a formula with no saved value) are not reported again.
+    reported = {(f.sheet, f.column, f.cell) for f in workbook.findings if f.cell and f.column}
     for name, sheet in workbook.sheets.items():
-        frame, sheet_findings = check_sheet(sheet)
+        frame, sheet_findings = check_sheet(sheet, reported)
         frames[name] = frame
         findings += sheet_findings
     findings += rules.check(workbook.sheets, frames)
     return Validated(workbook, frames, _ordered(findings))
 
 
-def check_sheet(sheet: Sheet) -> tuple[pd.DataFrame, list[Finding]]:
+def check_sheet(sheet: Sheet, reported: set = frozenset()) -> tuple[pd.DataFrame, list[Finding]]:
     """Parse a sheet's cells to their types, then check them against the sheet's schema."""
     frame, findings, bad_cells = typed_frame(sheet)
+    bad_cells |= {(h, row) for h in sheet.missing for row in frame.index}  # one finding per column
+    bad_cells |= {(h, row) for (s, h, cell) in reported if s == sheet.name
+                  for row in [int(cell.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ"))]}
     if len(frame) == 0:
         return frame, findings
     try:
