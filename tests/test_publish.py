@@ -1,0 +1,171 @@
+"""Publishing: determinism, idempotence, version increments, the History requirement, atomicity."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+
+from compiler import store as store_module
+from compiler.publish import compile_workbook
+from compiler.store import Published, Refused, Store, StoreError, Unchanged
+
+
+def snapshot(folder):
+    return {p.relative_to(folder).as_posix(): p.read_bytes()
+            for p in sorted(folder.rglob("*")) if p.is_file() and p.name != ".lock"}
+
+
+def raise_limit(rows, reviews_added=1):
+    """The founding rows with the 400 mg retail limit raised to 90 and a new History row."""
+    rows["Limits"][1][4] = 90
+    rows["Overrides"][0][2] = 120
+    if reviews_added:
+        rows["History"].append(["imatinib-per-rx", "Revision", "Raised the 400 mg retail limit.", dt.date(2026, 11, 27)])
+        rows["Policies"][0][3] = dt.date(2026, 11, 27)
+    return rows
+
+
+def test_same_workbook_compiled_twice_gives_identical_bytes(founding_rows, make_workbook, tmp_path):
+    path = make_workbook(founding_rows)
+    first, second = tmp_path / "a", tmp_path / "b"
+    assert isinstance(compile_workbook(path, first).outcome, Published)
+    assert isinstance(compile_workbook(path, second).outcome, Published)
+    assert snapshot(first) == snapshot(second)
+    assert sorted(snapshot(first)) == sorted(snapshot(second))
+
+
+def test_version_file_carries_what_the_contract_lists(founding_rows, make_workbook, tmp_path):
+    result = compile_workbook(make_workbook(founding_rows), tmp_path / "exports")
+    text = result.outcome.path.read_text()
+    assert set(json.loads(text)) == {
+        "schema_version", "ruleset_id", "title", "owner", "version", "sha256", "content_sha256",
+        "source", "policies", "criteria", "drug_lists", "tests", "changes"}
+
+
+def test_unchanged_workbook_publishes_nothing_and_names_the_current_version(exports_copy):
+    from conftest import WORKBOOK
+
+    before = snapshot(exports_copy)
+    result = compile_workbook(WORKBOOK, exports_copy)
+    assert isinstance(result.outcome, Unchanged)
+    assert result.outcome.version == 3
+    assert snapshot(exports_copy) == before
+
+
+def test_resaved_workbook_with_the_same_rules_publishes_nothing(founding_rows, make_workbook, exports_copy):
+    # A different file (new bytes, rows in another order) that says the same thing.
+    founding_rows["Drug Lists"].reverse()
+    founding_rows["Tests"].reverse()
+    result = compile_workbook(make_workbook(founding_rows), exports_copy)
+    assert isinstance(result.outcome, Unchanged) and result.outcome.version == 3
+
+
+def test_changed_rules_without_a_new_history_row_are_refused(founding_rows, make_workbook, exports_copy):
+    before = snapshot(exports_copy)
+    result = compile_workbook(make_workbook(raise_limit(founding_rows, reviews_added=0)), exports_copy)
+    assert isinstance(result.outcome, Refused)
+    assert [(f.sheet, f.cell, f.message) for f in result.findings] == [(
+        "History", "A5",
+        "The rules differ from the published v3 (imatinib-400mg-tab: Retail Max Qty per Rx 60 → 90; "
+        "imatinib-400mg-tab / strong-cyp3a4-inducer: Retail Max Qty per Rx 90 → 120), but History "
+        "has no new row. Add a row here for each policy you changed: Policy ID, Type of Revision, "
+        "Summary of Changes and Review Date, and give that policy the same Review Date on the "
+        "Policies sheet.",
+    )]
+    assert snapshot(exports_copy) == before
+
+
+def test_changed_rules_with_a_new_history_row_become_the_next_version(founding_rows, make_workbook, exports_copy):
+    result = compile_workbook(make_workbook(raise_limit(founding_rows)), exports_copy)
+    assert isinstance(result.outcome, Published)
+    assert result.outcome.version == 4
+    assert result.outcome.path == exports_copy / "oncology-dqm" / "v4.json"
+    doc = Store(exports_copy).load("oncology-dqm", 4)
+    assert doc["changes"]["since_version"] == 3
+    assert [c["text"] for c in doc["changes"]["items"]] == [
+        "imatinib-per-rx: Review Date 2025-12-08 → 2026-11-27",
+        "imatinib-400mg-tab: Retail Max Qty per Rx 60 → 90",
+        "imatinib-400mg-tab / strong-cyp3a4-inducer: Retail Max Qty per Rx 90 → 120",
+        "imatinib-per-rx: History row added: Revision, 2026-11-27: Raised the 400 mg retail limit.",
+    ]
+    assert doc["changes"]["items"][1] == {
+        "kind": "limit", "action": "changed", "id": "imatinib-400mg-tab",
+        "field": "Retail Max Qty per Rx", "before": 60, "after": 90,
+        "text": "imatinib-400mg-tab: Retail Max Qty per Rx 60 → 90"}
+    index = json.loads((exports_copy / "oncology-dqm" / "index.json").read_text())
+    assert [e["version"] for e in index["versions"]] == [1, 2, 3, 4]
+    assert index["versions"][3]["history_added"] == [
+        "imatinib-per-rx: History row added: Revision, 2026-11-27: Raised the 400 mg retail limit."]
+    # and once published, compiling it again publishes nothing
+    assert isinstance(compile_workbook(make_workbook(founding_rows, "again.xlsx"), exports_copy).outcome, Unchanged)
+
+
+def test_changes_cover_overrides_criteria_and_drug_list_members(founding_rows, make_workbook, exports_copy):
+    raise_limit(founding_rows)
+    founding_rows["Drug Lists"].append(["strong-cyp3a4-inducers", "enzalutamide", "Xtandi", None])
+    founding_rows["Drug Lists"] = [r for r in founding_rows["Drug Lists"] if r[1] != "rifabutin"]
+    founding_rows["Drug Lists"][0][2] = "Decadron"
+    founding_rows["Criteria"][0][1] = "Patient takes a strong CYP3A4 inducer"
+    result = compile_workbook(make_workbook(founding_rows), exports_copy)
+    texts = [c["text"] for c in result.outcome.doc["changes"]["items"]]
+    assert texts[3:] == [
+        "strong-cyp3a4-inducer: Description Patient is taking a strong cytochrome P450 (CYP)3A4 "
+        "inducer → Patient takes a strong CYP3A4 inducer",
+        "strong-cyp3a4-inducers / enzalutamide: drug list member added",
+        "strong-cyp3a4-inducers / rifabutin: drug list member removed",
+        "strong-cyp3a4-inducers / dexamethasone: Also Known As Decadron; Hemady; Dexamethasone "
+        "Intensol → Decadron",
+        "imatinib-per-rx: History row added: Revision, 2026-11-27: Raised the 400 mg retail limit.",
+    ]
+
+
+def test_workbook_with_errors_publishes_nothing(founding_rows, make_workbook, exports_copy):
+    before = snapshot(exports_copy)
+    raise_limit(founding_rows)
+    founding_rows["Limits"][1][4] = "sixty"
+    result = compile_workbook(make_workbook(founding_rows), exports_copy)
+    assert result.outcome is None and not result.ok
+    assert [(f.sheet, f.cell) for f in result.findings] == [("Limits", "E3")]
+    assert snapshot(exports_copy) == before
+
+
+def test_failure_mid_write_leaves_the_store_exactly_as_it_was(founding_rows, make_workbook, exports_copy, monkeypatch):
+    before = snapshot(exports_copy)
+
+    def crash(*args):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(store_module.os, "link", crash)  # the step that makes a version visible
+    with pytest.raises(OSError, match="disk full"):
+        compile_workbook(make_workbook(raise_limit(founding_rows)), exports_copy)
+    assert snapshot(exports_copy) == before
+
+
+def test_failure_while_writing_the_temporary_file_leaves_nothing_behind(founding_rows, make_workbook, exports_copy, monkeypatch):
+    before = snapshot(exports_copy)
+
+    def crash(fd):
+        raise OSError("I/O error")
+
+    monkeypatch.setattr(store_module.os, "fsync", crash)
+    with pytest.raises(OSError, match="I/O error"):
+        compile_workbook(make_workbook(raise_limit(founding_rows)), exports_copy)
+    assert snapshot(exports_copy) == before
+
+
+def test_a_published_file_is_never_rewritten(exports_copy):
+    path = exports_copy / "oncology-dqm" / "v3.json"
+    before = path.read_bytes()
+    with pytest.raises(StoreError, match="already published and is never rewritten"):
+        store_module._write_new(path, b"{}")
+    assert path.read_bytes() == before
+
+
+def test_first_compile_into_an_empty_store_is_v1(founding_rows, make_workbook, tmp_path):
+    result = compile_workbook(make_workbook(founding_rows), tmp_path / "exports")
+    assert result.outcome.version == 1
+    assert result.outcome.doc["changes"]["since_version"] is None
+    assert result.outcome.doc["changes"]["items"][0]["text"] == "oncology-dqm: ruleset added"
+    assert (tmp_path / "exports" / "ruleset.schema.json").exists()
