@@ -1,14 +1,21 @@
-"""The reviewer app: a thin Streamlit shell over the compiler package."""
+"""The reviewer app: a thin Streamlit shell over the compiler package.
+
+Run from the repository: `streamlit run app.py`. The exports store is the bundled exports/ folder,
+or the folder named by $DQM_EXPORTS. Every decision comes from compiler.engine.
+"""
 
 import streamlit as st
 
-from compiler.store import Store
+from app_pages import common
 
-st.set_page_config(page_title="dqm reviewer", layout="wide")
-st.title("Drug Quantity Management: reviewer")
-store = Store("exports")
-for rid in store.ruleset_ids():
-    st.header(rid)
-    for v in store.versions(rid):
-        doc = store.load(rid, v)
-        st.write(f"v{v}: " + ", ".join(f"{p['policy_id']} reviewed {p['review_date']}" for p in doc["policies"]))
+st.set_page_config(page_title="dqm reviewer", page_icon="💊", layout="wide")
+pages = st.navigation([
+    st.Page("app_pages/claim.py", title="One claim", icon="🔎", default=True),
+    st.Page("app_pages/batch.py", title="Batch", icon="📋"),
+    st.Page("app_pages/compare.py", title="Compare versions", icon="↔️"),
+    st.Page("app_pages/draft.py", title="Draft workbook", icon="📝"),
+    st.Page("app_pages/history.py", title="History", icon="🕒"),
+])
+st.sidebar.title("Drug Quantity Management")
+st.session_state["choice"] = common.choose_version()
+pages.run()

@@ -1,0 +1,70 @@
+"""Batch: an editable table of test claims (the version's workbook Tests, or an uploaded claims
+CSV), decided all at once; counts per decision and the results as CSV."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from app_pages import common
+from compiler.claims import ClaimsFileError, claims_frame, read_claims_csv
+
+MAX_CLAIMS_MB = 20
+DECISIONS = ["approve", "override", "deny", "not_applicable", "invalid"]
+
+
+def starting_claims(choice: common.Choice) -> tuple[pd.DataFrame, str]:
+    """The table to start from: an uploaded claims file, else the version's workbook Tests."""
+    uploaded = st.session_state.get("batch_upload")
+    if uploaded is not None:
+        try:
+            return common.editable(read_claims_csv(uploaded.getvalue())), f"claims from {uploaded.name}"
+        except ClaimsFileError as exc:
+            st.error(f"{uploaded.name}: {exc}")
+    tests = common.tests_as_claims(choice.doc)
+    if len(tests):
+        return common.editable(tests), f"the workbook Tests of {choice.label}"
+    return common.editable(common.empty_claims()), "an empty table (this version has no Tests)"
+
+
+def counts(decisions: pd.DataFrame) -> pd.DataFrame:
+    """How many claims got each decision (every decision listed, zeros included)."""
+    n = decisions["decision"].value_counts()
+    return pd.DataFrame({"decision": DECISIONS, "claims": [int(n.get(d, 0)) for d in DECISIONS]})
+
+
+def batch_claims(choice: common.Choice) -> pd.DataFrame:
+    """The editor, and the claims as it now holds them (saved for the Compare page)."""
+    table, source = starting_claims(choice)
+    st.caption(f"Starting from {source}. Edit cells, add or delete rows; channel is `retail` or "
+               "`home_delivery`, drugs and attested criteria are `;`-separated.")
+    # A new source (another version, another file) starts a new editor.
+    key = f"batch_editor:{choice.label}:{source}"
+    edited = st.data_editor(table, key=key, num_rows="dynamic", hide_index=True,
+                            width="stretch",
+                            column_config={c: st.column_config.TextColumn(c) for c in common.CLAIM_COLUMNS})
+    claims = claims_frame(edited.astype(object).where(edited.notna(), "").to_dict("records"))
+    st.session_state["batch_claims"] = claims
+    return claims
+
+
+choice = common.require_version()
+st.title("Batch")
+st.file_uploader("Claims CSV (optional)", type=["csv"], key="batch_upload", max_upload_size=MAX_CLAIMS_MB,
+                 help="Columns: claim_id, product_id, channel, quantity, concomitant_drugs, attested_criteria.")
+claims = batch_claims(choice)
+if st.button("Decide all", type="primary", key="batch_decide"):
+    st.session_state["batch_result"] = (choice.label, claims, choice.engine.decide(claims))
+result = st.session_state.get("batch_result")
+if result and result[0] == choice.label:
+    decided_claims, decisions = result[1], result[2]
+    if not decided_claims.equals(claims):
+        st.warning("The table has changed since these decisions; press Decide all again.")
+    st.subheader(f"{len(decisions)} decisions by {choice.label}")
+    tally = counts(decisions)
+    for col, row in zip(st.columns(len(tally)), tally.itertuples()):
+        col.metric(row.decision, row.claims)
+    st.dataframe(decisions, hide_index=True, width="stretch", key="batch_decisions")
+    st.download_button("Download decisions (CSV)", decisions.to_csv(index=False).encode(),
+                       file_name=f"decisions-{choice.ruleset_id}-v{choice.version}.csv",
+                       mime="text/csv", key="batch_download")

@@ -1,0 +1,62 @@
+"""Compare two versions: the compiler's list of changes, and which batch claims change decision or
+approved quantity between them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from app_pages import common
+from compiler import diff, impact
+from compiler.store import StoreError
+
+
+def comparison_claims(newer: dict[str, Any]) -> tuple[pd.DataFrame, str]:
+    """The Batch page's table when the reviewer has one, else the newer version's workbook Tests."""
+    batch = st.session_state.get("batch_claims")
+    if batch is not None and len(batch):
+        return batch, "the claims on the Batch page"
+    return common.tests_as_claims(newer), f"the workbook Tests of v{newer['version']}"
+
+
+def show_changes(before: dict[str, Any], after: dict[str, Any]) -> None:
+    items = diff.changes(before, after)
+    st.subheader(f"Changes ({len(items)})")
+    if not items:
+        st.write("No changes.")
+    else:
+        st.dataframe(pd.DataFrame([{"change": c["text"], "kind": c["kind"], "action": c["action"]}
+                                   for c in items]), hide_index=True, width="stretch",
+                     key="compare_changes")
+
+
+def show_impact(result: impact.Impact, source: str, labels: tuple[str, str]) -> None:
+    st.subheader("Impact on claims")
+    st.caption(f"Compared on {source}: {labels[0]} against {labels[1]}.")
+    st.write(result.summary)
+    if len(result.changed):
+        st.dataframe(result.changed, hide_index=True, width="stretch", key="compare_impact")
+
+
+choice = common.require_version()
+st.title("Compare versions")
+versions = common.store().versions(choice.ruleset_id)
+left, right = st.columns(2)
+a = left.selectbox("Before", versions, index=max(0, versions.index(choice.version) - 1),
+                   key=f"compare_a:{choice.ruleset_id}",
+                   format_func=lambda v: common.version_label(choice.ruleset_id, v))
+b = right.selectbox("After", versions, index=versions.index(choice.version),
+                    key=f"compare_b:{choice.ruleset_id}",
+                    format_func=lambda v: common.version_label(choice.ruleset_id, v))
+try:
+    doc_a = common.load_version(choice.ruleset_id, a)
+    doc_b = common.load_version(choice.ruleset_id, b)
+except StoreError as exc:
+    st.error(str(exc))
+    st.stop()
+show_changes(doc_a, doc_b)
+claims, source = comparison_claims(doc_b)
+result = impact.compare(common.engine_for(doc_a), common.engine_for(doc_b), claims)
+show_impact(result, source, (f"v{a}", f"v{b}"))

@@ -1,0 +1,94 @@
+"""The impact of a rule change: which claims decide differently under two rulesets.
+
+Both sides come from the decision engine; this module only lines up two decision frames for the
+same claims and keeps the rows whose decision or approved quantity differs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+if TYPE_CHECKING:  # the engine sits beside this module; only its `decide` is used
+    from .engine import Engine
+
+# What a reviewer reads for each changed claim, in this order.
+IMPACT_COLUMNS = [
+    "claim_id", "product_id", "channel", "quantity",
+    "decision_before", "decision_after",
+    "approved_quantity_before", "approved_quantity_after",
+    "limit_before", "limit_after", "change",
+]
+
+
+@dataclass
+class Impact:
+    """Two decision frames over one batch, and the rows that differ between them."""
+
+    before: pd.DataFrame
+    after: pd.DataFrame
+    changed: pd.DataFrame
+
+    @property
+    def claims(self) -> int:
+        return len(self.before)
+
+    @property
+    def summary(self) -> str:
+        n = len(self.changed)
+        if n == 0:
+            return f"None of the {self.claims} claims changes decision or approved quantity."
+        return (f"{n} of the {self.claims} claims change decision or approved quantity.")
+
+
+def changed_decisions(before: pd.DataFrame, after: pd.DataFrame) -> pd.DataFrame:
+    """Rows of two decision frames (same claims, same order) whose decision or approved quantity
+    differs, with both sides side by side and the change in words."""
+    if len(before) != len(after):
+        raise ValueError(f"The two decision frames hold {len(before)} and {len(after)} rows; "
+                         "decide the same claims with both rulesets.")
+    a = before.reset_index(drop=True)
+    b = after.reset_index(drop=True)
+    decision_differs = a["decision"].astype(object).ne(b["decision"].astype(object))
+    qty_a = pd.to_numeric(a["approved_quantity"], errors="coerce")
+    qty_b = pd.to_numeric(b["approved_quantity"], errors="coerce")
+    # Two blanks (an invalid claim on both sides) are the same, not a change.
+    qty_differs = qty_a.ne(qty_b) & ~(qty_a.isna() & qty_b.isna())
+    mask = decision_differs | qty_differs
+    out = pd.DataFrame({
+        "claim_id": a["claim_id"],
+        "product_id": a["product_id"],
+        "channel": a["channel"],
+        "quantity": a["quantity"],
+        "decision_before": a["decision"],
+        "decision_after": b["decision"],
+        "approved_quantity_before": a["approved_quantity"],
+        "approved_quantity_after": b["approved_quantity"],
+        "limit_before": a["limit"],
+        "limit_after": b["limit"],
+    })[mask]
+    out["change"] = [_wording(r) for r in out.itertuples(index=False)]
+    return out.reset_index(drop=True)[IMPACT_COLUMNS]
+
+
+def compare(before: Engine, after: Engine, claims: pd.DataFrame) -> Impact:
+    """Decide one batch with both engines and report what changes."""
+    a = before.decide(claims)
+    b = after.decide(claims)
+    return Impact(a, b, changed_decisions(a, b))
+
+
+def _wording(r) -> str:
+    if r.decision_before != r.decision_after:
+        return (f"{r.decision_before} → {r.decision_after}; approved "
+                f"{_qty(r.approved_quantity_before)} → {_qty(r.approved_quantity_after)}")
+    return f"approved {_qty(r.approved_quantity_before)} → {_qty(r.approved_quantity_after)}"
+
+
+def _qty(x) -> str:
+    if x is None or (isinstance(x, float) and x != x):
+        return "(none)"
+    x = float(x)
+    return str(int(x)) if x.is_integer() else str(x)
