@@ -18,27 +18,38 @@ import datetime as dt
 import difflib
 import hashlib
 import io
+import posixpath
 import re
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 import python_calamine
+from defusedxml import ElementTree
 
 from . import schemas
-from .findings import ERROR, WARNING, Finding, column_letter
+from .findings import WARNING, Finding, column_letter
 
-MAX_FILE_BYTES = 50 * 1024 * 1024
-MAX_UNCOMPRESSED_BYTES = 200 * 1024 * 1024
+MAX_FILE_BYTES = 50_000_000
+MAX_UNCOMPRESSED_BYTES = 200_000_000
 MAX_MEMBER_RATIO = 500  # uncompressed/compressed for one zip member; real sheets stay far below
 MAX_MEMBERS = 10_000
 MAX_ROWS = 250_000
 MAX_COLUMNS = 200
+MAX_CELLS = 5_000_000  # rows x columns as calamine lays them out (it allocates the whole rectangle)
 
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _DTD = re.compile(rb"<!(DOCTYPE|ENTITY)", re.IGNORECASE)
 _FORMULA = re.compile(rb"<(?:\w+:)?f[ >/]")
+_REF = re.compile(rb'<(?:\w+:)?(?:c|row)\s[^>]*?\br="([A-Z]{0,3})([0-9]{1,7})"')
+_CELL_WITHOUT_REF = re.compile(rb"<(?:\w+:)?c(?=[\s>/])(?![^>]*\br=)")
+_ROW = re.compile(rb"<(?:\w+:)?row[\s>/]")
+_CELL = re.compile(rb"<(?:\w+:)?c[\s>/]")
+_ERROR_CELL = re.compile(rb'<(?:\w+:)?c\s[^>]*\bt="e"[^>]*>')
+_ERROR_VALUE = re.compile(rb"<(?:\w+:)?v>([^<]{1,40})</(?:\w+:)?v>")
+_CELL_REF = re.compile(rb'\br="([A-Z]{1,3}[0-9]{1,7})"')
 
 
 @dataclass
@@ -86,9 +97,9 @@ def read_workbook(path: str | Path, data: bytes | None = None) -> Workbook:
     digest = hashlib.sha256(data).hexdigest()
     if len(data) > MAX_FILE_BYTES:
         return _refused(path.name, digest, _too_big(len(data)))
-    problem, has_formulas = _check_container(data, path.name)
-    if problem:
-        return _refused(path.name, digest, problem)
+    container = _check_container(data, path.name)
+    if container.problem:
+        return _refused(path.name, digest, container.problem)
     try:
         book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
     except Exception as exc:  # calamine raises its own error types for corrupt parts
@@ -109,6 +120,12 @@ def read_workbook(path: str | Path, data: bytes | None = None) -> Workbook:
             findings.append(Finding(name, None, None, None,
                 f"Sheet '{meta.name}' is hidden; it is still read. Unhide it so reviewers see "
                 "what the ruleset uses.", WARNING))
+        rows_, cols_ = container.extents.get(meta.name, (0, 0))
+        if rows_ > MAX_ROWS or cols_ > MAX_COLUMNS or rows_ * cols_ > MAX_CELLS:
+            # Refused before calamine lays out the sheet: one cell at XFD1048576 would make it
+            # allocate seventeen billion.
+            findings.append(Finding(name, None, None, None, _too_large(meta.name, rows_, cols_)))
+            continue
         try:
             raw = book.get_sheet_by_name(meta.name)
             rows = raw.to_python(skip_empty_area=False)
@@ -118,18 +135,16 @@ def read_workbook(path: str | Path, data: bytes | None = None) -> Workbook:
                 f"Sheet '{meta.name}' could not be read ({exc}). Copy its cells into a new sheet "
                 "and save the workbook again."))
             continue
-        if len(rows) > MAX_ROWS or (rows and len(rows[0]) > MAX_COLUMNS):
-            findings.append(Finding(name, None, None, None,
-                f"Sheet '{meta.name}' has {len(rows):,} rows and {len(rows[0]) if rows else 0} "
-                f"columns; the most dqm reads is {MAX_ROWS:,} rows and {MAX_COLUMNS} columns. "
-                "Delete the unused rows and columns (select them, right-click, Delete)."))
+        width = max((len(r) for r in rows), default=0)
+        if len(rows) > MAX_ROWS or width > MAX_COLUMNS or len(rows) * width > MAX_CELLS:
+            findings.append(Finding(name, None, None, None, _too_large(meta.name, len(rows), width)))
             continue
         sheet, sheet_findings = _sheet_frame(name, rows, merged)
         sheets[name] = sheet
-        findings += sheet_findings
+        findings += sheet_findings + _error_findings(sheet, container.error_cells.get(meta.name, []))
 
-    if has_formulas and sheets:
-        findings += _formulas_without_values(data, sheets, by_norm)
+    if container.has_formulas and sheets:
+        findings += _formulas_without_values(data, sheets, by_norm, container.error_cells)
     return Workbook(path.name, digest, sheets, findings)
 
 
@@ -138,62 +153,162 @@ def _too_big(size: int) -> str:
             "Remove unused sheets, images and formatting and save it again.")
 
 
+def _too_large(sheet: str, rows: int, cols: int) -> str:
+    return (f"Sheet '{sheet}' reaches row {rows:,} and column {column_letter(max(cols, 1) - 1)}; the "
+            f"most dqm reads is {MAX_ROWS:,} rows, {MAX_COLUMNS} columns and {MAX_CELLS:,} cells. "
+            "Delete the unused rows and columns below and to the right of your data (select them, "
+            "right-click, Delete) and save again.")
+
+
+def _error_findings(sheet: Sheet, cells: list[tuple[str, str]]) -> list[Finding]:
+    """Cells showing an Excel error (#DIV/0!, #N/A, #REF!): calamine reads them as blank."""
+    header_of = {letter: h for h, letter in sheet.letters.items()}
+    out = []
+    for ref, value in cells:
+        letters = ref.rstrip("0123456789")
+        h = header_of.get(letters)
+        if h is None or int(ref[len(letters):]) < 2:
+            continue
+        out.append(Finding(sheet.name, ref, h, value,
+            f"This cell shows the error {value} instead of a value. Fix the formula that makes it, "
+            "or type the value itself."))
+    return out
+
+
 def _refused(name: str, digest: str, message: str) -> Workbook:
     return Workbook(name, digest, {}, [Finding(None, None, None, None, message)])
 
 
-def _check_container(data: bytes, name: str) -> tuple[str | None, bool]:
-    """What makes this file unreadable or unsafe, before any parser opens it; and whether any
-    worksheet holds formulas."""
+@dataclass
+class _Container:
+    """What the zip directory and XML parts say before any parser opens them."""
+
+    problem: str | None = None
+    has_formulas: bool = False
+    extents: dict[str, tuple[int, int]] = field(default_factory=dict)  # sheet name -> (rows, cols)
+    error_cells: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # sheet -> (A1, #N/A)
+
+
+def _check_container(data: bytes, name: str) -> _Container:
+    """What makes this file unreadable or unsafe, before any parser opens it; whether any
+    worksheet holds formulas; each sheet's extent and its error cells (#DIV/0!, #N/A, ...)."""
     if data.startswith(OLE2_MAGIC):
-        return ("This file is either a password-protected workbook or an old Excel 97-2003 (.xls) "
-                "file. Remove the password (File > Info > Protect Workbook) and save it as an "
-                "Excel Workbook (.xlsx)."), False
+        if "EncryptedPackage".encode("utf-16-le") in data:
+            return _Container("This workbook is password-protected (encrypted), so dqm cannot read "
+                              "it. Remove the password (File > Info > Protect Workbook > Encrypt "
+                              "with Password, clear it) and save it as an Excel Workbook (.xlsx).")
+        return _Container("This file is an old Excel 97-2003 workbook (.xls) or another Office "
+                          "file, not an .xlsx. Open it in Excel and use File > Save As > Excel "
+                          "Workbook (.xlsx).")
+    truncated = ("is damaged or incomplete (it may have been cut off while copying). "
+                 "Copy it again, or open it in Excel and save it again.")
+    if not data:
+        return _Container(f"'{name}' is empty (0 bytes). Save the workbook again and use that file.")
     if not data.startswith(b"PK"):
-        return (f"'{name}' is not an Excel workbook (.xlsx). Open it in Excel and use "
-                "File > Save As > Excel Workbook (.xlsx)."), False
+        return _Container(f"'{name}' is not an Excel workbook (.xlsx). Open it in Excel and use "
+                          "File > Save As > Excel Workbook (.xlsx).")
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
         infos = zf.infolist()
-    except (zipfile.BadZipFile, OSError, ValueError):
-        return (f"'{name}' is damaged or incomplete (it may have been cut off while copying). "
-                "Copy it again, or open it in Excel and save it again."), False
-    truncated = ("is damaged or incomplete (it may have been cut off while copying). "
-                 "Copy it again, or open it in Excel and save it again.")
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        return _Container(f"'{name}' {truncated}")
     if len(infos) > MAX_MEMBERS:
-        return f"'{name}' holds {len(infos):,} parts; a workbook needs far fewer. {truncated}", False
+        return _Container(f"'{name}' holds {len(infos):,} parts; a workbook needs far fewer, so "
+                          "this is not one dqm opens. Open it in Excel and save it again.")
     total = sum(i.file_size for i in infos)
     if total > MAX_UNCOMPRESSED_BYTES:
-        return (f"'{name}' unpacks to {total / 1e6:,.0f} MB; the most dqm reads is "
-                f"{MAX_UNCOMPRESSED_BYTES / 1e6:.0f} MB. Remove unused sheets, rows and images."), False
+        return _Container(f"'{name}' unpacks to {total / 1e6:,.0f} MB; the most dqm reads is "
+                          f"{MAX_UNCOMPRESSED_BYTES / 1e6:.0f} MB. Remove unused sheets, rows and images.")
     for i in infos:
         if i.file_size > 1_000_000 and i.file_size > MAX_MEMBER_RATIO * max(i.compress_size, 1):
-            return (f"'{name}' contains a part ({i.filename}) that unpacks {i.file_size // max(i.compress_size, 1):,} "
-                    "times larger than it is stored, as a zip bomb does; dqm does not open it."), False
+            return _Container(f"'{name}' contains a part ({i.filename}) that unpacks "
+                              f"{i.file_size // max(i.compress_size, 1):,} times larger than it is "
+                              "stored, as a zip bomb does; dqm does not open it.")
     names = {i.filename for i in infos}
     if "xl/workbook.xml" not in names:
-        if "EncryptedPackage" in names:
-            return "This workbook is password-protected. Remove the password and save it again.", False
-        return (f"'{name}' is a zip file but not an Excel workbook (.xlsx). Open it in Excel and "
-                "use File > Save As > Excel Workbook (.xlsx)."), False
+        return _Container(f"'{name}' is a zip file but not an Excel workbook (.xlsx). Open it in "
+                          "Excel and use File > Save As > Excel Workbook (.xlsx).")
     if "xl/vbaProject.bin" in names or name.lower().endswith((".xlsm", ".xltm")):
-        return ("This workbook contains macros (.xlsm). dqm never runs macros: save a copy as an "
-                "Excel Workbook (.xlsx) (File > Save As) and use that."), False
-    has_formulas = False
+        return _Container("This workbook contains macros (.xlsm). dqm never runs macros: save a "
+                          "copy as an Excel Workbook (.xlsx) (File > Save As) and use that.")
+    found = _Container()
+    parts: dict[str, tuple[tuple[int, int], list[tuple[str, str]]]] = {}
     try:
         for i in infos:
             if not i.filename.endswith((".xml", ".rels")):
                 continue
+            # zipfile stops at the declared size and checks the CRC, so a part that lies about
+            # its size fails here instead of filling memory.
             text = zf.read(i)
             if _DTD.search(text):
-                return (f"'{name}' contains XML declarations ({i.filename}) that Excel never "
-                        "writes and that can be used to attack the reader; dqm does not open it. "
-                        "Open it in Excel and save it again."), False
-            if i.filename.startswith("xl/worksheets/") and _FORMULA.search(text):
-                has_formulas = True
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError):
-        return f"'{name}' {truncated}", False
-    return None, has_formulas
+                return _Container(f"'{name}' contains XML declarations ({i.filename}) that Excel "
+                                  "never writes and that can be used to attack the reader; dqm "
+                                  "does not open it. Open it in Excel and save it again.")
+            if i.filename.startswith("xl/worksheets/"):
+                found.has_formulas = found.has_formulas or bool(_FORMULA.search(text))
+                parts[i.filename] = (_extent(text), _error_cells(text))
+        sheet_parts = _sheet_parts(zf)
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError,
+            ElementTree.ParseError, zlib.error):
+        return _Container(f"'{name}' {truncated}")
+    for sheet, part in sheet_parts.items():
+        if part in parts:
+            found.extents[sheet], found.error_cells[sheet] = parts[part]
+    return found
+
+
+def _extent(xml: bytes) -> tuple[int, int]:
+    """(rows, columns) of the rectangle calamine will allocate for this sheet: from the cells'
+    own references, since a <dimension> element can say anything."""
+    rows = cols = 0
+    for letters, digits in _REF.findall(xml):
+        rows = max(rows, int(digits))
+        if letters:
+            cols = max(cols, _column_number(letters))
+    if _CELL_WITHOUT_REF.search(xml):  # references are optional; then position is the count
+        chunks = xml.split(b"<row")[1:] or [xml]
+        rows = max(rows, len(_ROW.findall(xml)))
+        cols = max(cols, max(len(_CELL.findall(c)) for c in chunks))
+    return rows, cols
+
+
+def _column_number(letters: bytes) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + ch - 64
+    return n
+
+
+def _error_cells(xml: bytes) -> list[tuple[str, str]]:
+    out = []
+    for m in _ERROR_CELL.finditer(xml):
+        ref = _CELL_REF.search(m.group(0))
+        value = _ERROR_VALUE.search(xml, m.end(), m.end() + 2000)
+        if ref:
+            out.append((ref.group(1).decode(), value.group(1).decode("utf-8", "replace") if value else "#ERROR"))
+    return out
+
+
+def _sheet_parts(zf: zipfile.ZipFile) -> dict[str, str]:
+    """Sheet name -> its worksheet part, from workbook.xml and its relationships."""
+    ns_main = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+    ns_rel = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+    book = ElementTree.fromstring(zf.read("xl/workbook.xml"))
+    try:
+        rels = ElementTree.fromstring(zf.read("xl/_rels/workbook.xml.rels"))
+    except KeyError:
+        return {}
+    targets = {}
+    for rel in rels:
+        target = rel.get("Target", "")
+        target = target.lstrip("/") if target.startswith("/") else posixpath.normpath("xl/" + target)
+        targets[rel.get("Id")] = target
+    out = {}
+    for sheet in book.iter(f"{ns_main}sheet"):
+        part = targets.get(sheet.get(f"{ns_rel}id"))
+        if part and sheet.get("name") is not None:
+            out[sheet.get("name")] = part
+    return out
 
 
 def _sheet_frame(name: str, rows: list[list], merged) -> tuple[Sheet, list[Finding]]:
@@ -216,9 +331,16 @@ def _sheet_frame(name: str, rows: list[list], merged) -> tuple[Sheet, list[Findi
         else:
             positions[h] = i
     width = max(len(header_row), 1)
-    next_free = len(header_row)
+    next_free = max((i + 1 for i, t in enumerate(header_row) if not _blank(t)), default=0)
+    lower = None if positions else _headers_lower_down(rows, wanted)
+    if lower:
+        # One finding for the misplaced header row, not one per column it seems to lack.
+        findings.append(Finding(name, f"A{lower}", None, None,
+            f"The headers of '{name}' are in row {lower}, but dqm reads them from row 1. Delete "
+            + ("row 1" if lower == 2 else f"rows 1 to {lower - 1}")
+            + " (select the row numbers, right-click, Delete) so the headers are in row 1."))
     for h in schemas.required_headers(name):
-        if h in positions:
+        if h in positions or lower:
             continue
         close = difflib.get_close_matches(norm_header(h), [norm_header(t) for _, t in unknown], n=1, cutoff=0.6)
         match = next(((i, t) for i, t in unknown if close and norm_header(t) == close[0]), None)
@@ -260,6 +382,15 @@ def _sheet_frame(name: str, rows: list[list], merged) -> tuple[Sheet, list[Findi
     return Sheet(name, frame, letters, next_row, missing), findings
 
 
+def _headers_lower_down(rows: list[list], wanted: dict[str, str]) -> int | None:
+    """The Excel row (2 to 10) holding most of the sheet's headers, when row 1 holds none."""
+    for r, row in enumerate(rows[1:10], start=2):
+        hits = sum(1 for t in row if not _blank(t) and norm_header(t) in wanted)
+        if hits >= max(1, len(wanted) // 2):
+            return r
+    return None
+
+
 def _blank(value: object) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
@@ -275,7 +406,8 @@ def _cell(value: object) -> object:
     return value
 
 
-def _formulas_without_values(data: bytes, sheets: dict[str, Sheet], by_norm) -> list[Finding]:
+def _formulas_without_values(data: bytes, sheets: dict[str, Sheet], by_norm,
+                             error_cells: dict[str, list[tuple[str, str]]]) -> list[Finding]:
     """Formula cells that calamine read as blank: Excel never saved a value for them."""
     import openpyxl  # only for workbooks with formulas; defusedxml guards its XML parsing
 
@@ -284,6 +416,7 @@ def _formulas_without_values(data: bytes, sheets: dict[str, Sheet], by_norm) -> 
     try:
         for name, sheet in sheets.items():
             ws = wb[by_norm[norm_header(name)].name]
+            shows_error = {ref for ref, _ in error_cells.get(ws.title, [])}  # saved, as an error
             col_of = {v: h for h, v in sheet.letters.items()}
             for row in ws.iter_rows(min_row=2):
                 for c in row:
@@ -294,6 +427,8 @@ def _formulas_without_values(data: bytes, sheets: dict[str, Sheet], by_norm) -> 
                     if h is None:
                         continue
                     if c.row in sheet.frame.index and sheet.frame.at[c.row, h] is not None:
+                        continue
+                    if f"{c.column_letter}{c.row}" in shows_error:
                         continue
                     findings.append(Finding(name, f"{c.column_letter}{c.row}", h, v,
                         f"This cell has the formula {v} but no saved value. Type the value "
