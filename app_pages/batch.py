@@ -64,7 +64,7 @@ if result and result[0] == choice.label:
     tally = counts(decisions)
     for col, row in zip(st.columns(len(tally)), tally.itertuples()):
         col.metric(row.decision, row.claims)
-    st.dataframe(decisions, hide_index=True, width="stretch", key="batch_decisions")
+    st.dataframe(decisions, hide_index=True, width="stretch")
     st.download_button("Download decisions (CSV)", decisions.to_csv(index=False).encode(),
                        file_name=f"decisions-{choice.ruleset_id}-v{choice.version}.csv",
                        mime="text/csv", key="batch_download")

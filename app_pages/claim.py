@@ -3,6 +3,7 @@ picture of the rule for that product and channel."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import streamlit as st
@@ -56,7 +57,7 @@ def decision_card(decision: dict[str, Any], trace: list[str]) -> None:
 
 
 def _shown(value: Any) -> str:
-    if value is None or value == "" or (isinstance(value, float) and value != value):
+    if value is None or value == "" or (isinstance(value, float) and math.isnan(value)):
         return "—"
     if isinstance(value, float) and value.is_integer():
         return str(int(value))

@@ -179,6 +179,12 @@ def _text(x: Any) -> str:
     return str(x)
 
 
+def changes_table(items: list[dict[str, Any]]) -> pd.DataFrame:
+    """The compiler's change records (compiler.diff.changes) as a table: its wording first."""
+    return pd.DataFrame([{"change": c["text"], "kind": c["kind"], "action": c["action"]} for c in items],
+                        columns=["change", "kind", "action"])
+
+
 def clear_caches() -> None:
     """Forget every cached version, engine and draft review (tests call this between cases)."""
     st.cache_data.clear()

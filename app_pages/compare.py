@@ -27,9 +27,7 @@ def show_changes(before: dict[str, Any], after: dict[str, Any]) -> None:
     if not items:
         st.write("No changes.")
     else:
-        st.dataframe(pd.DataFrame([{"change": c["text"], "kind": c["kind"], "action": c["action"]}
-                                   for c in items]), hide_index=True, width="stretch",
-                     key="compare_changes")
+        st.dataframe(common.changes_table(items), hide_index=True, width="stretch")
 
 
 def show_impact(result: impact.Impact, source: str, labels: tuple[str, str]) -> None:
@@ -37,7 +35,7 @@ def show_impact(result: impact.Impact, source: str, labels: tuple[str, str]) -> 
     st.caption(f"Compared on {source}: {labels[0]} against {labels[1]}.")
     st.write(result.summary)
     if len(result.changed):
-        st.dataframe(result.changed, hide_index=True, width="stretch", key="compare_impact")
+        st.dataframe(result.changed, hide_index=True, width="stretch")
 
 
 choice = common.require_version()

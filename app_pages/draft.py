@@ -3,67 +3,19 @@ its decisions and its impact against the latest published version. Nothing is pu
 
 from __future__ import annotations
 
-import hashlib
-import importlib.util
-from dataclasses import dataclass, field
-from typing import Any
-
-import pandas as pd
 import streamlit as st
 
 from app_pages import common
+from app_pages.draft_review import (
+    MAX_DRAFT_MB,
+    DraftReview,
+    annotated_workbook,
+    cached_review,
+    findings_table,
+)
 from compiler import diff, impact
-from compiler.build import build
-from compiler.findings import Finding, errors, plain_value
-from compiler.publish import run_workbook_tests
+from compiler.findings import errors
 from compiler.store import StoreError
-from compiler.validate import validate_file
-
-MAX_DRAFT_MB = 10  # a rules workbook is tens of kilobytes; this leaves room for formatting
-
-
-@dataclass
-class DraftReview:
-    """What the compiler says of an uploaded workbook, as `dqm compile` would, without publishing."""
-
-    file_name: str
-    findings: list[Finding] = field(default_factory=list)
-    ruleset: dict[str, Any] | None = None  # the draft ruleset, when it compiles
-
-    @property
-    def ok(self) -> bool:
-        return self.ruleset is not None
-
-
-def review_draft(file_name: str, data: bytes) -> DraftReview:
-    """Validate, build and run the workbook's Tests: the same steps `dqm compile` takes."""
-    validated = validate_file(file_name, data=data)
-    if not validated.ok:
-        return DraftReview(file_name, validated.findings)
-    content = build(validated)
-    failures = run_workbook_tests(validated, content)
-    if errors(failures):
-        return DraftReview(file_name, validated.findings + failures)
-    return DraftReview(file_name, validated.findings + failures, content)
-
-
-@st.cache_data(show_spinner=False, max_entries=16)
-def _cached_review(file_name: str, data_sha256: str, _data: bytes) -> DraftReview:
-    # Reruns (every widget touch) would otherwise re-read and re-validate the same upload.
-    return review_draft(file_name, _data)
-
-
-def findings_table(findings: list[Finding]) -> pd.DataFrame:
-    """One row per finding, errors first, with the sheet and cell staff go to."""
-    ordered = errors(findings) + [f for f in findings if f.severity != "error"]
-    return pd.DataFrame([{
-        "severity": f.severity, "sheet": f.sheet or "", "cell": f.cell or "", "column": f.column or "",
-        "value": "" if f.value is None else str(plain_value(f.value)), "message": f.message,
-    } for f in ordered], columns=["severity", "sheet", "cell", "column", "value", "message"])
-
-
-def annotate_available() -> bool:
-    return importlib.util.find_spec("compiler.annotate") is not None
 
 
 def show_findings(review: DraftReview, data: bytes) -> None:
@@ -75,23 +27,13 @@ def show_findings(review: DraftReview, data: bytes) -> None:
     elif n_warn:
         st.warning(f"{review.file_name}: {n_warn} warning(s). It compiles.")
     if review.findings:
-        st.dataframe(findings_table(review.findings), hide_index=True, width="stretch",
-                     key="draft_findings")
+        st.dataframe(findings_table(review.findings), hide_index=True, width="stretch")
         annotated = annotated_workbook(review, data)
         if annotated is not None:
             st.download_button("Download the workbook with these findings marked", annotated,
                                file_name=review.file_name.removesuffix(".xlsx") + "-findings.xlsx",
                                mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                                key="draft_annotated")
-
-
-def annotated_workbook(review: DraftReview, data: bytes) -> bytes | None:
-    """The workbook with its findings marked, from compiler.annotate (when that module exists)."""
-    if not annotate_available():
-        return None
-    from compiler.annotate import annotate_workbook
-
-    return annotate_workbook(data, review.findings)
 
 
 def show_preview(review: DraftReview) -> None:
@@ -106,7 +48,7 @@ def show_preview(review: DraftReview) -> None:
     st.subheader("Decisions of the draft")
     st.caption(f"On {source}.")
     decisions = engine.decide(claims)
-    st.dataframe(decisions, hide_index=True, width="stretch", key="draft_decisions")
+    st.dataframe(decisions, hide_index=True, width="stretch")
 
     s = common.store()
     published = s.versions(draft["ruleset_id"])
@@ -123,12 +65,11 @@ def show_preview(review: DraftReview) -> None:
     st.write(f"{len(items)} change(s) since v{latest['version']}:" if items else
              f"The draft says what v{latest['version']} says.")
     if items:
-        st.dataframe(pd.DataFrame({"change": [c["text"] for c in items]}), hide_index=True,
-                     width="stretch", key="draft_changes")
+        st.dataframe(common.changes_table(items), hide_index=True, width="stretch")
     result = impact.compare(common.engine_for(latest), engine, claims)
     st.write(result.summary)
     if len(result.changed):
-        st.dataframe(result.changed, hide_index=True, width="stretch", key="draft_impact")
+        st.dataframe(result.changed, hide_index=True, width="stretch")
 
 
 st.title("Draft workbook")
@@ -138,7 +79,7 @@ upload = st.file_uploader(f"Workbook (.xlsx, up to {MAX_DRAFT_MB} MB)", type=["x
                           max_upload_size=MAX_DRAFT_MB)
 if upload is not None:
     data = upload.getvalue()
-    review = _cached_review(upload.name, hashlib.sha256(data).hexdigest(), data)
+    review = cached_review(upload.name, data)
     show_findings(review, data)
     if review.ok:
         show_preview(review)

@@ -6,6 +6,7 @@ same claims and keeps the rows whose decision or approved quantity differs.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -88,7 +89,7 @@ def _wording(r) -> str:
 
 
 def _qty(x) -> str:
-    if x is None or (isinstance(x, float) and x != x):
+    if x is None or (isinstance(x, float) and math.isnan(x)):
         return "(none)"
     x = float(x)
     return str(int(x)) if x.is_integer() else str(x)

@@ -1,0 +1,308 @@
+"""The reviewer app through Streamlit's AppTest: every page, against a copy of the exports store."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+import streamlit as st
+from conftest import ROOT
+from streamlit.testing.v1 import AppTest
+
+import compiler.store
+from compiler.publish import compile_workbook
+
+APP = str(ROOT / "app.py")
+PRODUCT_400 = "imatinib-400mg-tab"
+
+
+@pytest.fixture
+def exports(exports_copy, monkeypatch):
+    """The app reads a copy of the bundled exports; caches start empty in every test."""
+    monkeypatch.setenv("DQM_EXPORTS", str(exports_copy))
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    yield exports_copy
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+def open_app(page: str | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    if page:
+        at.switch_page(f"app_pages/{page}.py").run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def metrics(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+# Each table on a page, by a column only it has (AppTest does not expose st.dataframe keys).
+TABLES = {"batch_decisions": "ruleset_version", "compare_changes": "kind", "compare_impact": "decision_before",
+          "draft_findings": "severity", "draft_decisions": "ruleset_version", "draft_changes": "kind",
+          "draft_impact": "decision_before"}
+
+
+def table(at: AppTest, name: str) -> pd.DataFrame:
+    """A read-only table on the page."""
+    found = [d.value for d in at.dataframe if d.editing_mode == "read_only" and TABLES[name] in d.value.columns]
+    assert found, f"no {name} table on the page"
+    return found[0]
+
+
+def enter_claim(at: AppTest, product: str, channel: str, quantity: float, drugs: list[str]) -> AppTest:
+    at.selectbox(key="claim_product").set_value(product)
+    at.radio(key="claim_channel").set_value(channel)
+    at.number_input(key="claim_quantity").set_value(quantity)
+    at.multiselect(key="claim_drugs").set_value(drugs)
+    return at.run()
+
+
+def published_v4(exports, founding_rows, make_workbook):
+    """Publish a v4 that raises the 100 mg home delivery limit from 540 to 600."""
+    rows = founding_rows
+    rows["Limits"][0][5] = 600
+    rows["Policies"][0][3] = rows["History"][-1][3].replace(year=2026)
+    rows["History"].append(["imatinib-per-rx", "Revision", "Home delivery limit for 100 mg raised to 600.",
+                            rows["Policies"][0][3]])
+    for t in rows["Tests"]:
+        if t[0] == "100-home-over-limit":
+            t[3] = 601
+    result = compile_workbook(make_workbook(rows), exports)
+    assert result.ok, [f.message for f in result.findings]
+    return result
+
+
+def test_version_chooser_defaults_to_latest_with_review_dates_and_history(exports):
+    at = open_app()
+    version = at.sidebar.selectbox(key="version:oncology-dqm")
+    assert version.value == 3
+    assert version.options == [
+        "v1 · reviewed 2023-12-13 · Annual Revision: No criteria changes.",
+        "v2 · reviewed 2024-12-17 · Annual Revision: No criteria changes.",
+        "v3 · reviewed 2025-12-08 · Annual Revision: No criteria changes.",
+    ]
+    assert [c.value for c in at.sidebar.caption] == [
+        "imatinib-per-rx: reviewed 2025-12-08", "History: Annual Revision: No criteria changes."]
+
+
+def test_claim_with_rifampin_over_the_retail_cap_is_overridden_at_90(exports):
+    at = open_app()
+    at.sidebar.selectbox(key="version:oncology-dqm").set_value(3)
+    enter_claim(at, PRODUCT_400, "retail", 120, ["rifampin"])
+    assert not at.exception
+    assert "Override" in at.markdown[0].value
+    assert metrics(at) == {"Approved quantity": "90", "Limit": "60", "Reject code": "76",
+                           "Approval months": "12"}
+    assert "**Criterion met:** strong-cyp3a4-inducer" in at.markdown[1].value
+    assert "**Matched drugs:** rifampin" in at.markdown[1].value
+    assert "Decided by oncology-dqm v3." in [c.value for c in at.caption]
+
+
+def test_claim_drugs_accept_free_text_beyond_the_suggestions(exports):
+    at = open_app()
+    drugs = at.multiselect(key="claim_drugs")
+    assert "rifampicin" in drugs.options and "St. John's Wort" in drugs.options
+    enter_claim(at, PRODUCT_400, "retail", 90, ["Phenytoin Sodium 100 mg capsule"])
+    assert "Override" in at.markdown[0].value
+    assert metrics(at)["Approved quantity"] == "90"
+    assert "**Matched drugs:** Phenytoin Sodium 100 mg capsule" in at.markdown[1].value
+
+
+def test_claim_over_the_limit_without_an_inducer_is_denied_with_the_limit_named(exports):
+    at = open_app()
+    enter_claim(at, PRODUCT_400, "home_delivery", 181, [])
+    assert "Deny" in at.markdown[0].value
+    assert metrics(at) == {"Approved quantity": "0", "Limit": "180", "Reject code": "76",
+                           "Approval months": "—"}
+    assert "180" in at.info[0].value
+
+
+def test_claim_page_shows_the_explanation_and_the_rule_picture(exports):
+    at = open_app()
+    enter_claim(at, PRODUCT_400, "retail", 75, ["Rifadin"])
+    explanation = at.expander[0]
+    steps = [m.value for m in explanation.markdown]
+    assert steps and steps[0].startswith("1. ")
+    charts = at.get("vega_lite_chart")
+    assert len(charts) == 1
+
+
+def test_batch_decides_the_workbook_tests_and_counts_each_decision(exports):
+    at = open_app("batch")
+    at.button(key="batch_decide").click().run()
+    assert not at.exception
+    assert metrics(at) == {"approve": "4", "override": "10", "deny": "6", "not_applicable": "0",
+                           "invalid": "0"}
+    decisions = table(at, "batch_decisions")
+    assert len(decisions) == 20
+    row = decisions.set_index("claim_id").loc["400-retail-over-cap"]
+    assert (row["decision"], row["approved_quantity"], row["matched_drugs"]) == ("override", 90, "Rifadin")
+    assert at.get("download_button")[0].proto.label == "Download decisions (CSV)"
+
+
+def test_batch_decides_an_uploaded_claims_csv_including_a_bad_row(exports):
+    at = open_app("batch")
+    csv = (b"claim_id,product_id,channel,quantity,concomitant_drugs,attested_criteria\n"
+           b"a,imatinib-400mg-tab,Retail,120,Rifadin,\n"
+           b"b,imatinib-400mg-tab,retail,-5,,\n"
+           b"c,imatinib-100mg-tab,home_delivery,540,,\n")
+    at.file_uploader(key="batch_upload").upload("claims.csv", csv, "text/csv")
+    at.run()
+    at.button(key="batch_decide").click().run()
+    assert not at.exception
+    assert metrics(at) == {"approve": "1", "override": "1", "deny": "0", "not_applicable": "0",
+                           "invalid": "1"}
+    decisions = table(at, "batch_decisions")
+    assert list(decisions["claim_id"]) == ["a", "b", "c"]
+    assert list(decisions["decision"]) == ["override", "invalid", "approve"]
+
+
+def test_batch_edit_changes_what_is_decided(exports):
+    at = open_app("batch")
+    editor_key = next(k for k in at.session_state if str(k).startswith("batch_editor:"))
+    # Row 0 is 100-home-at-limit (540, approve); ask for one more tablet.
+    first = at.data_editor[0].value.iloc[0]
+    assert (first["claim_id"], first["quantity"]) == ("100-home-at-limit", "540")
+    at.session_state[editor_key] = {"edited_rows": {0: {"quantity": "541"}}, "added_rows": [],
+                                    "deleted_rows": []}
+    at.run()
+    at.button(key="batch_decide").click().run()
+    decisions = table(at, "batch_decisions").set_index("claim_id")
+    assert decisions.loc["100-home-at-limit", "decision"] == "deny"
+    assert metrics(at)["deny"] == "7"
+
+
+def test_compare_lists_the_compilers_changes_between_two_versions(exports):
+    at = open_app("compare")
+    at.selectbox(key="compare_a:oncology-dqm").set_value(1)
+    at.selectbox(key="compare_b:oncology-dqm").set_value(3)
+    at.run()
+    changes = table(at, "compare_changes")
+    assert list(changes["change"]) == [
+        "imatinib-per-rx: Review Date 2023-12-13 → 2025-12-08",
+        "imatinib-per-rx: History row added: Annual Revision, 2024-12-17: No criteria changes.",
+        "imatinib-per-rx: History row added: Annual Revision, 2025-12-08: No criteria changes.",
+    ]
+    assert any(m.value == "None of the 20 claims changes decision or approved quantity."
+               for m in at.markdown)
+
+
+def test_compare_defaults_to_the_chosen_version_and_the_one_before(exports, founding_rows, make_workbook):
+    published_v4(exports, founding_rows, make_workbook)
+    at = open_app("compare")
+    assert at.selectbox(key="compare_a:oncology-dqm").value == 3
+    assert at.selectbox(key="compare_b:oncology-dqm").value == 4
+    assert "imatinib-100mg-tab: Home Delivery Max Qty per Rx 540 → 600" in list(
+        table(at, "compare_changes")["change"])
+    # v4's own Tests: 100-home-over-limit now asks for 601, which both versions deny.
+    assert "None of the 20 claims changes decision or approved quantity." in [m.value for m in at.markdown]
+
+
+def test_compare_impact_on_the_batch_table(exports, founding_rows, make_workbook):
+    published_v4(exports, founding_rows, make_workbook)
+    at = open_app("compare")
+    from compiler.claims import claims_frame
+    at.session_state["batch_claims"] = claims_frame([
+        {"claim_id": "hd-541", "product_id": "imatinib-100mg-tab", "channel": "home_delivery",
+         "quantity": "541", "concomitant_drugs": "", "attested_criteria": ""},
+        {"claim_id": "r-60", "product_id": PRODUCT_400, "channel": "retail", "quantity": "60",
+         "concomitant_drugs": "", "attested_criteria": ""},
+    ])
+    at.selectbox(key="compare_a:oncology-dqm").set_value(3)
+    at.selectbox(key="compare_b:oncology-dqm").set_value(4)
+    at.run()
+    changed = table(at, "compare_impact")
+    assert changed[["claim_id", "decision_before", "decision_after", "approved_quantity_before",
+                    "approved_quantity_after"]].values.tolist() == [["hd-541", "deny", "approve", 0, 541]]
+    assert any(m.value == "1 of the 2 claims change decision or approved quantity." for m in at.markdown)
+
+
+def test_draft_with_a_word_in_a_limit_cell_shows_that_cell(exports, founding_rows, make_workbook):
+    founding_rows["Limits"][1][4] = "sixty"
+    data = make_workbook(founding_rows).read_bytes()
+    at = open_app("draft")
+    at.file_uploader(key="draft_upload").upload(
+        "oncology-dqm.xlsx", data, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    at.run()
+    assert not at.exception
+    assert at.error[0].value == ("oncology-dqm.xlsx: 1 error(s), 0 warning(s). It would not compile; "
+                                 "fix the cells below.")
+    findings = table(at, "draft_findings")
+    assert findings.values.tolist() == [[
+        "error", "Limits", "E3", "Retail Max Qty per Rx", "sixty",
+        "'Retail Max Qty per Rx' must be a number. Type a number such as 60, in digits."]]
+
+
+def test_valid_draft_previews_decisions_and_impact_without_publishing(exports, founding_rows, make_workbook):
+    founding_rows["Limits"][0][5] = 600
+    founding_rows["Policies"][0][3] = founding_rows["History"][-1][3].replace(year=2026)
+    founding_rows["History"].append(["imatinib-per-rx", "Revision", "100 mg home delivery limit 600.",
+                                     founding_rows["Policies"][0][3]])
+    for t in founding_rows["Tests"]:
+        if t[0] == "100-home-over-limit":  # 541 now approves; keep the test a denial at 601
+            t[3] = 601
+    founding_rows["Tests"].append(["100-home-541", "imatinib-100mg-tab", "Home Delivery", 541, None, None,
+                                   "Approve", 541, "Under the new limit."])
+    data = make_workbook(founding_rows).read_bytes()
+    before = sorted(p.name for p in (exports / "oncology-dqm").iterdir())
+    at = open_app("draft")
+    at.file_uploader(key="draft_upload").upload("draft.xlsx", data)
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert at.success[0].value.startswith("draft.xlsx compiles: ruleset oncology-dqm")
+    assert len(table(at, "draft_decisions")) == 21
+    assert "imatinib-100mg-tab: Home Delivery Max Qty per Rx 540 → 600" in list(
+        table(at, "draft_changes")["change"])
+    changed = table(at, "draft_impact")
+    assert changed[["claim_id", "decision_before", "decision_after"]].values.tolist() == [
+        ["100-home-541", "deny", "approve"]]
+    assert sorted(p.name for p in (exports / "oncology-dqm").iterdir()) == before
+
+
+def test_history_page_shows_every_version_with_its_history_rows(exports):
+    at = open_app("history")
+    assert at.title[0].value == "History of oncology-dqm"
+    headings = [m.value for m in at.markdown if m.value.startswith("#### ")]
+    assert headings == ["#### v3  \nimatinib-per-rx reviewed 2025-12-08",
+                        "#### v2  \nimatinib-per-rx reviewed 2024-12-17",
+                        "#### v1  \nimatinib-per-rx reviewed 2023-12-13"]
+    assert [m.value for m in at.markdown].count("- Annual Revision: No criteria changes.") == 3
+    assert len(at.get("vega_lite_chart")) == 1
+
+
+def test_a_tampered_version_is_refused_with_a_clear_message(exports):
+    path = exports / "oncology-dqm" / "v3.json"
+    doc = json.loads(path.read_text())
+    doc["policies"][0]["products"][1]["retail_max_qty"] = 600
+    path.write_text(json.dumps(doc, indent=2))
+    at = open_app()
+    assert at.sidebar.error[0].value == (
+        f"{path} has been changed since it was published (its sha256 does not match its content). "
+        "Restore it from version control; never edit exports by hand.")
+    assert at.error[0].value == "No usable published version is chosen; see the sidebar."
+    assert "v3 · refused: changed since it was published" in at.sidebar.selectbox(
+        key="version:oncology-dqm").options
+    # The untampered versions still work.
+    at.sidebar.selectbox(key="version:oncology-dqm").set_value(2).run()
+    assert not at.sidebar.error and metrics(at)["Limit"] == "180"
+
+
+def test_a_version_is_verified_once_per_content_across_reruns(exports, monkeypatch):
+    calls = []
+    real_load = compiler.store.Store.load
+
+    def counting_load(self, ruleset_id, version=None):
+        calls.append(version)
+        return real_load(self, ruleset_id, version)
+
+    monkeypatch.setattr(compiler.store.Store, "load", counting_load)
+    at = open_app()
+    first = sorted(calls)
+    assert first == [1, 2, 3]
+    enter_claim(at, PRODUCT_400, "retail", 61, [])
+    at.switch_page("app_pages/history.py").run()
+    assert sorted(calls) == first
