@@ -40,8 +40,9 @@ class Impact:
     def summary(self) -> str:
         n = len(self.changed)
         if n == 0:
-            return f"None of the {self.claims} claims changes decision or approved quantity."
-        return (f"{n} of the {self.claims} claims change decision or approved quantity.")
+            return f"No claim changes decision or approved quantity ({self.claims} compared)."
+        verb = "changes" if n == 1 else "change"
+        return f"{n} of {self.claims} claims {verb} decision or approved quantity."
 
 
 def changed_decisions(before: pd.DataFrame, after: pd.DataFrame) -> pd.DataFrame:
