@@ -22,3 +22,9 @@ def split_list(text: str | None) -> list[str]:
     if not text:
         return []
     return [part.strip() for part in str(text).split(";") if part.strip()]
+
+
+def has_words(text: str, words: str) -> bool:
+    """Whether normalized `words` appear as consecutive whole words in normalized `text`:
+    "phenytoin sodium 100 mg capsule" has "phenytoin"; "rifampinx" does not have "rifampin"."""
+    return bool(words) and f" {words} " in f" {text} "

@@ -1,0 +1,200 @@
+"""Claims as the engine reads them: a CSV file (or the app's form rows) -> a claims DataFrame.
+
+The frame has the contract's columns (claim_id, product_id, channel, quantity, concomitant_drugs,
+attested_criteria), every cell text or missing, in file order. A bad *row* stays in the frame and
+decides as `invalid`; only a bad *file* raises ClaimsFileError, whose text is one line.
+
+Choices made for hostile files (documented in README.md, "Deciding claims"):
+- a UTF-8 byte-order mark is accepted; any other non-UTF-8 byte refuses the file, naming its line
+  (guessing Latin-1 would silently turn `é` into something else in a drug name);
+- a header that only makes sense split on `;`, tab or `|` refuses the file and says so, rather than
+  guessing the delimiter (a `;` file often uses `,` as its decimal mark);
+- header names match ignoring case, spaces, hyphens and surrounding blanks (`Product ID`);
+- extra columns are ignored; blank lines are skipped;
+- a row with more fields than the header keeps its first fields and decides as `invalid`, saying
+  how many fields it had; a row with fewer is read with blanks for the rest.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+COLUMNS = ["claim_id", "product_id", "channel", "quantity", "concomitant_drugs", "attested_criteria"]
+REQUIRED = ["product_id", "channel", "quantity"]
+# The reader's note on a malformed row; the engine decides such a row as invalid with this reason.
+ROW_PROBLEM = "row_problem"
+
+_BOM = b"\xef\xbb\xbf"
+_OTHER_DELIMITERS = {";": "semicolons", "\t": "tabs", "|": "vertical bars"}
+_SEPARATORS = re.compile(r"[\s_\-]+")
+
+
+class ClaimsFileError(Exception):
+    """A claims file that cannot be read as claims at all; the message is one line."""
+
+
+def column_key(header: str) -> str:
+    """A header as the contract spells it: ' Product ID ' -> 'product_id'."""
+    return _SEPARATORS.sub("_", str(header).strip().casefold()).strip("_")
+
+
+def read_claims_csv(source: str | Path | bytes) -> pd.DataFrame:
+    """The claims in a CSV file (a path, or its bytes); raises ClaimsFileError for a bad file."""
+    name, data = _bytes(source)
+    if data.startswith(_BOM):
+        data = data[len(_BOM):]
+    if not data.strip():
+        raise ClaimsFileError(f"{name} is empty; it needs a header row ({', '.join(COLUMNS)}) "
+                              "and one row per claim.")
+    if data.startswith(b"PK") or data.startswith(b"\xd0\xcf\x11\xe0"):
+        raise ClaimsFileError(f"{name} is a spreadsheet or zip file, not CSV text; in Excel use "
+                              "File > Save As > CSV UTF-8 (Comma delimited).")
+    _check_utf8(name, data)
+    header_line = data.split(b"\n", 1)[0].decode().rstrip("\r")
+    headers = next(csv.reader([header_line]), [])
+    keys = _header_keys(name, headers, header_line)
+    try:
+        frame = _read_fast(data, keys)
+    except _Ragged:
+        frame = _read_tolerant(data, keys)
+    return frame
+
+
+def claims_frame(rows: list[dict]) -> pd.DataFrame:
+    """Claims typed in (the app's form, the workbook's Tests) in the same shape as a file's."""
+    data = {c: [_text(r.get(c)) for r in rows] for c in COLUMNS}
+    return pd.DataFrame(data, columns=COLUMNS, dtype="str")
+
+
+def _text(value: object) -> str | None:
+    """A cell as the text a CSV would hold: 60 -> '60', None/NaN/'' -> missing."""
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    text = str(value)
+    return text if text.strip() else None
+
+
+def _bytes(source: str | Path | bytes) -> tuple[str, bytes]:
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return "The claims file", bytes(source)
+    path = Path(source)
+    try:
+        return str(path), path.read_bytes()
+    except FileNotFoundError:
+        raise ClaimsFileError(f"{path}: no such file.") from None
+    except IsADirectoryError:
+        raise ClaimsFileError(f"{path} is a folder, not a claims file.") from None
+    except OSError as exc:
+        raise ClaimsFileError(f"Cannot read {path}: {exc.strerror or exc}.") from None
+
+
+def _check_utf8(name: str, data: bytes) -> None:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise ClaimsFileError(
+            f"{name} is not UTF-8 text (byte 0x{data[exc.start]:02x} on line {line}); save it "
+            "as CSV UTF-8 (in Excel: File > Save As > CSV UTF-8).") from None
+
+
+def _header_keys(name: str, headers: list[str], header_line: str) -> list[str]:
+    """Each header as its contract key; extra columns get a private name so they are ignored."""
+    keys = [column_key(h) for h in headers]
+    missing = [c for c in REQUIRED if c not in keys]
+    if missing:
+        for delimiter, word in _OTHER_DELIMITERS.items():
+            if all(c in [column_key(h) for h in header_line.split(delimiter)] for c in missing):
+                raise ClaimsFileError(
+                    f"{name} separates its columns with {word}; dqm reads comma-separated CSV. "
+                    "Save it as CSV UTF-8 (Comma delimited).")
+        shown = ", ".join(h.strip() for h in headers if h.strip()) or "nothing"
+        raise ClaimsFileError(
+            f"{name} has no {' or '.join(missing)} column (its header row has: {shown}); the "
+            f"header row must name {', '.join(REQUIRED)}.")
+    seen: set[str] = set()
+    out = []
+    for i, key in enumerate(keys):
+        if key in COLUMNS and key in seen:
+            raise ClaimsFileError(f"{name} has two {key} columns; delete one.")
+        seen.add(key)
+        out.append(key if key in COLUMNS else f"__extra_{i}")
+    return out
+
+
+class _Ragged(Exception):
+    """A row whose field count differs from the header's, or a quoted line break."""
+
+
+def _read_fast(data: bytes, keys: list[str]) -> pd.DataFrame:
+    """pyarrow's multithreaded CSV reader, every column as text; raises _Ragged for odd rows."""
+    wanted = [k for k in keys if k in COLUMNS]
+
+    odd_rows: list[int] = []
+
+    def ragged(row) -> str:
+        odd_rows.append(row.number or 0)
+        return "skip"
+
+    try:
+        table = pacsv.read_csv(
+            io.BytesIO(data),
+            read_options=pacsv.ReadOptions(column_names=keys, skip_rows=1),
+            parse_options=pacsv.ParseOptions(invalid_row_handler=ragged),
+            convert_options=pacsv.ConvertOptions(
+                column_types={k: pa.string() for k in wanted}, include_columns=wanted,
+                null_values=[""], strings_can_be_null=True, quoted_strings_can_be_null=True,
+                check_utf8=False),  # already checked, with a line number
+        )
+    except pa.ArrowInvalid as exc:
+        raise ClaimsFileError(
+            f"The claims file could not be read as CSV: {str(exc).splitlines()[0]}") from None
+    if odd_rows:
+        raise _Ragged()
+    frame = table.to_pandas()
+    return _conform(frame, len(frame))
+
+
+def _read_tolerant(data: bytes, keys: list[str]) -> pd.DataFrame:
+    """Python's csv module, row by row: slower, but keeps every row and notes the odd ones."""
+    text = data.decode("utf-8")
+    reader = csv.reader(io.StringIO(text, newline=""))
+    next(reader, None)
+    width = len(keys)
+    columns: dict[str, list] = {k: [] for k in keys if k in COLUMNS}
+    problems: list[str | None] = []
+    for fields in reader:
+        if not fields or (len(fields) == 1 and not fields[0].strip()):
+            continue  # a blank line is not a claim
+        if len(fields) > width:
+            problems.append(f"line {reader.line_num} has {len(fields)} fields but the header has "
+                            f"{width}; put double quotes around a value that contains a comma.")
+        else:
+            problems.append(None)
+        for i, k in enumerate(keys):
+            if k in columns:
+                v = fields[i] if i < len(fields) else ""
+                columns[k].append(v if v != "" else None)
+    frame = pd.DataFrame(columns, dtype="str")
+    frame = _conform(frame, len(problems))
+    if any(p is not None for p in problems):
+        frame[ROW_PROBLEM] = pd.Series(problems, dtype="str")
+    return frame
+
+
+def _conform(frame: pd.DataFrame, n: int) -> pd.DataFrame:
+    """The contract's columns in order; an optional column absent from the file is all missing."""
+    for c in COLUMNS:
+        if c not in frame.columns:
+            frame[c] = pd.Series(np.full(n, None, dtype=object), dtype="str")
+    return frame[COLUMNS].reset_index(drop=True)

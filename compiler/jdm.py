@@ -1,0 +1,110 @@
+"""A ruleset as a GoRules JDM decision graph (`vN.jdm.json`), for rules engines that read JDM.
+
+The graph is one decision table (hit policy "first"). Its inputs are a *valid* claim's
+`product_id`, `channel` (`retail`/`home_delivery`), `quantity`, and `met_criteria`: the
+Criterion IDs the claim meets. Drug-name matching and attestation are dqm's (names.py, engine.py),
+so a caller states which criteria are met; `contexts()` computes them with the engine. Outputs:
+decision, approved_quantity, limit, criterion_id, reject_code, approval_months.
+
+Rows, per product and channel: approve at or under the limit; then one row per override, highest
+channel maximum first (ties in criterion order), so the first met override is the one the engine
+picks; then deny. A last row answers not_applicable for any other product.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pandas as pd
+
+from .build import number
+
+CONTENT_TYPE = "application/vnd.gorules.decision"
+INPUTS = [("product", "Product ID", "product_id"), ("channel", "Channel", "channel"),
+          ("quantity", "Quantity", "quantity"), ("met", "Met criteria", "met_criteria")]
+OUTPUTS = [("decision", "Decision", "decision"), ("approved", "Approved quantity", "approved_quantity"),
+           ("limit", "Limit", "limit"), ("criterion", "Criterion ID", "criterion_id"),
+           ("reject", "Reject code", "reject_code"), ("months", "Approval months", "approval_months")]
+CHANNEL_FIELDS = {"retail": "retail_max_qty", "home_delivery": "home_delivery_max_qty"}
+
+
+def graph(ruleset: dict[str, Any]) -> dict[str, Any]:
+    """The JDM decision graph of a ruleset (a published version or a draft)."""
+    rules: list[dict[str, str]] = []
+    for policy in ruleset["policies"]:
+        for p in policy["products"]:
+            for channel, max_field in CHANNEL_FIELDS.items():
+                limit = _lit(p[max_field])
+                when = {"product": _lit(p["product_id"]), "channel": _lit(channel)}
+                rules.append(_row(f"{p['product_id']}/{channel}/approve", when, f"<= {limit}", "",
+                                  decision="approve", approved="quantity", limit=limit))
+                ranked = sorted(p["overrides"], key=lambda o: -o[max_field])  # stable: ties keep order
+                for o in ranked:
+                    cap = _lit(o[max_field])
+                    rules.append(_row(f"{p['product_id']}/{channel}/override/{o['criterion_id']}", when,
+                                      f"> {limit}", f"contains($, {_lit(o['criterion_id'])})",
+                                      decision="override", approved=f"min([quantity, {cap}])",
+                                      limit=limit, criterion=_lit(o["criterion_id"]), reject="76",
+                                      months=_lit(o["approval_months"])))
+                rules.append(_row(f"{p['product_id']}/{channel}/deny", when, f"> {limit}", "",
+                                  decision="deny", approved="0", limit=limit, reject="76"))
+    rules.append(_row("other-product/not-applicable", {"product": "", "channel": ""}, "", "",
+                      decision="not_applicable"))
+    version = ruleset.get("version")
+    return {
+        "contentType": CONTENT_TYPE,
+        "nodes": [
+            {"id": "claim", "type": "inputNode", "name": "Claim", "position": {"x": 0, "y": 0}},
+            {"id": "dqm", "type": "decisionTableNode", "position": {"x": 300, "y": 0},
+             "name": f"{ruleset['ruleset_id']} v{version}" if version else ruleset["ruleset_id"],
+             "content": {
+                 "hitPolicy": "first",
+                 "inputs": [{"id": i, "name": name, "field": f} for i, name, f in INPUTS],
+                 "outputs": [{"id": i, "name": name, "field": f} for i, name, f in OUTPUTS],
+                 "rules": rules,
+                 "passThrough": False, "inputField": None, "outputPath": None,
+                 "executionMode": "single",
+             }},
+            {"id": "decision", "type": "outputNode", "name": "Decision", "position": {"x": 600, "y": 0}},
+        ],
+        "edges": [
+            {"id": "claim-dqm", "type": "edge", "sourceId": "claim", "targetId": "dqm"},
+            {"id": "dqm-decision", "type": "edge", "sourceId": "dqm", "targetId": "decision"},
+        ],
+    }
+
+
+def contexts(engine, claims: pd.DataFrame) -> list[dict[str, Any] | None]:
+    """Each claim as the graph's input, its met criteria computed by `engine`; None for a claim
+    the engine decides as invalid (the graph decides valid claims only)."""
+    decided = engine.decide(claims)
+    met = engine.met_criteria(claims)
+    out: list[dict[str, Any] | None] = []
+    for row, criteria in zip(decided.itertuples(index=False), met):
+        if row.decision == "invalid":
+            out.append(None)
+            continue
+        product = engine.product(row.product_id)
+        out.append({"product_id": product.product_id if product else str(row.product_id).strip(),
+                    "channel": row.channel, "quantity": _plain(row.quantity),
+                    "met_criteria": criteria})
+    return out
+
+
+def _row(rule_id: str, when: dict[str, str], quantity: str, met: str, *, decision: str,
+         approved: str = "", limit: str = "", criterion: str = "", reject: str = "",
+         months: str = "") -> dict[str, str]:
+    return {"_id": rule_id, "product": when["product"], "channel": when["channel"],
+            "quantity": quantity, "met": met, "decision": _lit(decision), "approved": approved,
+            "limit": limit, "criterion": criterion, "reject": reject, "months": months}
+
+
+def _lit(value: Any) -> str:
+    """A value as a JDM expression literal: "text" quoted, 60 not 60.0."""
+    return json.dumps(number(value) if isinstance(value, (int, float)) else value)
+
+
+def _plain(value: Any) -> Any:
+    value = float(value)
+    return int(value) if value.is_integer() else value
