@@ -27,7 +27,8 @@ def show_findings(review: DraftReview, data: bytes) -> None:
     elif n_warn:
         st.warning(f"{review.file_name}: {n_warn} warning(s). It compiles.")
     if review.findings:
-        st.dataframe(findings_table(review.findings), hide_index=True, width="stretch")
+        # A plain table: messages wrap, and every cell is text a reader (or screen reader) can find.
+        st.table(findings_table(review.findings).set_index("severity"))
         annotated = annotated_workbook(review, data)
         if annotated is not None:
             st.download_button("Download the workbook with these findings marked", annotated,

@@ -62,8 +62,9 @@ def regions(decided: pd.DataFrame) -> pd.DataFrame:
     """Runs of one outcome per scenario, as (scenario, outcome, from, to]: a claim for a quantity
     in (from, to] gets that outcome."""
     approved = pd.to_numeric(decided["approved_quantity"], errors="coerce")
-    capped = (decided["decision"] == "override") & (approved < decided["requested"])
-    outcome = decided["decision"].where(~capped, "override, capped")
+    decision = decided["decision"].astype(object)  # the engine's is categorical
+    capped = (decision == "override") & (approved < decided["requested"])
+    outcome = decision.where(~capped, "override, capped")
     frame = pd.DataFrame({"scenario": decided["scenario"], "outcome": outcome,
                           "requested": decided["requested"], "approved": approved})
     rows = []

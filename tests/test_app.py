@@ -42,7 +42,7 @@ def metrics(at: AppTest) -> dict[str, str]:
 
 # Each table on a page, by a column only it has (AppTest does not expose st.dataframe keys).
 TABLES = {"batch_decisions": "ruleset_version", "compare_changes": "kind", "compare_impact": "decision_before",
-          "draft_findings": "severity", "draft_decisions": "ruleset_version", "draft_changes": "kind",
+"draft_decisions": "ruleset_version", "draft_changes": "kind",
           "draft_impact": "decision_before"}
 
 
@@ -231,7 +231,7 @@ def test_draft_with_a_word_in_a_limit_cell_shows_that_cell(exports, founding_row
     assert not at.exception
     assert at.error[0].value == ("oncology-dqm.xlsx: 1 error(s), 0 warning(s). It would not compile; "
                                  "fix the cells below.")
-    findings = table(at, "draft_findings")
+    findings = at.table[0].value.reset_index()
     assert findings.values.tolist() == [[
         "error", "Limits", "E3", "Retail Max Qty per Rx", "sixty",
         "'Retail Max Qty per Rx' must be a number. Type a number such as 60, in digits."]]
@@ -306,3 +306,34 @@ def test_a_version_is_verified_once_per_content_across_reruns(exports, monkeypat
     enter_claim(at, PRODUCT_400, "retail", 61, [])
     at.switch_page("app_pages/history.py").run()
     assert sorted(calls) == first
+
+
+def test_rule_picture_regions_come_from_the_engines_decisions():
+    from app_pages import picture
+    from compiler.engine import Engine
+
+    doc = compiler.store.Store(ROOT / "exports").load("oncology-dqm", 3)
+    decided, q_max = picture.decisions_over_quantity(Engine(doc), doc, PRODUCT_400, "retail")
+    assert q_max == 135  # 1.5 times the inducer cap of 90
+    assert picture.regions(decided).values.tolist() == [
+        ["No override criterion met", "approve", 0, 60, "1–60"],
+        ["No override criterion met", "deny", 60, 135, "0"],
+        ["strong-cyp3a4-inducer met (e.g. carbamazepine)", "approve", 0, 60, "1–60"],
+        ["strong-cyp3a4-inducer met (e.g. carbamazepine)", "override", 60, 90, "61–90"],
+        ["strong-cyp3a4-inducer met (e.g. carbamazepine)", "override, capped", 90, 135, "90"],
+    ]
+    assert picture.markers(decided).values.tolist() == [[60.0, "limit 60"], [90.0, "cap 90"]]
+
+
+def test_rule_picture_of_a_product_without_overrides_has_only_approve_and_deny():
+    from app_pages import picture
+    from compiler.engine import Engine
+
+    doc = compiler.store.Store(ROOT / "exports").load("oncology-dqm", 3)
+    decided, q_max = picture.decisions_over_quantity(Engine(doc), doc, "imatinib-100mg-tab", "home_delivery")
+    assert q_max == 810
+    assert picture.regions(decided).values.tolist() == [
+        ["No override criterion met", "approve", 0, 540, "1–540"],
+        ["No override criterion met", "deny", 540, 810, "0"],
+    ]
+    assert picture.markers(decided).values.tolist() == [[540.0, "limit 540"]]
