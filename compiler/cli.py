@@ -18,7 +18,20 @@ class UserError(Exception):
 def cmd_validate(args: argparse.Namespace) -> int:
     from .validate import validate_file
 
+    if args.annotate and Path(args.annotate).resolve() == Path(args.workbook).resolve():
+        raise UserError(f"--annotate {args.annotate} is the workbook itself; dqm never writes the "
+                        "source workbook. Give another file name.")
     result = validate_file(_existing(args.workbook))
+    if args.annotate:
+        from .annotate import AnnotateError, annotate_file
+
+        try:
+            out = annotate_file(args.workbook, args.annotate, result.findings)
+        except AnnotateError as exc:
+            raise UserError(str(exc)) from None
+        except OSError as exc:
+            raise UserError(f"Cannot write {args.annotate}: {exc.strerror or exc}.") from None
+        print(f"Findings marked in {out}.", file=sys.stderr if args.json else sys.stdout)
     if args.json:
         print(json.dumps(fmt.as_json(result.findings), ensure_ascii=False, indent=2))
     else:
@@ -45,6 +58,18 @@ def cmd_compile(args: argparse.Namespace) -> int:
     n = len(fmt.errors(result.findings))
     print(f"Not published: {n} error(s) in {args.workbook}.", file=sys.stderr)
     return 1
+
+
+def cmd_template(args: argparse.Namespace) -> int:
+    from .template import write_workbook
+
+    out = Path(args.out)
+    if out.exists():
+        raise UserError(f"{out} already exists; dqm template never overwrites a file. Give a new name.")
+    if not out.parent.is_dir():
+        raise UserError(f"Cannot write {out}: the folder {out.parent} does not exist.")
+    print(write_workbook(out))
+    return 0
 
 
 def cmd_versions(args: argparse.Namespace) -> int:
@@ -98,7 +123,13 @@ def parser() -> argparse.ArgumentParser:
     s = sub.add_parser("validate", help="print every finding in a workbook")
     s.add_argument("workbook")
     s.add_argument("--json", action="store_true", help='print {"errors": [...], "warnings": [...]}')
+    s.add_argument("--annotate", metavar="OUT.xlsx",
+                   help="also write a copy with each bad cell marked and a Findings sheet")
     s.set_defaults(func=cmd_validate)
+
+    s = sub.add_parser("template", help="write a blank workbook with every sheet, header, help and dropdown")
+    s.add_argument("out", metavar="OUT.xlsx")
+    s.set_defaults(func=cmd_template)
 
     s = sub.add_parser("compile", help="validate, run Tests, publish a new version")
     s.add_argument("workbook")
