@@ -198,3 +198,16 @@ def _conform(frame: pd.DataFrame, n: int) -> pd.DataFrame:
         if c not in frame.columns:
             frame[c] = pd.Series(np.full(n, None, dtype=object), dtype="str")
     return frame[COLUMNS].reset_index(drop=True)
+
+
+def write_decisions(decisions: pd.DataFrame, sink, fmt: str = "csv") -> None:
+    """Decisions to a binary stream: CSV (header row; blank for none) or a JSON list of objects."""
+    if fmt == "json":
+        sink.write(decisions.to_json(orient="records", force_ascii=False).encode())
+        sink.write(b"\n")
+        return
+    table = pa.Table.from_pandas(decisions, preserve_index=False)
+    # Arrow writes categories and nullable integers as plain text: 60, not 60.0; blank for none.
+    table = table.cast(pa.schema([
+        pa.field(f.name, pa.string() if pa.types.is_dictionary(f.type) else f.type) for f in table.schema]))
+    pacsv.write_csv(table, sink, pacsv.WriteOptions(quoting_style="needed"))

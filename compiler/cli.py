@@ -72,6 +72,37 @@ def cmd_template(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_decide(args: argparse.Namespace) -> int:
+    from .claims import ClaimsFileError, read_claims_csv, write_decisions
+    from .engine import load_engine
+
+    version = _version(args.version) if args.version else None
+    engine = load_engine(args.ruleset, version, args.exports)
+    try:
+        claims = read_claims_csv(sys.stdin.buffer.read() if args.claims == "-" else args.claims)
+    except ClaimsFileError as exc:
+        raise UserError(str(exc)) from None
+    write_decisions(engine.decide(claims), sys.stdout.buffer, args.format)
+    sys.stdout.flush()
+    return 0
+
+
+def cmd_test(args: argparse.Namespace) -> int:
+    from .testsheet import as_table, run_workbook
+
+    run = run_workbook(_existing(args.workbook))
+    if not run.validated.ok:
+        print(fmt.as_text(run.validated.findings), file=sys.stderr)
+        print(f"Tests not run: {len(fmt.errors(run.validated.findings))} error(s) in "
+              f"{args.workbook}.", file=sys.stderr)
+        return 1
+    if not run.results:
+        print(f"{args.workbook} has no Tests rows.")
+        return 0
+    print(as_table(run.results))
+    return 0 if run.ok else 1
+
+
 def cmd_versions(args: argparse.Namespace) -> int:
     store = Store(args.exports)
     ids = [args.ruleset] if args.ruleset else store.ruleset_ids()
@@ -135,6 +166,18 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("workbook")
     s.add_argument("--exports", default="exports", help="exports folder (default: exports)")
     s.set_defaults(func=cmd_compile)
+
+    s = sub.add_parser("decide", help="decide every claim in a CSV file against a published ruleset")
+    s.add_argument("claims", metavar="CLAIMS.csv", help="claims file (- for standard input)")
+    s.add_argument("--ruleset", required=True, help="ruleset id (latest version) or a version file's path")
+    s.add_argument("--version", help="version number of the ruleset id (default: the latest)")
+    s.add_argument("--exports", default="exports")
+    s.add_argument("--format", choices=["csv", "json"], default="csv")
+    s.set_defaults(func=cmd_decide)
+
+    s = sub.add_parser("test", help="decide a workbook's Tests rows and print a pass/fail table")
+    s.add_argument("workbook")
+    s.set_defaults(func=cmd_test)
 
     s = sub.add_parser("versions", help="the published versions with their history entries")
     s.add_argument("ruleset", nargs="?")

@@ -155,6 +155,7 @@ class Store:
             previous = self.load(ruleset_id) if versions else None
             if previous and previous["content_sha256"] == content["content_sha256"]:
                 self._write_index(ruleset_id)
+                self._write_missing_jdm(ruleset_id, previous)
                 return Unchanged(previous["version"], self.path(ruleset_id, previous["version"]))
             reasons = gate(previous, content) if gate else []
             if reasons:
@@ -168,7 +169,21 @@ class Store:
             path = self.path(ruleset_id, version)
             _write_new(path, canonical_bytes(doc))
             self._write_index(ruleset_id)
+            self._write_missing_jdm(ruleset_id, doc)
             return Published(version, path, doc)
+
+    def jdm_path(self, ruleset_id: str, version: int) -> Path:
+        return self.root / ruleset_id / f"v{version}.jdm.json"
+
+    def _write_missing_jdm(self, ruleset_id: str, doc: dict[str, Any]) -> None:
+        """Each version's GoRules JDM graph beside it; one already written is never rewritten."""
+        from . import jdm  # the graph is derived from a version, like the index
+
+        for v in self.versions(ruleset_id):
+            path = self.jdm_path(ruleset_id, v)
+            if not path.exists():
+                source = doc if doc["version"] == v else self.load(ruleset_id, v)
+                _write_new(path, canonical_bytes(jdm.graph(source)))
 
     def index_problems(self, ruleset_id: str) -> list[str]:
         """Where index.json disagrees with the version files (empty when they agree)."""

@@ -1,13 +1,125 @@
-"""The workbook's Tests sheet, decided by the engine against the ruleset being built."""
+"""The workbook's Tests sheet, decided by the engine against the ruleset being built.
+
+`dqm compile` turns every mismatch into a finding on the row's Expected Decision cell (or its
+Expected Approved Qty cell when only the quantity differs), which blocks publishing;
+`dqm test WORKBOOK` runs the same rows alone and prints a pass/fail table.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
+from .build import build, number
+from .claims import claims_frame
+from .engine import Engine, _n
 from .findings import Finding
-from .validate import Validated
+from .validate import Validated, validate_file
+
+
+@dataclass(frozen=True)
+class TestResult:
+    __test__ = False  # not a pytest class
+    test_id: str
+    row: int  # the Excel row
+    expected_decision: str  # as the sheet says it: "Approve"
+    expected_approved: int | float | None
+    decision: str  # as the engine says it: "approve"
+    approved: int | float | None
+    message: str
+
+    @property
+    def decision_ok(self) -> bool:
+        return self.decision == self.expected_decision.lower()
+
+    @property
+    def approved_ok(self) -> bool:
+        return self.expected_approved is None or self.approved == self.expected_approved
+
+    @property
+    def passed(self) -> bool:
+        return self.decision_ok and self.approved_ok
+
+
+@dataclass
+class TestRun:
+    __test__ = False
+    validated: Validated
+    results: list[TestResult] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.validated.ok and all(r.passed for r in self.results)
 
 
 def test_findings(validated: Validated, content: dict[str, Any]) -> list[Finding]:
-    # Filled in with the decision engine (issue 3).
-    return []
+    """One finding per Tests row whose expectation differs from what the engine decides."""
+    sheet = validated.workbook.sheets.get("Tests")
+    out = []
+    for r in run_rows(validated, content):
+        if r.passed:
+            continue
+        header = "Expected Decision" if not r.decision_ok else "Expected Approved Qty"
+        value = r.expected_decision if not r.decision_ok else r.expected_approved
+        out.append(Finding("Tests", sheet.cell(header, r.row), header, value, mismatch(r)))
+    return out
+
+
+test_findings.__test__ = False  # a library function, not a pytest test
+
+
+def run_rows(validated: Validated, content: dict[str, Any]) -> list[TestResult]:
+    """Every Tests row decided by Engine(content), in sheet order."""
+    tests = validated.frames.get("Tests")
+    if tests is None or len(tests) == 0:
+        return []
+    claims = claims_frame([{
+        "claim_id": r["Test ID"], "product_id": r["Product ID"], "channel": r["Channel"],
+        "quantity": r["Quantity"], "concomitant_drugs": r["Concomitant Drugs"],
+        "attested_criteria": r["Attested Criteria"],
+    } for _, r in tests.iterrows()])
+    decided = Engine(content).decide(claims)
+    return [TestResult(str(t["Test ID"]), int(row), str(t["Expected Decision"]),
+                       number(t["Expected Approved Qty"]), str(d.decision),
+                       None if pd.isna(d.approved_quantity) else number(d.approved_quantity),
+                       str(d.message))
+            for (row, t), d in zip(tests.iterrows(), decided.itertuples(index=False))]
+
+
+def mismatch(r: TestResult) -> str:
+    """What the engine decided instead, and why, worded for the person who wrote the row."""
+    if not r.decision_ok:
+        said = f"Expected {r.expected_decision}, but dqm decides {r.decision.replace('_', ' ').title()}"
+        if r.decision in ("approve", "override"):
+            said += f" (approved {_n(r.approved)})"
+    else:
+        said = (f"Expected {_n(r.expected_approved)} approved, but dqm approves "
+                f"{_n(r.approved) if r.approved is not None else 'nothing'}")
+    return f"{said}: {r.message} Correct the expectation or the rules."
+
+
+def run_workbook(path: str | Path) -> TestRun:
+    """`dqm test`: validate the workbook, build it, and decide its Tests rows."""
+    validated = validate_file(path)
+    if not validated.ok:
+        return TestRun(validated)
+    return TestRun(validated, run_rows(validated, build(validated)))
+
+
+def as_table(results: list[TestResult]) -> str:
+    """The pass/fail table `dqm test` prints."""
+    def shown(decision: str, qty) -> str:
+        return decision.lower() + ("" if qty is None else f" {_n(qty)}")
+
+    rows = [("Test ID", "Expected", "Decided", "Result")]
+    rows += [(r.test_id, shown(r.expected_decision, r.expected_approved), shown(r.decision, r.approved),
+              "pass" if r.passed else "FAIL") for r in results]
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+    failed = [r for r in results if not r.passed]
+    lines.append(f"{len(results) - len(failed)} passed, {len(failed)} failed.")
+    lines += [f"FAIL {r.test_id} (row {r.row}): {mismatch(r)}" for r in failed]
+    return "\n".join(lines)
