@@ -97,7 +97,7 @@ def read_workbook(path: str | Path, data: bytes | None = None) -> Workbook:
     digest = hashlib.sha256(data).hexdigest()
     if len(data) > MAX_FILE_BYTES:
         return _refused(path.name, digest, _too_big(len(data)))
-    container = _check_container(data, path.name)
+    container = check_container(data, path.name)
     if container.problem:
         return _refused(path.name, digest, container.problem)
     try:
@@ -180,7 +180,7 @@ def _refused(name: str, digest: str, message: str) -> Workbook:
 
 
 @dataclass
-class _Container:
+class Container:
     """What the zip directory and XML parts say before any parser opens them."""
 
     problem: str | None = None
@@ -188,50 +188,56 @@ class _Container:
     extents: dict[str, tuple[int, int]] = field(default_factory=dict)  # sheet name -> (rows, cols)
     error_cells: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # sheet -> (A1, #N/A)
 
+    @property
+    def safe_to_open(self) -> bool:
+        """No problem, and no sheet too large to lay out: other readers (openpyxl) may open it."""
+        return self.problem is None and not any(
+            r > MAX_ROWS or c > MAX_COLUMNS or r * c > MAX_CELLS for r, c in self.extents.values())
 
-def _check_container(data: bytes, name: str) -> _Container:
+
+def check_container(data: bytes, name: str) -> Container:
     """What makes this file unreadable or unsafe, before any parser opens it; whether any
     worksheet holds formulas; each sheet's extent and its error cells (#DIV/0!, #N/A, ...)."""
     if data.startswith(OLE2_MAGIC):
         if "EncryptedPackage".encode("utf-16-le") in data:
-            return _Container("This workbook is password-protected (encrypted), so dqm cannot read "
+            return Container("This workbook is password-protected (encrypted), so dqm cannot read "
                               "it. Remove the password (File > Info > Protect Workbook > Encrypt "
                               "with Password, clear it) and save it as an Excel Workbook (.xlsx).")
-        return _Container("This file is an old Excel 97-2003 workbook (.xls) or another Office "
+        return Container("This file is an old Excel 97-2003 workbook (.xls) or another Office "
                           "file, not an .xlsx. Open it in Excel and use File > Save As > Excel "
                           "Workbook (.xlsx).")
     truncated = ("is damaged or incomplete (it may have been cut off while copying). "
                  "Copy it again, or open it in Excel and save it again.")
     if not data:
-        return _Container(f"'{name}' is empty (0 bytes). Save the workbook again and use that file.")
+        return Container(f"'{name}' is empty (0 bytes). Save the workbook again and use that file.")
     if not data.startswith(b"PK"):
-        return _Container(f"'{name}' is not an Excel workbook (.xlsx). Open it in Excel and use "
+        return Container(f"'{name}' is not an Excel workbook (.xlsx). Open it in Excel and use "
                           "File > Save As > Excel Workbook (.xlsx).")
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
         infos = zf.infolist()
     except (zipfile.BadZipFile, OSError, ValueError, EOFError):
-        return _Container(f"'{name}' {truncated}")
+        return Container(f"'{name}' {truncated}")
     if len(infos) > MAX_MEMBERS:
-        return _Container(f"'{name}' holds {len(infos):,} parts; a workbook needs far fewer, so "
+        return Container(f"'{name}' holds {len(infos):,} parts; a workbook needs far fewer, so "
                           "this is not one dqm opens. Open it in Excel and save it again.")
     total = sum(i.file_size for i in infos)
     if total > MAX_UNCOMPRESSED_BYTES:
-        return _Container(f"'{name}' unpacks to {total / 1e6:,.0f} MB; the most dqm reads is "
+        return Container(f"'{name}' unpacks to {total / 1e6:,.0f} MB; the most dqm reads is "
                           f"{MAX_UNCOMPRESSED_BYTES / 1e6:.0f} MB. Remove unused sheets, rows and images.")
     for i in infos:
         if i.file_size > 1_000_000 and i.file_size > MAX_MEMBER_RATIO * max(i.compress_size, 1):
-            return _Container(f"'{name}' contains a part ({i.filename}) that unpacks "
+            return Container(f"'{name}' contains a part ({i.filename}) that unpacks "
                               f"{i.file_size // max(i.compress_size, 1):,} times larger than it is "
                               "stored, as a zip bomb does; dqm does not open it.")
     names = {i.filename for i in infos}
     if "xl/workbook.xml" not in names:
-        return _Container(f"'{name}' is a zip file but not an Excel workbook (.xlsx). Open it in "
+        return Container(f"'{name}' is a zip file but not an Excel workbook (.xlsx). Open it in "
                           "Excel and use File > Save As > Excel Workbook (.xlsx).")
     if "xl/vbaProject.bin" in names or name.lower().endswith((".xlsm", ".xltm")):
-        return _Container("This workbook contains macros (.xlsm). dqm never runs macros: save a "
+        return Container("This workbook contains macros (.xlsm). dqm never runs macros: save a "
                           "copy as an Excel Workbook (.xlsx) (File > Save As) and use that.")
-    found = _Container()
+    found = Container()
     parts: dict[str, tuple[tuple[int, int], list[tuple[str, str]]]] = {}
     try:
         for i in infos:
@@ -241,7 +247,7 @@ def _check_container(data: bytes, name: str) -> _Container:
             # its size fails here instead of filling memory.
             text = zf.read(i)
             if _DTD.search(text):
-                return _Container(f"'{name}' contains XML declarations ({i.filename}) that Excel "
+                return Container(f"'{name}' contains XML declarations ({i.filename}) that Excel "
                                   "never writes and that can be used to attack the reader; dqm "
                                   "does not open it. Open it in Excel and save it again.")
             if i.filename.startswith("xl/worksheets/"):
@@ -250,7 +256,7 @@ def _check_container(data: bytes, name: str) -> _Container:
         sheet_parts = _sheet_parts(zf)
     except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError,
             ElementTree.ParseError, zlib.error):
-        return _Container(f"'{name}' {truncated}")
+        return Container(f"'{name}' {truncated}")
     for sheet, part in sheet_parts.items():
         if part in parts:
             found.extents[sheet], found.error_cells[sheet] = parts[part]

@@ -1,4 +1,9 @@
-"""Writing workbooks in the contract's format: the staff template and the bundled workbook."""
+"""Writing workbooks in the contract's format: the staff template (`dqm template`) and the bundled
+workbook, by the same code, so both carry the same dropdowns and help.
+
+The help on each header and the Instructions sheet come from the pandera fields in schemas.py
+(`description`, `metadata["example"]`): one source of truth for what a column means.
+"""
 
 from __future__ import annotations
 
@@ -7,35 +12,169 @@ import tempfile
 from pathlib import Path
 
 import openpyxl
-from openpyxl.styles import Font, PatternFill
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter, quote_sheetname
+from openpyxl.worksheet.datavalidation import DataValidation
 
 from . import schemas
 
 HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
+INSTRUCTIONS = "Instructions"
+MIN_VALIDATED_ROWS = 1000  # dropdowns reach this row at least, so new rows get them too
+
+# What each sheet is for, shown on the Instructions sheet (the columns' help is in schemas.py).
+SHEET_HELP = {
+    "Ruleset": "Exactly one row: the id and title of this ruleset.",
+    "Policies": "One row per policy.",
+    "Limits": "One row per product (strength and form): its maximum quantity per prescription.",
+    "Criteria": "One row per override criterion.",
+    "Overrides": "One row per product and criterion: the higher maximum when the criterion is met. "
+                 "A product with no row here has no overrides.",
+    "Drug Lists": "One row per drug on a list; a name appears at most once per list.",
+    "History": "One row per revision of a policy. A changed workbook must bring a new row; the "
+               "latest Review Date of a policy equals its Review Date on Policies.",
+    "Tests": "Optional: test claims with the decision you expect. A workbook whose Tests fail "
+             "does not compile.",
+}
+
+# Columns whose cells must be one of a fixed list (the schemas' `isin` checks).
+FIXED_CHOICES = {
+    ("Policies", "Policy Type"): schemas.POLICY_TYPES,
+    ("Criteria", "Met When"): schemas.MET_WHEN,
+    ("Tests", "Channel"): schemas.CHANNELS,
+    ("Tests", "Expected Decision"): schemas.EXPECTED_DECISIONS,
+}
+
+# Columns whose cells name a row of another sheet: (sheet, header) -> (sheet, header) listed.
+ID_CHOICES = {
+    ("Limits", "Policy ID"): ("Policies", "Policy ID"),
+    ("History", "Policy ID"): ("Policies", "Policy ID"),
+    ("Criteria", "Drug List ID"): ("Drug Lists", "Drug List ID"),
+    ("Overrides", "Product ID"): ("Limits", "Product ID"),
+    ("Overrides", "Criterion ID"): ("Criteria", "Criterion ID"),
+    ("Tests", "Product ID"): ("Limits", "Product ID"),
+}
+
+
+def column_help(sheet: str, header: str) -> str:
+    """What to type in a column, as the header's input message says it (Excel allows 255 chars)."""
+    col = schemas.columns(sheet)[header]
+    required = header in schemas.required_headers(sheet)
+    text = col.description or ""
+    if required:
+        text += " Required."
+    example = (col.metadata or {}).get("example")
+    if example:
+        text += f" Example: {example}"
+    return text[:255]
+
+
+def choices_formula(sheet: str, header: str) -> str | None:
+    """The list a column's dropdown offers, as a data validation formula; None if it has none."""
+    if (sheet, header) in FIXED_CHOICES:
+        return '"' + ",".join(FIXED_CHOICES[(sheet, header)]) + '"'
+    if (sheet, header) in ID_CHOICES:
+        target, target_header = ID_CHOICES[(sheet, header)]
+        letter = _letter(target, target_header)
+        return f"{quote_sheetname(target)}!${letter}$2:${letter}${MIN_VALIDATED_ROWS}"
+    return None
 
 
 def write_workbook(path: str | Path, rows: dict[str, list[list]] | None = None) -> Path:
-    """Write every contract sheet with its headers (row 1) and the given data rows."""
+    """Write the Instructions sheet and every contract sheet with its headers (row 1), their help
+    and dropdowns, and the given data rows."""
     rows = rows or {}
     wb = openpyxl.Workbook()
     wb.remove(wb.active)
+    _instructions(wb.create_sheet(INSTRUCTIONS))
     for name in schemas.SHEETS:
-        ws = wb.create_sheet(name)
-        cols = schemas.columns(name)
-        ws.append(list(cols))
-        for cell in ws[1]:
-            cell.font = Font(bold=True)
-            cell.fill = HEADER_FILL
-        for r in rows.get(name, []):
-            ws.append(list(r))
-        for i, (header, col) in enumerate(cols.items(), start=1):
-            letter = openpyxl.utils.get_column_letter(i)
-            ws.column_dimensions[letter].width = max(14, min(60, len(header) + 4))
-            if schemas.kind(col) == "date":
-                for (cell,) in ws.iter_rows(min_row=2, min_col=i, max_col=i):
-                    cell.number_format = "mm/dd/yyyy"
-        ws.freeze_panes = "A2"
+        _contract_sheet(wb.create_sheet(name), name, rows.get(name, []))
     return save_atomically(wb, path)
+
+
+def _contract_sheet(ws, name: str, data: list[list]) -> None:
+    cols = schemas.columns(name)
+    ws.append(list(cols))
+    for cell in ws[1]:
+        cell.font = Font(bold=True)
+        cell.fill = HEADER_FILL
+        cell.alignment = Alignment(wrap_text=True, vertical="top")
+    for r in data:
+        ws.append(list(r))
+    last_row = max(MIN_VALIDATED_ROWS, ws.max_row + 500)
+    for i, (header, col) in enumerate(cols.items(), start=1):
+        letter = get_column_letter(i)
+        ws.column_dimensions[letter].width = _width(header, col, [r[i - 1] for r in data if len(r) >= i])
+        if schemas.kind(col) == "date":
+            ws.column_dimensions[letter].number_format = "mm/dd/yyyy"  # rows typed later too
+            for (cell,) in ws.iter_rows(min_row=2, max_row=ws.max_row, min_col=i, max_col=i):
+                cell.number_format = "mm/dd/yyyy"
+        help_text = column_help(name, header)
+        title = header[:32]
+        header_help = DataValidation(showInputMessage=True, promptTitle=title, prompt=help_text)
+        header_help.add(f"{letter}1")
+        ws.add_data_validation(header_help)
+        formula = choices_formula(name, header)
+        if formula:
+            fixed = (name, header) in FIXED_CHOICES
+            # Fixed lists stop a wrong entry; an id list only warns, so an id can be typed before
+            # its row exists on the other sheet (validation then names it if it never appears).
+            dropdown = DataValidation(
+                type="list", formula1=formula, allow_blank=True, showInputMessage=True,
+                promptTitle=title, prompt=help_text, showErrorMessage=True,
+                errorStyle="stop" if fixed else "warning", errorTitle=title,
+                error=(f"Choose one of: {', '.join(FIXED_CHOICES[(name, header)])}." if fixed else
+                       f"Not a {ID_CHOICES[(name, header)][1]} on the {ID_CHOICES[(name, header)][0]} sheet."),
+            )
+            dropdown.add(f"{letter}2:{letter}{last_row}")
+            ws.add_data_validation(dropdown)
+    ws.freeze_panes = "A2"
+
+
+def _width(header: str, col, values: list) -> float:
+    example = str((col.metadata or {}).get("example") or "")
+    longest = max([len(header), len(example)] + [len(str(v)) for v in values if v is not None])
+    return float(max(12, min(60, longest + 2)))
+
+
+def _instructions(ws) -> None:
+    ws.append(["How to fill in this workbook"])
+    ws["A1"].font = Font(bold=True, size=14)
+    for line in [
+        "One workbook is one ruleset. Each sheet has its headers in row 1 and data from row 2.",
+        "Click a header to see what the column means; columns with a fixed list of values, and "
+        "columns that name a row of another sheet, offer a dropdown.",
+        "Check the workbook with: dqm validate WORKBOOK (add --annotate OUT.xlsx for a copy with "
+        "every problem marked on its cell). Publish it with: dqm compile WORKBOOK.",
+        "Errors block publishing; warnings do not. Header names may differ in case and spacing; "
+        "unknown columns and hidden sheets are warnings; merged cells and formulas without a "
+        "saved value are errors. This sheet is not read.",
+        "",
+    ]:
+        ws.append([line])
+    ws.append(["Sheet", "Column", "Required", "What to type", "Example"])
+    table_row = ws.max_row
+    for cell in ws[ws.max_row]:
+        cell.font = Font(bold=True)
+        cell.fill = HEADER_FILL
+    for name, model in schemas.SHEETS.items():
+        ws.append([name, "", "optional sheet" if name in schemas.OPTIONAL_SHEETS else "", SHEET_HELP[name], ""])
+        ws.cell(ws.max_row, 1).font = Font(bold=True)
+        required = schemas.required_headers(name)
+        for header, col in schemas.columns(name).items():
+            choices = FIXED_CHOICES.get((name, header))
+            what = (col.description or "") + (f" One of: {', '.join(choices)}." if choices else "")
+            ws.append(["", header, "yes" if header in required else "", what,
+                       str((col.metadata or {}).get("example") or "")])
+    for letter, width in zip("ABCDE", (14, 30, 14, 80, 40)):
+        ws.column_dimensions[letter].width = width
+    for row in ws.iter_rows(min_row=table_row + 1):  # the paragraphs above overflow to the right
+        for cell in row:
+            cell.alignment = Alignment(wrap_text=True, vertical="top")
+
+
+def _letter(sheet: str, header: str) -> str:
+    return get_column_letter(list(schemas.columns(sheet)).index(header) + 1)
 
 
 def save_atomically(wb: openpyxl.Workbook, path: str | Path) -> Path:

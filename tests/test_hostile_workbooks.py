@@ -54,7 +54,7 @@ REFUSED: dict[str, list[tuple]] = {
     "zip_not_workbook": [(None, None, "'archive.xlsx' is a zip file but not an Excel workbook (.xlsx). "
                           "Open it in Excel and use File > Save As > Excel Workbook (.xlsx).")],
     "billion_laughs": [(None, None, "'laughs.xlsx' " + XML_ATTACK.format("xl/sharedStrings.xml"))],
-    "external_entity": [(None, None, "'xxe.xlsx' " + XML_ATTACK.format("xl/worksheets/sheet1.xml"))],
+    "external_entity": [(None, None, "'xxe.xlsx' " + XML_ATTACK.format("xl/worksheets/sheet2.xml"))],
     "zip_bomb_ratio": [(None, None, "'bomb.xlsx' contains a part (xl/media/padding.xml) that unpacks "
                         "1,028 times larger than it is stored, as a zip bomb does; dqm does not open it.")],
     "zip_bomb_declared": [(None, None, "'declared.xlsx' unpacks to 4,295 MB; the most dqm reads is 200 MB. "

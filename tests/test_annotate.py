@@ -1,0 +1,127 @@
+"""`dqm validate WORKBOOK --annotate OUT.xlsx`: a copy with each bad cell filled and commented, a
+Findings sheet listing them all, and the source workbook never written."""
+
+from __future__ import annotations
+
+import hashlib
+
+import openpyxl
+import pytest
+
+import hostile_corpus as corpus
+from compiler import cli
+from compiler.annotate import ERROR_FILL, WARNING_FILL, AnnotateError, annotate_file, annotate_workbook
+from compiler.validate import validate_file
+
+NOT_A_NUMBER = "'Retail Max Qty per Rx' must be a number. Type a number such as 60, in digits."
+
+
+def findings_rows(wb) -> list[list]:
+    return [[c.value for c in row] for row in wb["Findings"].iter_rows(min_row=2)]
+
+
+def test_bad_cell_is_filled_and_carries_its_message_as_a_comment(tmp_path):
+    source = corpus.number_as_word(tmp_path)
+    digest = hashlib.sha256(source.read_bytes()).hexdigest()
+    out = tmp_path / "annotated.xlsx"
+    assert cli.main(["validate", str(source), "--annotate", str(out)]) == 1
+    wb = openpyxl.load_workbook(out)
+    cell = wb["Limits"]["E3"]
+    assert cell.value == "sixty"
+    assert cell.fill.fgColor.rgb == "00" + ERROR_FILL.fgColor.rgb[-6:]
+    assert cell.comment.text == f"ERROR: {NOT_A_NUMBER}"
+    assert cell.comment.author == "dqm validate"
+    assert wb["Limits"]["E2"].comment is None
+    assert hashlib.sha256(source.read_bytes()).hexdigest() == digest  # the source is untouched
+
+
+def test_findings_sheet_lists_every_finding_first_with_links_to_the_cells(tmp_path):
+    def two_problems(wb):
+        wb["Limits"]["E3"].value = "sixty"
+        wb["Criteria"]["E1"].value = "Reviewer"  # an unknown column: a warning
+    source = corpus.edit_cells(tmp_path, two_problems)
+    out = tmp_path / "annotated.xlsx"
+    annotate_file(source, out, validate_file(source).findings)
+    wb = openpyxl.load_workbook(out)
+    assert wb.sheetnames[0] == "Findings"
+    assert [c.value for c in wb["Findings"][1]] == ["Severity", "Sheet", "Cell", "Column", "Found", "What to do"]
+    assert findings_rows(wb) == [
+        ["error", "Limits", "E3", "Retail Max Qty per Rx", "sixty", NOT_A_NUMBER],
+        ["warning", "Criteria", "E1", None, "Reviewer",
+         "Column 'Reviewer' is not part of the 'Criteria' sheet and is ignored. Expected headers: "
+         "Criterion ID, Description, Met When, Drug List ID."],
+    ]
+    assert wb["Findings"]["C2"].hyperlink.location == "'Limits'!E3"
+    assert wb["Criteria"]["E1"].fill.fgColor.rgb == "00" + WARNING_FILL.fgColor.rgb[-6:]
+
+
+def test_several_findings_on_one_merged_range_share_its_top_left_comment(tmp_path):
+    source = corpus.merged_cells(tmp_path)
+    wb = openpyxl.load_workbook(__import__("io").BytesIO(
+        annotate_workbook(source.read_bytes(), validate_file(source).findings, source.name)))
+    assert wb["Limits"]["A2"].comment.text == (
+        "ERROR: Cells A2:A3 are merged, so only A2 keeps its value. Unmerge them (Home > Merge & "
+        "Center) and type the value in every row.\n\n"
+        "ERROR: 'Policy ID' is required. Type a value such as 'imatinib-per-rx'.")
+    assert [r[2] for r in findings_rows(wb)] == ["A2", "A3"]
+
+
+def test_clean_workbook_gets_a_findings_sheet_saying_so(tmp_path):
+    source = corpus.founding(tmp_path)
+    out = tmp_path / "annotated.xlsx"
+    assert cli.main(["validate", str(source), "--annotate", str(out)]) == 0
+    assert findings_rows(openpyxl.load_workbook(out)) == [[None, None, None, None, None, "No problems found."]]
+
+
+@pytest.mark.parametrize("case", ["zip_bomb_ratio", "not_a_zip", "too_many_rows", "encrypted"])
+def test_refused_file_is_not_opened_and_its_copy_holds_the_findings_alone(case, tmp_path):
+    source = getattr(corpus, case)(tmp_path)
+    out = tmp_path / "annotated.xlsx"
+    findings = validate_file(source).findings
+    annotate_file(source, out, findings)
+    wb = openpyxl.load_workbook(out)
+    assert wb.sheetnames == ["Findings"]
+    assert [r[5] for r in findings_rows(wb)] == [f.message for f in findings]
+
+
+def test_annotating_onto_the_source_workbook_is_refused_with_one_line(tmp_path, capsys):
+    source = corpus.number_as_word(tmp_path)
+    before = source.read_bytes()
+    assert cli.main(["validate", str(source), "--annotate", str(tmp_path / "." / source.name)]) == 2
+    err = capsys.readouterr().err
+    assert err == (f"dqm: --annotate {tmp_path / '.' / source.name} is the workbook itself; dqm never "
+                   "writes the source workbook. Give another file name.\n")
+    assert source.read_bytes() == before
+
+
+def test_annotate_file_refuses_a_hard_link_to_the_source(tmp_path):
+    source = corpus.number_as_word(tmp_path)
+    link = tmp_path / "link.xlsx"
+    link.hardlink_to(source)
+    with pytest.raises(AnnotateError, match="is the workbook itself"):
+        annotate_file(source, link, validate_file(source).findings)
+
+
+def test_annotating_into_a_missing_folder_is_one_line_exit_2(tmp_path, capsys):
+    source = corpus.number_as_word(tmp_path)
+    assert cli.main(["validate", str(source), "--annotate", str(tmp_path / "no" / "out.xlsx")]) == 2
+    assert capsys.readouterr().err == f"dqm: Cannot write {tmp_path / 'no' / 'out.xlsx'}: the folder {tmp_path / 'no'} does not exist.\n"
+
+
+def test_json_output_stays_json_when_annotating(tmp_path, capsys):
+    source = corpus.number_as_word(tmp_path)
+    out = tmp_path / "annotated.xlsx"
+    assert cli.main(["validate", str(source), "--json", "--annotate", str(out)]) == 1
+    captured = capsys.readouterr()
+    assert __import__("json").loads(captured.out)["errors"][0]["cell"] == "E3"
+    assert captured.err == f"Findings marked in {out}.\n"
+
+
+def test_annotated_copy_validates_to_the_same_findings(tmp_path):
+    # The Findings sheet is not a contract sheet, so the copy reads exactly as the source did.
+    source = corpus.number_as_word(tmp_path)
+    out = tmp_path / "annotated.xlsx"
+    findings = validate_file(source).findings
+    annotate_file(source, out, findings)
+    again = validate_file(out).findings
+    assert [(f.sheet, f.cell, f.message) for f in again] == [(f.sheet, f.cell, f.message) for f in findings]
