@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-import json
+import orjson
 from typing import Any
 
 import pandas as pd
@@ -114,8 +114,7 @@ def build(validated: Validated) -> dict[str, Any]:
 def content_sha256(doc: dict[str, Any]) -> str:
     """Hash of what the ruleset says, independent of the file it came from."""
     rules = {k: doc[k] for k in CONTENT_KEYS}
-    return hashlib.sha256(json.dumps(rules, sort_keys=True, ensure_ascii=False,
-                                     separators=(",", ":")).encode()).hexdigest()
+    return hashlib.sha256(orjson.dumps(rules, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
 def history_rows(doc: dict[str, Any] | None) -> set[tuple]:
@@ -143,13 +142,11 @@ def _text(x: Any) -> str | None:
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """Rows as dicts with None for blanks and ISO text for dates."""
-    out = []
-    for rec in frame.to_dict("records"):
-        for k, v in rec.items():
-            if isinstance(v, pd.Timestamp):
-                rec[k] = None if pd.isna(v) else v.date().isoformat()
-            elif v is pd.NaT or (isinstance(v, float) and v != v):
-                rec[k] = None
-        out.append(rec)
-    return out
+    """Rows as dicts with None for blanks and ISO text for dates (vectorised: 20,000-row sheets)."""
+    out = frame.copy()
+    for col in out.columns:
+        if pd.api.types.is_datetime64_any_dtype(out[col]):
+            out[col] = out[col].dt.strftime("%Y-%m-%d")
+    columns = [out[c].astype(object).where(out[c].notna(), None).tolist() for c in out.columns]
+    names = list(out.columns)
+    return [dict(zip(names, values)) for values in zip(*columns)]

@@ -64,11 +64,11 @@ def one_ruleset_row(sheet: Sheet, frame: pd.DataFrame) -> list[Finding]:
 
 
 def references(sheet: Sheet, frame: pd.DataFrame, header: str, known: pd.Series, target: str) -> list[Finding]:
-    known_ids = sorted({k for k in known.dropna()})
+    known_ids = sorted(set(known.dropna()))
+    values = frame[header]
+    unresolved = values[values.notna() & ~values.isin(known_ids)]
     out = []
-    for row, value in frame[header].items():
-        if value is None or value in known_ids:
-            continue
+    for row, value in unresolved.items():
         out.append(Finding(sheet.name, sheet.cell(header, row), header, value,
                            f"{value!r} is not a {header} on the {target} sheet. {_suggest(value, known_ids)}"))
     return out
@@ -133,19 +133,15 @@ def one_override_per_criterion(sheet: Sheet, frame: pd.DataFrame) -> list[Findin
 
 
 def overrides_above_limits(sheet: Sheet, frame: pd.DataFrame, limits: pd.DataFrame) -> list[Finding]:
-    by_product = {p: (row, r) for row, p, r in zip(limits.index, limits["Product ID"], limits.to_dict("records"))}
+    first = limits.reset_index().drop_duplicates("Product ID")  # a repeated id is its own finding
+    joined = frame.reset_index().merge(first, on="Product ID", how="inner", suffixes=("", " limit"))
     out = []
-    for row, record in zip(frame.index, frame.to_dict("records")):
-        limit_row, limit = by_product.get(record["Product ID"], (None, None))
-        if limit is None:
-            continue
-        for h in CHANNEL_HEADERS:
-            mine, theirs = record[h], limit[h]
-            if pd.isna(mine) or pd.isna(theirs) or mine > theirs:
-                continue
+    for h in CHANNEL_HEADERS:
+        low = joined[joined[h] <= joined[f"{h} limit"]]
+        for row, pid, limit_row, theirs in zip(low["row"], low["Product ID"], low["row limit"], low[f"{h} limit"]):
             out.append(Finding(sheet.name, sheet.cell(h, row), h, sheet.frame.at[row, h],
-                               f"An override must allow more than the limit: {record['Product ID']}'s "
-                               f"{h} is {_num(theirs)} (Limits row {limit_row}). Type a number greater "
+                               f"An override must allow more than the limit: {pid}'s {h} is "
+                               f"{_num(theirs)} (Limits row {limit_row}). Type a number greater "
                                f"than {_num(theirs)}."))
     return out
 

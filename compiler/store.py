@@ -24,7 +24,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-import jsonschema
+import jsonschema_rs
+import orjson
 
 from . import diff
 
@@ -37,8 +38,9 @@ class StoreError(Exception):
 
 
 def canonical_bytes(doc: dict[str, Any]) -> bytes:
-    """The one serialisation of a version: sorted keys, two-space indent, UTF-8, final newline."""
-    return (json.dumps(doc, sort_keys=True, ensure_ascii=False, indent=2) + "\n").encode()
+    """The one serialisation of a version: sorted keys, two-space indent, UTF-8, final newline.
+    (orjson: the standard library's encoder is pure Python when indenting, 20x slower.)"""
+    return orjson.dumps(doc, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n"
 
 
 def seal(doc: dict[str, Any]) -> dict[str, Any]:
@@ -52,15 +54,20 @@ def schema() -> dict[str, Any]:
     return json.loads(resources.files("compiler").joinpath(SCHEMA_FILE).read_text())
 
 
+@lru_cache(maxsize=1)
+def _validator():
+    # jsonschema-rs: the same draft 2020-12 semantics as `jsonschema`, fast enough for 20,000 products
+    return jsonschema_rs.validator_for(schema())
+
+
 def verify(doc: Any, where: str) -> dict[str, Any]:
     """Refuse a version whose hash or schema does not hold."""
     if not isinstance(doc, dict):
         raise StoreError(f"{where} is not a ruleset version file.")
-    errors = sorted(jsonschema.Draft202012Validator(schema()).iter_errors(doc), key=lambda e: list(e.path))
-    if errors:
-        e = errors[0]
-        at = "/".join(str(p) for p in e.path) or "(top)"
-        raise StoreError(f"{where} does not match the ruleset schema at {at}: {e.message}. "
+    error = next(_validator().iter_errors(doc), None)
+    if error is not None:
+        at = "/".join(str(p) for p in error.instance_path) or "(top)"
+        raise StoreError(f"{where} does not match the ruleset schema at {at}: {error.message}. "
                          "It was not written by dqm compile; use a published version.")
     if seal(doc)["sha256"] != doc["sha256"]:
         raise StoreError(f"{where} has been changed since it was published (its sha256 does not "
@@ -76,8 +83,8 @@ def load_file(path: str | Path) -> dict[str, Any]:
     except OSError as exc:
         raise StoreError(f"Cannot read {path}: {exc.strerror or exc}.") from None
     try:
-        doc = json.loads(data)
-    except (UnicodeDecodeError, json.JSONDecodeError):
+        doc = orjson.loads(data)
+    except orjson.JSONDecodeError:
         raise StoreError(f"{path} is not valid JSON, so it is not a ruleset version file.") from None
     return verify(doc, str(path))
 
@@ -134,12 +141,11 @@ class Store:
                              f"v{doc['version']}, not what its name says.")
         return doc
 
-    def index(self, ruleset_id: str) -> dict[str, Any]:
-        """The index as it should be: one entry per version file, in order."""
-        entries = []
-        for v in self.versions(ruleset_id):
-            doc = self.load(ruleset_id, v)
-            entries.append(index_entry(doc))
+    def index(self, ruleset_id: str, loaded: dict[int, dict] | None = None) -> dict[str, Any]:
+        """The index as it should be: one entry per version file, in order. `loaded`: versions
+        already read and verified, so a publish does not read them again."""
+        loaded = loaded or {}
+        entries = [index_entry(loaded.get(v) or self.load(ruleset_id, v)) for v in self.versions(ruleset_id)]
         return {"ruleset_id": ruleset_id, "versions": entries}
 
     def publish(self, content: dict[str, Any],
@@ -153,8 +159,9 @@ class Store:
             self._sweep(folder)
             versions = self.versions(ruleset_id)
             previous = self.load(ruleset_id) if versions else None
+            loaded = {previous["version"]: previous} if previous else {}
             if previous and previous["content_sha256"] == content["content_sha256"]:
-                self._write_index(ruleset_id)
+                self._write_index(ruleset_id, loaded)
                 self._write_missing_jdm(ruleset_id, previous)
                 return Unchanged(previous["version"], self.path(ruleset_id, previous["version"]))
             reasons = gate(previous, content) if gate else []
@@ -168,7 +175,7 @@ class Store:
             self._write_schema()
             path = self.path(ruleset_id, version)
             _write_new(path, canonical_bytes(doc))
-            self._write_index(ruleset_id)
+            self._write_index(ruleset_id, {**loaded, version: doc})
             self._write_missing_jdm(ruleset_id, doc)
             return Published(version, path, doc)
 
@@ -208,8 +215,11 @@ class Store:
         for p in folder.glob(".*.tmp"):
             p.unlink(missing_ok=True)
 
-    def _write_index(self, ruleset_id: str) -> None:
-        _write_replace(self.root / ruleset_id / "index.json", canonical_bytes(self.index(ruleset_id)))
+    def _write_index(self, ruleset_id: str, loaded: dict[int, dict] | None = None) -> None:
+        path = self.root / ruleset_id / "index.json"
+        data = canonical_bytes(self.index(ruleset_id, loaded))
+        if not path.exists() or path.read_bytes() != data:
+            _write_replace(path, data)
 
     def _write_schema(self) -> None:
         data = (json.dumps(schema(), indent=2, ensure_ascii=False) + "\n").encode()

@@ -60,6 +60,7 @@ def test_compile_unchanged_workbook_says_which_version_is_current(exports_copy):
 def test_compile_publishes_and_prints_the_new_version_path(founding_rows, make_workbook, exports_copy):
     founding_rows["Limits"][1][4] = 90
     founding_rows["Overrides"][0][2] = 120
+    founding_rows["Tests"] = []  # its expectations were for the old limits
     founding_rows["History"].append(["imatinib-per-rx", "Revision", "Raised the limit.", dt.date(2026, 11, 27)])
     founding_rows["Policies"][0][3] = dt.date(2026, 11, 27)
     assert dqm("compile", make_workbook(founding_rows), "--exports", exports_copy) == (

@@ -119,5 +119,5 @@ def test_a_schema_invalid_version_is_refused(exports_copy):
     doc = json.loads(path.read_text())
     del doc["policies"][0]["products"][0]["unit"]
     path.write_bytes(canonical_bytes(seal(doc)))
-    with pytest.raises(StoreError, match="does not match the ruleset schema at policies/0/products/0: 'unit' is a required property"):
+    with pytest.raises(StoreError, match="does not match the ruleset schema at policies/0/products/0: \"unit\" is a required property"):
         Store(exports_copy).load("oncology-dqm", 2)

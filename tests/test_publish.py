@@ -21,6 +21,7 @@ def raise_limit(rows, reviews_added=1):
     """The founding rows with the 400 mg retail limit raised to 90 and a new History row."""
     rows["Limits"][1][4] = 90
     rows["Overrides"][0][2] = 120
+    rows["Tests"] = [t for t in rows["Tests"] if t[1] != "imatinib-400mg-tab" or t[2] != "Retail"]
     if reviews_added:
         rows["History"].append(["imatinib-per-rx", "Revision", "Raised the 400 mg retail limit.", dt.date(2026, 11, 27)])
         rows["Policies"][0][3] = dt.date(2026, 11, 27)
