@@ -28,36 +28,31 @@ def typed_frame(sheet: Sheet) -> tuple[pd.DataFrame, list[Finding], set[tuple[st
         example = col.metadata["example"] if col.metadata else ""
         values = sheet.frame[header]
         if kind == "number":
-            parsed = np.full(len(values), np.nan)
-            for i, (row, v) in enumerate(values.items()):
-                if v is None:
-                    continue
+            # Fast path for real numbers; only the other cells are parsed (and reported) one by one.
+            plain = values.map(lambda v: v.__class__ in (int, float))
+            parsed = pd.Series(np.nan, index=values.index, dtype="float64")
+            parsed[plain] = values[plain].astype("float64")
+            for row, v in values[~plain & values.notna()].items():
                 number = as_number(v)
                 if number is None:
                     bad.add((header, row))
                     findings.append(Finding(sheet.name, sheet.cell(header, row), header, v,
                         f"'{header}' must be a number. Type a number such as {example}, in digits."))
                 else:
-                    parsed[i] = number
-            out[header] = pd.Series(parsed, index=values.index, dtype="float64")
+                    parsed[row] = number
+            out[header] = parsed
         elif kind == "date":
-            parsed = []
-            for row, v in values.items():
-                if v is None:
-                    parsed.append(pd.NaT)
-                elif isinstance(v, (dt.date, dt.datetime)):
-                    parsed.append(pd.Timestamp(v).normalize())
-                else:
-                    bad.add((header, row))
-                    parsed.append(pd.NaT)
-                    findings.append(Finding(sheet.name, sheet.cell(header, row), header, v,
-                        f"'{header}' must be a date. Type it as a date Excel recognises, such as "
-                        f"{example}, and check the cell is not formatted as Text."))
-            out[header] = pd.Series(pd.to_datetime(pd.Series(parsed, dtype=object)).array,
-                                    index=values.index, dtype="datetime64[us]")
+            is_date = values.map(lambda v: isinstance(v, (dt.date, dt.datetime)))
+            for row, v in values[~is_date & values.notna()].items():
+                bad.add((header, row))
+                findings.append(Finding(sheet.name, sheet.cell(header, row), header, v,
+                    f"'{header}' must be a date. Type it as a date Excel recognises, such as "
+                    f"{example}, and check the cell is not formatted as Text."))
+            dates = pd.to_datetime(values.where(is_date, None).tolist()).normalize()
+            out[header] = pd.Series(dates, index=values.index).astype("datetime64[us]")
         else:
             choices = _choices(col)
-            texts = [as_text(v) for v in values]
+            texts = [v if v is None or v.__class__ is str else as_text(v) for v in values]
             if choices:  # accept harmless variants of allowed values: case and spaces
                 texts = [choices.get(" ".join(t.split()).casefold(), t) if t else t for t in texts]
             out[header] = pd.Series(texts, index=values.index, dtype=object)
