@@ -1,0 +1,126 @@
+"""The GoRules JDM graph: zen-engine decides 100,000 random claims exactly as dqm does, and the
+store writes the graph beside each version without ever rewriting one."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import zen
+
+from compiler import jdm
+from compiler.engine import Engine, load_engine
+from compiler.publish import compile_workbook
+from compiler.store import Published, Store, Unchanged, canonical_bytes
+
+from conftest import EXPORTS, WORKBOOK
+from test_engine import V3, enriched_ruleset
+
+POOL = ["rifampin", "Rifadin 300 mg", "Tegretol XR", "Phenytoin Sodium 100 mg capsule", "St John’s wort",
+        "lisinopril", "metformin 500 mg", "rifampinx", "rifaximin", "dexmethylphenidate", "Decadron"]
+COMPARED = ["decision", "approved_quantity", "limit", "criterion_id", "reject_code", "approval_months"]
+
+
+def random_claims(n: int, seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    quantity = rng.integers(1, 700, n).astype(float)
+    quantity[rng.random(n) < 0.1] += 0.5  # some fractional quantities
+    drugs = np.full(n, None, dtype=object)
+    some = rng.random(n) < 0.4
+    drugs[some] = ["; ".join(rng.choice(POOL, k)) for k in rng.integers(1, 4, some.sum())]
+    attested = np.where(rng.random(n) < 0.2, "reviewer-confirmed-dose", None)
+    return pd.DataFrame({
+        "claim_id": np.arange(n).astype(str),
+        "product_id": rng.choice(["imatinib-400mg-tab", "imatinib-100mg-tab", "other-product"], n,
+                                 p=[0.6, 0.35, 0.05]),
+        "channel": rng.choice(["retail", "home_delivery"], n),
+        "quantity": [f"{q:g}" for q in quantity],
+        "concomitant_drugs": drugs,
+        "attested_criteria": attested,
+    }, dtype="str")
+
+
+def zen_decisions(ruleset: dict, engine: Engine, claims: pd.DataFrame) -> list[dict]:
+    z = zen.ZenEngine({"loader": {"type": "static", "content": {"dqm": jdm.graph(ruleset)}}})
+    out = []
+    for ctx in jdm.contexts(engine, claims):
+        result = z.evaluate("dqm", ctx)["result"]
+        out.append({k: result.get(k) for k in COMPARED})
+    return out
+
+
+def ours(decided: pd.DataFrame) -> list[dict]:
+    rows = decided[COMPARED].astype(object).where(decided[COMPARED].notna(), None)
+    return rows.to_dict("records")
+
+
+@pytest.mark.parametrize("ruleset", ["founding", "enriched"])
+def test_zen_engine_decides_100000_random_claims_as_dqm_does(ruleset):
+    doc = json.loads(V3.read_text()) if ruleset == "founding" else enriched_ruleset()
+    engine = Engine(doc)
+    claims = random_claims(100_000, seed=7)
+    decided = engine.decide(claims)
+    assert set(decided["decision"]) == {"approve", "override", "deny", "not_applicable"}
+    if ruleset == "enriched":  # both overrides win somewhere
+        assert set(decided["criterion_id"].dropna()) == {"strong-cyp3a4-inducer", "reviewer-confirmed-dose"}
+    mine, theirs = ours(decided), zen_decisions(doc, engine, claims)
+    mismatches = [(i, a, b) for i, (a, b) in enumerate(zip(mine, theirs)) if a != b]
+    assert mismatches[:3] == [] and len(mine) == len(theirs) == 100_000
+
+
+def test_graph_orders_overrides_by_channel_maximum():
+    rules = jdm.graph(enriched_ruleset())["nodes"][1]["content"]["rules"]
+    ids = [r["_id"] for r in rules if r["_id"].startswith("imatinib-400mg-tab/")]
+    assert ids == [
+        "imatinib-400mg-tab/retail/approve",
+        "imatinib-400mg-tab/retail/override/reviewer-confirmed-dose",
+        "imatinib-400mg-tab/retail/override/strong-cyp3a4-inducer",
+        "imatinib-400mg-tab/retail/deny",
+        "imatinib-400mg-tab/home_delivery/approve",
+        "imatinib-400mg-tab/home_delivery/override/strong-cyp3a4-inducer",
+        "imatinib-400mg-tab/home_delivery/override/reviewer-confirmed-dose",
+        "imatinib-400mg-tab/home_delivery/deny",
+    ]
+
+
+def test_committed_jdm_files_match_their_versions():
+    store = Store(EXPORTS)
+    for v in store.versions("oncology-dqm"):
+        assert store.jdm_path("oncology-dqm", v).read_bytes() == canonical_bytes(
+            jdm.graph(store.load("oncology-dqm", v)))
+
+
+def test_publish_writes_the_graph_beside_the_new_version(founding_rows, make_workbook, tmp_path):
+    result = compile_workbook(make_workbook(founding_rows), tmp_path / "exports")
+    assert isinstance(result.outcome, Published)
+    graph = json.loads((tmp_path / "exports" / "oncology-dqm" / "v1.jdm.json").read_text())
+    assert graph["contentType"] == "application/vnd.gorules.decision"
+    assert graph["nodes"][1]["name"] == "oncology-dqm v1"
+
+
+def test_missing_graphs_are_written_and_existing_ones_never_rewritten(exports_copy):
+    folder = exports_copy / "oncology-dqm"
+    (folder / "v1.jdm.json").unlink()
+    (folder / "v2.jdm.json").write_bytes(b"left alone")
+    assert isinstance(compile_workbook(WORKBOOK, exports_copy).outcome, Unchanged)
+    assert (folder / "v1.jdm.json").read_bytes() == (EXPORTS / "oncology-dqm" / "v1.jdm.json").read_bytes()
+    assert (folder / "v2.jdm.json").read_bytes() == b"left alone"
+
+
+def test_graph_answers_the_worked_examples():
+    engine = load_engine(str(V3))
+    z = zen.ZenEngine({"loader": {"type": "static", "content": {"dqm": jdm.graph(engine.ruleset)}}})
+
+    def decide(**ctx):
+        r = z.evaluate("dqm", {"met_criteria": [], **ctx})["result"]
+        return r["decision"], r.get("approved_quantity")
+
+    inducer = ["strong-cyp3a4-inducer"]
+    assert decide(product_id="imatinib-400mg-tab", channel="retail", quantity=60) == ("approve", 60)
+    assert decide(product_id="imatinib-400mg-tab", channel="retail", quantity=61) == ("deny", 0)
+    assert decide(product_id="imatinib-400mg-tab", channel="retail", quantity=120, met_criteria=inducer) == ("override", 90)
+    assert decide(product_id="imatinib-400mg-tab", channel="home_delivery", quantity=270,
+                  met_criteria=inducer) == ("override", 270)
+    assert decide(product_id="imatinib-100mg-tab", channel="retail", quantity=181, met_criteria=inducer) == ("deny", 0)
