@@ -12,6 +12,8 @@ from app_pages import common, picture
 
 BADGES = {"approve": ("Approve", "green"), "override": ("Override", "blue"), "deny": ("Deny", "red"),
           "not_applicable": ("Not applicable", "gray"), "invalid": ("Invalid claim", "orange")}
+ICONS = {"approve": ":material/check_circle:", "override": ":material/rule:", "deny": ":material/block:",
+         "not_applicable": ":material/help:", "invalid": ":material/error:"}
 
 
 def claim_form(choice: common.Choice) -> dict[str, Any]:
@@ -29,6 +31,8 @@ def claim_form(choice: common.Choice) -> dict[str, Any]:
     with right:
         drugs = st.multiselect(
             "Concomitant drugs", common.drug_names(doc), key="claim_drugs", accept_new_options=True,
+            # One drug per entry: Enter takes the typed name, never every name that contains it.
+            select_all=False, filter_mode="contains",
             placeholder="Type a drug as written on the claim, or pick one",
             help="Free text: any drug the patient takes. The names offered are this version's drug lists.")
         attested = st.multiselect(
@@ -41,8 +45,8 @@ def claim_form(choice: common.Choice) -> dict[str, Any]:
 
 def decision_card(decision: dict[str, Any], trace: list[str]) -> None:
     text, colour = BADGES.get(decision["decision"], (decision["decision"], "gray"))
-    st.subheader("Decision")
-    st.markdown(f"### :{colour}-badge[{text}]")
+    icon = ICONS.get(decision["decision"], "")
+    st.markdown(f"## :{colour}[{icon} {text}]")
     a, b, c, d = st.columns(4)
     a.metric("Approved quantity", _shown(decision["approved_quantity"]))
     b.metric("Limit", _shown(decision["limit"]))
@@ -69,7 +73,8 @@ st.title("One claim")
 st.caption(f"Decided against {choice.label}.")
 claim = claim_form(choice)
 decision, trace = choice.engine.explain(claim)
-decision_card(decision, trace)
+with st.container(border=True):
+    decision_card(decision, trace)
 
 st.subheader("The rule for this product and channel")
 product = next(p for pol in choice.doc["policies"] for p in pol["products"]

@@ -9,7 +9,6 @@ from app_pages import common
 from app_pages.draft_review import (
     MAX_DRAFT_MB,
     DraftReview,
-    annotated_workbook,
     cached_review,
     findings_table,
 )
@@ -18,7 +17,7 @@ from compiler.findings import errors
 from compiler.store import StoreError
 
 
-def show_findings(review: DraftReview, data: bytes) -> None:
+def show_findings(review: DraftReview) -> None:
     n_err = len(errors(review.findings))
     n_warn = len(review.findings) - n_err
     if n_err:
@@ -29,9 +28,8 @@ def show_findings(review: DraftReview, data: bytes) -> None:
     if review.findings:
         # A plain table: messages wrap, and every cell is text a reader (or screen reader) can find.
         st.table(findings_table(review.findings).set_index("severity"))
-        annotated = annotated_workbook(review, data)
-        if annotated is not None:
-            st.download_button("Download the workbook with these findings marked", annotated,
+        if review.annotated is not None:
+            st.download_button("Download the workbook with these findings marked", review.annotated,
                                file_name=review.file_name.removesuffix(".xlsx") + "-findings.xlsx",
                                mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                                key="draft_annotated")
@@ -81,6 +79,6 @@ upload = st.file_uploader(f"Workbook (.xlsx, up to {MAX_DRAFT_MB} MB)", type=["x
 if upload is not None:
     data = upload.getvalue()
     review = cached_review(upload.name, data)
-    show_findings(review, data)
+    show_findings(review)
     if review.ok:
         show_preview(review)

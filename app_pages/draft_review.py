@@ -26,6 +26,7 @@ class DraftReview:
     file_name: str
     findings: list[Finding] = field(default_factory=list)
     ruleset: dict[str, Any] | None = None  # the draft ruleset, when it compiles
+    annotated: bytes | None = None  # the workbook with its findings marked, when it has any
 
     @property
     def ok(self) -> bool:
@@ -35,13 +36,14 @@ class DraftReview:
 def review_draft(file_name: str, data: bytes) -> DraftReview:
     """Validate, build and run the workbook's Tests: the same steps `dqm compile` takes."""
     validated = validate_file(file_name, data=data)
-    if not validated.ok:
-        return DraftReview(file_name, validated.findings)
-    content = build(validated)
-    failures = run_workbook_tests(validated, content)
-    if errors(failures):
-        return DraftReview(file_name, validated.findings + failures)
-    return DraftReview(file_name, validated.findings + failures, content)
+    findings = validated.findings
+    content = None
+    if validated.ok:
+        content = build(validated)
+        findings = findings + run_workbook_tests(validated, content)
+        if errors(findings):
+            content = None
+    return DraftReview(file_name, findings, content, annotated_workbook(file_name, data, findings))
 
 
 def cached_review(file_name: str, data: bytes) -> DraftReview:
@@ -63,15 +65,15 @@ def findings_table(findings: list[Finding]) -> pd.DataFrame:
     } for f in ordered], columns=["severity", "sheet", "cell", "column", "value", "message"])
 
 
-def annotate_available() -> bool:
-    return importlib.util.find_spec("compiler.annotate") is not None
 
-
-
-def annotated_workbook(review: DraftReview, data: bytes) -> bytes | None:
-    """The workbook with its findings marked, from compiler.annotate (when that module exists)."""
-    if not annotate_available():
+def annotated_workbook(file_name: str, data: bytes, findings: list[Finding]) -> bytes | None:
+    """The workbook with its findings marked (compiler.annotate), or None when it cannot be opened
+    as a workbook at all (the findings say why) or that module is not installed."""
+    if not findings or importlib.util.find_spec("compiler.annotate") is None:
         return None
-    from compiler.annotate import annotate_workbook
+    from compiler.annotate import AnnotateError, annotate_workbook
 
-    return annotate_workbook(data, review.findings)
+    try:
+        return annotate_workbook(data, findings, file_name)
+    except AnnotateError:
+        return None

@@ -97,12 +97,13 @@ def rule_chart(engine: Engine, doc: dict[str, Any], product_id: str, channel: st
     """Where a claim approves, overrides (up to its cap) or is denied, by requested quantity."""
     decided, q_max = decisions_over_quantity(engine, doc, product_id, channel)
     reg, marks = regions(decided), markers(decided)
+    shown = [o for o in COLOURS if o in set(reg["outcome"])]
     x = alt.X("from:Q", title=f"Requested quantity ({unit})", scale=alt.Scale(domain=[0, q_max]))
     bars = alt.Chart(reg).mark_bar(height=28).encode(
         x=x, x2="to:Q",
         y=alt.Y("scenario:N", title=None, sort=None, axis=alt.Axis(labelLimit=320)),
-        color=alt.Color("outcome:N", title="Decision",
-                        scale=alt.Scale(domain=list(COLOURS), range=list(COLOURS.values()))),
+        color=alt.Color("outcome:N", title="Decision", legend=alt.Legend(orient="bottom"),
+                        scale=alt.Scale(domain=shown, range=[COLOURS[o] for o in shown])),
         tooltip=[alt.Tooltip("scenario:N"), alt.Tooltip("outcome:N", title="decision"),
                  alt.Tooltip("from:Q", title="above"), alt.Tooltip("to:Q", title="up to"),
                  alt.Tooltip("approved:N", title="approved quantity")],
@@ -110,7 +111,7 @@ def rule_chart(engine: Engine, doc: dict[str, Any], product_id: str, channel: st
     rules = alt.Chart(marks).mark_rule(color="black", strokeDash=[4, 3]).encode(x="at:Q")
     labels = alt.Chart(marks).mark_text(align="left", dx=4, dy=-6, baseline="bottom").encode(
         x="at:Q", y=alt.value(0), text="label:N")
-    return alt.layer(bars, rules, labels).properties(height=60 + 40 * reg["scenario"].nunique())
+    return alt.layer(bars, rules, labels).properties(height=50 * reg["scenario"].nunique() + 30)
 
 
 def _claims(cases: list[dict], product_id: str, channel: str, quantities: list) -> pd.DataFrame:

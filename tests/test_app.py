@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import json
+from collections import Counter
 
+import openpyxl
 import pandas as pd
 import pytest
 import streamlit as st
@@ -42,8 +45,7 @@ def metrics(at: AppTest) -> dict[str, str]:
 
 # Each table on a page, by a column only it has (AppTest does not expose st.dataframe keys).
 TABLES = {"batch_decisions": "ruleset_version", "compare_changes": "kind", "compare_impact": "decision_before",
-"draft_decisions": "ruleset_version", "draft_changes": "kind",
-          "draft_impact": "decision_before"}
+          "draft_decisions": "ruleset_version", "draft_changes": "kind", "draft_impact": "decision_before"}
 
 
 def table(at: AppTest, name: str) -> pd.DataFrame:
@@ -61,17 +63,30 @@ def enter_claim(at: AppTest, product: str, channel: str, quantity: float, drugs:
     return at.run()
 
 
-def published_v4(exports, founding_rows, make_workbook):
-    """Publish a v4 that raises the 100 mg home delivery limit from 540 to 600."""
-    rows = founding_rows
+def raise_100mg_home_limit(rows: dict) -> dict:
+    """The founding rows with the 100 mg home delivery limit raised from 540 to 600, a History row
+    saying so, and the Tests that denied 541 tablets now asking for 601."""
+    assert rows["Limits"][0][1] == "imatinib-100mg-tab"
     rows["Limits"][0][5] = 600
     rows["Policies"][0][3] = rows["History"][-1][3].replace(year=2026)
     rows["History"].append(["imatinib-per-rx", "Revision", "Home delivery limit for 100 mg raised to 600.",
                             rows["Policies"][0][3]])
     for t in rows["Tests"]:
-        if t[0] == "100-home-over-limit":
+        if (t[1], t[2], t[3]) == ("imatinib-100mg-tab", "Home Delivery", 541):
             t[3] = 601
-    result = compile_workbook(make_workbook(rows), exports)
+    return rows
+
+
+def expected_counts(exports, version: int = 3) -> dict[str, str]:
+    """What the version's workbook Tests expect, per decision (the staff's own expectations)."""
+    tests = compiler.store.Store(exports).load("oncology-dqm", version)["tests"]
+    n = Counter(t["expected_decision"] for t in tests)
+    return {d: str(n.get(d, 0)) for d in ["approve", "override", "deny", "not_applicable", "invalid"]}
+
+
+def published_v4(exports, founding_rows, make_workbook):
+    """Publish a v4 that raises the 100 mg home delivery limit from 540 to 600."""
+    result = compile_workbook(make_workbook(raise_100mg_home_limit(founding_rows)), exports)
     assert result.ok, [f.message for f in result.findings]
     return result
 
@@ -94,7 +109,7 @@ def test_claim_with_rifampin_over_the_retail_cap_is_overridden_at_90(exports):
     at.sidebar.selectbox(key="version:oncology-dqm").set_value(3)
     enter_claim(at, PRODUCT_400, "retail", 120, ["rifampin"])
     assert not at.exception
-    assert "Override" in at.markdown[0].value
+    assert at.markdown[0].value == "## :blue[:material/rule: Override]"
     assert metrics(at) == {"Approved quantity": "90", "Limit": "60", "Reject code": "76",
                            "Approval months": "12"}
     assert "**Criterion met:** strong-cyp3a4-inducer" in at.markdown[1].value
@@ -107,7 +122,7 @@ def test_claim_drugs_accept_free_text_beyond_the_suggestions(exports):
     drugs = at.multiselect(key="claim_drugs")
     assert "rifampicin" in drugs.options and "St. John's Wort" in drugs.options
     enter_claim(at, PRODUCT_400, "retail", 90, ["Phenytoin Sodium 100 mg capsule"])
-    assert "Override" in at.markdown[0].value
+    assert at.markdown[0].value == "## :blue[:material/rule: Override]"
     assert metrics(at)["Approved quantity"] == "90"
     assert "**Matched drugs:** Phenytoin Sodium 100 mg capsule" in at.markdown[1].value
 
@@ -115,7 +130,7 @@ def test_claim_drugs_accept_free_text_beyond_the_suggestions(exports):
 def test_claim_over_the_limit_without_an_inducer_is_denied_with_the_limit_named(exports):
     at = open_app()
     enter_claim(at, PRODUCT_400, "home_delivery", 181, [])
-    assert "Deny" in at.markdown[0].value
+    assert at.markdown[0].value == "## :red[:material/block: Deny]"
     assert metrics(at) == {"Approved quantity": "0", "Limit": "180", "Reject code": "76",
                            "Approval months": "—"}
     assert "180" in at.info[0].value
@@ -135,10 +150,11 @@ def test_batch_decides_the_workbook_tests_and_counts_each_decision(exports):
     at = open_app("batch")
     at.button(key="batch_decide").click().run()
     assert not at.exception
-    assert metrics(at) == {"approve": "4", "override": "10", "deny": "6", "not_applicable": "0",
-                           "invalid": "0"}
+    expected = expected_counts(exports)
+    assert metrics(at) == expected
+    assert expected["approve"] != "0" and expected["override"] != "0" and expected["deny"] != "0"
     decisions = table(at, "batch_decisions")
-    assert len(decisions) == 20
+    assert len(decisions) == sum(int(v) for v in expected.values())
     row = decisions.set_index("claim_id").loc["400-retail-over-cap"]
     assert (row["decision"], row["approved_quantity"], row["matched_drugs"]) == ("override", 90, "Rifadin")
     assert at.get("download_button")[0].proto.label == "Download decisions (CSV)"
@@ -173,7 +189,7 @@ def test_batch_edit_changes_what_is_decided(exports):
     at.button(key="batch_decide").click().run()
     decisions = table(at, "batch_decisions").set_index("claim_id")
     assert decisions.loc["100-home-at-limit", "decision"] == "deny"
-    assert metrics(at)["deny"] == "7"
+    assert metrics(at)["deny"] == str(int(expected_counts(exports)["deny"]) + 1)
 
 
 def test_compare_lists_the_compilers_changes_between_two_versions(exports):
@@ -187,8 +203,8 @@ def test_compare_lists_the_compilers_changes_between_two_versions(exports):
         "imatinib-per-rx: History row added: Annual Revision, 2024-12-17: No criteria changes.",
         "imatinib-per-rx: History row added: Annual Revision, 2025-12-08: No criteria changes.",
     ]
-    assert any(m.value == "No claim changes decision or approved quantity (20 compared)."
-               for m in at.markdown)
+    n = len(compiler.store.Store(exports).load("oncology-dqm", 3)["tests"])
+    assert f"No claim changes decision or approved quantity ({n} compared)." in [m.value for m in at.markdown]
 
 
 def test_compare_defaults_to_the_chosen_version_and_the_one_before(exports, founding_rows, make_workbook):
@@ -198,8 +214,9 @@ def test_compare_defaults_to_the_chosen_version_and_the_one_before(exports, foun
     assert at.selectbox(key="compare_b:oncology-dqm").value == 4
     assert "imatinib-100mg-tab: Home Delivery Max Qty per Rx 540 → 600" in list(
         table(at, "compare_changes")["change"])
-    # v4's own Tests: 100-home-over-limit now asks for 601, which both versions deny.
-    assert "No claim changes decision or approved quantity (20 compared)." in [m.value for m in at.markdown]
+    # v4's own Tests: those that asked for 541 at home delivery now ask for 601, which both versions deny.
+    n = len(compiler.store.Store(exports).load("oncology-dqm", 4)["tests"])
+    assert f"No claim changes decision or approved quantity ({n} compared)." in [m.value for m in at.markdown]
 
 
 def test_compare_impact_on_the_batch_table(exports, founding_rows, make_workbook):
@@ -235,16 +252,23 @@ def test_draft_with_a_word_in_a_limit_cell_shows_that_cell(exports, founding_row
     assert findings.values.tolist() == [[
         "error", "Limits", "E3", "Retail Max Qty per Rx", "sixty",
         "'Retail Max Qty per Rx' must be a number. Type a number such as 60, in digits."]]
+    download = at.get("download_button")[0]
+    assert download.proto.label == "Download the workbook with these findings marked"
+
+
+def test_draft_review_marks_the_bad_cell_in_the_annotated_workbook(founding_rows, make_workbook):
+    from app_pages.draft_review import review_draft
+
+    founding_rows["Limits"][1][4] = "sixty"
+    review = review_draft("oncology-dqm.xlsx", make_workbook(founding_rows).read_bytes())
+    assert not review.ok and review.ruleset is None
+    marked = openpyxl.load_workbook(io.BytesIO(review.annotated))["Limits"]["E3"]
+    assert marked.value == "sixty"
+    assert "'Retail Max Qty per Rx' must be a number." in marked.comment.text
 
 
 def test_valid_draft_previews_decisions_and_impact_without_publishing(exports, founding_rows, make_workbook):
-    founding_rows["Limits"][0][5] = 600
-    founding_rows["Policies"][0][3] = founding_rows["History"][-1][3].replace(year=2026)
-    founding_rows["History"].append(["imatinib-per-rx", "Revision", "100 mg home delivery limit 600.",
-                                     founding_rows["Policies"][0][3]])
-    for t in founding_rows["Tests"]:
-        if t[0] == "100-home-over-limit":  # 541 now approves; keep the test a denial at 601
-            t[3] = 601
+    raise_100mg_home_limit(founding_rows)
     founding_rows["Tests"].append(["100-home-541", "imatinib-100mg-tab", "Home Delivery", 541, None, None,
                                    "Approve", 541, "Under the new limit."])
     data = make_workbook(founding_rows).read_bytes()
@@ -254,7 +278,7 @@ def test_valid_draft_previews_decisions_and_impact_without_publishing(exports, f
     at.run()
     assert not at.exception, [e.message for e in at.exception]
     assert at.success[0].value.startswith("draft.xlsx compiles: ruleset oncology-dqm")
-    assert len(table(at, "draft_decisions")) == 21
+    assert len(table(at, "draft_decisions")) == len(founding_rows["Tests"])
     assert "imatinib-100mg-tab: Home Delivery Max Qty per Rx 540 → 600" in list(
         table(at, "draft_changes")["change"])
     changed = table(at, "draft_impact")

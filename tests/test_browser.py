@@ -1,0 +1,153 @@
+"""The reviewer app in a real browser: `streamlit run app.py` and Debian's Chromium, used as a
+person would. Screenshots of every page land in /tmp/dqm-screens/ (or $DQM_SCREENS)."""
+
+from __future__ import annotations
+
+import shutil
+from collections import Counter
+
+import pytest
+from browser_harness import CHROMIUM, CHROMIUM_ARGS, screenshot, streamlit_server, wait_idle
+from conftest import EXPORTS
+from playwright import sync_api
+
+from compiler.store import Store
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory):
+    root = tmp_path_factory.mktemp("browser")
+    exports = root / "exports"
+    shutil.copytree(EXPORTS, exports, ignore=shutil.ignore_patterns(".lock"))
+    with streamlit_server(exports, root / "streamlit.log") as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, app_url):
+    # Tall enough that a full-page screenshot holds the whole page (Streamlit scrolls inside).
+    context = browser.new_context(viewport={"width": 1400, "height": 2000})
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    page.goto(app_url)
+    wait_idle(page)
+    yield page
+    context.close()
+
+
+def choose(page, combobox: str, option: str, where=None) -> None:
+    """Open a select box by its label and click the option whose text starts with `option`."""
+    (where or page).get_by_role("combobox", name=combobox).click()
+    page.get_by_role("option", name=option).first.click()
+    wait_idle(page)
+
+
+def metric(page, label: str) -> str:
+    box = page.get_by_test_id("stMetric").filter(has_text=label)
+    return box.get_by_test_id("stMetricValue").inner_text().strip()
+
+
+def open_page(page, link: str, heading: str | None = None) -> None:
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name=link).click()
+    wait_idle(page)
+    page.get_by_role("heading", name=heading or link).first.wait_for()
+
+
+def no_exceptions(page) -> None:
+    assert page.get_by_test_id("stException").count() == 0, page.get_by_test_id("stException").all_inner_texts()
+
+
+def test_reviewer_reads_override_90_for_rifampin_at_120_retail(page):
+    choose(page, "Version", "v3 ·", where=page.get_by_test_id("stSidebar"))
+    choose(page, "Product", "Gleevec® (imatinib tablets, generic), 400 mg tablets (imatinib-400mg-tab)")
+    page.get_by_test_id("stRadio").get_by_text("Retail", exact=True).click()
+    wait_idle(page)
+    quantity = page.get_by_label("Quantity requested")
+    quantity.fill("120")
+    quantity.press("Enter")
+    wait_idle(page)
+    drugs = page.get_by_role("combobox", name="Concomitant drugs")
+    drugs.click()
+    drugs.press_sequentially("rifampin")
+    drugs.press("Enter")
+    wait_idle(page)
+    page.keyboard.press("Escape")
+    wait_idle(page)
+
+    main = page.get_by_test_id("stMain")
+    assert main.get_by_role("heading", name="Override").count() == 1
+    assert metric(page, "Approved quantity") == "90"
+    assert metric(page, "Limit") == "60"
+    assert metric(page, "Reject code") == "76"
+    assert metric(page, "Approval months") == "12"
+    assert "Matched drugs: rifampin" in main.inner_text()
+    assert "Decided by oncology-dqm v3." in main.inner_text()
+    page.get_by_test_id("stVegaLiteChart").wait_for()  # drawn after the script run ends
+    assert page.get_by_test_id("stVegaLiteChart").count() == 1
+    no_exceptions(page)
+    screenshot(page, "1-one-claim")
+
+
+def test_reviewer_uploads_a_workbook_with_sixty_in_a_limit_cell_and_reads_that_cell(
+        page, founding_rows, make_workbook):
+    founding_rows["Limits"][1][4] = "sixty"  # imatinib-400mg-tab, Retail Max Qty per Rx
+    workbook = make_workbook(founding_rows)
+    open_page(page, "Draft workbook")
+    page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(workbook))
+    page.get_by_test_id("stTable").wait_for()
+    wait_idle(page)
+    row = page.get_by_test_id("stTable").locator("tr").filter(has_text="E3")
+    assert row.count() == 1
+    cells = [c.strip() for c in row.locator("th, td").all_inner_texts()]
+    assert cells == ["error", "Limits", "E3", "Retail Max Qty per Rx", "sixty",
+                     "'Retail Max Qty per Rx' must be a number. Type a number such as 60, in digits."]
+    assert "1 error(s), 0 warning(s). It would not compile" in page.get_by_test_id("stAlert").first.inner_text()
+    no_exceptions(page)
+    screenshot(page, "4-draft-findings")
+
+
+def test_batch_page_decides_the_workbook_tests(page):
+    open_page(page, "Batch")
+    page.get_by_role("button", name="Decide all").click()
+    wait_idle(page)
+    tests = Store(EXPORTS).load("oncology-dqm", 3)["tests"]
+    expected = Counter(t["expected_decision"] for t in tests)
+    page.get_by_text(f"{len(tests)} decisions by oncology-dqm v3").wait_for()
+    assert [metric(page, d) for d in ("approve", "override", "deny")] == [
+        str(expected["approve"]), str(expected["override"]), str(expected["deny"])]
+    no_exceptions(page)
+    screenshot(page, "2-batch")
+
+
+def test_compare_page_lists_changes_and_impact(page):
+    open_page(page, "Compare versions")
+    choose(page, "Before", "v1 ·")
+    main = page.get_by_test_id("stMain")
+    page.get_by_text("Changes (3)").wait_for()
+    n = len(Store(EXPORTS).load("oncology-dqm", 3)["tests"])
+    assert f"No claim changes decision or approved quantity ({n} compared)." in main.inner_text()
+    no_exceptions(page)
+    screenshot(page, "3-compare")
+
+
+def test_history_page_shows_the_timeline(page):
+    open_page(page, "History", "History of oncology-dqm")
+    main = page.get_by_test_id("stMain")
+    headings = [h.strip() for h in main.get_by_role("heading", level=4).all_inner_texts()]
+    assert headings == ["v3", "v2", "v1"]
+    text = main.inner_text()
+    assert text.count("Annual Revision: No criteria changes.") == 3
+    page.get_by_test_id("stVegaLiteChart").wait_for()  # drawn after the script run ends
+    assert page.get_by_test_id("stVegaLiteChart").count() == 1
+    no_exceptions(page)
+    screenshot(page, "5-history")
