@@ -80,6 +80,9 @@ st.subheader("The rule for this product and channel")
 product = next(p for pol in choice.doc["policies"] for p in pol["products"]
                if p["product_id"] == claim["product_id"])
 st.caption("What the engine decides at every requested quantity, with no criterion met and with each "
-           "override criterion met. Dashed lines mark the limit and the override caps.")
+           "override criterion met. Dashed lines mark the limit and the override caps; the orange line "
+           "is this claim's quantity.")
+requested = float(claim["quantity"])
 st.altair_chart(picture.rule_chart(choice.engine, choice.doc, claim["product_id"], claim["channel"],
-                                   unit=product["unit"]), width="stretch")
+                                   unit=product["unit"], requested=requested if requested > 0 else None),
+                width="stretch")

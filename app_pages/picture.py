@@ -41,16 +41,17 @@ def scenarios(doc: dict[str, Any], product_id: str) -> list[dict[str, str]]:
     return out
 
 
-def decisions_over_quantity(engine: Engine, doc: dict[str, Any], product_id: str,
-                            channel: str) -> tuple[pd.DataFrame, float]:
-    """The engine's decision for quantities 1..q_max under each scenario, and q_max (1.5 times the
-    largest limit or cap the engine reports, so every region shows)."""
+def decisions_over_quantity(engine: Engine, doc: dict[str, Any], product_id: str, channel: str,
+                            q_max: float | None = None) -> tuple[pd.DataFrame, float]:
+    """The engine's decision for quantities 1..q_max under each scenario, and q_max (by default 1.5
+    times the largest limit or cap the engine reports, so every region shows)."""
     cases = scenarios(doc, product_id)
-    probe = engine.decide(_claims(cases, product_id, channel, [PROBE_QUANTITY]))
-    marks = pd.concat([pd.to_numeric(probe["limit"], errors="coerce"),
-                       pd.to_numeric(probe["approved_quantity"], errors="coerce")])
-    top = marks[marks.notna() & (marks > 0)].max()
-    q_max = float(math.ceil(1.5 * top)) if pd.notna(top) else 100.0
+    if q_max is None:
+        probe = engine.decide(_claims(cases, product_id, channel, [PROBE_QUANTITY]))
+        marks = pd.concat([pd.to_numeric(probe["limit"], errors="coerce"),
+                           pd.to_numeric(probe["approved_quantity"], errors="coerce")])
+        top = marks[marks.notna() & (marks > 0)].max()
+        q_max = float(math.ceil(1.5 * top)) if pd.notna(top) else 100.0
     quantities = list(range(1, int(q_max) + 1))
     decided = engine.decide(_claims(cases, product_id, channel, quantities))
     decided["scenario"] = [c["scenario"] for c in cases for _ in quantities]
@@ -93,9 +94,13 @@ def markers(decided: pd.DataFrame) -> pd.DataFrame:
 
 
 def rule_chart(engine: Engine, doc: dict[str, Any], product_id: str, channel: str,
-               unit: str = "units") -> alt.LayerChart:
-    """Where a claim approves, overrides (up to its cap) or is denied, by requested quantity."""
+               unit: str = "units", requested: float | None = None) -> alt.LayerChart:
+    """Where a claim approves, overrides (up to its cap) or is denied, by requested quantity; the
+    reviewer's own claim (`requested`) marked in orange."""
     decided, q_max = decisions_over_quantity(engine, doc, product_id, channel)
+    if requested is not None and requested > q_max:
+        q_max = float(math.ceil(requested * 1.1))
+        decided, _ = decisions_over_quantity(engine, doc, product_id, channel, q_max)
     reg, marks = regions(decided), markers(decided)
     shown = [o for o in COLOURS if o in set(reg["outcome"])]
     x = alt.X("from:Q", title=f"Requested quantity ({unit})", scale=alt.Scale(domain=[0, q_max]))
@@ -111,7 +116,14 @@ def rule_chart(engine: Engine, doc: dict[str, Any], product_id: str, channel: st
     rules = alt.Chart(marks).mark_rule(color="black", strokeDash=[4, 3]).encode(x="at:Q")
     labels = alt.Chart(marks).mark_text(align="left", dx=4, dy=-6, baseline="bottom").encode(
         x="at:Q", y=alt.value(0), text="label:N")
-    return alt.layer(bars, rules, labels).properties(height=50 * reg["scenario"].nunique() + 30)
+    layers = [bars, rules, labels]
+    if requested is not None:
+        mine = pd.DataFrame({"at": [requested], "label": [f"this claim: {_num(requested)}"]})
+        layers.append(alt.Chart(mine).mark_rule(color="#ef6c00", strokeWidth=3).encode(x="at:Q"))
+        layers.append(alt.Chart(mine).mark_text(align="left", dx=4, dy=14, baseline="top", color="#ef6c00",
+                                                fontWeight="bold").encode(x="at:Q", y=alt.value(0), text="label:N"))
+    # A height per scenario row: a fixed total height would be shared with the legend.
+    return alt.layer(*layers).properties(height={"step": 44})
 
 
 def _claims(cases: list[dict], product_id: str, channel: str, quantities: list) -> pd.DataFrame:

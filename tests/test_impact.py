@@ -6,13 +6,12 @@ import copy
 
 import pandas as pd
 import pytest
+from conftest import EXPORTS
 
 from compiler import impact
 from compiler.claims import claims_frame
 from compiler.engine import Engine
 from compiler.store import Store
-
-from conftest import EXPORTS
 
 
 def decisions(rows: list[tuple]) -> pd.DataFrame:
