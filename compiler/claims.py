@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import re
 from pathlib import Path
 
@@ -66,6 +67,19 @@ def read_claims_csv(source: str | Path | bytes) -> pd.DataFrame:
     except _Ragged:
         frame = _read_tolerant(data, keys)
     return frame
+
+
+def quantity_number(text: object) -> float | None:
+    """A claim's quantity as a finite number: "60", " 2.5 ", "1e2"; None for anything else
+    ("sixty", "nan", "inf", blank). Thousands separators are not accepted: in a CSV a comma
+    separates columns, so "1,080" in a quantity is most likely a broken row."""
+    if isinstance(text, bool) or text is None or (isinstance(text, str) and "_" in text):
+        return None  # float() would read "1_000"; a pharmacy system never writes that
+    try:
+        value = float(text)
+    except (TypeError, ValueError):
+        return None
+    return value if math.isfinite(value) else None
 
 
 def claims_frame(rows: list[dict]) -> pd.DataFrame:

@@ -21,8 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import names
-from .cells import as_number
-from .claims import COLUMNS, ROW_PROBLEM, claims_frame, column_key
+from .claims import COLUMNS, ROW_PROBLEM, claims_frame, column_key, quantity_number
 from .store import Store, StoreError, load_file
 
 DECISION_COLUMNS = [
@@ -507,7 +506,7 @@ def invalid_message(product_missing: bool, channel_text: Any, channel: int, quan
         wrong.append("channel is missing (use retail or home_delivery)")
     elif channel == _UNKNOWN:
         wrong.append(f"channel {str(channel_text).strip()!r} is not retail or home_delivery")
-    q = as_number(quantity_text) if isinstance(quantity_text, str) else quantity_text
+    q = quantity_number(quantity_text) if isinstance(quantity_text, str) else quantity_text
     if isinstance(quantity_text, str) and q is None:
         q = "not a number"
     if quantity_text is None or q != q or (isinstance(quantity_text, str) and not quantity_text.strip()):
@@ -561,21 +560,20 @@ def _quantities(series: pd.Series | None, n: int) -> tuple[np.ndarray, np.ndarra
         values = series.to_numpy(dtype=float, na_value=np.nan)
         return values, values.astype(object)
     codes, texts = _encode(series, n)
-    parsed = [as_number(t) for t in texts]
+    parsed = [quantity_number(t) for t in texts]
     numbers = np.array([np.nan if q is None else q for q in parsed] + [np.nan], dtype=float)
     return numbers[codes], _texts(texts, codes)
 
 
-def _claim_ids(series: pd.Series | None, n: int) -> Any:
-    """The claim ids as given; a missing one is the claim's row number (1 for the first claim)."""
+def _claim_ids(series: pd.Series | None, n: int) -> pd.Series:
+    """The claim ids as given, as text; a missing one is the claim's row number ("1" for the first)."""
+    numbers = pa.array(np.arange(1, n + 1)).cast(pa.string()).to_pandas()
     if series is None:
-        return np.arange(1, n + 1)
-    missing = series.isna().to_numpy()
-    if not missing.any():
-        return series.reset_index(drop=True)
-    values = series.to_numpy(dtype=object, na_value=None)
-    values[missing] = [str(i + 1) for i in np.flatnonzero(missing)]
-    return pd.Series(values, dtype="str")
+        return numbers
+    series = series.reset_index(drop=True)
+    if not series.isna().any():
+        return series
+    return series.astype("str").where(series.notna(), numbers)
 
 
 def _numbers(values: np.ndarray) -> pd.api.extensions.ExtensionArray | np.ndarray:

@@ -229,7 +229,7 @@ def test_numeric_quantity_column_and_missing_optional_columns(engine):
     claims = pd.DataFrame({"product_id": [TAB400, TAB400], "channel": ["retail", "retail"],
                            "quantity": [60, 61]})
     decided = engine.decide(claims)
-    assert decided["claim_id"].tolist() == [1, 2]
+    assert decided["claim_id"].tolist() == ["1", "2"]
     assert decided["decision"].tolist() == ["approve", "deny"]
 
 

@@ -1,0 +1,159 @@
+"""`dqm decide`: CSV in, CSV or JSON out; hostile files and tampered versions get one line and a
+non-zero exit, never a traceback."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+import sys
+
+import pytest
+
+from conftest import EXPORTS, ROOT
+
+V3 = EXPORTS / "oncology-dqm" / "v3.json"
+HEADER = "claim_id,product_id,channel,quantity,concomitant_drugs,attested_criteria\n"
+EXAMPLES = HEADER + (
+    "E1,imatinib-400mg-tab,Retail,60,,\n"
+    "E2,imatinib-400mg-tab,retail,61,,\n"
+    "E3,imatinib-400mg-tab,retail,75,rifampin,\n"
+    "E4,imatinib-400mg-tab,retail,120,Rifadin,\n"
+    "E5,imatinib-400mg-tab,Home Delivery,270,carbamazepine,\n"
+    "E6,imatinib-100mg-tab,retail,181,rifampin,\n"
+    "E7,imatinib-400mg-tab,retail,ten,,\n"
+)
+
+
+def dqm(*args, stdin: bytes | None = None) -> tuple[int, str, str]:
+    done = subprocess.run([sys.executable, "-m", "compiler.cli", *map(str, args)], input=stdin,
+                          capture_output=True, cwd=ROOT)
+    return done.returncode, done.stdout.decode(), done.stderr.decode()
+
+
+@pytest.fixture
+def claims_file(tmp_path):
+    def write(content: str | bytes, name="claims.csv"):
+        path = tmp_path / name
+        path.write_bytes(content.encode() if isinstance(content, str) else content)
+        return path
+    return write
+
+
+def test_decide_csv_reproduces_the_worked_examples(claims_file):
+    code, out, err = dqm("decide", claims_file(EXAMPLES), "--ruleset", "oncology-dqm")
+    assert (code, err) == (0, "")
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert [(r["claim_id"], r["decision"], r["approved_quantity"], r["limit"], r["reject_code"],
+             r["matched_drugs"], r["approval_months"]) for r in rows] == [
+        ("E1", "approve", "60", "60", "", "", ""),
+        ("E2", "deny", "0", "60", "76", "", ""),
+        ("E3", "override", "75", "60", "76", "rifampin", "12"),
+        ("E4", "override", "90", "60", "76", "Rifadin", "12"),
+        ("E5", "override", "270", "180", "76", "carbamazepine", "12"),
+        ("E6", "deny", "0", "180", "76", "", ""),
+        ("E7", "invalid", "", "", "", "", ""),
+    ]
+    assert out.splitlines()[0] == (
+        '"claim_id","product_id","policy_id","channel","quantity","decision","approved_quantity",'
+        '"limit","criterion_id","matched_drugs","reject_code","approval_months","message",'
+        '"ruleset_id","ruleset_version"')
+    assert rows[6]["message"] == "Invalid: quantity 'ten' is not a number."
+    assert {(r["ruleset_id"], r["ruleset_version"]) for r in rows} == {("oncology-dqm", "3")}
+
+
+def test_decide_json_is_a_list_of_objects_with_numbers(claims_file):
+    code, out, _ = dqm("decide", claims_file(EXAMPLES), "--ruleset", str(V3), "--format", "json")
+    decided = json.loads(out)
+    assert code == 0 and len(decided) == 7
+    assert decided[3] == {
+        "claim_id": "E4", "product_id": "imatinib-400mg-tab", "policy_id": "imatinib-per-rx",
+        "channel": "retail", "quantity": 120, "decision": "override", "approved_quantity": 90, "limit": 60,
+        "criterion_id": "strong-cyp3a4-inducer", "matched_drugs": "Rifadin", "reject_code": 76,
+        "approval_months": 12,
+        "message": "Override (reject code 76, approvable on coverage review): over the Retail limit of "
+                   "60 tablets per Rx, but patient is taking a strong cytochrome P450 (CYP)3A4 inducer, "
+                   "which allows up to 90 tablets; 90 tablets (not the quantity requested) are "
+                   "approvable for 12 months.",
+        "ruleset_id": "oncology-dqm", "ruleset_version": 3}
+    assert decided[0]["reject_code"] is None and decided[6]["quantity"] is None
+
+
+def test_decide_with_an_earlier_version(claims_file):
+    code, out, _ = dqm("decide", claims_file(EXAMPLES), "--ruleset", "oncology-dqm", "--version", "v1",
+                       "--format", "json")
+    assert code == 0 and {d["ruleset_version"] for d in json.loads(out)} == {1}
+
+
+def test_decide_reads_standard_input():
+    code, out, _ = dqm("decide", "-", "--ruleset", "oncology-dqm", "--format", "json", stdin=EXAMPLES.encode())
+    assert code == 0 and [d["decision"] for d in json.loads(out)][:2] == ["approve", "deny"]
+
+
+def test_decide_accepts_bom_and_ignores_extra_columns(claims_file):
+    path = claims_file(b"\xef\xbb\xbfmember,product_id,channel,quantity,pharmacy\nM1,imatinib-400mg-tab,retail,61,P\n")
+    code, out, _ = dqm("decide", path, "--ruleset", "oncology-dqm", "--format", "json")
+    assert code == 0
+    assert [(d["claim_id"], d["decision"]) for d in json.loads(out)] == [("1", "deny")]
+
+
+def test_decide_refuses_a_tampered_version_file(claims_file, tmp_path):
+    doc = json.loads(V3.read_text())
+    doc["policies"][0]["products"][1]["retail_max_qty"] = 600
+    tampered = tmp_path / "v3.json"
+    tampered.write_text(json.dumps(doc, indent=2))
+    code, out, err = dqm("decide", claims_file(EXAMPLES), "--ruleset", tampered)
+    assert (code, out) == (2, "")
+    assert err == (f"dqm: {tampered} has been changed since it was published (its sha256 does not "
+                   "match its content). Restore it from version control; never edit exports by hand.\n")
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"", "is empty; it needs a header row (claim_id, product_id, channel, quantity, "
+          "concomitant_drugs, attested_criteria) and one row per claim."),
+    (b"claim_id;product_id;channel;quantity\nC1;imatinib-400mg-tab;retail;60\n",
+     "separates its columns with semicolons; dqm reads comma-separated CSV. Save it as CSV UTF-8 "
+     "(Comma delimited)."),
+    (b"claim_id\tproduct_id\tchannel\tquantity\nC1\timatinib-400mg-tab\tretail\t60\n",
+     "separates its columns with tabs; dqm reads comma-separated CSV. Save it as CSV UTF-8 (Comma delimited)."),
+    (b"claim_id,drug,channel,quantity\nC1,imatinib,retail,60\n",
+     "has no product_id column (its header row has: claim_id, drug, channel, quantity); the header "
+     "row must name product_id, channel, quantity."),
+    (b"product_id,channel,quantity\nimatinib-400mg-tab,retail,60\nimatinib-400mg-tab,retail,6\xe9\n",
+     "is not UTF-8 text (byte 0xe9 on line 3); save it as CSV UTF-8 (in Excel: File > Save As > CSV UTF-8)."),
+    (b"PK\x03\x04\x14\x00\x06\x00", "is a spreadsheet or zip file, not CSV text; in Excel use File > "
+                                    "Save As > CSV UTF-8 (Comma delimited)."),
+])
+def test_decide_refuses_a_malformed_file_in_one_line(claims_file, content, message):
+    path = claims_file(content)
+    assert dqm("decide", path, "--ruleset", "oncology-dqm") == (2, "", f"dqm: {path} {message}\n")
+
+
+@pytest.mark.parametrize("args, message", [
+    (["nope.csv", "--ruleset", "oncology-dqm"], "dqm: nope.csv: no such file.\n"),
+    (["CLAIMS", "--ruleset", "no-such"], f"dqm: No published ruleset 'no-such' in exports/ (published: oncology-dqm).\n"),
+    (["CLAIMS", "--ruleset", "oncology-dqm", "--version", "nine"],
+     "dqm: 'nine' is not a version number; use 1, 2, … or v1, v2, ….\n"),
+    (["CLAIMS", "--ruleset", "oncology-dqm", "--version", "7"],
+     "dqm: Ruleset 'oncology-dqm' has no version 7; published: v1, v2, v3.\n"),
+    (["CLAIMS", "--ruleset", "missing.json"], "dqm: Cannot read missing.json: No such file or directory.\n"),
+])
+def test_decide_bad_arguments_are_one_line(claims_file, args, message):
+    path = claims_file(EXAMPLES)
+    args = [str(path) if a == "CLAIMS" else a for a in args]
+    assert dqm("decide", *args) == (2, "", message)
+
+
+def test_decide_a_million_rows_with_bad_ones(claims_file):
+    good = "C,imatinib-400mg-tab,retail,61,St John's wort,\n"
+    bad = ["B,,retail,60,,\n", "B,imatinib-400mg-tab,bike,60,,\n", "B,imatinib-400mg-tab,retail,-1,,\n",
+           "B,imatinib-400mg-tab,retail,60,,,,extra\n"]
+    path = claims_file(HEADER + "".join(good * 3 + bad[i % 4] for i in range(250_000)))
+    code, out, err = dqm("decide", path, "--ruleset", "oncology-dqm")
+    assert (code, err) == (0, "")
+    lines = out.splitlines()
+    assert len(lines) == 1_000_001
+    assert sum(',"invalid",' in line for line in lines) == 250_000
+    assert sum(',"override",' in line for line in lines) == 750_000
+    assert '"Invalid: line 17 has 8 fields but the header has 6; put double quotes around a value that contains a comma."' in lines[16]
