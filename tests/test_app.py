@@ -361,3 +361,36 @@ def test_rule_picture_of_a_product_without_overrides_has_only_approve_and_deny()
         ["No override criterion met", "deny", 540, 810, "0"],
     ]
     assert picture.markers(decided).values.tolist() == [[540.0, "limit 540"]]
+
+
+def test_a_malformed_claims_csv_is_named_in_one_line_and_the_tests_stay(exports):
+    at = open_app("batch")
+    at.file_uploader(key="batch_upload").upload("claims.csv", b"claim_id,product,channel\n1,x,retail\n", "text/csv")
+    at.run()
+    assert not at.exception
+    assert at.error[0].value == (
+        "claims.csv: The claims file has no product_id or quantity column (its header row has: "
+        "claim_id, product, channel); the header row must name product_id, channel, quantity.")
+    assert at.caption[0].value.startswith("Starting from the workbook Tests of oncology-dqm v3.")
+
+
+def test_an_attested_criterion_is_offered_and_overrides_when_attested(exports, founding_rows, make_workbook):
+    rows = founding_rows
+    rows["Criteria"].append(["dose-confirmed", "Prescriber confirmed a 600 mg daily dose", "Attested", None])
+    rows["Overrides"].append(["imatinib-100mg-tab", "dose-confirmed", 240, 720, 6, None])
+    rows["Policies"][0][3] = rows["History"][-1][3].replace(year=2026)
+    rows["History"].append(["imatinib-per-rx", "Revision", "100 mg override when the dose is confirmed.",
+                            rows["Policies"][0][3]])
+    result = compile_workbook(make_workbook(rows), exports)
+    assert result.ok, [f.message for f in result.findings]
+    at = open_app()
+    assert at.sidebar.selectbox(key="version:oncology-dqm").value == 4
+    attested = at.multiselect(key="claim_attested")
+    assert attested.options == ["dose-confirmed"] and not attested.disabled
+    enter_claim(at, "imatinib-100mg-tab", "retail", 200, [])
+    assert at.markdown[0].value == "## :red[:material/block: Deny]"
+    at.multiselect(key="claim_attested").set_value(["dose-confirmed"]).run()
+    assert at.markdown[0].value == "## :blue[:material/rule: Override]"
+    assert metrics(at) == {"Approved quantity": "200", "Limit": "180", "Reject code": "76",
+                           "Approval months": "6"}
+    assert "**Criterion met:** dose-confirmed" in at.markdown[1].value
