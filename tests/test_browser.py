@@ -10,6 +10,7 @@ import pytest
 from browser_harness import CHROMIUM, CHROMIUM_ARGS, screenshot, streamlit_server, wait_idle
 from conftest import EXPORTS
 from playwright import sync_api
+from playwright.sync_api import expect
 
 from compiler.store import Store
 
@@ -52,9 +53,9 @@ def choose(page, combobox: str, option: str, where=None) -> None:
     wait_idle(page)
 
 
-def metric(page, label: str) -> str:
-    box = page.get_by_test_id("stMetric").filter(has_text=label)
-    return box.get_by_test_id("stMetricValue").inner_text().strip()
+def metric(page, label: str):
+    """The value of the metric with this label (a locator: `expect` retries until a rerun lands)."""
+    return page.get_by_test_id("stMetric").filter(has_text=label).get_by_test_id("stMetricValue")
 
 
 def open_page(page, link: str, heading: str | None = None) -> None:
@@ -85,13 +86,13 @@ def test_reviewer_reads_override_90_for_rifampin_at_120_retail(page):
     wait_idle(page)
 
     main = page.get_by_test_id("stMain")
-    assert main.get_by_role("heading", name="Override").count() == 1
-    assert metric(page, "Approved quantity") == "90"
-    assert metric(page, "Limit") == "60"
-    assert metric(page, "Reject code") == "76"
-    assert metric(page, "Approval months") == "12"
-    assert "Matched drugs: rifampin" in main.inner_text()
-    assert "Decided by oncology-dqm v3." in main.inner_text()
+    expect(main.get_by_role("heading", name="Override")).to_have_count(1)
+    expect(metric(page, "Approved quantity")).to_have_text("90")
+    expect(metric(page, "Limit")).to_have_text("60")
+    expect(metric(page, "Reject code")).to_have_text("76")
+    expect(metric(page, "Approval months")).to_have_text("12")
+    expect(main).to_contain_text("Matched drugs: rifampin")
+    expect(main.get_by_text("Decided by oncology-dqm v3.", exact=True)).to_have_count(1)
     page.get_by_test_id("stVegaLiteChart").wait_for()  # drawn after the script run ends
     assert page.get_by_test_id("stVegaLiteChart").count() == 1
     no_exceptions(page)
@@ -107,13 +108,33 @@ def test_reviewer_uploads_a_workbook_with_sixty_in_a_limit_cell_and_reads_that_c
     page.get_by_test_id("stTable").wait_for()
     wait_idle(page)
     row = page.get_by_test_id("stTable").locator("tr").filter(has_text="E3")
-    assert row.count() == 1
+    expect(row).to_have_count(1)
     cells = [c.strip() for c in row.locator("th, td").all_inner_texts()]
     assert cells == ["error", "Limits", "E3", "Retail Max Qty per Rx", "sixty",
                      "'Retail Max Qty per Rx' must be a number. Type a number such as 60, in digits."]
     assert "1 error(s), 0 warning(s). It would not compile" in page.get_by_test_id("stAlert").first.inner_text()
     no_exceptions(page)
     screenshot(page, "4-draft-findings")
+
+
+def test_a_valid_draft_previews_its_impact_without_publishing(page, founding_rows, make_workbook):
+    rows = founding_rows
+    rows["Limits"][1][4] = 75  # imatinib-400mg-tab retail limit 60 -> 75
+    rows["Policies"][0][3] = rows["History"][-1][3].replace(year=2026)
+    rows["History"].append(["imatinib-per-rx", "Revision", "Retail limit for 400 mg raised to 75.",
+                            rows["Policies"][0][3]])
+    rows["Tests"] = [t for t in rows["Tests"] if not (t[1] == "imatinib-400mg-tab" and t[2] == "Retail"
+                                                      and 60 < t[3] <= 75)]
+    rows["Tests"].append(["400-retail-70", "imatinib-400mg-tab", "Retail", 70, None, None, "Approve", 70,
+                          "Under the raised limit."])
+    open_page(page, "Draft workbook")
+    page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(make_workbook(rows, "draft.xlsx")))
+    main = page.get_by_test_id("stMain")
+    expect(main).to_contain_text("draft.xlsx compiles: ruleset oncology-dqm", timeout=30_000)
+    expect(main).to_contain_text("imatinib-400mg-tab: Retail Max Qty per Rx 60 → 75")
+    expect(main).to_contain_text(f"1 of {len(rows['Tests'])} claims changes decision or approved quantity.")
+    no_exceptions(page)
+    screenshot(page, "4b-draft-valid")
 
 
 def test_batch_page_decides_the_workbook_tests(page):
@@ -123,8 +144,8 @@ def test_batch_page_decides_the_workbook_tests(page):
     tests = Store(EXPORTS).load("oncology-dqm", 3)["tests"]
     expected = Counter(t["expected_decision"] for t in tests)
     page.get_by_text(f"{len(tests)} decisions by oncology-dqm v3").wait_for()
-    assert [metric(page, d) for d in ("approve", "override", "deny")] == [
-        str(expected["approve"]), str(expected["override"]), str(expected["deny"])]
+    for decision in ("approve", "override", "deny"):
+        expect(metric(page, decision)).to_have_text(str(expected[decision]))
     no_exceptions(page)
     screenshot(page, "2-batch")
 
@@ -135,7 +156,7 @@ def test_compare_page_lists_changes_and_impact(page):
     main = page.get_by_test_id("stMain")
     page.get_by_text("Changes (3)").wait_for()
     n = len(Store(EXPORTS).load("oncology-dqm", 3)["tests"])
-    assert f"No claim changes decision or approved quantity ({n} compared)." in main.inner_text()
+    expect(main.get_by_text(f"No claim changes decision or approved quantity ({n} compared).")).to_have_count(1)
     no_exceptions(page)
     screenshot(page, "3-compare")
 
