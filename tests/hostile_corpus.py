@@ -189,13 +189,20 @@ def lying_part_size(d: Path) -> Path:
     return p
 
 
+def founding_parts() -> int:
+    """How many zip parts the founding workbook has (the template decides)."""
+    import tempfile
+    with tempfile.TemporaryDirectory() as d:
+        return len(zipfile.ZipFile(founding(Path(d))).namelist())
+
+
 def too_many_parts(d: Path) -> Path:
     return rezip(founding(d), d / "parts.xlsx", add={f"xl/media/p{i}.bin": b"" for i in range(10_001)})
 
 
 def corrupt_sheet_xml(d: Path) -> Path:
     return rezip(founding(d), d / "corrupt.xlsx",
-                 change={"Limits": lambda xml: xml[: len(xml) // 2] + b"<<<"})
+                 change={"Limits": lambda xml: xml.split(b"</sheetData>")[0] + b'<row r="9"><c r="A9'})
 
 
 # -- absurd sizes --------------------------------------------------------------------------------

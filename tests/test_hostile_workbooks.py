@@ -18,6 +18,7 @@ import pytest
 import hostile_corpus as corpus
 from compiler import cli
 from compiler.findings import errors, warnings
+from compiler.store import Store
 from compiler.validate import validate_file
 
 DQM = str(Path(sys.executable).with_name("dqm"))
@@ -60,8 +61,9 @@ REFUSED: dict[str, list[tuple]] = {
     "zip_bomb_declared": [(None, None, "'declared.xlsx' unpacks to 4,295 MB; the most dqm reads is 200 MB. "
                            "Remove unused sheets, rows and images.")],
     "lying_part_size": [(None, None, f"'lying.xlsx' {DAMAGED}")],
-    "too_many_parts": [(None, None, "'parts.xlsx' holds 10,017 parts; a workbook needs far fewer, so this "
-                        "is not one dqm opens. Open it in Excel and save it again.")],
+    "too_many_parts": [(None, None, f"'parts.xlsx' holds {corpus.founding_parts() + 10_001:,} parts; a "
+                        "workbook needs far fewer, so this is not one dqm opens. Open it in Excel and "
+                        "save it again.")],
     "corrupt_sheet_xml": [("Limits", None, "Sheet 'Limits' could not be read (syntax error: attribute "
                            "value not closed: `\"` not found before end of input). Copy its cells into a "
                            "new sheet and save the workbook again.")],
@@ -175,7 +177,7 @@ def test_real_dqm_process_refuses_with_one_finding_and_exit_1(case, tmp_path, ex
         assert "Traceback" not in run.stdout + run.stderr
         first = REFUSED[case][0]
         assert first[2] in run.stdout + run.stderr
-    assert sorted(p.name for p in (exports_copy / "oncology-dqm").glob("v*.json")) == ["v1.json", "v2.json", "v3.json"]
+    assert Store(exports_copy).versions("oncology-dqm") == [1, 2, 3]
 
 
 def test_openpyxl_parses_xml_through_defusedxml():
