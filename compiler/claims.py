@@ -84,11 +84,11 @@ def quantity_number(text: object) -> float | None:
 
 def claims_frame(rows: list[dict]) -> pd.DataFrame:
     """Claims typed in (the app's form, the workbook's Tests) in the same shape as a file's."""
-    data = {c: [_text(r.get(c)) for r in rows] for c in COLUMNS}
+    data = {c: [cell_text(r.get(c)) for r in rows] for c in COLUMNS}
     return pd.DataFrame(data, columns=COLUMNS, dtype="str")
 
 
-def _text(value: object) -> str | None:
+def cell_text(value: object) -> str | None:
     """A cell as the text a CSV would hold: 60 -> '60', None/NaN/'' -> missing."""
     if value is None or (isinstance(value, float) and value != value):
         return None

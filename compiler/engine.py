@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import names
-from .claims import COLUMNS, ROW_PROBLEM, claims_frame, column_key, quantity_number
+from .claims import COLUMNS, ROW_PROBLEM, cell_text, column_key, quantity_number
 from .store import Store, StoreError, load_file
 
 DECISION_COLUMNS = [
@@ -68,6 +68,26 @@ class ListEntry:
     drug: str  # the list's drug, as the workbook spells it
     name: str  # the drug or one of its aliases
     words: str  # `name`, normalized
+
+
+@dataclass
+class _Coded:
+    """A column as codes into a few distinct values (-1: none): cheap to build for a million rows,
+    a pandas Categorical for decide, one plain value for explain."""
+
+    codes: np.ndarray
+    categories: list
+
+    def categorical(self) -> pd.Categorical:
+        codes, categories = self.codes, list(self.categories)
+        if len(set(categories)) != len(categories):  # e.g. two products with the same wording
+            codes = codes.copy()
+            categories = _unique(categories, codes)
+        return pd.Categorical.from_codes(codes, categories or [""])
+
+    def at(self, i: int) -> Any:
+        code = self.codes[i]
+        return None if code < 0 else self.categories[code]
 
 
 class _DrugTexts:
@@ -122,7 +142,7 @@ class _Evaluation:
 
     n: int
     claim_id: Any
-    product_text: np.ndarray  # object: the claim's product_id as given (None when missing)
+    product_text: _Coded  # the claim's product_id as given
     product: np.ndarray  # index into Engine.products, _UNKNOWN or _MISSING
     channel_text: np.ndarray  # object: the claim's channel as given
     channel: np.ndarray  # 0 retail, 1 home delivery, _UNKNOWN or _MISSING
@@ -187,13 +207,19 @@ class Engine:
 
     def decide(self, claims: pd.DataFrame) -> pd.DataFrame:
         """One decision per claim row, in the same order, with the contract's fields."""
-        ev = self._evaluate(claims)
-        return pd.DataFrame(self._columns(ev), columns=DECISION_COLUMNS)
+        claims = claims.rename(columns=column_key)
+        ev = self._evaluate({c: claims[c] if c in claims.columns else None
+                             for c in [*COLUMNS, ROW_PROBLEM]}, len(claims))
+        columns = self._columns(ev)
+        return pd.DataFrame({k: v.categorical() if isinstance(v, _Coded) else v
+                             for k, v in columns.items()}, columns=DECISION_COLUMNS)
 
     def explain(self, claim: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
         """One claim's decision (a dict of the contract's fields) and the steps that led to it."""
-        ev = self._evaluate(claims_frame([claim]))
-        row = {k: _plain(v[0]) for k, v in self._columns(ev).items()}
+        # The same pass as decide, on plain lists: a one-row DataFrame would cost more than deciding.
+        claim = {column_key(k): v for k, v in claim.items()}
+        ev = self._evaluate({c: [cell_text(claim.get(c))] for c in [*COLUMNS, ROW_PROBLEM]}, 1)
+        row = {k: _plain(v.at(0) if isinstance(v, _Coded) else v[0]) for k, v in self._columns(ev).items()}
         return row, self._trace(ev, row)
 
     def met_criteria(self, claims: pd.DataFrame) -> list[list[str]]:
@@ -206,10 +232,7 @@ class Engine:
         met = {c: self._met(c, drugs, drug_texts, attested, attested_texts) for c in self.criteria}
         return [[c for c in self.criteria if met[c][i]] for i in range(n)]
 
-    def _evaluate(self, claims: pd.DataFrame) -> _Evaluation:
-        claims = claims.rename(columns=column_key)
-        n = len(claims)
-        col = {c: claims[c] if c in claims.columns else None for c in [*COLUMNS, ROW_PROBLEM]}
+    def _evaluate(self, col: dict[str, pd.Series | list | None], n: int) -> _Evaluation:
 
         product_codes, product_texts = _encode(col["product_id"], n)
         product_of = np.array([self._product_code(t) for t in product_texts] + [_MISSING], dtype=np.int64)
@@ -224,12 +247,10 @@ class Engine:
         drugs, texts = _encode(col["concomitant_drugs"], n)
         drug_texts = _DrugTexts(self, texts)
         attested, attested_texts = _encode(col["attested_criteria"], n)
-        problem = (np.full(n, None, dtype=object) if col[ROW_PROBLEM] is None
-                   else col[ROW_PROBLEM].to_numpy(dtype=object, na_value=None))
+        problem_codes, problems = _encode(col[ROW_PROBLEM], n)
+        problem = _texts(problems, problem_codes)
 
-        invalid = (product == _MISSING) | (channel < 0) | ~(quantity > 0)
-        if col[ROW_PROBLEM] is not None:
-            invalid |= col[ROW_PROBLEM].notna().to_numpy()
+        invalid = (product == _MISSING) | (channel < 0) | ~(quantity > 0) | (problem_codes >= 0)
         valid = ~invalid & (product >= 0)
         safe_product = np.where(product >= 0, product, 0)
         safe_channel = np.where(channel >= 0, channel, 0)
@@ -260,7 +281,7 @@ class Engine:
         approved = np.select([decision == APPROVE, decision == OVERRIDE, decision == DENY],
                              [quantity, np.minimum(quantity, cap), 0.0], np.nan)
         claim_id = _claim_ids(col["claim_id"], n)
-        return _Evaluation(n, claim_id, _categorical(product_texts, product_codes), product,
+        return _Evaluation(n, claim_id, _Coded(product_codes, product_texts), product,
                            _texts(channel_texts, channel_codes), channel, quantity_text, quantity,
                            drugs, drug_texts, attested, attested_texts, problem,
                            decision, limit, approved, winner, met)
@@ -318,25 +339,24 @@ class Engine:
         return {
             "claim_id": ev.claim_id,
             "product_id": ev.product_text,  # a Categorical: the claim's text as given
-            "policy_id": pd.Categorical.from_codes(
-                np.where(ev.product >= 0, policy_of[ev.product], -1), self._policy_ids or [""]),
+            "policy_id": _Coded(np.where(ev.product >= 0, policy_of[ev.product], -1), self._policy_ids),
             "channel": self._channel_column(ev),
             "quantity": _numbers(ev.quantity),
-            "decision": pd.Categorical.from_codes(decided, DECISIONS),
+            "decision": _Coded(decided, DECISIONS),
             "approved_quantity": _numbers(ev.approved),
             "limit": _numbers(ev.limit),
-            "criterion_id": pd.Categorical.from_codes(ov_criterion[winner], self._criterion_ids or [""]),
+            "criterion_id": _Coded(ov_criterion[winner], self._criterion_ids),
             "matched_drugs": self._matched_column(ev, winner),
             "reject_code": _numbers(np.where((decided == OVERRIDE) | (decided == DENY), REJECT_CODE, np.nan)),
             "approval_months": _numbers(ov_months[winner]),
             "message": self._message_column(ev, winner),
-            "ruleset_id": pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), [self.ruleset_id]),
+            "ruleset_id": _Coded(np.zeros(n, dtype=np.int8), [self.ruleset_id]),
             "ruleset_version": pd.array(np.full(n, self.version if self.version is not None else 0),
                                         dtype="Int64") if self.version is not None
             else pd.array([None] * n, dtype="Int64"),
         }
 
-    def _channel_column(self, ev: _Evaluation) -> pd.Categorical:
+    def _channel_column(self, ev: _Evaluation) -> _Coded:
         """`retail`/`home_delivery`; an unrecognised channel is echoed as given."""
         codes = ev.channel.copy()
         odd = codes == _UNKNOWN
@@ -346,9 +366,9 @@ class Engine:
             codes[odd] = inverse + len(categories)
             categories += [e for e in extra if e not in categories]
         codes[codes == _MISSING] = -1
-        return pd.Categorical.from_codes(codes, categories)
+        return _Coded(codes, categories)
 
-    def _matched_column(self, ev: _Evaluation, winner: np.ndarray) -> pd.Categorical:
+    def _matched_column(self, ev: _Evaluation, winner: np.ndarray) -> _Coded:
         """The claim's drugs that met the winning criterion, joined by "; "."""
         codes = np.full(ev.n, -1, dtype=np.int64)
         categories: list[str] = []
@@ -361,10 +381,9 @@ class Engine:
             text_codes = np.append(encoded.indices.to_numpy(zero_copy_only=False) + len(categories), -1)
             categories += encoded.dictionary.to_pylist()
             codes[rows] = text_codes[ev.drugs[rows]]
-        categories = _unique(categories, codes)
-        return pd.Categorical.from_codes(codes, categories or [""])
+        return _Coded(codes, categories)
 
-    def _message_column(self, ev: _Evaluation, winner: np.ndarray) -> pd.Categorical:
+    def _message_column(self, ev: _Evaluation, winner: np.ndarray) -> _Coded:
         """Approve/override/deny messages are fixed per (product, channel, outcome) and chosen by
         code; not_applicable and invalid messages are written once per distinct cause."""
         decided = ev.decision
@@ -390,8 +409,7 @@ class Engine:
                 categories.append(invalid_message(*key))
                 code = written[key] = len(categories) - 1
             codes[i] = code
-        categories = _unique(categories, codes)
-        return pd.Categorical.from_codes(codes, categories)
+        return _Coded(codes, categories)
 
     def _slot_of(self, winner: np.ndarray) -> np.ndarray:
         """An override's position among its product's overrides."""
@@ -529,6 +547,10 @@ def _encode(series: pd.Series | None, n: int) -> tuple[np.ndarray, list[str]]:
     """Codes per row (-1: missing) and the distinct texts; via Arrow when the column is Arrow text."""
     if series is None:
         return np.full(n, -1, dtype=np.int64), []
+    if isinstance(series, list):
+        seen: dict[Any, int] = {}
+        codes = np.array([-1 if v is None else seen.setdefault(v, len(seen)) for v in series], dtype=np.int64)
+        return codes, list(seen)
     array = series.array
     if hasattr(array, "__arrow_array__") and n:
         chunked = pa.chunked_array(array.__arrow_array__())
@@ -540,14 +562,6 @@ def _encode(series: pd.Series | None, n: int) -> tuple[np.ndarray, list[str]]:
     return codes.astype(np.int64), [str(u) if not isinstance(u, str) else u for u in uniques]
 
 
-def _categorical(uniques: list[str], codes: np.ndarray) -> pd.Categorical:
-    if len(set(uniques)) != len(uniques):  # an object column of mixed types: fold by text
-        uniques = [str(u) for u in uniques]
-        codes = codes.copy()
-        uniques = _unique(uniques, codes)
-    return pd.Categorical.from_codes(codes, uniques or [""])
-
-
 def _texts(uniques: list[str], codes: np.ndarray) -> np.ndarray:
     return np.array(uniques + [None], dtype=object)[codes]
 
@@ -556,7 +570,8 @@ def _quantities(series: pd.Series | None, n: int) -> tuple[np.ndarray, np.ndarra
     """Each claim's quantity as a float (NaN when missing or not a number) and as given."""
     if series is None:
         return np.full(n, np.nan), np.full(n, None, dtype=object)
-    if pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(series.dtype):
+    if (isinstance(series, pd.Series) and pd.api.types.is_numeric_dtype(series.dtype)
+            and not pd.api.types.is_bool_dtype(series.dtype)):
         values = series.to_numpy(dtype=float, na_value=np.nan)
         return values, values.astype(object)
     codes, texts = _encode(series, n)
@@ -567,6 +582,8 @@ def _quantities(series: pd.Series | None, n: int) -> tuple[np.ndarray, np.ndarra
 
 def _claim_ids(series: pd.Series | None, n: int) -> pd.Series:
     """The claim ids as given, as text; a missing one is the claim's row number ("1" for the first)."""
+    if isinstance(series, list):
+        return [str(i + 1) if v is None else v for i, v in enumerate(series)]
     numbers = pa.array(np.arange(1, n + 1)).cast(pa.string()).to_pandas()
     if series is None:
         return numbers
