@@ -18,6 +18,7 @@ import json
 import os
 import re
 import tempfile
+import time
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -175,6 +176,7 @@ class Store:
             self._write_schema()
             path = self.path(ruleset_id, version)
             _write_new(path, canonical_bytes(doc))
+            _pause_for_crash_tests()
             self._write_index(ruleset_id, {**loaded, version: doc})
             self._write_missing_jdm(ruleset_id, doc)
             return Published(version, path, doc)
@@ -226,6 +228,14 @@ class Store:
         target = self.root / SCHEMA_FILE
         if not target.exists() or target.read_bytes() != data:
             _write_replace(target, data)
+
+
+def _pause_for_crash_tests() -> None:
+    # Tests kill a real `dqm compile` here, between the version file and the index, the window a
+    # crash can leave behind (tests/test_store_integrity.py). Unset in normal use.
+    seconds = os.environ.get("DQM_TEST_PAUSE_AFTER_VERSION_FILE")
+    if seconds:
+        time.sleep(float(seconds))
 
 
 def index_entry(doc: dict[str, Any]) -> dict[str, Any]:
