@@ -22,8 +22,8 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from compiler import jdm  # noqa: E402
-from compiler.engine import load_engine  # noqa: E402
+from compiler import jdm
+from compiler.engine import load_engine
 
 DATA = ROOT / "benchmarks" / "data"
 RULESET = ROOT / "exports" / "oncology-dqm" / "v3.json"
@@ -115,7 +115,8 @@ def bench_cli(n: int, runs: int) -> float:
             subprocess.run([dqm, "decide", str(path), "--ruleset", str(RULESET)], stdout=sink, check=True)
 
     seconds = median_seconds(run, runs)
-    lines = sum(1 for _ in open(out, "rb"))
+    with open(out, "rb") as decided:
+        lines = sum(1 for _ in decided)
     assert lines == n + 1, f"expected {n} decisions, got {lines - 1}"
     return seconds
 
@@ -129,23 +130,34 @@ def bench_explain(runs: int) -> float:
     return median_seconds(lambda: [engine.explain(claim) for _ in range(per_run)], runs) / per_run
 
 
+def _cpu() -> str:
+    try:
+        with open("/proc/cpuinfo") as info:
+            for line in info:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.machine()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--claims", type=int, default=1_000_000)
-    ap.add_argument("--zen-claims", type=int, default=100_000)
+    ap.add_argument("--zen-claims", type=int, default=0, help="0: the same claims as ours (all of them)")
     ap.add_argument("--runs", type=int, default=5)
     args = ap.parse_args()
     DATA.mkdir(parents=True, exist_ok=True)
 
     frame = claims(args.claims)
     ours = bench_in_memory(frame, args.runs)
-    zen_sample = frame.head(args.zen_claims)
-    ours_small = bench_in_memory(zen_sample, args.runs)
+    zen_sample = frame.head(args.zen_claims) if args.zen_claims else frame
+    ours_small = bench_in_memory(zen_sample, args.runs) if args.zen_claims else ours
     zen_each, zen_batch = bench_zen(zen_sample, args.runs)
     cli = bench_cli(args.claims, args.runs)
     explain = bench_explain(args.runs)
     result = {
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+        "machine": f"{_cpu()}, {os.cpu_count()} cores, Python {platform.python_version()}",
         "runs": args.runs,
         "in_memory_claims_per_s": round(ours),
         "claims": args.claims,

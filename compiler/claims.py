@@ -50,12 +50,11 @@ def column_key(header: str) -> str:
 def read_claims_csv(source: str | Path | bytes) -> pd.DataFrame:
     """The claims in a CSV file (a path, or its bytes); raises ClaimsFileError for a bad file."""
     name, data = _bytes(source)
-    if data.startswith(_BOM):
-        data = data[len(_BOM):]
+    data = data.removeprefix(_BOM)
     if not data.strip():
         raise ClaimsFileError(f"{name} is empty; it needs a header row ({', '.join(COLUMNS)}) "
                               "and one row per claim.")
-    if data.startswith(b"PK") or data.startswith(b"\xd0\xcf\x11\xe0"):
+    if data.startswith((b"PK", b"\xd0\xcf\x11\xe0")):
         raise ClaimsFileError(f"{name} is a spreadsheet or zip file, not CSV text; in Excel use "
                               "File > Save As > CSV UTF-8 (Comma delimited).")
     _check_utf8(name, data)
@@ -90,7 +89,7 @@ def claims_frame(rows: list[dict]) -> pd.DataFrame:
 
 def cell_text(value: object) -> str | None:
     """A cell as the text a CSV would hold: 60 -> '60', None/NaN/'' -> missing."""
-    if value is None or (isinstance(value, float) and value != value):
+    if value is None or (isinstance(value, float) and math.isnan(value)):
         return None
     if isinstance(value, float) and value.is_integer():
         return str(int(value))

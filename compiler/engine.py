@@ -11,6 +11,7 @@ maps the answers back to every row. Messages are categories chosen by code, neve
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -94,7 +95,7 @@ class _DrugTexts:
     """A claims frame's distinct concomitant-drug texts, split into drugs once (by Arrow); each
     distinct drug is matched against the lists once, and the answers are spread back by numpy."""
 
-    def __init__(self, engine: "Engine", texts: list[str]):
+    def __init__(self, engine: Engine, texts: list[str]):
         self.engine, self.texts = engine, texts
         self._hits: dict[str, np.ndarray] = {}
         self._split: tuple | None = None
@@ -111,7 +112,7 @@ class _DrugTexts:
 
     def item_hits(self, list_id: str) -> np.ndarray:
         """Per drug (flattened over all texts): whether it is on the list."""
-        parent, codes, items, _ = self._items()
+        _, codes, items, _ = self._items()
         on_list = np.array([list_id in self.engine._match_item(i) for i in items] + [False], dtype=bool)
         return on_list[codes]
 
@@ -496,8 +497,8 @@ class Engine:
                          f"maximum ({_n(o.max_qty[ch])}), so it applies.")
         approved = _n(ev.approved[0])
         lines.append(f"Cap: approved quantity = min({qty} requested, {_n(o.max_qty[ch])} allowed) = {approved}.")
-        return lines + [f"Decision: override; reject code 76 at the point of service; {approved} "
-                        f"{p.unit} approvable on coverage review for {_n(o.approval_months)} months."]
+        return lines + [(f"Decision: override; reject code 76 at the point of service; {approved} "
+                        f"{p.unit} approvable on coverage review for {_n(o.approval_months)} months.")]
 
 
 def load_engine(ruleset: str, version: int | None = None, exports: str | Path = "exports") -> Engine:
@@ -527,7 +528,7 @@ def invalid_message(product_missing: bool, channel_text: Any, channel: int, quan
     q = quantity_number(quantity_text) if isinstance(quantity_text, str) else quantity_text
     if isinstance(quantity_text, str) and q is None:
         q = "not a number"
-    if quantity_text is None or q != q or (isinstance(quantity_text, str) and not quantity_text.strip()):
+    if quantity_text is None or (isinstance(q, float) and math.isnan(q)) or (isinstance(quantity_text, str) and not quantity_text.strip()):
         wrong.append("quantity is missing")
     elif q == "not a number":
         wrong.append(f"quantity {str(quantity_text).strip()!r} is not a number")
@@ -629,7 +630,7 @@ def _n(x: Any) -> str:
 
 def _plain(value: Any) -> Any:
     """A cell as a plain Python value (None for missing)."""
-    if value is None or value is pd.NA or (isinstance(value, float) and value != value):
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
         return None
     if isinstance(value, np.integer):
         return int(value)

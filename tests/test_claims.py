@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from conftest import EXPORTS
 
 from compiler.claims import COLUMNS, ROW_PROBLEM, ClaimsFileError, claims_frame, read_claims_csv
 from compiler.engine import load_engine
-
-from conftest import EXPORTS
 
 HEADER = b"claim_id,product_id,channel,quantity,concomitant_drugs,attested_criteria\n"
 

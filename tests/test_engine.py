@@ -8,12 +8,11 @@ import json
 
 import pandas as pd
 import pytest
+from conftest import EXPORTS
 
 from compiler.claims import claims_frame
 from compiler.engine import DECISION_COLUMNS, Engine, load_engine
 from compiler.store import StoreError
-
-from conftest import EXPORTS
 
 V3 = EXPORTS / "oncology-dqm" / "v3.json"
 TAB400, TAB100 = "imatinib-400mg-tab", "imatinib-100mg-tab"
@@ -158,8 +157,8 @@ def test_attested_criterion_is_met_only_when_the_claim_names_it():
 
 def test_highest_channel_maximum_wins_among_met_overrides():
     engine = Engine(enriched_ruleset())
-    both = dict(product_id=TAB400, quantity=300, concomitant_drugs="rifampin",
-                attested_criteria="reviewer-confirmed-dose")
+    both = {"product_id": TAB400, "quantity": 300, "concomitant_drugs": "rifampin",
+                "attested_criteria": "reviewer-confirmed-dose"}
     retail = decide_one(engine, channel="retail", **both)
     home = decide_one(engine, channel="home_delivery", **both)
     assert (retail["criterion_id"], retail["approved_quantity"], retail["approval_months"]) == (
@@ -178,17 +177,17 @@ def test_product_without_a_limit_is_not_applicable(engine):
 
 
 @pytest.mark.parametrize("claim, message", [
-    (dict(product_id=None, channel="retail", quantity=60), "Invalid: product_id is missing."),
-    (dict(product_id=TAB400, channel="mail order", quantity=60),
+    ({"product_id": None, "channel": "retail", "quantity": 60}, "Invalid: product_id is missing."),
+    ({"product_id": TAB400, "channel": "mail order", "quantity": 60},
      "Invalid: channel 'mail order' is not retail or home_delivery."),
-    (dict(product_id=TAB400, channel=None, quantity=60),
+    ({"product_id": TAB400, "channel": None, "quantity": 60},
      "Invalid: channel is missing (use retail or home_delivery)."),
-    (dict(product_id=TAB400, channel="retail", quantity=None), "Invalid: quantity is missing."),
-    (dict(product_id=TAB400, channel="retail", quantity="sixty"), "Invalid: quantity 'sixty' is not a number."),
-    (dict(product_id=TAB400, channel="retail", quantity="0"), "Invalid: quantity 0 is not more than 0."),
-    (dict(product_id=TAB400, channel="retail", quantity="-5"), "Invalid: quantity -5 is not more than 0."),
-    (dict(product_id=TAB400, channel="retail", quantity="nan"), "Invalid: quantity 'nan' is not a number."),
-    (dict(product_id="", channel="", quantity="x"),
+    ({"product_id": TAB400, "channel": "retail", "quantity": None}, "Invalid: quantity is missing."),
+    ({"product_id": TAB400, "channel": "retail", "quantity": "sixty"}, "Invalid: quantity 'sixty' is not a number."),
+    ({"product_id": TAB400, "channel": "retail", "quantity": "0"}, "Invalid: quantity 0 is not more than 0."),
+    ({"product_id": TAB400, "channel": "retail", "quantity": "-5"}, "Invalid: quantity -5 is not more than 0."),
+    ({"product_id": TAB400, "channel": "retail", "quantity": "nan"}, "Invalid: quantity 'nan' is not a number."),
+    ({"product_id": "", "channel": "", "quantity": "x"},
      "Invalid: product_id is missing; channel is missing (use retail or home_delivery); quantity 'x' is not a number."),
 ])
 def test_malformed_claim_is_invalid_with_its_reason(engine, claim, message):
@@ -212,10 +211,10 @@ def test_fractional_quantities_stay_numbers(engine):
 
 def test_one_row_per_claim_in_order_with_contract_columns(engine):
     claims = claims_frame([
-        dict(claim_id="a", product_id=TAB400, channel="retail", quantity=61),
-        dict(claim_id="b", product_id="nope", channel="retail", quantity=1),
-        dict(claim_id=None, product_id=None, channel=None, quantity=None),
-        dict(claim_id="d", product_id=TAB100, channel="home_delivery", quantity=540),
+        {"claim_id": "a", "product_id": TAB400, "channel": "retail", "quantity": 61},
+        {"claim_id": "b", "product_id": "nope", "channel": "retail", "quantity": 1},
+        {"claim_id": None, "product_id": None, "channel": None, "quantity": None},
+        {"claim_id": "d", "product_id": TAB100, "channel": "home_delivery", "quantity": 540},
     ])
     decided = engine.decide(claims)
     assert list(decided.columns) == DECISION_COLUMNS
@@ -253,27 +252,27 @@ def test_product_ids_for_the_app(engine):
 # -- explanation ------------------------------------------------------------------------------------
 
 def test_explain_traces_limit_criterion_match_and_cap(engine):
-    decision, trace = engine.explain(dict(claim_id="C1", product_id=TAB400, channel="retail",
-                                          quantity="120", concomitant_drugs="lisinopril; Rifadin"))
+    decision, trace = engine.explain({"claim_id": "C1", "product_id": TAB400, "channel": "retail",
+                                          "quantity": "120", "concomitant_drugs": "lisinopril; Rifadin"})
     assert (decision["decision"], decision["approved_quantity"], decision["matched_drugs"]) == (
         "override", 90, "Rifadin")
     assert trace == [
         "Ruleset oncology-dqm v3.",
-        "Product imatinib-400mg-tab (Gleevec® (imatinib tablets, generic), 400 mg tablets) is in "
-        "policy imatinib-per-rx; its Retail limit is 60 tablets per Rx.",
+        ("Product imatinib-400mg-tab (Gleevec® (imatinib tablets, generic), 400 mg tablets) is in "
+        "policy imatinib-per-rx; its Retail limit is 60 tablets per Rx."),
         "120 is over the limit of 60.",
-        "Criterion strong-cyp3a4-inducer (Patient is taking a strong cytochrome P450 (CYP)3A4 "
+        ("Criterion strong-cyp3a4-inducer (Patient is taking a strong cytochrome P450 (CYP)3A4 "
         "inducer): met: 'Rifadin' matches rifampin (as Rifadin) on list strong-cyp3a4-inducers; its "
-        "override allows up to 90 tablets at Retail.",
+        "override allows up to 90 tablets at Retail."),
         "Cap: approved quantity = min(120 requested, 90 allowed) = 90.",
-        "Decision: override; reject code 76 at the point of service; 90 tablets approvable on "
-        "coverage review for 12 months.",
+        ("Decision: override; reject code 76 at the point of service; 90 tablets approvable on "
+        "coverage review for 12 months."),
     ]
 
 
 def test_explain_says_why_a_criterion_is_not_met(engine):
-    decision, trace = engine.explain(dict(product_id=TAB400, channel="retail", quantity=61,
-                                          concomitant_drugs="rifampinx"))
+    decision, trace = engine.explain({"product_id": TAB400, "channel": "retail", "quantity": 61,
+                                          "concomitant_drugs": "rifampinx"})
     assert decision["decision"] == "deny"
     assert trace[3] == ("Criterion strong-cyp3a4-inducer (Patient is taking a strong cytochrome P450 "
                         "(CYP)3A4 inducer): not met: no drug on the claim (rifampinx) is on list "
@@ -282,25 +281,25 @@ def test_explain_says_why_a_criterion_is_not_met(engine):
 
 def test_explain_names_the_winner_among_several_met_overrides():
     engine = Engine(enriched_ruleset())
-    decision, trace = engine.explain(dict(product_id=TAB400, channel="retail", quantity=300,
-                                          concomitant_drugs="rifampin",
-                                          attested_criteria="reviewer-confirmed-dose"))
+    decision, trace = engine.explain({"product_id": TAB400, "channel": "retail", "quantity": 300,
+                                          "concomitant_drugs": "rifampin",
+                                          "attested_criteria": "reviewer-confirmed-dose"})
     assert "2 overrides are met; reviewer-confirmed-dose has the highest Retail maximum (120), so it applies." in trace
     assert decision["approved_quantity"] == 120
 
 
 def test_explain_within_limit_and_invalid(engine):
-    _, within = engine.explain(dict(product_id=TAB400, channel="retail", quantity=60))
+    _, within = engine.explain({"product_id": TAB400, "channel": "retail", "quantity": 60})
     assert within[-2:] == ["60 is within the limit of 60, so no override criterion is needed.",
                            "Decision: approve 60 tablets; no reject code."]
-    decision, invalid = engine.explain(dict(product_id=TAB400, channel="bike", quantity=60))
+    decision, invalid = engine.explain({"product_id": TAB400, "channel": "bike", "quantity": 60})
     assert decision["decision"] == "invalid"
     assert invalid[-1] == "The claim is invalid: channel 'bike' is not retail or home_delivery."
 
 
 def test_explain_agrees_with_decide(engine):
-    claim = dict(claim_id="x", product_id=TAB400, channel="home_delivery", quantity=200,
-                 concomitant_drugs="Tegretol")
+    claim = {"claim_id": "x", "product_id": TAB400, "channel": "home_delivery", "quantity": 200,
+                 "concomitant_drugs": "Tegretol"}
     decision, _ = engine.explain(claim)
     assert decision == decide_one(engine, **claim)
 

@@ -7,11 +7,10 @@ from __future__ import annotations
 import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_engine import enriched_ruleset
 
 from compiler.claims import claims_frame
 from compiler.engine import Engine
-
-from test_engine import enriched_ruleset
 
 ENGINE = Engine(enriched_ruleset())  # two overrides on the 400 mg tablets: one a drug list, one attested
 RANK = {"deny": 0, "override": 1, "approve": 2}  # better decisions rank higher

@@ -9,14 +9,13 @@ import numpy as np
 import pandas as pd
 import pytest
 import zen
+from conftest import EXPORTS, WORKBOOK
+from test_engine import V3, enriched_ruleset
 
 from compiler import jdm
 from compiler.engine import Engine, load_engine
 from compiler.publish import compile_workbook
 from compiler.store import Published, Store, Unchanged, canonical_bytes
-
-from conftest import EXPORTS, WORKBOOK
-from test_engine import V3, enriched_ruleset
 
 POOL = ["rifampin", "Rifadin 300 mg", "Tegretol XR", "Phenytoin Sodium 100 mg capsule", "St John’s wort",
         "lisinopril", "metformin 500 mg", "rifampinx", "rifaximin", "dexmethylphenidate", "Decadron"]

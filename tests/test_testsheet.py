@@ -7,18 +7,18 @@ import subprocess
 import sys
 
 import founding_workbook
+from conftest import ROOT
+
 from compiler import testsheet
 from compiler.publish import compile_workbook
 from compiler.store import Published
 from compiler.validate import validate_file
 
-from conftest import ROOT
-
 DQM = [sys.executable, "-m", "compiler.cli"]
 
 
 def dqm(*args) -> tuple[int, str, str]:
-    done = subprocess.run([*DQM, *map(str, args)], capture_output=True, text=True, cwd=ROOT)
+    done = subprocess.run([*DQM, *map(str, args)], capture_output=True, check=False, text=True, cwd=ROOT)
     return done.returncode, done.stdout, done.stderr
 
 
@@ -63,8 +63,8 @@ def test_wrong_expected_decision_is_a_finding_on_its_cell_and_blocks_publishing(
     assert not (tmp_path / "exports").exists()
     assert [(f.sheet, f.cell, f.column, f.value, f.message) for f in result.findings] == [(
         "Tests", f"G{row_of(founding_rows, '400-retail-over-limit')}", "Expected Decision", "Approve",
-        "Expected Approve, but dqm decides Deny: Deny (reject code 76): over the Retail limit of 60 "
-        "tablets per Rx and no override criterion is met. Correct the expectation or the rules.")]
+        ("Expected Approve, but dqm decides Deny: Deny (reject code 76): over the Retail limit of 60 "
+        "tablets per Rx and no override criterion is met. Correct the expectation or the rules."))]
 
 
 def test_wrong_expected_quantity_alone_is_a_finding_on_the_quantity_cell(founding_rows, make_workbook):
@@ -76,10 +76,10 @@ def test_wrong_expected_quantity_alone_is_a_finding_on_the_quantity_cell(foundin
     findings = testsheet.test_findings(validated, build(validated))
     assert [(f.cell, f.column, f.value, f.message) for f in findings] == [(
         f"H{row_of(founding_rows, '400-retail-over-cap')}", "Expected Approved Qty", 120,
-        "Expected 120 approved, but dqm approves 90: Override (reject code 76, approvable on coverage "
+        ("Expected 120 approved, but dqm approves 90: Override (reject code 76, approvable on coverage "
         "review): over the Retail limit of 60 tablets per Rx, but patient is taking a strong "
         "cytochrome P450 (CYP)3A4 inducer, which allows up to 90 tablets; 90 tablets (not the "
-        "quantity requested) are approvable for 12 months. Correct the expectation or the rules.")]
+        "quantity requested) are approvable for 12 months. Correct the expectation or the rules."))]
 
 
 def test_tests_follow_the_rules_being_built_not_the_published_ones(founding_rows, make_workbook, tmp_path):
