@@ -242,7 +242,9 @@ def test_draft_with_a_word_in_a_limit_cell_shows_that_cell(exports, founding_row
     founding_rows["Limits"][1][4] = "sixty"
     data = make_workbook(founding_rows).read_bytes()
     at = open_app("draft")
-    at.file_uploader(key="draft_upload").upload(
+    uploader = at.file_uploader(key="draft_upload")
+    assert (uploader.proto.max_upload_size_mb, list(uploader.proto.type)) == (10, [".xlsx"])
+    uploader.upload(
         "oncology-dqm.xlsx", data, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     at.run()
     assert not at.exception

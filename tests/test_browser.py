@@ -104,6 +104,7 @@ def test_reviewer_uploads_a_workbook_with_sixty_in_a_limit_cell_and_reads_that_c
     founding_rows["Limits"][1][4] = "sixty"  # imatinib-400mg-tab, Retail Max Qty per Rx
     workbook = make_workbook(founding_rows)
     open_page(page, "Draft workbook")
+    expect(page.get_by_test_id("stFileUploader")).to_contain_text("10MB per file")
     page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(workbook))
     page.get_by_test_id("stTable").wait_for()
     wait_idle(page)
