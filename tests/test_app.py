@@ -9,11 +9,11 @@ from collections import Counter
 import openpyxl
 import pandas as pd
 import pytest
-import streamlit as st
 from conftest import ROOT
 from streamlit.testing.v1 import AppTest
 
 import compiler.store
+from app_pages import common
 from compiler.publish import compile_workbook
 
 APP = str(ROOT / "app.py")
@@ -24,11 +24,9 @@ PRODUCT_400 = "imatinib-400mg-tab"
 def exports(exports_copy, monkeypatch):
     """The app reads a copy of the bundled exports; caches start empty in every test."""
     monkeypatch.setenv("DQM_EXPORTS", str(exports_copy))
-    st.cache_data.clear()
-    st.cache_resource.clear()
+    common.clear_caches()
     yield exports_copy
-    st.cache_data.clear()
-    st.cache_resource.clear()
+    common.clear_caches()
 
 
 def open_app(page: str | None = None) -> AppTest:
