@@ -51,19 +51,24 @@ def read_claims_csv(source: str | Path | bytes) -> pd.DataFrame:
     """The claims in a CSV file (a path, or its bytes); raises ClaimsFileError for a bad file."""
     name, data = _bytes(source)
     data = data.removeprefix(_BOM)
-    if not data.strip():
+    if not data or data.isspace():  # isspace stops at the first other byte: no copy of a big file
         raise ClaimsFileError(f"{name} is empty; it needs a header row ({', '.join(COLUMNS)}) "
                               "and one row per claim.")
     if data.startswith((b"PK", b"\xd0\xcf\x11\xe0")):
         raise ClaimsFileError(f"{name} is a spreadsheet or zip file, not CSV text; in Excel use "
                               "File > Save As > CSV UTF-8 (Comma delimited).")
-    _check_utf8(name, data)
-    header_line = data.split(b"\n", 1)[0].decode().rstrip("\r")
+    end = data.find(b"\n")
+    header_bytes = data[:end] if end >= 0 else data
+    try:
+        header_line = header_bytes.decode().rstrip("\r")
+    except UnicodeDecodeError:
+        _check_utf8(name, data)
     headers = next(csv.reader([header_line]), [])
     keys = _header_keys(name, headers, header_line)
     try:
-        frame = _read_fast(data, keys)
+        frame = _read_fast(name, data, keys)
     except _Ragged:
+        _check_utf8(name, data)
         frame = _read_tolerant(data, keys)
     return frame
 
@@ -149,7 +154,7 @@ class _Ragged(Exception):
     """A row whose field count differs from the header's, or a quoted line break."""
 
 
-def _read_fast(data: bytes, keys: list[str]) -> pd.DataFrame:
+def _read_fast(name: str, data: bytes, keys: list[str]) -> pd.DataFrame:
     """pyarrow's multithreaded CSV reader, every column as text; raises _Ragged for odd rows."""
     wanted = [k for k in keys if k in COLUMNS]
 
@@ -161,17 +166,18 @@ def _read_fast(data: bytes, keys: list[str]) -> pd.DataFrame:
 
     try:
         table = pacsv.read_csv(
-            io.BytesIO(data),
+            pa.BufferReader(data),
             read_options=pacsv.ReadOptions(column_names=keys, skip_rows=1),
             parse_options=pacsv.ParseOptions(invalid_row_handler=ragged),
             convert_options=pacsv.ConvertOptions(
                 column_types={k: pa.string() for k in wanted}, include_columns=wanted,
-                null_values=[""], strings_can_be_null=True, quoted_strings_can_be_null=True,
-                check_utf8=False),  # already checked, with a line number
+                null_values=[""], strings_can_be_null=True, quoted_strings_can_be_null=True),
         )
     except pa.ArrowInvalid as exc:
+        if "utf8" in str(exc).lower():
+            _check_utf8(name, data)  # raises, naming the line
         raise ClaimsFileError(
-            f"The claims file could not be read as CSV: {str(exc).splitlines()[0]}") from None
+            f"{name} could not be read as CSV: {str(exc).splitlines()[0]}") from None
     if odd_rows:
         raise _Ragged()
     frame = table.to_pandas()
@@ -219,8 +225,6 @@ def write_decisions(decisions: pd.DataFrame, sink, fmt: str = "csv") -> None:
         sink.write(decisions.to_json(orient="records", force_ascii=False).encode())
         sink.write(b"\n")
         return
+    # Arrow writes categories as their text and nullable integers as 60, not 60.0; blank for none.
     table = pa.Table.from_pandas(decisions, preserve_index=False)
-    # Arrow writes categories and nullable integers as plain text: 60, not 60.0; blank for none.
-    table = table.cast(pa.schema([
-        pa.field(f.name, pa.string() if pa.types.is_dictionary(f.type) else f.type) for f in table.schema]))
-    pacsv.write_csv(table, sink, pacsv.WriteOptions(quoting_style="needed"))
+    pacsv.write_csv(table, sink)

@@ -213,7 +213,7 @@ class Engine:
                              for c in [*COLUMNS, ROW_PROBLEM]}, len(claims))
         columns = self._columns(ev)
         return pd.DataFrame({k: v.categorical() if isinstance(v, _Coded) else v
-                             for k, v in columns.items()}, columns=DECISION_COLUMNS)
+                             for k, v in columns.items()}, columns=DECISION_COLUMNS, copy=False)
 
     def explain(self, claim: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
         """One claim's decision (a dict of the contract's fields) and the steps that led to it."""
@@ -425,20 +425,19 @@ class Engine:
         for i, p in enumerate(self.products):
             for ch, channel in enumerate(CHANNELS):
                 limit = f"the {CHANNEL_LABEL[channel]} limit of {_n(p.max_qty[ch])} {p.unit} per Rx"
-                texts = [f"Approve: within {limit}.",
-                         f"Deny (reject code 76): over {limit} and "
-                         + ("no override criterion is met." if p.overrides
-                            else f"{p.product_id} has no overrides.")]
+                texts = [f"Within {limit}.",
+                         f"Over {limit} and "
+                         + ("no override criterion is met" if p.overrides
+                            else f"{p.product_id} has no overrides") + ": rejects with code 76."]
                 for o in p.overrides:
                     c = self.criteria[o.criterion_id]
                     cap = f"{_n(o.max_qty[ch])} {p.unit}"
                     months = f"{_n(o.approval_months)} months"
-                    texts.append(f"Override (reject code 76, approvable on coverage review): over {limit}, "
-                                 f"but {c.description[0].lower() + c.description[1:]}, which allows up to "
-                                 f"{cap}; the requested quantity is approvable for {months}.")
-                    texts.append(f"Override (reject code 76, approvable on coverage review): over {limit}, "
-                                 f"but {c.description[0].lower() + c.description[1:]}, which allows up to "
-                                 f"{cap}; {cap} (not the quantity requested) are approvable for {months}.")
+                    but = f"Over {limit}, but {c.description[0].lower() + c.description[1:]}: rejects with code 76; "
+                    texts.append(f"{but}the quantity requested is approvable on coverage review for "
+                                 f"{months} (up to {cap}).")
+                    texts.append(f"{but}{cap} (the most this override allows) are approvable on coverage "
+                                 f"review for {months}.")
                 for slot, text in enumerate(texts):
                     messages.append(text)
                     code[i, ch, slot] = len(messages) - 1
@@ -446,7 +445,7 @@ class Engine:
 
     def _not_applicable_message(self, product_text: str) -> str:
         version = f" v{self.version}" if self.version is not None else " (draft)"
-        return (f"Not applicable: ruleset {self.ruleset_id}{version} has no quantity limit for "
+        return (f"Ruleset {self.ruleset_id}{version} has no quantity limit for "
                 f"product {str(product_text).strip()!r}.")
 
     # -- explaining -------------------------------------------------------------------------
@@ -489,7 +488,7 @@ class Engine:
                        f"not met: no drug on the claim ({drugs or 'none given'}) is on list {c.drug_list_id}")
             lines.append(f"Criterion {c.criterion_id} ({c.description}): {why}; its override allows up to {cap}.")
         if decided == DENY:
-            return lines + [f"Decision: deny; approved 0; reject code 76. {row['message']}"]
+            return lines + ["Decision: deny; approved 0; reject code 76."]
         _, o = self.overrides[ev.winner[0]]
         met = [oo for oo in p.overrides if ev.met.get(oo.criterion_id, np.zeros(1, bool))[0]]
         if len(met) > 1:

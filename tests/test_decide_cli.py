@@ -71,10 +71,9 @@ def test_decide_json_is_a_list_of_objects_with_numbers(claims_file):
         "channel": "retail", "quantity": 120, "decision": "override", "approved_quantity": 90, "limit": 60,
         "criterion_id": "strong-cyp3a4-inducer", "matched_drugs": "Rifadin", "reject_code": 76,
         "approval_months": 12,
-        "message": "Override (reject code 76, approvable on coverage review): over the Retail limit of "
-                   "60 tablets per Rx, but patient is taking a strong cytochrome P450 (CYP)3A4 inducer, "
-                   "which allows up to 90 tablets; 90 tablets (not the quantity requested) are "
-                   "approvable for 12 months.",
+        "message": "Over the Retail limit of 60 tablets per Rx, but patient is taking a strong "
+                   "cytochrome P450 (CYP)3A4 inducer: rejects with code 76; 90 tablets (the most this "
+                   "override allows) are approvable on coverage review for 12 months.",
         "ruleset_id": "oncology-dqm", "ruleset_version": 3}
     assert decided[0]["reject_code"] is None and decided[6]["quantity"] is None
 

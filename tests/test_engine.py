@@ -92,26 +92,31 @@ def test_override_carries_criterion_matched_drugs_and_approval_months(engine):
         "C7", "imatinib-per-rx", "retail", "strong-cyp3a4-inducer", "Rifadin 300 mg capsule; Tegretol",
         12, "oncology-dqm", 3)
     assert d["message"] == (
-        "Override (reject code 76, approvable on coverage review): over the Retail limit of 60 "
-        "tablets per Rx, but patient is taking a strong cytochrome P450 (CYP)3A4 inducer, which "
-        "allows up to 90 tablets; 90 tablets (not the quantity requested) are approvable for 12 months.")
+        "Over the Retail limit of 60 tablets per Rx, but patient is taking a strong cytochrome P450 "
+        "(CYP)3A4 inducer: rejects with code 76; 90 tablets (the most this override allows) are "
+        "approvable on coverage review for 12 months.")
+    uncapped = decide_one(engine, product_id=TAB400, channel="Retail", quantity="75", concomitant_drugs="rifampin")
+    assert uncapped["message"] == (
+        "Over the Retail limit of 60 tablets per Rx, but patient is taking a strong cytochrome P450 "
+        "(CYP)3A4 inducer: rejects with code 76; the quantity requested is approvable on coverage "
+        "review for 12 months (up to 90 tablets).")
 
 
 def test_deny_message_names_the_limit(engine):
     assert decide_one(engine, product_id=TAB400, channel="home_delivery", quantity=181)["message"] == (
-        "Deny (reject code 76): over the Home Delivery limit of 180 tablets per Rx and no override "
-        "criterion is met.")
+        "Over the Home Delivery limit of 180 tablets per Rx and no override criterion is met: "
+        "rejects with code 76.")
     assert decide_one(engine, product_id=TAB100, channel="retail", quantity=181,
                       concomitant_drugs="rifampin")["message"] == (
-        "Deny (reject code 76): over the Retail limit of 180 tablets per Rx and imatinib-100mg-tab "
-        "has no overrides.")
+        "Over the Retail limit of 180 tablets per Rx and imatinib-100mg-tab has no overrides: "
+        "rejects with code 76.")
 
 
 def test_approve_has_no_criterion_even_with_an_inducer(engine):
     d = decide_one(engine, product_id=TAB400, channel="retail", quantity=60, concomitant_drugs="rifampin")
     assert (d["decision"], d["criterion_id"], d["matched_drugs"], d["reject_code"], d["approval_months"],
             d["message"]) == ("approve", None, None, None, None,
-                              "Approve: within the Retail limit of 60 tablets per Rx.")
+                              "Within the Retail limit of 60 tablets per Rx.")
 
 
 # -- drug matching ------------------------------------------------------------------------------
@@ -173,7 +178,7 @@ def test_product_without_a_limit_is_not_applicable(engine):
     d = decide_one(engine, product_id="dasatinib-100mg-tab", channel="retail", quantity=30)
     assert (d["decision"], d["approved_quantity"], d["limit"], d["reject_code"], d["policy_id"], d["message"]) == (
         "not_applicable", None, None, None, None,
-        "Not applicable: ruleset oncology-dqm v3 has no quantity limit for product 'dasatinib-100mg-tab'.")
+        "Ruleset oncology-dqm v3 has no quantity limit for product 'dasatinib-100mg-tab'.")
 
 
 @pytest.mark.parametrize("claim, message", [
@@ -242,7 +247,7 @@ def test_draft_ruleset_has_no_version():
     draft = {k: v for k, v in doc.items() if k not in ("version", "sha256", "changes")}
     d = decide_one(Engine(draft), product_id="nope", channel="retail", quantity=1)
     assert (d["ruleset_version"], d["message"]) == (
-        None, "Not applicable: ruleset oncology-dqm (draft) has no quantity limit for product 'nope'.")
+        None, "Ruleset oncology-dqm (draft) has no quantity limit for product 'nope'.")
 
 
 def test_product_ids_for_the_app(engine):
