@@ -21,6 +21,7 @@ NO_CRITERION = "No override criterion met"
 COLOURS = {"approve": "#2e7d32", "override": "#1565c0", "override, capped": "#64b5f6",
            "deny": "#c62828", "not_applicable": "#9e9e9e", "invalid": "#616161"}
 PROBE_QUANTITY = 10**9  # far beyond any limit: where the engine shows each scenario's cap
+MAX_POINTS = 2_000  # quantities decided per scenario; a claim for a million tablets must not mean a million rows
 
 
 def scenarios(doc: dict[str, Any], product_id: str) -> list[dict[str, str]]:
@@ -46,17 +47,30 @@ def decisions_over_quantity(engine: Engine, doc: dict[str, Any], product_id: str
     """The engine's decision for quantities 1..q_max under each scenario, and q_max (by default 1.5
     times the largest limit or cap the engine reports, so every region shows)."""
     cases = scenarios(doc, product_id)
+    probe = engine.decide(_claims(cases, product_id, channel, [PROBE_QUANTITY]))
+    marks = pd.concat([pd.to_numeric(probe["limit"], errors="coerce"),
+                       pd.to_numeric(probe["approved_quantity"], errors="coerce")])
+    marks = marks[marks.notna() & (marks > 0)]
     if q_max is None:
-        probe = engine.decide(_claims(cases, product_id, channel, [PROBE_QUANTITY]))
-        marks = pd.concat([pd.to_numeric(probe["limit"], errors="coerce"),
-                           pd.to_numeric(probe["approved_quantity"], errors="coerce")])
-        top = marks[marks.notna() & (marks > 0)].max()
-        q_max = float(math.ceil(1.5 * top)) if pd.notna(top) else 100.0
-    quantities = list(range(1, int(q_max) + 1))
+        q_max = float(math.ceil(1.5 * marks.max())) if len(marks) else 100.0
+    quantities = _sample(q_max, list(marks))
     decided = engine.decide(_claims(cases, product_id, channel, quantities))
     decided["scenario"] = [c["scenario"] for c in cases for _ in quantities]
     decided["requested"] = [q for _ in cases for q in quantities]
     return decided, q_max
+
+
+def _sample(q_max: float, marks: list[float]) -> list[int]:
+    """Every whole quantity up to q_max, or, past MAX_POINTS of them, an even sample that still
+    holds both sides of each limit and cap (so region edges stay exact)."""
+    top = int(q_max)
+    if top <= MAX_POINTS:
+        return list(range(1, top + 1))
+    step = math.ceil(top / MAX_POINTS)
+    picked = set(range(1, top + 1, step)) | {top}
+    for m in marks:
+        picked |= {math.floor(m), math.floor(m) + 1}
+    return sorted(q for q in picked if 1 <= q <= top)
 
 
 def regions(decided: pd.DataFrame) -> pd.DataFrame:
@@ -71,11 +85,13 @@ def regions(decided: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for scenario, group in frame.groupby("scenario", sort=False):
         run = (group["outcome"] != group["outcome"].shift()).cumsum()
+        start = 0  # a run starts where the previous one ended
         for _, r in group.groupby(run, sort=False):
-            first, last = r["requested"].iloc[0], r["requested"].iloc[-1]
+            last = r["requested"].iloc[-1]
             rows.append({"scenario": scenario, "outcome": r["outcome"].iloc[0],
-                         "from": first - 1, "to": last,
+                         "from": start, "to": last,
                          "approved": _approved_text(r["approved"])})
+            start = last
     return pd.DataFrame(rows)
 
 

@@ -394,3 +394,28 @@ def test_an_attested_criterion_is_offered_and_overrides_when_attested(exports, f
     assert metrics(at) == {"Approved quantity": "200", "Limit": "180", "Reject code": "76",
                            "Approval months": "6"}
     assert "**Criterion met:** dose-confirmed" in at.markdown[1].value
+
+
+def test_rule_picture_of_a_huge_request_decides_a_sample_with_exact_edges():
+    from app_pages import picture
+    from compiler.engine import Engine
+
+    doc = compiler.store.Store(ROOT / "exports").load("oncology-dqm", 3)
+    decided, q_max = picture.decisions_over_quantity(Engine(doc), doc, PRODUCT_400, "retail", 5_000_000)
+    assert q_max == 5_000_000
+    assert len(decided) <= 2 * (picture.MAX_POINTS + 5)
+    assert [r[:4] for r in picture.regions(decided).values.tolist()] == [
+        ["No override criterion met", "approve", 0, 60],
+        ["No override criterion met", "deny", 60, 5_000_000],
+        ["strong-cyp3a4-inducer met (e.g. carbamazepine)", "approve", 0, 60],
+        ["strong-cyp3a4-inducer met (e.g. carbamazepine)", "override", 60, 90],
+        ["strong-cyp3a4-inducer met (e.g. carbamazepine)", "override, capped", 90, 5_000_000],
+    ]
+
+
+def test_claim_page_survives_a_quantity_far_beyond_every_limit(exports):
+    at = open_app()
+    enter_claim(at, PRODUCT_400, "retail", 10_000_000, ["rifampin"])
+    assert not at.exception
+    assert metrics(at)["Approved quantity"] == "90"
+    assert len(at.get("vega_lite_chart")) == 1
