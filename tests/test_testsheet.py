@@ -63,8 +63,8 @@ def test_wrong_expected_decision_is_a_finding_on_its_cell_and_blocks_publishing(
     assert not (tmp_path / "exports").exists()
     assert [(f.sheet, f.cell, f.column, f.value, f.message) for f in result.findings] == [(
         "Tests", f"G{row_of(founding_rows, '400-retail-over-limit')}", "Expected Decision", "Approve",
-        "Expected Approve, but dqm decides Deny: Over the Retail limit of 60 tablets per Rx and no "
-        "override criterion is met: rejects with code 76. Correct the expectation or the rules.")]
+        ("Expected Approve, but dqm decides Deny: Over the Retail limit of 60 tablets per Rx and no "
+        "override criterion is met: rejects with code 76. Correct the expectation or the rules."))]
 
 
 def test_wrong_expected_quantity_alone_is_a_finding_on_the_quantity_cell(founding_rows, make_workbook):
@@ -76,10 +76,10 @@ def test_wrong_expected_quantity_alone_is_a_finding_on_the_quantity_cell(foundin
     findings = testsheet.test_findings(validated, build(validated))
     assert [(f.cell, f.column, f.value, f.message) for f in findings] == [(
         f"H{row_of(founding_rows, '400-retail-over-cap')}", "Expected Approved Qty", 120,
-        "Expected 120 approved, but dqm approves 90: Over the Retail limit of 60 tablets per Rx, but "
+        ("Expected 120 approved, but dqm approves 90: Over the Retail limit of 60 tablets per Rx, but "
         "patient is taking a strong cytochrome P450 (CYP)3A4 inducer: rejects with code 76; 90 tablets "
         "(the most this override allows) are approvable on coverage review for 12 months. Correct the "
-        "expectation or the rules.")]
+        "expectation or the rules."))]
 
 
 def test_tests_follow_the_rules_being_built_not_the_published_ones(founding_rows, make_workbook, tmp_path):
