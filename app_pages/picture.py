@@ -136,8 +136,11 @@ def rule_chart(engine: Engine, doc: dict[str, Any], product_id: str, channel: st
     if requested is not None:
         mine = pd.DataFrame({"at": [requested], "label": [f"this claim: {_num(requested)}"]})
         layers.append(alt.Chart(mine).mark_rule(color="#ef6c00", strokeWidth=3).encode(x="at:Q"))
-        layers.append(alt.Chart(mine).mark_text(align="left", dx=4, dy=14, baseline="top", color="#ef6c00",
-                                                fontWeight="bold").encode(x="at:Q", y=alt.value(0), text="label:N"))
+        # Above the limit and cap labels; on the line's left when it sits near the right edge.
+        near_edge = requested > 0.8 * q_max
+        layers.append(alt.Chart(mine).mark_text(
+            align="right" if near_edge else "left", dx=-4 if near_edge else 4, dy=-20, baseline="bottom",
+            color="#ef6c00", fontWeight="bold").encode(x="at:Q", y=alt.value(0), text="label:N"))
     # A height per scenario row: a fixed total height would be shared with the legend.
     return alt.layer(*layers).properties(height={"step": 44})
 
