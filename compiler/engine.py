@@ -30,6 +30,8 @@ DECISION_COLUMNS = [
     "limit", "criterion_id", "matched_drugs", "reject_code", "approval_months", "message",
     "ruleset_id", "ruleset_version",
 ]
+NUMBER_COLUMNS = {"quantity", "approved_quantity", "limit", "reject_code", "approval_months",
+                  "ruleset_version"}
 DECISIONS = ["approve", "override", "deny", "not_applicable", "invalid"]
 APPROVE, OVERRIDE, DENY, NOT_APPLICABLE, INVALID = range(5)
 CHANNELS = ["retail", "home_delivery"]
@@ -37,6 +39,7 @@ CHANNEL_WORDS = {"Retail": "retail", "Home Delivery": "home_delivery"}
 CHANNEL_LABEL = {"retail": "Retail", "home_delivery": "Home Delivery"}
 REJECT_CODE = 76  # NCPDP: Plan Limitations Exceeded
 _MISSING, _UNKNOWN = -2, -1
+_TRIM = " \t\r\n\v\f"  # what is trimmed around each `;`-separated drug
 
 
 @dataclass(frozen=True)
@@ -92,22 +95,37 @@ class _Coded:
 
 
 class _DrugTexts:
-    """A claims frame's distinct concomitant-drug texts, split into drugs once (by Arrow); each
-    distinct drug is matched against the lists once, and the answers are spread back by numpy."""
+    """A claims frame's distinct concomitant-drug texts, split into drugs once; each distinct drug
+    is matched against the lists once, and the answers are spread back by numpy. Many texts are
+    split by Arrow; a few (one claim explained) in Python, which is faster for them. Both trim the
+    same characters, so a claim decides the same alone or among a million."""
+
+    SMALL = 32
 
     def __init__(self, engine: Engine, texts: list[str]):
         self.engine, self.texts = engine, texts
         self._hits: dict[str, np.ndarray] = {}
         self._split: tuple | None = None
 
-    def _items(self) -> tuple[np.ndarray, np.ndarray, list[str], pa.Array]:
+    def _items(self) -> tuple[np.ndarray, np.ndarray, list[str], pa.Array | list[str]]:
+        """(text of each drug, drug code, distinct drugs, each drug's text) over all texts."""
         if self._split is None:
-            parts = pc.split_pattern(pa.array(self.texts, pa.string()), ";")
-            flat = pc.utf8_trim_whitespace(pc.list_flatten(parts))
-            parent = pc.list_parent_indices(parts).to_numpy()
-            encoded = flat.dictionary_encode()
-            codes = encoded.indices.to_numpy(zero_copy_only=False)
-            self._split = (parent, codes, encoded.dictionary.to_pylist(), flat)
+            if len(self.texts) <= self.SMALL:
+                parent, flat = [], []
+                for t, text in enumerate(self.texts):
+                    for part in text.split(";"):
+                        parent.append(t)
+                        flat.append(part.strip(_TRIM))
+                seen: dict[str, int] = {}
+                codes = np.array([seen.setdefault(f, len(seen)) for f in flat], dtype=np.int64)
+                self._split = (np.array(parent, dtype=np.int64), codes, list(seen), flat)
+            else:
+                parts = pc.split_pattern(pa.array(self.texts, pa.string()), ";")
+                flat = pc.utf8_trim(pc.list_flatten(parts), _TRIM)
+                parent = pc.list_parent_indices(parts).to_numpy()
+                encoded = flat.dictionary_encode()
+                codes = encoded.indices.to_numpy(zero_copy_only=False)
+                self._split = (parent, codes, encoded.dictionary.to_pylist(), flat)
         return self._split
 
     def item_hits(self, list_id: str) -> np.ndarray:
@@ -127,14 +145,24 @@ class _DrugTexts:
             self._hits[list_id] = found
         return self._hits[list_id]
 
-    def joined(self, list_id: str) -> pa.Array:
-        """Per distinct text: its drugs that are on the list, joined by "; " as the claim wrote them."""
+    def joined(self, list_id: str) -> tuple[np.ndarray, list[str]]:
+        """Per distinct text: its drugs on the list, joined by "; " as the claim wrote them, as
+        codes (with a final -1 for "no drugs") into the distinct joined texts."""
         parent, _, _, flat = self._items()
         keep = self.item_hits(list_id)
+        if isinstance(flat, list):
+            per_text: list[list[str]] = [[] for _ in self.texts]
+            for j in np.flatnonzero(keep):
+                per_text[parent[j]].append(flat[j])
+            seen: dict[str, int] = {}
+            codes = [seen.setdefault("; ".join(d), len(seen)) for d in per_text]
+            return np.array([*codes, -1], dtype=np.int64), list(seen)
         counts = np.bincount(parent[keep], minlength=len(self.texts))
         offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
         lists = pa.ListArray.from_arrays(pa.array(offsets), flat.filter(pa.array(keep)))
-        return pc.binary_join(lists, "; ")
+        encoded = pc.binary_join(lists, "; ").dictionary_encode()
+        codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+        return np.append(codes, -1), encoded.dictionary.to_pylist()
 
 
 @dataclass
@@ -194,6 +222,14 @@ class Engine:
         self._criterion_ids = list(self.criteria)
         self._policy_ids = sorted({p.policy_id for p in self.products})
         self._messages, self._message_code = self._fixed_messages()
+        # Per override (and a final "none"): its criterion, its months, its place in its product.
+        self._ov_criterion = np.array([self._criterion_ids.index(o.criterion_id) for _, o in self.overrides]
+                                      + [-1], dtype=np.int64)
+        self._ov_months = np.array([o.approval_months for _, o in self.overrides] + [np.nan], dtype=float)
+        self._slot = np.array([self.products[p].overrides.index(o) for p, o in self.overrides] + [0],
+                              dtype=np.int64)
+        self._policy_of = np.array([self._policy_ids.index(p.policy_id) for p in self.products] + [-1, -1],
+                                   dtype=np.int64)
         self._drug_cache: dict[str, dict[str, tuple[ListEntry, ...]]] = {}
 
     @property
@@ -212,7 +248,8 @@ class Engine:
         ev = self._evaluate({c: claims[c] if c in claims.columns else None
                              for c in [*COLUMNS, ROW_PROBLEM]}, len(claims))
         columns = self._columns(ev)
-        return pd.DataFrame({k: v.categorical() if isinstance(v, _Coded) else v
+        return pd.DataFrame({k: v.categorical() if isinstance(v, _Coded)
+                             else _numbers(v) if k in NUMBER_COLUMNS else v
                              for k, v in columns.items()}, columns=DECISION_COLUMNS, copy=False)
 
     def explain(self, claim: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
@@ -279,8 +316,9 @@ class Engine:
         decision[winner >= 0] = OVERRIDE
         decision[~invalid & (product == _UNKNOWN)] = NOT_APPLICABLE
         decision[invalid] = INVALID
-        approved = np.select([decision == APPROVE, decision == OVERRIDE, decision == DENY],
-                             [quantity, np.minimum(quantity, cap), 0.0], np.nan)
+        approved = np.where(decision == APPROVE, quantity,
+                            np.where(decision == OVERRIDE, np.minimum(quantity, cap),
+                                     np.where(decision == DENY, 0.0, np.nan)))
         claim_id = _claim_ids(col["claim_id"], n)
         return _Evaluation(n, claim_id, _Coded(product_codes, product_texts), product,
                            _texts(channel_texts, channel_codes), channel, quantity_text, quantity,
@@ -332,29 +370,24 @@ class Engine:
         decided = ev.decision
         is_override = decided == OVERRIDE
         winner = np.where(is_override, ev.winner, -1)
-        ov_criterion = np.array([self._criterion_ids.index(o.criterion_id) for _, o in self.overrides] + [-1],
-                                dtype=np.int64)
-        ov_months = np.array([o.approval_months for _, o in self.overrides] + [np.nan], dtype=float)
-        policy_of = np.array([self._policy_ids.index(p.policy_id) for p in self.products] + [-1, -1],
-                             dtype=np.int64)
+        ov_criterion, ov_months, policy_of = self._ov_criterion, self._ov_months, self._policy_of
+        # Numbers stay float arrays here; decide() makes whole ones nullable integers.
         return {
             "claim_id": ev.claim_id,
             "product_id": ev.product_text,  # a Categorical: the claim's text as given
             "policy_id": _Coded(np.where(ev.product >= 0, policy_of[ev.product], -1), self._policy_ids),
             "channel": self._channel_column(ev),
-            "quantity": _numbers(ev.quantity),
+            "quantity": ev.quantity,
             "decision": _Coded(decided, DECISIONS),
-            "approved_quantity": _numbers(ev.approved),
-            "limit": _numbers(ev.limit),
+            "approved_quantity": ev.approved,
+            "limit": ev.limit,
             "criterion_id": _Coded(ov_criterion[winner], self._criterion_ids),
             "matched_drugs": self._matched_column(ev, winner),
-            "reject_code": _numbers(np.where((decided == OVERRIDE) | (decided == DENY), REJECT_CODE, np.nan)),
-            "approval_months": _numbers(ov_months[winner]),
+            "reject_code": np.where((decided == OVERRIDE) | (decided == DENY), REJECT_CODE, np.nan),
+            "approval_months": ov_months[winner],
             "message": self._message_column(ev, winner),
             "ruleset_id": _Coded(np.zeros(n, dtype=np.int8), [self.ruleset_id]),
-            "ruleset_version": pd.array(np.full(n, self.version if self.version is not None else 0),
-                                        dtype="Int64") if self.version is not None
-            else pd.array([None] * n, dtype="Int64"),
+            "ruleset_version": np.full(n, np.nan if self.version is None else self.version, dtype=float),
         }
 
     def _channel_column(self, ev: _Evaluation) -> _Coded:
@@ -378,9 +411,9 @@ class Engine:
             rows = winner == k
             if c.met_when != "concomitant_drug_on_list" or not rows.any():
                 continue
-            encoded = ev.drug_texts.joined(c.drug_list_id).dictionary_encode()
-            text_codes = np.append(encoded.indices.to_numpy(zero_copy_only=False) + len(categories), -1)
-            categories += encoded.dictionary.to_pylist()
+            text_codes, joined = ev.drug_texts.joined(c.drug_list_id)
+            text_codes = np.where(text_codes >= 0, text_codes + len(categories), -1)
+            categories += joined
             codes[rows] = text_codes[ev.drugs[rows]]
         return _Coded(codes, categories)
 
@@ -393,8 +426,9 @@ class Engine:
         valid = decided <= DENY
         if valid.any():
             p, ch = ev.product[valid], ev.channel[valid]
-            slot = np.select([decided[valid] == APPROVE, decided[valid] == DENY],
-                             [0, 1], 2 + 2 * self._slot_of(winner[valid]) + (ev.quantity[valid] > ev.approved[valid]))
+            d = decided[valid]
+            capped = ev.quantity[valid] > ev.approved[valid]
+            slot = np.where(d == APPROVE, 0, np.where(d == DENY, 1, 2 + 2 * self._slot[winner[valid]] + capped))
             codes[valid] = self._message_code[p, ch, slot]
         rows = np.flatnonzero(decided == NOT_APPLICABLE)
         if len(rows):
@@ -411,12 +445,6 @@ class Engine:
                 code = written[key] = len(categories) - 1
             codes[i] = code
         return _Coded(codes, categories)
-
-    def _slot_of(self, winner: np.ndarray) -> np.ndarray:
-        """An override's position among its product's overrides."""
-        pos = np.array([p.overrides.index(o) for p_i, o in self.overrides
-                        for p in [self.products[p_i]]] + [0], dtype=np.int64)
-        return pos[winner]
 
     def _fixed_messages(self) -> tuple[list[str], np.ndarray]:
         most = max((len(p.overrides) for p in self.products), default=0)

@@ -333,3 +333,14 @@ def test_load_engine_errors_are_one_line():
         load_engine("oncology-dqm", 9, exports=str(EXPORTS))
     with pytest.raises(StoreError, match="is version 3, not 2"):
         load_engine(str(V3), 2)
+
+
+def test_a_claim_decides_the_same_alone_as_among_many(engine):
+    # Many distinct drug texts take the Arrow path, a few the Python one; both must agree.
+    texts = [f"drug{i}; \tRifadin {i} mg\u00a0" if i % 3 else f"metformin {i}; rifampinx" for i in range(80)]
+    claims = [{"claim_id": str(i), "product_id": TAB400, "channel": "retail", "quantity": 61 + i, "concomitant_drugs": t}
+              for i, t in enumerate(texts)]
+    together = engine.decide(claims_frame(claims))
+    alone = pd.concat([engine.decide(claims_frame([c])) for c in claims], ignore_index=True)
+    pd.testing.assert_frame_equal(together.astype(str), alone.astype(str))
+    assert together["matched_drugs"][1] == "Rifadin 1 mg\u00a0"
