@@ -43,7 +43,8 @@ MAX_CELLS = 5_000_000  # rows x columns as calamine lays them out (it allocates 
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _DTD = re.compile(rb"<!(DOCTYPE|ENTITY)", re.IGNORECASE)
 _FORMULA = re.compile(rb"<(?:\w+:)?f[ >/]")
-_REF = re.compile(rb'<(?:\w+:)?(?:c|row)\s[^>]*?\br="([A-Z]{0,3})([0-9]{1,7})"')
+_REF_ROW = re.compile(rb'\sr="[A-Z]{0,3}([0-9]{1,7})"')  # rows' and cells' r="12" / r="B12"
+_REF_LETTERS = re.compile(rb'\sr="([A-Z]{1,3})[0-9]')
 _CELL_WITHOUT_REF = re.compile(rb"<(?:\w+:)?c(?=[\s>/])(?![^>]*\br=)")
 _ROW = re.compile(rb"<(?:\w+:)?row[\s>/]")
 _CELL = re.compile(rb"<(?:\w+:)?c[\s>/]")
@@ -266,12 +267,12 @@ def check_container(data: bytes, name: str) -> Container:
 def _extent(xml: bytes) -> tuple[int, int]:
     """(rows, columns) of the rectangle calamine will allocate for this sheet: from the cells'
     own references, since a <dimension> element can say anything."""
-    rows = cols = 0
-    for letters, digits in _REF.findall(xml):
-        rows = max(rows, int(digits))
-        if letters:
-            cols = max(cols, _column_number(letters))
-    if _CELL_WITHOUT_REF.search(xml):  # references are optional; then position is the count
+    rows = max(map(int, _REF_ROW.findall(xml)), default=0)
+    cols = max(map(_column_number, set(_REF_LETTERS.findall(xml))), default=0)
+    tags = xml.count(b"<c ") + xml.count(b"<c>") + xml.count(b"<c/>")
+    with_ref = len(_REF_LETTERS.findall(xml)) if tags else 0
+    if (tags != with_ref or b":c " in xml) and _CELL_WITHOUT_REF.search(xml):
+        # References are optional; without one a cell's position is its count in the row.
         chunks = xml.split(b"<row")[1:] or [xml]
         rows = max(rows, len(_ROW.findall(xml)))
         cols = max(cols, max(len(_CELL.findall(c)) for c in chunks))
@@ -286,7 +287,9 @@ def _column_number(letters: bytes) -> int:
 
 
 def _error_cells(xml: bytes) -> list[tuple[str, str]]:
-    out = []
+    out: list[tuple[str, str]] = []
+    if b't="e"' not in xml:
+        return out
     for m in _ERROR_CELL.finditer(xml):
         ref = _CELL_REF.search(m.group(0))
         value = _ERROR_VALUE.search(xml, m.end(), m.end() + 2000)

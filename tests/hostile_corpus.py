@@ -333,3 +333,15 @@ def sheet_names_case_and_spaces(d: Path) -> Path:
 
 def headers_case_and_spaces(d: Path) -> Path:
     return edit_cells(d, lambda wb: setattr(wb["Limits"]["E1"], "value", "  retail max QTY  per rx"))
+
+
+# Every workbook dqm must refuse with an error (the tests hold each one's exact findings).
+HOSTILE = [
+    "not_a_zip", "zero_bytes", "truncated", "encrypted", "legacy_xls", "xlsm_with_macros",
+    "macros_renamed_xlsx", "zip_not_workbook", "billion_laughs", "external_entity", "zip_bomb_ratio",
+    "zip_bomb_declared", "lying_part_size", "too_many_parts", "corrupt_sheet_xml", "far_corner_cell",
+    "too_many_rows", "too_many_columns", "empty_workbook", "missing_sheet", "renamed_header",
+    "blank_header_row", "header_on_row_2", "headers_only", "duplicate_header", "merged_cells",
+    "number_as_word", "date_as_text", "formula_without_value", "error_cell", "duplicate_ids",
+    "negative_limit", "boolean_in_number", "huge_string", "unicode_lookalike_id",
+]
