@@ -131,6 +131,14 @@ def macros_renamed_xlsx(d: Path) -> Path:
     return rezip(founding(d), d / "macros.xlsx", add={"xl/vbaProject.bin": b"\xcc" * 2048})
 
 
+def oversized_file(d: Path) -> Path:
+    """60 MB (sparse on disk): refused from its size before a byte is read."""
+    p = d / "huge.xlsx"
+    with open(p, "wb") as f:
+        f.truncate(60_000_000)
+    return p
+
+
 def zip_not_workbook(d: Path) -> Path:
     p = d / "archive.xlsx"
     with zipfile.ZipFile(p, "w") as z:
@@ -338,7 +346,7 @@ def headers_case_and_spaces(d: Path) -> Path:
 # Every workbook dqm must refuse with an error (the tests hold each one's exact findings).
 HOSTILE = [
     "not_a_zip", "zero_bytes", "truncated", "encrypted", "legacy_xls", "xlsm_with_macros",
-    "macros_renamed_xlsx", "zip_not_workbook", "billion_laughs", "external_entity", "zip_bomb_ratio",
+    "macros_renamed_xlsx", "oversized_file", "zip_not_workbook", "billion_laughs", "external_entity", "zip_bomb_ratio",
     "zip_bomb_declared", "lying_part_size", "too_many_parts", "corrupt_sheet_xml", "far_corner_cell",
     "too_many_rows", "too_many_columns", "empty_workbook", "missing_sheet", "renamed_header",
     "blank_header_row", "header_on_row_2", "headers_only", "duplicate_header", "merged_cells",

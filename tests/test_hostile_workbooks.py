@@ -51,6 +51,8 @@ REFUSED: dict[str, list[tuple]] = {
                     "file, not an .xlsx. Open it in Excel and use File > Save As > Excel Workbook (.xlsx).")],
     "xlsm_with_macros": [(None, None, MACROS)],
     "macros_renamed_xlsx": [(None, None, MACROS)],
+    "oversized_file": [(None, None, "The file is 60.0 MB; the most dqm reads is 50 MB. Remove unused "
+                        "sheets, images and formatting and save it again.")],
     "zip_not_workbook": [(None, None, "'archive.xlsx' is a zip file but not an Excel workbook (.xlsx). "
                           "Open it in Excel and use File > Save As > Excel Workbook (.xlsx).")],
     "billion_laughs": [(None, None, "'laughs.xlsx' " + XML_ATTACK.format("xl/sharedStrings.xml"))],
