@@ -21,7 +21,8 @@ from openpyxl.utils.cell import coordinate_from_string
 from openpyxl.worksheet.hyperlink import Hyperlink
 
 from .findings import ERROR, Finding, errors, plain_value, warnings
-from .reader import check_container, norm_header
+from .container import check_container
+from .reader import norm_header
 from .template import HEADER_FILL
 
 FINDINGS_SHEET = "Findings"
@@ -134,7 +135,7 @@ def _findings_sheet(wb: openpyxl.Workbook, ordered: list[Finding], titles: dict[
             link = ws.cell(row, 3)
             link.hyperlink = Hyperlink(ref=link.coordinate, location=f"'{title}'!{f.cell}")  # in-book
             link.font = Font(color="0563C1", underline="single")
-    for letter, width in zip("ABCDEF", (10, 14, 8, 28, 30, 100)):
+    for letter, width in zip("ABCDEF", (10, 14, 8, 28, 30, 100), strict=True):
         ws.column_dimensions[letter].width = width
     ws.freeze_panes = "A2"
 

@@ -157,7 +157,7 @@ def _instructions(ws) -> None:
     for cell in ws[ws.max_row]:
         cell.font = Font(bold=True)
         cell.fill = HEADER_FILL
-    for name, model in schemas.SHEETS.items():
+    for name in schemas.SHEETS:
         ws.append([name, "", "optional sheet" if name in schemas.OPTIONAL_SHEETS else "", SHEET_HELP[name], ""])
         ws.cell(ws.max_row, 1).font = Font(bold=True)
         required = schemas.required_headers(name)
@@ -166,7 +166,7 @@ def _instructions(ws) -> None:
             what = (col.description or "") + (f" One of: {', '.join(choices)}." if choices else "")
             ws.append(["", header, "yes" if header in required else "", what,
                        str((col.metadata or {}).get("example") or "")])
-    for letter, width in zip("ABCDE", (14, 30, 14, 80, 40)):
+    for letter, width in zip("ABCDE", (14, 30, 14, 80, 40), strict=True):
         ws.column_dimensions[letter].width = width
     for row in ws.iter_rows(min_row=table_row + 1):  # the paragraphs above overflow to the right
         for cell in row:

@@ -1,0 +1,183 @@
+"""What a workbook file is, before any parser opens it: checked from its bytes, its zip directory
+and its XML, so nothing hostile reaches a parser (read by reader.py).
+
+- OLE2 files (legacy .xls, password-protected workbooks) and non-zip files are refused;
+- a zip directory declaring too much (in all, or one part at a bomb's ratio) is refused before a
+  byte is inflated; zipfile checks each part's declared size and CRC as it reads;
+- macros (.xlsm, vbaProject.bin) are refused: dqm never runs them;
+- a DOCTYPE or ENTITY in any XML part is refused (entity expansion, external entities);
+- each sheet's extent is measured from its cells' references, since calamine allocates the whole
+  rectangle (one cell at XFD1048576 aborted it), and its error cells (#DIV/0!) are listed.
+"""
+
+from __future__ import annotations
+
+import io
+import posixpath
+import re
+import zipfile
+import zlib
+from dataclasses import dataclass, field
+
+from defusedxml import ElementTree
+
+MAX_FILE_BYTES = 50_000_000
+MAX_UNCOMPRESSED_BYTES = 200_000_000
+MAX_MEMBER_RATIO = 500  # uncompressed/compressed for one zip member; real sheets stay far below
+MAX_MEMBERS = 10_000
+MAX_ROWS = 250_000
+MAX_COLUMNS = 200
+MAX_CELLS = 5_000_000  # rows x columns as calamine lays them out (it allocates the whole rectangle)
+
+OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_DTD = re.compile(rb"<!(DOCTYPE|ENTITY)", re.IGNORECASE)
+_FORMULA = re.compile(rb"<(?:\w+:)?f[ >/]")
+_REF_ROW = re.compile(rb'\sr="[A-Z]{0,3}([0-9]{1,7})"')  # rows' and cells' r="12" / r="B12"
+_REF_LETTERS = re.compile(rb'\sr="([A-Z]{1,3})[0-9]')
+_CELL_WITHOUT_REF = re.compile(rb"<(?:\w+:)?c(?=[\s>/])(?![^>]*\br=)")
+_ROW = re.compile(rb"<(?:\w+:)?row[\s>/]")
+_CELL = re.compile(rb"<(?:\w+:)?c[\s>/]")
+_ERROR_CELL = re.compile(rb'<(?:\w+:)?c\s[^>]*\bt="e"[^>]*>')
+_ERROR_VALUE = re.compile(rb"<(?:\w+:)?v>([^<]{1,40})</(?:\w+:)?v>")
+_CELL_REF = re.compile(rb'\br="([A-Z]{1,3}[0-9]{1,7})"')
+
+
+
+@dataclass
+class Container:
+    """What the zip directory and XML parts say before any parser opens them."""
+
+    problem: str | None = None
+    has_formulas: bool = False
+    extents: dict[str, tuple[int, int]] = field(default_factory=dict)  # sheet name -> (rows, cols)
+    error_cells: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # sheet -> (A1, #N/A)
+
+    @property
+    def safe_to_open(self) -> bool:
+        """No problem, and no sheet too large to lay out: other readers (openpyxl) may open it."""
+        return self.problem is None and not any(
+            r > MAX_ROWS or c > MAX_COLUMNS or r * c > MAX_CELLS for r, c in self.extents.values())
+
+
+def check_container(data: bytes, name: str) -> Container:
+    """What makes this file unreadable or unsafe, before any parser opens it; whether any
+    worksheet holds formulas; each sheet's extent and its error cells (#DIV/0!, #N/A, ...)."""
+    if data.startswith(OLE2_MAGIC):
+        if "EncryptedPackage".encode("utf-16-le") in data:
+            return Container("This workbook is password-protected (encrypted), so dqm cannot read "
+                              "it. Remove the password (File > Info > Protect Workbook > Encrypt "
+                              "with Password, clear it) and save it as an Excel Workbook (.xlsx).")
+        return Container("This file is an old Excel 97-2003 workbook (.xls) or another Office "
+                          "file, not an .xlsx. Open it in Excel and use File > Save As > Excel "
+                          "Workbook (.xlsx).")
+    truncated = ("is damaged or incomplete (it may have been cut off while copying). "
+                 "Copy it again, or open it in Excel and save it again.")
+    if not data:
+        return Container(f"'{name}' is empty (0 bytes). Save the workbook again and use that file.")
+    if not data.startswith(b"PK"):
+        return Container(f"'{name}' is not an Excel workbook (.xlsx). Open it in Excel and use "
+                          "File > Save As > Excel Workbook (.xlsx).")
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(data))
+        infos = zf.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        return Container(f"'{name}' {truncated}")
+    if len(infos) > MAX_MEMBERS:
+        return Container(f"'{name}' holds {len(infos):,} parts; a workbook needs far fewer, so "
+                          "this is not one dqm opens. Open it in Excel and save it again.")
+    total = sum(i.file_size for i in infos)
+    if total > MAX_UNCOMPRESSED_BYTES:
+        return Container(f"'{name}' unpacks to {total / 1e6:,.0f} MB; the most dqm reads is "
+                          f"{MAX_UNCOMPRESSED_BYTES / 1e6:.0f} MB. Remove unused sheets, rows and images.")
+    for i in infos:
+        if i.file_size > 1_000_000 and i.file_size > MAX_MEMBER_RATIO * max(i.compress_size, 1):
+            return Container(f"'{name}' contains a part ({i.filename}) that unpacks "
+                              f"{i.file_size // max(i.compress_size, 1):,} times larger than it is "
+                              "stored, as a zip bomb does; dqm does not open it.")
+    names = {i.filename for i in infos}
+    if "xl/workbook.xml" not in names:
+        return Container(f"'{name}' is a zip file but not an Excel workbook (.xlsx). Open it in "
+                          "Excel and use File > Save As > Excel Workbook (.xlsx).")
+    if "xl/vbaProject.bin" in names or name.lower().endswith((".xlsm", ".xltm")):
+        return Container("This workbook contains macros (.xlsm). dqm never runs macros: save a "
+                          "copy as an Excel Workbook (.xlsx) (File > Save As) and use that.")
+    found = Container()
+    parts: dict[str, tuple[tuple[int, int], list[tuple[str, str]]]] = {}
+    try:
+        for i in infos:
+            if not i.filename.endswith((".xml", ".rels")):
+                continue
+            # zipfile stops at the declared size and checks the CRC, so a part that lies about
+            # its size fails here instead of filling memory.
+            text = zf.read(i)
+            if _DTD.search(text):
+                return Container(f"'{name}' contains XML declarations ({i.filename}) that Excel "
+                                  "never writes and that can be used to attack the reader; dqm "
+                                  "does not open it. Open it in Excel and save it again.")
+            if i.filename.startswith("xl/worksheets/"):
+                found.has_formulas = found.has_formulas or bool(_FORMULA.search(text))
+                parts[i.filename] = (_extent(text), _error_cells(text))
+        sheet_parts = _sheet_parts(zf)
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError,
+            ElementTree.ParseError, zlib.error):
+        return Container(f"'{name}' {truncated}")
+    for sheet, part in sheet_parts.items():
+        if part in parts:
+            found.extents[sheet], found.error_cells[sheet] = parts[part]
+    return found
+
+
+def _extent(xml: bytes) -> tuple[int, int]:
+    """(rows, columns) of the rectangle calamine will allocate for this sheet: from the cells'
+    own references, since a <dimension> element can say anything."""
+    rows = max(map(int, _REF_ROW.findall(xml)), default=0)
+    cols = max(map(_column_number, set(_REF_LETTERS.findall(xml))), default=0)
+    tags = xml.count(b"<c ") + xml.count(b"<c>") + xml.count(b"<c/>")
+    with_ref = len(_REF_LETTERS.findall(xml)) if tags else 0
+    if (tags != with_ref or b":c " in xml) and _CELL_WITHOUT_REF.search(xml):
+        # References are optional; without one a cell's position is its count in the row.
+        chunks = xml.split(b"<row")[1:] or [xml]
+        rows = max(rows, len(_ROW.findall(xml)))
+        cols = max(cols, max(len(_CELL.findall(c)) for c in chunks))
+    return rows, cols
+
+
+def _column_number(letters: bytes) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + ch - 64
+    return n
+
+
+def _error_cells(xml: bytes) -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+    if b't="e"' not in xml:
+        return out
+    for m in _ERROR_CELL.finditer(xml):
+        ref = _CELL_REF.search(m.group(0))
+        value = _ERROR_VALUE.search(xml, m.end(), m.end() + 2000)
+        if ref:
+            out.append((ref.group(1).decode(), value.group(1).decode("utf-8", "replace") if value else "#ERROR"))
+    return out
+
+
+def _sheet_parts(zf: zipfile.ZipFile) -> dict[str, str]:
+    """Sheet name -> its worksheet part, from workbook.xml and its relationships."""
+    ns_main = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+    ns_rel = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+    book = ElementTree.fromstring(zf.read("xl/workbook.xml"))
+    try:
+        rels = ElementTree.fromstring(zf.read("xl/_rels/workbook.xml.rels"))
+    except KeyError:
+        return {}
+    targets = {}
+    for rel in rels:
+        target = rel.get("Target", "")
+        target = target.lstrip("/") if target.startswith("/") else posixpath.normpath("xl/" + target)
+        targets[rel.get("Id")] = target
+    out = {}
+    for sheet in book.iter(f"{ns_main}sheet"):
+        part = targets.get(sheet.get(f"{ns_rel}id"))
+        if part and sheet.get("name") is not None:
+            out[sheet.get("name")] = part
+    return out
