@@ -21,7 +21,7 @@ from openpyxl.utils.cell import coordinate_from_string
 from openpyxl.worksheet.hyperlink import Hyperlink
 
 from .findings import ERROR, Finding, errors, plain_value, warnings
-from .container import check_container
+from .container import MAX_FILE_BYTES, check_container
 from .reader import norm_header
 from .template import HEADER_FILL
 
@@ -38,7 +38,9 @@ class AnnotateError(Exception):
 
 def annotate_workbook(source: bytes, findings: list[Finding], name: str = "workbook.xlsx") -> bytes:
     """The annotated copy of the workbook `source` (its bytes), as bytes of a new .xlsx."""
-    wb = _open_copy(source, name)
+    # A workbook-level finding means the reader refused the file unopened: so does this.
+    refused_unread = any(f.sheet is None for f in findings)
+    wb = _open_copy(b"" if refused_unread else source, name)
     ordered = errors(findings) + warnings(findings)
     titles = {norm_header(ws.title): ws.title for ws in wb.worksheets}
     marked: dict[tuple[str, str], object] = {}
@@ -88,7 +90,7 @@ def annotate_file(workbook: str | Path, out: str | Path, findings: list[Finding]
 
 
 def _open_copy(source: bytes, name: str) -> openpyxl.Workbook:
-    if source and check_container(source, name).safe_to_open:
+    if source and len(source) <= MAX_FILE_BYTES and check_container(source, name).safe_to_open:
         try:
             return openpyxl.load_workbook(io.BytesIO(source))
         except Exception:  # noqa: BLE001 - the reader already reported why; keep the list alone

@@ -125,3 +125,11 @@ def test_annotated_copy_validates_to_the_same_findings(tmp_path):
     annotate_file(source, out, findings)
     again = validate_file(out).findings
     assert [(f.sheet, f.cell, f.message) for f in again] == [(f.sheet, f.cell, f.message) for f in findings]
+
+
+def test_bytes_of_a_refused_file_are_not_opened_for_the_app(tmp_path):
+    source = corpus.zip_bomb_ratio(tmp_path)
+    findings = validate_file(source).findings
+    wb = openpyxl.load_workbook(__import__("io").BytesIO(annotate_workbook(source.read_bytes(), findings, source.name)))
+    assert wb.sheetnames == ["Findings"]
+    assert findings_rows(wb) == [["error", "(workbook)", None, None, None, findings[0].message]]
