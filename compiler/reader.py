@@ -70,7 +70,10 @@ def read_workbook(path: str | Path, data: bytes | None = None) -> Workbook:
             return _refused(path.name, "", f"Cannot open {path}: {exc.strerror or exc}.")
         if size > MAX_FILE_BYTES:
             return _refused(path.name, "", _too_big(size))
-        data = path.read_bytes()
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            return _refused(path.name, "", f"Cannot read {path}: {exc.strerror or exc}.")
     digest = hashlib.sha256(data).hexdigest()
     if len(data) > MAX_FILE_BYTES:
         return _refused(path.name, digest, _too_big(len(data)))
