@@ -148,6 +148,7 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=5)
     args = ap.parse_args()
     DATA.mkdir(parents=True, exist_ok=True)
+    load_before = os.getloadavg()[0]
 
     frame = claims(args.claims)
     ours = bench_in_memory(frame, args.runs)
@@ -168,6 +169,7 @@ def main() -> None:
         "ratio_vs_zen_fastest": round(ours_small / max(zen_each, zen_batch), 1),
         "cli_decide_csv_seconds": round(cli, 2),
         "explain_one_claim_ms": round(explain * 1000, 3),
+        "load_average_1min_before_after": [round(load_before, 1), round(os.getloadavg()[0], 1)],
     }
     print(json.dumps(result, indent=2))
 

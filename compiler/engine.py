@@ -35,7 +35,6 @@ NUMBER_COLUMNS = {"quantity", "approved_quantity", "limit", "reject_code", "appr
 DECISIONS = ["approve", "override", "deny", "not_applicable", "invalid"]
 APPROVE, OVERRIDE, DENY, NOT_APPLICABLE, INVALID = range(5)
 CHANNELS = ["retail", "home_delivery"]
-CHANNEL_WORDS = {"Retail": "retail", "Home Delivery": "home_delivery"}
 CHANNEL_LABEL = {"retail": "Retail", "home_delivery": "Home Delivery"}
 REJECT_CODE = 76  # NCPDP: Plan Limitations Exceeded
 _MISSING, _UNKNOWN = -2, -1
@@ -92,6 +91,16 @@ class _Coded:
     def at(self, i: int) -> Any:
         code = self.codes[i]
         return None if code < 0 else self.categories[code]
+
+
+@dataclass
+class _Plain:
+    """A column of values as given (a numeric quantity column)."""
+
+    values: np.ndarray
+
+    def at(self, i: int) -> Any:
+        return self.values[i]
 
 
 class _DrugTexts:
@@ -173,9 +182,9 @@ class _Evaluation:
     claim_id: Any
     product_text: _Coded  # the claim's product_id as given
     product: np.ndarray  # index into Engine.products, _UNKNOWN or _MISSING
-    channel_text: np.ndarray  # object: the claim's channel as given
+    channel_text: _Coded  # the claim's channel as given
     channel: np.ndarray  # 0 retail, 1 home delivery, _UNKNOWN or _MISSING
-    quantity_text: np.ndarray
+    quantity_text: _Coded | _Plain  # the claim's quantity as given
     quantity: np.ndarray  # float, NaN when missing or not a number
     drugs: np.ndarray  # codes into drug_texts.texts (-1: none)
     drug_texts: _DrugTexts
@@ -286,7 +295,7 @@ class Engine:
         drug_texts = _DrugTexts(self, texts)
         attested, attested_texts = _encode(col["attested_criteria"], n)
         problem_codes, problems = _encode(col[ROW_PROBLEM], n)
-        problem = _texts(problems, problem_codes)
+        problem = _Coded(problem_codes, problems)
 
         invalid = (product == _MISSING) | (channel < 0) | ~(quantity > 0) | (problem_codes >= 0)
         valid = ~invalid & (product >= 0)
@@ -321,7 +330,7 @@ class Engine:
                                      np.where(decision == DENY, 0.0, np.nan)))
         claim_id = _claim_ids(col["claim_id"], n)
         return _Evaluation(n, claim_id, _Coded(product_codes, product_texts), product,
-                           _texts(channel_texts, channel_codes), channel, quantity_text, quantity,
+                           _Coded(channel_codes, channel_texts), channel, quantity_text, quantity,
                            drugs, drug_texts, attested, attested_texts, problem,
                            decision, limit, approved, winner, met)
 
@@ -345,7 +354,9 @@ class Engine:
         """For a claim's `;`-separated drugs: drug list id -> [(the claim's drug, the entry it
         matched)], each claim drug once per list."""
         out: dict[str, list[tuple[str, ListEntry]]] = {}
-        for item in names.split_list(drug_text):
+        if not drug_text:
+            return out
+        for item in _DrugTexts(self, [drug_text])._items()[3]:  # split as decide splits it
             for list_id, entries in self._match_item(item).items():
                 out.setdefault(list_id, []).append((item, entries[0]))
         return out
@@ -396,9 +407,9 @@ class Engine:
         odd = codes == _UNKNOWN
         categories = list(CHANNELS)
         if odd.any():
-            extra, inverse = np.unique(ev.channel_text[odd].astype(str), return_inverse=True)
+            given, inverse = np.unique(ev.channel_text.codes[odd], return_inverse=True)
             codes[odd] = inverse + len(categories)
-            categories += [e for e in extra if e not in categories]
+            categories += [str(ev.channel_text.categories[g]) for g in given]
         codes[codes == _MISSING] = -1
         return _Coded(codes, categories)
 
@@ -437,8 +448,8 @@ class Engine:
             categories += [self._not_applicable_message(ev.product_text.categories[p]) for p in products]
         written: dict[Any, int] = {}
         for i in np.flatnonzero(decided == INVALID):  # rare; one message per distinct cause
-            key = (ev.product[i] == _MISSING, ev.channel_text[i], ev.channel[i], ev.quantity_text[i],
-                   ev.problem[i])
+            key = (ev.product[i] == _MISSING, ev.channel_text.at(i), ev.channel[i], ev.quantity_text.at(i),
+                   ev.problem.at(i))
             code = written.get(key)
             if code is None:
                 categories.append(invalid_message(*key))
@@ -584,40 +595,35 @@ def _encode(series: pd.Series | None, n: int) -> tuple[np.ndarray, list[str]]:
         chunked = pa.chunked_array(array.__arrow_array__())
         if pa.types.is_string(chunked.type) or pa.types.is_large_string(chunked.type):
             encoded = chunked.combine_chunks().dictionary_encode()
-            codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+            codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False)  # int32: fine as an index
             return codes, encoded.dictionary.to_pylist()
     codes, uniques = pd.factorize(series, use_na_sentinel=True)
     return codes.astype(np.int64), [str(u) if not isinstance(u, str) else u for u in uniques]
 
 
-def _texts(uniques: list[str], codes: np.ndarray) -> np.ndarray:
-    return np.array(uniques + [None], dtype=object)[codes]
-
-
-def _quantities(series: pd.Series | None, n: int) -> tuple[np.ndarray, np.ndarray]:
+def _quantities(series: pd.Series | list | None, n: int) -> tuple[np.ndarray, _Coded | _Plain]:
     """Each claim's quantity as a float (NaN when missing or not a number) and as given."""
-    if series is None:
-        return np.full(n, np.nan), np.full(n, None, dtype=object)
     if (isinstance(series, pd.Series) and pd.api.types.is_numeric_dtype(series.dtype)
             and not pd.api.types.is_bool_dtype(series.dtype)):
         values = series.to_numpy(dtype=float, na_value=np.nan)
-        return values, values.astype(object)
+        return values, _Plain(values)
     codes, texts = _encode(series, n)
     parsed = [quantity_number(t) for t in texts]
     numbers = np.array([np.nan if q is None else q for q in parsed] + [np.nan], dtype=float)
-    return numbers[codes], _texts(texts, codes)
+    return numbers[codes], _Coded(codes, texts)
 
 
 def _claim_ids(series: pd.Series | None, n: int) -> pd.Series:
     """The claim ids as given, as text; a missing one is the claim's row number ("1" for the first)."""
     if isinstance(series, list):
         return [str(i + 1) if v is None else v for i, v in enumerate(series)]
+    if series is not None:
+        series = series.reset_index(drop=True)
+        if not series.isna().any():
+            return series
     numbers = pa.array(np.arange(1, n + 1)).cast(pa.string()).to_pandas()
     if series is None:
         return numbers
-    series = series.reset_index(drop=True)
-    if not series.isna().any():
-        return series
     return series.astype("str").where(series.notna(), numbers)
 
 
