@@ -51,12 +51,18 @@ class Container:
     has_formulas: bool = False
     extents: dict[str, tuple[int, int]] = field(default_factory=dict)  # sheet name -> (rows, cols)
     error_cells: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # sheet -> (A1, #N/A)
+    largest: tuple[int, int] = (0, 0)  # the most rows and columns of any worksheet part
+
+    def extent(self, sheet: str) -> tuple[int, int]:
+        """A sheet's (rows, columns); for a sheet whose part could not be told, the largest."""
+        return self.extents.get(sheet, self.largest)
 
     @property
     def safe_to_open(self) -> bool:
         """No problem, and no sheet too large to lay out: other readers (openpyxl) may open it."""
         return self.problem is None and not any(
-            r > MAX_ROWS or c > MAX_COLUMNS or r * c > MAX_CELLS for r, c in self.extents.values())
+            r > MAX_ROWS or c > MAX_COLUMNS or r * c > MAX_CELLS
+            for r, c in [*self.extents.values(), self.largest])
 
 
 def check_container(data: bytes, name: str) -> Container:
@@ -121,6 +127,8 @@ def check_container(data: bytes, name: str) -> Container:
     except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError,
             ElementTree.ParseError, zlib.error):
         return Container(f"'{name}' {truncated}")
+    found.largest = (max((e[0] for e, _ in parts.values()), default=0),
+                     max((e[1] for e, _ in parts.values()), default=0))
     for sheet, part in sheet_parts.items():
         if part in parts:
             found.extents[sheet], found.error_cells[sheet] = parts[part]
@@ -173,7 +181,7 @@ def _sheet_parts(zf: zipfile.ZipFile) -> dict[str, str]:
     targets = {}
     for rel in rels:
         target = rel.get("Target", "")
-        target = target.lstrip("/") if target.startswith("/") else posixpath.normpath("xl/" + target)
+        target = posixpath.normpath(target.lstrip("/") if target.startswith("/") else "xl/" + target)
         targets[rel.get("Id")] = target
     out = {}
     for sheet in book.iter(f"{ns_main}sheet"):

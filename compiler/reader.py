@@ -100,7 +100,7 @@ def read_workbook(path: str | Path, data: bytes | None = None) -> Workbook:
             findings.append(Finding(name, None, None, None,
                 f"Sheet '{meta.name}' is hidden; it is still read. Unhide it so reviewers see "
                 "what the ruleset uses.", WARNING))
-        rows_, cols_ = container.extents.get(meta.name, (0, 0))
+        rows_, cols_ = container.extent(meta.name)
         if rows_ > MAX_ROWS or cols_ > MAX_COLUMNS or rows_ * cols_ > MAX_CELLS:
             # Refused before calamine lays out the sheet: one cell at XFD1048576 would make it
             # allocate seventeen billion.

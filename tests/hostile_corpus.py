@@ -353,3 +353,4 @@ HOSTILE = [
     "number_as_word", "date_as_text", "formula_without_value", "error_cell", "duplicate_ids",
     "negative_limit", "boolean_in_number", "huge_string", "unicode_lookalike_id",
 ]
+

@@ -16,6 +16,7 @@ import pytest
 
 import hostile_corpus as corpus
 from compiler import cli
+from compiler.container import Container
 from compiler.findings import errors, warnings
 from compiler.store import Store
 from compiler.validate import validate_file
@@ -261,3 +262,11 @@ def test_largest_hostile_input_is_refused_fast_in_bounded_memory(tmp_path):
 
 def test_every_corpus_case_has_its_expected_findings_here():
     assert set(corpus.HOSTILE) == set(REFUSED) | {"duplicate_ids"}
+
+
+def test_sheet_whose_part_cannot_be_told_gets_the_largest_extent_of_any_part():
+    # Should a relationship ever resolve differently from calamine's reading, the sheet is
+    # measured as the worst part in the file, never as empty.
+    found = Container(extents={"Limits": (3, 8)}, largest=(1_048_576, 16_384))
+    assert (found.extent("Limits"), found.extent("Drug Lists")) == ((3, 8), (1_048_576, 16_384))
+    assert found.safe_to_open is False
