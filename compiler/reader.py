@@ -209,7 +209,10 @@ def _sheet_frame(name: str, rows: list[list], merged) -> tuple[Sheet, list[Findi
     data = {}
     for h in headers:
         i = positions.get(h)
-        data[h] = [_cell(r[i]) if i is not None and i < len(r) else None for r in rows[1:]]
+        if i is None:
+            data[h] = [None] * (len(rows) - 1)
+        else:  # calamine pads every row to the sheet's width; numbers need no conversion
+            data[h] = [v if v.__class__ is float else _cell(v) for v in (r[i] for r in rows[1:])]
     frame = pd.DataFrame(data, index=pd.RangeIndex(2, len(rows) + 1) if rows else pd.RangeIndex(2, 2),
                          dtype=object)
     frame = frame[frame.notna().any(axis=1)] if len(frame) else frame
