@@ -142,3 +142,23 @@ def test_a_million_rows_with_some_bad_ones_decide_without_a_crash(tmp_path):
     assert (counts["override"], counts["invalid"]) == (750_000, 250_000)
     assert decided["message"].iloc[3] == "Invalid: product_id is missing."
     assert decided["message"].iloc[15] == "Invalid: quantity 'lots' is not a number."
+
+
+def test_windows_line_endings_and_quoted_headers():
+    frame = read_claims_csv(b'"claim_id","product_id","channel","quantity"\r\n"C1","imatinib-400mg-tab","retail",60\r\n')
+    assert frame[["claim_id", "product_id", "channel", "quantity"]].iloc[0].tolist() == [
+        "C1", "imatinib-400mg-tab", "retail", "60"]
+
+
+def test_decisions_csv_reads_back_as_claims(tmp_path):
+    import io
+
+    from compiler.claims import write_decisions
+
+    engine = load_engine("oncology-dqm", exports=str(EXPORTS))
+    first = engine.decide(read_claims_csv(HEADER + b"C1,imatinib-400mg-tab,retail,120,Rifadin,\n"))
+    sink = io.BytesIO()
+    write_decisions(first, sink)
+    again = engine.decide(read_claims_csv(sink.getvalue()))
+    assert again["decision"].tolist() == ["deny"]  # the output has no concomitant_drugs column
+    assert again["claim_id"].tolist() == ["C1"] and again["quantity"].tolist() == [120]
