@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -82,8 +83,12 @@ def cmd_decide(args: argparse.Namespace) -> int:
         claims = read_claims_csv(sys.stdin.buffer.read() if args.claims == "-" else args.claims)
     except ClaimsFileError as exc:
         raise UserError(str(exc)) from None
-    write_decisions(engine.decide(claims), sys.stdout.buffer, args.format)
-    sys.stdout.flush()
+    try:
+        write_decisions(engine.decide(claims), sys.stdout.buffer, args.format)
+        sys.stdout.flush()
+    except BrokenPipeError:  # the reader went away (`dqm decide … | head`): stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     return 0
 
 

@@ -155,3 +155,11 @@ def test_decide_a_million_rows_with_bad_ones(claims_file):
     assert sum(',"invalid",' in line for line in lines) == 250_000
     assert sum(',"override",' in line for line in lines) == 750_000
     assert '"Invalid: line 17 has 8 fields but the header has 6; put double quotes around a value that contains a comma."' in lines[16]
+
+
+def test_decide_into_a_closed_pipe_stops_quietly(claims_file):
+    path = claims_file(HEADER + "C,imatinib-400mg-tab,retail,61,,\n" * 200_000)
+    done = subprocess.run(f"{sys.executable} -m compiler.cli decide {path} --ruleset oncology-dqm | head -1",
+                          shell=True, capture_output=True, cwd=ROOT, check=False)
+    assert done.stdout.decode().startswith('"claim_id","product_id"')
+    assert done.stderr == b""
