@@ -82,7 +82,12 @@ class _Coded:
     categories: list
 
     def categorical(self) -> pd.Categorical:
-        codes, categories = self.codes, list(self.categories)
+        codes, categories = self.codes, self.categories
+        if len(categories) > 2 * len(codes) + 16:  # e.g. every message of a large ruleset: keep the used
+            used, codes = np.unique(codes, return_inverse=True)
+            categories = [categories[u] for u in used if u >= 0]
+            codes = codes - 1 if len(used) and used[0] < 0 else codes
+        categories = list(categories)
         if len(set(categories)) != len(categories):  # e.g. two products with the same wording
             codes = codes.copy()
             categories = _unique(categories, codes)
@@ -240,6 +245,11 @@ class Engine:
         self._policy_of = np.array([self._policy_ids.index(p.policy_id) for p in self.products] + [-1, -1],
                                    dtype=np.int64)
         self._drug_cache: dict[str, dict[str, tuple[ListEntry, ...]]] = {}
+        self._overrides_of: dict[int, list[tuple[int, Override]]] = {}
+        for k, (p, o) in enumerate(self.overrides):
+            self._overrides_of.setdefault(p, []).append((k, o))
+        self._has_overrides = np.array([i in self._overrides_of for i in range(len(self.products))]
+                                       or [False], dtype=bool)
 
     @property
     def product_ids(self) -> list[str]:
@@ -309,16 +319,18 @@ class Engine:
         met: dict[str, np.ndarray] = {}
         winner = np.full(n, -1, dtype=np.int64)
         cap = np.full(n, -np.inf)
-        for k, (p, o) in enumerate(self.overrides):
-            candidates = over & (product == p)
-            if not candidates.any():
-                continue
-            if o.criterion_id not in met:
-                met[o.criterion_id] = self._met(o.criterion_id, drugs, drug_texts, attested, attested_texts)
-            o_cap = np.where(channel == 0, o.max_qty[0], o.max_qty[1])
-            better = candidates & met[o.criterion_id] & (o_cap > cap)
-            winner[better] = k
-            cap[better] = o_cap[better]
+        for rows, overrides in self._over_limit_groups(over, product):
+            ch = channel[rows]
+            best, best_cap = np.full(len(rows), -1, dtype=np.int64), np.full(len(rows), -np.inf)
+            for k, o in overrides:
+                if o.criterion_id not in met:
+                    met[o.criterion_id] = self._met(o.criterion_id, drugs, drug_texts, attested, attested_texts)
+                o_cap = np.where(ch == 0, o.max_qty[0], o.max_qty[1])
+                better = met[o.criterion_id][rows] & (o_cap > best_cap)  # strictly: a tie keeps the first
+                best[better] = k
+                best_cap[better] = o_cap[better]
+            winner[rows] = best
+            cap[rows] = best_cap
 
         decision = np.full(n, DENY, dtype=np.int8)
         decision[valid & ~over] = APPROVE
@@ -333,6 +345,24 @@ class Engine:
                            _Coded(channel_codes, channel_texts), channel, quantity_text, quantity,
                            drugs, drug_texts, attested, attested_texts, problem,
                            decision, limit, approved, winner, met)
+
+    def _over_limit_groups(self, over: np.ndarray, product: np.ndarray):
+        """The over-limit claims of each product that has overrides, with those overrides."""
+        rows = np.flatnonzero(over & self._has_overrides[np.maximum(product, 0)])
+        if not len(rows):
+            return
+        products = product[rows]
+        if len(self._overrides_of) <= 8:  # few products with overrides: a mask each, no sort
+            for p, overrides in self._overrides_of.items():
+                mine = rows[products == p]
+                if len(mine):
+                    yield mine, overrides
+            return
+        order = np.argsort(products, kind="stable")  # many: group the rows by product once
+        rows, products = rows[order], products[order]
+        starts = np.flatnonzero(np.r_[True, products[1:] != products[:-1]])
+        for start, end in zip(starts, [*starts[1:], len(rows)]):
+            yield rows[start:end], self._overrides_of[int(products[start])]
 
     def _product_code(self, text: str) -> int:
         key = str(text).strip().casefold()

@@ -22,7 +22,26 @@ POOL = ["rifampin", "Rifadin 300 mg", "Tegretol XR", "Phenytoin Sodium 100 mg ca
 COMPARED = ["decision", "approved_quantity", "limit", "criterion_id", "reject_code", "approval_months"]
 
 
-def random_claims(n: int, seed: int) -> pd.DataFrame:
+def many_products_ruleset() -> dict:
+    """The enriched ruleset with twelve more 400 mg-like products, each with its own limits and
+    caps, so that more than a handful of products have overrides (and some tie)."""
+    doc = enriched_ruleset()
+    template = doc["policies"][0]["products"][1]
+    for k in range(12):
+        p = json.loads(json.dumps(template))
+        p["product_id"] = f"product-{k}"
+        p["retail_max_qty"], p["home_delivery_max_qty"] = 30 + 10 * k, 90 + 20 * k
+        for o in p["overrides"]:
+            o["retail_max_qty"] += 10 * k + (5 if o["criterion_id"] == "strong-cyp3a4-inducer" and k % 2 else 0)
+            o["home_delivery_max_qty"] += 20 * k
+        if k % 4 == 3:  # a tie at retail: the first criterion (in id order) wins, in both engines
+            for o in p["overrides"]:
+                o["retail_max_qty"] = 150 + k
+        doc["policies"][0]["products"].append(p)
+    return doc
+
+
+def random_claims(n: int, seed: int, products: list[str] | None = None) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     quantity = rng.integers(1, 700, n).astype(float)
     quantity[rng.random(n) < 0.1] += 0.5  # some fractional quantities
@@ -32,8 +51,8 @@ def random_claims(n: int, seed: int) -> pd.DataFrame:
     attested = np.where(rng.random(n) < 0.2, "reviewer-confirmed-dose", None)
     return pd.DataFrame({
         "claim_id": np.arange(n).astype(str),
-        "product_id": rng.choice(["imatinib-400mg-tab", "imatinib-100mg-tab", "other-product"], n,
-                                 p=[0.6, 0.35, 0.05]),
+        "product_id": rng.choice(products, n) if products else
+        rng.choice(["imatinib-400mg-tab", "imatinib-100mg-tab", "other-product"], n, p=[0.6, 0.35, 0.05]),
         "channel": rng.choice(["retail", "home_delivery"], n),
         "quantity": [f"{q:g}" for q in quantity],
         "concomitant_drugs": drugs,
@@ -55,11 +74,14 @@ def ours(decided: pd.DataFrame) -> list[dict]:
     return rows.to_dict("records")
 
 
-@pytest.mark.parametrize("ruleset", ["founding", "enriched"])
+@pytest.mark.parametrize("ruleset", ["founding", "enriched", "many-products"])
 def test_zen_engine_decides_100000_random_claims_as_dqm_does(ruleset):
-    doc = json.loads(V3.read_text()) if ruleset == "founding" else enriched_ruleset()
+    doc = {"founding": lambda: json.loads(V3.read_text()), "enriched": enriched_ruleset,
+           "many-products": many_products_ruleset}[ruleset]()
     engine = Engine(doc)
-    claims = random_claims(100_000, seed=7)
+    products = ([p["product_id"] for p in doc["policies"][0]["products"]] + ["other-product"]
+                if ruleset == "many-products" else None)
+    claims = random_claims(100_000, seed=7, products=products)
     decided = engine.decide(claims)
     assert set(decided["decision"]) == {"approve", "override", "deny", "not_applicable"}
     if ruleset == "enriched":  # both overrides win somewhere
