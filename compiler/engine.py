@@ -447,10 +447,13 @@ class Engine:
         """The claim's drugs that met the winning criterion, joined by "; "."""
         codes = np.full(ev.n, -1, dtype=np.int64)
         categories: list[str] = []
-        for k, (_, o) in enumerate(self.overrides):
-            c = self.criteria[o.criterion_id]
-            rows = winner == k
-            if c.met_when != "concomitant_drug_on_list" or not rows.any():
+        criterion = self._ov_criterion[winner]  # per claim: the winning criterion's index, or -1
+        for i, criterion_id in enumerate(self._criterion_ids):  # few criteria, however many products
+            c = self.criteria[criterion_id]
+            if c.met_when != "concomitant_drug_on_list":
+                continue
+            rows = criterion == i
+            if not rows.any():
                 continue
             text_codes, joined = ev.drug_texts.joined(c.drug_list_id)
             text_codes = np.where(text_codes >= 0, text_codes + len(categories), -1)
