@@ -237,12 +237,15 @@ class Engine:
         self._policy_ids = sorted({p.policy_id for p in self.products})
         self._messages, self._message_code = self._fixed_messages()
         # Per override (and a final "none"): its criterion, its months, its place in its product.
-        self._ov_criterion = np.array([self._criterion_ids.index(o.criterion_id) for _, o in self.overrides]
+        # (dict lookups, not list.index: a ruleset may hold 20,000 products over 5,000 policies)
+        criterion_code = {c: i for i, c in enumerate(self._criterion_ids)}
+        policy_code = {p: i for i, p in enumerate(self._policy_ids)}
+        self._ov_criterion = np.array([criterion_code[o.criterion_id] for _, o in self.overrides]
                                       + [-1], dtype=np.int64)
         self._ov_months = np.array([o.approval_months for _, o in self.overrides] + [np.nan], dtype=float)
-        self._slot = np.array([self.products[p].overrides.index(o) for p, o in self.overrides] + [0],
+        self._slot = np.array([slot for p in self.products for slot in range(len(p.overrides))] + [0],
                               dtype=np.int64)
-        self._policy_of = np.array([self._policy_ids.index(p.policy_id) for p in self.products] + [-1, -1],
+        self._policy_of = np.array([policy_code[p.policy_id] for p in self.products] + [-1, -1],
                                    dtype=np.int64)
         self._drug_cache: dict[str, dict[str, tuple[ListEntry, ...]]] = {}
         self._overrides_of: dict[int, list[tuple[int, Override]]] = {}

@@ -13,9 +13,9 @@ picks; then deny. A last row answers not_applicable for any other product.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+import orjson
 import pandas as pd
 
 from .build import number
@@ -102,7 +102,9 @@ def _row(rule_id: str, when: dict[str, str], quantity: str, met: str, *, decisio
 
 def _lit(value: Any) -> str:
     """A value as a JDM expression literal: "text" quoted, 60 not 60.0."""
-    return json.dumps(number(value) if isinstance(value, (int, float)) else value)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(number(value))  # Python's repr of a float is JSON's
+    return orjson.dumps(value).decode()
 
 
 def _plain(value: Any) -> Any:
