@@ -32,7 +32,10 @@ MAX_CELLS = 5_000_000  # rows x columns as calamine lays them out (it allocates 
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _DTD = re.compile(rb"<!(DOCTYPE|ENTITY)", re.IGNORECASE)
 _FORMULA = re.compile(rb"<(?:\w+:)?f[ >/]")
+_PLAIN_FORMULA = re.compile(rb"<f[ >/]")
 _CELL_REF_PARTS = re.compile(rb'\sr="([A-Z]{1,3})([0-9]{1,7})"')  # a cell's r="B12", any attribute order
+_SPACE_REF_LETTERS = re.compile(rb' r="([A-Z]{1,3})[0-9]')
+_SPACE_REF_ROWS = {n: re.compile(rb' r="[A-Z]{1,3}([0-9]{%d})"' % n) for n in range(1, 8)}
 _CELL_WITHOUT_REF = re.compile(rb"<(?:\w+:)?c(?=[\s>/])(?![^>]*\br=)")
 _ROW = re.compile(rb"<(?:\w+:)?row[\s>/]")
 _CELL = re.compile(rb"<(?:\w+:)?c[\s>/]")
@@ -115,12 +118,12 @@ def check_container(data: bytes, name: str) -> Container:
             # zipfile stops at the declared size and checks the CRC, so a part that lies about
             # its size fails here instead of filling memory.
             text = zf.read(i)
-            if _DTD.search(text):
+            if b"<!" in text and _DTD.search(text):  # the substring test is ~10x faster
                 return Container(f"'{name}' contains XML declarations ({i.filename}) that Excel "
                                   "never writes and that can be used to attack the reader; dqm "
                                   "does not open it. Open it in Excel and save it again.")
             if i.filename.startswith("xl/worksheets/"):
-                found.has_formulas = found.has_formulas or bool(_FORMULA.search(text))
+                found.has_formulas = found.has_formulas or _has_formula(text)
                 parts[i.filename] = (_extent(text), _error_cells(text))
         sheet_parts = _sheet_parts(zf)
     except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError,
@@ -136,21 +139,34 @@ def check_container(data: bytes, name: str) -> Container:
 
 def _extent(xml: bytes) -> tuple[int, int]:
     """(rows, columns) of the rectangle calamine will allocate for this sheet: from the cells'
-    own references, since a <dimension> element can say anything. One regex pass: this runs on
-    every sheet of every workbook (20,000-row sheets included)."""
-    refs = _CELL_REF_PARTS.findall(xml)
-    rows = cols = 0
-    if refs:
-        letters, digits = zip(*refs)
-        rows = max(map(int, set(digits)))
-        cols = max(map(_column_number, set(letters)))
+    own references, since a <dimension> element can say anything. This runs on every sheet of
+    every workbook, so the common case (attributes separated by plain spaces) uses patterns with
+    a literal prefix and never builds a match per cell for more than the column letters."""
+    if any(sep + b'r="' in xml for sep in (b"\t", b"\n", b"\r")):  # r= after a tab or newline
+        refs = _CELL_REF_PARTS.findall(xml)
+        letters = [a for a, _ in refs]
+        rows = max((int(d) for _, d in refs), default=0)
+    else:
+        letters = _SPACE_REF_LETTERS.findall(xml)
+        rows = 0
+        for digits in range(7, 0, -1):  # the longest row numbers hold the largest
+            found = _SPACE_REF_ROWS[digits].findall(xml)
+            if found:
+                rows = max(map(int, found))
+                break
+    cols = max(map(_column_number, set(letters)), default=0)
     tags = xml.count(b"<c ") + xml.count(b"<c>") + xml.count(b"<c/>")
-    if (tags != len(refs) or b":c " in xml) and _CELL_WITHOUT_REF.search(xml):
+    if (tags != len(letters) or b":c " in xml) and _CELL_WITHOUT_REF.search(xml):
         # References are optional; without one a cell's position is its count in the row.
         chunks = xml.split(b"<row")[1:] or [xml]
         rows = max(rows, len(_ROW.findall(xml)))
         cols = max(cols, max(len(_CELL.findall(c)) for c in chunks))
     return rows, cols
+
+
+def _has_formula(xml: bytes) -> bool:
+    # the literal "<f" pattern is ~8x faster; the prefixed form (<x:f>) only where a prefix is used
+    return bool(_PLAIN_FORMULA.search(xml) or (b":f" in xml and _FORMULA.search(xml)))
 
 
 def _column_number(letters: bytes) -> int:

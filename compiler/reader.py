@@ -207,12 +207,14 @@ def _sheet_frame(name: str, rows: list[list], merged) -> tuple[Sheet, list[Findi
             f"{', '.join(headers)}.", WARNING))
 
     data = {}
+    columns = list(zip(*rows[1:])) if len(rows) > 1 else []  # calamine pads rows to the sheet's width
     for h in headers:
         i = positions.get(h)
-        if i is None:
+        if i is None or i >= len(columns):
             data[h] = [None] * (len(rows) - 1)
-        else:  # calamine pads every row to the sheet's width; numbers need no conversion
-            data[h] = [v if v.__class__ is float else _cell(v) for v in (r[i] for r in rows[1:])]
+        else:  # the common cases inline (numbers as they are, text stripped); the rest in _cell
+            data[h] = [v if v.__class__ is float else (v.strip() or None) if v.__class__ is str
+                       else _cell(v) for v in columns[i]]
     frame = pd.DataFrame(data, index=pd.RangeIndex(2, len(rows) + 1) if rows else pd.RangeIndex(2, 2),
                          dtype=object)
     frame = frame[frame.notna().any(axis=1)] if len(frame) else frame
