@@ -6,6 +6,7 @@ import hashlib
 import orjson
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from . import names
@@ -32,8 +33,8 @@ def build(validated: Validated) -> dict[str, Any]:
             months = policies_months[product_policy[r["Product ID"]]]
         overrides.setdefault(r["Product ID"], []).append({
             "criterion_id": r["Criterion ID"],
-            "retail_max_qty": number(r["Retail Max Qty per Rx"]),
-            "home_delivery_max_qty": number(r["Home Delivery Max Qty per Rx"]),
+            "retail_max_qty": r["Retail Max Qty per Rx"],
+            "home_delivery_max_qty": r["Home Delivery Max Qty per Rx"],
             "approval_months": number(months),
             "criteria_text": r["Criteria Text"],
         })
@@ -43,8 +44,8 @@ def build(validated: Validated) -> dict[str, Any]:
             "product_id": r["Product ID"],
             "product": r["Product"],
             "strength_and_form": r["Strength and Form"],
-            "retail_max_qty": number(r["Retail Max Qty per Rx"]),
-            "home_delivery_max_qty": number(r["Home Delivery Max Qty per Rx"]),
+            "retail_max_qty": r["Retail Max Qty per Rx"],
+            "home_delivery_max_qty": r["Home Delivery Max Qty per Rx"],
             "unit": r["Unit"],
             "footnote": r["Footnote"],
             "overrides": sorted(overrides.get(r["Product ID"], []), key=lambda o: o["criterion_id"]),
@@ -61,7 +62,7 @@ def build(validated: Validated) -> dict[str, Any]:
         "title": r["Title"],
         "policy_type": r["Policy Type"],
         "review_date": r["Review Date"],
-        "approval_months": number(r["Approval Duration (months)"]),
+        "approval_months": r["Approval Duration (months)"],
         "notes": r["Notes"],
         "products": sorted(products.get(r["Policy ID"], []), key=lambda p: p["product_id"]),
         "history": sorted(history.get(r["Policy ID"], []), key=_history_key),
@@ -88,11 +89,11 @@ def build(validated: Validated) -> dict[str, Any]:
         "test_id": r["Test ID"],
         "product_id": r["Product ID"],
         "channel": CHANNELS[r["Channel"]],
-        "quantity": number(r["Quantity"]),
+        "quantity": r["Quantity"],
         "concomitant_drugs": r["Concomitant Drugs"],
         "attested_criteria": r["Attested Criteria"],
         "expected_decision": r["Expected Decision"].lower(),
-        "expected_approved_qty": number(r["Expected Approved Qty"]),
+        "expected_approved_qty": r["Expected Approved Qty"],
         "notes": r["Notes"],
     } for r in _records(f["Tests"])] if "Tests" in f else []
 
@@ -142,11 +143,21 @@ def _text(x: Any) -> str | None:
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """Rows as dicts with None for blanks and ISO text for dates (vectorised: 20,000-row sheets)."""
-    out = frame.copy()
-    for col in out.columns:
-        if pd.api.types.is_datetime64_any_dtype(out[col]):
-            out[col] = out[col].dt.strftime("%Y-%m-%d")
-    columns = [out[c].astype(object).where(out[c].notna(), None).tolist() for c in out.columns]
-    names = list(out.columns)
+    """Rows as dicts: None for blanks, ISO text for dates, numbers as `number` writes them
+    (vectorised: sheets have 20,000 rows)."""
+    columns = []
+    for c in frame.columns:
+        col = frame[c]
+        if pd.api.types.is_datetime64_any_dtype(col):
+            col = col.dt.strftime("%Y-%m-%d")
+        elif pd.api.types.is_float_dtype(col):
+            values = col.to_numpy()
+            blank, whole = np.isnan(values), np.mod(values, 1) == 0
+            out = values.astype(object)
+            out[whole] = values[whole].astype(np.int64).astype(object)
+            out[blank] = None
+            columns.append(out.tolist())
+            continue
+        columns.append(col.astype(object).where(col.notna(), None).tolist())
+    names = list(frame.columns)
     return [dict(zip(names, values)) for values in zip(*columns)]
