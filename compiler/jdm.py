@@ -27,30 +27,33 @@ OUTPUTS = [("decision", "Decision", "decision"), ("approved", "Approved quantity
            ("limit", "Limit", "limit"), ("criterion", "Criterion ID", "criterion_id"),
            ("reject", "Reject code", "reject_code"), ("months", "Approval months", "approval_months")]
 CHANNEL_FIELDS = {"retail": "retail_max_qty", "home_delivery": "home_delivery_max_qty"}
+APPROVE, OVERRIDE, DENY = '"approve"', '"override"', '"deny"'  # decisions as JDM string literals
 
 
 def graph(ruleset: dict[str, Any]) -> dict[str, Any]:
     """The JDM decision graph of a ruleset (a published version or a draft)."""
     rules: list[dict[str, str]] = []
+    channel_lits = {channel: _lit(channel) for channel in CHANNEL_FIELDS}
     for policy in ruleset["policies"]:
         for p in policy["products"]:
+            product = _lit(p["product_id"])  # each literal made once per product, not per row
+            criteria = [(o, _lit(o["criterion_id"]), _lit(o["approval_months"])) for o in p["overrides"]]
             for channel, max_field in CHANNEL_FIELDS.items():
                 limit = _lit(p[max_field])
-                when = {"product": _lit(p["product_id"]), "channel": _lit(channel)}
+                when = {"product": product, "channel": channel_lits[channel]}
                 rules.append(_row(f"{p['product_id']}/{channel}/approve", when, f"<= {limit}", "",
-                                  decision="approve", approved="quantity", limit=limit))
-                ranked = sorted(p["overrides"], key=lambda o: -o[max_field])  # stable: ties keep order
-                for o in ranked:
+                                  decision=APPROVE, approved="quantity", limit=limit))
+                ranked = sorted(criteria, key=lambda c: -c[0][max_field])  # stable: ties keep order
+                for o, criterion, months in ranked:
                     cap = _lit(o[max_field])
                     rules.append(_row(f"{p['product_id']}/{channel}/override/{o['criterion_id']}", when,
-                                      f"> {limit}", f"contains($, {_lit(o['criterion_id'])})",
-                                      decision="override", approved=f"min([quantity, {cap}])",
-                                      limit=limit, criterion=_lit(o["criterion_id"]), reject="76",
-                                      months=_lit(o["approval_months"])))
+                                      f"> {limit}", f"contains($, {criterion})",
+                                      decision=OVERRIDE, approved=f"min([quantity, {cap}])",
+                                      limit=limit, criterion=criterion, reject="76", months=months))
                 rules.append(_row(f"{p['product_id']}/{channel}/deny", when, f"> {limit}", "",
-                                  decision="deny", approved="0", limit=limit, reject="76"))
+                                  decision=DENY, approved="0", limit=limit, reject="76"))
     rules.append(_row("other-product/not-applicable", {"product": "", "channel": ""}, "", "",
-                      decision="not_applicable"))
+                      decision=_lit("not_applicable")))
     version = ruleset.get("version")
     return {
         "contentType": CONTENT_TYPE,
@@ -96,7 +99,7 @@ def _row(rule_id: str, when: dict[str, str], quantity: str, met: str, *, decisio
          approved: str = "", limit: str = "", criterion: str = "", reject: str = "",
          months: str = "") -> dict[str, str]:
     return {"_id": rule_id, "product": when["product"], "channel": when["channel"],
-            "quantity": quantity, "met": met, "decision": _lit(decision), "approved": approved,
+            "quantity": quantity, "met": met, "decision": decision, "approved": approved,
             "limit": limit, "criterion": criterion, "reject": reject, "months": months}
 
 
