@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import io
 import os
-import tempfile
 from pathlib import Path
 
 import openpyxl
@@ -20,8 +19,9 @@ from openpyxl.styles import Font, PatternFill
 from openpyxl.utils.cell import coordinate_from_string
 from openpyxl.worksheet.hyperlink import Hyperlink
 
-from .findings import ERROR, Finding, errors, plain_value, warnings
+from .atomic import replace_file
 from .container import MAX_FILE_BYTES, check_container
+from .findings import ERROR, Finding, errors, plain_value, warnings
 from .reader import norm_header
 from .template import HEADER_FILL
 
@@ -77,16 +77,7 @@ def annotate_file(workbook: str | Path, out: str | Path, findings: list[Finding]
     refused_unread = any(f.sheet is None for f in findings)  # the reader never opened it: nor do we
     source = b"" if refused_unread else workbook.read_bytes()
     data = annotate_workbook(source, findings, workbook.name)
-    # A temporary file beside `out`, then a rename: a half-written copy never shows.
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, out)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return out
+    return replace_file(out, data)
 
 
 def _open_copy(source: bytes, name: str) -> openpyxl.Workbook:

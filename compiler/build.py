@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import hashlib
-import orjson
 from typing import Any
 
 import numpy as np
+import orjson
 import pandas as pd
 
 from . import names

@@ -8,8 +8,9 @@ import os
 import sys
 from pathlib import Path
 
-from . import diff, findings as fmt
-from .store import Published, Refused, Store, StoreError, Unchanged
+from . import diff
+from . import findings as fmt
+from .store import Published, Store, StoreError, Unchanged
 
 
 class UserError(Exception):

@@ -17,7 +17,6 @@ import hashlib
 import json
 import os
 import re
-import tempfile
 import time
 from dataclasses import dataclass
 from functools import lru_cache
@@ -29,6 +28,7 @@ import jsonschema_rs
 import orjson
 
 from . import diff
+from .atomic import create_file, replace_file
 
 SCHEMA_FILE = "ruleset.schema.json"
 _VERSION_FILE = re.compile(r"^v([1-9][0-9]*)\.json$")
@@ -221,13 +221,13 @@ class Store:
         path = self.root / ruleset_id / "index.json"
         data = canonical_bytes(self.index(ruleset_id, loaded))
         if not path.exists() or path.read_bytes() != data:
-            _write_replace(path, data)
+            replace_file(path, data)
 
     def _write_schema(self) -> None:
         data = (json.dumps(schema(), indent=2, ensure_ascii=False) + "\n").encode()
         target = self.root / SCHEMA_FILE
         if not target.exists() or target.read_bytes() != data:
-            _write_replace(target, data)
+            replace_file(target, data)
 
 
 def _pause_for_crash_tests() -> None:
@@ -251,45 +251,9 @@ def index_entry(doc: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _temp_beside(path: Path, data: bytes) -> str:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        os.fchmod(fd, 0o644)  # published files are for everyone to read
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-    except BaseException:
-        os.unlink(tmp)
-        raise
-    return tmp
-
-
 def _write_new(path: Path, data: bytes) -> None:
-    """Create `path` atomically; fail if it exists (a published file is never rewritten)."""
-    tmp = _temp_beside(path, data)
+    """Create `path` atomically; a published file is never rewritten."""
     try:
-        os.link(tmp, path)
+        create_file(path, data)
     except FileExistsError:
         raise StoreError(f"{path} is already published and is never rewritten.") from None
-    finally:
-        os.unlink(tmp)
-    _fsync_dir(path.parent)
-
-
-def _write_replace(path: Path, data: bytes) -> None:
-    tmp = _temp_beside(path, data)
-    try:
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
-    _fsync_dir(path.parent)
-
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

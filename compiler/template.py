@@ -7,8 +7,7 @@ The help on each header and the Instructions sheet come from the pandera fields 
 
 from __future__ import annotations
 
-import os
-import tempfile
+import io
 from pathlib import Path
 
 import openpyxl
@@ -17,6 +16,7 @@ from openpyxl.utils import get_column_letter, quote_sheetname
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from . import schemas
+from .atomic import replace_file
 
 HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
 INSTRUCTIONS = "Instructions"
@@ -178,14 +178,7 @@ def _letter(sheet: str, header: str) -> str:
 
 
 def save_atomically(wb: openpyxl.Workbook, path: str | Path) -> Path:
-    """Save to a temporary file beside `path`, then rename: a half-written workbook never shows."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
-    os.close(fd)
-    try:
-        wb.save(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
+    """Save a workbook so that a half-written file never shows."""
+    out = io.BytesIO()
+    wb.save(out)
+    return replace_file(path, out.getvalue())

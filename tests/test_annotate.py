@@ -5,12 +5,18 @@ from __future__ import annotations
 
 import hashlib
 
+import hostile_corpus as corpus
 import openpyxl
 import pytest
 
-import hostile_corpus as corpus
 from compiler import cli
-from compiler.annotate import ERROR_FILL, WARNING_FILL, AnnotateError, annotate_file, annotate_workbook
+from compiler.annotate import (
+    ERROR_FILL,
+    WARNING_FILL,
+    AnnotateError,
+    annotate_file,
+    annotate_workbook,
+)
 from compiler.validate import validate_file
 
 NOT_A_NUMBER = "'Retail Max Qty per Rx' must be a number. Type a number such as 60, in digits."

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from conftest import ROOT
 
 from compiler import schemas
 from compiler.cli import parser
-from conftest import ROOT
 
 README = (ROOT / "README.md").read_text()
 

@@ -11,10 +11,10 @@ import time
 import tracemalloc
 from pathlib import Path
 
+import hostile_corpus as corpus
 import openpyxl
 import pytest
 
-import hostile_corpus as corpus
 from compiler import cli
 from compiler.container import Container
 from compiler.findings import errors, warnings

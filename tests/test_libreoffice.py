@@ -9,10 +9,10 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import hostile_corpus as corpus
 import openpyxl
 import pytest
 
-import hostile_corpus as corpus
 from compiler.build import build
 from compiler.findings import errors
 from compiler.publish import compile_workbook

@@ -16,9 +16,9 @@ import sys
 import time
 from pathlib import Path
 
+import founding_workbook
 import pytest
 
-import founding_workbook
 from compiler import cli
 from compiler.store import Store, StoreError, canonical_bytes, seal
 from compiler.template import write_workbook

@@ -1,0 +1,55 @@
+"""Atomic file writes, the one way dqm writes a file: a temporary file beside the target, fsynced,
+then renamed (or hard-linked) into place, so a half-written file is never visible."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+
+def replace_file(path: str | Path, data: bytes) -> Path:
+    """Write `path` atomically, replacing what is there."""
+    path = Path(path)
+    tmp = _temp_beside(path, data)
+    try:
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+    _fsync_dir(path.parent)
+    return path
+
+
+def create_file(path: str | Path, data: bytes) -> Path:
+    """Create `path` atomically; FileExistsError if it exists (the link never overwrites)."""
+    path = Path(path)
+    tmp = _temp_beside(path, data)
+    try:
+        os.link(tmp, path)
+    finally:
+        os.unlink(tmp)
+    _fsync_dir(path.parent)
+    return path
+
+
+def _temp_beside(path: Path, data: bytes) -> str:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        os.fchmod(fd, 0o644)  # mkstemp's 0600 would hide exports and workbooks from their readers
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+    except BaseException:
+        os.unlink(tmp)
+        raise
+    return tmp
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
