@@ -118,14 +118,6 @@ def content_sha256(doc: dict[str, Any]) -> str:
     return hashlib.sha256(orjson.dumps(rules, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
-def history_rows(doc: dict[str, Any] | None) -> set[tuple]:
-    """Every History row of a ruleset as (policy, type, summary, date)."""
-    if not doc:
-        return set()
-    return {(p["policy_id"], h["type_of_revision"], h["summary_of_changes"], h["review_date"])
-            for p in doc["policies"] for h in p["history"]}
-
-
 def number(x: Any) -> int | float | None:
     """A quantity as JSON writes it best: 60, not 60.0."""
     if x is None or (isinstance(x, float) and x != x):

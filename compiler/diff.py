@@ -34,14 +34,39 @@ def changes(before: dict[str, Any] | None, after: dict[str, Any]) -> list[dict[s
     out += _compare("criterion", _keyed(before["criteria"], "criterion_id"),
                     _keyed(after["criteria"], "criterion_id"), ["description", "met_when", "drug_list_id"])
     out += _compare("drug_list_member", _members(before), _members(after), ["also_known_as", "notes"])
-    old_h, new_h = _history(before), _history(after)
-    for key in sorted(new_h.keys() - old_h.keys()):
-        out.append(_record("history", "added", key[0], None, None, None,
-                           f"{key[0]}: History row added: {key[1]}, {key[3]}: {key[2]}"))
-    for key in sorted(old_h.keys() - new_h.keys()):
+    out += history_changes(before, after)
+    return out
+
+
+def history_changes(before: dict[str, Any], after: dict[str, Any]) -> list[dict[str, Any]]:
+    """History rows added, removed or changed. A row is known by its policy and Review Date; where
+    one policy has one row on a date on each side, an edit of its type or summary is a change."""
+    old, new = _history(before), _history(after)
+    gone, came = old.keys() - new.keys(), new.keys() - old.keys()
+    by_date_old, by_date_new = _by_date(gone), _by_date(came)
+    out = []
+    for (policy, date), rows in sorted(by_date_new.items()):
+        if len(rows) == 1 and len(by_date_old.get((policy, date), [])) == 1:
+            (a,), (b,) = by_date_old.pop((policy, date)), rows
+            for i, field in ((1, "Type of Revision"), (2, "Summary of Changes")):
+                if a[i] != b[i]:
+                    out.append(_record("history", "changed", policy, field, a[i], b[i],
+                                       f"{policy}: History row of {date}: {field} {a[i]} → {b[i]}"))
+            continue
+        for key in sorted(rows):
+            out.append(_record("history", "added", policy, None, None, None,
+                               f"{policy}: History row added: {key[1]}, {key[3]}: {key[2]}"))
+    for key in sorted(k for rows in by_date_old.values() for k in rows):
         out.append(_record("history", "removed", key[0], None, None, None,
                            f"{key[0]}: History row removed: {key[1]}, {key[3]}: {key[2]}"))
     return out
+
+
+def _by_date(keys) -> dict[tuple[str, str], list[tuple]]:
+    grouped: dict[tuple[str, str], list[tuple]] = {}
+    for key in keys:
+        grouped.setdefault((key[0], key[3]), []).append(key)
+    return grouped
 
 
 def as_text(items: Iterable[dict[str, Any]]) -> str:

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from . import diff
-from .build import build, history_rows
+from .build import build
 from .findings import Finding
 from .store import Published, Refused, Store, Unchanged
 from .validate import Validated, validate_file
@@ -45,8 +45,8 @@ def run_workbook_tests(validated: Validated, content: dict[str, Any]) -> list[Fi
 
 def new_history_required(validated: Validated, previous: dict | None, content: dict) -> list[Finding]:
     """A changed ruleset must bring at least one new History row."""
-    if previous is None or history_rows(content) - history_rows(previous):
-        return []
+    if previous is None or any(c["action"] == "added" for c in diff.history_changes(previous, content)):
+        return []  # an edited History row is a change, not the new row a new version needs
     sheet = validated.workbook.sheets["History"]
     changed = diff.changes(previous, content)
     shown = "; ".join(c["text"] for c in changed[:3]) + ("; …" if len(changed) > 3 else "")

@@ -170,3 +170,30 @@ def test_first_compile_into_an_empty_store_is_v1(founding_rows, make_workbook, t
     assert result.outcome.doc["changes"]["since_version"] is None
     assert result.outcome.doc["changes"]["items"][0]["text"] == "oncology-dqm: ruleset added"
     assert (tmp_path / "exports" / "ruleset.schema.json").exists()
+
+
+def test_editing_a_history_row_is_a_change_not_the_new_row_a_version_needs(founding_rows, make_workbook, exports_copy):
+    raise_limit(founding_rows, reviews_added=0)
+    founding_rows["History"][2][2] = "Raised the 400 mg retail limit."
+    result = compile_workbook(make_workbook(founding_rows), exports_copy)
+    assert isinstance(result.outcome, Refused)
+    assert [(f.sheet, f.cell) for f in result.findings] == [("History", "A5")]
+    assert "imatinib-per-rx: History row of 2025-12-08: Summary of Changes No criteria changes. → " \
+           "Raised the 400 mg retail limit." in result.findings[0].message
+
+
+def test_history_rows_added_removed_and_changed_are_told_apart(founding_rows, make_workbook, exports_copy):
+    raise_limit(founding_rows)
+    founding_rows["History"][0][1] = "Initial Review"
+    del founding_rows["History"][1]
+    result = compile_workbook(make_workbook(founding_rows), exports_copy)
+    history = [(c["action"], c["field"], c["before"], c["after"], c["text"])
+               for c in result.outcome.doc["changes"]["items"] if c["kind"] == "history"]
+    assert history == [
+        ("changed", "Type of Revision", "Annual Revision", "Initial Review",
+         "imatinib-per-rx: History row of 2023-12-13: Type of Revision Annual Revision → Initial Review"),
+        ("added", None, None, None,
+         "imatinib-per-rx: History row added: Revision, 2026-11-27: Raised the 400 mg retail limit."),
+        ("removed", None, None, None,
+         "imatinib-per-rx: History row removed: Annual Revision, 2024-12-17: No criteria changes."),
+    ]
