@@ -33,10 +33,18 @@ OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _DTD = re.compile(rb"<!(DOCTYPE|ENTITY)", re.IGNORECASE)
 _FORMULA = re.compile(rb"<(?:\w+:)?f[ >/]")
 _PLAIN_FORMULA = re.compile(rb"<f[ >/]")
-_CELL_REF_PARTS = re.compile(rb'\sr="([A-Z]{1,3})([0-9]{1,7})"')  # a cell's r="B12", any attribute order
-_SPACE_REF_LETTERS = re.compile(rb' r="([A-Z]{1,3})[0-9]')
-_SPACE_REF_ROWS = {n: re.compile(rb' r="[A-Z]{1,3}([0-9]{%d})"' % n) for n in range(1, 8)}
-_CELL_WITHOUT_REF = re.compile(rb"<(?:\w+:)?c(?=[\s>/])(?![^>]*\br=)")
+# Every attribute named r (a row's or a cell's position), as calamine reads it: any XML spacing,
+# either quote, letters of either case. Excel writes them as ` r="B12"`; the literal patterns
+# below read that form fast, and `_odd_spacing` finds anything that could be another form.
+_ANY_R = re.compile(rb"""(?:\s|["'])r\s*=\s*["']([A-Za-z]*)([0-9]*)""")  # calamine takes s="0"r="A1"
+_PLAIN_R_LETTERS = re.compile(rb' r="([A-Za-z]+)')
+_PLAIN_R_DIGITS = re.compile(rb' r="[A-Za-z]*([0-9]+)')
+# A cell or row not starting with ` r="`, or one with a namespace prefix (literal prefixes: fast).
+_UNPOSITIONED_CELL = re.compile(rb'<c(?=[\s>/])(?! r=")')
+_UNPOSITIONED_ROW = re.compile(rb'<row(?=[\s>/])(?! r=")')
+_PREFIXED = re.compile(rb":(?:c|row)[\s>/]")
+# space around an "=", a single quote after it, or an r right after another attribute's quote
+_ODD_EQUALS = re.compile(rb"""=(?:[\s']|(?<=\s=)|(?<=["']r=))""")
 _ROW = re.compile(rb"<(?:\w+:)?row[\s>/]")
 _CELL = re.compile(rb"<(?:\w+:)?c[\s>/]")
 _ERROR_CELL = re.compile(rb'<(?:\w+:)?c\s[^>]*\bt="e"[^>]*>')
@@ -138,30 +146,31 @@ def check_container(data: bytes, name: str) -> Container:
 
 
 def _extent(xml: bytes) -> tuple[int, int]:
-    """(rows, columns) of the rectangle calamine will allocate for this sheet: from the cells'
-    own references, since a <dimension> element can say anything. This runs on every sheet of
-    every workbook, so the common case (attributes separated by plain spaces) uses patterns with
-    a literal prefix and never builds a match per cell for more than the column letters."""
-    if any(sep + b'r="' in xml for sep in (b"\t", b"\n", b"\r")):  # r= after a tab or newline
-        refs = _CELL_REF_PARTS.findall(xml)
-        letters = [a for a, _ in refs]
-        rows = max((int(d) for _, d in refs), default=0)
+    """(rows, columns) of the rectangle calamine will allocate for this sheet, never less: from
+    the r attributes of its rows and cells (a <dimension> element can say anything), and, where
+    a row or cell has none and calamine counts positions, that count added on top. This runs on
+    every sheet of every workbook, so Excel's own form is read with literal-prefix patterns."""
+    if _odd_spacing(xml):
+        refs = _ANY_R.findall(xml)
+        letters, digits = {a for a, _ in refs if a}, [d for _, d in refs if d]
     else:
-        letters = _SPACE_REF_LETTERS.findall(xml)
-        rows = 0
-        for digits in range(7, 0, -1):  # the longest row numbers hold the largest
-            found = _SPACE_REF_ROWS[digits].findall(xml)
-            if found:
-                rows = max(map(int, found))
-                break
-    cols = max(map(_column_number, set(letters)), default=0)
-    tags = xml.count(b"<c ") + xml.count(b"<c>") + xml.count(b"<c/>")
-    if (tags != len(letters) or b":c " in xml) and _CELL_WITHOUT_REF.search(xml):
-        # References are optional; without one a cell's position is its count in the row.
-        chunks = xml.split(b"<row")[1:] or [xml]
-        rows = max(rows, len(_ROW.findall(xml)))
-        cols = max(cols, max(len(_CELL.findall(c)) for c in chunks))
+        letters, digits = set(_PLAIN_R_LETTERS.findall(xml)), _PLAIN_R_DIGITS.findall(xml)
+    rows = max(map(int, set(digits)), default=0)  # int(), not length: "0000000150" is row 150
+    cols = max(map(_column_number, letters), default=0)
+    if _UNPOSITIONED_CELL.search(xml) or _UNPOSITIONED_ROW.search(xml) or _PREFIXED.search(xml):
+        # Some row or cell may have no r (or not first): calamine then counts on from the last
+        # position, so bound it by the counts.
+        rows += len(_ROW.findall(xml))
+        cols += max((len(_CELL.findall(chunk)) for chunk in _ROW.split(xml)), default=0)
     return rows, cols
+
+
+def _odd_spacing(xml: bytes) -> bool:
+    """Whether an r attribute could be written other than as ` r="`: a tab or line break before
+    it, space around an "=", single quotes, or no space after the attribute before it (a false
+    alarm only costs the slower pattern)."""
+    return (any(ws in xml and ws + b"r" in xml for ws in (b"\t", b"\n", b"\r"))
+            or _ODD_EQUALS.search(xml) is not None)
 
 
 def _has_formula(xml: bytes) -> bool:
@@ -171,7 +180,7 @@ def _has_formula(xml: bytes) -> bool:
 
 def _column_number(letters: bytes) -> int:
     n = 0
-    for ch in letters:
+    for ch in letters.upper():
         n = n * 26 + ch - 64
     return n
 

@@ -222,6 +222,33 @@ def far_corner_cell(d: Path) -> Path:
                  change={"Drug Lists": lambda xml: xml.replace(b"</sheetData>", corner)})
 
 
+def _far_row(d: Path, name: str, row: bytes) -> Path:
+    """A Drug Lists row whose cell sits at row 999,999,999, written as calamine still reads it:
+    unguarded, it allocates 128 GB and aborts the process."""
+    return rezip(founding(d), d / f"{name}.xlsx",
+                 change={"Drug Lists": lambda xml: xml.replace(b"</sheetData>", row + b"</sheetData>")})
+
+
+def far_row_nine_digits(d: Path) -> Path:
+    return _far_row(d, "nine-digits", b'<row r="999999999"><c r="A999999999"><v>1</v></c></row>')
+
+
+def far_row_unspaced_attribute(d: Path) -> Path:  # s="0"r="…": no space before r
+    return _far_row(d, "unspaced", b'<row r="20"><c s="0"r="A999999999"><v>1</v></c></row>')
+
+
+def far_row_single_quotes(d: Path) -> Path:
+    return _far_row(d, "quotes", b"<row r='20'><c r = 'A999999999'><v>1</v></c></row>")
+
+
+def far_row_lowercase(d: Path) -> Path:
+    return _far_row(d, "lowercase", b'<row r="20"><c r="a999999999"><v>1</v></c></row>')
+
+
+def far_row_by_row_only(d: Path) -> Path:  # cells without r take their row's
+    return _far_row(d, "row-only", b'<row r="999999999"><c><v>1</v></c></row>')
+
+
 def too_many_rows(d: Path) -> Path:
     header = '<row r="1">' + _inline("A1", "Drug List ID") + _inline("B1", "Drug") + "</row>"
     rows = [header] + [f'<row r="{r}">{_inline(f"A{r}", "big-list")}{_inline(f"B{r}", f"drug {r}")}</row>'
@@ -348,6 +375,8 @@ HOSTILE = [
     "not_a_zip", "zero_bytes", "truncated", "encrypted", "legacy_xls", "xlsm_with_macros",
     "macros_renamed_xlsx", "oversized_file", "zip_not_workbook", "billion_laughs", "external_entity", "zip_bomb_ratio",
     "zip_bomb_declared", "lying_part_size", "too_many_parts", "corrupt_sheet_xml", "far_corner_cell",
+    "far_row_nine_digits", "far_row_unspaced_attribute", "far_row_single_quotes", "far_row_lowercase",
+    "far_row_by_row_only",
     "too_many_rows", "too_many_columns", "empty_workbook", "missing_sheet", "renamed_header",
     "blank_header_row", "header_on_row_2", "headers_only", "duplicate_header", "merged_cells",
     "number_as_word", "date_as_text", "formula_without_value", "error_cell", "duplicate_ids",

@@ -70,6 +70,13 @@ REFUSED: dict[str, list[tuple]] = {
                            "value not closed: `\"` not found before end of input). Copy its cells into a "
                            "new sheet and save the workbook again.")],
     "far_corner_cell": [("Drug Lists", None, TOO_LARGE.format("Drug Lists", "1,048,576", "XFD"))],
+    "far_row_nine_digits": [("Drug Lists", None, TOO_LARGE.format("Drug Lists", "999,999,999", "D"))],
+    "far_row_lowercase": [("Drug Lists", None, TOO_LARGE.format("Drug Lists", "999,999,999", "D"))],
+    # A row or cell not written as Excel writes it: its row and column counts are added on top,
+    # never less than what calamine would lay out.
+    "far_row_unspaced_attribute": [("Drug Lists", None, TOO_LARGE.format("Drug Lists", "1,000,000,009", "H"))],
+    "far_row_single_quotes": [("Drug Lists", None, TOO_LARGE.format("Drug Lists", "1,000,000,009", "H"))],
+    "far_row_by_row_only": [("Drug Lists", None, TOO_LARGE.format("Drug Lists", "1,000,000,009", "H"))],
     "too_many_rows": [("Drug Lists", None, TOO_LARGE.format("Drug Lists", "250,002", "B"))],
     "too_many_columns": [("Ruleset", None, TOO_LARGE.format("Ruleset", "2", "KO"))],
     "empty_workbook": [
@@ -197,10 +204,12 @@ def test_zip_bomb_refused_from_directory_without_inflating(tmp_path):
     assert peak < 5_000_000, f"peak {peak:,} bytes: the 60 MB part was inflated"
 
 
-def test_far_corner_cell_refused_before_the_sheet_is_laid_out(tmp_path):
-    # A reader that allocates rows x columns would need 17 billion cells here; run it in a child
+@pytest.mark.parametrize("case", ["far_corner_cell", "far_row_nine_digits", "far_row_unspaced_attribute",
+                                  "far_row_single_quotes", "far_row_lowercase", "far_row_by_row_only"])
+def test_far_cell_refused_before_the_sheet_is_laid_out(case, tmp_path):
+    # A reader that allocates rows x columns would need billions of cells here; run it in a child
     # with a 1.5 GB address-space limit so a regression fails instead of swapping the machine.
-    path = corpus.far_corner_cell(tmp_path)
+    path = build(case, tmp_path)
     code = ("import resource, sys; resource.setrlimit(resource.RLIMIT_AS, (1_500_000_000,) * 2);"
             "from compiler.validate import validate_file;"
             f"r = validate_file({str(path)!r}); print(len(r.findings), r.findings[0].sheet)")
