@@ -88,7 +88,13 @@ def quantity_number(text: object) -> float | None:
 
 def claims_frame(rows: list[dict]) -> pd.DataFrame:
     """Claims typed in (the app's form, the workbook's Tests) in the same shape as a file's."""
-    data = {c: [cell_text(r.get(c)) for r in rows] for c in COLUMNS}
+    return claims_columns({c: [r.get(c) for r in rows] for c in COLUMNS})
+
+
+def claims_columns(columns: dict[str, list]) -> pd.DataFrame:
+    """The same from columns of cell values (a missing column is all blank)."""
+    n = max((len(v) for v in columns.values()), default=0)
+    data = {c: [cell_text(v) for v in columns.get(c, [None] * n)] for c in COLUMNS}
     return pd.DataFrame(data, columns=COLUMNS, dtype="str")
 
 

@@ -18,12 +18,13 @@ class UserError(Exception):
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from .validate import validate_file
-
     if args.annotate and Path(args.annotate).resolve() == Path(args.workbook).resolve():
         raise UserError(f"--annotate {args.annotate} is the workbook itself; dqm never writes the "
                         "source workbook. Give another file name.")
-    result = validate_file(_existing(args.workbook))
+    workbook = _workbook(args.workbook)
+    from .validate import validate_file
+
+    result = validate_file(workbook)
     if args.annotate:
         from .annotate import AnnotateError, annotate_file
 
@@ -45,9 +46,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_compile(args: argparse.Namespace) -> int:
+    workbook = _workbook(args.workbook)
     from .publish import compile_workbook
 
-    result = compile_workbook(_existing(args.workbook), args.exports)
+    result = compile_workbook(workbook, args.exports)
     if result.findings:
         print(fmt.as_text(result.findings), file=sys.stdout if result.ok else sys.stderr)
     outcome = result.outcome
@@ -94,9 +96,10 @@ def cmd_decide(args: argparse.Namespace) -> int:
 
 
 def cmd_test(args: argparse.Namespace) -> int:
+    workbook = _workbook(args.workbook)
     from .testsheet import as_table, run_workbook
 
-    run = run_workbook(_existing(args.workbook))
+    run = run_workbook(workbook)
     if not run.validated.ok:
         print(fmt.as_text(run.validated.findings), file=sys.stderr)
         print(f"Tests not run: {len(fmt.errors(run.validated.findings))} error(s) in "
@@ -146,10 +149,14 @@ def _version(text: str) -> int:
     return int(digits)
 
 
-def _existing(path: str) -> str:
-    p = Path(path)
-    if not p.is_file():
+def _workbook(path: str) -> str:
+    """An existing workbook, already being read in a child process while this one imports
+    pandas and pandera (raw.prefetch; the heavy imports come after this call)."""
+    if not Path(path).is_file():
         raise UserError(f"{path}: no such file.")
+    from .raw import prefetch
+
+    prefetch(path)
     return path
 
 

@@ -22,11 +22,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
-import python_calamine
 
-from . import schemas
-from .container import MAX_CELLS, MAX_COLUMNS, MAX_FILE_BYTES, MAX_ROWS, check_container
+from . import raw, schemas
+from .container import MAX_FILE_BYTES
 from .findings import WARNING, Finding, column_letter
+from .sheets import norm_header
 
 
 @dataclass
@@ -55,14 +55,10 @@ class Workbook:
     findings: list[Finding]
 
 
-def norm_header(text: object) -> str:
-    return " ".join(str(text).split()).casefold() if text is not None else ""
-
-
 def read_workbook(path: str | Path, data: bytes | None = None) -> Workbook:
     """Read every contract sheet of the .xlsx at `path` (or its bytes). Never raises on bad input."""
     path = Path(path)
-    findings: list[Finding] = []
+    prefetched = data is None
     if data is None:
         try:
             size = path.stat().st_size
@@ -77,67 +73,40 @@ def read_workbook(path: str | Path, data: bytes | None = None) -> Workbook:
     digest = hashlib.sha256(data).hexdigest()
     if len(data) > MAX_FILE_BYTES:
         return _refused(path.name, digest, _too_big(len(data)))
-    container = check_container(data, path.name)
-    if container.problem:
-        return _refused(path.name, digest, container.problem)
-    try:
-        book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
-    except Exception as exc:  # calamine raises its own error types for corrupt parts
-        return _refused(path.name, digest, f"This file could not be read as an Excel workbook ({exc}). "
-                        "Open it in Excel and save it again as an Excel Workbook (.xlsx).")
+    book = (prefetched and raw.take(path, digest)) or raw.read_raw(data, path.name)
+    if book.problem:
+        return _refused(path.name, digest, book.problem)
 
-    by_norm = {norm_header(m.name): m for m in book.sheets_metadata}
+    findings: list[Finding] = []
     sheets: dict[str, Sheet] = {}
     for name in schemas.SHEETS:
-        meta = by_norm.get(norm_header(name))
-        if meta is None:
+        found = book.sheets.get(name)
+        if found is None:
             if name not in schemas.OPTIONAL_SHEETS:
                 findings.append(Finding(name, None, None, None,
                     f"The workbook has no sheet named '{name}'. Add a sheet named '{name}' "
                     f"with the headers {', '.join(schemas.columns(name))} in row 1."))
             continue
-        if str(meta.visible).rsplit(".", 1)[-1].lower() != "visible":
+        if not found.visible:
             findings.append(Finding(name, None, None, None,
-                f"Sheet '{meta.name}' is hidden; it is still read. Unhide it so reviewers see "
+                f"Sheet '{found.title}' is hidden; it is still read. Unhide it so reviewers see "
                 "what the ruleset uses.", WARNING))
-        rows_, cols_ = container.extent(meta.name)
-        if rows_ > MAX_ROWS or cols_ > MAX_COLUMNS or rows_ * cols_ > MAX_CELLS:
-            # Refused before calamine lays out the sheet: one cell at XFD1048576 would make it
-            # allocate seventeen billion.
-            findings.append(Finding(name, None, None, None, _too_large(meta.name, rows_, cols_)))
+        if found.problem:
+            findings.append(Finding(name, None, None, None, found.problem))
             continue
-        try:
-            raw = book.get_sheet_by_name(meta.name)
-            rows = raw.to_python(skip_empty_area=False)
-            merged = raw.merged_cell_ranges or []
-        except Exception as exc:
-            findings.append(Finding(name, None, None, None,
-                f"Sheet '{meta.name}' could not be read ({exc}). Copy its cells into a new sheet "
-                "and save the workbook again."))
-            continue
-        width = max((len(r) for r in rows), default=0)
-        if len(rows) > MAX_ROWS or width > MAX_COLUMNS or len(rows) * width > MAX_CELLS:
-            findings.append(Finding(name, None, None, None, _too_large(meta.name, len(rows), width)))
-            continue
-        sheet, sheet_findings = _sheet_frame(name, rows, merged)
+        sheet, sheet_findings = _sheet_frame(name, found.rows, found.merged)
         sheets[name] = sheet
-        findings += sheet_findings + _error_findings(sheet, container.error_cells.get(meta.name, []))
+        findings += sheet_findings + _error_findings(sheet, book.container.error_cells.get(found.title, []))
 
-    if container.has_formulas and sheets:
-        findings += _formulas_without_values(data, sheets, by_norm, container.error_cells)
+    if book.container.has_formulas and sheets:
+        titles = {name: s.title for name, s in book.sheets.items()}
+        findings += _formulas_without_values(data, sheets, titles, book.container.error_cells)
     return Workbook(path.name, digest, sheets, findings)
 
 
 def _too_big(size: int) -> str:
     return (f"The file is {size / 1e6:.1f} MB; the most dqm reads is {MAX_FILE_BYTES / 1e6:.0f} MB. "
             "Remove unused sheets, images and formatting and save it again.")
-
-
-def _too_large(sheet: str, rows: int, cols: int) -> str:
-    return (f"Sheet '{sheet}' reaches row {rows:,} and column {column_letter(max(cols, 1) - 1)}; the "
-            f"most dqm reads is {MAX_ROWS:,} rows, {MAX_COLUMNS} columns and {MAX_CELLS:,} cells. "
-            "Delete the unused rows and columns below and to the right of your data (select them, "
-            "right-click, Delete) and save again.")
 
 
 def _error_findings(sheet: Sheet, cells: list[tuple[str, str]]) -> list[Finding]:
@@ -259,7 +228,7 @@ def _cell(value: object) -> object:
     return value
 
 
-def _formulas_without_values(data: bytes, sheets: dict[str, Sheet], by_norm,
+def _formulas_without_values(data: bytes, sheets: dict[str, Sheet], titles: dict[str, str],
                              error_cells: dict[str, list[tuple[str, str]]]) -> list[Finding]:
     """Formula cells that calamine read as blank: Excel never saved a value for them."""
     import openpyxl  # only for workbooks with formulas; defusedxml guards its XML parsing
@@ -268,7 +237,7 @@ def _formulas_without_values(data: bytes, sheets: dict[str, Sheet], by_norm,
     wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False)
     try:
         for name, sheet in sheets.items():
-            ws = wb[by_norm[norm_header(name)].name]
+            ws = wb[titles[name]]
             shows_error = {ref for ref, _ in error_cells.get(ws.title, [])}  # saved, as an error
             col_of = {v: h for h, v in sheet.letters.items()}
             for row in ws.iter_rows(min_row=2):

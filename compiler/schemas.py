@@ -10,6 +10,8 @@ from __future__ import annotations
 import pandera.pandas as pa
 from pandera.typing import Series
 
+from .sheets import OPTIONAL_SHEETS, SHEET_NAMES  # noqa: F401  (OPTIONAL_SHEETS re-exported)
+
 SLUG = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 
 POLICY_TYPES = ["Per Rx"]
@@ -219,7 +221,7 @@ SHEETS: dict[str, type[_Sheet]] = {
     "History": HistorySheet,
     "Tests": TestsSheet,
 }
-OPTIONAL_SHEETS = {"Tests"}
+assert tuple(SHEETS) == SHEET_NAMES  # the names raw.py reads before pandera is imported
 
 
 def columns(sheet: str) -> dict[str, pa.Column]:

@@ -65,15 +65,19 @@ def verify(doc: Any, where: str) -> dict[str, Any]:
     """Refuse a version whose hash or schema does not hold."""
     if not isinstance(doc, dict):
         raise StoreError(f"{where} is not a ruleset version file.")
+    _check_schema(doc, where)
+    if seal(doc)["sha256"] != doc["sha256"]:
+        raise StoreError(f"{where} has been changed since it was published (its sha256 does not "
+                         "match its content). Restore it from version control; never edit exports by hand.")
+    return doc
+
+
+def _check_schema(doc: dict[str, Any], where: str) -> None:
     error = next(_validator().iter_errors(doc), None)
     if error is not None:
         at = "/".join(str(p) for p in error.instance_path) or "(top)"
         raise StoreError(f"{where} does not match the ruleset schema at {at}: {error.message}. "
                          "It was not written by dqm compile; use a published version.")
-    if seal(doc)["sha256"] != doc["sha256"]:
-        raise StoreError(f"{where} has been changed since it was published (its sha256 does not "
-                         "match its content). Restore it from version control; never edit exports by hand.")
-    return doc
 
 
 def load_file(path: str | Path) -> dict[str, Any]:
@@ -172,7 +176,8 @@ class Store:
             doc = seal({**content, "version": version,
                         "changes": {"since_version": previous["version"] if previous else None,
                                     "items": diff.changes(previous, content)}})
-            verify(doc, f"v{version}")  # never publish what a reader would refuse
+            _check_schema(doc, f"v{version}")  # never publish what a reader would refuse (its hash
+            # was made from this very dict a moment ago)
             self._write_schema()
             path = self.path(ruleset_id, version)
             _write_new(path, canonical_bytes(doc))

@@ -14,7 +14,7 @@ from typing import Any
 import pandas as pd
 
 from .build import build, number
-from .claims import claims_frame
+from .claims import claims_columns
 from .engine import Engine, _n
 from .findings import Finding
 from .validate import Validated, validate_file
@@ -71,22 +71,26 @@ def test_findings(validated: Validated, content: dict[str, Any]) -> list[Finding
 test_findings.__test__ = False  # a library function, not a pytest test
 
 
+# Tests sheet header -> the claim field it fills.
+CLAIM_FIELDS = {"Test ID": "claim_id", "Product ID": "product_id", "Channel": "channel",
+                "Quantity": "quantity", "Concomitant Drugs": "concomitant_drugs",
+                "Attested Criteria": "attested_criteria"}
+
+
 def run_rows(validated: Validated, content: dict[str, Any]) -> list[TestResult]:
-    """Every Tests row decided by Engine(content), in sheet order."""
+    """Every Tests row decided by Engine(content), in sheet order (column-wise: no row objects)."""
     tests = validated.frames.get("Tests")
     if tests is None or len(tests) == 0:
         return []
-    claims = claims_frame([{
-        "claim_id": r["Test ID"], "product_id": r["Product ID"], "channel": r["Channel"],
-        "quantity": r["Quantity"], "concomitant_drugs": r["Concomitant Drugs"],
-        "attested_criteria": r["Attested Criteria"],
-    } for _, r in tests.iterrows()])
+    claims = claims_columns({field: tests[header].tolist() for header, field in CLAIM_FIELDS.items()})
     decided = Engine(_only_products(content, set(tests["Product ID"]))).decide(claims)
-    return [TestResult(str(t["Test ID"]), int(row), str(t["Expected Decision"]),
-                       number(t["Expected Approved Qty"]), str(d.decision),
-                       None if pd.isna(d.approved_quantity) else number(d.approved_quantity),
-                       str(d.message))
-            for (row, t), d in zip(tests.iterrows(), decided.itertuples(index=False))]
+    approved = decided["approved_quantity"].tolist()
+    return [TestResult(str(test_id), int(row), str(expected), number(expected_qty), str(decision),
+                       None if pd.isna(qty) else number(qty), str(message))
+            for test_id, row, expected, expected_qty, decision, qty, message in zip(
+                tests["Test ID"].tolist(), tests.index.tolist(), tests["Expected Decision"].tolist(),
+                tests["Expected Approved Qty"].tolist(), decided["decision"].tolist(), approved,
+                decided["message"].tolist())]
 
 
 def _only_products(content: dict[str, Any], product_ids: set[str]) -> dict[str, Any]:

@@ -1,0 +1,147 @@
+"""A workbook's cells as calamine reads them: the contract's sheets as rows of plain values, no
+pandas. reader.py turns them into frames.
+
+Why a module of its own: it imports no pandas or pandera, so the `dqm` command can `prefetch` a
+workbook in a forked child while the parent spends half a second importing those, and `take` the
+result when it gets there (benchmarks/README.md). The child reads the file itself; its result is
+used only if its sha256 is that of the bytes the parent read, and a child that failed for any
+reason only means the parent reads the file itself.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import pickle
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import python_calamine
+
+from .container import MAX_CELLS, MAX_COLUMNS, MAX_FILE_BYTES, MAX_ROWS, Container, check_container
+from .findings import column_letter
+from .sheets import SHEET_NAMES, norm_header
+
+
+@dataclass
+class RawSheet:
+    title: str  # the sheet's name in the workbook, whatever its case
+    visible: bool
+    rows: list[list] = field(default_factory=list)  # calamine pads each row to the sheet's width
+    merged: list = field(default_factory=list)  # ((row0, col0), (row1, col1)), zero-based
+    problem: str | None = None  # too large, or unreadable: the sheet was not read
+
+
+@dataclass
+class RawBook:
+    container: Container
+    sheets: dict[str, RawSheet]  # the contract's sheet name -> sheet (absent: not in the workbook)
+    problem: str | None = None  # the file as a whole cannot be read
+
+
+def read_raw(data: bytes, file_name: str) -> RawBook:
+    """The contract's sheets of a workbook's bytes, checked by container.py before calamine opens them."""
+    container = check_container(data, file_name)
+    if container.problem:
+        return RawBook(container, {}, container.problem)
+    try:
+        book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
+    except Exception as exc:  # calamine raises its own error types for corrupt parts
+        return RawBook(container, {}, f"This file could not be read as an Excel workbook ({exc}). "
+                       "Open it in Excel and save it again as an Excel Workbook (.xlsx).")
+    by_norm = {norm_header(m.name): m for m in book.sheets_metadata}
+    sheets: dict[str, RawSheet] = {}
+    for name in SHEET_NAMES:
+        meta = by_norm.get(norm_header(name))
+        if meta is None:
+            continue
+        sheet = sheets[name] = RawSheet(meta.name, str(meta.visible).rsplit(".", 1)[-1].lower() == "visible")
+        rows_, cols_ = container.extent(meta.name)
+        if _too_large(rows_, cols_):
+            # Refused before calamine lays out the sheet: one cell at XFD1048576 would make it
+            # allocate seventeen billion.
+            sheet.problem = too_large(meta.name, rows_, cols_)
+            continue
+        try:
+            raw = book.get_sheet_by_name(meta.name)
+            rows = raw.to_python(skip_empty_area=False)
+            merged = raw.merged_cell_ranges or []
+        except Exception as exc:
+            sheet.problem = (f"Sheet '{meta.name}' could not be read ({exc}). Copy its cells into a "
+                             "new sheet and save the workbook again.")
+            continue
+        width = max((len(r) for r in rows), default=0)
+        if _too_large(len(rows), width):
+            sheet.problem = too_large(meta.name, len(rows), width)
+            continue
+        sheet.rows, sheet.merged = rows, merged
+    return RawBook(container, sheets)
+
+
+def too_large(sheet: str, rows: int, cols: int) -> str:
+    return (f"Sheet '{sheet}' reaches row {rows:,} and column {column_letter(max(cols, 1) - 1)}; the "
+            f"most dqm reads is {MAX_ROWS:,} rows, {MAX_COLUMNS} columns and {MAX_CELLS:,} cells. "
+            "Delete the unused rows and columns below and to the right of your data (select them, "
+            "right-click, Delete) and save again.")
+
+
+def _too_large(rows: int, cols: int) -> bool:
+    return rows > MAX_ROWS or cols > MAX_COLUMNS or rows * cols > MAX_CELLS
+
+
+# --- prefetch: the `dqm` command's head start --------------------------------------------------
+
+_pending: dict[str, tuple[int, int]] = {}  # absolute path -> (child pid, read end of its pipe)
+
+
+def prefetch(path: str | Path) -> None:
+    """Start reading the workbook at `path` in a forked child, if this process has one thread
+    (the `dqm` command before it imports numpy and pandas, which start thread pools: a forked copy
+    of a lock another thread held can deadlock the child). Otherwise the parent reads it itself."""
+    key = os.path.abspath(path)
+    if _threads() != 1:
+        return
+    try:
+        read_end, write_end = os.pipe()
+        pid = os.fork()
+    except OSError:
+        return  # no child: the parent reads the file itself
+    if pid == 0:  # the child: read, send, and leave without running the parent's exit handlers
+        code = 1
+        try:
+            os.close(read_end)
+            data = Path(key).read_bytes() if os.path.getsize(key) <= MAX_FILE_BYTES else b""
+            if data:
+                payload = pickle.dumps((hashlib.sha256(data).hexdigest(), read_raw(data, Path(key).name)),
+                                       protocol=pickle.HIGHEST_PROTOCOL)
+                with os.fdopen(write_end, "wb") as out:
+                    out.write(payload)
+                code = 0
+        finally:
+            os._exit(code)
+    os.close(write_end)
+    _pending[key] = (pid, read_end)
+
+
+def _threads() -> int:
+    try:
+        return len(os.listdir("/proc/self/task"))  # threads of any language, not only Python's
+    except OSError:
+        return 0  # unknown: do not fork
+
+
+def take(path: str | Path, sha256: str) -> RawBook | None:
+    """The prefetched reading of `path`, if one was started and read these very bytes."""
+    pending = _pending.pop(os.path.abspath(path), None)
+    if pending is None:
+        return None
+    pid, read_end = pending
+    with os.fdopen(read_end, "rb") as pipe:
+        payload = pipe.read()
+    os.waitpid(pid, 0)
+    try:
+        digest, book = pickle.loads(payload)  # written by our own forked copy, never by a user
+    except Exception:
+        return None
+    return book if digest == sha256 else None
