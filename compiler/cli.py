@@ -46,7 +46,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_compile(args: argparse.Namespace) -> int:
-    workbook = _workbook(args.workbook)
+    workbook = _workbook(args.workbook, jdm=True)
     from .publish import compile_workbook
 
     result = compile_workbook(workbook, args.exports)
@@ -149,14 +149,14 @@ def _version(text: str) -> int:
     return int(digits)
 
 
-def _workbook(path: str) -> str:
-    """An existing workbook, already being read in a child process while this one imports
-    pandas and pandera (raw.prefetch; the heavy imports come after this call)."""
+def _workbook(path: str, jdm: bool = False) -> str:
+    """An existing workbook, already being read by the helper process while this one imports
+    pandas and pandera (helper.py; the heavy imports come after this call)."""
     if not Path(path).is_file():
         raise UserError(f"{path}: no such file.")
-    from .raw import prefetch
+    from . import helper
 
-    prefetch(path)
+    helper.start(path, jdm=jdm)
     return path
 
 

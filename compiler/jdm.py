@@ -43,7 +43,8 @@ def graph(ruleset: dict[str, Any]) -> dict[str, Any]:
                 when = {"product": product, "channel": channel_lits[channel]}
                 rules.append(_row(f"{p['product_id']}/{channel}/approve", when, f"<= {limit}", "",
                                   decision=APPROVE, approved="quantity", limit=limit))
-                ranked = sorted(criteria, key=lambda c: -c[0][max_field])  # stable: ties keep order
+                ranked = criteria if len(criteria) < 2 else sorted(  # stable: ties keep order
+                    criteria, key=lambda c: -c[0][max_field])
                 for o, criterion, months in ranked:
                     cap = _lit(o[max_field])
                     rules.append(_row(f"{p['product_id']}/{channel}/override/{o['criterion_id']}", when,

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import diff
+from . import diff, helper
 from .build import build
 from .findings import Finding
 from .store import Published, Refused, Store, Unchanged
@@ -28,10 +28,13 @@ def compile_workbook(path: str | Path, exports: str | Path = "exports") -> Compi
     if not validated.ok:
         return CompileResult(validated.findings)
     content = build(validated)
+    store = Store(exports)
+    # The `dqm` command's helper process makes the JDM graph meanwhile (helper.py).
+    helper.submit_jdm({**content, "version": store.next_version(content["ruleset_id"])})
     test_findings = run_workbook_tests(validated, content)
     if test_findings:
         return CompileResult(validated.findings + test_findings)
-    outcome = Store(exports).publish(content, gate=lambda prev, new: new_history_required(validated, prev, new))
+    outcome = store.publish(content, gate=lambda prev, new: new_history_required(validated, prev, new))
     findings = validated.findings + (outcome.reasons if isinstance(outcome, Refused) else [])
     return CompileResult(findings, outcome)
 

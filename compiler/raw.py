@@ -1,25 +1,18 @@
-"""A workbook's cells as calamine reads them: the contract's sheets as rows of plain values, no
-pandas. reader.py turns them into frames.
+"""A workbook's cells as calamine reads them: the contract's sheets as rows of plain values.
+reader.py turns them into frames.
 
-Why a module of its own: it imports no pandas or pandera, so the `dqm` command can `prefetch` a
-workbook in a forked child while the parent spends half a second importing those, and `take` the
-result when it gets there (benchmarks/README.md). The child reads the file itself; its result is
-used only if its sha256 is that of the bytes the parent read, and a child that failed for any
-reason only means the parent reads the file itself.
+A module of its own because it imports no pandas or pandera: the `dqm` command's helper process
+(helper.py) reads the workbook with it while the main process is still importing those.
 """
 
 from __future__ import annotations
 
-import hashlib
 import io
-import os
-import pickle
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import python_calamine
 
-from .container import MAX_CELLS, MAX_COLUMNS, MAX_FILE_BYTES, MAX_ROWS, Container, check_container
+from .container import MAX_CELLS, MAX_COLUMNS, MAX_ROWS, Container, check_container
 from .findings import column_letter
 from .sheets import SHEET_NAMES, norm_header
 
@@ -88,60 +81,3 @@ def too_large(sheet: str, rows: int, cols: int) -> str:
 
 def _too_large(rows: int, cols: int) -> bool:
     return rows > MAX_ROWS or cols > MAX_COLUMNS or rows * cols > MAX_CELLS
-
-
-# --- prefetch: the `dqm` command's head start --------------------------------------------------
-
-_pending: dict[str, tuple[int, int]] = {}  # absolute path -> (child pid, read end of its pipe)
-
-
-def prefetch(path: str | Path) -> None:
-    """Start reading the workbook at `path` in a forked child, if this process has one thread
-    (the `dqm` command before it imports numpy and pandas, which start thread pools: a forked copy
-    of a lock another thread held can deadlock the child). Otherwise the parent reads it itself."""
-    key = os.path.abspath(path)
-    if _threads() != 1:
-        return
-    try:
-        read_end, write_end = os.pipe()
-        pid = os.fork()
-    except OSError:
-        return  # no child: the parent reads the file itself
-    if pid == 0:  # the child: read, send, and leave without running the parent's exit handlers
-        code = 1
-        try:
-            os.close(read_end)
-            data = Path(key).read_bytes() if os.path.getsize(key) <= MAX_FILE_BYTES else b""
-            if data:
-                payload = pickle.dumps((hashlib.sha256(data).hexdigest(), read_raw(data, Path(key).name)),
-                                       protocol=pickle.HIGHEST_PROTOCOL)
-                with os.fdopen(write_end, "wb") as out:
-                    out.write(payload)
-                code = 0
-        finally:
-            os._exit(code)
-    os.close(write_end)
-    _pending[key] = (pid, read_end)
-
-
-def _threads() -> int:
-    try:
-        return len(os.listdir("/proc/self/task"))  # threads of any language, not only Python's
-    except OSError:
-        return 0  # unknown: do not fork
-
-
-def take(path: str | Path, sha256: str) -> RawBook | None:
-    """The prefetched reading of `path`, if one was started and read these very bytes."""
-    pending = _pending.pop(os.path.abspath(path), None)
-    if pending is None:
-        return None
-    pid, read_end = pending
-    with os.fdopen(read_end, "rb") as pipe:
-        payload = pipe.read()
-    os.waitpid(pid, 0)
-    try:
-        digest, book = pickle.loads(payload)  # written by our own forked copy, never by a user
-    except Exception:
-        return None
-    return book if digest == sha256 else None

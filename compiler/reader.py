@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import raw, schemas
+from . import helper, raw, schemas
 from .container import MAX_FILE_BYTES
 from .findings import WARNING, Finding, column_letter
 from .sheets import norm_header
@@ -73,7 +73,7 @@ def read_workbook(path: str | Path, data: bytes | None = None) -> Workbook:
     digest = hashlib.sha256(data).hexdigest()
     if len(data) > MAX_FILE_BYTES:
         return _refused(path.name, digest, _too_big(len(data)))
-    book = (prefetched and raw.take(path, digest)) or raw.read_raw(data, path.name)
+    book = (prefetched and helper.take(path, digest)) or raw.read_raw(data, path.name)
     if book.problem:
         return _refused(path.name, digest, book.problem)
 

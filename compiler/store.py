@@ -27,7 +27,7 @@ from typing import Any, Callable, Iterator
 import jsonschema_rs
 import orjson
 
-from . import diff
+from . import diff, helper
 from .atomic import create_file, replace_file
 
 SCHEMA_FILE = "ruleset.schema.json"
@@ -127,6 +127,11 @@ class Store:
             return []
         return sorted(int(m.group(1)) for p in folder.iterdir() if (m := _VERSION_FILE.match(p.name)))
 
+    def next_version(self, ruleset_id: str) -> int:
+        """The number the next publish would give (under the lock it may be another)."""
+        versions = self.versions(ruleset_id)
+        return versions[-1] + 1 if versions else 1
+
     def path(self, ruleset_id: str, version: int) -> Path:
         return self.root / ruleset_id / f"v{version}.json"
 
@@ -183,21 +188,24 @@ class Store:
             _write_new(path, canonical_bytes(doc))
             _pause_for_crash_tests()
             self._write_index(ruleset_id, {**loaded, version: doc})
-            self._write_missing_jdm(ruleset_id, doc)
+            self._write_missing_jdm(ruleset_id, doc, helper.jdm_bytes(version, doc["content_sha256"]))
             return Published(version, path, doc)
 
     def jdm_path(self, ruleset_id: str, version: int) -> Path:
         return self.root / ruleset_id / f"v{version}.jdm.json"
 
-    def _write_missing_jdm(self, ruleset_id: str, doc: dict[str, Any]) -> None:
-        """Each version's GoRules JDM graph beside it; one already written is never rewritten."""
+    def _write_missing_jdm(self, ruleset_id: str, doc: dict[str, Any], made: bytes | None = None) -> None:
+        """Each version's GoRules JDM graph beside it; one already written is never rewritten.
+        `made`: the graph of `doc`, already made (by the command's helper process)."""
         from . import jdm  # the graph is derived from a version, like the index
 
         for v in self.versions(ruleset_id):
             path = self.jdm_path(ruleset_id, v)
             if not path.exists():
-                source = doc if doc["version"] == v else self.load(ruleset_id, v)
-                _write_new(path, canonical_bytes(jdm.graph(source)))
+                if doc["version"] == v:
+                    _write_new(path, made or canonical_bytes(jdm.graph(doc)))
+                else:
+                    _write_new(path, canonical_bytes(jdm.graph(self.load(ruleset_id, v))))
 
     def index_problems(self, ruleset_id: str) -> list[str]:
         """Where index.json disagrees with the version files (empty when they agree)."""

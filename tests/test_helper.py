@@ -1,0 +1,134 @@
+"""The `dqm` command's helper process (compiler/helper.py): it reads the workbook while the main
+process imports pandas, and makes the JDM graph while the store writes the version. Each case runs
+in a fresh interpreter, as the command does."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from compiler import jdm
+from compiler.store import Store, canonical_bytes
+
+ROOT = Path(__file__).resolve().parents[1]
+BUNDLED = ROOT / "workbook" / "oncology-dqm.xlsx"
+DQM = str(ROOT / ".venv" / "bin" / "dqm")
+
+
+def run(code: str) -> str:
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout.strip()
+
+
+def test_helper_reading_is_the_reading_the_main_process_would_make():
+    out = run(f"""
+import hashlib, sys
+from pathlib import Path
+from compiler import helper, raw
+helper.start({str(BUNDLED)!r})
+assert helper._helper is not None, "no helper was started"
+assert "pandas" not in sys.modules
+data = Path({str(BUNDLED)!r}).read_bytes()
+got = helper.take({str(BUNDLED)!r}, hashlib.sha256(data).hexdigest())
+assert got == raw.read_raw(data, "oncology-dqm.xlsx")
+print(sorted(got.sheets), len(got.sheets["Limits"].rows), got.sheets["Limits"].rows[2][4])
+""")
+    assert out == ("['Criteria', 'Drug Lists', 'History', 'Limits', 'Overrides', 'Policies', "
+                   "'Ruleset', 'Tests'] 3 60.0")
+
+
+def test_a_reading_of_other_bytes_is_not_used():
+    out = run(f"""
+from compiler import helper
+helper.start({str(BUNDLED)!r})
+print(helper.take({str(BUNDLED)!r}, "0" * 64), helper.take({str(BUNDLED)!r}, "0" * 64))
+""")
+    assert out == "None None"
+
+
+def test_no_helper_from_a_process_with_threads():
+    # A forked copy of a lock another thread holds can deadlock the child: only a one-thread
+    # process (the command before it imports numpy) forks.
+    out = run(f"""
+import threading
+from compiler import helper
+stop = threading.Event()
+threading.Thread(target=stop.wait).start()
+helper.start({str(BUNDLED)!r}, jdm=True)
+print(helper._helper, helper.submit_jdm({{}}), helper.jdm_bytes(1, ""))
+stop.set()
+""")
+    assert out == "None None None"
+
+
+def test_a_helper_that_dies_leaves_the_reading_to_the_main_process():
+    out = run(f"""
+import os, signal
+from compiler import helper
+helper.start({str(BUNDLED)!r})
+os.kill(helper._helper.pid, signal.SIGKILL)
+from compiler.validate import validate_file
+r = validate_file({str(BUNDLED)!r})
+print(helper._helper.reading, r.ok, r.findings, len(r.frames["Limits"]))
+""")
+    assert out == "None True [] 2"
+
+
+def test_helper_makes_the_jdm_graph_the_store_would_make():
+    v3 = Store(ROOT / "exports").load("oncology-dqm", 3)
+    out = run(f"""
+import hashlib, sys
+from pathlib import Path
+from compiler import helper
+helper.start({str(BUNDLED)!r}, jdm=True)
+from compiler import store
+data = Path({str(BUNDLED)!r}).read_bytes()
+assert helper.take({str(BUNDLED)!r}, hashlib.sha256(data).hexdigest()) is not None
+v3 = store.Store({str(ROOT / "exports")!r}).load("oncology-dqm", 3)
+helper.submit_jdm(v3)
+assert helper.jdm_bytes(3, "another ruleset") is None
+made = helper.jdm_bytes(3, v3["content_sha256"])
+sys.stdout.buffer.write(made)
+""")
+    assert out.encode() + b"\n" == canonical_bytes(jdm.graph(v3))
+
+
+def test_a_helper_killed_before_the_graph_leaves_it_to_the_store(tmp_path):
+    out = run(f"""
+import hashlib, os, signal
+from pathlib import Path
+from compiler import helper
+helper.start({str(BUNDLED)!r}, jdm=True)
+from compiler.publish import compile_workbook
+os.kill(helper._helper.pid, signal.SIGKILL)
+r = compile_workbook({str(BUNDLED)!r}, {str(tmp_path / "exports")!r})
+print(r.outcome.version, helper._helper.reading, helper._helper.result)
+""")
+    assert out == "1 None None"
+    published = Store(tmp_path / "exports")
+    assert (tmp_path / "exports/oncology-dqm/v1.jdm.json").read_bytes() == canonical_bytes(
+        jdm.graph(published.load("oncology-dqm", 1)))
+
+
+def test_dqm_compile_writes_the_version_and_graph_the_library_writes(tmp_path):
+    for exports in ("cli", "library"):
+        (tmp_path / exports).mkdir()
+    done = subprocess.run([DQM, "compile", str(BUNDLED), "--exports", str(tmp_path / "cli")],
+                          capture_output=True, text=True, timeout=120)
+    assert (done.returncode, done.stdout) == (0, f"{tmp_path / 'cli/oncology-dqm/v1.json'}\n")
+    run(f"from compiler.publish import compile_workbook; compile_workbook({str(BUNDLED)!r}, "
+        f"{str(tmp_path / 'library')!r})")
+    for name in ("v1.json", "v1.jdm.json", "index.json"):
+        assert (tmp_path / "cli/oncology-dqm" / name).read_bytes() == \
+            (tmp_path / "library/oncology-dqm" / name).read_bytes(), name
+
+
+def test_dqm_validate_reads_through_the_helper_and_reports_cells(founding_rows, make_workbook):
+    founding_rows["Limits"][1][4] = "sixty"
+    path = make_workbook(founding_rows)
+    done = subprocess.run([DQM, "validate", str(path)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1
+    assert done.stdout.startswith("ERROR Limits!E3 (found: 'sixty'): 'Retail Max Qty per Rx' must be a "
+                                  "number. Type a number such as 60, in digits.")
