@@ -27,75 +27,78 @@ def build(validated: Validated) -> dict[str, Any]:
     product_policy = dict(zip(f["Limits"]["Product ID"], f["Limits"]["Policy ID"]))
 
     overrides: dict[str, list] = {}
-    for r in _records(f["Overrides"]):
-        months = r["Approval Duration (months)"]
+    for product_id, criterion_id, retail, home, months, text in _rows(
+            f["Overrides"], "Product ID", "Criterion ID", "Retail Max Qty per Rx",
+            "Home Delivery Max Qty per Rx", "Approval Duration (months)", "Criteria Text"):
         if months is None:
-            months = policies_months[product_policy[r["Product ID"]]]
-        overrides.setdefault(r["Product ID"], []).append({
-            "criterion_id": r["Criterion ID"],
-            "retail_max_qty": r["Retail Max Qty per Rx"],
-            "home_delivery_max_qty": r["Home Delivery Max Qty per Rx"],
+            months = policies_months[product_policy[product_id]]
+        overrides.setdefault(product_id, []).append({
+            "criterion_id": criterion_id,
+            "retail_max_qty": retail,
+            "home_delivery_max_qty": home,
             "approval_months": number(months),
-            "criteria_text": r["Criteria Text"],
+            "criteria_text": text,
         })
     products: dict[str, list] = {}
-    for r in _records(f["Limits"]):
-        products.setdefault(r["Policy ID"], []).append({
-            "product_id": r["Product ID"],
-            "product": r["Product"],
-            "strength_and_form": r["Strength and Form"],
-            "retail_max_qty": r["Retail Max Qty per Rx"],
-            "home_delivery_max_qty": r["Home Delivery Max Qty per Rx"],
-            "unit": r["Unit"],
-            "footnote": r["Footnote"],
-            "overrides": sorted(overrides.get(r["Product ID"], []), key=lambda o: o["criterion_id"]),
+    for policy_id, product_id, product, strength, retail, home, unit, footnote in _rows(
+            f["Limits"], "Policy ID", "Product ID", "Product", "Strength and Form",
+            "Retail Max Qty per Rx", "Home Delivery Max Qty per Rx", "Unit", "Footnote"):
+        products.setdefault(policy_id, []).append({
+            "product_id": product_id,
+            "product": product,
+            "strength_and_form": strength,
+            "retail_max_qty": retail,
+            "home_delivery_max_qty": home,
+            "unit": unit,
+            "footnote": footnote,
+            "overrides": _sorted(overrides.get(product_id, []), "criterion_id"),
         })
     history: dict[str, list] = {}
-    for r in _records(f["History"]):
-        history.setdefault(r["Policy ID"], []).append({
-            "type_of_revision": r["Type of Revision"],
-            "summary_of_changes": r["Summary of Changes"],
-            "review_date": r["Review Date"],
-        })
+    for policy_id, revision, summary, date in _rows(
+            f["History"], "Policy ID", "Type of Revision", "Summary of Changes", "Review Date"):
+        history.setdefault(policy_id, []).append(
+            {"type_of_revision": revision, "summary_of_changes": summary, "review_date": date})
     policies = [{
-        "policy_id": r["Policy ID"],
-        "title": r["Title"],
-        "policy_type": r["Policy Type"],
-        "review_date": r["Review Date"],
-        "approval_months": r["Approval Duration (months)"],
-        "notes": r["Notes"],
-        "products": sorted(products.get(r["Policy ID"], []), key=lambda p: p["product_id"]),
-        "history": sorted(history.get(r["Policy ID"], []), key=_history_key),
-    } for r in _records(f["Policies"])]
+        "policy_id": policy_id,
+        "title": title,
+        "policy_type": policy_type,
+        "review_date": review_date,
+        "approval_months": months,
+        "notes": notes,
+        "products": _sorted(products.get(policy_id, []), "product_id"),
+        "history": sorted(history.get(policy_id, []), key=_history_key),
+    } for policy_id, title, policy_type, review_date, months, notes in _rows(
+        f["Policies"], "Policy ID", "Title", "Policy Type", "Review Date", "Approval Duration (months)",
+        "Notes")]
 
     criteria = [{
-        "criterion_id": r["Criterion ID"],
-        "description": r["Description"],
-        "met_when": "attested" if r["Met When"] == "Attested" else "concomitant_drug_on_list",
-        "drug_list_id": r["Drug List ID"] if r["Met When"] != "Attested" else None,
-    } for r in _records(f["Criteria"])]
+        "criterion_id": criterion_id,
+        "description": description,
+        "met_when": "attested" if met_when == "Attested" else "concomitant_drug_on_list",
+        "drug_list_id": list_id if met_when != "Attested" else None,
+    } for criterion_id, description, met_when, list_id in _rows(
+        f["Criteria"], "Criterion ID", "Description", "Met When", "Drug List ID")]
 
     lists: dict[str, list] = {}
-    for r in _records(f["Drug Lists"]):
-        lists.setdefault(r["Drug List ID"], []).append({
-            "drug": r["Drug"],
-            "also_known_as": names.split_list(r["Also Known As"]),
-            "notes": r["Notes"],
-        })
+    for list_id, drug, aliases, notes in _rows(f["Drug Lists"], "Drug List ID", "Drug", "Also Known As", "Notes"):
+        lists.setdefault(list_id, []).append(
+            {"drug": drug, "also_known_as": names.split_list(aliases), "notes": notes})
     drug_lists = [{"drug_list_id": k, "drugs": sorted(v, key=lambda d: names.normalize(d["drug"]))}
                   for k, v in lists.items()]
 
     tests = [{
-        "test_id": r["Test ID"],
-        "product_id": r["Product ID"],
-        "channel": CHANNELS[r["Channel"]],
-        "quantity": r["Quantity"],
-        "concomitant_drugs": r["Concomitant Drugs"],
-        "attested_criteria": r["Attested Criteria"],
-        "expected_decision": r["Expected Decision"].lower(),
-        "expected_approved_qty": r["Expected Approved Qty"],
-        "notes": r["Notes"],
-    } for r in _records(f["Tests"])] if "Tests" in f else []
+        "test_id": test_id,
+        "product_id": product_id,
+        "channel": CHANNELS[channel],
+        "quantity": quantity,
+        "concomitant_drugs": drugs,
+        "attested_criteria": attested,
+        "expected_decision": expected.lower(),
+        "expected_approved_qty": expected_qty,
+        "notes": notes,
+    } for test_id, product_id, channel, quantity, drugs, attested, expected, expected_qty, notes in _rows(
+        f["Tests"], "Test ID", "Product ID", "Channel", "Quantity", "Concomitant Drugs",
+        "Attested Criteria", "Expected Decision", "Expected Approved Qty", "Notes")] if "Tests" in f else []
 
     content = {
         "schema_version": SCHEMA_VERSION,
@@ -134,11 +137,15 @@ def _text(x: Any) -> str | None:
     return None if x is None or (isinstance(x, float) and x != x) else x
 
 
-def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """Rows as dicts: None for blanks, ISO text for dates, numbers as `number` writes them
-    (vectorised: sheets have 20,000 rows)."""
+def _sorted(rows: list[dict], key: str) -> list[dict]:
+    return rows if len(rows) < 2 else sorted(rows, key=lambda r: r[key])  # most hold one or none
+
+
+def _rows(frame: pd.DataFrame, *headers: str) -> zip:
+    """The frame's rows as tuples of these columns: None for blanks, ISO text for dates, numbers
+    as `number` writes them (vectorised: sheets have 20,000 rows)."""
     columns = []
-    for c in frame.columns:
+    for c in headers:
         col = frame[c]
         if pd.api.types.is_datetime64_any_dtype(col):
             col = col.dt.strftime("%Y-%m-%d")
@@ -151,5 +158,4 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
             columns.append(out.tolist())
             continue
         columns.append(col.astype(object).where(col.notna(), None).tolist())
-    names = list(frame.columns)
-    return [dict(zip(names, values)) for values in zip(*columns)]
+    return zip(*columns)

@@ -158,15 +158,16 @@ def home_delivery_below_retail(sheet: Sheet, frame: pd.DataFrame) -> list[Findin
 def latest_history_is_review_date(sheet: Sheet, policies: pd.DataFrame, history: pd.DataFrame) -> list[Finding]:
     latest = history.dropna(subset=["Review Date"]).groupby("Policy ID")["Review Date"].max()
     h = "Review Date"
+    # NaT where the policy has no History row (reindex keeps the dates' type even when none)
+    theirs = pd.Series(latest.reindex(policies["Policy ID"]).to_numpy(), index=policies.index)
+    differ = policies[policies["Policy ID"].notna() & policies[h].notna() & (theirs != policies[h])]
     out = []
-    for row, pid, review in zip(policies.index, policies["Policy ID"], policies[h]):
-        if pid is None or pd.isna(review):
-            continue
+    for row, pid, review in zip(differ.index, differ["Policy ID"], differ[h]):
         if pid not in latest.index:
             out.append(Finding(sheet.name, sheet.cell(h, row), h, review.date(),
                                f"Policy {pid!r} has no row on the History sheet. Add one with Policy ID "
                                f"{pid!r} and Review Date {_date(review)}."))
-        elif latest[pid] != review:
+        else:
             out.append(Finding(sheet.name, sheet.cell(h, row), h, review.date(),
                                f"The latest History row for {pid!r} has Review Date {_date(latest[pid])}, "
                                f"but this cell says {_date(review)}. Make them the same date: type the "

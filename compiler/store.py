@@ -73,6 +73,8 @@ def verify(doc: Any, where: str) -> dict[str, Any]:
 
 
 def _check_schema(doc: dict[str, Any], where: str) -> None:
+    if _validator().is_valid(doc):  # a yes/no is faster to get than the first error
+        return
     error = next(_validator().iter_errors(doc), None)
     if error is not None:
         at = "/".join(str(p) for p in error.instance_path) or "(top)"
