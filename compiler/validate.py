@@ -52,10 +52,17 @@ def check_sheet(sheet: Sheet, reported: set = frozenset()) -> tuple[pd.DataFrame
     if len(frame) == 0:
         return frame, findings
     try:
-        schemas.SHEETS[sheet.name].validate(frame, lazy=True)
+        schemas.SHEETS[sheet.name].validate(_text_as_str(frame), lazy=True)
     except pa.errors.SchemaErrors as exc:
         findings += _schema_findings(sheet, frame, exc.failure_cases, bad_cells)
     return frame, findings
+
+
+def _text_as_str(frame: pd.DataFrame) -> pd.DataFrame:
+    """The text columns (str or None after typed_frame) in pandas' string type, as pandera sees
+    them: it then checks their type by dtype instead of calling isinstance on every cell, a third
+    of validation's time on 20,000 rows. The rest of dqm keeps plain str/None."""
+    return frame.astype({c: "str" for c, t in frame.dtypes.items() if t == object})
 
 
 def _schema_findings(sheet: Sheet, frame: pd.DataFrame, cases: pd.DataFrame, bad_cells) -> list[Finding]:
