@@ -10,6 +10,7 @@ from . import diff, helper
 from .build import build
 from .findings import Finding
 from .store import Published, Refused, Store, Unchanged
+from .testsheet import test_findings
 from .validate import Validated, validate_file
 
 
@@ -41,8 +42,6 @@ def compile_workbook(path: str | Path, exports: str | Path = "exports") -> Compi
 
 def run_workbook_tests(validated: Validated, content: dict[str, Any]) -> list[Finding]:
     """The workbook's Tests rows decided against the ruleset being built; a mismatch is a finding."""
-    from .testsheet import test_findings  # the decision engine sits downstream of building
-
     return test_findings(validated, content)
 
 

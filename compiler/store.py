@@ -50,6 +50,20 @@ def seal(doc: dict[str, Any]) -> dict[str, Any]:
     return {**body, "sha256": hashlib.sha256(canonical_bytes(body)).hexdigest()}
 
 
+def sealed(doc: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
+    """`seal(doc)` and its canonical bytes, serialised once (25 MB at 20,000 products): the
+    sha256 line is spliced in where the sorted keys put it. JSON strings never hold a raw
+    newline, so a line of two spaces and a quote can only be a top-level key."""
+    body = {k: v for k, v in doc.items() if k != "sha256"}
+    data = canonical_bytes(body)
+    digest = hashlib.sha256(data).hexdigest()
+    after = min((k for k in body if k > "sha256"), default=None)
+    if after is None:  # nothing sorts after it: serialise again rather than edit the closing brace
+        return seal(body), canonical_bytes({**body, "sha256": digest})
+    at = data.index(b'\n  ' + orjson.dumps(after) + b": ")
+    return {**body, "sha256": digest}, data[:at] + b'\n  "sha256": "' + digest.encode() + b'",' + data[at:]
+
+
 @lru_cache(maxsize=1)
 def schema() -> dict[str, Any]:
     return json.loads(resources.files("compiler").joinpath(SCHEMA_FILE).read_text())
@@ -180,14 +194,14 @@ class Store:
             if reasons:
                 return Refused(reasons)
             version = versions[-1] + 1 if versions else 1
-            doc = seal({**content, "version": version,
-                        "changes": {"since_version": previous["version"] if previous else None,
-                                    "items": diff.changes(previous, content)}})
+            doc, data = sealed({**content, "version": version,
+                                "changes": {"since_version": previous["version"] if previous else None,
+                                            "items": diff.changes(previous, content)}})
             _check_schema(doc, f"v{version}")  # never publish what a reader would refuse (its hash
             # was made from this very dict a moment ago)
             self._write_schema()
             path = self.path(ruleset_id, version)
-            _write_new(path, canonical_bytes(doc))
+            _write_new(path, data)
             _pause_for_crash_tests()
             self._write_index(ruleset_id, {**loaded, version: doc})
             self._write_missing_jdm(ruleset_id, doc, helper.jdm_bytes(version, doc["content_sha256"]))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from pathlib import Path
 
 import pytest
 
@@ -197,3 +198,13 @@ def test_history_rows_added_removed_and_changed_are_told_apart(founding_rows, ma
         ("removed", None, None, None,
          "imatinib-per-rx: History row removed: Annual Revision, 2024-12-17: No criteria changes."),
     ]
+
+
+def test_sealed_bytes_are_the_canonical_bytes_of_the_sealed_version():
+    # store.sealed serialises once and splices the hash line in: it must equal serialising again.
+    v3 = Store(Path(__file__).resolve().parents[1] / "exports").load("oncology-dqm", 3)
+    for doc in (v3, {**v3, "zz": {"\n  \"source\": ": "a key after sha256 and a tricky string"}},
+                {k: v for k, v in v3.items() if k in ("changes", "owner", "policies")}):
+        sealed_doc, data = store_module.sealed(doc)
+        assert sealed_doc == store_module.seal(doc)
+        assert data == store_module.canonical_bytes(sealed_doc)
