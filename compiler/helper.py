@@ -2,10 +2,11 @@
 
 `start(workbook)` forks it first thing, while the command is still one thread (numpy and pandas
 start thread pools when imported, and a forked copy of a lock another thread held can deadlock).
-1. The helper reads the workbook (raw.read_raw: the container checks, then calamine) while the
-   main process imports pandas and pandera; `take` hands the reading over, and it is used only
-   if its sha256 is that of the bytes the main process read itself.
-2. For `dqm compile` it then imports the JDM builder and waits: the compile `submit`s the ruleset
+1. The helper reads the workbook (raw.stream: the container checks, then calamine, one sheet
+   at a time) while the main process imports pandas and pandera; `take` hands the reading
+   over, used only if its sha256 is that of the bytes the main process read itself, and the
+   main process checks each sheet while the helper still reads the next.
+2. For `dqm compile` it then waits: the compile `submit`s the ruleset
    it has built, and the helper makes the JDM graph's bytes while the main process runs the Tests
    and diffs, seals and writes the version; the store collects them with `jdm_bytes` and writes
    them itself (it stays the only writer of exports/).
@@ -18,13 +19,15 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
+import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import orjson
 
 from .container import MAX_FILE_BYTES
+from .sheets import SHEET_NAMES
 
 
 @dataclass
@@ -35,6 +38,7 @@ class _Helper:
     job: int | None  # write end: the ruleset to make a JDM graph of (closed empty: none)
     result: int | None  # read end: the graph's canonical bytes
     submitted: tuple[int, str] | None = None  # the version and content_sha256 of that ruleset
+    sending: threading.Thread | None = None
 
 
 _helper: _Helper | None = None
@@ -65,20 +69,61 @@ def start(workbook: str | Path, jdm: bool = False) -> None:
     _helper = _Helper(pid, key, reading_r, job_w if jdm else None, result_r if jdm else None)
 
 
-def take(workbook: str | Path, sha256: str):
-    """The helper's reading of `workbook` (a raw.RawBook), if it read these very bytes."""
+def take(workbook: str | Path, sha256: str, fallback: Callable[[], Any]):
+    """The helper's reading of `workbook` (a raw.RawBook), if it read these very bytes. Its
+    sheets arrive while the caller works on the ones before: `sheets.get(name)` waits for that
+    one. Should the helper stop half-way, the rest comes from `fallback()` (raw.read_raw)."""
     h = _helper
     if h is None or h.reading is None or h.workbook != os.path.abspath(workbook):
         return None
-    payload = _read_all(h.reading)
+    pipe = os.fdopen(h.reading, "rb")
     h.reading = None
-    if h.job is None:
-        _reap(h)
     try:
-        digest, book = pickle.loads(payload)  # written by our own forked copy, never by a user
-    except Exception:
+        digest, book = _receive(pipe), _receive(pipe)
+    except _Ended:
+        digest = book = None
+    if digest != sha256 or book is None:
+        _done_reading(h, pipe)
         return None
-    return book if digest == sha256 else None
+    book.sheets = _Arriving(h, pipe, fallback)
+    return book
+
+
+class _Ended(Exception):
+    """The helper's stream ended before its end mark."""
+
+
+class _Arriving:
+    """A RawBook's sheets as the helper sends them, in SHEET_NAMES order (those the workbook has)."""
+
+    def __init__(self, h: _Helper, pipe, fallback: Callable[[], Any]):
+        self._h, self._pipe, self._fallback = h, pipe, fallback
+        self._sheets: dict[str, Any] = {}
+        self._open = True
+
+    def get(self, name: str, default=None):
+        order = SHEET_NAMES.index(name)
+        while self._open and name not in self._sheets and not any(
+                SHEET_NAMES.index(n) > order for n in self._sheets):
+            self._pull()
+        return self._sheets.get(name, default)
+
+    def items(self):
+        while self._open:
+            self._pull()
+        return self._sheets.items()
+
+    def _pull(self) -> None:
+        try:
+            sheet = _receive(self._pipe)
+        except _Ended:  # the helper stopped half-way: read the rest here
+            self._sheets = {**self._fallback().sheets, **self._sheets}
+            sheet = None
+        if sheet is None:
+            self._open = False
+            _done_reading(self._h, self._pipe)
+        else:
+            self._sheets[sheet.name] = sheet
 
 
 def submit_jdm(ruleset: dict[str, Any]) -> None:
@@ -88,14 +133,18 @@ def submit_jdm(ruleset: dict[str, Any]) -> None:
     if h is None or h.job is None:
         return
     job, h.job = h.job, None
-    try:
-        with os.fdopen(job, "wb") as out:
-            out.write(orjson.dumps(ruleset))
-        h.submitted = (ruleset["version"], ruleset["content_sha256"])
-    except OSError:  # the helper is gone
-        os.close(h.result)
-        h.result = None
-        _reap(h)
+    data = orjson.dumps(ruleset)
+
+    def send() -> None:  # a thread: the pipe takes 25 MB only as fast as the helper reads it
+        try:
+            with os.fdopen(job, "wb") as out:
+                out.write(data)
+        except OSError:  # the helper is gone: jdm_bytes will find nothing
+            pass
+
+    h.sending = threading.Thread(target=send, daemon=True)
+    h.sending.start()
+    h.submitted = (ruleset["version"], ruleset["content_sha256"])
 
 
 def jdm_bytes(version: int, content_sha256: str) -> bytes | None:
@@ -106,6 +155,7 @@ def jdm_bytes(version: int, content_sha256: str) -> bytes | None:
         return None
     data = _read_all(h.result)
     h.result = None
+    h.sending.join()
     _reap(h)
     return data or None
 
@@ -118,11 +168,12 @@ def _serve(workbook: str, reading: int, job: int | None, result: int) -> None:
 
             if os.path.getsize(workbook) <= MAX_FILE_BYTES:
                 data = Path(workbook).read_bytes()
-                out.write(pickle.dumps((hashlib.sha256(data).hexdigest(),
-                                        raw.read_raw(data, Path(workbook).name)),
-                                       protocol=pickle.HIGHEST_PROTOCOL))
+                _send(out, hashlib.sha256(data).hexdigest())
+                for piece in raw.stream(data, Path(workbook).name):  # each sent as soon as read
+                    _send(out, piece)
+                _send(out, None)  # the end mark
         if job is not None:
-            from . import jdm, store  # imported while the main process validates
+            from . import jdm, store  # light (no pandas): ready before the job comes
 
             ruleset = _read_all(job)
             if ruleset:
@@ -132,6 +183,26 @@ def _serve(workbook: str, reading: int, job: int | None, result: int) -> None:
         code = 0
     finally:
         os._exit(code)  # never the main process's exit handlers or buffered output
+
+
+def _send(out, obj) -> None:
+    payload = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+    out.write(len(payload).to_bytes(8, "big") + payload)
+    out.flush()
+
+
+def _receive(pipe):
+    head = pipe.read(8)
+    payload = pipe.read(int.from_bytes(head, "big")) if len(head) == 8 else b""
+    if len(head) < 8 or len(payload) < int.from_bytes(head, "big"):
+        raise _Ended
+    return pickle.loads(payload)  # written by our own forked copy, never by a user
+
+
+def _done_reading(h: _Helper, pipe) -> None:
+    pipe.close()
+    if h.job is None:
+        _reap(h)
 
 
 def _read_all(fd: int) -> bytes:

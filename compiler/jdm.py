@@ -13,12 +13,12 @@ picks; then deny. A last row answers not_applicable for any other product.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
-import pandas as pd
 
-from .build import number
+if TYPE_CHECKING:  # light to import: the command's helper process makes graphs (helper.py)
+    import pandas as pd
 
 CONTENT_TYPE = "application/vnd.gorules.decision"
 INPUTS = [("product", "Product ID", "product_id"), ("channel", "Channel", "channel"),
@@ -107,7 +107,7 @@ def _row(rule_id: str, when: dict[str, str], quantity: str, met: str, *, decisio
 def _lit(value: Any) -> str:
     """A value as a JDM expression literal: "text" quoted, 60 not 60.0."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return str(number(value))  # Python's repr of a float is JSON's
+        return str(_plain(value))  # Python's repr of a float is JSON's
     return orjson.dumps(value).decode()
 
 

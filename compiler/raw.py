@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass, field
+from typing import Iterator
 
 import python_calamine
 
@@ -19,6 +20,7 @@ from .sheets import SHEET_NAMES, norm_header
 
 @dataclass
 class RawSheet:
+    name: str  # the contract's name
     title: str  # the sheet's name in the workbook, whatever its case
     visible: bool
     rows: list[list] = field(default_factory=list)  # calamine pads each row to the sheet's width
@@ -35,41 +37,55 @@ class RawBook:
 
 def read_raw(data: bytes, file_name: str) -> RawBook:
     """The contract's sheets of a workbook's bytes, checked by container.py before calamine opens them."""
+    items = stream(data, file_name)
+    book = next(items)
+    book.sheets = {sheet.name: sheet for sheet in items}
+    return book
+
+
+def stream(data: bytes, file_name: str) -> Iterator:
+    """read_raw one piece at a time, as the helper process sends it: the RawBook (its sheets not
+    yet filled in), then each RawSheet in SHEET_NAMES order."""
     container = check_container(data, file_name)
     if container.problem:
-        return RawBook(container, {}, container.problem)
+        yield RawBook(container, {}, container.problem)
+        return
     try:
         book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
     except Exception as exc:  # calamine raises its own error types for corrupt parts
-        return RawBook(container, {}, f"This file could not be read as an Excel workbook ({exc}). "
-                       "Open it in Excel and save it again as an Excel Workbook (.xlsx).")
+        yield RawBook(container, {}, f"This file could not be read as an Excel workbook ({exc}). "
+                      "Open it in Excel and save it again as an Excel Workbook (.xlsx).")
+        return
+    yield RawBook(container, {})
     by_norm = {norm_header(m.name): m for m in book.sheets_metadata}
-    sheets: dict[str, RawSheet] = {}
     for name in SHEET_NAMES:
         meta = by_norm.get(norm_header(name))
-        if meta is None:
-            continue
-        sheet = sheets[name] = RawSheet(meta.name, str(meta.visible).rsplit(".", 1)[-1].lower() == "visible")
-        rows_, cols_ = container.extent(meta.name)
-        if _too_large(rows_, cols_):
-            # Refused before calamine lays out the sheet: one cell at XFD1048576 would make it
-            # allocate seventeen billion.
-            sheet.problem = too_large(meta.name, rows_, cols_)
-            continue
-        try:
-            raw = book.get_sheet_by_name(meta.name)
-            rows = raw.to_python(skip_empty_area=False)
-            merged = raw.merged_cell_ranges or []
-        except Exception as exc:
-            sheet.problem = (f"Sheet '{meta.name}' could not be read ({exc}). Copy its cells into a "
-                             "new sheet and save the workbook again.")
-            continue
-        width = max((len(r) for r in rows), default=0)
-        if _too_large(len(rows), width):
-            sheet.problem = too_large(meta.name, len(rows), width)
-            continue
-        sheet.rows, sheet.merged = rows, merged
-    return RawBook(container, sheets)
+        if meta is not None:
+            yield _sheet(book, container, name, meta)
+
+
+def _sheet(book, container: Container, name: str, meta) -> RawSheet:
+    sheet = RawSheet(name, meta.name, str(meta.visible).rsplit(".", 1)[-1].lower() == "visible")
+    rows_, cols_ = container.extent(meta.name)
+    if _too_large(rows_, cols_):
+        # Refused before calamine lays out the sheet: one cell at XFD1048576 would make it
+        # allocate seventeen billion.
+        sheet.problem = too_large(meta.name, rows_, cols_)
+        return sheet
+    try:
+        raw = book.get_sheet_by_name(meta.name)
+        rows = raw.to_python(skip_empty_area=False)
+        merged = raw.merged_cell_ranges or []
+    except Exception as exc:
+        sheet.problem = (f"Sheet '{meta.name}' could not be read ({exc}). Copy its cells into a "
+                         "new sheet and save the workbook again.")
+        return sheet
+    width = max((len(r) for r in rows), default=0)
+    if _too_large(len(rows), width):
+        sheet.problem = too_large(meta.name, len(rows), width)
+        return sheet
+    sheet.rows, sheet.merged = rows, merged
+    return sheet
 
 
 def too_large(sheet: str, rows: int, cols: int) -> str:

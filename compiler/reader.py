@@ -20,6 +20,7 @@ import hashlib
 import io
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import pandas as pd
 
@@ -55,8 +56,12 @@ class Workbook:
     findings: list[Finding]
 
 
-def read_workbook(path: str | Path, data: bytes | None = None) -> Workbook:
-    """Read every contract sheet of the .xlsx at `path` (or its bytes). Never raises on bad input."""
+def read_workbook(path: str | Path, data: bytes | None = None,
+                  on_sheet: Callable[[Sheet, list[Finding]], None] | None = None) -> Workbook:
+    """Read every contract sheet of the .xlsx at `path` (or its bytes). Never raises on bad input.
+    `on_sheet(sheet, its findings)` is called as each sheet is read, unless the workbook has
+    formulas (whose findings come once all sheets are read), so the caller can check it while the
+    helper process reads the next."""
     path = Path(path)
     prefetched = data is None
     if data is None:
@@ -73,7 +78,8 @@ def read_workbook(path: str | Path, data: bytes | None = None) -> Workbook:
     digest = hashlib.sha256(data).hexdigest()
     if len(data) > MAX_FILE_BYTES:
         return _refused(path.name, digest, _too_big(len(data)))
-    book = (prefetched and helper.take(path, digest)) or raw.read_raw(data, path.name)
+    book = (prefetched and helper.take(path, digest, lambda: raw.read_raw(data, path.name))
+            or raw.read_raw(data, path.name))
     if book.problem:
         return _refused(path.name, digest, book.problem)
 
@@ -95,8 +101,11 @@ def read_workbook(path: str | Path, data: bytes | None = None) -> Workbook:
             findings.append(Finding(name, None, None, None, found.problem))
             continue
         sheet, sheet_findings = _sheet_frame(name, found.rows, found.merged)
+        sheet_findings += _error_findings(sheet, book.container.error_cells.get(found.title, []))
         sheets[name] = sheet
-        findings += sheet_findings + _error_findings(sheet, book.container.error_cells.get(found.title, []))
+        findings += sheet_findings
+        if on_sheet and not book.container.has_formulas:
+            on_sheet(sheet, sheet_findings)
 
     if book.container.has_formulas and sheets:
         titles = {name: s.title for name, s in book.sheets.items()}

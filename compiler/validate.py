@@ -27,20 +27,30 @@ class Validated:
 
 
 def validate_file(path, data: bytes | None = None) -> Validated:
-    return validate(read_workbook(path, data))
+    checked: dict[str, tuple[pd.DataFrame, list[Finding]]] = {}
+
+    def check_now(sheet: Sheet, reader_findings: list[Finding]) -> None:
+        checked[sheet.name] = check_sheet(sheet, _reported(reader_findings))
+
+    return validate(read_workbook(path, data, on_sheet=check_now), checked)
 
 
-def validate(workbook: Workbook) -> Validated:
+def validate(workbook: Workbook, checked: dict | None = None) -> Validated:
+    """`checked`: sheets already checked as they were read (check_sheet's results by sheet)."""
     findings = list(workbook.findings)
     frames: dict[str, pd.DataFrame] = {}
-    # Cells the reader already reported (e.g. a formula with no saved value) are not reported again.
-    reported = {(f.sheet, f.column, f.cell) for f in workbook.findings if f.cell and f.column}
+    reported = _reported(workbook.findings)
     for name, sheet in workbook.sheets.items():
-        frame, sheet_findings = check_sheet(sheet, reported)
+        frame, sheet_findings = (checked or {}).get(name) or check_sheet(sheet, reported)
         frames[name] = frame
         findings += sheet_findings
     findings += rules.check(workbook.sheets, frames)
     return Validated(workbook, frames, _ordered(findings))
+
+
+def _reported(reader_findings: list[Finding]) -> set[tuple]:
+    # Cells the reader already reported (e.g. a formula with no saved value) are not reported again.
+    return {(f.sheet, f.column, f.cell) for f in reader_findings if f.cell and f.column}
 
 
 def check_sheet(sheet: Sheet, reported: set = frozenset()) -> tuple[pd.DataFrame, list[Finding]]:
