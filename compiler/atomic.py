@@ -24,7 +24,13 @@ def replace_file(path: str | Path, data: bytes) -> Path:
 def create_file(path: str | Path, data: bytes) -> Path:
     """Create `path` atomically; FileExistsError if it exists (the link never overwrites)."""
     path = Path(path)
-    tmp = _temp_beside(path, data)
+    return place(_temp_beside(path, data), path)
+
+
+def place(tmp: str | Path, path: str | Path) -> Path:
+    """Link a finished temporary file (`_temp_beside`, or `prepare`) into place as `path`, which
+    must not exist (FileExistsError), and remove the temporary name."""
+    path = Path(path)
     try:
         os.link(tmp, path)
     finally:
@@ -33,8 +39,14 @@ def create_file(path: str | Path, data: bytes) -> Path:
     return path
 
 
-def _temp_beside(path: Path, data: bytes) -> str:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+def prepare(path: str | Path, data: bytes, tag: str) -> str:
+    """A finished temporary file beside `path`, for `place` to link in later; `tag` goes in its
+    name (".{path.name}.{tag}.*.part") so the one who placed it can tell it from a crash's."""
+    return _temp_beside(Path(path), data, f".{Path(path).name}.{tag}.", ".part")
+
+
+def _temp_beside(path: Path, data: bytes, prefix: str | None = None, suffix: str = ".tmp") -> str:
+    fd, tmp = tempfile.mkstemp(prefix=prefix or f".{path.name}.", suffix=suffix, dir=path.parent)
     try:
         os.fchmod(fd, 0o644)  # mkstemp's 0600 would hide exports and workbooks from their readers
         with os.fdopen(fd, "wb") as out:

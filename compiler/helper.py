@@ -6,10 +6,10 @@ start thread pools when imported, and a forked copy of a lock another thread hel
    at a time) while the main process imports pandas and pandera; `take` hands the reading
    over, used only if its sha256 is that of the bytes the main process read itself, and the
    main process checks each sheet while the helper still reads the next.
-2. For `dqm compile` it then waits: the compile `submit`s the ruleset
-   it has built, and the helper makes the JDM graph's bytes while the main process runs the Tests
-   and diffs, seals and writes the version; the store collects them with `jdm_bytes` and writes
-   them itself (it stays the only writer of exports/).
+2. For `dqm compile` it then waits: the compile `submit`s the ruleset it has built, and the
+   helper writes its JDM graph to a temporary file beside the graph's place (atomic.prepare)
+   while the main process runs the Tests and diffs, seals and writes the version; the store,
+   holding the publish lock, links that file into place (`jdm_file`), or makes the graph itself.
 A helper that fails in any way only means the main process does that work itself. The library,
 the app and the tests never start one (benchmarks/README.md has the figures).
 """
@@ -36,7 +36,7 @@ class _Helper:
     workbook: str  # absolute path
     reading: int | None  # read end: the pickled (sha256, RawBook)
     job: int | None  # write end: the ruleset to make a JDM graph of (closed empty: none)
-    result: int | None  # read end: the graph's canonical bytes
+    result: int | None  # read end: the path of the temporary file holding the graph
     submitted: tuple[int, str] | None = None  # the version and content_sha256 of that ruleset
     sending: threading.Thread | None = None
 
@@ -126,20 +126,22 @@ class _Arriving:
             self._sheets[sheet.name] = sheet
 
 
-def submit_jdm(ruleset: dict[str, Any]) -> None:
+def submit_jdm(ruleset: dict[str, Any], into: Path) -> None:
     """Hand the helper a ruleset (built content with the version number it should get) to make
-    the JDM graph of."""
+    the JDM graph of, as a finished temporary file beside `into` (atomic.prepare)."""
     h = _helper
     if h is None or h.job is None:
         return
-    job, h.job = h.job, None
-    data = orjson.dumps(ruleset)
+    from . import jdm
 
-    def send() -> None:  # a thread: the pipe takes 25 MB only as fast as the helper reads it
+    job, h.job = h.job, None
+    data = orjson.dumps({"into": str(into), "ruleset": jdm.inputs(ruleset)})
+
+    def send() -> None:  # a thread: the pipe takes the job only as fast as the helper reads it
         try:
             with os.fdopen(job, "wb") as out:
                 out.write(data)
-        except OSError:  # the helper is gone: jdm_bytes will find nothing
+        except OSError:  # the helper is gone: jdm_file will find nothing
             pass
 
     h.sending = threading.Thread(target=send, daemon=True)
@@ -147,17 +149,28 @@ def submit_jdm(ruleset: dict[str, Any]) -> None:
     h.submitted = (ruleset["version"], ruleset["content_sha256"])
 
 
-def jdm_bytes(version: int, content_sha256: str) -> bytes | None:
-    """The graph's canonical bytes from the helper, if it made them for this version of this
-    content; None otherwise (the caller makes them)."""
+def jdm_file(version: int, content_sha256: str) -> str | None:
+    """The temporary file holding the graph, if the helper made it for this version of this
+    content; None otherwise (the caller makes the graph)."""
     h = _helper
     if h is None or h.result is None or h.submitted != (version, content_sha256):
         return None
-    data = _read_all(h.result)
+    made = _read_all(h.result).decode()
     h.result = None
     h.sending.join()
     _reap(h)
-    return data or None
+    return made or None
+
+
+def alive(pid: int) -> bool:
+    """Whether a helper process (named in its temporary files) still runs."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _serve(workbook: str, reading: int, job: int | None, result: int) -> None:
@@ -173,13 +186,15 @@ def _serve(workbook: str, reading: int, job: int | None, result: int) -> None:
                     _send(out, piece)
                 _send(out, None)  # the end mark
         if job is not None:
-            from . import jdm, store  # light (no pandas): ready before the job comes
+            from . import atomic, jdm, store  # light (no pandas): ready before the job comes
 
-            ruleset = _read_all(job)
-            if ruleset:
-                graph = store.canonical_bytes(jdm.graph(orjson.loads(ruleset)))
+            request = _read_all(job)
+            if request:
+                request = orjson.loads(request)
+                graph = store.canonical_bytes(jdm.graph(request["ruleset"]))
+                made = atomic.prepare(request["into"], graph, f"helper-{os.getpid()}")
                 with os.fdopen(result, "wb") as out:
-                    out.write(graph)
+                    out.write(made.encode())
         code = 0
     finally:
         os._exit(code)  # never the main process's exit handlers or buffered output

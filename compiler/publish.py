@@ -31,7 +31,8 @@ def compile_workbook(path: str | Path, exports: str | Path = "exports") -> Compi
     content = build(validated)
     store = Store(exports)
     # The `dqm` command's helper process makes the JDM graph meanwhile (helper.py).
-    helper.submit_jdm({**content, "version": store.next_version(content["ruleset_id"])})
+    version = store.next_version(content["ruleset_id"])
+    helper.submit_jdm({**content, "version": version}, store.jdm_path(content["ruleset_id"], version))
     test_findings = run_workbook_tests(validated, content)
     if test_findings:
         return CompileResult(validated.findings + test_findings)

@@ -63,7 +63,7 @@ from compiler import helper
 stop = threading.Event()
 threading.Thread(target=stop.wait).start()
 helper.start({str(BUNDLED)!r}, jdm=True)
-print(helper._helper, helper.submit_jdm({{}}), helper.jdm_bytes(1, ""))
+print(helper._helper, helper.submit_jdm({{}}, None), helper.jdm_file(1, ""))
 stop.set()
 """)
     assert out == "None None None"
@@ -101,10 +101,10 @@ def test_a_stream_cut_half_way_is_finished_by_the_main_process(tmp_path):
         helper._helper = None
 
 
-def test_helper_makes_the_jdm_graph_the_store_would_make():
+def test_helper_makes_the_jdm_graph_the_store_would_make(tmp_path):
     v3 = Store(ROOT / "exports").load("oncology-dqm", 3)
     out = run(f"""
-import hashlib, sys
+import hashlib
 from pathlib import Path
 from compiler import helper
 helper.start({str(BUNDLED)!r}, jdm=True)
@@ -112,12 +112,24 @@ from compiler import store
 data = Path({str(BUNDLED)!r}).read_bytes()
 assert helper.take({str(BUNDLED)!r}, hashlib.sha256(data).hexdigest(), None).sheets.items()
 v3 = store.Store({str(ROOT / "exports")!r}).load("oncology-dqm", 3)
-helper.submit_jdm(v3)
-assert helper.jdm_bytes(3, "another ruleset") is None
-made = helper.jdm_bytes(3, v3["content_sha256"])
-sys.stdout.buffer.write(made)
+helper.submit_jdm(v3, Path({str(tmp_path / "v3.jdm.json")!r}))
+assert helper.jdm_file(3, "another ruleset") is None
+print(helper.jdm_file(3, v3["content_sha256"]))
 """)
-    assert out.encode() + b"\n" == canonical_bytes(jdm.graph(v3))
+    made = Path(out)
+    assert made.parent == tmp_path and made.name.startswith(".v3.jdm.json.helper-") and made.suffix == ".part"
+    assert made.read_bytes() == canonical_bytes(jdm.graph(v3))
+    assert oct(made.stat().st_mode & 0o777) == "0o644"
+
+
+def test_sweep_removes_a_gone_helpers_file_and_keeps_a_running_ones(exports_copy):
+    folder = exports_copy / "oncology-dqm"
+    gone = folder / ".v4.jdm.json.helper-999999999.x1.part"  # no such process
+    running = folder / f".v4.jdm.json.helper-{os.getpid()}.x2.part"
+    for p in (gone, running):
+        p.write_bytes(b"{}")
+    Store(exports_copy)._sweep(folder)
+    assert (gone.exists(), running.exists()) == (False, True)
 
 
 def test_a_helper_killed_before_the_graph_leaves_it_to_the_store(tmp_path):
