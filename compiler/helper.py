@@ -19,10 +19,11 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
+import select
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import orjson
 
@@ -42,6 +43,7 @@ class _Helper:
 
 
 _helper: _Helper | None = None
+LEAVE = 0.35  # of the workbook's cells, read by the main process (see raw.stream)
 
 
 def start(workbook: str | Path, jdm: bool = False) -> None:
@@ -69,14 +71,15 @@ def start(workbook: str | Path, jdm: bool = False) -> None:
     _helper = _Helper(pid, key, reading_r, job_w if jdm else None, result_r if jdm else None)
 
 
-def take(workbook: str | Path, sha256: str, fallback: Callable[[], Any]):
-    """The helper's reading of `workbook` (a raw.RawBook), if it read these very bytes. Its
-    sheets arrive while the caller works on the ones before: `sheets.get(name)` waits for that
-    one. Should the helper stop half-way, the rest comes from `fallback()` (raw.read_raw)."""
+def take(workbook: str | Path, sha256: str, data: bytes, fallback: Callable[[], Any]):
+    """The helper's reading of `workbook` (a raw.RawBook), if it read these very bytes (`data`).
+    Its sheets arrive while the caller works on the ones before: `sheets.get(name)` waits for
+    that one, reading the sheets the helper left (`raw.stream`) whenever none is ready. Should
+    the helper stop half-way, the rest comes from `fallback()` (raw.read_raw)."""
     h = _helper
     if h is None or h.reading is None or h.workbook != os.path.abspath(workbook):
         return None
-    pipe = os.fdopen(h.reading, "rb")
+    pipe = os.fdopen(h.reading, "rb", buffering=0)  # unbuffered: select() sees what is waiting
     h.reading = None
     try:
         digest, book = _receive(pipe), _receive(pipe)
@@ -85,7 +88,10 @@ def take(workbook: str | Path, sha256: str, fallback: Callable[[], Any]):
     if digest != sha256 or book is None:
         _done_reading(h, pipe)
         return None
-    book.sheets = _Arriving(h, pipe, fallback)
+    from . import raw
+
+    left = raw.read_left(data, book.container, book.left) if book.left else iter(())
+    book.sheets = _Arriving(h, pipe, left, fallback)
     return book
 
 
@@ -94,36 +100,55 @@ class _Ended(Exception):
 
 
 class _Arriving:
-    """A RawBook's sheets as the helper sends them, in SHEET_NAMES order (those the workbook has)."""
+    """A RawBook's sheets: the helper's as it sends them, in SHEET_NAMES order (those the
+    workbook has), and the ones it left, read here meanwhile."""
 
-    def __init__(self, h: _Helper, pipe, fallback: Callable[[], Any]):
-        self._h, self._pipe, self._fallback = h, pipe, fallback
+    def __init__(self, h: _Helper, pipe, left: Iterator, fallback: Callable[[], Any]):
+        self._h, self._pipe, self._left, self._fallback = h, pipe, left, fallback
         self._sheets: dict[str, Any] = {}
+        self._sent: list[int] = []  # SHEET_NAMES positions of the helper's sheets received
         self._open = True
 
     def get(self, name: str, default=None):
         order = SHEET_NAMES.index(name)
-        while self._open and name not in self._sheets and not any(
-                SHEET_NAMES.index(n) > order for n in self._sheets):
-            self._pull()
+        while name not in self._sheets and (self._left or self._open and not any(
+                i > order for i in self._sent)):
+            if self._left and (not self._open or not select.select([self._pipe], [], [], 0)[0]
+                               or name not in self._awaited()):
+                self._read_left()
+            else:
+                self._pull()
         return self._sheets.get(name, default)
 
     def items(self):
-        while self._open:
-            self._pull()
+        while self._open or self._left:
+            self._read_left() if self._left else self._pull()
         return self._sheets.items()
+
+    def _awaited(self) -> set[str]:
+        """Names the helper may still send (not received, and not after the last received)."""
+        last = max(self._sent, default=-1)
+        return {n for n in SHEET_NAMES[last + 1:] if n not in self._sheets}
+
+    def _read_left(self) -> None:
+        sheet = next(self._left, None)
+        if sheet is None:
+            self._left = None
+        else:
+            self._sheets[sheet.name] = sheet
 
     def _pull(self) -> None:
         try:
             sheet = _receive(self._pipe)
         except _Ended:  # the helper stopped half-way: read the rest here
             self._sheets = {**self._fallback().sheets, **self._sheets}
-            sheet = None
+            self._left, sheet = None, None
         if sheet is None:
             self._open = False
             _done_reading(self._h, self._pipe)
         else:
             self._sheets[sheet.name] = sheet
+            self._sent.append(SHEET_NAMES.index(sheet.name))
 
 
 def submit_jdm(ruleset: dict[str, Any], into: Path) -> None:
@@ -182,7 +207,9 @@ def _serve(workbook: str, reading: int, job: int | None, result: int) -> None:
             if os.path.getsize(workbook) <= MAX_FILE_BYTES:
                 data = Path(workbook).read_bytes()
                 _send(out, hashlib.sha256(data).hexdigest())
-                for piece in raw.stream(data, Path(workbook).name):  # each sent as soon as read
+                # each sent as soon as read; the last sheets, a third of the cells, are left
+                # to the main process to read while it waits for these
+                for piece in raw.stream(data, Path(workbook).name, leave=LEAVE):
                     _send(out, piece)
                 _send(out, None)  # the end mark
         if job is not None:
@@ -207,11 +234,19 @@ def _send(out, obj) -> None:
 
 
 def _receive(pipe):
-    head = pipe.read(8)
-    payload = pipe.read(int.from_bytes(head, "big")) if len(head) == 8 else b""
-    if len(head) < 8 or len(payload) < int.from_bytes(head, "big"):
-        raise _Ended
-    return pickle.loads(payload)  # written by our own forked copy, never by a user
+    size = int.from_bytes(_exactly(pipe, 8), "big")
+    return pickle.loads(_exactly(pipe, size))  # written by our own forked copy, never by a user
+
+
+def _exactly(pipe, n: int) -> bytes:
+    chunks, got = [], 0
+    while got < n:
+        chunk = pipe.read(n - got)
+        if not chunk:
+            raise _Ended
+        chunks.append(chunk)
+        got += len(chunk)
+    return b"".join(chunks)
 
 
 def _done_reading(h: _Helper, pipe) -> None:

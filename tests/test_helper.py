@@ -34,7 +34,7 @@ helper.start({str(BUNDLED)!r})
 assert helper._helper is not None, "no helper was started"
 assert "pandas" not in sys.modules
 data = Path({str(BUNDLED)!r}).read_bytes()
-got = helper.take({str(BUNDLED)!r}, hashlib.sha256(data).hexdigest(), lambda: 1 / 0)
+got = helper.take({str(BUNDLED)!r}, hashlib.sha256(data).hexdigest(), data, lambda: 1 / 0)
 limits = got.sheets.get("Limits")  # waits for that sheet only
 sheets = dict(got.sheets.items())
 expected = raw.read_raw(data, "oncology-dqm.xlsx")
@@ -49,7 +49,7 @@ def test_a_reading_of_other_bytes_is_not_used():
     out = run(f"""
 from compiler import helper
 helper.start({str(BUNDLED)!r})
-print(helper.take({str(BUNDLED)!r}, "0" * 64, None), helper.take({str(BUNDLED)!r}, "0" * 64, None))
+print(helper.take({str(BUNDLED)!r}, "0" * 64, b"", None), helper.take({str(BUNDLED)!r}, "0" * 64, b"", None))
 """)
     assert out == "None None"
 
@@ -93,7 +93,7 @@ def test_a_stream_cut_half_way_is_finished_by_the_main_process(tmp_path):
             helper._send(out, piece)
     helper._helper = helper._Helper(pid=0, workbook=str(BUNDLED), reading=read_end, job=-1, result=None)
     try:
-        got = helper.take(BUNDLED, hashlib.sha256(data).hexdigest(), lambda: raw.read_raw(data, BUNDLED.name))
+        got = helper.take(BUNDLED, hashlib.sha256(data).hexdigest(), data, lambda: raw.read_raw(data, BUNDLED.name))
         assert got.sheets.get("Policies") == whole.sheets["Policies"]
         assert got.sheets.get("Tests") == whole.sheets["Tests"]
         assert dict(got.sheets.items()) == whole.sheets
@@ -110,7 +110,7 @@ from compiler import helper
 helper.start({str(BUNDLED)!r}, jdm=True)
 from compiler import store
 data = Path({str(BUNDLED)!r}).read_bytes()
-assert helper.take({str(BUNDLED)!r}, hashlib.sha256(data).hexdigest(), None).sheets.items()
+assert helper.take({str(BUNDLED)!r}, hashlib.sha256(data).hexdigest(), data, None).sheets.items()
 v3 = store.Store({str(ROOT / "exports")!r}).load("oncology-dqm", 3)
 helper.submit_jdm(v3, Path({str(tmp_path / "v3.jdm.json")!r}))
 assert helper.jdm_file(3, "another ruleset") is None
@@ -169,3 +169,17 @@ def test_dqm_validate_reads_through_the_helper_and_reports_cells(founding_rows, 
     assert done.returncode == 1
     assert done.stdout.startswith("ERROR Limits!E3 (found: 'sixty'): 'Retail Max Qty per Rx' must be a "
                                   "number. Type a number such as 60, in digits.")
+
+
+def test_a_stream_leaves_its_last_sheets_and_the_reader_reads_the_same_ones():
+    data = BUNDLED.read_bytes()
+    whole = raw.read_raw(data, BUNDLED.name)
+    pieces = raw.stream(data, BUNDLED.name, leave=0.7)
+    head = next(pieces)
+    sent = {s.name: s for s in pieces}
+    # Cells by the sheets' extents: Tests 207 and History 16 of 359 are within 70%; with Drug
+    # Lists' 36 they would not be.
+    assert head.left == ("History", "Tests")
+    assert list(sent) == ["Ruleset", "Policies", "Limits", "Criteria", "Overrides", "Drug Lists"]
+    assert {**sent, **{s.name: s for s in raw.read_left(data, head.container, head.left)}} == whole.sheets
+    assert next(raw.stream(data, BUNDLED.name)).left == ()
