@@ -35,7 +35,7 @@ from .sheets import SHEET_NAMES
 class _Helper:
     pid: int
     workbook: str  # absolute path
-    reading: int | None  # read end: the pickled (sha256, RawBook)
+    reading: int | None  # read end: framed pickles: sha256, RawBook, its sheets, None (the end)
     job: int | None  # write end: the ruleset to make a JDM graph of (closed empty: none)
     result: int | None  # read end: the path of the temporary file holding the graph
     submitted: tuple[int, str] | None = None  # the version and content_sha256 of that ruleset
@@ -43,7 +43,7 @@ class _Helper:
 
 
 _helper: _Helper | None = None
-LEAVE = 0.35  # of the workbook's cells, read by the main process (see raw.stream)
+LEAVE = 0.35  # of the workbook's cells: the last sheets, read by the main process (raw.stream)
 
 
 def start(workbook: str | Path, jdm: bool = False) -> None:
@@ -53,10 +53,14 @@ def start(workbook: str | Path, jdm: bool = False) -> None:
     if _helper is not None or _threads() != 1:
         return
     key = os.path.abspath(workbook)
+    pipes: list[tuple[int, int]] = []
     try:
-        pipes = [os.pipe() for _ in range(3)]
+        for _ in range(3):
+            pipes.append(os.pipe())
         pid = os.fork()
-    except OSError:
+    except OSError:  # no helper: the main process does it all
+        for fd in (fd for pair in pipes for fd in pair):
+            os.close(fd)
         return
     (reading_r, reading_w), (job_r, job_w), (result_r, result_w) = pipes
     if pid == 0:
