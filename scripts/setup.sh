@@ -21,3 +21,6 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null
 .venv/bin/python -m pip install -q -e ".[dev]"
+# The package's bytecode, as pip writes it for an installed package (an editable install leaves
+# it to the first run, and none is written where PYTHONDONTWRITEBYTECODE is set).
+.venv/bin/python -m compileall -q compiler app.py app_pages >/dev/null
