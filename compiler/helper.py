@@ -191,6 +191,16 @@ def jdm_file(version: int, content_sha256: str) -> str | None:
     return made or None
 
 
+def discard_jdm() -> None:
+    """Remove the helper's graph if nobody took it (nothing was published): wait for it first."""
+    h = _helper
+    if h is None or h.result is None or h.submitted is None:
+        return
+    made = jdm_file(*h.submitted)
+    if made:
+        Path(made).unlink(missing_ok=True)
+
+
 def alive(pid: int) -> bool:
     """Whether a helper process (named in its temporary files) still runs."""
     try:

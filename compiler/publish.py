@@ -30,13 +30,18 @@ def compile_workbook(path: str | Path, exports: str | Path = "exports") -> Compi
         return CompileResult(validated.findings)
     content = build(validated)
     store = Store(exports)
-    # The `dqm` command's helper process makes the JDM graph meanwhile (helper.py).
-    version = store.next_version(content["ruleset_id"])
-    helper.submit_jdm({**content, "version": version}, store.jdm_path(content["ruleset_id"], version))
-    test_findings = run_workbook_tests(validated, content)
-    if test_findings:
-        return CompileResult(validated.findings + test_findings)
-    outcome = store.publish(content, gate=lambda prev, new: new_history_required(validated, prev, new))
+    rid = content["ruleset_id"]
+    if store.latest_content_sha256(rid) != content["content_sha256"]:  # likely a new version:
+        # the `dqm` command's helper process makes its JDM graph meanwhile (helper.py)
+        version = store.next_version(rid)
+        helper.submit_jdm({**content, "version": version}, store.jdm_path(rid, version))
+    try:
+        test_findings = run_workbook_tests(validated, content)
+        if test_findings:
+            return CompileResult(validated.findings + test_findings)
+        outcome = store.publish(content, gate=lambda prev, new: new_history_required(validated, prev, new))
+    finally:
+        helper.discard_jdm()  # a graph the store did not take (nothing published) is removed
     findings = validated.findings + (outcome.reasons if isinstance(outcome, Refused) else [])
     return CompileResult(findings, outcome)
 

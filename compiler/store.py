@@ -144,6 +144,14 @@ class Store:
             return []
         return sorted(int(m.group(1)) for p in folder.iterdir() if (m := _VERSION_FILE.match(p.name)))
 
+    def latest_content_sha256(self, ruleset_id: str) -> str | None:
+        """What the index says the latest version's rules hash to (a hint: the index may lag)."""
+        try:
+            entries = json.loads((self.root / ruleset_id / "index.json").read_text())["versions"]
+            return entries[-1]["content_sha256"] if entries else None
+        except (OSError, ValueError, KeyError, TypeError, IndexError):
+            return None
+
     def next_version(self, ruleset_id: str) -> int:
         """The number the next publish would give (under the lock it may be another)."""
         versions = self.versions(ruleset_id)

@@ -183,3 +183,20 @@ def test_a_stream_leaves_its_last_sheets_and_the_reader_reads_the_same_ones():
     assert list(sent) == ["Ruleset", "Policies", "Limits", "Criteria", "Overrides", "Drug Lists"]
     assert {**sent, **{s.name: s for s in raw.read_left(data, head.container, head.left)}} == whole.sheets
     assert next(raw.stream(data, BUNDLED.name)).left == ()
+
+
+def test_dqm_compile_leaves_no_temporary_files_when_it_publishes_nothing(founding_rows, make_workbook,
+                                                                          exports_copy):
+    # Unchanged: no graph is asked for. Refused (rules changed, no new History row): the graph the
+    # helper made for v4 is removed.
+    founding_rows["Limits"][1][4] = 90
+    founding_rows["Overrides"][0][2] = 120
+    founding_rows["Tests"] = [t for t in founding_rows["Tests"]
+                              if t[1] != "imatinib-400mg-tab" or t[2] != "Retail"]
+    for workbook, code in ((BUNDLED, 0), (make_workbook(founding_rows), 1)):
+        done = subprocess.run([DQM, "compile", str(workbook), "--exports", str(exports_copy)],
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == code, done.stderr
+        assert sorted(p.name for p in (exports_copy / "oncology-dqm").iterdir()) == [
+            ".lock", "index.json", "v1.jdm.json", "v1.json", "v2.jdm.json", "v2.json", "v3.jdm.json",
+            "v3.json"]
