@@ -21,7 +21,7 @@ def replace_file(path: str | Path, data: bytes) -> Path:
     return path
 
 
-def create_file(path: str | Path, data: bytes) -> Path:
+def create_file(path: str | Path, data: bytes | list) -> Path:
     """Create `path` atomically; FileExistsError if it exists (the link never overwrites)."""
     path = Path(path)
     return place(_temp_beside(path, data), path)
@@ -45,12 +45,13 @@ def prepare(path: str | Path, data: bytes, tag: str) -> str:
     return _temp_beside(Path(path), data, f".{Path(path).name}.{tag}.", ".part")
 
 
-def _temp_beside(path: Path, data: bytes, prefix: str | None = None, suffix: str = ".tmp") -> str:
+def _temp_beside(path: Path, data: bytes | list, prefix: str | None = None, suffix: str = ".tmp") -> str:
+    """`data`: bytes, or a list of byte buffers written one after another (no joined copy)."""
     fd, tmp = tempfile.mkstemp(prefix=prefix or f".{path.name}.", suffix=suffix, dir=path.parent)
     try:
         os.fchmod(fd, 0o644)  # mkstemp's 0600 would hide exports and workbooks from their readers
         with os.fdopen(fd, "wb") as out:
-            out.write(data)
+            out.writelines([data] if isinstance(data, (bytes, bytearray, memoryview)) else data)
             out.flush()
             os.fsync(out.fileno())
     except BaseException:

@@ -79,18 +79,6 @@ def graph(ruleset: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def inputs(ruleset: dict[str, Any]) -> dict[str, Any]:
-    """Only what `graph` reads of a ruleset (a fifth of a version's size), for the helper process."""
-    return {"ruleset_id": ruleset["ruleset_id"], "version": ruleset.get("version"), "policies": [
-        {"products": [{"product_id": p["product_id"], "retail_max_qty": p["retail_max_qty"],
-                       "home_delivery_max_qty": p["home_delivery_max_qty"],
-                       "overrides": [{k: o[k] for k in ("criterion_id", "retail_max_qty",
-                                                        "home_delivery_max_qty", "approval_months")}
-                                     for o in p["overrides"]]}
-                      for p in policy["products"]]}
-        for policy in ruleset["policies"]]}
-
-
 def contexts(engine, claims: pd.DataFrame) -> list[dict[str, Any] | None]:
     """Each claim as the graph's input, its met criteria computed by `engine`; None for a claim
     the engine decides as invalid (the graph decides valid claims only)."""

@@ -4,12 +4,11 @@ in a fresh interpreter, as the command does."""
 
 from __future__ import annotations
 
+import hashlib
+import os
 import subprocess
 import sys
 from pathlib import Path
-
-import hashlib
-import os
 
 from compiler import helper, jdm, raw
 from compiler.store import Store, canonical_bytes

@@ -207,4 +207,4 @@ def test_sealed_bytes_are_the_canonical_bytes_of_the_sealed_version():
                 {k: v for k, v in v3.items() if k in ("changes", "owner", "policies")}):
         sealed_doc, data = store_module.sealed(doc)
         assert sealed_doc == store_module.seal(doc)
-        assert data == store_module.canonical_bytes(sealed_doc)
+        assert b"".join(data) == store_module.canonical_bytes(sealed_doc)
