@@ -13,6 +13,7 @@ picks; then deny. A last row answers not_applicable for any other product.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -107,8 +108,13 @@ def _row(rule_id: str, when: dict[str, str], quantity: str, met: str, *, decisio
 def _lit(value: Any) -> str:
     """A value as a JDM expression literal: "text" quoted, 60 not 60.0."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return str(_plain(value))  # Python's repr of a float is JSON's
+        return _number_lit(value)
     return orjson.dumps(value).decode()
+
+
+@lru_cache(maxsize=4096)  # limits and months repeat across 20,000 products
+def _number_lit(value: int | float) -> str:
+    return str(_plain(value))  # Python's repr of a float is JSON's
 
 
 def _plain(value: Any) -> Any:
