@@ -28,6 +28,16 @@ def _field(header: str, help: str, example: str, **checks) -> pa.Field:
     )
 
 
+def _required(*headers: str):
+    """The check that these columns' cells are not blank (a check of its own: see `_field`)."""
+    return pa.check(*headers, name="required", ignore_na=False)(lambda cls, s: s.notna())
+
+
+def _whole_number(*headers: str):
+    """The check that these columns' numbers are whole (months, not 1.5)."""
+    return pa.check(*headers, name="whole_number")(lambda cls, s: s % 1 == 0)
+
+
 class _Sheet(pa.DataFrameModel):
     class Config:
         strict = False  # unknown columns are a warning from the reader, not a schema failure
@@ -41,9 +51,7 @@ class RulesetSheet(_Sheet):
     title: Series[str] = _field("Title", "The ruleset's name.", "Oncology Drug Quantity Management")
     owner: Series[str] = _field("Owner", "Optional: the team that maintains it.", "Pharmacy Policy")
 
-    @pa.check("Ruleset ID", "Title", name="required", ignore_na=False)
-    def required(cls, s):
-        return s.notna()
+    required = _required("Ruleset ID", "Title")
 
 
 class PoliciesSheet(_Sheet):
@@ -64,16 +72,10 @@ class PoliciesSheet(_Sheet):
     )
     notes: Series[str] = _field("Notes", "Optional notes.", "")
 
-    @pa.check(
-        "Policy ID", "Title", "Policy Type", "Review Date", "Approval Duration (months)",
-        name="required", ignore_na=False,
+    required = _required(
+        "Policy ID", "Title", "Policy Type", "Review Date", "Approval Duration (months)"
     )
-    def required(cls, s):
-        return s.notna()
-
-    @pa.check("Approval Duration (months)", name="whole_number")
-    def whole_number(cls, s):
-        return s % 1 == 0
+    whole_number = _whole_number("Approval Duration (months)")
 
 
 class LimitsSheet(_Sheet):
@@ -94,12 +96,10 @@ class LimitsSheet(_Sheet):
     unit: Series[str] = _field("Unit", "The unit counted.", "tablets")
     footnote: Series[str] = _field("Footnote", "Optional: why the limit is what it is.", "")
 
-    @pa.check(
+    required = _required(
         "Policy ID", "Product ID", "Product", "Strength and Form", "Retail Max Qty per Rx",
-        "Home Delivery Max Qty per Rx", "Unit", name="required", ignore_na=False,
+        "Home Delivery Max Qty per Rx", "Unit",
     )
-    def required(cls, s):
-        return s.notna()
 
 
 class CriteriaSheet(_Sheet):
@@ -118,9 +118,7 @@ class CriteriaSheet(_Sheet):
         "strong-cyp3a4-inducers",
     )
 
-    @pa.check("Criterion ID", "Description", "Met When", name="required", ignore_na=False)
-    def required(cls, s):
-        return s.notna()
+    required = _required("Criterion ID", "Description", "Met When")
 
 
 class OverridesSheet(_Sheet):
@@ -140,16 +138,11 @@ class OverridesSheet(_Sheet):
     )
     criteria_text: Series[str] = _field("Criteria Text", "Optional: the policy's wording.", "")
 
-    @pa.check(
+    required = _required(
         "Product ID", "Criterion ID", "Retail Max Qty per Rx", "Home Delivery Max Qty per Rx",
-        name="required", ignore_na=False,
     )
-    def required(cls, s):
-        return s.notna()
 
-    @pa.check("Approval Duration (months)", name="whole_number")
-    def whole_number(cls, s):
-        return s % 1 == 0
+    whole_number = _whole_number("Approval Duration (months)")
 
 
 class DrugListsSheet(_Sheet):
@@ -162,9 +155,7 @@ class DrugListsSheet(_Sheet):
     )
     notes: Series[str] = _field("Notes", "Optional notes.", "")
 
-    @pa.check("Drug List ID", "Drug", name="required", ignore_na=False)
-    def required(cls, s):
-        return s.notna()
+    required = _required("Drug List ID", "Drug")
 
 
 class HistorySheet(_Sheet):
@@ -175,12 +166,7 @@ class HistorySheet(_Sheet):
     )
     review_date: Series[pa.DateTime] = _field("Review Date", "Date of this review.", "12/08/2025")
 
-    @pa.check(
-        "Policy ID", "Type of Revision", "Summary of Changes", "Review Date",
-        name="required", ignore_na=False,
-    )
-    def required(cls, s):
-        return s.notna()
+    required = _required("Policy ID", "Type of Revision", "Summary of Changes", "Review Date")
 
 
 class TestsSheet(_Sheet):
@@ -202,12 +188,7 @@ class TestsSheet(_Sheet):
     )
     notes: Series[str] = _field("Notes", "Optional notes.", "")
 
-    @pa.check(
-        "Test ID", "Product ID", "Channel", "Quantity", "Expected Decision",
-        name="required", ignore_na=False,
-    )
-    def required(cls, s):
-        return s.notna()
+    required = _required("Test ID", "Product ID", "Channel", "Quantity", "Expected Decision")
 
 
 # Sheet name -> model, in workbook order. Tests is the only optional sheet.
