@@ -75,11 +75,11 @@ def start(workbook: str | Path, jdm: bool = False) -> None:
     _helper = _Helper(pid, key, reading_r, job_w if jdm else None, result_r if jdm else None)
 
 
-def take(workbook: str | Path, sha256: str, data: bytes, fallback: Callable[[], Any]):
+def take(workbook: str | Path, sha256: str, data: bytes):
     """The helper's reading of `workbook` (a raw.RawBook), if it read these very bytes (`data`).
     Its sheets arrive while the caller works on the ones before: `sheets.get(name)` waits for
     that one, reading the sheets the helper left (`raw.stream`) whenever none is ready. Should
-    the helper stop half-way, the rest comes from `fallback()` (raw.read_raw)."""
+    the helper stop half-way, the rest is read here (raw.read_raw)."""
     h = _helper
     if h is None or h.reading is None or h.workbook != os.path.abspath(workbook):
         return None
@@ -95,7 +95,7 @@ def take(workbook: str | Path, sha256: str, data: bytes, fallback: Callable[[], 
     from . import raw
 
     left = raw.read_left(data, book.container, book.left) if book.left else iter(())
-    book.sheets = _Arriving(h, pipe, left, fallback)
+    book.sheets = _Arriving(h, pipe, left, lambda: raw.read_raw(data, Path(workbook).name))
     return book
 
 

@@ -78,8 +78,7 @@ def read_workbook(path: str | Path, data: bytes | None = None,
     digest = hashlib.sha256(data).hexdigest()
     if len(data) > MAX_FILE_BYTES:
         return _refused(path.name, digest, _too_big(len(data)))
-    book = (prefetched and helper.take(path, digest, data, lambda: raw.read_raw(data, path.name))
-            or raw.read_raw(data, path.name))
+    book = (prefetched and helper.take(path, digest, data)) or raw.read_raw(data, path.name)
     if book.problem:
         return _refused(path.name, digest, book.problem)
 

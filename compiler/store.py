@@ -59,11 +59,12 @@ def sealed(doc: dict[str, Any]) -> tuple[dict[str, Any], list[bytes | memoryview
     data = canonical_bytes(body)
     digest = hashlib.sha256(data).hexdigest()
     after = min((k for k in body if k > "sha256"), default=None)
+    doc = {**body, "sha256": digest}
     if after is None:  # nothing sorts after it: serialise again rather than edit the closing brace
-        return seal(body), [canonical_bytes({**body, "sha256": digest})]
+        return doc, [canonical_bytes(doc)]
     at = data.index(b'\n  ' + orjson.dumps(after) + b": ")
     view = memoryview(data)
-    return {**body, "sha256": digest}, [view[:at], b'\n  "sha256": "' + digest.encode() + b'",', view[at:]]
+    return doc, [view[:at], b'\n  "sha256": "' + digest.encode() + b'",', view[at:]]
 
 
 @lru_cache(maxsize=1)

@@ -33,7 +33,7 @@ helper.start({str(BUNDLED)!r})
 assert helper._helper is not None, "no helper was started"
 assert "pandas" not in sys.modules
 data = Path({str(BUNDLED)!r}).read_bytes()
-got = helper.take({str(BUNDLED)!r}, hashlib.sha256(data).hexdigest(), data, lambda: 1 / 0)
+got = helper.take({str(BUNDLED)!r}, hashlib.sha256(data).hexdigest(), data)
 limits = got.sheets.get("Limits")  # waits for that sheet only
 sheets = dict(got.sheets.items())
 expected = raw.read_raw(data, "oncology-dqm.xlsx")
@@ -48,7 +48,7 @@ def test_a_reading_of_other_bytes_is_not_used():
     out = run(f"""
 from compiler import helper
 helper.start({str(BUNDLED)!r})
-print(helper.take({str(BUNDLED)!r}, "0" * 64, b"", None), helper.take({str(BUNDLED)!r}, "0" * 64, b"", None))
+print(helper.take({str(BUNDLED)!r}, "0" * 64, b""), helper.take({str(BUNDLED)!r}, "0" * 64, b""))
 """)
     assert out == "None None"
 
@@ -92,7 +92,7 @@ def test_a_stream_cut_half_way_is_finished_by_the_main_process(tmp_path):
             helper._send(out, piece)
     helper._helper = helper._Helper(pid=0, workbook=str(BUNDLED), reading=read_end, job=-1, result=None)
     try:
-        got = helper.take(BUNDLED, hashlib.sha256(data).hexdigest(), data, lambda: raw.read_raw(data, BUNDLED.name))
+        got = helper.take(BUNDLED, hashlib.sha256(data).hexdigest(), data)
         assert got.sheets.get("Policies") == whole.sheets["Policies"]
         assert got.sheets.get("Tests") == whole.sheets["Tests"]
         assert dict(got.sheets.items()) == whole.sheets
@@ -109,7 +109,7 @@ from compiler import helper
 helper.start({str(BUNDLED)!r}, jdm=True)
 from compiler import store
 data = Path({str(BUNDLED)!r}).read_bytes()
-assert helper.take({str(BUNDLED)!r}, hashlib.sha256(data).hexdigest(), data, None).sheets.items()
+assert helper.take({str(BUNDLED)!r}, hashlib.sha256(data).hexdigest(), data).sheets.items()
 v3 = store.Store({str(ROOT / "exports")!r}).load("oncology-dqm", 3)
 helper.submit_jdm(v3, Path({str(tmp_path / "v3.jdm.json")!r}))
 assert helper.jdm_file(3, "another ruleset") is None
