@@ -1,7 +1,7 @@
 """The reviewer app: a thin Streamlit shell over the compiler package.
 
 Run from the repository: `streamlit run app.py`. The exports store is the bundled exports/ folder,
-or the folder named by $DQM_EXPORTS. Every decision comes from compiler.engine.
+or the folder named by $DQM_EXPORTS. Every decision comes from compiler.decide.engine.
 """
 
 import streamlit as st

@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from app_pages import common
-from compiler.claims import ClaimsFileError, claims_frame, read_claims_csv
+from compiler.decide.claims import ClaimsFileError, claims_frame, read_claims_csv
 
 MAX_CLAIMS_MB = 20
 DECISIONS = ["approve", "override", "deny", "not_applicable", "invalid"]

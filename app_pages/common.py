@@ -13,9 +13,9 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from compiler.claims import claims_frame
-from compiler.engine import Engine
-from compiler.store import Store, StoreError, index_entry
+from compiler.decide.claims import claims_frame
+from compiler.decide.engine import Engine
+from compiler.ruleset.store import Store, StoreError, index_entry
 
 APP_DIR = Path(__file__).resolve().parents[1]
 CHANNELS = {"retail": "Retail", "home_delivery": "Home Delivery"}
@@ -96,7 +96,7 @@ def history_summary(entry: dict[str, Any]) -> list[str]:
     return out
 
 
-# The wording compiler.diff gives an added History row: "<policy>: History row added: <type>, <date>: <summary>"
+# The wording compiler.ruleset.diff gives an added History row: "<policy>: History row added: <type>, <date>: <summary>"
 _HISTORY_ADDED = re.compile(r"History row added: (?P<type>.*?), \d{4}-\d{2}-\d{2}: (?P<summary>.*)$")
 
 
@@ -180,7 +180,7 @@ def _text(x: Any) -> str:
 
 
 def changes_table(items: list[dict[str, Any]]) -> pd.DataFrame:
-    """The compiler's change records (compiler.diff.changes) as a table: its wording first."""
+    """The compiler's change records (compiler.ruleset.diff.changes) as a table: its wording first."""
     return pd.DataFrame([{"change": c["text"], "kind": c["kind"], "action": c["action"]} for c in items],
                         columns=["change", "kind", "action"])
 

@@ -9,8 +9,9 @@ import pandas as pd
 import streamlit as st
 
 from app_pages import common
-from compiler import diff, impact
-from compiler.store import StoreError
+from compiler.ruleset import diff
+from compiler.decide import impact
+from compiler.ruleset.store import StoreError
 
 
 def comparison_claims(newer: dict[str, Any]) -> tuple[pd.DataFrame, str]:

@@ -12,9 +12,10 @@ from app_pages.draft_review import (
     cached_review,
     findings_table,
 )
-from compiler import diff, impact
-from compiler.findings import errors
-from compiler.store import StoreError
+from compiler.ruleset import diff
+from compiler.decide import impact
+from compiler.workbook.findings import errors
+from compiler.ruleset.store import StoreError
 
 
 def show_findings(review: DraftReview) -> None:

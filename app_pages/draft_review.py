@@ -11,10 +11,10 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from compiler.build import build
-from compiler.findings import Finding, errors, plain_value
-from compiler.publish import run_workbook_tests
-from compiler.validate import validate_file
+from compiler.ruleset.build import build
+from compiler.workbook.findings import Finding, errors, plain_value
+from compiler.ruleset.compile import run_workbook_tests
+from compiler.workbook.validate import validate_file
 
 MAX_DRAFT_MB = 10  # a rules workbook is tens of kilobytes; this leaves room for formatting
 
@@ -67,11 +67,11 @@ def findings_table(findings: list[Finding]) -> pd.DataFrame:
 
 
 def annotated_workbook(file_name: str, data: bytes, findings: list[Finding]) -> bytes | None:
-    """The workbook with its findings marked (compiler.annotate), or None when it cannot be opened
+    """The workbook with its findings marked (compiler.workbook.annotate), or None when it cannot be opened
     as a workbook at all (the findings say why) or that module is not installed."""
-    if not findings or importlib.util.find_spec("compiler.annotate") is None:
+    if not findings or importlib.util.find_spec("compiler.workbook.annotate") is None:
         return None
-    from compiler.annotate import AnnotateError, annotate_workbook
+    from compiler.workbook.annotate import AnnotateError, annotate_workbook
 
     try:
         return annotate_workbook(data, findings, file_name)

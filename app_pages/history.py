@@ -10,7 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from app_pages import common
-from compiler.store import StoreError, index_entry
+from compiler.ruleset.store import StoreError, index_entry
 
 
 def timeline_rows(ruleset_id: str) -> tuple[list[dict[str, Any]], list[str]]:

@@ -13,8 +13,8 @@ from typing import Any
 import altair as alt
 import pandas as pd
 
-from compiler.claims import claims_frame
-from compiler.engine import Engine
+from compiler.decide.claims import claims_frame
+from compiler.decide.engine import Engine
 
 NO_CRITERION = "No override criterion met"
 # Colours by outcome: green approves, blues override (lighter where the cap cuts the quantity), red denies.

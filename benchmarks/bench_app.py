@@ -30,8 +30,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from app_pages import picture
-from compiler.engine import Engine
-from compiler.store import Store
+from compiler.decide.engine import Engine
+from compiler.ruleset.store import Store
 
 APP = str(ROOT / "app.py")
 

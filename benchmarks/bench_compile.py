@@ -25,8 +25,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from compiler import schemas  # noqa: E402
-from compiler.publish import compile_workbook  # noqa: E402
-from compiler.validate import validate_file  # noqa: E402
+from compiler.ruleset.compile import compile_workbook  # noqa: E402
+from compiler.workbook.validate import validate_file  # noqa: E402
 
 POLICIES, PRODUCTS_PER_POLICY, LISTS, DRUGS_PER_LIST, TESTS = 5_000, 4, 10, 50, 2_000
 

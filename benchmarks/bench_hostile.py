@@ -22,8 +22,8 @@ import hostile_corpus as corpus  # noqa: E402
 
 CHILD = """
 import json, sys, time
-from compiler.validate import validate_file
-from compiler.findings import errors
+from compiler.workbook.validate import validate_file
+from compiler.workbook.findings import errors
 
 def hwm_mb():
     for line in open("/proc/self/status"):

@@ -28,8 +28,8 @@ def create_file(path: str | Path, data: bytes | list) -> Path:
 
 
 def place(tmp: str | Path, path: str | Path) -> Path:
-    """Link a finished temporary file (`_temp_beside`, or `prepare`) into place as `path`, which
-    must not exist (FileExistsError), and remove the temporary name."""
+    """Link a finished temporary file into place as `path`, which must not exist
+    (FileExistsError), and remove the temporary name."""
     path = Path(path)
     try:
         os.link(tmp, path)
@@ -37,12 +37,6 @@ def place(tmp: str | Path, path: str | Path) -> Path:
         os.unlink(tmp)
     _fsync_dir(path.parent)
     return path
-
-
-def prepare(path: str | Path, data: bytes, tag: str) -> str:
-    """A finished temporary file beside `path`, for `place` to link in later; `tag` goes in its
-    name (".{path.name}.{tag}.*.part") so the one who placed it can tell it from a crash's."""
-    return _temp_beside(Path(path), data, f".{Path(path).name}.{tag}.", ".part")
 
 
 def _temp_beside(path: Path, data: bytes | list, prefix: str | None = None, suffix: str = ".tmp") -> str:

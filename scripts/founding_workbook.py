@@ -11,7 +11,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from compiler.template import write_workbook  # noqa: E402
+from compiler.workbook.template import write_workbook  # noqa: E402
 
 PRODUCT = "Gleevec® (imatinib tablets, generic)"
 INDUCER_TEXT = (

@@ -14,8 +14,8 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 from founding_workbook import rows  # noqa: E402
 
-from compiler.publish import compile_workbook  # noqa: E402
-from compiler.template import write_workbook  # noqa: E402
+from compiler.ruleset.compile import compile_workbook  # noqa: E402
+from compiler.workbook.template import write_workbook  # noqa: E402
 
 
 def main(exports: Path = ROOT / "exports") -> None:

@@ -14,7 +14,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 import founding_workbook  # noqa: E402
 
-from compiler.template import write_workbook  # noqa: E402
+from compiler.workbook.template import write_workbook  # noqa: E402
 
 EXPORTS = ROOT / "exports"
 WORKBOOK = ROOT / "workbook" / "oncology-dqm.xlsx"

@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 import founding_workbook  # noqa: E402
 
-from compiler.template import write_workbook  # noqa: E402
+from compiler.workbook.template import write_workbook  # noqa: E402
 
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 

@@ -10,14 +10,14 @@ import openpyxl
 import pytest
 
 from compiler import cli
-from compiler.annotate import (
+from compiler.workbook.annotate import (
     ERROR_FILL,
     WARNING_FILL,
     AnnotateError,
     annotate_file,
     annotate_workbook,
 )
-from compiler.validate import validate_file
+from compiler.workbook.validate import validate_file
 
 NOT_A_NUMBER = "'Retail Max Qty per Rx' must be a number. Type a number such as 60, in digits."
 

@@ -12,9 +12,9 @@ import pytest
 from conftest import ROOT
 from streamlit.testing.v1 import AppTest
 
-import compiler.store
+import compiler.ruleset.store
 from app_pages import common
-from compiler.publish import compile_workbook
+from compiler.ruleset.compile import compile_workbook
 
 APP = str(ROOT / "app.py")
 PRODUCT_400 = "imatinib-400mg-tab"
@@ -77,7 +77,7 @@ def raise_100mg_home_limit(rows: dict) -> dict:
 
 def expected_counts(exports, version: int = 3) -> dict[str, str]:
     """What the version's workbook Tests expect, per decision (the staff's own expectations)."""
-    tests = compiler.store.Store(exports).load("oncology-dqm", version)["tests"]
+    tests = compiler.ruleset.store.Store(exports).load("oncology-dqm", version)["tests"]
     n = Counter(t["expected_decision"] for t in tests)
     return {d: str(n.get(d, 0)) for d in ["approve", "override", "deny", "not_applicable", "invalid"]}
 
@@ -201,7 +201,7 @@ def test_compare_lists_the_compilers_changes_between_two_versions(exports):
         "imatinib-per-rx: History row added: Annual Revision, 2024-12-17: No criteria changes.",
         "imatinib-per-rx: History row added: Annual Revision, 2025-12-08: No criteria changes.",
     ]
-    n = len(compiler.store.Store(exports).load("oncology-dqm", 3)["tests"])
+    n = len(compiler.ruleset.store.Store(exports).load("oncology-dqm", 3)["tests"])
     assert f"No claim changes decision or approved quantity ({n} compared)." in [m.value for m in at.markdown]
 
 
@@ -213,14 +213,14 @@ def test_compare_defaults_to_the_chosen_version_and_the_one_before(exports, foun
     assert "imatinib-100mg-tab: Home Delivery Max Qty per Rx 540 → 600" in list(
         table(at, "compare_changes")["change"])
     # v4's own Tests: those that asked for 541 at home delivery now ask for 601, which both versions deny.
-    n = len(compiler.store.Store(exports).load("oncology-dqm", 4)["tests"])
+    n = len(compiler.ruleset.store.Store(exports).load("oncology-dqm", 4)["tests"])
     assert f"No claim changes decision or approved quantity ({n} compared)." in [m.value for m in at.markdown]
 
 
 def test_compare_impact_on_the_batch_table(exports, founding_rows, make_workbook):
     published_v4(exports, founding_rows, make_workbook)
     at = open_app("compare")
-    from compiler.claims import claims_frame
+    from compiler.decide.claims import claims_frame
     at.session_state["batch_claims"] = claims_frame([
         {"claim_id": "hd-541", "product_id": "imatinib-100mg-tab", "channel": "home_delivery",
          "quantity": "541", "concomitant_drugs": "", "attested_criteria": ""},
@@ -317,13 +317,13 @@ def test_a_tampered_version_is_refused_with_a_clear_message(exports):
 
 def test_a_version_is_verified_once_per_content_across_reruns(exports, monkeypatch):
     calls = []
-    real_load = compiler.store.Store.load
+    real_load = compiler.ruleset.store.Store.load
 
     def counting_load(self, ruleset_id, version=None):
         calls.append(version)
         return real_load(self, ruleset_id, version)
 
-    monkeypatch.setattr(compiler.store.Store, "load", counting_load)
+    monkeypatch.setattr(compiler.ruleset.store.Store, "load", counting_load)
     at = open_app()
     first = sorted(calls)
     assert first == [1, 2, 3]
@@ -334,9 +334,9 @@ def test_a_version_is_verified_once_per_content_across_reruns(exports, monkeypat
 
 def test_rule_picture_regions_come_from_the_engines_decisions():
     from app_pages import picture
-    from compiler.engine import Engine
+    from compiler.decide.engine import Engine
 
-    doc = compiler.store.Store(ROOT / "exports").load("oncology-dqm", 3)
+    doc = compiler.ruleset.store.Store(ROOT / "exports").load("oncology-dqm", 3)
     decided, q_max = picture.decisions_over_quantity(Engine(doc), doc, PRODUCT_400, "retail")
     assert q_max == 135  # 1.5 times the inducer cap of 90
     assert picture.regions(decided).values.tolist() == [
@@ -351,9 +351,9 @@ def test_rule_picture_regions_come_from_the_engines_decisions():
 
 def test_rule_picture_of_a_product_without_overrides_has_only_approve_and_deny():
     from app_pages import picture
-    from compiler.engine import Engine
+    from compiler.decide.engine import Engine
 
-    doc = compiler.store.Store(ROOT / "exports").load("oncology-dqm", 3)
+    doc = compiler.ruleset.store.Store(ROOT / "exports").load("oncology-dqm", 3)
     decided, q_max = picture.decisions_over_quantity(Engine(doc), doc, "imatinib-100mg-tab", "home_delivery")
     assert q_max == 810
     assert picture.regions(decided).values.tolist() == [
@@ -398,9 +398,9 @@ def test_an_attested_criterion_is_offered_and_overrides_when_attested(exports, f
 
 def test_rule_picture_of_a_huge_request_decides_a_sample_with_exact_edges():
     from app_pages import picture
-    from compiler.engine import Engine
+    from compiler.decide.engine import Engine
 
-    doc = compiler.store.Store(ROOT / "exports").load("oncology-dqm", 3)
+    doc = compiler.ruleset.store.Store(ROOT / "exports").load("oncology-dqm", 3)
     decided, q_max = picture.decisions_over_quantity(Engine(doc), doc, PRODUCT_400, "retail", 5_000_000)
     assert q_max == 5_000_000
     assert len(decided) <= 2 * (picture.MAX_POINTS + 5)

@@ -12,7 +12,7 @@ from conftest import EXPORTS
 from playwright import sync_api
 from playwright.sync_api import expect
 
-from compiler.store import Store
+from compiler.ruleset.store import Store
 
 pytestmark = pytest.mark.browser
 

@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 from conftest import EXPORTS
 
-from compiler.claims import COLUMNS, ROW_PROBLEM, ClaimsFileError, claims_frame, read_claims_csv
-from compiler.engine import load_engine
+from compiler.decide.claims import COLUMNS, ROW_PROBLEM, ClaimsFileError, claims_frame, read_claims_csv
+from compiler.api import load_engine
 
 HEADER = b"claim_id,product_id,channel,quantity,concomitant_drugs,attested_criteria\n"
 
@@ -153,7 +153,7 @@ def test_windows_line_endings_and_quoted_headers():
 def test_decisions_csv_reads_back_as_claims(tmp_path):
     import io
 
-    from compiler.claims import write_decisions
+    from compiler.decide.claims import write_decisions
 
     engine = load_engine("oncology-dqm", exports=str(EXPORTS))
     first = engine.decide(read_claims_csv(HEADER + b"C1,imatinib-400mg-tab,retail,120,Rifadin,\n"))

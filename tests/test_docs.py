@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from conftest import ROOT
 
-from compiler import schemas
+from compiler.workbook import schemas
 from compiler.cli import parser
 
 README = (ROOT / "README.md").read_text()

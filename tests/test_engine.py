@@ -10,9 +10,10 @@ import pandas as pd
 import pytest
 from conftest import EXPORTS
 
-from compiler.claims import claims_frame
-from compiler.engine import DECISION_COLUMNS, Engine, load_engine
-from compiler.store import StoreError
+from compiler.decide.claims import claims_frame
+from compiler.api import load_engine
+from compiler.decide.engine import DECISION_COLUMNS, Engine
+from compiler.ruleset.store import StoreError
 
 V3 = EXPORTS / "oncology-dqm" / "v3.json"
 TAB400, TAB100 = "imatinib-400mg-tab", "imatinib-100mg-tab"

@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_engine import enriched_ruleset
 
-from compiler.claims import claims_frame
-from compiler.engine import Engine
+from compiler.decide.claims import claims_frame
+from compiler.decide.engine import Engine
 
 ENGINE = Engine(enriched_ruleset())  # two overrides on the 400 mg tablets: one a drug list, one attested
 RANK = {"deny": 0, "override": 1, "approve": 2}  # better decisions rank higher

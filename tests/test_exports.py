@@ -8,7 +8,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from compiler.store import SCHEMA_FILE, Store, StoreError, canonical_bytes, schema, seal
+from compiler.ruleset.store import SCHEMA_FILE, Store, StoreError, canonical_bytes, schema, seal
 
 ROOT = Path(__file__).resolve().parents[1]
 EXPORTS = ROOT / "exports"

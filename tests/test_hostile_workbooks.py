@@ -16,10 +16,10 @@ import openpyxl
 import pytest
 
 from compiler import cli
-from compiler.container import Container
-from compiler.findings import errors, warnings
-from compiler.store import Store
-from compiler.validate import validate_file
+from compiler.workbook.container import Container
+from compiler.workbook.findings import errors, warnings
+from compiler.ruleset.store import Store
+from compiler.workbook.validate import validate_file
 
 DQM = str(Path(sys.executable).with_name("dqm"))
 
@@ -211,7 +211,7 @@ def test_far_cell_refused_before_the_sheet_is_laid_out(case, tmp_path):
     # with a 1.5 GB address-space limit so a regression fails instead of swapping the machine.
     path = build(case, tmp_path)
     code = ("import resource, sys; resource.setrlimit(resource.RLIMIT_AS, (1_500_000_000,) * 2);"
-            "from compiler.validate import validate_file;"
+            "from compiler.workbook.validate import validate_file;"
             f"r = validate_file({str(path)!r}); print(len(r.findings), r.findings[0].sheet)")
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
                          cwd=Path(__file__).resolve().parents[1])

@@ -1,4 +1,4 @@
-"""compiler.impact: which claims change decision or approved quantity between two rulesets."""
+"""compiler.decide.impact: which claims change decision or approved quantity between two rulesets."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ import pandas as pd
 import pytest
 from conftest import EXPORTS
 
-from compiler import impact
-from compiler.claims import claims_frame
-from compiler.engine import Engine
-from compiler.store import Store
+from compiler.decide import impact
+from compiler.decide.claims import claims_frame
+from compiler.decide.engine import Engine
+from compiler.ruleset.store import Store
 
 
 def decisions(rows: list[tuple]) -> pd.DataFrame:

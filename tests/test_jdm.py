@@ -12,10 +12,11 @@ import zen
 from conftest import EXPORTS, WORKBOOK
 from test_engine import V3, enriched_ruleset
 
-from compiler import jdm
-from compiler.engine import Engine, load_engine
-from compiler.publish import compile_workbook
-from compiler.store import Published, Store, Unchanged, canonical_bytes
+from compiler.ruleset import jdm
+from compiler.api import load_engine
+from compiler.decide.engine import Engine
+from compiler.ruleset.compile import compile_workbook
+from compiler.ruleset.store import Published, Store, Unchanged, canonical_bytes
 
 POOL = ["rifampin", "Rifadin 300 mg", "Tegretol XR", "Phenytoin Sodium 100 mg capsule", "St John’s wort",
         "lisinopril", "metformin 500 mg", "rifampinx", "rifaximin", "dexmethylphenidate", "Decadron"]

@@ -13,11 +13,11 @@ import hostile_corpus as corpus
 import openpyxl
 import pytest
 
-from compiler.build import build
-from compiler.findings import errors
-from compiler.publish import compile_workbook
-from compiler.store import Published, Store, Unchanged
-from compiler.validate import validate_file
+from compiler.ruleset.build import build
+from compiler.workbook.findings import errors
+from compiler.ruleset.compile import compile_workbook
+from compiler.ruleset.store import Published, Store, Unchanged
+from compiler.workbook.validate import validate_file
 
 ROOT = Path(__file__).resolve().parents[1]
 BUNDLED = ROOT / "workbook" / "oncology-dqm.xlsx"

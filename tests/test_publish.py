@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from compiler import store as store_module
-from compiler.publish import compile_workbook
-from compiler.store import Published, Refused, Store, StoreError, Unchanged
+from compiler.ruleset import store as store_module
+from compiler.ruleset.compile import compile_workbook
+from compiler.ruleset.store import Published, Refused, Store, StoreError, Unchanged
 
 
 def snapshot(folder):

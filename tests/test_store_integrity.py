@@ -20,8 +20,8 @@ import founding_workbook
 import pytest
 
 from compiler import cli
-from compiler.store import Store, StoreError, canonical_bytes, seal
-from compiler.template import write_workbook
+from compiler.ruleset.store import Store, StoreError, canonical_bytes, seal
+from compiler.workbook.template import write_workbook
 
 DQM = str(Path(sys.executable).with_name("dqm"))
 RULESET = "oncology-dqm"

@@ -9,9 +9,11 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from compiler import cli, schemas
-from compiler.findings import errors
-from compiler.validate import validate_file
+from compiler import cli
+
+from compiler.workbook import schemas
+from compiler.workbook.findings import errors
+from compiler.workbook.validate import validate_file
 
 ROOT = Path(__file__).resolve().parents[1]
 BUNDLED = ROOT / "workbook" / "oncology-dqm.xlsx"

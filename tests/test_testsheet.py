@@ -9,10 +9,10 @@ import sys
 import founding_workbook
 from conftest import ROOT
 
-from compiler import testsheet
-from compiler.publish import compile_workbook
-from compiler.store import Published
-from compiler.validate import validate_file
+from compiler.ruleset import testsheet
+from compiler.ruleset.compile import compile_workbook
+from compiler.ruleset.store import Published
+from compiler.workbook.validate import validate_file
 
 DQM = [sys.executable, "-m", "compiler.cli"]
 
@@ -71,7 +71,7 @@ def test_wrong_expected_quantity_alone_is_a_finding_on_the_quantity_cell(foundin
     i = [t[0] for t in founding_rows["Tests"]].index("400-retail-over-cap")
     founding_rows["Tests"][i][7] = 120
     validated = validate_file(make_workbook(founding_rows))
-    from compiler.build import build
+    from compiler.ruleset.build import build
 
     findings = testsheet.test_findings(validated, build(validated))
     assert [(f.cell, f.column, f.value, f.message) for f in findings] == [(

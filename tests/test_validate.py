@@ -7,7 +7,7 @@ import datetime as dt
 import openpyxl
 import pytest
 
-from compiler.validate import validate_file
+from compiler.workbook.validate import validate_file
 
 
 def flat(path, severity="error"):

@@ -20,14 +20,15 @@ import hashlib
 import io
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import pandas as pd
 
-from . import helper, raw, schemas
+from . import raw
+
+from . import schemas
 from .container import MAX_FILE_BYTES
 from .findings import WARNING, Finding, column_letter
-from .sheets import norm_header
+from ..vocabulary import norm_header
 
 
 @dataclass
@@ -56,14 +57,10 @@ class Workbook:
     findings: list[Finding]
 
 
-def read_workbook(path: str | Path, data: bytes | None = None,
-                  on_sheet: Callable[[Sheet, list[Finding]], None] | None = None) -> Workbook:
-    """Read every contract sheet of the .xlsx at `path` (or its bytes). Never raises on bad input.
-    `on_sheet(sheet, its findings)` is called as each sheet is read, unless the workbook has
-    formulas (whose findings come once all sheets are read), so the caller can check it while the
-    helper process reads the next."""
+def read_workbook(path: str | Path, data: bytes | None = None) -> Workbook:
+    """Read every contract sheet of the .xlsx at `path` (or its bytes, read once and hashed once).
+    Never raises on bad input."""
     path = Path(path)
-    prefetched = data is None
     if data is None:
         try:
             size = path.stat().st_size
@@ -78,7 +75,7 @@ def read_workbook(path: str | Path, data: bytes | None = None,
     digest = hashlib.sha256(data).hexdigest()
     if len(data) > MAX_FILE_BYTES:
         return _refused(path.name, digest, _too_big(len(data)))
-    book = (prefetched and helper.take(path, digest, data)) or raw.read_raw(data, path.name)
+    book = raw.read_raw(data, path.name)
     if book.problem:
         return _refused(path.name, digest, book.problem)
 
@@ -103,8 +100,6 @@ def read_workbook(path: str | Path, data: bytes | None = None,
         sheet_findings += _error_findings(sheet, book.container.error_cells.get(found.title, []))
         sheets[name] = sheet
         findings += sheet_findings
-        if on_sheet and not book.container.has_formulas:
-            on_sheet(sheet, sheet_findings)
 
     if book.container.has_formulas and sheets:
         titles = {name: s.title for name, s in book.sheets.items()}

@@ -7,7 +7,9 @@ from dataclasses import dataclass
 import pandas as pd
 import pandera.pandas as pa
 
-from . import rules, schemas
+from . import rules
+
+from . import schemas
 from .cells import typed_frame
 from .findings import Finding, errors
 from .reader import Sheet, Workbook, read_workbook
@@ -27,21 +29,17 @@ class Validated:
 
 
 def validate_file(path, data: bytes | None = None) -> Validated:
-    checked: dict[str, tuple[pd.DataFrame, list[Finding]]] = {}
-
-    def check_now(sheet: Sheet, reader_findings: list[Finding]) -> None:
-        checked[sheet.name] = check_sheet(sheet, _reported(reader_findings))
-
-    return validate(read_workbook(path, data, on_sheet=check_now), checked)
+    """Read and validate the workbook at `path` (or its bytes)."""
+    return validate(read_workbook(path, data))
 
 
-def validate(workbook: Workbook, checked: dict | None = None) -> Validated:
-    """`checked`: sheets already checked as they were read (check_sheet's results by sheet)."""
+def validate(workbook: Workbook) -> Validated:
+    """Every sheet checked against its schema, then the cross-sheet rules."""
     findings = list(workbook.findings)
     frames: dict[str, pd.DataFrame] = {}
     reported = _reported(workbook.findings)
     for name, sheet in workbook.sheets.items():
-        frame, sheet_findings = (checked or {}).get(name) or check_sheet(sheet, reported)
+        frame, sheet_findings = check_sheet(sheet, reported)
         frames[name] = frame
         findings += sheet_findings
     findings += rules.check(workbook.sheets, frames)

@@ -14,10 +14,10 @@ from typing import Any
 import pandas as pd
 
 from .build import build, number
-from .claims import claims_columns
-from .engine import Engine, _n
-from .findings import Finding
-from .validate import Validated, validate_file
+from ..decide.claims import claims_columns
+from ..decide.engine import Engine, _n
+from ..workbook.findings import Finding
+from ..workbook.validate import Validated, validate_file
 
 
 @dataclass(frozen=True)

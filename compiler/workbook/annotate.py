@@ -19,7 +19,7 @@ from openpyxl.styles import Font, PatternFill
 from openpyxl.utils.cell import coordinate_from_string
 from openpyxl.worksheet.hyperlink import Hyperlink
 
-from .atomic import replace_file
+from ..atomic import replace_file
 from .container import MAX_FILE_BYTES, check_container
 from .findings import ERROR, Finding, errors, plain_value, warnings
 from .reader import norm_header

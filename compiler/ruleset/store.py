@@ -27,12 +27,11 @@ from typing import Any, Callable, Iterator
 import jsonschema_rs
 import orjson
 
-from . import diff, helper
-from .atomic import create_file, place, replace_file
+from . import diff
+from ..atomic import create_file, replace_file
 
 SCHEMA_FILE = "ruleset.schema.json"
 _VERSION_FILE = re.compile(r"^v([1-9][0-9]*)\.json$")
-_HELPER_PART = re.compile(r"\.helper-([0-9]+)\.")
 
 
 class StoreError(Exception):
@@ -146,19 +145,6 @@ class Store:
             return []
         return sorted(int(m.group(1)) for p in folder.iterdir() if (m := _VERSION_FILE.match(p.name)))
 
-    def latest_content_sha256(self, ruleset_id: str) -> str | None:
-        """What the index says the latest version's rules hash to (a hint: the index may lag)."""
-        try:
-            entries = json.loads((self.root / ruleset_id / "index.json").read_text())["versions"]
-            return entries[-1]["content_sha256"] if entries else None
-        except (OSError, ValueError, KeyError, TypeError, IndexError):
-            return None
-
-    def next_version(self, ruleset_id: str) -> int:
-        """The number the next publish would give (under the lock it may be another)."""
-        versions = self.versions(ruleset_id)
-        return versions[-1] + 1 if versions else 1
-
     def path(self, ruleset_id: str, version: int) -> Path:
         return self.root / ruleset_id / f"v{version}.json"
 
@@ -215,22 +201,19 @@ class Store:
             _write_new(path, data)
             _pause_for_crash_tests()
             self._write_index(ruleset_id, {**loaded, version: doc})
-            self._write_missing_jdm(ruleset_id, doc, helper.jdm_file(version, doc["content_sha256"]))
+            self._write_missing_jdm(ruleset_id, doc)
             return Published(version, path, doc)
 
     def jdm_path(self, ruleset_id: str, version: int) -> Path:
         return self.root / ruleset_id / f"v{version}.jdm.json"
 
-    def _write_missing_jdm(self, ruleset_id: str, doc: dict[str, Any], made: str | None = None) -> None:
-        """Each version's GoRules JDM graph beside it; one already written is never rewritten.
-        `made`: a finished temporary file with the graph of `doc` (from the command's helper)."""
+    def _write_missing_jdm(self, ruleset_id: str, doc: dict[str, Any]) -> None:
+        """Each version's GoRules JDM graph beside it; one already written is never rewritten."""
         from . import jdm  # the graph is derived from a version, like the index
 
         for v in self.versions(ruleset_id):
             path = self.jdm_path(ruleset_id, v)
             if path.exists():
-                continue
-            if doc["version"] == v and made and _placed(made, path):
                 continue
             _write_new(path, canonical_bytes(jdm.graph(doc if doc["version"] == v else self.load(ruleset_id, v))))
 
@@ -253,14 +236,9 @@ class Store:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
     def _sweep(self, folder: Path) -> None:
-        """Remove temporary files a killed publisher left behind (only ever under the lock); a
-        helper's (".*.helper-PID.*.part") only once that helper has gone."""
+        """Remove temporary files a killed publisher left behind (only ever under the lock)."""
         for p in folder.glob(".*.tmp"):
             p.unlink(missing_ok=True)
-        for p in folder.glob(".*.part"):
-            owner = _HELPER_PART.search(p.name)
-            if not (owner and helper.alive(int(owner.group(1)))):
-                p.unlink(missing_ok=True)
 
     def _write_index(self, ruleset_id: str, loaded: dict[int, dict] | None = None) -> None:
         path = self.root / ruleset_id / "index.json"
@@ -294,17 +272,6 @@ def index_entry(doc: dict[str, Any]) -> dict[str, Any]:
         "history_added": [c["text"] for c in doc["changes"]["items"] if c["kind"] == "history"
                           and c["action"] == "added"],
     }
-
-
-def _placed(made: str, path: Path) -> bool:
-    """Link the helper's finished file into place; False if it is gone (the caller writes one)."""
-    try:
-        place(made, path)
-    except FileExistsError:
-        raise StoreError(f"{path} is already published and is never rewritten.") from None
-    except FileNotFoundError:
-        return False
-    return True
 
 
 def _write_new(path: Path, data: bytes | list) -> None:

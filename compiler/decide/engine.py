@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -23,7 +22,6 @@ import pyarrow.compute as pc
 
 from . import names
 from .claims import COLUMNS, ROW_PROBLEM, cell_text, column_key, quantity_number
-from .store import Store, StoreError, load_file
 
 DECISION_COLUMNS = [
     "claim_id", "product_id", "policy_id", "channel", "quantity", "decision", "approved_quantity",
@@ -573,18 +571,6 @@ class Engine:
         lines.append(f"Cap: approved quantity = min({qty} requested, {_n(o.max_qty[ch])} allowed) = {approved}.")
         return lines + [(f"Decision: override; reject code 76 at the point of service; {approved} "
                         f"{p.unit} approvable on coverage review for {_n(o.approval_months)} months.")]
-
-
-def load_engine(ruleset: str, version: int | None = None, exports: str | Path = "exports") -> Engine:
-    """An engine for a published ruleset id (the latest version unless `version`) or for the path of
-    a version file; the file's hash and schema are verified (StoreError when they do not hold)."""
-    path = Path(ruleset)
-    if ruleset.endswith(".json") or path.is_file():
-        doc = load_file(path)
-        if version is not None and doc["version"] != version:
-            raise StoreError(f"{path} is version {doc['version']}, not {version}.")
-        return Engine(doc)
-    return Engine(Store(exports).load(ruleset, version))
 
 
 def invalid_message(product_missing: bool, channel_text: Any, channel: int, quantity_text: Any,

@@ -8,7 +8,7 @@ import difflib
 
 import pandas as pd
 
-from . import names
+from ..decide import names
 from .findings import WARNING, Finding
 from .reader import Sheet
 

@@ -6,12 +6,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import diff, helper
+from . import diff
 from .build import build
-from .findings import Finding
+from ..workbook.findings import Finding
 from .store import Published, Refused, Store, Unchanged
 from .testsheet import test_findings
-from .validate import Validated, validate_file
+from ..workbook.validate import Validated, validate_file
 
 
 @dataclass
@@ -30,18 +30,10 @@ def compile_workbook(path: str | Path, exports: str | Path = "exports") -> Compi
         return CompileResult(validated.findings)
     content = build(validated)
     store = Store(exports)
-    rid = content["ruleset_id"]
-    if store.latest_content_sha256(rid) != content["content_sha256"]:  # likely a new version:
-        # the `dqm` command's helper process makes its JDM graph meanwhile (helper.py)
-        version = store.next_version(rid)
-        helper.submit_jdm({**content, "version": version}, store.jdm_path(rid, version))
-    try:
-        test_findings = run_workbook_tests(validated, content)
-        if test_findings:
-            return CompileResult(validated.findings + test_findings)
-        outcome = store.publish(content, gate=lambda prev, new: new_history_required(validated, prev, new))
-    finally:
-        helper.discard_jdm()  # a graph the store did not take (nothing published) is removed
+    test_findings = run_workbook_tests(validated, content)
+    if test_findings:
+        return CompileResult(validated.findings + test_findings)
+    outcome = store.publish(content, gate=lambda prev, new: new_history_required(validated, prev, new))
     findings = validated.findings + (outcome.reasons if isinstance(outcome, Refused) else [])
     return CompileResult(findings, outcome)
 

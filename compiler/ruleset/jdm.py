@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-if TYPE_CHECKING:  # light to import: the command's helper process makes graphs (helper.py)
+if TYPE_CHECKING:  # pandas only for the hint: the graph itself is plain data
     import pandas as pd
 
 CONTENT_TYPE = "application/vnd.gorules.decision"

@@ -9,8 +9,8 @@ import numpy as np
 import orjson
 import pandas as pd
 
-from . import names
-from .validate import Validated
+from ..decide import names
+from ..workbook.validate import Validated
 
 SCHEMA_VERSION = 1
 # What a ruleset *says*; its content hash decides whether anything changed. The source file and

@@ -1,21 +1,17 @@
 """A workbook's cells as calamine reads them: the contract's sheets as rows of plain values.
-reader.py turns them into frames.
-
-A module of its own because it imports no pandas or pandera: the `dqm` command's helper process
-(helper.py) reads the workbook with it while the main process is still importing those.
+reader.py turns them into frames; this module imports no pandas.
 """
 
 from __future__ import annotations
 
 import io
 from dataclasses import dataclass, field
-from typing import Iterator
 
 import python_calamine
 
 from .container import MAX_CELLS, MAX_COLUMNS, MAX_ROWS, Container, check_container
 from .findings import column_letter
-from .sheets import SHEET_NAMES, norm_header
+from ..vocabulary import SHEET_NAMES, norm_header
 
 
 @dataclass
@@ -33,61 +29,26 @@ class RawBook:
     container: Container
     sheets: dict[str, RawSheet]  # the contract's sheet name -> sheet (absent: not in the workbook)
     problem: str | None = None  # the file as a whole cannot be read
-    left: tuple[str, ...] = ()  # sheets a stream leaves to its reader (see `stream`)
 
 
 def read_raw(data: bytes, file_name: str) -> RawBook:
     """The contract's sheets of a workbook's bytes, checked by container.py before calamine opens them."""
-    items = stream(data, file_name)
-    book = next(items)
-    book.sheets = {sheet.name: sheet for sheet in items}
-    return book
-
-
-def stream(data: bytes, file_name: str, leave: float = 0.0) -> Iterator:
-    """read_raw one piece at a time, as the helper process sends it: the RawBook (its sheets not
-    yet filled in), then each RawSheet in SHEET_NAMES order, except the last sheets, about
-    `leave` of all cells, which the RawBook names in `left` for the reader to read itself
-    (`read_left`) while it waits for the others."""
     container = check_container(data, file_name)
     if container.problem:
-        yield RawBook(container, {}, container.problem)
-        return
+        return RawBook(container, {}, container.problem)
     try:
         book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
     except Exception as exc:  # calamine raises its own error types for corrupt parts
-        yield RawBook(container, {}, f"This file could not be read as an Excel workbook ({exc}). "
-                      "Open it in Excel and save it again as an Excel Workbook (.xlsx).")
-        return
-    present = _present(book)
-    cells = {name: _cells(container.extent(meta.name)) for name, meta in present.items()}
-    left: list[str] = []
-    for name in reversed(present):
-        if not leave or sum(cells[n] for n in left) + cells[name] > leave * sum(cells.values()):
-            break
-        left.insert(0, name)
-    yield RawBook(container, {}, left=tuple(left))
-    for name, meta in present.items():
-        if name not in left:
-            yield _sheet(book, container, name, meta)
-
-
-def read_left(data: bytes, container: Container, names: tuple[str, ...]) -> Iterator[RawSheet]:
-    """The sheets a stream left to its reader (`stream`), one at a time."""
-    book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
-    present = _present(book)
-    for name in names:
-        yield _sheet(book, container, name, present[name])
+        return RawBook(container, {}, f"This file could not be read as an Excel workbook ({exc}). "
+                       "Open it in Excel and save it again as an Excel Workbook (.xlsx).")
+    return RawBook(container, {name: _sheet(book, container, name, meta)
+                               for name, meta in _present(book).items()})
 
 
 def _present(book) -> dict:
     """The contract's sheets in the workbook, in SHEET_NAMES order: name -> calamine's metadata."""
     by_norm = {norm_header(m.name): m for m in book.sheets_metadata}
     return {name: by_norm[norm_header(name)] for name in SHEET_NAMES if norm_header(name) in by_norm}
-
-
-def _cells(extent: tuple[int, int]) -> int:
-    return extent[0] * extent[1]
 
 
 def _sheet(book, container: Container, name: str, meta) -> RawSheet:

@@ -1,8 +1,5 @@
-"""The contract's sheet names, and how a workbook's sheet and header names are matched to them.
-
-Free of pandas and pandera: raw.py reads a workbook's cells in a forked child before the `dqm`
-command has imported those (schemas.py gives each sheet its pandera model).
-"""
+"""dqm's vocabulary, in the contract's words: sheet names, and how a workbook's sheet and header
+names are matched to them (schemas.py gives each sheet its pandera model)."""
 
 from __future__ import annotations
 
