@@ -22,9 +22,9 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from compiler.ruleset import jdm
 from compiler.api import load_engine
 from compiler.decide.engine import Engine
+from compiler.ruleset import jdm
 
 DATA = ROOT / "benchmarks" / "data"
 RULESET = ROOT / "exports" / "oncology-dqm" / "v3.json"

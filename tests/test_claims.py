@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from conftest import EXPORTS
+from tests.fixtures.paths import EXPORTS
 
-from compiler.decide.claims import COLUMNS, ROW_PROBLEM, ClaimsFileError, claims_frame, read_claims_csv
 from compiler.api import load_engine
+from compiler.decide.claims import ROW_PROBLEM, ClaimsFileError, claims_frame, read_claims_csv
+from compiler.vocabulary import CLAIM_COLUMNS
 
 HEADER = b"claim_id,product_id,channel,quantity,concomitant_drugs,attested_criteria\n"
 
@@ -23,7 +24,7 @@ def refused(data: bytes) -> str:
 def test_reads_contract_columns_as_text_in_file_order():
     frame = read_claims_csv(HEADER + b'C1,imatinib-400mg-tab,Retail,60,"lisinopril; rifampin",\n'
                                      b"C2,imatinib-100mg-tab,home_delivery,540,,\n")
-    assert list(frame.columns) == COLUMNS
+    assert list(frame.columns) == CLAIM_COLUMNS
     first = frame.iloc[0]
     assert first[:5].tolist() == ["C1", "imatinib-400mg-tab", "Retail", "60", "lisinopril; rifampin"]
     assert pd.isna(first["attested_criteria"])
@@ -45,7 +46,7 @@ def test_utf8_byte_order_mark_is_accepted():
 
 def test_extra_columns_are_ignored():
     frame = read_claims_csv(b"member,product_id,channel,quantity,note\nM1,imatinib-400mg-tab,retail,60,hi\n")
-    assert list(frame.columns) == COLUMNS
+    assert list(frame.columns) == CLAIM_COLUMNS
     assert frame["product_id"].tolist() == ["imatinib-400mg-tab"]
 
 
@@ -123,7 +124,7 @@ def test_quoted_line_break_is_read_as_one_value():
 def test_claims_frame_from_form_rows():
     frame = claims_frame([{"product_id": "imatinib-400mg-tab", "channel": "Retail", "quantity": 60.0},
                           {"product_id": "x", "channel": "retail", "quantity": 2.5, "concomitant_drugs": " "}])
-    assert list(frame.columns) == COLUMNS
+    assert list(frame.columns) == CLAIM_COLUMNS
     assert frame["quantity"].tolist() == ["60", "2.5"]
     assert frame["concomitant_drugs"].isna().tolist() == [True, True]
 
@@ -153,7 +154,7 @@ def test_windows_line_endings_and_quoted_headers():
 def test_decisions_csv_reads_back_as_claims(tmp_path):
     import io
 
-    from compiler.decide.claims import write_decisions
+    from compiler.decide.decisions import write_decisions
 
     engine = load_engine("oncology-dqm", exports=str(EXPORTS))
     first = engine.decide(read_claims_csv(HEADER + b"C1,imatinib-400mg-tab,retail,120,Rifadin,\n"))

@@ -10,7 +10,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import EXPORTS, ROOT
+from tests.fixtures.paths import EXPORTS, ROOT
 
 V3 = EXPORTS / "oncology-dqm" / "v3.json"
 HEADER = "claim_id,product_id,channel,quantity,concomitant_drugs,attested_criteria\n"

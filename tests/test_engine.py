@@ -3,39 +3,24 @@ matching, attested criteria, the highest-maximum rule, invalid claims and explan
 
 from __future__ import annotations
 
-import copy
 import json
 
 import pandas as pd
 import pytest
-from conftest import EXPORTS
+from tests.fixtures.paths import EXPORTS
+from tests.fixtures.rulesets import TAB100, TAB400, V3, enriched_ruleset
 
-from compiler.decide.claims import claims_frame
 from compiler.api import load_engine
-from compiler.decide.engine import DECISION_COLUMNS, Engine
+from compiler.decide.claims import claims_frame
+from compiler.decide.engine import Engine
 from compiler.ruleset.store import StoreError
+from compiler.vocabulary import DECISION_COLUMNS
 
-V3 = EXPORTS / "oncology-dqm" / "v3.json"
-TAB400, TAB100 = "imatinib-400mg-tab", "imatinib-100mg-tab"
 
 
 @pytest.fixture(scope="module")
 def engine() -> Engine:
     return load_engine(str(V3))
-
-
-def enriched_ruleset() -> dict:
-    """The founding ruleset plus an attested criterion whose override beats the inducer's at
-    retail (120 > 90) but not at home delivery (240 < 270), and lasts 6 months."""
-    doc = copy.deepcopy(json.loads(V3.read_text()))
-    doc["criteria"].append({"criterion_id": "reviewer-confirmed-dose", "description":
-                            "A reviewer confirmed the dose", "met_when": "attested", "drug_list_id": None})
-    product = doc["policies"][0]["products"][1]
-    assert product["product_id"] == TAB400
-    product["overrides"].insert(0, {"criterion_id": "reviewer-confirmed-dose", "retail_max_qty": 120,
-                                    "home_delivery_max_qty": 240, "approval_months": 6,
-                                    "criteria_text": None})
-    return doc
 
 
 def decide_one(engine: Engine, **claim) -> dict:
@@ -171,6 +156,33 @@ def test_highest_channel_maximum_wins_among_met_overrides():
         "reviewer-confirmed-dose", 120, 6)
     assert (home["criterion_id"], home["approved_quantity"], home["approval_months"], home["matched_drugs"]) == (
         "strong-cyp3a4-inducer", 270, 12, "rifampin")
+
+
+def test_each_override_message_names_its_own_cap_and_months():
+    # The 100 mg tablets (first in the ruleset) get an override too, so the 400 mg tablets'
+    # overrides are not the ruleset's first: each message must still be its own override's.
+    doc = enriched_ruleset()
+    tab100 = doc["policies"][0]["products"][0]
+    assert tab100["product_id"] == TAB100
+    tab100["overrides"] = [{"criterion_id": "strong-cyp3a4-inducer", "retail_max_qty": 360,
+                            "home_delivery_max_qty": 1080, "approval_months": 3, "criteria_text": None}]
+    engine = Engine(doc)
+    inducer_home = decide_one(engine, product_id=TAB400, channel="home_delivery", quantity=300,
+                              concomitant_drugs="rifampin")
+    attested_retail = decide_one(engine, product_id=TAB400, channel="retail", quantity=100,
+                                 attested_criteria="reviewer-confirmed-dose")
+    tab100_home = decide_one(engine, product_id=TAB100, channel="home_delivery", quantity=2000,
+                             concomitant_drugs="rifampin")
+    assert [d["message"] for d in (inducer_home, attested_retail, tab100_home)] == [
+        ("Over the Home Delivery limit of 180 tablets per Rx, but patient is taking a strong cytochrome "
+         "P450 (CYP)3A4 inducer: rejects with code 76; 270 tablets (the most this override allows) are "
+         "approvable on coverage review for 12 months."),
+        ("Over the Retail limit of 60 tablets per Rx, but a reviewer confirmed the dose: rejects with code "
+         "76; the quantity requested is approvable on coverage review for 6 months (up to 120 tablets)."),
+        ("Over the Home Delivery limit of 540 tablets per Rx, but patient is taking a strong cytochrome "
+         "P450 (CYP)3A4 inducer: rejects with code 76; 1,080 tablets (the most this override allows) are "
+         "approvable on coverage review for 3 months."),
+    ]
 
 
 # -- not_applicable and invalid ------------------------------------------------------------------

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_engine import enriched_ruleset
+from tests.fixtures.rulesets import enriched_ruleset
 
 from compiler.decide.claims import claims_frame
 from compiler.decide.engine import Engine

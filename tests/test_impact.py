@@ -6,7 +6,7 @@ import copy
 
 import pandas as pd
 import pytest
-from conftest import EXPORTS
+from tests.fixtures.paths import EXPORTS
 
 from compiler.decide import impact
 from compiler.decide.claims import claims_frame
@@ -92,3 +92,16 @@ def test_the_same_ruleset_changes_nothing(v3):
     result = impact.compare(Engine(v3), Engine(copy.deepcopy(v3)), claims)
     assert result.changed.empty
     assert result.summary == "No claim changes decision or approved quantity (1 compared)."
+
+
+def test_a_product_dropped_from_the_rules_shows_none_approved(v3):
+    # The after side's approved quantity is a missing nullable integer (pandas' NA), not NaN.
+    dropped = copy.deepcopy(v3)
+    products = dropped["policies"][0]["products"]
+    products[:] = [p for p in products if p["product_id"] != "imatinib-400mg-tab"]
+    claims = claims_frame([claim("big", "imatinib-400mg-tab", "home_delivery", "1080"),
+                           claim("other", "imatinib-100mg-tab", "retail", "60")])
+    result = impact.compare(Engine(v3), Engine(dropped), claims)
+    assert result.changed[["claim_id", "decision_before", "decision_after", "change"]].values.tolist() == [
+        ["big", "deny", "not_applicable", "deny → not_applicable; approved 0 → (none)"],
+    ]

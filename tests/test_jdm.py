@@ -9,13 +9,13 @@ import numpy as np
 import pandas as pd
 import pytest
 import zen
-from conftest import EXPORTS, WORKBOOK
-from test_engine import V3, enriched_ruleset
+from tests.fixtures.paths import EXPORTS, WORKBOOK
+from tests.fixtures.rulesets import V3, enriched_ruleset
 
-from compiler.ruleset import jdm
 from compiler.api import load_engine
 from compiler.decide.engine import Engine
-from compiler.ruleset.compile import compile_workbook
+from compiler.ruleset import jdm
+from compiler.ruleset.compile import GRAPH, compile_workbook
 from compiler.ruleset.store import Published, Store, Unchanged, canonical_bytes
 
 POOL = ["rifampin", "Rifadin 300 mg", "Tegretol XR", "Phenytoin Sodium 100 mg capsule", "St John’s wort",
@@ -110,7 +110,7 @@ def test_graph_orders_overrides_by_channel_maximum():
 def test_committed_jdm_files_match_their_versions():
     store = Store(EXPORTS)
     for v in store.versions("oncology-dqm"):
-        assert store.jdm_path("oncology-dqm", v).read_bytes() == canonical_bytes(
+        assert store.path("oncology-dqm", v, GRAPH).read_bytes() == canonical_bytes(
             jdm.graph(store.load("oncology-dqm", v)))
 
 

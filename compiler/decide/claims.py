@@ -28,8 +28,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-COLUMNS = ["claim_id", "product_id", "channel", "quantity", "concomitant_drugs", "attested_criteria"]
-REQUIRED = ["product_id", "channel", "quantity"]
+from ..vocabulary import CLAIM_COLUMNS, REQUIRED_CLAIM_COLUMNS, format_number
+
 # The reader's note on a malformed row; the engine decides such a row as invalid with this reason.
 ROW_PROBLEM = "row_problem"
 
@@ -52,7 +52,7 @@ def read_claims_csv(source: str | Path | bytes) -> pd.DataFrame:
     name, data = _bytes(source)
     data = data.removeprefix(_BOM)
     if not data or data.isspace():  # isspace stops at the first other byte: no copy of a big file
-        raise ClaimsFileError(f"{name} is empty; it needs a header row ({', '.join(COLUMNS)}) "
+        raise ClaimsFileError(f"{name} is empty; it needs a header row ({', '.join(CLAIM_COLUMNS)}) "
                               "and one row per claim.")
     if data.startswith((b"PK", b"\xd0\xcf\x11\xe0")):
         raise ClaimsFileError(f"{name} is a spreadsheet or zip file, not CSV text; in Excel use "
@@ -88,22 +88,22 @@ def quantity_number(text: object) -> float | None:
 
 def claims_frame(rows: list[dict]) -> pd.DataFrame:
     """Claims typed in (the app's form, the workbook's Tests) in the same shape as a file's."""
-    return claims_columns({c: [r.get(c) for r in rows] for c in COLUMNS})
+    return claims_columns({c: [r.get(c) for r in rows] for c in CLAIM_COLUMNS})
 
 
 def claims_columns(columns: dict[str, list]) -> pd.DataFrame:
     """The same from columns of cell values (a missing column is all blank)."""
     n = max((len(v) for v in columns.values()), default=0)
-    data = {c: [cell_text(v) for v in columns.get(c, [None] * n)] for c in COLUMNS}
-    return pd.DataFrame(data, columns=COLUMNS, dtype="str")
+    data = {c: [cell_text(v) for v in columns.get(c, [None] * n)] for c in CLAIM_COLUMNS}
+    return pd.DataFrame(data, columns=CLAIM_COLUMNS, dtype="str")
 
 
 def cell_text(value: object) -> str | None:
     """A cell as the text a CSV would hold: 60 -> '60', None/NaN/'' -> missing."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return None
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
+    if isinstance(value, float):  # as a CSV would hold it: no thousands separator
+        return format_number(value, thousands=False)
     text = str(value)
     return text if text.strip() else None
 
@@ -135,7 +135,7 @@ def _check_utf8(name: str, data: bytes) -> None:
 def _header_keys(name: str, headers: list[str], header_line: str) -> list[str]:
     """Each header as its contract key; extra columns get a private name so they are ignored."""
     keys = [column_key(h) for h in headers]
-    missing = [c for c in REQUIRED if c not in keys]
+    missing = [c for c in REQUIRED_CLAIM_COLUMNS if c not in keys]
     if missing:
         for delimiter, word in _OTHER_DELIMITERS.items():
             if all(c in [column_key(h) for h in header_line.split(delimiter)] for c in missing):
@@ -145,14 +145,14 @@ def _header_keys(name: str, headers: list[str], header_line: str) -> list[str]:
         shown = ", ".join(h.strip() for h in headers if h.strip()) or "nothing"
         raise ClaimsFileError(
             f"{name} has no {' or '.join(missing)} column (its header row has: {shown}); the "
-            f"header row must name {', '.join(REQUIRED)}.")
+            f"header row must name {', '.join(REQUIRED_CLAIM_COLUMNS)}.")
     seen: set[str] = set()
     out = []
     for i, key in enumerate(keys):
-        if key in COLUMNS and key in seen:
+        if key in CLAIM_COLUMNS and key in seen:
             raise ClaimsFileError(f"{name} has two {key} columns; delete one.")
         seen.add(key)
-        out.append(key if key in COLUMNS else f"__extra_{i}")
+        out.append(key if key in CLAIM_COLUMNS else f"__extra_{i}")
     return out
 
 
@@ -162,7 +162,7 @@ class _Ragged(Exception):
 
 def _read_fast(name: str, data: bytes, keys: list[str]) -> pd.DataFrame:
     """pyarrow's multithreaded CSV reader, every column as text; raises _Ragged for odd rows."""
-    wanted = [k for k in keys if k in COLUMNS]
+    wanted = [k for k in keys if k in CLAIM_COLUMNS]
 
     odd_rows: list[int] = []
 
@@ -196,7 +196,7 @@ def _read_tolerant(data: bytes, keys: list[str]) -> pd.DataFrame:
     reader = csv.reader(io.StringIO(text, newline=""))
     next(reader, None)
     width = len(keys)
-    columns: dict[str, list] = {k: [] for k in keys if k in COLUMNS}
+    columns: dict[str, list] = {k: [] for k in keys if k in CLAIM_COLUMNS}
     problems: list[str | None] = []
     for fields in reader:
         if not fields or (len(fields) == 1 and not fields[0].strip()):
@@ -219,18 +219,8 @@ def _read_tolerant(data: bytes, keys: list[str]) -> pd.DataFrame:
 
 def _conform(frame: pd.DataFrame, n: int) -> pd.DataFrame:
     """The contract's columns in order; an optional column absent from the file is all missing."""
-    for c in COLUMNS:
+    for c in CLAIM_COLUMNS:
         if c not in frame.columns:
             frame[c] = pd.Series(np.full(n, None, dtype=object), dtype="str")
-    return frame[COLUMNS].reset_index(drop=True)
+    return frame[CLAIM_COLUMNS].reset_index(drop=True)
 
-
-def write_decisions(decisions: pd.DataFrame, sink, fmt: str = "csv") -> None:
-    """Decisions to a binary stream: CSV (header row; blank for none) or a JSON list of objects."""
-    if fmt == "json":
-        sink.write(decisions.to_json(orient="records", force_ascii=False).encode())
-        sink.write(b"\n")
-        return
-    # Arrow writes categories as their text and nullable integers as 60, not 60.0; blank for none.
-    table = pa.Table.from_pandas(decisions, preserve_index=False)
-    pacsv.write_csv(table, sink)

@@ -6,11 +6,12 @@ same claims and keeps the rows whose decision or approved quantity differs.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import pandas as pd
+
+from ..vocabulary import format_number, json_number
 
 if TYPE_CHECKING:  # the engine sits beside this module; only its `decide` is used
     from .engine import Engine
@@ -89,8 +90,6 @@ def _wording(r) -> str:
     return f"approved {_qty(r.approved_quantity_before)} → {_qty(r.approved_quantity_after)}"
 
 
-def _qty(x) -> str:
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return "(none)"
-    x = float(x)
-    return str(int(x)) if x.is_integer() else str(x)
+def _qty(x: object) -> str:
+    """An approved quantity as the change column has always written it: 1080, no separator."""
+    return "(none)" if json_number(x) is None else format_number(x, thousands=False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 from typing import Any
 
 import numpy as np
@@ -10,21 +11,22 @@ import orjson
 import pandas as pd
 
 from ..decide import names
+from ..vocabulary import CHANNEL_LABELS, json_number
 from ..workbook.validate import Validated
 
 SCHEMA_VERSION = 1
 # What a ruleset *says*; its content hash decides whether anything changed. The source file and
 # the workbook's own Tests travel with a version but are not rules.
 CONTENT_KEYS = ("ruleset_id", "title", "owner", "policies", "criteria", "drug_lists")
-CHANNELS = {"Retail": "retail", "Home Delivery": "home_delivery"}
+CHANNEL_OF_LABEL = {label: channel for channel, label in CHANNEL_LABELS.items()}  # "Retail" -> "retail"
 
 
 def build(validated: Validated) -> dict[str, Any]:
     """The ruleset content of a valid workbook (no version, hash or changes yet)."""
     f = validated.frames
     ruleset = f["Ruleset"].iloc[0]
-    policies_months = dict(zip(f["Policies"]["Policy ID"], f["Policies"]["Approval Duration (months)"]))
-    product_policy = dict(zip(f["Limits"]["Product ID"], f["Limits"]["Policy ID"]))
+    policies_months = dict(zip(f["Policies"]["Policy ID"], f["Policies"]["Approval Duration (months)"], strict=True))
+    product_policy = dict(zip(f["Limits"]["Product ID"], f["Limits"]["Policy ID"], strict=True))
 
     overrides: dict[str, list] = {}
     for product_id, criterion_id, retail, home, months, text in _rows(
@@ -36,7 +38,7 @@ def build(validated: Validated) -> dict[str, Any]:
             "criterion_id": criterion_id,
             "retail_max_qty": retail,
             "home_delivery_max_qty": home,
-            "approval_months": number(months),
+            "approval_months": json_number(months),
             "criteria_text": text,
         })
     products: dict[str, list] = {}
@@ -89,7 +91,7 @@ def build(validated: Validated) -> dict[str, Any]:
     tests = [{
         "test_id": test_id,
         "product_id": product_id,
-        "channel": CHANNELS[channel],
+        "channel": CHANNEL_OF_LABEL[channel],
         "quantity": quantity,
         "concomitant_drugs": drugs,
         "attested_criteria": attested,
@@ -121,20 +123,12 @@ def content_sha256(doc: dict[str, Any]) -> str:
     return hashlib.sha256(orjson.dumps(rules, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
-def number(x: Any) -> int | float | None:
-    """A quantity as JSON writes it best: 60, not 60.0."""
-    if x is None or (isinstance(x, float) and x != x):
-        return None
-    x = float(x)
-    return int(x) if x.is_integer() else x
-
-
 def _history_key(h: dict) -> tuple:
     return (h["review_date"], h["type_of_revision"], h["summary_of_changes"])
 
 
 def _text(x: Any) -> str | None:
-    return None if x is None or (isinstance(x, float) and x != x) else x
+    return None if x is None or (isinstance(x, float) and math.isnan(x)) else x
 
 
 def _sorted(rows: list[dict], key: str) -> list[dict]:
@@ -143,7 +137,7 @@ def _sorted(rows: list[dict], key: str) -> list[dict]:
 
 def _rows(frame: pd.DataFrame, *headers: str) -> zip:
     """The frame's rows as tuples of these columns: None for blanks, ISO text for dates, numbers
-    as `number` writes them (vectorised: sheets have 20,000 rows)."""
+    as `json_number` writes them (vectorised: sheets have 20,000 rows)."""
     columns = []
     for c in headers:
         col = frame[c]
@@ -158,4 +152,4 @@ def _rows(frame: pd.DataFrame, *headers: str) -> zip:
             columns.append(out.tolist())
             continue
         columns.append(col.astype(object).where(col.notna(), None).tolist())
-    return zip(*columns)
+    return zip(*columns, strict=True)

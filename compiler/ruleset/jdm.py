@@ -2,9 +2,9 @@
 
 The graph is one decision table (hit policy "first"). Its inputs are a *valid* claim's
 `product_id`, `channel` (`retail`/`home_delivery`), `quantity`, and `met_criteria`: the
-Criterion IDs the claim meets. Drug-name matching and attestation are dqm's (names.py, engine.py),
-so a caller states which criteria are met; `contexts()` computes them with the engine. Outputs:
-decision, approved_quantity, limit, criterion_id, reject_code, approval_months.
+Criterion IDs the claim meets. Drug-name matching and attestation are dqm's (decide/drugs.py and
+the engine), so a caller states which criteria are met; `contexts()` computes them with the
+engine. Outputs: decision, approved_quantity, limit, criterion_id, reject_code, approval_months.
 
 Rows, per product and channel: approve at or under the limit; then one row per override, highest
 channel maximum first (ties in criterion order), so the first met override is the one the engine
@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from ..vocabulary import CHANNELS, MAX_QTY_FIELDS, REJECT_CODE, format_number, json_number
+
 if TYPE_CHECKING:  # pandas only for the hint: the graph itself is plain data
     import pandas as pd
 
@@ -27,33 +29,33 @@ INPUTS = [("product", "Product ID", "product_id"), ("channel", "Channel", "chann
 OUTPUTS = [("decision", "Decision", "decision"), ("approved", "Approved quantity", "approved_quantity"),
            ("limit", "Limit", "limit"), ("criterion", "Criterion ID", "criterion_id"),
            ("reject", "Reject code", "reject_code"), ("months", "Approval months", "approval_months")]
-CHANNEL_FIELDS = {"retail": "retail_max_qty", "home_delivery": "home_delivery_max_qty"}
-APPROVE, OVERRIDE, DENY = '"approve"', '"override"', '"deny"'  # decisions as JDM string literals
 
 
 def graph(ruleset: dict[str, Any]) -> dict[str, Any]:
     """The JDM decision graph of a ruleset (a published version or a draft)."""
     rules: list[dict[str, str]] = []
-    channel_lits = {channel: _lit(channel) for channel in CHANNEL_FIELDS}
+    channel_lits = {channel: _lit(channel) for channel in CHANNELS}
+    approve, override, deny, reject = _lit("approve"), _lit("override"), _lit("deny"), _lit(REJECT_CODE)
     for policy in ruleset["policies"]:
         for p in policy["products"]:
             product = _lit(p["product_id"])  # each literal made once per product, not per row
             criteria = [(o, _lit(o["criterion_id"]), _lit(o["approval_months"])) for o in p["overrides"]]
-            for channel, max_field in CHANNEL_FIELDS.items():
+            for channel in CHANNELS:
+                max_field = MAX_QTY_FIELDS[channel]
                 limit = _lit(p[max_field])
                 when = {"product": product, "channel": channel_lits[channel]}
                 rules.append(_row(f"{p['product_id']}/{channel}/approve", when, f"<= {limit}", "",
-                                  decision=APPROVE, approved="quantity", limit=limit))
+                                  decision=approve, approved="quantity", limit=limit))
                 ranked = criteria if len(criteria) < 2 else sorted(  # stable: ties keep order
                     criteria, key=lambda c: -c[0][max_field])
                 for o, criterion, months in ranked:
                     cap = _lit(o[max_field])
                     rules.append(_row(f"{p['product_id']}/{channel}/override/{o['criterion_id']}", when,
                                       f"> {limit}", f"contains($, {criterion})",
-                                      decision=OVERRIDE, approved=f"min([quantity, {cap}])",
-                                      limit=limit, criterion=criterion, reject="76", months=months))
+                                      decision=override, approved=f"min([quantity, {cap}])",
+                                      limit=limit, criterion=criterion, reject=reject, months=months))
                 rules.append(_row(f"{p['product_id']}/{channel}/deny", when, f"> {limit}", "",
-                                  decision=DENY, approved="0", limit=limit, reject="76"))
+                                  decision=deny, approved="0", limit=limit, reject=reject))
     rules.append(_row("other-product/not-applicable", {"product": "", "channel": ""}, "", "",
                       decision=_lit("not_applicable")))
     version = ruleset.get("version")
@@ -86,13 +88,13 @@ def contexts(engine, claims: pd.DataFrame) -> list[dict[str, Any] | None]:
     decided = engine.decide(claims)
     met = engine.met_criteria(claims)
     out: list[dict[str, Any] | None] = []
-    for row, criteria in zip(decided.itertuples(index=False), met):
+    for row, criteria in zip(decided.itertuples(index=False), met, strict=True):
         if row.decision == "invalid":
             out.append(None)
             continue
         product = engine.product(row.product_id)
         out.append({"product_id": product.product_id if product else str(row.product_id).strip(),
-                    "channel": row.channel, "quantity": _plain(row.quantity),
+                    "channel": row.channel, "quantity": json_number(row.quantity),
                     "met_criteria": criteria})
     return out
 
@@ -113,10 +115,5 @@ def _lit(value: Any) -> str:
 
 
 @lru_cache(maxsize=4096)  # limits and months repeat across 20,000 products
-def _number_lit(value: int | float) -> str:
-    return str(_plain(value))  # Python's repr of a float is JSON's
-
-
-def _plain(value: Any) -> Any:
-    value = float(value)
-    return int(value) if value.is_integer() else value
+def _number_lit(value: float) -> str:
+    return format_number(value, thousands=False)  # Python's text of a number is JSON's

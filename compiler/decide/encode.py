@@ -1,0 +1,128 @@
+"""Dictionary encoding: a claims column as codes into its few distinct values.
+
+The engine decides each distinct value once (a product id, a channel, a drug text) and numpy maps
+the answers back to every row; these are the codes and the distinct values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from ..vocabulary import CHANNELS
+from .claims import column_key, quantity_number
+
+# Codes for a claim's product or channel that are not an index into the ruleset's products or
+# into CHANNELS.
+MISSING, UNKNOWN = -2, -1
+_CHANNEL_CODES = {channel: i for i, channel in enumerate(CHANNELS)}
+
+
+@dataclass
+class Coded:
+    """A column as codes into a few distinct values (-1: none): cheap to build for a million rows,
+    a pandas Categorical for decide, one plain value for explain."""
+
+    codes: np.ndarray
+    categories: list
+
+    def categorical(self) -> pd.Categorical:
+        codes, categories = self.codes, self.categories
+        if len(categories) > 2 * len(codes) + 16:  # e.g. every message of a large ruleset: keep the used
+            used, codes = np.unique(codes, return_inverse=True)
+            categories = [categories[u] for u in used if u >= 0]
+            codes = codes - 1 if len(used) and used[0] < 0 else codes
+        categories = list(categories)
+        if len(set(categories)) != len(categories):  # e.g. two products with the same wording
+            codes = codes.copy()
+            categories = _unique(categories, codes)
+        return pd.Categorical.from_codes(codes, categories or [""])
+
+    def at(self, i: int) -> Any:
+        code = self.codes[i]
+        return None if code < 0 else self.categories[code]
+
+
+@dataclass
+class Plain:
+    """A column of values as given (a numeric quantity column)."""
+
+    values: np.ndarray
+
+    def at(self, i: int) -> Any:
+        return self.values[i]
+
+
+def encode(series: pd.Series | list | None, n: int) -> tuple[np.ndarray, list[str]]:
+    """Codes per row (-1: missing) and the distinct texts; via Arrow when the column is Arrow text.
+    A list (one claim explained) is encoded in plain Python: cheaper than any frame."""
+    if series is None:
+        return np.full(n, -1, dtype=np.int64), []
+    if isinstance(series, list):
+        seen: dict[Any, int] = {}
+        codes = np.array([-1 if v is None else seen.setdefault(v, len(seen)) for v in series], dtype=np.int64)
+        return codes, list(seen)
+    array = series.array
+    if hasattr(array, "__arrow_array__") and n:
+        chunked = pa.chunked_array(array.__arrow_array__())
+        if pa.types.is_string(chunked.type) or pa.types.is_large_string(chunked.type):
+            encoded = chunked.combine_chunks().dictionary_encode()
+            codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False)  # int32: fine as an index
+            return codes, encoded.dictionary.to_pylist()
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    return codes.astype(np.int64), [str(u) if not isinstance(u, str) else u for u in uniques]
+
+
+def quantities(series: pd.Series | list | None, n: int) -> tuple[np.ndarray, Coded | Plain]:
+    """Each claim's quantity as a float (NaN when missing or not a number) and as given."""
+    if (isinstance(series, pd.Series) and pd.api.types.is_numeric_dtype(series.dtype)
+            and not pd.api.types.is_bool_dtype(series.dtype)):
+        values = series.to_numpy(dtype=float, na_value=np.nan)
+        return values, Plain(values)
+    codes, texts = encode(series, n)
+    parsed = [quantity_number(t) for t in texts]
+    numbers = np.array([np.nan if q is None else q for q in parsed] + [np.nan], dtype=float)
+    return numbers[codes], Coded(codes, texts)
+
+
+def channel_code(text: str) -> int:
+    """A claim's channel as an index into CHANNELS, MISSING or UNKNOWN; spelled in any case, with
+    spaces, `-` or `_` between the words ("Home Delivery", "home-delivery")."""
+    key = column_key(text)
+    if not key:
+        return MISSING
+    return _CHANNEL_CODES.get(key, UNKNOWN)
+
+
+def claim_ids(series: pd.Series | list | None, n: int) -> pd.Series | list:
+    """The claim ids as given, as text; a missing one is the claim's row number ("1" for the first)."""
+    if isinstance(series, list):
+        return [str(i + 1) if v is None else v for i, v in enumerate(series)]
+    if series is not None:
+        series = series.reset_index(drop=True)
+        if not series.isna().any():
+            return series
+    numbers = pa.array(np.arange(1, n + 1)).cast(pa.string()).to_pandas()
+    if series is None:
+        return numbers
+    return series.astype("str").where(series.notna(), numbers)
+
+
+def _unique(categories: list[str], codes: np.ndarray) -> list[str]:
+    """Categories must be unique: fold a repeated message onto its first code (rare)."""
+    if len(set(categories)) == len(categories):
+        return categories
+    first: dict[str, int] = {}
+    remap = np.empty(len(categories), dtype=np.int64)
+    out: list[str] = []
+    for i, c in enumerate(categories):
+        if c not in first:
+            first[c] = len(out)
+            out.append(c)
+        remap[i] = first[c]
+    codes[codes >= 0] = remap[codes[codes >= 0]]
+    return out

@@ -1,0 +1,40 @@
+"""What one pass of the engine computes over a batch of claims: `decide` frames it, messages.py
+words it, explain.py narrates it (one claim), so nothing is decided twice."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..vocabulary import DECISIONS
+from .drugs import DrugTexts
+from .encode import Coded, Plain
+
+# Each claim's decision as a code into DECISIONS.
+APPROVE, OVERRIDE, DENY, NOT_APPLICABLE, INVALID = range(len(DECISIONS))
+
+
+@dataclass
+class Evaluation:
+    """Per claim (n of them): what it said, and what the engine made of it."""
+
+    n: int
+    claim_id: Any
+    product_text: Coded  # the claim's product_id as given
+    product: np.ndarray  # index into Engine.products, encode.UNKNOWN or encode.MISSING
+    channel_text: Coded  # the claim's channel as given
+    channel: np.ndarray  # index into CHANNELS, encode.UNKNOWN or encode.MISSING
+    quantity_text: Coded | Plain  # the claim's quantity as given
+    quantity: np.ndarray  # float, NaN when missing or not a number
+    drugs: np.ndarray  # codes into drug_texts.texts (-1: none)
+    drug_texts: DrugTexts
+    attested: np.ndarray  # codes into attested_texts (-1: none)
+    attested_texts: list[str]
+    problem: Coded  # the reader's note on a malformed row, or none
+    decision: np.ndarray  # APPROVE … INVALID
+    limit: np.ndarray  # the product's channel maximum; NaN unless the claim is valid for a product
+    approved: np.ndarray  # NaN for not_applicable and invalid
+    winner: np.ndarray  # index into Engine.overrides, -1 when none applies
+    met: dict[str, np.ndarray] = field(default_factory=dict)  # criterion id -> met per row

@@ -1,0 +1,86 @@
+"""One claim's decision, step by step: the explanation narrates the arrays the decision was
+computed from (evaluation.py); it does not decide a second time."""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from ..vocabulary import CHANNEL_LABELS, CHANNELS, REJECT_CODE, format_number, json_number
+from . import names
+from .encode import Coded
+from .evaluation import APPROVE, DENY, INVALID, Evaluation
+
+if TYPE_CHECKING:  # the engine calls this module; only its rules are read here
+    from .engine import Engine
+
+
+def decision_row(columns: dict[str, Any]) -> dict[str, Any]:
+    """The one claim's decision as plain Python values (None for missing; 60, not 60.0)."""
+    return {k: _plain(v.at(0) if isinstance(v, Coded) else v[0]) for k, v in columns.items()}
+
+
+def trace(engine: Engine, ev: Evaluation, row: dict[str, Any]) -> list[str]:
+    """The steps from the claim to its decision `row`, one sentence each."""
+    version = f"v{engine.version}" if engine.version is not None else "draft"
+    lines = [f"Ruleset {engine.ruleset_id} {version}."]
+    decided = int(ev.decision[0])
+    if decided == INVALID:
+        return lines + [f"The claim is invalid: {row['message'].removeprefix('Invalid: ')}"]
+    p = engine.products[ev.product[0]] if ev.product[0] >= 0 else None
+    if p is None:
+        return lines + [row["message"]]
+    ch = int(ev.channel[0])
+    label = CHANNEL_LABELS[CHANNELS[ch]]
+    qty, limit = format_number(ev.quantity[0]), format_number(ev.limit[0])
+    lines.append(f"Product {p.product_id} ({p.label}) is in policy {p.policy_id}; its {label} "
+                 f"limit is {limit} {p.unit} per Rx.")
+    if decided == APPROVE:
+        lines.append(f"{qty} is within the limit of {limit}, so no override criterion is needed.")
+        return lines + [f"Decision: approve {qty} {p.unit}; no reject code."]
+    lines.append(f"{qty} is over the limit of {limit}.")
+    if not p.overrides:
+        lines.append(f"{p.product_id} has no overrides, so nothing can raise the limit.")
+    drugs = ev.drug_texts.texts[ev.drugs[0]] if ev.drugs[0] >= 0 else None
+    attested = ev.attested_texts[ev.attested[0]] if ev.attested[0] >= 0 else None
+    matches = engine.drugs.matched(drugs)
+    for o in p.overrides:
+        c = engine.criteria[o.criterion_id]
+        cap = f"{format_number(o.max_qty[ch])} {p.unit} at {label}"
+        if c.met_when == "attested":
+            said = [a for a in names.split_list(attested) if a.casefold() == c.criterion_id.casefold()]
+            why = ("met: the claim attests it" if said else
+                   f"not met: the claim does not attest it (attested: {attested or 'none'})")
+        else:
+            found = matches.get(c.drug_list_id, [])
+            why = ("met: " + "; ".join(
+                f"'{item}' matches {e.drug}" + (f" (as {e.name})" if e.name != e.drug else "")
+                for item, e in found) + f" on list {c.drug_list_id}" if found else
+                   f"not met: no drug on the claim ({drugs or 'none given'}) is on list {c.drug_list_id}")
+        lines.append(f"Criterion {c.criterion_id} ({c.description}): {why}; its override allows up to {cap}.")
+    if decided == DENY:
+        return lines + [f"Decision: deny; approved 0; reject code {REJECT_CODE}."]
+    _, o = engine.overrides[ev.winner[0]]
+    met = [oo for oo in p.overrides if ev.met.get(oo.criterion_id, np.zeros(1, bool))[0]]
+    if len(met) > 1:
+        lines.append(f"{len(met)} overrides are met; {o.criterion_id} has the highest {label} "
+                     f"maximum ({format_number(o.max_qty[ch])}), so it applies.")
+    approved = format_number(ev.approved[0])
+    lines.append(f"Cap: approved quantity = min({qty} requested, {format_number(o.max_qty[ch])} allowed) "
+                 f"= {approved}.")
+    return lines + [(f"Decision: override; reject code {REJECT_CODE} at the point of service; {approved} "
+                     f"{p.unit} approvable on coverage review for {format_number(o.approval_months)} months.")]
+
+
+def _plain(value: Any) -> Any:
+    """A cell as a plain Python value: None for missing, numpy numbers as int or float."""
+    if isinstance(value, np.integer):
+        return int(value)
+    if value is None or value is pd.NA or isinstance(value, np.floating):
+        return json_number(value)
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value

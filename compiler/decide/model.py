@@ -1,0 +1,67 @@
+"""The ruleset as the engine reads it: products with their limits and overrides, criteria, and drug
+list entries, built from a ruleset dict (a published version or a draft from build())."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ..vocabulary import CHANNELS, MAX_QTY_FIELDS
+from . import names
+
+
+@dataclass(frozen=True)
+class Override:
+    criterion_id: str
+    max_qty: tuple[float, float]  # per channel, in CHANNELS order: (retail, home delivery)
+    approval_months: int | float
+
+
+@dataclass(frozen=True)
+class Product:
+    product_id: str
+    policy_id: str
+    label: str  # "Gleevec® (imatinib tablets, generic), 400 mg tablets"
+    unit: str
+    max_qty: tuple[float, float]  # per channel, in CHANNELS order: (retail, home delivery)
+    overrides: tuple[Override, ...]
+
+
+@dataclass(frozen=True)
+class Criterion:
+    criterion_id: str
+    description: str
+    met_when: str  # "concomitant_drug_on_list" or "attested"
+    drug_list_id: str | None
+
+
+@dataclass(frozen=True)
+class ListEntry:
+    drug: str  # the list's drug, as the workbook spells it
+    name: str  # the drug or one of its aliases
+    words: str  # `name`, normalized
+
+
+def products(ruleset: dict[str, Any]) -> list[Product]:
+    """Every product of every policy, in the ruleset's order."""
+    return [Product(p["product_id"], policy["policy_id"], f"{p['product']}, {p['strength_and_form']}",
+                    p["unit"], _max_qty(p),
+                    tuple(Override(o["criterion_id"], _max_qty(o), o["approval_months"]) for o in p["overrides"]))
+            for policy in ruleset["policies"] for p in policy["products"]]
+
+
+def criteria(ruleset: dict[str, Any]) -> dict[str, Criterion]:
+    """Criterion id -> criterion, in the ruleset's order."""
+    return {c["criterion_id"]: Criterion(c["criterion_id"], c["description"], c["met_when"], c.get("drug_list_id"))
+            for c in ruleset["criteria"]}
+
+
+def drug_lists(ruleset: dict[str, Any]) -> dict[str, list[ListEntry]]:
+    """Drug list id -> an entry for each drug and each of its aliases."""
+    return {dl["drug_list_id"]: [ListEntry(d["drug"], name, names.normalize(name))
+                                 for d in dl["drugs"] for name in [d["drug"], *d["also_known_as"]]]
+            for dl in ruleset["drug_lists"]}
+
+
+def _max_qty(limits: dict[str, Any]) -> tuple[float, float]:
+    return tuple(limits[MAX_QTY_FIELDS[channel]] for channel in CHANNELS)
