@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 
-import hostile_corpus as corpus
+from tests.fixtures import hostile as corpus
 import openpyxl
 import pytest
 
@@ -17,6 +17,7 @@ from compiler.workbook.annotate import (
     annotate_file,
     annotate_workbook,
 )
+from compiler.workbook.catalogue import render
 from compiler.workbook.validate import validate_file
 
 NOT_A_NUMBER = "'Retail Max Qty per Rx' must be a number. Type a number such as 60, in digits."
@@ -50,12 +51,13 @@ def test_findings_sheet_lists_every_finding_first_with_links_to_the_cells(tmp_pa
     annotate_file(source, out, validate_file(source).findings)
     wb = openpyxl.load_workbook(out)
     assert wb.sheetnames[0] == "Findings"
-    assert [c.value for c in wb["Findings"][1]] == ["Severity", "Sheet", "Cell", "Column", "Found", "What to do"]
+    assert [c.value for c in wb["Findings"][1]] == [
+        "Severity", "Sheet", "Cell", "Column", "Found", "What to do", "Code"]
+    unknown = render("unknown-column", {"text": "Reviewer", "sheet": "Criteria",
+                                        "headers": ["Criterion ID", "Description", "Met When", "Drug List ID"]})
     assert findings_rows(wb) == [
-        ["error", "Limits", "E3", "Retail Max Qty per Rx", "sixty", NOT_A_NUMBER],
-        ["warning", "Criteria", "E1", None, "Reviewer",
-         "Column 'Reviewer' is not part of the 'Criteria' sheet and is ignored. Expected headers: "
-         "Criterion ID, Description, Met When, Drug List ID."],
+        ["error", "Limits", "E3", "Retail Max Qty per Rx", "sixty", NOT_A_NUMBER, "not-a-number"],
+        ["warning", "Criteria", "E1", None, "Reviewer", unknown, "unknown-column"],
     ]
     assert wb["Findings"]["C2"].hyperlink.location == "'Limits'!E3"
     assert wb["Criteria"]["E1"].fill.fgColor.rgb == "00" + WARNING_FILL.fgColor.rgb[-6:]
@@ -65,18 +67,17 @@ def test_several_findings_on_one_merged_range_share_its_top_left_comment(tmp_pat
     source = corpus.merged_cells(tmp_path)
     wb = openpyxl.load_workbook(__import__("io").BytesIO(
         annotate_workbook(source.read_bytes(), validate_file(source).findings, source.name)))
-    assert wb["Limits"]["A2"].comment.text == (
-        "ERROR: Cells A2:A3 are merged, so only A2 keeps its value. Unmerge them (Home > Merge & "
-        "Center) and type the value in every row.\n\n"
-        "ERROR: 'Policy ID' is required. Type a value such as 'imatinib-per-rx'.")
-    assert [r[2] for r in findings_rows(wb)] == ["A2", "A3"]
+    merged = render("merged-cells", {"top": "A2", "bottom": "A3"})
+    required = render("required", {"header": "Policy ID", "example": "imatinib-per-rx"})
+    assert wb["Limits"]["A2"].comment.text == f"ERROR: {merged}\n\nERROR: {required}"
+    assert [(r[2], r[6]) for r in findings_rows(wb)] == [("A2", "merged-cells"), ("A3", "required")]
 
 
 def test_clean_workbook_gets_a_findings_sheet_saying_so(tmp_path):
     source = corpus.founding(tmp_path)
     out = tmp_path / "annotated.xlsx"
     assert cli.main(["validate", str(source), "--annotate", str(out)]) == 0
-    assert findings_rows(openpyxl.load_workbook(out)) == [[None, None, None, None, None, "No problems found."]]
+    assert findings_rows(openpyxl.load_workbook(out)) == [[None, None, None, None, None, "No problems found.", None]]
 
 
 @pytest.mark.parametrize("case", ["zip_bomb_ratio", "not_a_zip", "too_many_rows", "encrypted"])
@@ -87,7 +88,7 @@ def test_refused_file_is_not_opened_and_its_copy_holds_the_findings_alone(case, 
     annotate_file(source, out, findings)
     wb = openpyxl.load_workbook(out)
     assert wb.sheetnames == ["Findings"]
-    assert [r[5] for r in findings_rows(wb)] == [f.message for f in findings]
+    assert [(r[5], r[6]) for r in findings_rows(wb)] == [(f.message, f.code) for f in findings]
 
 
 def test_annotating_onto_the_source_workbook_is_refused_with_one_line(tmp_path, capsys):
@@ -119,7 +120,8 @@ def test_json_output_stays_json_when_annotating(tmp_path, capsys):
     out = tmp_path / "annotated.xlsx"
     assert cli.main(["validate", str(source), "--json", "--annotate", str(out)]) == 1
     captured = capsys.readouterr()
-    assert __import__("json").loads(captured.out)["errors"][0]["cell"] == "E3"
+    first = __import__("json").loads(captured.out)["errors"][0]
+    assert (first["code"], first["cell"]) == ("not-a-number", "E3")
     assert captured.err == f"Findings marked in {out}.\n"
 
 
@@ -130,7 +132,7 @@ def test_annotated_copy_validates_to_the_same_findings(tmp_path):
     findings = validate_file(source).findings
     annotate_file(source, out, findings)
     again = validate_file(out).findings
-    assert [(f.sheet, f.cell, f.message) for f in again] == [(f.sheet, f.cell, f.message) for f in findings]
+    assert again == findings
 
 
 def test_bytes_of_a_refused_file_are_not_opened_for_the_app(tmp_path):
@@ -138,4 +140,4 @@ def test_bytes_of_a_refused_file_are_not_opened_for_the_app(tmp_path):
     findings = validate_file(source).findings
     wb = openpyxl.load_workbook(__import__("io").BytesIO(annotate_workbook(source.read_bytes(), findings, source.name)))
     assert wb.sheetnames == ["Findings"]
-    assert findings_rows(wb) == [["error", "(workbook)", None, None, None, findings[0].message]]
+    assert findings_rows(wb) == [["error", "(workbook)", None, None, None, findings[0].message, "zip-bomb"]]

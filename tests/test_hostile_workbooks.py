@@ -1,7 +1,8 @@
-"""Hostile and malformed workbooks (tests/hostile_corpus.py): each is refused with the exact
-finding, a non-zero exit from `dqm validate` and `dqm compile`, no traceback, nothing published,
-within seconds and bounded memory. Harmless variants (numbers typed as text, sheet and header
-names in another case) are accepted on purpose."""
+"""Hostile and malformed workbooks (tests/fixtures/hostile.py): each is refused with the exact
+finding (its code and parameters; test_catalogue.py holds the messages' wording), a non-zero exit
+from `dqm validate` and `dqm compile`, no traceback, nothing published, within seconds and bounded
+memory. Harmless variants (numbers typed as text, sheet and header names in another case) are
+accepted on purpose."""
 
 from __future__ import annotations
 
@@ -11,124 +12,107 @@ import time
 import tracemalloc
 from pathlib import Path
 
-import hostile_corpus as corpus
+from tests.fixtures import hostile as corpus
 import openpyxl
 import pytest
 
 from compiler import cli
+from compiler.ruleset.store import Store
+from compiler.workbook.catalogue import render
 from compiler.workbook.container import Container
 from compiler.workbook.findings import errors, warnings
-from compiler.ruleset.store import Store
 from compiler.workbook.validate import validate_file
 
 DQM = str(Path(sys.executable).with_name("dqm"))
 
-DAMAGED = "is damaged or incomplete (it may have been cut off while copying). Copy it again, or open it in Excel and save it again."
-MACROS = ("This workbook contains macros (.xlsm). dqm never runs macros: save a copy as an Excel "
-          "Workbook (.xlsx) (File > Save As) and use that.")
-NOT_XLSX = "is not an Excel workbook (.xlsx). Open it in Excel and use File > Save As > Excel Workbook (.xlsx)."
-XML_ATTACK = ("contains XML declarations ({}) that Excel never writes and that can be used to attack "
-              "the reader; dqm does not open it. Open it in Excel and save it again.")
-TOO_LARGE = ("Sheet '{}' reaches row {} and column {}; the most dqm reads is 250,000 rows, 200 "
-             "columns and 5,000,000 cells. Delete the unused rows and columns below and to the right "
-             "of your data (select them, right-click, Delete) and save again.")
 HUGE_ID = "strong inducer " * 2_184
 
 
-def no_sheet(name: str, headers: str) -> tuple:
-    return (name, None, f"The workbook has no sheet named '{name}'. Add a sheet named '{name}' "
-                        f"with the headers {headers} in row 1.")
+def whole(code: str, **params) -> tuple:
+    """A finding about the file as a whole: no sheet, no cell."""
+    return (None, None, code, params)
 
 
-# Each case: the errors (sheet, cell, message) the workbook must produce, exactly and in order.
+def too_large(title: str, rows: int, last_column: str) -> tuple:
+    return (title, None, "sheet-too-large", {"title": title, "rows": rows, "last_column": last_column,
+                                             "max_rows": 250_000, "max_columns": 200, "max_cells": 5_000_000})
+
+
+def no_sheet(name: str, *headers: str) -> tuple:
+    return (name, None, "missing-sheet", {"sheet": name, "headers": list(headers)})
+
+
+# Each case: the errors (sheet, cell, code, params) the workbook must produce, exactly and in order.
 REFUSED: dict[str, list[tuple]] = {
-    "not_a_zip": [(None, None, f"'claims.xlsx' {NOT_XLSX}")],
-    "zero_bytes": [(None, None, "'empty.xlsx' is empty (0 bytes). Save the workbook again and use that file.")],
-    "truncated": [(None, None, f"'truncated.xlsx' {DAMAGED}")],
-    "encrypted": [(None, None, "This workbook is password-protected (encrypted), so dqm cannot read it. "
-                   "Remove the password (File > Info > Protect Workbook > Encrypt with Password, clear "
-                   "it) and save it as an Excel Workbook (.xlsx).")],
-    "legacy_xls": [(None, None, "This file is an old Excel 97-2003 workbook (.xls) or another Office "
-                    "file, not an .xlsx. Open it in Excel and use File > Save As > Excel Workbook (.xlsx).")],
-    "xlsm_with_macros": [(None, None, MACROS)],
-    "macros_renamed_xlsx": [(None, None, MACROS)],
-    "oversized_file": [(None, None, "The file is 60.0 MB; the most dqm reads is 50 MB. Remove unused "
-                        "sheets, images and formatting and save it again.")],
-    "zip_not_workbook": [(None, None, "'archive.xlsx' is a zip file but not an Excel workbook (.xlsx). "
-                          "Open it in Excel and use File > Save As > Excel Workbook (.xlsx).")],
-    "billion_laughs": [(None, None, "'laughs.xlsx' " + XML_ATTACK.format("xl/sharedStrings.xml"))],
-    "external_entity": [(None, None, "'xxe.xlsx' " + XML_ATTACK.format("xl/worksheets/sheet2.xml"))],
-    "zip_bomb_ratio": [(None, None, "'bomb.xlsx' contains a part (xl/media/padding.xml) that unpacks "
-                        "1,028 times larger than it is stored, as a zip bomb does; dqm does not open it.")],
-    "zip_bomb_declared": [(None, None, "'declared.xlsx' unpacks to 4,295 MB; the most dqm reads is 200 MB. "
-                           "Remove unused sheets, rows and images.")],
-    "lying_part_size": [(None, None, f"'lying.xlsx' {DAMAGED}")],
-    "too_many_parts": [(None, None, f"'parts.xlsx' holds {corpus.founding_parts() + 10_001:,} parts; a "
-                        "workbook needs far fewer, so this is not one dqm opens. Open it in Excel and "
-                        "save it again.")],
-    "corrupt_sheet_xml": [("Limits", None, "Sheet 'Limits' could not be read (syntax error: attribute "
-                           "value not closed: `\"` not found before end of input). Copy its cells into a "
-                           "new sheet and save the workbook again.")],
-    "far_corner_cell": [("Drug Lists", None, TOO_LARGE.format("Drug Lists", "1,048,576", "XFD"))],
-    "far_row_nine_digits": [("Drug Lists", None, TOO_LARGE.format("Drug Lists", "999,999,999", "D"))],
-    "far_row_lowercase": [("Drug Lists", None, TOO_LARGE.format("Drug Lists", "999,999,999", "D"))],
+    "not_a_zip": [whole("not-a-workbook", file="claims.xlsx")],
+    "zero_bytes": [whole("empty-file", file="empty.xlsx")],
+    "truncated": [whole("damaged-file", file="truncated.xlsx")],
+    "encrypted": [whole("encrypted-workbook")],
+    "legacy_xls": [whole("legacy-workbook")],
+    "xlsm_with_macros": [whole("macros")],
+    "macros_renamed_xlsx": [whole("macros")],
+    "oversized_file": [whole("file-too-large", size=60_000_000, most=50_000_000)],
+    "zip_not_workbook": [whole("zip-not-workbook", file="archive.xlsx")],
+    "billion_laughs": [whole("xml-declarations", file="laughs.xlsx", part="xl/sharedStrings.xml")],
+    "external_entity": [whole("xml-declarations", file="xxe.xlsx", part="xl/worksheets/sheet2.xml")],
+    "zip_bomb_ratio": [whole("zip-bomb", file="bomb.xlsx", part="xl/media/padding.xml", ratio=1028)],
+    "zip_bomb_declared": [whole("unpacks-too-large", file="declared.xlsx", size=4_295_042_434,
+                                most=200_000_000)],
+    "lying_part_size": [whole("damaged-file", file="lying.xlsx")],
+    "too_many_parts": [whole("too-many-parts", file="parts.xlsx", parts=corpus.founding_parts() + 10_001)],
+    "corrupt_sheet_xml": [("Limits", None, "unreadable-sheet", {
+        "title": "Limits", "error": "syntax error: attribute value not closed: `\"` not found before end of input"})],
+    "far_corner_cell": [too_large("Drug Lists", 1_048_576, "XFD")],
+    "far_row_nine_digits": [too_large("Drug Lists", 999_999_999, "D")],
+    "far_row_lowercase": [too_large("Drug Lists", 999_999_999, "D")],
     # A row or cell not written as Excel writes it: its row and column counts are added on top,
     # never less than what calamine would lay out.
-    "far_row_unspaced_attribute": [("Drug Lists", None, TOO_LARGE.format("Drug Lists", "1,000,000,009", "H"))],
-    "far_row_single_quotes": [("Drug Lists", None, TOO_LARGE.format("Drug Lists", "1,000,000,009", "H"))],
-    "far_row_by_row_only": [("Drug Lists", None, TOO_LARGE.format("Drug Lists", "1,000,000,009", "H"))],
-    "too_many_rows": [("Drug Lists", None, TOO_LARGE.format("Drug Lists", "250,002", "B"))],
-    "too_many_columns": [("Ruleset", None, TOO_LARGE.format("Ruleset", "2", "KO"))],
+    "far_row_unspaced_attribute": [too_large("Drug Lists", 1_000_000_009, "H")],
+    "far_row_single_quotes": [too_large("Drug Lists", 1_000_000_009, "H")],
+    "far_row_by_row_only": [too_large("Drug Lists", 1_000_000_009, "H")],
+    "too_many_rows": [too_large("Drug Lists", 250_002, "B")],
+    "too_many_columns": [too_large("Ruleset", 2, "KO")],
     "empty_workbook": [
-        no_sheet("Ruleset", "Ruleset ID, Title, Owner"),
-        no_sheet("Policies", "Policy ID, Title, Policy Type, Review Date, Approval Duration (months), Notes"),
-        no_sheet("Limits", "Policy ID, Product ID, Product, Strength and Form, Retail Max Qty per Rx, "
-                 "Home Delivery Max Qty per Rx, Unit, Footnote"),
-        no_sheet("Criteria", "Criterion ID, Description, Met When, Drug List ID"),
-        no_sheet("Overrides", "Product ID, Criterion ID, Retail Max Qty per Rx, Home Delivery Max Qty "
-                 "per Rx, Approval Duration (months), Criteria Text"),
-        no_sheet("Drug Lists", "Drug List ID, Drug, Also Known As, Notes"),
-        no_sheet("History", "Policy ID, Type of Revision, Summary of Changes, Review Date"),
+        no_sheet("Ruleset", "Ruleset ID", "Title", "Owner"),
+        no_sheet("Policies", "Policy ID", "Title", "Policy Type", "Review Date", "Approval Duration (months)",
+                 "Notes"),
+        no_sheet("Limits", "Policy ID", "Product ID", "Product", "Strength and Form", "Retail Max Qty per Rx",
+                 "Home Delivery Max Qty per Rx", "Unit", "Footnote"),
+        no_sheet("Criteria", "Criterion ID", "Description", "Met When", "Drug List ID"),
+        no_sheet("Overrides", "Product ID", "Criterion ID", "Retail Max Qty per Rx",
+                 "Home Delivery Max Qty per Rx", "Approval Duration (months)", "Criteria Text"),
+        no_sheet("Drug Lists", "Drug List ID", "Drug", "Also Known As", "Notes"),
+        no_sheet("History", "Policy ID", "Type of Revision", "Summary of Changes", "Review Date"),
     ],
-    "missing_sheet": [no_sheet("Criteria", "Criterion ID, Description, Met When, Drug List ID")],
-    "renamed_header": [("Limits", "E1", "The header 'Retail Max Qty' is not one dqm knows; rename it "
-                        "to 'Retail Max Qty per Rx'.")],
+    "missing_sheet": [no_sheet("Criteria", "Criterion ID", "Description", "Met When", "Drug List ID")],
+    "renamed_header": [("Limits", "E1", "misnamed-header",
+                        {"text": "Retail Max Qty", "header": "Retail Max Qty per Rx"})],
     "blank_header_row": [
-        ("Ruleset", "A1", "Column 'Ruleset ID' is missing. Type 'Ruleset ID' as a header in row 1 and fill it in."),
-        ("Ruleset", "B1", "Column 'Title' is missing. Type 'Title' as a header in row 1 and fill it in."),
+        ("Ruleset", "A1", "missing-column", {"header": "Ruleset ID"}),
+        ("Ruleset", "B1", "missing-column", {"header": "Title"}),
     ],
-    "header_on_row_2": [("Ruleset", "A2", "The headers of 'Ruleset' are in row 2, but dqm reads them "
-                         "from row 1. Delete row 1 (select the row numbers, right-click, Delete) so the "
-                         "headers are in row 1.")],
-    "headers_only": [("Ruleset", "A2", "The Ruleset sheet needs exactly one row. Type the ruleset's id "
-                      "in row 2, such as 'oncology-dqm', and its Title.")],
-    "duplicate_header": [("Criteria", "E1", "'Met When' is also the header of column C. Delete or "
-                          "rename one of the two columns.")],
+    "header_on_row_2": [("Ruleset", "A2", "headers-not-in-row-1", {"sheet": "Ruleset", "row": 2})],
+    "headers_only": [("Ruleset", "A2", "ruleset-row-missing", {"example": "oncology-dqm"})],
+    "duplicate_header": [("Criteria", "E1", "duplicate-header", {"header": "Met When", "other_column": "C"})],
     "merged_cells": [
-        ("Limits", "A2", "Cells A2:A3 are merged, so only A2 keeps its value. Unmerge them (Home > "
-         "Merge & Center) and type the value in every row."),
-        ("Limits", "A3", "'Policy ID' is required. Type a value such as 'imatinib-per-rx'."),
+        ("Limits", "A2", "merged-cells", {"top": "A2", "bottom": "A3"}),
+        ("Limits", "A3", "required", {"header": "Policy ID", "example": "imatinib-per-rx"}),
     ],
-    "number_as_word": [("Limits", "E3", "'Retail Max Qty per Rx' must be a number. Type a number "
-                        "such as 60, in digits.")],
-    "date_as_text": [("Policies", "D2", "'Review Date' must be a date. Type it as a date Excel "
-                      "recognises, such as 12/08/2025, and check the cell is not formatted as Text.")],
-    "formula_without_value": [("Limits", "F3", "This cell has the formula =3*E3 but no saved value. "
-                               "Type the value itself, or open the workbook in Excel and save it so "
-                               "the result is stored.")],
-    "error_cell": [("Limits", "F3", "This cell shows the error #DIV/0! instead of a value. Fix the "
-                    "formula that makes it, or type the value itself.")],
-    "negative_limit": [("Limits", "E3", "'Retail Max Qty per Rx' must be greater than 0. Type a number such as 60.")],
-    "boolean_in_number": [("Limits", "E3", "'Retail Max Qty per Rx' must be a number. Type a number "
-                           "such as 60, in digits.")],
+    "number_as_word": [("Limits", "E3", "not-a-number", {"header": "Retail Max Qty per Rx", "example": "60"})],
+    "date_as_text": [("Policies", "D2", "not-a-date", {"header": "Review Date", "example": "12/08/2025"})],
+    "formula_without_value": [("Limits", "F3", "formula-without-value", {"formula": "=3*E3"})],
+    "error_cell": [("Limits", "F3", "cell-shows-error", {"error": "#DIV/0!"})],
+    "negative_limit": [("Limits", "E3", "not-greater-than",
+                        {"header": "Retail Max Qty per Rx", "example": "60", "bound": 0})],
+    "boolean_in_number": [("Limits", "E3", "not-a-number", {"header": "Retail Max Qty per Rx", "example": "60"})],
     "huge_string": [
-        ("Criteria", "A2", "'Criterion ID' must be a short id of lowercase letters, digits and "
-         "hyphens, such as 'strong-cyp3a4-inducer'. Type it without spaces or capitals."),
-        ("Overrides", "B2", "'strong-cyp3a4-inducer' is not a Criterion ID on the Criteria sheet. "
-         f"Type one of: {HUGE_ID.strip()!r}, or add it there first."),
+        ("Criteria", "A2", "not-an-id", {"header": "Criterion ID", "example": "strong-cyp3a4-inducer"}),
+        ("Overrides", "B2", "unknown-reference", {"id": "strong-cyp3a4-inducer", "header": "Criterion ID",
+                                                  "target": "Criteria", "known": [HUGE_ID.strip()], "more": 0}),
     ],
-    "unicode_lookalike_id": [("Overrides", "A2", "'\u0456matinib-400mg-tab' is not a Product ID on the "
-                              "Limits sheet. Did you mean 'imatinib-400mg-tab'? Type it exactly as it is there.")],
+    "unicode_lookalike_id": [("Overrides", "A2", "unknown-reference", {
+        "id": "\u0456matinib-400mg-tab", "header": "Product ID", "target": "Limits",
+        "known": ["imatinib-100mg-tab", "imatinib-400mg-tab"], "more": 0, "close": "imatinib-400mg-tab"})],
 }
 
 ACCEPTED = ["numbers_typed_as_text", "sheet_names_case_and_spaces", "headers_case_and_spaces",
@@ -149,17 +133,17 @@ def test_hostile_workbook_refused_with_exact_findings(case, tmp_path):
     started = time.perf_counter()
     result = validate_file(path)
     elapsed = time.perf_counter() - started
-    assert [(f.sheet, f.cell, f.message) for f in errors(result.findings)] == REFUSED[case]
+    assert [(f.sheet, f.cell, f.code, dict(f.params)) for f in errors(result.findings)] == REFUSED[case]
     assert elapsed < 10, f"{case} took {elapsed:.1f}s"
 
 
 def test_duplicate_product_id_named_at_its_second_row(tmp_path):
     result = validate_file(corpus.duplicate_ids(tmp_path))
     first = errors(result.findings)[0]
-    assert (first.sheet, first.cell, first.value, first.message) == (
-        "Limits", "B3", "imatinib-100mg-tab",
-        "'Product ID' 'imatinib-100mg-tab' is already used in row 2; each one must be unique. "
-        "Type a different one, or delete the repeated row.")
+    assert (first.code, first.sheet, first.cell, first.value, dict(first.params)) == (
+        "not-unique", "Limits", "B3", "imatinib-100mg-tab",
+        {"header": "Product ID", "example": "imatinib-400mg-tab", "value": "imatinib-100mg-tab",
+         "first_row": 2})
 
 
 @pytest.mark.parametrize("case", sorted(REFUSED) + ["duplicate_ids"])
@@ -184,8 +168,8 @@ def test_real_dqm_process_refuses_with_one_finding_and_exit_1(case, tmp_path, ex
         run = subprocess.run([DQM, *args], capture_output=True, text=True, timeout=60)
         assert run.returncode == 1, run.stderr
         assert "Traceback" not in run.stdout + run.stderr
-        first = REFUSED[case][0]
-        assert first[2] in run.stdout + run.stderr
+        _, _, code, params = REFUSED[case][0]
+        assert render(code, params) in run.stdout + run.stderr  # the message itself, end to end
     assert Store(exports_copy).versions("oncology-dqm") == [1, 2, 3]
 
 
@@ -236,9 +220,8 @@ def test_names_in_another_case_or_spacing_are_accepted(case, tmp_path):
 def test_hidden_sheet_is_read_with_a_warning(tmp_path):
     result = validate_file(corpus.hidden_ruleset_sheet(tmp_path))
     assert errors(result.findings) == []
-    assert [(f.sheet, f.cell, f.message) for f in warnings(result.findings)] == [
-        ("Drug Lists", None, "Sheet 'Drug Lists' is hidden; it is still read. Unhide it so reviewers "
-                             "see what the ruleset uses.")]
+    assert [(f.sheet, f.cell, f.code, f.params) for f in warnings(result.findings)] == [
+        ("Drug Lists", None, "hidden-sheet", {"title": "Drug Lists"})]
     assert len(result.frames["Drug Lists"]) == 8
 
 

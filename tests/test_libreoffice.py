@@ -9,7 +9,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import hostile_corpus as corpus
+from tests.fixtures import hostile as corpus
 import openpyxl
 import pytest
 
@@ -86,8 +86,8 @@ def test_libreoffice_keeps_the_dropdowns_and_header_help(bundled_via_libreoffice
 
 def test_formulas_without_saved_values_are_findings_before_libreoffice(formulas_via_libreoffice):
     source, _ = formulas_via_libreoffice
-    assert [(f.sheet, f.cell, f.value) for f in errors(validate_file(source).findings)] == [
-        ("Limits", "F2", "=3*E2"), ("Limits", "F3", "=3*E3")]
+    assert [(f.code, f.sheet, f.cell, f.value) for f in errors(validate_file(source).findings)] == [
+        ("formula-without-value", "Limits", "F2", "=3*E2"), ("formula-without-value", "Limits", "F3", "=3*E3")]
 
 
 def test_formulas_saved_by_libreoffice_compile_with_their_values(formulas_via_libreoffice, exports_copy):

@@ -109,9 +109,8 @@ def test_instructions_sheet_explains_every_column_from_the_schema(template):
 
 
 def test_blank_template_validates_to_one_finding_the_missing_ruleset_row(template):
-    assert [(f.sheet, f.cell, f.message) for f in errors(validate_file(template).findings)] == [
-        ("Ruleset", "A2", "The Ruleset sheet needs exactly one row. Type the ruleset's id in row 2, "
-                          "such as 'oncology-dqm', and its Title.")]
+    assert [(f.code, f.sheet, f.cell) for f in errors(validate_file(template).findings)] == [
+        ("ruleset-row-missing", "Ruleset", "A2")]
 
 
 def test_template_never_overwrites_a_file(template, capsys):

@@ -6,8 +6,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
-import founding_workbook
-from conftest import ROOT
+from tests.fixtures import founding
+from tests.fixtures.paths import ROOT
 
 from compiler.ruleset import testsheet
 from compiler.ruleset.compile import compile_workbook
@@ -34,7 +34,7 @@ def test_founding_tests_all_pass(founding_rows, make_workbook):
 
 
 def test_founding_tests_cover_every_branch_of_the_policy():
-    tests = {t[0]: t for t in founding_workbook.TESTS}
+    tests = {t[0]: t for t in founding.rows()["Tests"]}
     cases = {(t[1], t[2], t[3], bool(t[4]), t[6]) for t in tests.values()}
     for product, channel, limit, cap in [("imatinib-400mg-tab", "Retail", 60, 90),
                                          ("imatinib-400mg-tab", "Home Delivery", 180, 270),
@@ -61,10 +61,15 @@ def test_wrong_expected_decision_is_a_finding_on_its_cell_and_blocks_publishing(
     result = compile_workbook(make_workbook(founding_rows), tmp_path / "exports")
     assert not result.ok and result.outcome is None
     assert not (tmp_path / "exports").exists()
-    assert [(f.sheet, f.cell, f.column, f.value, f.message) for f in result.findings] == [(
-        "Tests", f"G{row_of(founding_rows, '400-retail-over-limit')}", "Expected Decision", "Approve",
-        ("Expected Approve, but dqm decides Deny: Over the Retail limit of 60 tablets per Rx and no "
-        "override criterion is met: rejects with code 76. Correct the expectation or the rules."))]
+    reason = ("Over the Retail limit of 60 tablets per Rx and no override criterion is met: rejects "
+              "with code 76.")
+    assert [(f.code, f.sheet, f.cell, f.column, f.value, f.params) for f in result.findings] == [(
+        "tests-decision-mismatch", "Tests", f"G{row_of(founding_rows, '400-retail-over-limit')}",
+        "Expected Decision", "Approve",
+        {"expected": "Approve", "decided": "deny", "approved": 0, "reason": reason})]
+    # the engine's reason inside the catalogue's wording, end to end
+    assert result.findings[0].message == (
+        f"Expected Approve, but dqm decides Deny: {reason} Correct the expectation or the rules.")
 
 
 def test_wrong_expected_quantity_alone_is_a_finding_on_the_quantity_cell(founding_rows, make_workbook):
@@ -74,12 +79,13 @@ def test_wrong_expected_quantity_alone_is_a_finding_on_the_quantity_cell(foundin
     from compiler.ruleset.build import build
 
     findings = testsheet.test_findings(validated, build(validated))
-    assert [(f.cell, f.column, f.value, f.message) for f in findings] == [(
-        f"H{row_of(founding_rows, '400-retail-over-cap')}", "Expected Approved Qty", 120,
-        ("Expected 120 approved, but dqm approves 90: Over the Retail limit of 60 tablets per Rx, but "
-        "patient is taking a strong cytochrome P450 (CYP)3A4 inducer: rejects with code 76; 90 tablets "
-        "(the most this override allows) are approvable on coverage review for 12 months. Correct the "
-        "expectation or the rules."))]
+    assert [(f.code, f.cell, f.column, f.value, f.params) for f in findings] == [(
+        "tests-quantity-mismatch", f"H{row_of(founding_rows, '400-retail-over-cap')}",
+        "Expected Approved Qty", 120,
+        {"expected": 120, "approved": 90, "reason": (
+            "Over the Retail limit of 60 tablets per Rx, but patient is taking a strong cytochrome P450 "
+            "(CYP)3A4 inducer: rejects with code 76; 90 tablets (the most this override allows) are "
+            "approvable on coverage review for 12 months.")})]
 
 
 def test_tests_follow_the_rules_being_built_not_the_published_ones(founding_rows, make_workbook, tmp_path):

@@ -1,4 +1,5 @@
-"""One failing workbook per validation rule, built in the test; each asserts the exact finding."""
+"""One failing workbook per validation rule, built in the test; each asserts the exact finding:
+its code, cell, value and the parameters of its message (whose wording test_catalogue.py holds)."""
 
 from __future__ import annotations
 
@@ -11,13 +12,14 @@ from compiler.workbook.validate import validate_file
 
 
 def flat(path, severity="error"):
-    """Findings as (sheet, cell, column, value, message) tuples, like frictionless' flatten."""
-    return [(f.sheet, f.cell, f.column, f.value, f.message)
+    """Findings as (code, sheet, cell, column, value, params) tuples, like frictionless' flatten."""
+    return [(f.code, f.sheet, f.cell, f.column, f.value, dict(f.params))
             for f in validate_file(path).findings if f.severity == severity]
 
 
+
 def test_founding_workbook_has_no_findings():
-    from conftest import WORKBOOK
+    from tests.fixtures.paths import WORKBOOK
 
     assert validate_file(WORKBOOK).findings == []
 
@@ -25,8 +27,8 @@ def test_founding_workbook_has_no_findings():
 def test_word_in_a_limit_cell_names_sheet_cell_and_what_to_type(founding_rows, make_workbook):
     founding_rows["Limits"][1][4] = "sixty"
     assert flat(make_workbook(founding_rows)) == [(
-        "Limits", "E3", "Retail Max Qty per Rx", "sixty",
-        "'Retail Max Qty per Rx' must be a number. Type a number such as 60, in digits.",
+        "not-a-number", "Limits", "E3", "Retail Max Qty per Rx", "sixty",
+        {"header": "Retail Max Qty per Rx", "example": "60"},
     )]
 
 
@@ -43,48 +45,49 @@ def test_every_bad_cell_in_a_column_is_reported(founding_rows, make_workbook):
     founding_rows["Limits"][0][4] = "lots"
     founding_rows["Limits"][1][4] = -5
     founding_rows["Limits"].append(["imatinib-per-rx", "imatinib-200mg-tab", "P", "200 mg tablets", None, 90, "tablets", None])
-    assert [(c, m) for _, c, _, _, m in flat(make_workbook(founding_rows))] == [
-        ("E2", "'Retail Max Qty per Rx' must be a number. Type a number such as 60, in digits."),
-        ("E3", "'Retail Max Qty per Rx' must be greater than 0. Type a number such as 60."),
-        ("E4", "'Retail Max Qty per Rx' is required. Type a value such as '60'."),
+    retail = {"header": "Retail Max Qty per Rx", "example": "60"}
+    assert [(code, cell, params) for code, _, cell, _, _, params in flat(make_workbook(founding_rows))] == [
+        ("not-a-number", "E2", retail),
+        ("not-greater-than", "E3", {**retail, "bound": 0}),
+        ("required", "E4", retail),
     ]
 
 
 def test_date_typed_as_text_is_a_finding(founding_rows, make_workbook):
     founding_rows["History"][0][3] = "12/13/2023"
     assert flat(make_workbook(founding_rows)) == [(
-        "History", "D2", "Review Date", "12/13/2023",
-        "'Review Date' must be a date. Type it as a date Excel recognises, such as 12/08/2025, "
-        "and check the cell is not formatted as Text.",
+        "not-a-date", "History", "D2", "Review Date", "12/13/2023",
+        {"header": "Review Date", "example": "12/08/2025"},
     )]
 
 
 def test_required_cell_left_blank(founding_rows, make_workbook):
     founding_rows["Limits"][0][6] = None
     assert flat(make_workbook(founding_rows)) == [
-        ("Limits", "G2", "Unit", None, "'Unit' is required. Type a value such as 'tablets'."),
+        ("required", "Limits", "G2", "Unit", None, {"header": "Unit", "example": "tablets"}),
     ]
 
 
 def test_id_that_is_not_a_slug(founding_rows, make_workbook):
     founding_rows["Ruleset"][0][0] = "Oncology DQM"
     assert flat(make_workbook(founding_rows)) == [(
-        "Ruleset", "A2", "Ruleset ID", "Oncology DQM",
-        "'Ruleset ID' must be a short id of lowercase letters, digits and hyphens, such as "
-        "'oncology-dqm'. Type it without spaces or capitals.",
+        "not-an-id", "Ruleset", "A2", "Ruleset ID", "Oncology DQM",
+        {"header": "Ruleset ID", "example": "oncology-dqm"},
     )]
 
 
-@pytest.mark.parametrize("sheet,row,col,cell,header,value,allowed", [
-    ("Policies", 0, 2, "C2", "Policy Type", "Per Day", "'Per Rx'"),
-    ("Criteria", 0, 2, "C2", "Met When", "Sometimes", "'Concomitant drug on list', 'Attested'"),
-    ("Tests", 0, 2, "C2", "Channel", "Mail", "'Retail', 'Home Delivery'"),
-    ("Tests", 0, 6, "G2", "Expected Decision", "Maybe", "'Approve', 'Override', 'Deny'"),
+@pytest.mark.parametrize("sheet,row,col,cell,header,value,example,allowed", [
+    ("Policies", 0, 2, "C2", "Policy Type", "Per Day", "Per Rx", ["Per Rx"]),
+    ("Criteria", 0, 2, "C2", "Met When", "Sometimes", "Concomitant drug on list",
+     ["Concomitant drug on list", "Attested"]),
+    ("Tests", 0, 2, "C2", "Channel", "Mail", "Retail", ["Retail", "Home Delivery"]),
+    ("Tests", 0, 6, "G2", "Expected Decision", "Maybe", "Approve", ["Approve", "Override", "Deny"]),
 ])
-def test_value_outside_the_allowed_list(founding_rows, make_workbook, sheet, row, col, cell, header, value, allowed):
+def test_value_outside_the_allowed_list(founding_rows, make_workbook, sheet, row, col, cell, header, value,
+                                        example, allowed):
     founding_rows[sheet][row][col] = value
     assert flat(make_workbook(founding_rows)) == [
-        (sheet, cell, header, value, f"'{header}' must be one of: {allowed}. Type one of those."),
+        ("not-one-of", sheet, cell, header, value, {"header": header, "example": example, "allowed": allowed}),
     ]
 
 
@@ -99,29 +102,28 @@ def test_allowed_values_accept_other_case_and_spacing(founding_rows, make_workbo
 
 def test_approval_duration_must_be_a_whole_number_of_at_least_one(founding_rows, make_workbook):
     founding_rows["Policies"][0][4] = 0.5
+    months = {"header": "Approval Duration (months)", "example": "12"}
     assert flat(make_workbook(founding_rows)) == [
-        ("Policies", "E2", "Approval Duration (months)", 0.5,
-         "'Approval Duration (months)' must be at least 1. Type a number such as 12."),
-        ("Policies", "E2", "Approval Duration (months)", 0.5,
-         "'Approval Duration (months)' must be a whole number. Type a number such as 12."),
+        ("below-minimum", "Policies", "E2", "Approval Duration (months)", 0.5, {**months, "bound": 1}),
+        ("not-whole-number", "Policies", "E2", "Approval Duration (months)", 0.5, months),
     ]
 
 
 def test_duplicate_product_id_points_at_the_repeat(founding_rows, make_workbook):
     founding_rows["Limits"].append(list(founding_rows["Limits"][1]))
     assert flat(make_workbook(founding_rows)) == [(
-        "Limits", "B4", "Product ID", "imatinib-400mg-tab",
-        "'Product ID' 'imatinib-400mg-tab' is already used in row 3; each one must be unique. "
-        "Type a different one, or delete the repeated row.",
+        "not-unique", "Limits", "B4", "Product ID", "imatinib-400mg-tab",
+        {"header": "Product ID", "example": "imatinib-400mg-tab", "value": "imatinib-400mg-tab",
+         "first_row": 3},
     )]
 
 
 def test_limit_for_a_policy_that_does_not_exist(founding_rows, make_workbook):
     founding_rows["Limits"][0][0] = "imatinib-per-rxx"
     assert flat(make_workbook(founding_rows)) == [(
-        "Limits", "A2", "Policy ID", "imatinib-per-rxx",
-        "'imatinib-per-rxx' is not a Policy ID on the Policies sheet. Did you mean "
-        "'imatinib-per-rx'? Type it exactly as it is there.",
+        "unknown-reference", "Limits", "A2", "Policy ID", "imatinib-per-rxx",
+        {"id": "imatinib-per-rxx", "header": "Policy ID", "target": "Policies",
+         "known": ["imatinib-per-rx"], "more": 0, "close": "imatinib-per-rx"},
     )]
 
 
@@ -129,12 +131,12 @@ def test_override_references_resolve(founding_rows, make_workbook):
     founding_rows["Overrides"][0][0] = "gleevec-400"
     founding_rows["Overrides"][0][1] = "inducer"
     assert flat(make_workbook(founding_rows)) == [
-        ("Overrides", "A2", "Product ID", "gleevec-400",
-         "'gleevec-400' is not a Product ID on the Limits sheet. Type one of: "
-         "'imatinib-100mg-tab', 'imatinib-400mg-tab', or add it there first."),
-        ("Overrides", "B2", "Criterion ID", "inducer",
-         "'inducer' is not a Criterion ID on the Criteria sheet. Type one of: "
-         "'strong-cyp3a4-inducer', or add it there first."),
+        ("unknown-reference", "Overrides", "A2", "Product ID", "gleevec-400",
+         {"id": "gleevec-400", "header": "Product ID", "target": "Limits",
+          "known": ["imatinib-100mg-tab", "imatinib-400mg-tab"], "more": 0}),
+        ("unknown-reference", "Overrides", "B2", "Criterion ID", "inducer",
+         {"id": "inducer", "header": "Criterion ID", "target": "Criteria",
+          "known": ["strong-cyp3a4-inducer"], "more": 0}),
     ]
 
 
@@ -142,12 +144,12 @@ def test_test_claim_references_resolve(founding_rows, make_workbook):
     founding_rows["Tests"][0][1] = "imatinib-500mg-tab"
     founding_rows["Tests"][1][5] = "strong-cyp3a4-inducer; pregnant"
     assert flat(make_workbook(founding_rows)) == [
-        ("Tests", "B2", "Product ID", "imatinib-500mg-tab",
-         "'imatinib-500mg-tab' is not a Product ID on the Limits sheet. Did you mean "
-         "'imatinib-400mg-tab'? Type it exactly as it is there."),
-        ("Tests", "F3", "Attested Criteria", "strong-cyp3a4-inducer; pregnant",
-         "'pregnant' is not a Criterion ID on the Criteria sheet. Type one of: "
-         "'strong-cyp3a4-inducer', or add it there first."),
+        ("unknown-reference", "Tests", "B2", "Product ID", "imatinib-500mg-tab",
+         {"id": "imatinib-500mg-tab", "header": "Product ID", "target": "Limits",
+          "known": ["imatinib-100mg-tab", "imatinib-400mg-tab"], "more": 0, "close": "imatinib-400mg-tab"}),
+        ("unknown-reference", "Tests", "F3", "Attested Criteria", "strong-cyp3a4-inducer; pregnant",
+         {"id": "pregnant", "header": "Criterion ID", "target": "Criteria",
+          "known": ["strong-cyp3a4-inducer"], "more": 0}),
     ]
 
 
@@ -155,21 +157,20 @@ def test_drug_list_required_for_on_list_criteria_and_empty_for_attested(founding
     founding_rows["Criteria"][0][3] = None
     founding_rows["Criteria"].append(["dose-confirmed", "Reviewer confirmed the dose", "Attested", "strong-cyp3a4-inducers"])
     assert flat(make_workbook(founding_rows)) == [
-        ("Criteria", "D2", "Drug List ID", None,
-         "'Drug List ID' is required when Met When is 'Concomitant drug on list'. Type the id of a "
-         "list on the Drug Lists sheet. Type one of: 'strong-cyp3a4-inducers', or add it there first."),
-        ("Criteria", "D3", "Drug List ID", "strong-cyp3a4-inducers",
-         "An 'Attested' criterion uses no drug list. Clear this cell, or set Met When to "
-         "'Concomitant drug on list'."),
+        ("drug-list-required", "Criteria", "D2", "Drug List ID", None,
+         {"header": "Drug List ID", "met_when": "Concomitant drug on list",
+          "known": ["strong-cyp3a4-inducers"], "more": 0}),
+        ("drug-list-not-used", "Criteria", "D3", "Drug List ID", "strong-cyp3a4-inducers",
+         {"met_when": "Concomitant drug on list"}),
     ]
 
 
 def test_criterion_naming_a_missing_drug_list(founding_rows, make_workbook):
     founding_rows["Criteria"][0][3] = "strong-cyp3a4-inducerz"
     assert flat(make_workbook(founding_rows)) == [(
-        "Criteria", "D2", "Drug List ID", "strong-cyp3a4-inducerz",
-        "'strong-cyp3a4-inducerz' is not a Drug List ID on the Drug Lists sheet. Did you mean "
-        "'strong-cyp3a4-inducers'? Type it exactly as it is there.",
+        "unknown-reference", "Criteria", "D2", "Drug List ID", "strong-cyp3a4-inducerz",
+        {"id": "strong-cyp3a4-inducerz", "header": "Drug List ID", "target": "Drug Lists",
+         "known": ["strong-cyp3a4-inducers"], "more": 0, "close": "strong-cyp3a4-inducers"},
     )]
 
 
@@ -177,62 +178,56 @@ def test_override_maximum_must_exceed_the_products_limit(founding_rows, make_wor
     founding_rows["Overrides"][0][2] = 60
     founding_rows["Overrides"][0][3] = 150
     assert flat(make_workbook(founding_rows)) == [
-        ("Overrides", "C2", "Retail Max Qty per Rx", 60,
-         "An override must allow more than the limit: imatinib-400mg-tab's Retail Max Qty per Rx "
-         "is 60 (Limits row 3). Type a number greater than 60."),
-        ("Overrides", "D2", "Home Delivery Max Qty per Rx", 150,
-         "An override must allow more than the limit: imatinib-400mg-tab's Home Delivery Max Qty "
-         "per Rx is 180 (Limits row 3). Type a number greater than 180."),
+        ("override-not-above-limit", "Overrides", "C2", "Retail Max Qty per Rx", 60,
+         {"product": "imatinib-400mg-tab", "header": "Retail Max Qty per Rx", "limit": 60, "limit_row": 3}),
+        ("override-not-above-limit", "Overrides", "D2", "Home Delivery Max Qty per Rx", 150,
+         {"product": "imatinib-400mg-tab", "header": "Home Delivery Max Qty per Rx", "limit": 180,
+          "limit_row": 3}),
     ]
 
 
 def test_one_override_per_product_and_criterion(founding_rows, make_workbook):
     founding_rows["Overrides"].append(list(founding_rows["Overrides"][0]))
     assert flat(make_workbook(founding_rows)) == [(
-        "Overrides", "B3", "Criterion ID", "strong-cyp3a4-inducer",
-        "'imatinib-400mg-tab' already has an override for 'strong-cyp3a4-inducer' in row 2. "
-        "Delete this row, or change the criterion.",
+        "duplicate-override", "Overrides", "B3", "Criterion ID", "strong-cyp3a4-inducer",
+        {"product": "imatinib-400mg-tab", "criterion": "strong-cyp3a4-inducer", "first_row": 2},
     )]
 
 
 def test_latest_history_review_date_must_equal_the_policys(founding_rows, make_workbook):
     founding_rows["Policies"][0][3] = dt.date(2026, 1, 5)
     assert flat(make_workbook(founding_rows)) == [(
-        "Policies", "D2", "Review Date", dt.date(2026, 1, 5),
-        "The latest History row for 'imatinib-per-rx' has Review Date 12/08/2025, but this cell "
-        "says 01/05/2026. Make them the same date: type the new review's date here and add its "
-        "row to History.",
+        "review-date-differs", "Policies", "D2", "Review Date", dt.date(2026, 1, 5),
+        {"policy": "imatinib-per-rx", "history_date": dt.date(2025, 12, 8), "review_date": dt.date(2026, 1, 5)},
     )]
 
 
 def test_policy_without_history(founding_rows, make_workbook):
     founding_rows["History"] = []
     assert flat(make_workbook(founding_rows)) == [(
-        "Policies", "D2", "Review Date", dt.date(2025, 12, 8),
-        "Policy 'imatinib-per-rx' has no row on the History sheet. Add one with Policy ID "
-        "'imatinib-per-rx' and Review Date 12/08/2025.",
+        "policy-without-history", "Policies", "D2", "Review Date", dt.date(2025, 12, 8),
+        {"policy": "imatinib-per-rx", "review_date": dt.date(2025, 12, 8)},
     )]
 
 
 def test_history_for_an_unknown_policy(founding_rows, make_workbook):
     founding_rows["History"][0][0] = "imatinib"
     assert flat(make_workbook(founding_rows)) == [(
-        "History", "A2", "Policy ID", "imatinib",
-        "'imatinib' is not a Policy ID on the Policies sheet. Did you mean 'imatinib-per-rx'? "
-        "Type it exactly as it is there.",
+        "unknown-reference", "History", "A2", "Policy ID", "imatinib",
+        {"id": "imatinib", "header": "Policy ID", "target": "Policies", "known": ["imatinib-per-rx"],
+         "more": 0, "close": "imatinib-per-rx"},
     )]
 
 
 def test_names_unique_within_a_drug_list_ignoring_case_and_punctuation(founding_rows, make_workbook):
     founding_rows["Drug Lists"][1][2] = "rifampicin; Rifadin; DILANTIN"
     founding_rows["Drug Lists"].append(["strong-cyp3a4-inducers", "St Johns wort", None, None])
+    inducers = "strong-cyp3a4-inducers"
     assert flat(make_workbook(founding_rows)) == [
-        ("Drug Lists", "C6", "Also Known As", "Dilantin; Phenytek",
-         "'Dilantin' is already on list 'strong-cyp3a4-inducers' in row 3. A name appears once "
-         "per list: delete it here or there."),
-        ("Drug Lists", "B10", "Drug", "St Johns wort",
-         "'St Johns wort' is already on list 'strong-cyp3a4-inducers' in row 9. A name appears "
-         "once per list: delete it here or there."),
+        ("duplicate-name-in-list", "Drug Lists", "C6", "Also Known As", "Dilantin; Phenytek",
+         {"name": "Dilantin", "list_id": inducers, "first_row": 3}),
+        ("duplicate-name-in-list", "Drug Lists", "B10", "Drug", "St Johns wort",
+         {"name": "St Johns wort", "list_id": inducers, "first_row": 9}),
     ]
 
 
@@ -243,16 +238,11 @@ def test_same_name_on_two_different_lists_is_fine(founding_rows, make_workbook):
 
 def test_ruleset_sheet_needs_exactly_one_row(founding_rows, make_workbook):
     founding_rows["Ruleset"].append(["second", "Another", None])
-    assert flat(make_workbook(founding_rows)) == [(
-        "Ruleset", "A3", "Ruleset ID", "second",
-        "The Ruleset sheet has one row only; row 2 is it. Delete this row.",
-    )]
+    assert flat(make_workbook(founding_rows)) == [
+        ("ruleset-extra-row", "Ruleset", "A3", "Ruleset ID", "second", {"first_row": 2})]
     founding_rows["Ruleset"] = []
-    assert flat(make_workbook(founding_rows, "empty-ruleset.xlsx")) == [(
-        "Ruleset", "A2", "Ruleset ID", None,
-        "The Ruleset sheet needs exactly one row. Type the ruleset's id in row 2, such as "
-        "'oncology-dqm', and its Title.",
-    )]
+    assert flat(make_workbook(founding_rows, "empty-ruleset.xlsx")) == [
+        ("ruleset-row-missing", "Ruleset", "A2", "Ruleset ID", None, {"example": "oncology-dqm"})]
 
 
 def test_home_delivery_below_retail_is_a_warning_not_an_error(founding_rows, make_workbook):
@@ -260,9 +250,8 @@ def test_home_delivery_below_retail_is_a_warning_not_an_error(founding_rows, mak
     path = make_workbook(founding_rows)
     assert flat(path) == []
     assert flat(path, "warning") == [(
-        "Limits", "F3", "Home Delivery Max Qty per Rx", 30,
-        "Home delivery (30) is below retail (60) for imatinib-400mg-tab; home delivery usually "
-        "allows a longer supply. Check the number.",
+        "home-delivery-below-retail", "Limits", "F3", "Home Delivery Max Qty per Rx", 30,
+        {"home_delivery": 30, "retail": 60, "product": "imatinib-400mg-tab"},
     )]
 
 
@@ -272,10 +261,10 @@ def test_missing_sheet_has_no_cell(founding_rows, make_workbook):
     del wb["Overrides"]
     wb.save(path)
     assert flat(path) == [(
-        "Overrides", None, None, None,
-        "The workbook has no sheet named 'Overrides'. Add a sheet named 'Overrides' with the "
-        "headers Product ID, Criterion ID, Retail Max Qty per Rx, Home Delivery Max Qty per Rx, "
-        "Approval Duration (months), Criteria Text in row 1.",
+        "missing-sheet", "Overrides", None, None, None,
+        {"sheet": "Overrides", "headers": ["Product ID", "Criterion ID", "Retail Max Qty per Rx",
+                                           "Home Delivery Max Qty per Rx", "Approval Duration (months)",
+                                           "Criteria Text"]},
     )]
 
 
@@ -288,17 +277,14 @@ def _edit(path, sheet, cell, value):
 
 def test_missing_column_points_at_the_header_cell(founding_rows, make_workbook):
     path = _edit(make_workbook(founding_rows), "Limits", "G1", None)
-    assert flat(path) == [(
-        "Limits", "I1", "Unit", None,
-        "Column 'Unit' is missing. Type 'Unit' as a header in row 1 and fill it in.",
-    )]
+    assert flat(path) == [("missing-column", "Limits", "I1", "Unit", None, {"header": "Unit"})]
 
 
 def test_renamed_header_is_pointed_at_with_the_right_name(founding_rows, make_workbook):
     path = _edit(make_workbook(founding_rows), "Limits", "E1", "Retail Max Qty")
     assert flat(path) == [(
-        "Limits", "E1", "Retail Max Qty per Rx", "Retail Max Qty",
-        "The header 'Retail Max Qty' is not one dqm knows; rename it to 'Retail Max Qty per Rx'.",
+        "misnamed-header", "Limits", "E1", "Retail Max Qty per Rx", "Retail Max Qty",
+        {"text": "Retail Max Qty", "header": "Retail Max Qty per Rx"},
     )]
 
 
@@ -307,10 +293,10 @@ def test_headers_match_ignoring_case_and_spaces_and_unknown_columns_warn(foundin
     path = _edit(path, "Limits", "I1", "Reviewer")
     assert flat(path) == []
     assert flat(path, "warning") == [(
-        "Limits", "I1", None, "Reviewer",
-        "Column 'Reviewer' is not part of the 'Limits' sheet and is ignored. Expected headers: "
-        "Policy ID, Product ID, Product, Strength and Form, Retail Max Qty per Rx, Home Delivery "
-        "Max Qty per Rx, Unit, Footnote.",
+        "unknown-column", "Limits", "I1", None, "Reviewer",
+        {"text": "Reviewer", "sheet": "Limits",
+         "headers": ["Policy ID", "Product ID", "Product", "Strength and Form", "Retail Max Qty per Rx",
+                     "Home Delivery Max Qty per Rx", "Unit", "Footnote"]},
     )]
 
 
@@ -319,7 +305,7 @@ def test_blank_rows_are_ignored_and_rows_keep_their_excel_numbers(founding_rows,
     founding_rows["Limits"][2][4] = "sixty"
     v = validate_file(make_workbook(founding_rows))
     assert list(v.frames["Limits"].index) == [2, 4]
-    assert [(f.cell, f.value) for f in v.findings] == [("E4", "sixty")]
+    assert [(f.code, f.cell, f.value) for f in v.findings] == [("not-a-number", "E4", "sixty")]
 
 
 def test_hidden_sheet_is_read_with_a_warning(founding_rows, make_workbook):
@@ -328,11 +314,8 @@ def test_hidden_sheet_is_read_with_a_warning(founding_rows, make_workbook):
     wb["Drug Lists"].sheet_state = "hidden"
     wb.save(path)
     assert flat(path) == []
-    assert flat(path, "warning") == [(
-        "Drug Lists", None, None, None,
-        "Sheet 'Drug Lists' is hidden; it is still read. Unhide it so reviewers see what the "
-        "ruleset uses.",
-    )]
+    assert flat(path, "warning") == [
+        ("hidden-sheet", "Drug Lists", None, None, None, {"title": "Drug Lists"})]
 
 
 def test_merged_cells_are_an_error(founding_rows, make_workbook):
@@ -341,19 +324,15 @@ def test_merged_cells_are_an_error(founding_rows, make_workbook):
     wb["Limits"].merge_cells("A2:A3")
     wb.save(path)
     assert flat(path) == [
-        ("Limits", "A2", None, None,
-         "Cells A2:A3 are merged, so only A2 keeps its value. Unmerge them (Home > Merge & "
-         "Center) and type the value in every row."),
-        ("Limits", "A3", "Policy ID", None, "'Policy ID' is required. Type a value such as 'imatinib-per-rx'."),
+        ("merged-cells", "Limits", "A2", None, None, {"top": "A2", "bottom": "A3"}),
+        ("required", "Limits", "A3", "Policy ID", None, {"header": "Policy ID", "example": "imatinib-per-rx"}),
     ]
 
 
 def test_formula_without_a_saved_value_is_a_finding(founding_rows, make_workbook):
     founding_rows["Limits"][1][5] = "=3*E3"  # openpyxl saves formulas without values
     assert flat(make_workbook(founding_rows)) == [(
-        "Limits", "F3", "Home Delivery Max Qty per Rx", "=3*E3",
-        "This cell has the formula =3*E3 but no saved value. Type the value itself, or open the "
-        "workbook in Excel and save it so the result is stored.",
+        "formula-without-value", "Limits", "F3", "Home Delivery Max Qty per Rx", "=3*E3", {"formula": "=3*E3"},
     )]
 
 

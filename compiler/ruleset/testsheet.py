@@ -13,11 +13,14 @@ from typing import Any
 
 import pandas as pd
 
-from .build import build, number
 from ..decide.claims import claims_columns
-from ..decide.engine import Engine, _n
+from ..decide.engine import Engine
+from ..vocabulary import format_number as _n
+from ..vocabulary import json_number as number
+from ..workbook.catalogue import render
 from ..workbook.findings import Finding
 from ..workbook.validate import Validated, validate_file
+from .build import build
 
 
 @dataclass(frozen=True)
@@ -62,9 +65,10 @@ def test_findings(validated: Validated, content: dict[str, Any]) -> list[Finding
     for r in run_rows(validated, content):
         if r.passed:
             continue
+        code, params = _mismatch(r)
         header = "Expected Decision" if not r.decision_ok else "Expected Approved Qty"
         value = r.expected_decision if not r.decision_ok else r.expected_approved
-        out.append(Finding("Tests", sheet.cell(header, r.row), header, value, mismatch(r)))
+        out.append(Finding(code, "Tests", sheet.cell(header, r.row), header, value, params))
     return out
 
 
@@ -104,14 +108,16 @@ def _only_products(content: dict[str, Any], product_ids: set[str]) -> dict[str, 
 
 def mismatch(r: TestResult) -> str:
     """What the engine decided instead, and why, worded for the person who wrote the row."""
+    return render(*_mismatch(r))
+
+
+def _mismatch(r: TestResult) -> tuple[str, dict[str, Any]]:
+    """A failed row's finding code, and the parameters of its message."""
     if not r.decision_ok:
-        said = f"Expected {r.expected_decision}, but dqm decides {r.decision.replace('_', ' ').title()}"
-        if r.decision in ("approve", "override"):
-            said += f" (approved {_n(r.approved)})"
-    else:
-        said = (f"Expected {_n(r.expected_approved)} approved, but dqm approves "
-                f"{_n(r.approved) if r.approved is not None else 'nothing'}")
-    return f"{said}: {r.message} Correct the expectation or the rules."
+        return "tests-decision-mismatch", {"expected": r.expected_decision, "decided": r.decision,
+                                           "approved": r.approved, "reason": r.message}
+    return "tests-quantity-mismatch", {"expected": r.expected_approved, "approved": r.approved,
+                                       "reason": r.message}
 
 
 def run_workbook(path: str | Path) -> TestRun:

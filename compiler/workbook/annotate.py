@@ -1,6 +1,6 @@
 """Findings in Excel: a copy of the workbook in which each bad cell is filled and carries its
-message as a comment, with a Findings sheet listing them all (`dqm validate --annotate`, and the
-app's download button). The source workbook is never written.
+message as a comment, with a Findings sheet listing them all with their codes (`dqm validate
+--annotate`, and the app's download button). The source workbook is never written.
 
 A file the reader refused before parsing (not a workbook, encrypted, a zip bomb, a sheet too large
 to lay out) is never opened here either: its annotated copy holds the Findings sheet alone.
@@ -110,7 +110,8 @@ def _findings_sheet(wb: openpyxl.Workbook, ordered: list[Finding], titles: dict[
     wb.active = 0
     for other in wb.worksheets[1:]:
         other.sheet_view.tabSelected = False
-    ws.append(["Severity", "Sheet", "Cell", "Column", "Found", "What to do"])
+    # The code last: staff read "What to do"; the code is what a support request or a script quotes.
+    ws.append(["Severity", "Sheet", "Cell", "Column", "Found", "What to do", "Code"])
     for cell in ws[1]:
         cell.font = Font(bold=True)
         cell.fill = HEADER_FILL
@@ -120,7 +121,8 @@ def _findings_sheet(wb: openpyxl.Workbook, ordered: list[Finding], titles: dict[
         shown = plain_value(f.value)
         if isinstance(shown, str):
             shown = _clean(shown[:_MAX_SHOWN] + ("…" if len(shown) > _MAX_SHOWN else ""))
-        ws.append([f.severity, f.sheet or "(workbook)", f.cell or "", f.column or "", shown, _clean(f.message)])
+        ws.append([f.severity, f.sheet or "(workbook)", f.cell or "", f.column or "", shown,
+                   _clean(f.message), f.code])
         row = ws.max_row
         ws.cell(row, 1).fill = ERROR_FILL if f.severity == ERROR else WARNING_FILL
         title = titles.get(norm_header(f.sheet)) if f.sheet else None
@@ -128,7 +130,7 @@ def _findings_sheet(wb: openpyxl.Workbook, ordered: list[Finding], titles: dict[
             link = ws.cell(row, 3)
             link.hyperlink = Hyperlink(ref=link.coordinate, location=f"'{title}'!{f.cell}")  # in-book
             link.font = Font(color="0563C1", underline="single")
-    for letter, width in zip("ABCDEF", (10, 14, 8, 28, 30, 100), strict=True):
+    for letter, width in zip("ABCDEFG", (10, 14, 8, 28, 30, 100, 26), strict=True):
         ws.column_dimensions[letter].width = width
     ws.freeze_panes = "A2"
 

@@ -36,8 +36,8 @@ def typed_frame(sheet: Sheet) -> tuple[pd.DataFrame, list[Finding], set[tuple[st
                 number = as_number(v)
                 if number is None:
                     bad.add((header, row))
-                    findings.append(Finding(sheet.name, sheet.cell(header, row), header, v,
-                        f"'{header}' must be a number. Type a number such as {example}, in digits."))
+                    findings.append(Finding("not-a-number", sheet.name, sheet.cell(header, row), header,
+                                            v, {"header": header, "example": example}))
                 else:
                     parsed[row] = number
             out[header] = parsed
@@ -45,9 +45,8 @@ def typed_frame(sheet: Sheet) -> tuple[pd.DataFrame, list[Finding], set[tuple[st
             is_date = values.map(lambda v: isinstance(v, (dt.date, dt.datetime)))
             for row, v in values[~is_date & values.notna()].items():
                 bad.add((header, row))
-                findings.append(Finding(sheet.name, sheet.cell(header, row), header, v,
-                    f"'{header}' must be a date. Type it as a date Excel recognises, such as "
-                    f"{example}, and check the cell is not formatted as Text."))
+                findings.append(Finding("not-a-date", sheet.name, sheet.cell(header, row), header, v,
+                                        {"header": header, "example": example}))
             dates = pd.to_datetime(values.where(is_date, None).tolist()).normalize()
             out[header] = pd.Series(dates, index=values.index).astype("datetime64[us]")
         else:

@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 
 from defusedxml import ElementTree
 
+from .findings import Finding
+
 MAX_FILE_BYTES = 50_000_000
 MAX_UNCOMPRESSED_BYTES = 200_000_000
 MAX_MEMBER_RATIO = 500  # uncompressed/compressed for one zip member; real sheets stay far below
@@ -57,7 +59,7 @@ _CELL_REF = re.compile(rb'\br="([A-Z]{1,3}[0-9]{1,7})"')
 class Container:
     """What the zip directory and XML parts say before any parser opens them."""
 
-    problem: str | None = None
+    problem: Finding | None = None  # why the file is refused, as its one finding
     has_formulas: bool = False
     extents: dict[str, tuple[int, int]] = field(default_factory=dict)  # sheet name -> (rows, cols)
     error_cells: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # sheet -> (A1, #N/A)
@@ -80,43 +82,31 @@ def check_container(data: bytes, name: str) -> Container:
     worksheet holds formulas; each sheet's extent and its error cells (#DIV/0!, #N/A, ...)."""
     if data.startswith(OLE2_MAGIC):
         if "EncryptedPackage".encode("utf-16-le") in data:
-            return Container("This workbook is password-protected (encrypted), so dqm cannot read "
-                              "it. Remove the password (File > Info > Protect Workbook > Encrypt "
-                              "with Password, clear it) and save it as an Excel Workbook (.xlsx).")
-        return Container("This file is an old Excel 97-2003 workbook (.xls) or another Office "
-                          "file, not an .xlsx. Open it in Excel and use File > Save As > Excel "
-                          "Workbook (.xlsx).")
-    truncated = ("is damaged or incomplete (it may have been cut off while copying). "
-                 "Copy it again, or open it in Excel and save it again.")
+            return _refused("encrypted-workbook")
+        return _refused("legacy-workbook")
     if not data:
-        return Container(f"'{name}' is empty (0 bytes). Save the workbook again and use that file.")
+        return _refused("empty-file", file=name)
     if not data.startswith(b"PK"):
-        return Container(f"'{name}' is not an Excel workbook (.xlsx). Open it in Excel and use "
-                          "File > Save As > Excel Workbook (.xlsx).")
+        return _refused("not-a-workbook", file=name)
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
         infos = zf.infolist()
     except (zipfile.BadZipFile, OSError, ValueError, EOFError):
-        return Container(f"'{name}' {truncated}")
+        return _refused("damaged-file", file=name)
     if len(infos) > MAX_MEMBERS:
-        return Container(f"'{name}' holds {len(infos):,} parts; a workbook needs far fewer, so "
-                          "this is not one dqm opens. Open it in Excel and save it again.")
+        return _refused("too-many-parts", file=name, parts=len(infos))
     total = sum(i.file_size for i in infos)
     if total > MAX_UNCOMPRESSED_BYTES:
-        return Container(f"'{name}' unpacks to {total / 1e6:,.0f} MB; the most dqm reads is "
-                          f"{MAX_UNCOMPRESSED_BYTES / 1e6:.0f} MB. Remove unused sheets, rows and images.")
+        return _refused("unpacks-too-large", file=name, size=total, most=MAX_UNCOMPRESSED_BYTES)
     for i in infos:
         if i.file_size > 1_000_000 and i.file_size > MAX_MEMBER_RATIO * max(i.compress_size, 1):
-            return Container(f"'{name}' contains a part ({i.filename}) that unpacks "
-                              f"{i.file_size // max(i.compress_size, 1):,} times larger than it is "
-                              "stored, as a zip bomb does; dqm does not open it.")
+            return _refused("zip-bomb", file=name, part=i.filename,
+                            ratio=i.file_size // max(i.compress_size, 1))
     names = {i.filename for i in infos}
     if "xl/workbook.xml" not in names:
-        return Container(f"'{name}' is a zip file but not an Excel workbook (.xlsx). Open it in "
-                          "Excel and use File > Save As > Excel Workbook (.xlsx).")
+        return _refused("zip-not-workbook", file=name)
     if "xl/vbaProject.bin" in names or name.lower().endswith((".xlsm", ".xltm")):
-        return Container("This workbook contains macros (.xlsm). dqm never runs macros: save a "
-                          "copy as an Excel Workbook (.xlsx) (File > Save As) and use that.")
+        return _refused("macros")
     found = Container()
     parts: dict[str, tuple[tuple[int, int], list[tuple[str, str]]]] = {}
     try:
@@ -127,22 +117,25 @@ def check_container(data: bytes, name: str) -> Container:
             # its size fails here instead of filling memory.
             text = zf.read(i)
             if b"<!" in text and _DTD.search(text):  # the substring test is ~10x faster
-                return Container(f"'{name}' contains XML declarations ({i.filename}) that Excel "
-                                  "never writes and that can be used to attack the reader; dqm "
-                                  "does not open it. Open it in Excel and save it again.")
+                return _refused("xml-declarations", file=name, part=i.filename)
             if i.filename.startswith("xl/worksheets/"):
                 found.has_formulas = found.has_formulas or _has_formula(text)
                 parts[i.filename] = (_extent(text), _error_cells(text))
         sheet_parts = _sheet_parts(zf)
     except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError,
             ElementTree.ParseError, zlib.error):
-        return Container(f"'{name}' {truncated}")
+        return _refused("damaged-file", file=name)
     found.largest = (max((e[0] for e, _ in parts.values()), default=0),
                      max((e[1] for e, _ in parts.values()), default=0))
     for sheet, part in sheet_parts.items():
         if part in parts:
             found.extents[sheet], found.error_cells[sheet] = parts[part]
     return found
+
+
+def _refused(code: str, **params) -> Container:
+    """A container refused as a whole: its one finding names no sheet."""
+    return Container(Finding(code, None, None, None, None, params))
 
 
 def _extent(xml: bytes) -> tuple[int, int]:

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import asdict, dataclass
-from typing import Any, Iterable
+import numbers
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import catalogue
 
 ERROR = "error"
 WARNING = "warning"
@@ -12,26 +16,43 @@ WARNING = "warning"
 
 @dataclass(frozen=True)
 class Finding:
-    """One problem: where it is (sheet, A1 cell, column header), what was there, what to do."""
+    """One problem: what it is (a stable code), where it is (sheet, A1 cell, column header), what
+    was there, and the parameters its message needs; the message itself is the catalogue's.
+    Findings are compared, never hashed (params is a dict)."""
 
+    code: str  # kebab-case and stable: what tools and tests match on, never the message
     sheet: str | None
-    cell: str | None
-    column: str | None
-    value: Any
-    message: str
+    cell: str | None  # A1 reference
+    column: str | None  # the header
+    value: Any = None  # what was in the cell
+    params: Mapping[str, Any] = field(default_factory=dict)  # what the message template needs
     severity: str = ERROR
 
-    def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        del d["severity"]
-        d["value"] = plain_value(self.value)
-        return d
+    def __post_init__(self) -> None:
+        if self.code not in catalogue.MESSAGES:  # a typo fails where it is made, not when shown
+            raise ValueError(f"no message in the catalogue for finding code {self.code!r}")
+
+    @property
+    def message(self) -> str:
+        return catalogue.render(self.code, self.params)
 
     @property
     def where(self) -> str:
         if self.sheet is None:
             return "Workbook"
         return f"{self.sheet}!{self.cell}" if self.cell else f"Sheet {self.sheet}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The finding as JSON-friendly values (`dqm validate --json`)."""
+        return {"code": self.code, "sheet": self.sheet, "cell": self.cell, "column": self.column,
+                "value": plain_value(self.value), "message": self.message,
+                "params": {k: _plain(v) for k, v in self.params.items()}}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, (list, tuple)):
+        return [plain_value(v) for v in value]
+    return plain_value(value)
 
 
 def plain_value(value: Any) -> Any:
@@ -46,6 +67,8 @@ def plain_value(value: Any) -> Any:
         return int(value) if value.is_integer() else value
     if isinstance(value, (str, int, bool)):
         return value
+    if isinstance(value, numbers.Integral):  # numpy's integers
+        return int(value)
     return str(value)
 
 

@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 
 import python_calamine
 
-from .container import MAX_CELLS, MAX_COLUMNS, MAX_ROWS, Container, check_container
-from .findings import column_letter
 from ..vocabulary import SHEET_NAMES, norm_header
+from .container import MAX_CELLS, MAX_COLUMNS, MAX_ROWS, Container, check_container
+from .findings import Finding, column_letter
 
 
 @dataclass
@@ -21,14 +21,14 @@ class RawSheet:
     visible: bool
     rows: list[list] = field(default_factory=list)  # calamine pads each row to the sheet's width
     merged: list = field(default_factory=list)  # ((row0, col0), (row1, col1)), zero-based
-    problem: str | None = None  # too large, or unreadable: the sheet was not read
+    problem: Finding | None = None  # too large, or unreadable: the sheet was not read
 
 
 @dataclass
 class RawBook:
     container: Container
     sheets: dict[str, RawSheet]  # the contract's sheet name -> sheet (absent: not in the workbook)
-    problem: str | None = None  # the file as a whole cannot be read
+    problem: Finding | None = None  # the file as a whole cannot be read
 
 
 def read_raw(data: bytes, file_name: str) -> RawBook:
@@ -39,8 +39,8 @@ def read_raw(data: bytes, file_name: str) -> RawBook:
     try:
         book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
     except Exception as exc:  # calamine raises its own error types for corrupt parts
-        return RawBook(container, {}, f"This file could not be read as an Excel workbook ({exc}). "
-                       "Open it in Excel and save it again as an Excel Workbook (.xlsx).")
+        return RawBook(container, {}, Finding("unreadable-workbook", None, None, None, None,
+                                              {"error": str(exc)}))
     return RawBook(container, {name: _sheet(book, container, name, meta)
                                for name, meta in _present(book).items()})
 
@@ -57,29 +57,29 @@ def _sheet(book, container: Container, name: str, meta) -> RawSheet:
     if _too_large(rows_, cols_):
         # Refused before calamine lays out the sheet: one cell at XFD1048576 would make it
         # allocate seventeen billion.
-        sheet.problem = too_large(meta.name, rows_, cols_)
+        sheet.problem = too_large(name, meta.name, rows_, cols_)
         return sheet
     try:
         raw = book.get_sheet_by_name(meta.name)
         rows = raw.to_python(skip_empty_area=False)
         merged = raw.merged_cell_ranges or []
     except Exception as exc:
-        sheet.problem = (f"Sheet '{meta.name}' could not be read ({exc}). Copy its cells into a "
-                         "new sheet and save the workbook again.")
+        sheet.problem = Finding("unreadable-sheet", name, None, None, None,
+                                {"title": meta.name, "error": str(exc)})
         return sheet
     width = max((len(r) for r in rows), default=0)
     if _too_large(len(rows), width):
-        sheet.problem = too_large(meta.name, len(rows), width)
+        sheet.problem = too_large(name, meta.name, len(rows), width)
         return sheet
     sheet.rows, sheet.merged = rows, merged
     return sheet
 
 
-def too_large(sheet: str, rows: int, cols: int) -> str:
-    return (f"Sheet '{sheet}' reaches row {rows:,} and column {column_letter(max(cols, 1) - 1)}; the "
-            f"most dqm reads is {MAX_ROWS:,} rows, {MAX_COLUMNS} columns and {MAX_CELLS:,} cells. "
-            "Delete the unused rows and columns below and to the right of your data (select them, "
-            "right-click, Delete) and save again.")
+def too_large(name: str, title: str, rows: int, cols: int) -> Finding:
+    """The finding for sheet `name` (titled `title` in the workbook) reaching `rows` x `cols`."""
+    return Finding("sheet-too-large", name, None, None, None, {
+        "title": title, "rows": rows, "last_column": column_letter(max(cols, 1) - 1),
+        "max_rows": MAX_ROWS, "max_columns": MAX_COLUMNS, "max_cells": MAX_CELLS})
 
 
 def _too_large(rows: int, cols: int) -> bool:

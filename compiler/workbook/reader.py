@@ -23,12 +23,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import raw
-
-from . import schemas
+from ..vocabulary import norm_header
+from . import raw, schemas
 from .container import MAX_FILE_BYTES
 from .findings import WARNING, Finding, column_letter
-from ..vocabulary import norm_header
 
 
 @dataclass
@@ -65,13 +63,15 @@ def read_workbook(path: str | Path, data: bytes | None = None) -> Workbook:
         try:
             size = path.stat().st_size
         except OSError as exc:
-            return _refused(path.name, "", f"Cannot open {path}: {exc.strerror or exc}.")
+            return _refused(path.name, "", _whole("cannot-open-file", path=str(path),
+                                                  reason=exc.strerror or str(exc)))
         if size > MAX_FILE_BYTES:
             return _refused(path.name, "", _too_big(size))
         try:
             data = path.read_bytes()
         except OSError as exc:
-            return _refused(path.name, "", f"Cannot read {path}: {exc.strerror or exc}.")
+            return _refused(path.name, "", _whole("cannot-read-file", path=str(path),
+                                                  reason=exc.strerror or str(exc)))
     digest = hashlib.sha256(data).hexdigest()
     if len(data) > MAX_FILE_BYTES:
         return _refused(path.name, digest, _too_big(len(data)))
@@ -85,16 +85,14 @@ def read_workbook(path: str | Path, data: bytes | None = None) -> Workbook:
         found = book.sheets.get(name)
         if found is None:
             if name not in schemas.OPTIONAL_SHEETS:
-                findings.append(Finding(name, None, None, None,
-                    f"The workbook has no sheet named '{name}'. Add a sheet named '{name}' "
-                    f"with the headers {', '.join(schemas.columns(name))} in row 1."))
+                findings.append(Finding("missing-sheet", name, None, None, None,
+                                        {"sheet": name, "headers": list(schemas.columns(name))}))
             continue
         if not found.visible:
-            findings.append(Finding(name, None, None, None,
-                f"Sheet '{found.title}' is hidden; it is still read. Unhide it so reviewers see "
-                "what the ruleset uses.", WARNING))
+            findings.append(Finding("hidden-sheet", name, None, None, None, {"title": found.title},
+                                    WARNING))
         if found.problem:
-            findings.append(Finding(name, None, None, None, found.problem))
+            findings.append(found.problem)
             continue
         sheet, sheet_findings = _sheet_frame(name, found.rows, found.merged)
         sheet_findings += _error_findings(sheet, book.container.error_cells.get(found.title, []))
@@ -107,9 +105,13 @@ def read_workbook(path: str | Path, data: bytes | None = None) -> Workbook:
     return Workbook(path.name, digest, sheets, findings)
 
 
-def _too_big(size: int) -> str:
-    return (f"The file is {size / 1e6:.1f} MB; the most dqm reads is {MAX_FILE_BYTES / 1e6:.0f} MB. "
-            "Remove unused sheets, images and formatting and save it again.")
+def _too_big(size: int) -> Finding:
+    return _whole("file-too-large", size=size, most=MAX_FILE_BYTES)
+
+
+def _whole(code: str, **params) -> Finding:
+    """A finding about the file as a whole: it names no sheet."""
+    return Finding(code, None, None, None, None, params)
 
 
 def _error_findings(sheet: Sheet, cells: list[tuple[str, str]]) -> list[Finding]:
@@ -121,14 +123,12 @@ def _error_findings(sheet: Sheet, cells: list[tuple[str, str]]) -> list[Finding]
         h = header_of.get(letters)
         if h is None or int(ref[len(letters):]) < 2:
             continue
-        out.append(Finding(sheet.name, ref, h, value,
-            f"This cell shows the error {value} instead of a value. Fix the formula that makes it, "
-            "or type the value itself."))
+        out.append(Finding("cell-shows-error", sheet.name, ref, h, value, {"error": value}))
     return out
 
 
-def _refused(name: str, digest: str, message: str) -> Workbook:
-    return Workbook(name, digest, {}, [Finding(None, None, None, None, message)])
+def _refused(name: str, digest: str, problem: Finding) -> Workbook:
+    return Workbook(name, digest, {}, [problem])
 
 
 def _sheet_frame(name: str, rows: list[list], merged) -> tuple[Sheet, list[Finding]]:
@@ -145,9 +145,8 @@ def _sheet_frame(name: str, rows: list[list], merged) -> tuple[Sheet, list[Findi
         if h is None:
             unknown.append((i, str(text)))
         elif h in positions:
-            findings.append(Finding(name, f"{column_letter(i)}1", h, text,
-                f"'{h}' is also the header of column {column_letter(positions[h])}. "
-                "Delete or rename one of the two columns."))
+            findings.append(Finding("duplicate-header", name, f"{column_letter(i)}1", h, text,
+                                    {"header": h, "other_column": column_letter(positions[h])}))
         else:
             positions[h] = i
     width = max(len(header_row), 1)
@@ -155,10 +154,8 @@ def _sheet_frame(name: str, rows: list[list], merged) -> tuple[Sheet, list[Findi
     lower = None if positions else _headers_lower_down(rows, wanted)
     if lower:
         # One finding for the misplaced header row, not one per column it seems to lack.
-        findings.append(Finding(name, f"A{lower}", None, None,
-            f"The headers of '{name}' are in row {lower}, but dqm reads them from row 1. Delete "
-            + ("row 1" if lower == 2 else f"rows 1 to {lower - 1}")
-            + " (select the row numbers, right-click, Delete) so the headers are in row 1."))
+        findings.append(Finding("headers-not-in-row-1", name, f"A{lower}", None, None,
+                                {"sheet": name, "row": lower}))
     for h in schemas.required_headers(name):
         if h in positions or lower:
             continue
@@ -167,16 +164,15 @@ def _sheet_frame(name: str, rows: list[list], merged) -> tuple[Sheet, list[Findi
         if match:
             i, text = match
             unknown.remove(match)
-            findings.append(Finding(name, f"{column_letter(i)}1", h, text,
-                f"The header '{text}' is not one dqm knows; rename it to '{h}'."))
+            findings.append(Finding("misnamed-header", name, f"{column_letter(i)}1", h, text,
+                                    {"text": text, "header": h}))
         else:
-            findings.append(Finding(name, f"{column_letter(next_free)}1", h, None,
-                f"Column '{h}' is missing. Type '{h}' as a header in row 1 and fill it in."))
+            findings.append(Finding("missing-column", name, f"{column_letter(next_free)}1", h, None,
+                                    {"header": h}))
             next_free += 1
     for i, text in unknown:
-        findings.append(Finding(name, f"{column_letter(i)}1", None, text,
-            f"Column '{text}' is not part of the '{name}' sheet and is ignored. Expected headers: "
-            f"{', '.join(headers)}.", WARNING))
+        findings.append(Finding("unknown-column", name, f"{column_letter(i)}1", None, text,
+                                {"text": text, "sheet": name, "headers": list(headers)}, WARNING))
 
     data = {}
     columns = list(zip(*rows[1:])) if len(rows) > 1 else []  # calamine pads rows to the sheet's width
@@ -199,9 +195,8 @@ def _sheet_frame(name: str, rows: list[list], merged) -> tuple[Sheet, list[Findi
     for (r0, c0), (r1, c1) in merged:
         if any(c in used for c in range(c0, c1 + 1)):
             top = f"{column_letter(c0)}{r0 + 1}"
-            findings.append(Finding(name, top, None, None,
-                f"Cells {top}:{column_letter(c1)}{r1 + 1} are merged, so only {top} keeps its "
-                "value. Unmerge them (Home > Merge & Center) and type the value in every row."))
+            findings.append(Finding("merged-cells", name, top, None, None,
+                                    {"top": top, "bottom": f"{column_letter(c1)}{r1 + 1}"}))
     next_row = int(frame.index.max()) + 1 if len(frame) else 2
     missing = frozenset(h for h in schemas.required_headers(name) if h not in positions)
     return Sheet(name, frame, letters, next_row, missing), findings
@@ -255,9 +250,8 @@ def _formulas_without_values(data: bytes, sheets: dict[str, Sheet], titles: dict
                         continue
                     if f"{c.column_letter}{c.row}" in shows_error:
                         continue
-                    findings.append(Finding(name, f"{c.column_letter}{c.row}", h, v,
-                        f"This cell has the formula {v} but no saved value. Type the value "
-                        "itself, or open the workbook in Excel and save it so the result is stored."))
+                    findings.append(Finding("formula-without-value", name, f"{c.column_letter}{c.row}",
+                                            h, v, {"formula": v}))
     finally:
         wb.close()
     return findings

@@ -9,6 +9,7 @@ import difflib
 import pandas as pd
 
 from ..decide import names
+from . import schemas
 from .findings import WARNING, Finding
 from .reader import Sheet
 
@@ -54,12 +55,12 @@ def check(sheets: dict[str, Sheet], frames: dict[str, pd.DataFrame]) -> list[Fin
 
 
 def one_ruleset_row(sheet: Sheet, frame: pd.DataFrame) -> list[Finding]:
+    h = "Ruleset ID"
     if len(frame) == 0:
-        return [Finding(sheet.name, sheet.cell("Ruleset ID", 2), "Ruleset ID", None,
-                        "The Ruleset sheet needs exactly one row. Type the ruleset's id in row 2, "
-                        "such as 'oncology-dqm', and its Title.")]
-    return [Finding(sheet.name, sheet.cell("Ruleset ID", row), "Ruleset ID", sheet.frame.at[row, "Ruleset ID"],
-                    f"The Ruleset sheet has one row only; row {frame.index[0]} is it. Delete this row.")
+        return [Finding("ruleset-row-missing", sheet.name, sheet.cell(h, 2), h, None,
+                        {"example": schemas.columns("Ruleset")[h].metadata["example"]})]
+    return [Finding("ruleset-extra-row", sheet.name, sheet.cell(h, row), h, sheet.frame.at[row, h],
+                    {"first_row": int(frame.index[0])})
             for row in frame.index[1:]]
 
 
@@ -69,19 +70,27 @@ def references(sheet: Sheet, frame: pd.DataFrame, header: str, known: pd.Series,
     unresolved = values[values.notna() & ~values.isin(known_ids)]
     out = []
     for row, value in unresolved.items():
-        out.append(Finding(sheet.name, sheet.cell(header, row), header, value,
-                           f"{value!r} is not a {header} on the {target} sheet. {_suggest(value, known_ids)}"))
+        out.append(_unknown(sheet, header, row, value, value, target, known_ids))
     return out
 
 
-def _suggest(value: str, known: list[str]) -> str:
+def _unknown(sheet: Sheet, header: str, row: int, value, id: str, target: str, known: list[str],
+             column: str | None = None) -> Finding:
+    """`id` (in the cell of `column`, which holds `value`) is not a `header` on the `target` sheet."""
+    column = column or header
+    return Finding("unknown-reference", sheet.name, sheet.cell(column, row), column, value,
+                   {"id": id, "header": header, "target": target, **_suggest(id, known)})
+
+
+def _suggest(value: str, known: list[str]) -> dict:
+    """What the message suggests typing instead: the closest known id, or the first few."""
     close = difflib.get_close_matches(str(value), known, n=1, cutoff=0.6)
-    if close:
-        return f"Did you mean {close[0]!r}? Type it exactly as it is there."
-    if not known:
-        return "Add that row there first."
-    shown = ", ".join(repr(k) for k in known[:5]) + (", …" if len(known) > 5 else "")
-    return f"Type one of: {shown}, or add it there first."
+    return {**_first_few(known), "close": close[0]} if close else _first_few(known)
+
+
+def _first_few(known: list[str]) -> dict:
+    """The first five known ids, and how many more there are (a message lists five at most)."""
+    return {"known": known[:5], "more": max(len(known) - 5, 0)}
 
 
 def drug_list_when_on_list(sheet: Sheet, frame: pd.DataFrame, lists: pd.Series | None) -> list[Finding]:
@@ -91,16 +100,12 @@ def drug_list_when_on_list(sheet: Sheet, frame: pd.DataFrame, lists: pd.Series |
     for row, met_when, list_id in zip(frame.index, frame["Met When"], frame[h]):
         cell = sheet.cell(h, row)
         if met_when == ON_LIST and list_id is None:
-            out.append(Finding(sheet.name, cell, h, None,
-                               f"'{h}' is required when Met When is '{ON_LIST}'. "
-                               f"Type the id of a list on the Drug Lists sheet. {_suggest('', known)}"))
+            out.append(Finding("drug-list-required", sheet.name, cell, h, None,
+                               {"header": h, "met_when": ON_LIST, **_first_few(known)}))
         elif met_when == ON_LIST and lists is not None and list_id not in known:
-            out.append(Finding(sheet.name, cell, h, list_id,
-                               f"{list_id!r} is not a Drug List ID on the Drug Lists sheet. {_suggest(list_id, known)}"))
+            out.append(_unknown(sheet, h, row, list_id, list_id, "Drug Lists", known))
         elif met_when == "Attested" and list_id is not None:
-            out.append(Finding(sheet.name, cell, h, list_id,
-                               f"An 'Attested' criterion uses no drug list. Clear this cell, or set "
-                               f"Met When to '{ON_LIST}'."))
+            out.append(Finding("drug-list-not-used", sheet.name, cell, h, list_id, {"met_when": ON_LIST}))
     return out
 
 
@@ -111,8 +116,7 @@ def attested_criteria(sheet: Sheet, frame: pd.DataFrame, criteria: pd.DataFrame)
     for row, text in frame[h].items():
         for item in names.split_list(text):
             if item not in known:
-                out.append(Finding(sheet.name, sheet.cell(h, row), h, text,
-                                   f"{item!r} is not a Criterion ID on the Criteria sheet. {_suggest(item, known)}"))
+                out.append(_unknown(sheet, "Criterion ID", row, text, item, "Criteria", known, column=h))
     return out
 
 
@@ -124,9 +128,9 @@ def one_override_per_criterion(sheet: Sheet, frame: pd.DataFrame) -> list[Findin
             continue
         key = (product, criterion)
         if key in seen:
-            out.append(Finding(sheet.name, sheet.cell("Criterion ID", row), "Criterion ID", criterion,
-                               f"{product!r} already has an override for {criterion!r} in row {seen[key]}. "
-                               "Delete this row, or change the criterion."))
+            out.append(Finding("duplicate-override", sheet.name, sheet.cell("Criterion ID", row),
+                               "Criterion ID", criterion,
+                               {"product": product, "criterion": criterion, "first_row": seen[key]}))
         else:
             seen[key] = row
     return out
@@ -139,19 +143,18 @@ def overrides_above_limits(sheet: Sheet, frame: pd.DataFrame, limits: pd.DataFra
     for h in CHANNEL_HEADERS:
         low = joined[joined[h] <= joined[f"{h} limit"]]
         for row, pid, limit_row, theirs in zip(low["row"], low["Product ID"], low["row limit"], low[f"{h} limit"]):
-            out.append(Finding(sheet.name, sheet.cell(h, row), h, sheet.frame.at[row, h],
-                               f"An override must allow more than the limit: {pid}'s {h} is "
-                               f"{_num(theirs)} (Limits row {limit_row}). Type a number greater "
-                               f"than {_num(theirs)}."))
+            out.append(Finding("override-not-above-limit", sheet.name, sheet.cell(h, row), h,
+                               sheet.frame.at[row, h], {"product": pid, "header": h,
+                                                        "limit": _num(theirs), "limit_row": int(limit_row)}))
     return out
 
 
 def home_delivery_below_retail(sheet: Sheet, frame: pd.DataFrame) -> list[Finding]:
     retail, home = CHANNEL_HEADERS
     low = frame[frame[home] < frame[retail]]
-    return [Finding(sheet.name, sheet.cell(home, row), home, sheet.frame.at[row, home],
-                    f"Home delivery ({_num(h)}) is below retail ({_num(r)}) for {pid}; home delivery "
-                    "usually allows a longer supply. Check the number.", WARNING)
+    return [Finding("home-delivery-below-retail", sheet.name, sheet.cell(home, row), home,
+                    sheet.frame.at[row, home],
+                    {"home_delivery": _num(h), "retail": _num(r), "product": pid}, WARNING)
             for row, h, r, pid in zip(low.index, low[home], low[retail], low["Product ID"])]
 
 
@@ -164,14 +167,12 @@ def latest_history_is_review_date(sheet: Sheet, policies: pd.DataFrame, history:
     out = []
     for row, pid, review in zip(differ.index, differ["Policy ID"], differ[h]):
         if pid not in latest.index:
-            out.append(Finding(sheet.name, sheet.cell(h, row), h, review.date(),
-                               f"Policy {pid!r} has no row on the History sheet. Add one with Policy ID "
-                               f"{pid!r} and Review Date {_date(review)}."))
+            out.append(Finding("policy-without-history", sheet.name, sheet.cell(h, row), h,
+                               review.date(), {"policy": pid, "review_date": review.date()}))
         else:
-            out.append(Finding(sheet.name, sheet.cell(h, row), h, review.date(),
-                               f"The latest History row for {pid!r} has Review Date {_date(latest[pid])}, "
-                               f"but this cell says {_date(review)}. Make them the same date: type the "
-                               "new review's date here and add its row to History."))
+            out.append(Finding("review-date-differs", sheet.name, sheet.cell(h, row), h, review.date(),
+                               {"policy": pid, "history_date": latest[pid].date(),
+                                "review_date": review.date()}))
     return out
 
 
@@ -184,17 +185,14 @@ def names_unique_within_list(sheet: Sheet, frame: pd.DataFrame) -> list[Finding]
                 continue
             key = (list_id, names.normalize(name))
             if key in seen:
-                out.append(Finding(sheet.name, sheet.cell(header, row), header, sheet.frame.at[row, header],
-                                   f"{name!r} is already on list {list_id!r} in row {seen[key]}. A name "
-                                   "appears once per list: delete it here or there."))
+                out.append(Finding("duplicate-name-in-list", sheet.name, sheet.cell(header, row), header,
+                                   sheet.frame.at[row, header],
+                                   {"name": name, "list_id": list_id, "first_row": seen[key]}))
             else:
                 seen[key] = row
     return out
 
 
-def _num(x: float) -> str:
-    return str(int(x)) if float(x).is_integer() else str(x)
-
-
-def _date(ts: pd.Timestamp) -> str:
-    return f"{ts.month:02d}/{ts.day:02d}/{ts.year}"
+def _num(x: float) -> int | float:
+    """A sheet's number as the message shows it: 60, not 60.0."""
+    return int(x) if float(x).is_integer() else float(x)

@@ -7,9 +7,7 @@ from dataclasses import dataclass
 import pandas as pd
 import pandera.pandas as pa
 
-from . import rules
-
-from . import schemas
+from . import rules, schemas
 from .cells import typed_frame
 from .findings import Finding, errors
 from .reader import Sheet, Workbook, read_workbook
@@ -62,7 +60,7 @@ def check_sheet(sheet: Sheet, reported: set = frozenset()) -> tuple[pd.DataFrame
     try:
         schemas.SHEETS[sheet.name].validate(_text_as_str(frame), lazy=True)
     except pa.errors.SchemaErrors as exc:
-        findings += _schema_findings(sheet, frame, exc.failure_cases, bad_cells)
+        findings += _schema_findings(sheet, frame, exc.schema_errors, bad_cells)
     return frame, findings
 
 
@@ -73,52 +71,63 @@ def _text_as_str(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.astype({c: "str" for c, t in frame.dtypes.items() if t == object})
 
 
-def _schema_findings(sheet: Sheet, frame: pd.DataFrame, cases: pd.DataFrame, bad_cells) -> list[Finding]:
+# A column's check (pandera's Check.name, as schemas.py declares it) -> its finding's code.
+CHECK_CODES = {
+    "required": "required",
+    "str_matches": "not-an-id",
+    "isin": "not-one-of",
+    "greater_than_or_equal_to": "below-minimum",
+    "greater_than": "not-greater-than",
+    "whole_number": "not-whole-number",
+}
+
+
+def _schema_findings(sheet: Sheet, frame: pd.DataFrame, failures: list[pa.errors.SchemaError],
+                     bad_cells) -> list[Finding]:
+    """One finding per failing cell, its code told by the check that failed (or by pandera's
+    reason for a repeated value of a `unique` column), never by pandera's wording."""
     out = []
     cols = schemas.columns(sheet.name)
     first_row: dict[tuple[str, object], int] = {}
-    for case in cases.itertuples(index=False):
-        header, check, row = case.column, str(case.check), case.index
-        if header not in cols or row is None or pd.isna(row):
+    for failure in failures:
+        header = getattr(failure.schema, "name", None)
+        if header not in cols or failure.failure_cases is None:
             continue
-        row = int(row)
-        if (header, row) in bad_cells:
-            continue  # already reported by cells.py as unreadable
-        value = sheet.frame.at[row, header]
-        if check == "field_uniqueness":
-            key = (header, frame.at[row, header])
-            if key not in first_row:
-                dupes = frame.index[frame[header] == frame.at[row, header]]
-                first_row[key] = int(dupes.min())
-            if row == first_row[key]:
+        repeated = failure.reason_code == pa.errors.SchemaErrorReason.SERIES_CONTAINS_DUPLICATES
+        code, params = _code(cols[header], None if repeated else failure.check)
+        for row in failure.failure_cases["index"].tolist():
+            if row is None or pd.isna(row):
                 continue
-        out.append(Finding(sheet.name, sheet.cell(header, row), header, value,
-                           _message(header, cols[header], check, value, first_row.get((header, frame.at[row, header])))))
+            row = int(row)
+            if (header, row) in bad_cells:
+                continue  # already reported by cells.py as unreadable
+            value = sheet.frame.at[row, header]
+            extra = {}
+            if repeated:
+                key = (header, frame.at[row, header])
+                if key not in first_row:
+                    first_row[key] = int(frame.index[frame[header] == key[1]].min())
+                if row == first_row[key]:
+                    continue
+                extra = {"value": value, "first_row": first_row[key]}
+            out.append(Finding(code, sheet.name, sheet.cell(header, row), header, value,
+                               {**params, **extra}))
     return out
 
 
-def _message(header: str, col: pa.Column, check: str, value, first: int | None) -> str:
-    example = col.metadata["example"]
-    if check == "required":
-        return f"'{header}' is required. Type a value such as {example!r}."
-    if check.startswith("str_matches"):
-        return (f"'{header}' must be a short id of lowercase letters, digits and hyphens, "
-                f"such as {example!r}. Type it without spaces or capitals.")
-    if check.startswith("isin"):
-        allowed = next(c.statistics["allowed_values"] for c in col.checks if c.name == "isin")
-        return f"'{header}' must be one of: {', '.join(repr(a) for a in allowed)}. Type one of those."
-    if check.startswith("greater_than_or_equal_to"):
-        bound = check[check.index("(") + 1:-1]
-        return f"'{header}' must be at least {bound}. Type a number such as {example}."
-    if check.startswith("greater_than"):
-        bound = check[check.index("(") + 1:-1]
-        return f"'{header}' must be greater than {bound}. Type a number such as {example}."
-    if check == "whole_number":
-        return f"'{header}' must be a whole number. Type a number such as {example}."
-    if check == "field_uniqueness":
-        return (f"'{header}' {value!r} is already used in row {first}; each one must be unique. "
-                "Type a different one, or delete the repeated row.")
-    return f"'{header}' failed the check {check}. Type a value such as {example!r}."
+def _code(col: pa.Column, check: pa.Check | None) -> tuple[str, dict]:
+    """The code of a failure of `check` on `col` (None: a repeated value), and its parameters."""
+    params = {"header": col.name, "example": col.metadata["example"]}
+    if check is None:
+        return "not-unique", params
+    code = CHECK_CODES.get(check.name, "check-failed")
+    if code == "not-one-of":
+        params["allowed"] = list(check.statistics["allowed_values"])
+    elif code in ("below-minimum", "not-greater-than"):
+        params["bound"] = check.statistics["min_value"]
+    elif code == "check-failed":
+        params["check"] = check.name
+    return code, params
 
 
 def _ordered(findings: list[Finding]) -> list[Finding]:
