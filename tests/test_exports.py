@@ -46,8 +46,17 @@ def test_index_lists_the_version_files_in_order():
     store = Store(EXPORTS)
     index = json.loads((EXPORTS / "oncology-dqm" / "index.json").read_text())
     assert index == store.index("oncology-dqm")
+    assert index["versions"] == store.entries("oncology-dqm")
     assert [(e["version"], e["review_dates"]["imatinib-per-rx"]) for e in index["versions"]] == [
         (1, "2023-12-13"), (2, "2024-12-17"), (3, "2025-12-08")]
+
+
+def test_index_names_the_history_rows_each_version_added():
+    index = json.loads((EXPORTS / "oncology-dqm" / "index.json").read_text())
+    assert [e["history_added"] for e in index["versions"]] == [
+        [{"policy_id": "imatinib-per-rx", "type_of_revision": "Annual Revision",
+          "summary_of_changes": "No criteria changes.", "review_date": date}]
+        for date in ("2023-12-13", "2024-12-17", "2025-12-08")]
 
 
 def test_each_review_adds_its_history_row():

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
+from compiler import atomic
 from compiler.ruleset import store as store_module
 from compiler.ruleset.compile import compile_workbook
 from compiler.ruleset.store import Published, Refused, Store, StoreError, Unchanged
@@ -47,7 +50,7 @@ def test_version_file_carries_what_the_contract_lists(founding_rows, make_workbo
 
 
 def test_unchanged_workbook_publishes_nothing_and_names_the_current_version(exports_copy):
-    from conftest import WORKBOOK
+    from tests.fixtures.paths import WORKBOOK
 
     before = snapshot(exports_copy)
     result = compile_workbook(WORKBOOK, exports_copy)
@@ -68,13 +71,11 @@ def test_changed_rules_without_a_new_history_row_are_refused(founding_rows, make
     before = snapshot(exports_copy)
     result = compile_workbook(make_workbook(raise_limit(founding_rows, reviews_added=0)), exports_copy)
     assert isinstance(result.outcome, Refused)
-    assert [(f.sheet, f.cell, f.message) for f in result.findings] == [(
-        "History", "A5",
-        "The rules differ from the published v3 (imatinib-400mg-tab: Retail Max Qty per Rx 60 → 90; "
-        "imatinib-400mg-tab / strong-cyp3a4-inducer: Retail Max Qty per Rx 90 → 120), but History "
-        "has no new row. Add a row here for each policy you changed: Policy ID, Type of Revision, "
-        "Summary of Changes and Review Date, and give that policy the same Review Date on the "
-        "Policies sheet.",
+    assert [(f.code, f.sheet, f.cell, f.column, f.params) for f in result.findings] == [(
+        "history-row-missing", "History", "A5", "Policy ID",
+        {"version": 3, "more": 0, "changes": [
+            "imatinib-400mg-tab: Retail Max Qty per Rx 60 → 90",
+            "imatinib-400mg-tab / strong-cyp3a4-inducer: Retail Max Qty per Rx 90 → 120"]},
     )]
     assert snapshot(exports_copy) == before
 
@@ -99,7 +100,9 @@ def test_changed_rules_with_a_new_history_row_become_the_next_version(founding_r
     index = json.loads((exports_copy / "oncology-dqm" / "index.json").read_text())
     assert [e["version"] for e in index["versions"]] == [1, 2, 3, 4]
     assert index["versions"][3]["history_added"] == [
-        "imatinib-per-rx: History row added: Revision, 2026-11-27: Raised the 400 mg retail limit."]
+        {"policy_id": "imatinib-per-rx", "type_of_revision": "Revision",
+         "summary_of_changes": "Raised the 400 mg retail limit.", "review_date": "2026-11-27"}]
+    assert index["versions"] == Store(exports_copy).entries("oncology-dqm")
     # and once published, compiling it again publishes nothing
     assert isinstance(compile_workbook(make_workbook(founding_rows, "again.xlsx"), exports_copy).outcome, Unchanged)
 
@@ -129,7 +132,7 @@ def test_workbook_with_errors_publishes_nothing(founding_rows, make_workbook, ex
     founding_rows["Limits"][1][4] = "sixty"
     result = compile_workbook(make_workbook(founding_rows), exports_copy)
     assert result.outcome is None and not result.ok
-    assert [(f.sheet, f.cell) for f in result.findings] == [("Limits", "E3")]
+    assert [(f.code, f.sheet, f.cell) for f in result.findings] == [("not-a-number", "Limits", "E3")]
     assert snapshot(exports_copy) == before
 
 
@@ -139,7 +142,7 @@ def test_failure_mid_write_leaves_the_store_exactly_as_it_was(founding_rows, mak
     def crash(*args):
         raise OSError("disk full")
 
-    monkeypatch.setattr(store_module.os, "link", crash)  # the step that makes a version visible
+    monkeypatch.setattr(atomic.os, "link", crash)  # the step that makes a file visible (the graph first)
     with pytest.raises(OSError, match="disk full"):
         compile_workbook(make_workbook(raise_limit(founding_rows)), exports_copy)
     assert snapshot(exports_copy) == before
@@ -151,7 +154,7 @@ def test_failure_while_writing_the_temporary_file_leaves_nothing_behind(founding
     def crash(fd):
         raise OSError("I/O error")
 
-    monkeypatch.setattr(store_module.os, "fsync", crash)
+    monkeypatch.setattr(atomic.os, "fsync", crash)
     with pytest.raises(OSError, match="I/O error"):
         compile_workbook(make_workbook(raise_limit(founding_rows)), exports_copy)
     assert snapshot(exports_copy) == before
@@ -171,6 +174,31 @@ def test_first_compile_into_an_empty_store_is_v1(founding_rows, make_workbook, t
     assert result.outcome.doc["changes"]["since_version"] is None
     assert result.outcome.doc["changes"]["items"][0]["text"] == "oncology-dqm: ruleset added"
     assert (tmp_path / "exports" / "ruleset.schema.json").exists()
+    (entry,) = Store(tmp_path / "exports").entries("oncology-dqm")
+    assert [(h["review_date"], h["type_of_revision"]) for h in entry["history_added"]] == [
+        ("2023-12-13", "Annual Revision"), ("2024-12-17", "Annual Revision"), ("2025-12-08", "Annual Revision")]
+
+
+def test_index_entry_lists_each_history_row_added_not_one_edited_in_place(founding_rows, make_workbook, exports_copy):
+    # Rows are known by policy and Review Date, as the change list knows them: an edited row is a
+    # change there, and not a new row here.
+    raise_limit(founding_rows)
+    founding_rows["History"][0][1] = "Initial Review"
+    outcome = compile_workbook(make_workbook(founding_rows), exports_copy).outcome
+    assert isinstance(outcome, Published)
+    assert [(c["action"], c["field"]) for c in outcome.doc["changes"]["items"] if c["kind"] == "history"] == [
+        ("changed", "Type of Revision"), ("added", None)]
+    assert Store(exports_copy).entries("oncology-dqm")[3]["history_added"] == [
+        {"policy_id": "imatinib-per-rx", "type_of_revision": "Revision",
+         "summary_of_changes": "Raised the 400 mg retail limit.", "review_date": "2026-11-27"}]
+
+
+def test_the_store_knows_files_only():
+    # The store never imports what a version holds or what is derived from it: compile does.
+    code = ("import sys, compiler.ruleset.store; print(*sorted(m for m in sys.modules "
+            "if m.startswith('compiler.')))")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert run.stdout.split() == ["compiler.atomic", "compiler.ruleset", "compiler.ruleset.store"]
 
 
 def test_editing_a_history_row_is_a_change_not_the_new_row_a_version_needs(founding_rows, make_workbook, exports_copy):
@@ -178,9 +206,9 @@ def test_editing_a_history_row_is_a_change_not_the_new_row_a_version_needs(found
     founding_rows["History"][2][2] = "Raised the 400 mg retail limit."
     result = compile_workbook(make_workbook(founding_rows), exports_copy)
     assert isinstance(result.outcome, Refused)
-    assert [(f.sheet, f.cell) for f in result.findings] == [("History", "A5")]
-    assert "imatinib-per-rx: History row of 2025-12-08: Summary of Changes No criteria changes. → " \
-           "Raised the 400 mg retail limit." in result.findings[0].message
+    assert [(f.code, f.sheet, f.cell) for f in result.findings] == [("history-row-missing", "History", "A5")]
+    assert ("imatinib-per-rx: History row of 2025-12-08: Summary of Changes No criteria changes. → "
+            "Raised the 400 mg retail limit.") in result.findings[0].params["changes"]
 
 
 def test_history_rows_added_removed_and_changed_are_told_apart(founding_rows, make_workbook, exports_copy):

@@ -1,14 +1,14 @@
 """Integrity of the exports store under hand edits, concurrent compiles and SIGKILL, with real
 `dqm` processes where it matters: a version edited by hand or schema-invalid is refused on load;
 index.json agrees with the files after any publish and is repaired after a crash; two compiles at
-once publish two versions, never one clobbering the other."""
+once publish two versions, never one clobbering the other. Each kill is made in a window the
+compile announced (tests/fixtures/windowed_compile.py), so a test knows where it landed."""
 
 from __future__ import annotations
 
 import copy
 import datetime as dt
 import json
-import os
 import random
 import signal
 import subprocess
@@ -16,43 +16,88 @@ import sys
 import time
 from pathlib import Path
 
-import founding_workbook
 import pytest
+from tests.fixtures.paths import EXPORTS
 
 from compiler import cli
+from compiler.ruleset import jdm
 from compiler.ruleset.store import Store, StoreError, canonical_bytes, seal
 from compiler.workbook.template import write_workbook
 
 DQM = str(Path(sys.executable).with_name("dqm"))
+WINDOWED = str(Path(__file__).parent / "fixtures" / "windowed_compile.py")
 RULESET = "oncology-dqm"
+COMMITTED = {p.name: p.read_bytes() for p in (EXPORTS / RULESET).glob("v[123].*json")}
 
 
-def revised(folder: Path, name: str, drugs: list[str], reviews: list[dt.date]) -> Path:
-    """The founding workbook with more inducers on the list, each review a new History row."""
-    rows = copy.deepcopy(founding_workbook.rows())
-    for drug in drugs:
-        rows["Drug Lists"].append(["strong-cyp3a4-inducers", drug, None, "Added in a test revision."])
-    for day in reviews:
-        rows["History"].append(["imatinib-per-rx", "Ad Hoc Revision", f"Inducers added on {day}.", day])
-    rows["Policies"][0][3] = reviews[-1]
-    return write_workbook(folder / name, rows)
+@pytest.fixture
+def revised(founding_rows, tmp_path):
+    """A writer of founding workbooks with more inducers on the list, each review a new History
+    row, and the 400 mg retail limit raised when `retail_400mg` is given (the JDM graph shows it)."""
+
+    def write(name: str, drugs: list[str], reviews: list[dt.date], retail_400mg: int | None = None) -> Path:
+        rows = copy.deepcopy(founding_rows)
+        for drug in drugs:
+            rows["Drug Lists"].append(["strong-cyp3a4-inducers", drug, None, "Added in a test revision."])
+        for day in reviews:
+            rows["History"].append(["imatinib-per-rx", "Ad Hoc Revision", f"Inducers added on {day}.", day])
+        rows["Policies"][0][3] = reviews[-1]
+        if retail_400mg:
+            rows["Limits"][1][4] = retail_400mg
+            rows["Overrides"][0][2] = retail_400mg + 30
+            rows["Tests"] = [t for t in rows["Tests"] if t[1] != "imatinib-400mg-tab" or t[2] != "Retail"]
+        return write_workbook(tmp_path / name, rows)
+
+    return write
 
 
-def compile_process(workbook: Path, exports: Path, pause: float | None = None) -> subprocess.Popen:
-    env = {**os.environ}
-    if pause:
-        env["DQM_TEST_PAUSE_AFTER_VERSION_FILE"] = str(pause)
-    return subprocess.Popen([DQM, "compile", str(workbook), "--exports", str(exports)], env=env,
+def compile_process(workbook: Path, exports: Path) -> subprocess.Popen:
+    return subprocess.Popen([DQM, "compile", str(workbook), "--exports", str(exports)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
+def windowed_process(workbook: Path, exports: Path, hold_at: str = "", hold: float = 0,
+                     pause: float = 0) -> subprocess.Popen:
+    """`dqm compile` announcing its windows on stdout, holding `hold` seconds after `hold_at`."""
+    return subprocess.Popen([sys.executable, WINDOWED, hold_at, str(hold), str(pause), str(workbook),
+                             "--exports", str(exports)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def windows_until(proc: subprocess.Popen, window: str) -> list[str]:
+    """The windows the compile announced, read as they come, up to and including `window`."""
+    seen = []
+    for line in proc.stdout:
+        if line.startswith("WINDOW "):
+            seen.append(line.removeprefix("WINDOW ").rstrip("\n"))
+            if seen[-1] == window:
+                return seen
+    pytest.fail(f"the compile ended before {window!r}; it announced {seen}: {proc.communicate()}")
+
+
+def kill(proc: subprocess.Popen) -> list[str]:
+    """SIGKILL the compile; the windows it announced after what was already read."""
+    proc.send_signal(signal.SIGKILL)
+    rest, _ = proc.communicate(timeout=10)
+    assert proc.returncode == -signal.SIGKILL
+    return [line.removeprefix("WINDOW ") for line in rest.splitlines() if line.startswith("WINDOW ")]
+
+
 def assert_consistent(store: Store) -> list[int]:
-    """Every version file verifies, the numbers run 1..N, and no temporary file is a version."""
+    """Every version file verifies and has its JDM graph, the numbers run 1..N, and v1-v3 are the
+    committed bytes."""
     versions = store.versions(RULESET)
     assert versions == list(range(1, len(versions) + 1))
     for v in versions:
         assert store.load(RULESET, v)["version"] == v
+        assert store.path(RULESET, v, "jdm.json").exists(), f"v{v} has no graph"
+    folder = store.root / RULESET
+    assert {name: (folder / name).read_bytes() for name in COMMITTED} == COMMITTED
     return versions
+
+
+def temporary_files(exports: Path) -> list[str]:
+    return sorted(p.name for p in (exports / RULESET).glob(".*.tmp"))
 
 
 def hand_edit(exports: Path, version: int, change) -> Path:
@@ -99,20 +144,20 @@ def test_commands_reading_an_edited_version_exit_2_with_one_line(command, export
     assert run.stdout == "" or "v3" not in run.stdout.splitlines()[-1]
 
 
-def test_compile_refuses_to_publish_over_an_edited_latest_version(exports_copy, tmp_path):
+def test_compile_refuses_to_publish_over_an_edited_latest_version(revised, exports_copy):
     hand_edit(exports_copy, 3, lambda d: d["policies"][0].update(title="Edited by hand"))
-    workbook = revised(tmp_path, "a.xlsx", ["apalutamide"], [dt.date(2026, 1, 15)])
+    workbook = revised("a.xlsx", ["apalutamide"], [dt.date(2026, 1, 15)])
     assert cli.main(["compile", str(workbook), "--exports", str(exports_copy)]) == 2
     assert Store(exports_copy).versions(RULESET) == [1, 2, 3]
 
 
 # -- the index ---------------------------------------------------------------------------------------
 
-def test_index_agrees_with_the_files_after_each_publish(exports_copy, tmp_path):
+def test_index_agrees_with_the_files_after_each_publish(revised, exports_copy):
     store = Store(exports_copy)
     assert store.index_problems(RULESET) == []
-    first = revised(tmp_path, "a.xlsx", ["apalutamide"], [dt.date(2026, 1, 15)])
-    second = revised(tmp_path, "b.xlsx", ["apalutamide", "enzalutamide"],
+    first = revised("a.xlsx", ["apalutamide"], [dt.date(2026, 1, 15)])
+    second = revised("b.xlsx", ["apalutamide", "enzalutamide"],
                      [dt.date(2026, 1, 15), dt.date(2026, 2, 1)])
     for workbook, expected in ((first, 4), (second, 5), (second, 5)):
         assert cli.main(["compile", str(workbook), "--exports", str(exports_copy)]) == 0
@@ -121,85 +166,117 @@ def test_index_agrees_with_the_files_after_each_publish(exports_copy, tmp_path):
         assert store.index_problems(RULESET) == []
 
 
-def test_leftover_temporary_file_is_never_a_version_and_is_swept(exports_copy, tmp_path):
+def test_leftover_temporary_file_is_never_a_version_and_is_swept(revised, exports_copy):
     folder = exports_copy / RULESET
     leftover = folder / ".v4.json.abc123.tmp"
     leftover.write_bytes(b'{"half": ')  # what a writer killed mid-write leaves
     store = Store(exports_copy)
     assert store.versions(RULESET) == [1, 2, 3]
-    workbook = revised(tmp_path, "a.xlsx", ["apalutamide"], [dt.date(2026, 1, 15)])
+    workbook = revised("a.xlsx", ["apalutamide"], [dt.date(2026, 1, 15)])
     assert cli.main(["compile", str(workbook), "--exports", str(exports_copy)]) == 0
     assert not leftover.exists()
     assert assert_consistent(store) == [1, 2, 3, 4]
 
 
-# -- real processes: SIGKILL and concurrency ----------------------------------------------------------
+# -- real processes: SIGKILL in each window, and concurrency --------------------------------------------
 
-def wait_for(path: Path, proc: subprocess.Popen, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while not path.exists():
-        assert proc.poll() is None, proc.communicate()
-        assert time.monotonic() < deadline, f"{path} never appeared"
-        time.sleep(0.02)
-
-
-def test_compile_killed_between_version_file_and_index_is_repaired_by_the_next(exports_copy, tmp_path):
+def test_compile_killed_after_the_graph_before_the_version_publishes_nothing(revised, exports_copy):
     store = Store(exports_copy)
-    workbook = revised(tmp_path, "a.xlsx", ["apalutamide"], [dt.date(2026, 1, 15)])
-    proc = compile_process(workbook, exports_copy, pause=60)
-    wait_for(exports_copy / RULESET / "v4.json", proc)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait(timeout=10)
-    assert proc.returncode == -signal.SIGKILL
-    # The version is whole and verifies; the index, written after it, is stale.
+    orphan = exports_copy / RULESET / "v4.jdm.json"
+    proc = windowed_process(revised("a.xlsx", ["apalutamide"], [dt.date(2026, 1, 15)]),
+                            exports_copy, hold_at="v4.jdm.json written", hold=600)
+    assert windows_until(proc, "v4.jdm.json written") == ["locked", "v4.jdm.json written"]
+    assert kill(proc) == []
+    # The graph is there, whole; its version is not: no reader lists it, the index still says v1-v3.
+    assert orphan.exists() and temporary_files(exports_copy) == []
+    assert assert_consistent(store) == [1, 2, 3]
+    assert store.index_problems(RULESET) == []
+    # The next compile, of other rules, sweeps the orphan and publishes v4 with its own graph.
+    other = revised("b.xlsx", ["apalutamide"], [dt.date(2026, 1, 15)], retail_400mg=90)
+    run = subprocess.run([DQM, "compile", str(other), "--exports", str(exports_copy)],
+                         capture_output=True, text=True, timeout=60, check=False)
+    assert (run.returncode, run.stdout.strip()) == (0, str(exports_copy / RULESET / "v4.json"))
     assert assert_consistent(store) == [1, 2, 3, 4]
-    assert store.index_problems(RULESET) == [f"{exports_copy / RULESET / 'index.json'} does not list the version files."]
+    v4 = store.load(RULESET, 4)
+    assert v4["policies"][0]["products"][1]["retail_max_qty"] == 90
+    assert orphan.read_bytes() == canonical_bytes(jdm.graph(v4))
+    assert store.index_problems(RULESET) == []
+    assert temporary_files(exports_copy) == []
+
+
+def test_compile_killed_after_the_version_before_the_index_is_repaired_by_the_next(revised, exports_copy):
+    store = Store(exports_copy)
+    workbook = revised("a.xlsx", ["apalutamide"], [dt.date(2026, 1, 15)])
+    proc = windowed_process(workbook, exports_copy, hold_at="v4.json written", hold=600)
+    assert windows_until(proc, "v4.json written") == ["locked", "v4.jdm.json written", "v4.json written"]
+    assert kill(proc) == []
+    # The version is whole, verifies and has its graph; the index, written after it, is stale.
+    assert assert_consistent(store) == [1, 2, 3, 4]
+    assert temporary_files(exports_copy) == []
+    index = exports_copy / RULESET / "index.json"
+    assert store.index_problems(RULESET) == [f"{index} does not list the version files."]
     # The next compile of the same workbook finds nothing new and repairs the index.
     run = subprocess.run([DQM, "compile", str(workbook), "--exports", str(exports_copy)],
                          capture_output=True, text=True, timeout=60, check=False)
-    assert (run.returncode, run.stdout.strip()) == (0, f"Nothing changed: v4 is current ({exports_copy / RULESET / 'v4.json'}).")
+    assert (run.returncode, run.stdout.strip()) == (
+        0, f"Nothing changed: v4 is current ({exports_copy / RULESET / 'v4.json'}).")
     assert store.index_problems(RULESET) == []
+    assert temporary_files(exports_copy) == []
 
 
-def test_compiles_killed_at_random_moments_leave_the_store_consistent(exports_copy, tmp_path):
+def test_compiles_killed_at_random_moments_land_in_every_window_and_leave_the_store_consistent(
+        revised, exports_copy):
+    # Each compile pauses PAUSE seconds after each announcement, and is killed at a random moment
+    # after it took the lock: one drawn in each half of each window's pause (seeded), so that
+    # every window is hit, and its edges, where a write may be under way.
+    pause, stages = 0.5, ["locked", "graph written", "version written", "index written"]
     store = Store(exports_copy)
     rng = random.Random(20261127)
-    drugs, reviews, killed_at = [], [], []
-    for i in range(6):
+    drugs, reviews, landed = [], [], []
+    for i in range(2 * len(stages)):
         drugs.append(f"test-inducer-{i}")
         reviews.append(dt.date(2026, 1, 1) + dt.timedelta(days=i))
-        workbook = revised(tmp_path, f"w{i}.xlsx", drugs, reviews)
-        proc = compile_process(workbook, exports_copy)
-        delay = rng.uniform(1.0, 2.6)  # a compile takes about 2 s here: aim near its publish
+        n = store.versions(RULESET)[-1] + 1
+        proc = windowed_process(revised(f"w{i}.xlsx", drugs, reviews), exports_copy,
+                                hold_at="index.json written", hold=2, pause=pause)
+        windows_until(proc, "locked")
+        delay = rng.uniform(i, i + 1) * pause / 2
         time.sleep(delay)
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=10)
-        killed_at.append((round(delay, 2), proc.returncode))
-        assert_consistent(store)
-    # Whatever the kills left, the next compile publishes or finds nothing new, and the index agrees.
-    final = revised(tmp_path, "final.xlsx", drugs, reviews)
-    print("killed at (seconds, return code):", killed_at, "versions:", store.versions(RULESET))
-    assert cli.main(["compile", str(final), "--exports", str(exports_copy)]) == 0, killed_at
-    versions = assert_consistent(store)
+        announced = ["locked", *kill(proc)][-1]
+        stage = {"locked": 0, f"v{n}.jdm.json written": 1, f"v{n}.json written": 2,
+                 "index.json written": 3}[announced]
+        landed.append((round(delay, 2), stages[stage]))
+        # On disk: what the last announcement said, or the next write, done before it was said.
+        versions = assert_consistent(store)
+        on_disk = (3 if n in versions and store.index_problems(RULESET) == [] else 2 if n in versions
+                   else 1 if store.path(RULESET, n, "jdm.json").exists() else 0)
+        assert on_disk in (stage, min(stage + 1, 3)), landed
+    print("killed at (seconds after the lock, window):", landed)
+    assert {window for _, window in landed} == set(stages), landed
+    # Whatever the kills left, the next compile publishes or finds nothing new, and all agrees.
+    final = revised("final.xlsx", drugs, reviews)
+    assert cli.main(["compile", str(final), "--exports", str(exports_copy)]) == 0, landed
+    assert_consistent(store)
     assert store.index_problems(RULESET) == []
-    assert store.load(RULESET)["content_sha256"] == store.load(RULESET, versions[-1])["content_sha256"]
-    assert not list((exports_copy / RULESET).glob(".*.tmp"))
+    assert temporary_files(exports_copy) == []
+    assert set(drugs) <= {d["drug"] for d in store.load(RULESET)["drug_lists"][0]["drugs"]}
 
 
-def test_two_compiles_at_once_publish_two_versions_never_one(exports_copy, tmp_path):
-    first = revised(tmp_path, "a.xlsx", ["apalutamide"], [dt.date(2026, 1, 15)])
-    second = revised(tmp_path, "b.xlsx", ["enzalutamide"], [dt.date(2026, 2, 1)])
+def test_two_compiles_at_once_publish_two_versions_never_one(revised, exports_copy):
+    first = revised("a.xlsx", ["apalutamide"], [dt.date(2026, 1, 15)])
+    second = revised("b.xlsx", ["enzalutamide"], [dt.date(2026, 2, 1)])
     # The first holds the lock for 3 s after writing its version; the second must wait for it.
-    a = compile_process(first, exports_copy, pause=3)
-    wait_for(exports_copy / RULESET / "v4.json", a)
+    a = windowed_process(first, exports_copy, hold_at="v4.json written", hold=3)
+    windows_until(a, "v4.json written")
     b = compile_process(second, exports_copy)
     out_a, out_b = a.communicate(timeout=60), b.communicate(timeout=60)
     assert (a.returncode, b.returncode) == (0, 0), (out_a, out_b)
-    assert out_a[0].strip() == str(exports_copy / RULESET / "v4.json")
+    assert out_a[0].splitlines() == ["WINDOW index.json written", str(exports_copy / RULESET / "v4.json")]
     assert out_b[0].strip() == str(exports_copy / RULESET / "v5.json")
     store = Store(exports_copy)
     v4, v5 = store.load(RULESET, 4), store.load(RULESET, 5)
     assert v4["content_sha256"] != v5["content_sha256"]
+
     def drugs(doc):
         return {d["drug"] for d in doc["drug_lists"][0]["drugs"]}
     assert ("apalutamide" in drugs(v4), "enzalutamide" in drugs(v4)) == (True, False)
@@ -208,9 +285,9 @@ def test_two_compiles_at_once_publish_two_versions_never_one(exports_copy, tmp_p
     assert store.index_problems(RULESET) == []
 
 
-def test_two_compiles_started_together_get_v4_and_v5(exports_copy, tmp_path):
-    first = revised(tmp_path, "a.xlsx", ["apalutamide"], [dt.date(2026, 1, 15)])
-    second = revised(tmp_path, "b.xlsx", ["enzalutamide"], [dt.date(2026, 2, 1)])
+def test_two_compiles_started_together_get_v4_and_v5(revised, exports_copy):
+    first = revised("a.xlsx", ["apalutamide"], [dt.date(2026, 1, 15)])
+    second = revised("b.xlsx", ["enzalutamide"], [dt.date(2026, 2, 1)])
     procs = [compile_process(first, exports_copy), compile_process(second, exports_copy)]
     outs = [p.communicate(timeout=60) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], outs

@@ -1,37 +1,44 @@
-"""The exports store, the only writer of exports/: immutable, hashed, schema-checked versions.
+"""The exports store, the only writer of exports/: immutable, hashed, schema-checked files. It knows
+files only; what goes into a version, and what is derived from one, is the caller's (compile.py).
 
-Layout: <root>/ruleset.schema.json, <root>/<ruleset-id>/v<N>.json and index.json.
-- A version file is written to a temporary file, fsynced, and hard-linked into place: the link
-  fails if the name exists, so a published file is never rewritten, and a reader never sees half.
-- The version files are the truth; index.json is derived from them and rewritten (atomically,
-  under the same lock) after every publish, and repaired at the next publish if a crash came
-  between the two writes.
-- One publisher at a time per ruleset (an flock, released by the kernel even on SIGKILL).
+Layout: <root>/ruleset.schema.json, <root>/<ruleset-id>/v<N>.json, the files derived from a
+version beside it (v<N>.<suffix>), and index.json.
+- Every file is written to a temporary file, fsynced, and hard-linked into place: the link fails
+  if the name exists, so a published file is never rewritten, and a reader never sees half.
+- A publish writes a version's derived files first, then the version, then the index: a version on
+  disk always has its derived files. A derived file whose version never came (its publisher was
+  killed) is swept by the next publisher, with the temporary files, under the lock.
+- The version files are the truth; index.json is derived from them and rewritten last (atomically,
+  under the same lock), and repaired at the next publish if a crash came before it.
+- One publisher at a time per ruleset: a lock file (`filelock`: flock on POSIX, msvcrt on
+  Windows), released by the operating system even when the publisher is killed.
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
+from collections import Counter
 import hashlib
 import json
-import os
 import re
-import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import jsonschema_rs
 import orjson
+from filelock import FileLock
 
-from . import diff
 from ..atomic import create_file, replace_file
 
 SCHEMA_FILE = "ruleset.schema.json"
+INDEX_FILE = "index.json"
 _VERSION_FILE = re.compile(r"^v([1-9][0-9]*)\.json$")
+_DERIVED_FILE = re.compile(r"^v([1-9][0-9]*)\.(.+)$")  # v<N>.<suffix>, the version file among them
+HISTORY_FIELDS = ("policy_id", "type_of_revision", "summary_of_changes", "review_date")
 
 
 class StoreError(Exception):
@@ -145,8 +152,9 @@ class Store:
             return []
         return sorted(int(m.group(1)) for p in folder.iterdir() if (m := _VERSION_FILE.match(p.name)))
 
-    def path(self, ruleset_id: str, version: int) -> Path:
-        return self.root / ruleset_id / f"v{version}.json"
+    def path(self, ruleset_id: str, version: int, suffix: str = "json") -> Path:
+        """The version file v<N>.json, or with `suffix` a file derived from it (v<N>.<suffix>)."""
+        return self.root / ruleset_id / f"v{version}.{suffix}"
 
     def load(self, ruleset_id: str, version: int | None = None) -> dict[str, Any]:
         """A verified version (the latest when `version` is None)."""
@@ -164,62 +172,24 @@ class Store:
                              f"v{doc['version']}, not what its name says.")
         return doc
 
-    def index(self, ruleset_id: str, loaded: dict[int, dict] | None = None) -> dict[str, Any]:
-        """The index as it should be: one entry per version file, in order. `loaded`: versions
-        already read and verified, so a publish does not read them again."""
+    def entries(self, ruleset_id: str, loaded: dict[int, dict] | None = None) -> list[dict[str, Any]]:
+        """The index entries, one per version file in order, each read and verified (see
+        `index_entry`). `loaded`: versions already read and verified, not to read again."""
         loaded = loaded or {}
-        entries = [index_entry(loaded.get(v) or self.load(ruleset_id, v)) for v in self.versions(ruleset_id)]
-        return {"ruleset_id": ruleset_id, "versions": entries}
-
-    def publish(self, content: dict[str, Any],
-                gate: Callable[[dict | None, dict], list] | None = None) -> Published | Unchanged | Refused:
-        """Publish `content` as the next version unless it says what the latest already says.
-        `gate(previous, content)` may refuse it (returns reasons)."""
-        ruleset_id = content["ruleset_id"]
-        folder = self.root / ruleset_id
-        folder.mkdir(parents=True, exist_ok=True)
-        with self._lock(folder):
-            self._sweep(folder)
-            versions = self.versions(ruleset_id)
-            previous = self.load(ruleset_id) if versions else None
-            loaded = {previous["version"]: previous} if previous else {}
-            if previous and previous["content_sha256"] == content["content_sha256"]:
-                self._write_index(ruleset_id, loaded)
-                self._write_missing_jdm(ruleset_id, previous)
-                return Unchanged(previous["version"], self.path(ruleset_id, previous["version"]))
-            reasons = gate(previous, content) if gate else []
-            if reasons:
-                return Refused(reasons)
-            version = versions[-1] + 1 if versions else 1
-            doc, data = sealed({**content, "version": version,
-                                "changes": {"since_version": previous["version"] if previous else None,
-                                            "items": diff.changes(previous, content)}})
-            _check_schema(doc, f"v{version}")  # never publish what a reader would refuse (its hash
-            # was made from this very dict a moment ago)
-            self._write_schema()
-            path = self.path(ruleset_id, version)
-            _write_new(path, data)
-            _pause_for_crash_tests()
-            self._write_index(ruleset_id, {**loaded, version: doc})
-            self._write_missing_jdm(ruleset_id, doc)
-            return Published(version, path, doc)
-
-    def jdm_path(self, ruleset_id: str, version: int) -> Path:
-        return self.root / ruleset_id / f"v{version}.jdm.json"
-
-    def _write_missing_jdm(self, ruleset_id: str, doc: dict[str, Any]) -> None:
-        """Each version's GoRules JDM graph beside it; one already written is never rewritten."""
-        from . import jdm  # the graph is derived from a version, like the index
-
+        out, previous = [], None
         for v in self.versions(ruleset_id):
-            path = self.jdm_path(ruleset_id, v)
-            if path.exists():
-                continue
-            _write_new(path, canonical_bytes(jdm.graph(doc if doc["version"] == v else self.load(ruleset_id, v))))
+            doc = loaded.get(v) or self.load(ruleset_id, v)
+            out.append(index_entry(doc, previous))
+            previous = doc
+        return out
+
+    def index(self, ruleset_id: str) -> dict[str, Any]:
+        """The index as it should be, derived from the version files."""
+        return {"ruleset_id": ruleset_id, "versions": self.entries(ruleset_id)}
 
     def index_problems(self, ruleset_id: str) -> list[str]:
         """Where index.json disagrees with the version files (empty when they agree)."""
-        path = self.root / ruleset_id / "index.json"
+        path = self.root / ruleset_id / INDEX_FILE
         try:
             on_disk = json.loads(path.read_text())
         except (OSError, json.JSONDecodeError):
@@ -227,24 +197,15 @@ class Store:
         return [] if on_disk == self.index(ruleset_id) else [f"{path} does not list the version files."]
 
     @contextlib.contextmanager
-    def _lock(self, folder: Path) -> Iterator[None]:
-        with open(folder / ".lock", "a") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
-
-    def _sweep(self, folder: Path) -> None:
-        """Remove temporary files a killed publisher left behind (only ever under the lock)."""
-        for p in folder.glob(".*.tmp"):
-            p.unlink(missing_ok=True)
-
-    def _write_index(self, ruleset_id: str, loaded: dict[int, dict] | None = None) -> None:
-        path = self.root / ruleset_id / "index.json"
-        data = canonical_bytes(self.index(ruleset_id, loaded))
-        if not path.exists() or path.read_bytes() != data:
-            replace_file(path, data)
+    def publishing(self, ruleset_id: str) -> Iterator[Publishing]:
+        """Hold the ruleset's lock while publishing into it: what a killed publisher left behind is
+        swept first, and the `Publishing` says the latest version and the next number."""
+        folder = self.root / ruleset_id
+        folder.mkdir(parents=True, exist_ok=True)
+        with FileLock(folder / ".lock"):
+            versions = self.versions(ruleset_id)
+            _sweep(folder, versions[-1] if versions else 0)
+            yield Publishing(self, ruleset_id, self.load(ruleset_id) if versions else None)
 
     def _write_schema(self) -> None:
         data = (json.dumps(schema(), indent=2, ensure_ascii=False) + "\n").encode()
@@ -253,25 +214,106 @@ class Store:
             replace_file(target, data)
 
 
-def _pause_for_crash_tests() -> None:
-    # Tests kill a real `dqm compile` here, between the version file and the index, the window a
-    # crash can leave behind (tests/test_store_integrity.py). Unset in normal use.
-    seconds = os.environ.get("DQM_TEST_PAUSE_AFTER_VERSION_FILE")
-    if seconds:
-        time.sleep(float(seconds))
+class Publishing:
+    """One publisher's hold on a ruleset (only inside `Store.publishing`, under its lock)."""
+
+    def __init__(self, store: Store, ruleset_id: str, previous: dict[str, Any] | None):
+        self.store, self.ruleset_id = store, ruleset_id
+        self.previous = previous  # the latest version, verified; None for a new ruleset
+        self.version = previous["version"] + 1 if previous else 1  # the number the next one takes
+        self._loaded = {previous["version"]: previous} if previous else {}
+
+    def write(self, doc: dict[str, Any], data: bytes | list,
+              derived: dict[str, bytes | list] | None = None) -> Path:
+        """Publish `doc`, sealed and numbered `self.version`, whose canonical bytes are `data`: the
+        files derived from it first (suffix -> bytes), then the version file, then the index."""
+        if (doc["ruleset_id"], doc["version"]) != (self.ruleset_id, self.version):
+            raise ValueError(f"{doc['ruleset_id']} v{doc['version']} is not the next version "
+                             f"of {self.ruleset_id}, v{self.version}.")
+        _check_schema(doc, f"v{self.version}")  # never publish what a reader would refuse (its
+        # hash was made from this very dict a moment ago)
+        self.store._write_schema()
+        for suffix, derived_data in (derived or {}).items():
+            _write_new(self.store.path(self.ruleset_id, self.version, suffix), derived_data)
+        path = self.store.path(self.ruleset_id, self.version)
+        _write_new(path, data)
+        self._loaded[self.version] = doc
+        self.write_index()
+        return path
+
+    def write_derived(self, version: int, suffix: str, data: bytes | list) -> Path:
+        """A file derived from a published version, written beside it; never rewritten."""
+        path = self.store.path(self.ruleset_id, version, suffix)
+        _write_new(path, data)
+        return path
+
+    def missing(self, suffix: str) -> list[int]:
+        """The published versions without their v<N>.<suffix> beside them."""
+        return [v for v in self.store.versions(self.ruleset_id)
+                if not self.store.path(self.ruleset_id, v, suffix).exists()]
+
+    def load(self, version: int) -> dict[str, Any]:
+        """A published version, verified (once per publish)."""
+        if version not in self._loaded:
+            self._loaded[version] = self.store.load(self.ruleset_id, version)
+        return self._loaded[version]
+
+    def write_index(self) -> None:
+        """Rewrite index.json where it does not list the version files as they are."""
+        path = self.store.root / self.ruleset_id / INDEX_FILE
+        index = {"ruleset_id": self.ruleset_id, "versions": self.store.entries(self.ruleset_id, self._loaded)}
+        data = canonical_bytes(index)
+        if not path.exists() or path.read_bytes() != data:
+            replace_file(path, data)
 
 
-def index_entry(doc: dict[str, Any]) -> dict[str, Any]:
-    """What the index says of one version: enough to choose it without opening it."""
+def index_entry(doc: dict[str, Any], previous: dict[str, Any] | None) -> dict[str, Any]:
+    """What the index says of one version, given the version before it (None for the first):
+    enough to choose it without opening it."""
     return {
         "version": doc["version"],
         "file": f"v{doc['version']}.json",
         "sha256": doc["sha256"],
         "content_sha256": doc["content_sha256"],
         "review_dates": {p["policy_id"]: p["review_date"] for p in doc["policies"]},
-        "history_added": [c["text"] for c in doc["changes"]["items"] if c["kind"] == "history"
-                          and c["action"] == "added"],
+        "history_added": history_added(doc, previous),
     }
+
+
+def history_added(doc: dict[str, Any], previous: dict[str, Any] | None) -> list[dict[str, str]]:
+    """The History rows `doc` adds to `previous` (all of them in a first version), as
+    {policy_id, type_of_revision, summary_of_changes, review_date}, by policy and Review Date.
+    Rows are known by policy and Review Date, as the version's changes know them: a row edited in
+    place (same policy and date, another type or summary) is a change, not an added row."""
+    before = _history_rows(previous) if previous else []
+    had = Counter((r[0], r[3]) for r in before)
+    exact = set(before)
+    rows: dict[tuple[str, str], list[tuple[str, str, str, str]]] = {}
+    for row in _history_rows(doc):
+        rows.setdefault((row[0], row[3]), []).append(row)
+    new = []
+    for key, same_date in rows.items():
+        extra = len(same_date) - had[key]
+        if extra > 0:  # the rows the previous version lacks come first
+            new += sorted(same_date, key=lambda r: r in exact)[:extra]
+    return [dict(zip(HISTORY_FIELDS, row, strict=True))
+            for row in sorted(new, key=lambda r: (r[0], r[3], r[1], r[2]))]
+
+
+def _history_rows(doc: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    return [(p["policy_id"], h["type_of_revision"], h["summary_of_changes"], h["review_date"])
+            for p in doc["policies"] for h in p["history"]]
+
+
+def _sweep(folder: Path, latest: int) -> None:
+    """Remove what a killed publisher left behind (only ever under the lock): temporary files, and
+    files derived from a version after the latest, whose version file was never written."""
+    for p in folder.glob(".*.tmp"):
+        p.unlink(missing_ok=True)
+    for p in folder.iterdir():
+        m = _DERIVED_FILE.match(p.name)
+        if m and int(m.group(1)) > latest:
+            p.unlink(missing_ok=True)
 
 
 def _write_new(path: Path, data: bytes | list) -> None:
