@@ -8,9 +8,10 @@ import streamlit as st
 
 from app_pages import common
 from compiler.decide.claims import ClaimsFileError, claims_frame, read_claims_csv
+from compiler.ruleset import walk
+from compiler.vocabulary import CLAIM_COLUMNS, DECISIONS
 
 MAX_CLAIMS_MB = 20
-DECISIONS = ["approve", "override", "deny", "not_applicable", "invalid"]
 
 
 def starting_claims(choice: common.Choice) -> tuple[pd.DataFrame, str]:
@@ -21,16 +22,15 @@ def starting_claims(choice: common.Choice) -> tuple[pd.DataFrame, str]:
             return common.editable(read_claims_csv(uploaded.getvalue())), f"claims from {uploaded.name}"
         except ClaimsFileError as exc:
             st.error(f"{uploaded.name}: {exc}")
-    tests = common.tests_as_claims(choice.doc)
-    if len(tests):
-        return common.editable(tests), f"the workbook Tests of {choice.label}"
-    return common.editable(common.empty_claims()), "an empty table (this version has no Tests)"
+    tests = walk.tests_as_claims(choice.doc)
+    source = f"the workbook Tests of {choice.label}" if len(tests) else "an empty table (this version has no Tests)"
+    return common.editable(tests), source
 
 
 def counts(decisions: pd.DataFrame) -> pd.DataFrame:
     """How many claims got each decision (every decision listed, zeros included)."""
     n = decisions["decision"].value_counts()
-    return pd.DataFrame({"decision": DECISIONS, "claims": [int(n.get(d, 0)) for d in DECISIONS]})
+    return pd.DataFrame({"decision": list(DECISIONS), "claims": [int(n.get(d, 0)) for d in DECISIONS]})
 
 
 def batch_claims(choice: common.Choice) -> pd.DataFrame:
@@ -42,7 +42,7 @@ def batch_claims(choice: common.Choice) -> pd.DataFrame:
     key = f"batch_editor:{choice.label}:{source}"
     edited = st.data_editor(table, key=key, num_rows="dynamic", hide_index=True,
                             width="stretch",
-                            column_config={c: st.column_config.TextColumn(c) for c in common.CLAIM_COLUMNS})
+                            column_config={c: st.column_config.TextColumn(c) for c in CLAIM_COLUMNS})
     claims = claims_frame(edited.astype(object).where(edited.notna(), "").to_dict("records"))
     st.session_state["batch_claims"] = claims
     return claims

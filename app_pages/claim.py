@@ -9,6 +9,8 @@ from typing import Any
 import streamlit as st
 
 from app_pages import common, picture
+from compiler.ruleset import walk
+from compiler.vocabulary import CHANNEL_LABELS
 
 BADGES = {"approve": ("Approve", "green"), "override": ("Override", "blue"), "deny": ("Deny", "red"),
           "not_applicable": ("Not applicable", "gray"), "invalid": ("Invalid claim", "orange")}
@@ -19,18 +21,18 @@ ICONS = {"approve": ":material/check_circle:", "override": ":material/rule:", "d
 def claim_form(choice: common.Choice) -> dict[str, Any]:
     """The claim as the contract's claims columns (text, as a claims file would hold it)."""
     doc, engine = choice.doc, choice.engine
-    attestable = [c["criterion_id"] for c in doc["criteria"] if c["met_when"] == "attested"]
+    attestable = walk.attested_criteria(doc)
     left, right = st.columns(2)
     with left:
         product_id = st.selectbox("Product", engine.product_ids, key="claim_product",
-                                  format_func=lambda p: common.product_label(doc, p))
-        channel = st.radio("Channel", list(common.CHANNELS), key="claim_channel", horizontal=True,
-                           format_func=common.CHANNELS.get)
+                                  format_func=lambda p: common.product_label(engine, p))
+        channel = st.radio("Channel", list(CHANNEL_LABELS), key="claim_channel", horizontal=True,
+                           format_func=CHANNEL_LABELS.get)
         quantity = st.number_input("Quantity requested", min_value=0.0, value=60.0, step=1.0,
                                    format="%g", key="claim_quantity")
     with right:
         drugs = st.multiselect(
-            "Concomitant drugs", common.drug_names(doc), key="claim_drugs", accept_new_options=True,
+            "Concomitant drugs", walk.drug_names(doc), key="claim_drugs", accept_new_options=True,
             # One drug per entry: Enter takes the typed name, never every name that contains it.
             select_all=False, filter_mode="contains",
             placeholder="Type a drug as written on the claim, or pick one",
@@ -77,12 +79,10 @@ with st.container(border=True):
     decision_card(decision, trace)
 
 st.subheader("The rule for this product and channel")
-product = next(p for pol in choice.doc["policies"] for p in pol["products"]
-               if p["product_id"] == claim["product_id"])
 st.caption("What the engine decides at every requested quantity, with no criterion met and with each "
            "override criterion met. Dashed lines mark the limit and the override caps; the orange line "
            "is this claim's quantity.")
 requested = float(claim["quantity"])
-st.altair_chart(picture.rule_chart(choice.engine, choice.doc, claim["product_id"], claim["channel"],
-                                   unit=product["unit"], requested=requested if requested > 0 else None),
+st.altair_chart(picture.rule_chart(choice.engine, claim["product_id"], claim["channel"],
+                                   requested=requested if requested > 0 else None),
                 width="stretch")

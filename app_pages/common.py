@@ -3,9 +3,9 @@ ruleset and version the reviewer chose, and the engines that decide for them."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,14 +13,12 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from compiler.decide.claims import claims_frame
 from compiler.decide.engine import Engine
+from compiler.ruleset.draft import DraftCheck, check_draft
 from compiler.ruleset.store import Store, StoreError, index_entry
+from compiler.vocabulary import CLAIM_COLUMNS
 
 APP_DIR = Path(__file__).resolve().parents[1]
-CHANNELS = {"retail": "Retail", "home_delivery": "Home Delivery"}
-CLAIM_COLUMNS = ["claim_id", "product_id", "channel", "quantity", "concomitant_drugs",
-                 "attested_criteria"]
 
 
 def exports_dir() -> Path:
@@ -54,10 +52,47 @@ def _engine(content_key: str, _ruleset: dict[str, Any]) -> Engine:
     return Engine(_ruleset)
 
 
-def engine_for(ruleset: dict[str, Any]) -> Engine:
-    """One engine per ruleset content: a published version by its sha256, a draft by its content."""
-    key = ruleset.get("sha256") or "draft:" + ruleset["content_sha256"] + ":" + ruleset["source"]["sha256"]
-    return _engine(key, ruleset)
+def engine_for(version: dict[str, Any]) -> Engine:
+    """One engine per published version, by its sha256 (a draft's engines live in its cached check)."""
+    return _engine(version["sha256"], version)
+
+
+@dataclass(frozen=True)
+class Listed:
+    """One published version as the app lists it: its index entry, or why it is refused."""
+
+    version: int
+    entry: dict[str, Any] | None = None  # compiler.ruleset.store.index_entry, when it can be read
+    refused: str | None = None  # the store's words, when it cannot
+
+    @property
+    def label(self) -> str:
+        """`v3 · reviewed 2025-12-08 · Annual Revision: No criteria changes.` (or why it is refused)."""
+        if self.entry is None:
+            return f"v{self.version} · refused: changed since it was published"
+        dates = ", ".join(sorted(set(self.entry["review_dates"].values())))
+        return " · ".join([f"v{self.version}", f"reviewed {dates}", *history_summary(self.entry)])
+
+
+def listed_versions(ruleset_id: str) -> dict[int, Listed]:
+    """Every published version of a ruleset, in order, each read through the cache (verified once
+    per content). A version's new History rows are those the version before it lacks; when that
+    one is refused, the last one that can be read stands in for it."""
+    out, previous = {}, None
+    for v in store().versions(ruleset_id):
+        try:
+            doc = load_version(ruleset_id, v)
+        except StoreError as exc:
+            out[v] = Listed(v, refused=str(exc))
+            continue
+        out[v] = Listed(v, index_entry(doc, previous))
+        previous = doc
+    return out
+
+
+def history_summary(entry: dict[str, Any]) -> list[str]:
+    """An index entry's new History rows as `Annual Revision: No criteria changes.`"""
+    return [f"{row['type_of_revision']}: {row['summary_of_changes']}" for row in entry["history_added"]]
 
 
 @dataclass
@@ -77,29 +112,6 @@ class Choice:
         return f"{self.ruleset_id} v{self.version}"
 
 
-def version_label(ruleset_id: str, version: int) -> str:
-    """`v3 · reviewed 2025-12-08 · Annual Revision: No criteria changes.` (or why it is refused)."""
-    try:
-        entry = index_entry(load_version(ruleset_id, version))
-    except StoreError:
-        return f"v{version} · refused: changed since it was published"
-    dates = ", ".join(sorted(set(entry["review_dates"].values())))
-    return " · ".join([f"v{version}", f"reviewed {dates}", *history_summary(entry)])
-
-
-def history_summary(entry: dict[str, Any]) -> list[str]:
-    """An index entry's new History rows as `Annual Revision: No criteria changes.`"""
-    out = []
-    for text in entry["history_added"]:
-        m = _HISTORY_ADDED.search(text)
-        out.append(f"{m['type']}: {m['summary']}" if m else text)
-    return out
-
-
-# The wording compiler.ruleset.diff gives an added History row: "<policy>: History row added: <type>, <date>: <summary>"
-_HISTORY_ADDED = re.compile(r"History row added: (?P<type>.*?), \d{4}-\d{2}-\d{2}: (?P<summary>.*)$")
-
-
 def choose_version(sidebar: Any = st.sidebar) -> Choice | None:
     """The ruleset and version chooser (latest by default); shows why a version is refused."""
     s = store()
@@ -109,20 +121,19 @@ def choose_version(sidebar: Any = st.sidebar) -> Choice | None:
         sidebar.warning(f"No published rulesets in {s.root}/. Publish one with `dqm compile`.")
         return None
     ruleset_id = sidebar.selectbox("Ruleset", ids, key="ruleset_id")
-    versions = s.versions(ruleset_id)
+    listed = listed_versions(ruleset_id)
+    versions = list(listed)
     version = sidebar.selectbox("Version", versions, index=len(versions) - 1, key=f"version:{ruleset_id}",
-                                format_func=lambda v: version_label(ruleset_id, v))
-    try:
-        doc = load_version(ruleset_id, version)
-    except StoreError as exc:
-        sidebar.error(str(exc))
+                                format_func=lambda v: listed[v].label)
+    chosen = listed[version]
+    if chosen.entry is None:
+        sidebar.error(chosen.refused)
         return None
-    entry = index_entry(doc)
-    for pid, date in entry["review_dates"].items():
+    for pid, date in chosen.entry["review_dates"].items():
         sidebar.caption(f"{pid}: reviewed {date}")
-    for text in history_summary(entry):
+    for text in history_summary(chosen.entry):
         sidebar.caption(f"History: {text}")
-    return Choice(ruleset_id, version, doc)
+    return Choice(ruleset_id, version, load_version(ruleset_id, version))
 
 
 def require_version() -> Choice:
@@ -134,35 +145,9 @@ def require_version() -> Choice:
     return choice
 
 
-def product_label(doc: dict[str, Any], product_id: str) -> str:
-    for policy in doc["policies"]:
-        for p in policy["products"]:
-            if p["product_id"] == product_id:
-                return f"{p['product']}, {p['strength_and_form']} ({product_id})"
-    return product_id
-
-
-def drug_names(doc: dict[str, Any]) -> list[str]:
-    """Every drug and alias on the version's drug lists: suggestions for the drugs field."""
-    names = {n for dl in doc["drug_lists"] for d in dl["drugs"] for n in [d["drug"], *d["also_known_as"]]}
-    return sorted(names, key=str.casefold)
-
-
-def tests_as_claims(doc: dict[str, Any]) -> pd.DataFrame:
-    """The version's workbook Tests as a claims table (contract columns, text)."""
-    rows = [{
-        "claim_id": t["test_id"],
-        "product_id": t["product_id"],
-        "channel": t["channel"],
-        "quantity": _text(t["quantity"]),
-        "concomitant_drugs": t["concomitant_drugs"] or "",
-        "attested_criteria": t["attested_criteria"] or "",
-    } for t in doc.get("tests", [])]
-    return claims_frame(rows) if rows else empty_claims()
-
-
-def empty_claims() -> pd.DataFrame:
-    return pd.DataFrame({c: pd.Series(dtype=object) for c in CLAIM_COLUMNS})
+def product_label(engine: Engine, product_id: str) -> str:
+    """`Gleevec® (imatinib tablets, generic), 400 mg tablets (imatinib-400mg-tab)`"""
+    return f"{engine.product(product_id).label} ({product_id})"
 
 
 def editable(claims: pd.DataFrame) -> pd.DataFrame:
@@ -171,21 +156,39 @@ def editable(claims: pd.DataFrame) -> pd.DataFrame:
     return out.where(out.notna(), "").reset_index(drop=True)
 
 
-def _text(x: Any) -> str:
-    if x is None:
-        return ""
-    if isinstance(x, float) and x.is_integer():
-        return str(int(x))
-    return str(x)
-
-
 def changes_table(items: list[dict[str, Any]]) -> pd.DataFrame:
     """The compiler's change records (compiler.ruleset.diff.changes) as a table: its wording first."""
     return pd.DataFrame([{"change": c["text"], "kind": c["kind"], "action": c["action"]} for c in items],
                         columns=["change", "kind", "action"])
 
 
+def checked_draft(file_name: str, data: bytes, claims: pd.DataFrame | None) -> DraftCheck:
+    """check_draft (with the annotated copy) once per upload, published state and claims: every
+    widget touch reruns the page."""
+    return _checked_draft(file_name, hashlib.sha256(data).hexdigest(), str(exports_dir()),
+                          _latest_files(), claims, data)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _checked_draft(file_name: str, data_sha256: str, exports: str, latest_files: tuple,
+                   claims: pd.DataFrame | None, _data: bytes) -> DraftCheck:
+    return check_draft(_data, file_name, exports, claims=claims, annotate=True)
+
+
+def _latest_files() -> tuple:
+    """Each ruleset's latest version file, by name, size and modification time: a new publish (or
+    a file edited since) makes a new key, so a draft is never compared with a stale version."""
+    s = store()
+    out = []
+    for ruleset_id in s.ruleset_ids():
+        path = s.path(ruleset_id, s.versions(ruleset_id)[-1])
+        with contextlib.suppress(OSError):  # gone since it was listed: the check will say so
+            stat = path.stat()
+            out.append((str(path), stat.st_size, stat.st_mtime_ns))
+    return tuple(out)
+
+
 def clear_caches() -> None:
-    """Forget every cached version, engine and draft review (tests call this between cases)."""
+    """Forget every cached version, engine and draft check (tests call this between cases)."""
     st.cache_data.clear()
     st.cache_resource.clear()

@@ -9,8 +9,8 @@ import pandas as pd
 import streamlit as st
 
 from app_pages import common
-from compiler.ruleset import diff
 from compiler.decide import impact
+from compiler.ruleset import diff, walk
 from compiler.ruleset.store import StoreError
 
 
@@ -19,7 +19,7 @@ def comparison_claims(newer: dict[str, Any]) -> tuple[pd.DataFrame, str]:
     batch = st.session_state.get("batch_claims")
     if batch is not None and len(batch):
         return batch, "the claims on the Batch page"
-    return common.tests_as_claims(newer), f"the workbook Tests of v{newer['version']}"
+    return walk.tests_as_claims(newer), f"the workbook Tests of v{newer['version']}"
 
 
 def show_changes(before: dict[str, Any], after: dict[str, Any]) -> None:
@@ -41,14 +41,13 @@ def show_impact(result: impact.Impact, source: str, labels: tuple[str, str]) -> 
 
 choice = common.require_version()
 st.title("Compare versions")
-versions = common.store().versions(choice.ruleset_id)
+listed = common.listed_versions(choice.ruleset_id)
+versions = list(listed)
 left, right = st.columns(2)
 a = left.selectbox("Before", versions, index=max(0, versions.index(choice.version) - 1),
-                   key=f"compare_a:{choice.ruleset_id}",
-                   format_func=lambda v: common.version_label(choice.ruleset_id, v))
+                   key=f"compare_a:{choice.ruleset_id}", format_func=lambda v: listed[v].label)
 b = right.selectbox("After", versions, index=versions.index(choice.version),
-                    key=f"compare_b:{choice.ruleset_id}",
-                    format_func=lambda v: common.version_label(choice.ruleset_id, v))
+                    key=f"compare_b:{choice.ruleset_id}", format_func=lambda v: listed[v].label)
 try:
     doc_a = common.load_version(choice.ruleset_id, a)
     doc_b = common.load_version(choice.ruleset_id, b)

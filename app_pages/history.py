@@ -10,23 +10,18 @@ import pandas as pd
 import streamlit as st
 
 from app_pages import common
-from compiler.ruleset.store import StoreError, index_entry
 
 
-def timeline_rows(ruleset_id: str) -> tuple[list[dict[str, Any]], list[str]]:
-    """One row per (version, policy review date), and the versions that were refused."""
-    rows, refused = [], []
-    for v in common.store().versions(ruleset_id):
-        try:
-            doc = common.load_version(ruleset_id, v)
-        except StoreError as exc:
-            refused.append(str(exc))
+def timeline_rows(listed: dict[int, common.Listed]) -> tuple[list[dict[str, Any]], list[str]]:
+    """One row per (version, policy review date), and why each refused version was refused."""
+    rows = []
+    for v, item in listed.items():
+        if item.entry is None:
             continue
-        entry = index_entry(doc)
-        summary = "; ".join(common.history_summary(entry)) or "No new History row."
-        for policy_id, date in entry["review_dates"].items():
+        summary = "; ".join(common.history_summary(item.entry)) or "No new History row."
+        for policy_id, date in item.entry["review_dates"].items():
             rows.append({"version": f"v{v}", "policy": policy_id, "review_date": date, "summary": summary})
-    return rows, refused
+    return rows, [item.refused for item in listed.values() if item.refused is not None]
 
 
 def timeline_chart(rows: list[dict[str, Any]]) -> alt.LayerChart:
@@ -43,22 +38,21 @@ def timeline_chart(rows: list[dict[str, Any]]) -> alt.LayerChart:
 
 choice = common.require_version()
 st.title(f"History of {choice.ruleset_id}")
-rows, refused = timeline_rows(choice.ruleset_id)
+listed = common.listed_versions(choice.ruleset_id)
+rows, refused = timeline_rows(listed)
 for message in refused:
     st.error(message)
 if rows:
     st.altair_chart(timeline_chart(rows), width="stretch")
-for v in reversed(common.store().versions(choice.ruleset_id)):
-    try:
-        doc = common.load_version(choice.ruleset_id, v)
-    except StoreError:
+for v, item in reversed(listed.items()):
+    if item.entry is None:
         continue
+    doc = common.load_version(choice.ruleset_id, v)
     with st.container(border=True):
-        entry = index_entry(doc)
-        dates = ", ".join(f"{p} reviewed {d}" for p, d in entry["review_dates"].items())
+        dates = ", ".join(f"{p} reviewed {d}" for p, d in item.entry["review_dates"].items())
         st.markdown(f"#### v{v}  \n{dates}")
-        # The History rows this version added, as the compiler's change list records them.
-        for text in common.history_summary(entry) or ["No new History row."]:
+        # The History rows this version added (the store's index entry).
+        for text in common.history_summary(item.entry) or ["No new History row."]:
             st.markdown(f"- {text}")
         changes = doc["changes"]["items"]
         since = doc["changes"]["since_version"]

@@ -89,9 +89,8 @@ def main() -> None:
     cold = [cold_claim_page() for _ in range(args.runs)]
     at = AppTest.from_file(APP, default_timeout=120).run()
     warm = [warm_rerun(at, 61 + i) for i in range(args.runs)]
-    doc = Store(ROOT / "exports").load("oncology-dqm")
-    engine = Engine(doc)
-    chart = [timed(lambda: picture.rule_chart(engine, doc, "imatinib-400mg-tab", "retail", "tablets", 120).to_dict())
+    engine = Engine(Store(ROOT / "exports").load("oncology-dqm"))
+    chart = [timed(lambda: picture.rule_chart(engine, "imatinib-400mg-tab", "retail", requested=120).to_dict())
              for _ in range(args.runs)]
     data = claims_csv(args.batch_claims)
     batch = [batch_upload(data) for _ in range(max(3, args.runs // 2))]

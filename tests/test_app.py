@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import io
 import json
 from collections import Counter
 
-import openpyxl
 import pandas as pd
 import pytest
-from conftest import ROOT
+from tests.fixtures.paths import ROOT
 from streamlit.testing.v1 import AppTest
 
 import compiler.ruleset.store
@@ -256,17 +254,6 @@ def test_draft_with_a_word_in_a_limit_cell_shows_that_cell(exports, founding_row
     assert download.proto.label == "Download the workbook with these findings marked"
 
 
-def test_draft_review_marks_the_bad_cell_in_the_annotated_workbook(founding_rows, make_workbook):
-    from app_pages.draft_review import review_draft
-
-    founding_rows["Limits"][1][4] = "sixty"
-    review = review_draft("oncology-dqm.xlsx", make_workbook(founding_rows).read_bytes())
-    assert not review.ok and review.ruleset is None
-    marked = openpyxl.load_workbook(io.BytesIO(review.annotated))["Limits"]["E3"]
-    assert marked.value == "sixty"
-    assert "'Retail Max Qty per Rx' must be a number." in marked.comment.text
-
-
 def test_valid_draft_previews_decisions_and_impact_without_publishing(exports, founding_rows, make_workbook):
     raise_100mg_home_limit(founding_rows)
     founding_rows["Tests"].append(["100-home-541", "imatinib-100mg-tab", "Home Delivery", 541, None, None,
@@ -285,6 +272,20 @@ def test_valid_draft_previews_decisions_and_impact_without_publishing(exports, f
     assert changed[["claim_id", "decision_before", "decision_after"]].values.tolist() == [
         ["100-home-541", "deny", "approve"]]
     assert sorted(p.name for p in (exports / "oncology-dqm").iterdir()) == before
+
+
+def test_a_draft_is_compared_with_a_version_published_after_it_was_checked(exports, founding_rows,
+                                                                         make_workbook):
+    data = make_workbook(founding_rows, "draft.xlsx").read_bytes()  # what v3 says
+    at = open_app("draft")
+    at.file_uploader(key="draft_upload").upload("draft.xlsx", data)
+    at.run()
+    assert "The draft says what v3 says." in [m.value for m in at.markdown]
+    published_v4(exports, founding_rows, make_workbook)
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert "imatinib-100mg-tab: Home Delivery Max Qty per Rx 600 → 540" in list(
+        table(at, "draft_changes")["change"])
 
 
 def test_history_page_shows_every_version_with_its_history_rows(exports):
@@ -332,37 +333,6 @@ def test_a_version_is_verified_once_per_content_across_reruns(exports, monkeypat
     assert sorted(calls) == first
 
 
-def test_rule_picture_regions_come_from_the_engines_decisions():
-    from app_pages import picture
-    from compiler.decide.engine import Engine
-
-    doc = compiler.ruleset.store.Store(ROOT / "exports").load("oncology-dqm", 3)
-    decided, q_max = picture.decisions_over_quantity(Engine(doc), doc, PRODUCT_400, "retail")
-    assert q_max == 135  # 1.5 times the inducer cap of 90
-    assert picture.regions(decided).values.tolist() == [
-        ["No override criterion met", "approve", 0, 60, "1–60"],
-        ["No override criterion met", "deny", 60, 135, "0"],
-        ["strong-cyp3a4-inducer met (e.g. carbamazepine)", "approve", 0, 60, "1–60"],
-        ["strong-cyp3a4-inducer met (e.g. carbamazepine)", "override", 60, 90, "61–90"],
-        ["strong-cyp3a4-inducer met (e.g. carbamazepine)", "override, capped", 90, 135, "90"],
-    ]
-    assert picture.markers(decided).values.tolist() == [[60.0, "limit 60"], [90.0, "cap 90"]]
-
-
-def test_rule_picture_of_a_product_without_overrides_has_only_approve_and_deny():
-    from app_pages import picture
-    from compiler.decide.engine import Engine
-
-    doc = compiler.ruleset.store.Store(ROOT / "exports").load("oncology-dqm", 3)
-    decided, q_max = picture.decisions_over_quantity(Engine(doc), doc, "imatinib-100mg-tab", "home_delivery")
-    assert q_max == 810
-    assert picture.regions(decided).values.tolist() == [
-        ["No override criterion met", "approve", 0, 540, "1–540"],
-        ["No override criterion met", "deny", 540, 810, "0"],
-    ]
-    assert picture.markers(decided).values.tolist() == [[540.0, "limit 540"]]
-
-
 def test_a_malformed_claims_csv_is_named_in_one_line_and_the_tests_stay(exports):
     at = open_app("batch")
     at.file_uploader(key="batch_upload").upload("claims.csv", b"claim_id,product,channel\n1,x,retail\n", "text/csv")
@@ -394,23 +364,6 @@ def test_an_attested_criterion_is_offered_and_overrides_when_attested(exports, f
     assert metrics(at) == {"Approved quantity": "200", "Limit": "180", "Reject code": "76",
                            "Approval months": "6"}
     assert "**Criterion met:** dose-confirmed" in at.markdown[1].value
-
-
-def test_rule_picture_of_a_huge_request_decides_a_sample_with_exact_edges():
-    from app_pages import picture
-    from compiler.decide.engine import Engine
-
-    doc = compiler.ruleset.store.Store(ROOT / "exports").load("oncology-dqm", 3)
-    decided, q_max = picture.decisions_over_quantity(Engine(doc), doc, PRODUCT_400, "retail", 5_000_000)
-    assert q_max == 5_000_000
-    assert len(decided) <= 2 * (picture.MAX_POINTS + 5)
-    assert [r[:4] for r in picture.regions(decided).values.tolist()] == [
-        ["No override criterion met", "approve", 0, 60],
-        ["No override criterion met", "deny", 60, 5_000_000],
-        ["strong-cyp3a4-inducer met (e.g. carbamazepine)", "approve", 0, 60],
-        ["strong-cyp3a4-inducer met (e.g. carbamazepine)", "override", 60, 90],
-        ["strong-cyp3a4-inducer met (e.g. carbamazepine)", "override, capped", 90, 5_000_000],
-    ]
 
 
 def test_claim_page_survives_a_quantity_far_beyond_every_limit(exports):

@@ -7,8 +7,8 @@ import shutil
 from collections import Counter
 
 import pytest
-from browser_harness import CHROMIUM, CHROMIUM_ARGS, screenshot, streamlit_server, wait_idle
-from conftest import EXPORTS
+from tests.fixtures.browser import CHROMIUM, CHROMIUM_ARGS, screenshot, streamlit_server, wait_idle
+from tests.fixtures.paths import EXPORTS
 from playwright import sync_api
 from playwright.sync_api import expect
 
