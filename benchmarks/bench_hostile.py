@@ -1,4 +1,4 @@
-"""Benchmark: every hostile workbook of tests/hostile_corpus.py through `validate_file`, each run in
+"""Benchmark: every hostile workbook of tests/fixtures/hostile.py through `validate_file`, each run in
 a fresh Python process so its peak memory is its own. Prints, per case, the median time to the
 findings and the peak RSS (VmHWM) growth over the process's baseline after imports; see benchmarks/README.md.
 
@@ -16,9 +16,9 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT))
 
-import hostile_corpus as corpus  # noqa: E402
+from tests.fixtures import hostile as corpus  # noqa: E402
 
 CHILD = """
 import json, sys, time

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+import pandas as pd
+
+from .decide.claims import claims_frame
 from .decide.engine import Engine
 from .ruleset.store import Store, StoreError, load_file
 
@@ -18,3 +22,27 @@ def load_engine(ruleset: str, version: int | None = None, exports: str | Path = 
             raise StoreError(f"{path} is version {doc['version']}, not {version}.")
         return Engine(doc)
     return Engine(Store(exports).load(ruleset, version))
+
+
+def decide_claims(claims: pd.DataFrame | list[dict[str, Any]], ruleset: str | dict[str, Any] | Engine,
+           version: int | None = None, exports: str | Path = "exports") -> pd.DataFrame:
+    """One decision per claim (a claims frame, or dicts with the contract's claim columns), in
+    order, against a ruleset: an Engine, a ruleset dict, a published ruleset id or a version file."""
+    engine = _engine(ruleset, version, exports)
+    if not isinstance(claims, pd.DataFrame):
+        claims = claims_frame(list(claims))
+    return engine.decide(claims)
+
+
+def explain_claim(claim: dict[str, Any], ruleset: str | dict[str, Any] | Engine, version: int | None = None,
+            exports: str | Path = "exports") -> tuple[dict[str, Any], list[str]]:
+    """One claim's decision (the contract's fields) and the steps that led to it."""
+    return _engine(ruleset, version, exports).explain(claim)
+
+
+def _engine(ruleset: str | dict[str, Any] | Engine, version: int | None, exports: str | Path) -> Engine:
+    if isinstance(ruleset, Engine):
+        return ruleset
+    if isinstance(ruleset, dict):
+        return Engine(ruleset)
+    return load_engine(ruleset, version, exports)

@@ -78,7 +78,8 @@ def cmd_template(args: argparse.Namespace) -> int:
 
 
 def cmd_decide(args: argparse.Namespace) -> int:
-    from .decide.claims import ClaimsFileError, read_claims_csv, write_decisions
+    from .decide.claims import ClaimsFileError, read_claims_csv
+    from .decide.decisions import write_decisions
     from .api import load_engine
 
     version = _version(args.version) if args.version else None

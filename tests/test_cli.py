@@ -7,7 +7,7 @@ import json
 import subprocess
 import sys
 
-from conftest import ROOT, WORKBOOK
+from tests.fixtures.paths import ROOT, WORKBOOK
 
 
 def dqm(*args, cwd=ROOT):
@@ -43,8 +43,9 @@ def test_validate_json_lists_errors_and_warnings_as_objects(founding_rows, make_
     code, out, _ = dqm("validate", make_workbook(founding_rows), "--json")
     assert code == 1
     assert json.loads(out) == {"errors": [{
-        "sheet": "Limits", "cell": "E3", "column": "Retail Max Qty per Rx", "value": "sixty",
-        "message": SIXTY}], "warnings": []}
+        "code": "not-a-number", "sheet": "Limits", "cell": "E3", "column": "Retail Max Qty per Rx",
+        "value": "sixty", "message": SIXTY, "params": {"header": "Retail Max Qty per Rx", "example": "60"},
+    }], "warnings": []}
 
 
 def test_validate_json_of_a_clean_workbook():

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import ROOT
+from tests.fixtures.paths import ROOT
 
 from compiler.workbook import schemas
 from compiler.cli import parser
