@@ -62,7 +62,7 @@ if result and result[0] == choice.label:
         st.warning("The table has changed since these decisions; press Decide all again.")
     st.subheader(f"{len(decisions)} decisions by {choice.label}")
     tally = counts(decisions)
-    for col, row in zip(st.columns(len(tally)), tally.itertuples()):
+    for col, row in zip(st.columns(len(tally)), tally.itertuples(), strict=True):
         col.metric(row.decision, row.claims)
     st.dataframe(decisions, hide_index=True, width="stretch")
     st.download_button("Download decisions (CSV)", decisions.to_csv(index=False).encode(),

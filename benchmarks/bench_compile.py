@@ -21,12 +21,11 @@ from pathlib import Path
 import openpyxl
 import pandas as pd
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from compiler.ruleset.compile import compile_workbook
+from compiler.workbook import schemas
+from compiler.workbook.validate import validate_file
 
-from compiler import schemas  # noqa: E402
-from compiler.ruleset.compile import compile_workbook  # noqa: E402
-from compiler.workbook.validate import validate_file  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 POLICIES, PRODUCTS_PER_POLICY, LISTS, DRUGS_PER_LIST, TESTS = 5_000, 4, 10, 50, 2_000
 
@@ -116,7 +115,7 @@ def main() -> None:
         ]
         print(f"medians of {runs} runs")
         for label, seconds in rows:
-            print(f"| {label} | {seconds:.2f} s |")
+            print(f"| {label} | {seconds:.2f} s | {seconds / floor:.1f}x the floor |")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

@@ -12,19 +12,17 @@ import os
 import platform
 import statistics
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
 from compiler.api import load_engine
 from compiler.decide.engine import Engine
 from compiler.ruleset import jdm
+
+ROOT = Path(__file__).resolve().parents[1]
 
 DATA = ROOT / "benchmarks" / "data"
 RULESET = ROOT / "exports" / "oncology-dqm" / "v3.json"
@@ -58,7 +56,7 @@ def claims(n: int, seed: int = 0) -> pd.DataFrame:
     pool = np.array(DRUG_POOL, dtype=object)
     counts = rng.integers(1, 4, len(carrying))
     picks = rng.integers(0, len(pool), (len(carrying), 3))
-    drugs[carrying] = ["; ".join(pool[p[:c]]) for p, c in zip(picks, counts)]
+    drugs[carrying] = ["; ".join(pool[p[:c]]) for p, c in zip(picks, counts, strict=True)]
     return pd.DataFrame({
         "claim_id": pd.Series(np.char.add("C", np.arange(n).astype(str)), dtype="str"),
         "product_id": pd.Series(product, dtype="str"),

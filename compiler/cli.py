@@ -10,8 +10,8 @@ import sys
 from pathlib import Path
 
 from .ruleset import diff
-from .workbook import findings as fmt
 from .ruleset.store import Published, Store, StoreError, Unchanged
+from .workbook import findings as fmt
 
 
 class UserError(Exception):
@@ -78,9 +78,9 @@ def cmd_template(args: argparse.Namespace) -> int:
 
 
 def cmd_decide(args: argparse.Namespace) -> int:
+    from .api import load_engine
     from .decide.claims import ClaimsFileError, read_claims_csv
     from .decide.decisions import write_decisions
-    from .api import load_engine
 
     version = _version(args.version) if args.version else None
     engine = load_engine(args.ruleset, version, args.exports)

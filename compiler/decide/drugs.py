@@ -12,7 +12,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from . import names
+from .. import names
 from .model import ListEntry
 
 _TRIM = " \t\r\n\v\f"  # what is trimmed around each `;`-separated drug

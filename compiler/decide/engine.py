@@ -18,8 +18,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .. import names
 from ..vocabulary import CHANNELS, CLAIM_COLUMNS, DECISIONS, REJECT_CODE
-from . import model, names
+from . import model
 from .claims import ROW_PROBLEM, cell_text, column_key
 from .decisions import decision_frame
 from .drugs import DrugLists, DrugTexts

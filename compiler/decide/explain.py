@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from .. import names
 from ..vocabulary import CHANNEL_LABELS, CHANNELS, REJECT_CODE, format_number, json_number
-from . import names
 from .encode import Coded
 from .evaluation import APPROVE, DENY, INVALID, Evaluation
 

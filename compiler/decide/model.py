@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from .. import names
 from ..vocabulary import CHANNELS, MAX_QTY_FIELDS
-from . import names
 
 
 @dataclass(frozen=True)

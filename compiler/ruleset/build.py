@@ -10,7 +10,7 @@ import numpy as np
 import orjson
 import pandas as pd
 
-from ..decide import names
+from .. import names
 from ..vocabulary import CHANNEL_LABELS, json_number
 from ..workbook.validate import Validated
 

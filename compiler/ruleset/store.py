@@ -17,10 +17,10 @@ version beside it (v<N>.<suffix>), and index.json.
 from __future__ import annotations
 
 import contextlib
-from collections import Counter
 import hashlib
 import json
 import re
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache

@@ -94,7 +94,7 @@ def run_rows(validated: Validated, content: dict[str, Any]) -> list[TestResult]:
             for test_id, row, expected, expected_qty, decision, qty, message in zip(
                 tests["Test ID"].tolist(), tests.index.tolist(), tests["Expected Decision"].tolist(),
                 tests["Expected Approved Qty"].tolist(), decided["decision"].tolist(), approved,
-                decided["message"].tolist())]
+                decided["message"].tolist(), strict=True)]
 
 
 def _only_products(content: dict[str, Any], product_ids: set[str]) -> dict[str, Any]:
@@ -137,7 +137,7 @@ def as_table(results: list[TestResult]) -> str:
     rows += [(r.test_id, shown(r.expected_decision, r.expected_approved), shown(r.decision, r.approved),
               "pass" if r.passed else "FAIL") for r in results]
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
-    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows]
     failed = [r for r in results if not r.passed]
     lines.append(f"{len(results) - len(failed)} passed, {len(failed)} failed.")
     lines += [f"FAIL {r.test_id} (row {r.row}): {mismatch(r)}" for r in failed]

@@ -84,7 +84,7 @@ def _open_copy(source: bytes, name: str) -> openpyxl.Workbook:
     if source and len(source) <= MAX_FILE_BYTES and check_container(source, name).safe_to_open:
         try:
             return openpyxl.load_workbook(io.BytesIO(source))
-        except Exception:  # noqa: BLE001 - the reader already reported why; keep the list alone
+        except Exception:
             pass
     wb = openpyxl.Workbook()
     wb.remove(wb.active)

@@ -8,6 +8,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..vocabulary import json_number
 from . import catalogue
 
 ERROR = "error"
@@ -61,10 +62,8 @@ def plain_value(value: Any) -> Any:
         return None
     if isinstance(value, (dt.date, dt.datetime)):
         return value.isoformat()
-    if isinstance(value, float):
-        if value != value:  # NaN: an empty cell
-            return None
-        return int(value) if value.is_integer() else value
+    if isinstance(value, float):  # NaN (an empty cell) is None
+        return json_number(value)
     if isinstance(value, (str, int, bool)):
         return value
     if isinstance(value, numbers.Integral):  # numpy's integers

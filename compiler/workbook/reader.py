@@ -175,7 +175,7 @@ def _sheet_frame(name: str, rows: list[list], merged) -> tuple[Sheet, list[Findi
                                 {"text": text, "sheet": name, "headers": list(headers)}, WARNING))
 
     data = {}
-    columns = list(zip(*rows[1:])) if len(rows) > 1 else []  # calamine pads rows to the sheet's width
+    columns = list(zip(*rows[1:], strict=True)) if len(rows) > 1 else []  # calamine pads rows to the sheet's width
     for h in headers:
         i = positions.get(h)
         if i is None or i >= len(columns):

@@ -8,7 +8,7 @@ import difflib
 
 import pandas as pd
 
-from ..decide import names
+from .. import names
 from . import schemas
 from .findings import WARNING, Finding
 from .reader import Sheet
@@ -97,7 +97,7 @@ def drug_list_when_on_list(sheet: Sheet, frame: pd.DataFrame, lists: pd.Series |
     out = []
     known = sorted(set(lists.dropna())) if lists is not None else []
     h = "Drug List ID"
-    for row, met_when, list_id in zip(frame.index, frame["Met When"], frame[h]):
+    for row, met_when, list_id in zip(frame.index, frame["Met When"], frame[h], strict=True):
         cell = sheet.cell(h, row)
         if met_when == ON_LIST and list_id is None:
             out.append(Finding("drug-list-required", sheet.name, cell, h, None,
@@ -123,7 +123,7 @@ def attested_criteria(sheet: Sheet, frame: pd.DataFrame, criteria: pd.DataFrame)
 def one_override_per_criterion(sheet: Sheet, frame: pd.DataFrame) -> list[Finding]:
     out = []
     seen: dict[tuple, int] = {}
-    for row, product, criterion in zip(frame.index, frame["Product ID"], frame["Criterion ID"]):
+    for row, product, criterion in zip(frame.index, frame["Product ID"], frame["Criterion ID"], strict=True):
         if product is None or criterion is None:
             continue
         key = (product, criterion)
@@ -142,7 +142,7 @@ def overrides_above_limits(sheet: Sheet, frame: pd.DataFrame, limits: pd.DataFra
     out = []
     for h in CHANNEL_HEADERS:
         low = joined[joined[h] <= joined[f"{h} limit"]]
-        for row, pid, limit_row, theirs in zip(low["row"], low["Product ID"], low["row limit"], low[f"{h} limit"]):
+        for row, pid, limit_row, theirs in zip(low["row"], low["Product ID"], low["row limit"], low[f"{h} limit"], strict=True):
             out.append(Finding("override-not-above-limit", sheet.name, sheet.cell(h, row), h,
                                sheet.frame.at[row, h], {"product": pid, "header": h,
                                                         "limit": _num(theirs), "limit_row": int(limit_row)}))
@@ -155,7 +155,7 @@ def home_delivery_below_retail(sheet: Sheet, frame: pd.DataFrame) -> list[Findin
     return [Finding("home-delivery-below-retail", sheet.name, sheet.cell(home, row), home,
                     sheet.frame.at[row, home],
                     {"home_delivery": _num(h), "retail": _num(r), "product": pid}, WARNING)
-            for row, h, r, pid in zip(low.index, low[home], low[retail], low["Product ID"])]
+            for row, h, r, pid in zip(low.index, low[home], low[retail], low["Product ID"], strict=True)]
 
 
 def latest_history_is_review_date(sheet: Sheet, policies: pd.DataFrame, history: pd.DataFrame) -> list[Finding]:
@@ -165,7 +165,7 @@ def latest_history_is_review_date(sheet: Sheet, policies: pd.DataFrame, history:
     theirs = pd.Series(latest.reindex(policies["Policy ID"]).to_numpy(), index=policies.index)
     differ = policies[policies["Policy ID"].notna() & policies[h].notna() & (theirs != policies[h])]
     out = []
-    for row, pid, review in zip(differ.index, differ["Policy ID"], differ[h]):
+    for row, pid, review in zip(differ.index, differ["Policy ID"], differ[h], strict=True):
         if pid not in latest.index:
             out.append(Finding("policy-without-history", sheet.name, sheet.cell(h, row), h,
                                review.date(), {"policy": pid, "review_date": review.date()}))
@@ -179,7 +179,7 @@ def latest_history_is_review_date(sheet: Sheet, policies: pd.DataFrame, history:
 def names_unique_within_list(sheet: Sheet, frame: pd.DataFrame) -> list[Finding]:
     out = []
     seen: dict[tuple[str, str], int] = {}
-    for row, list_id, drug, aka in zip(frame.index, frame["Drug List ID"], frame["Drug"], frame["Also Known As"]):
+    for row, list_id, drug, aka in zip(frame.index, frame["Drug List ID"], frame["Drug"], frame["Also Known As"], strict=True):
         for header, name in [("Drug", drug)] + [("Also Known As", a) for a in names.split_list(aka)]:
             if not name:
                 continue

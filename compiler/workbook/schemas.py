@@ -10,14 +10,14 @@ from __future__ import annotations
 import pandera.pandas as pa
 from pandera.typing import Series
 
-from ..vocabulary import OPTIONAL_SHEETS, SHEET_NAMES  # noqa: F401  (OPTIONAL_SHEETS re-exported)
+from ..vocabulary import CHANNEL_LABELS, DECISIONS, OPTIONAL_SHEETS, SHEET_NAMES  # noqa: F401  (OPTIONAL_SHEETS re-exported)
 
 SLUG = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 
 POLICY_TYPES = ["Per Rx"]
 MET_WHEN = ["Concomitant drug on list", "Attested"]
-CHANNELS = ["Retail", "Home Delivery"]
-EXPECTED_DECISIONS = ["Approve", "Override", "Deny"]
+CHANNELS = list(CHANNEL_LABELS.values())  # as the Tests sheet writes them
+EXPECTED_DECISIONS = [d.title() for d in DECISIONS[:3]]  # a Tests row expects a valid claim's decision
 
 
 def _field(header: str, help: str, example: str, **checks) -> pa.Field:

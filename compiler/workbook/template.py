@@ -15,8 +15,8 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter, quote_sheetname
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from . import schemas
 from ..atomic import replace_file
+from . import schemas
 
 HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
 INSTRUCTIONS = "Instructions"
