@@ -9,13 +9,15 @@ import streamlit as st
 from app_pages import common
 
 st.set_page_config(page_title="dqm reviewer", page_icon=":material/medication:", layout="wide")
-pages = st.navigation([
-    st.Page("app_pages/claim.py", title="One claim", icon=":material/search:", default=True),
-    st.Page("app_pages/batch.py", title="Batch", icon=":material/table:"),
-    st.Page("app_pages/compare.py", title="Compare versions", icon=":material/compare_arrows:"),
-    st.Page("app_pages/draft.py", title="Draft workbook", icon=":material/upload_file:"),
-    st.Page("app_pages/history.py", title="History", icon=":material/history:"),
-])
+pages = st.navigation(
+    [
+        st.Page("app_pages/claim.py", title="One claim", icon=":material/search:", default=True),
+        st.Page("app_pages/batch.py", title="Batch", icon=":material/table:"),
+        st.Page("app_pages/compare.py", title="Compare versions", icon=":material/compare_arrows:"),
+        st.Page("app_pages/draft.py", title="Draft workbook", icon=":material/upload_file:"),
+        st.Page("app_pages/history.py", title="History", icon=":material/history:"),
+    ]
+)
 st.sidebar.title("Drug Quantity Management")
 st.session_state["choice"] = common.choose_version()
 pages.run()

@@ -19,30 +19,45 @@ def starting_claims(choice: common.Choice) -> tuple[pd.DataFrame, str]:
     uploaded = st.session_state.get("batch_upload")
     if uploaded is not None:
         try:
-            return common.editable(read_claims_csv(uploaded.getvalue())), f"claims from {uploaded.name}"
+            return common.editable(
+                read_claims_csv(uploaded.getvalue())
+            ), f"claims from {uploaded.name}"
         except ClaimsFileError as exc:
             st.error(f"{uploaded.name}: {exc}")
     tests = walk.tests_as_claims(choice.doc)
-    source = f"the workbook Tests of {choice.label}" if len(tests) else "an empty table (this version has no Tests)"
+    source = (
+        f"the workbook Tests of {choice.label}"
+        if len(tests)
+        else "an empty table (this version has no Tests)"
+    )
     return common.editable(tests), source
 
 
 def counts(decisions: pd.DataFrame) -> pd.DataFrame:
     """How many claims got each decision (every decision listed, zeros included)."""
     n = decisions["decision"].value_counts()
-    return pd.DataFrame({"decision": list(DECISIONS), "claims": [int(n.get(d, 0)) for d in DECISIONS]})
+    return pd.DataFrame(
+        {"decision": list(DECISIONS), "claims": [int(n.get(d, 0)) for d in DECISIONS]}
+    )
 
 
 def batch_claims(choice: common.Choice) -> pd.DataFrame:
     """The editor, and the claims as it now holds them (saved for the Compare page)."""
     table, source = starting_claims(choice)
-    st.caption(f"Starting from {source}. Edit cells, add or delete rows; channel is `retail` or "
-               "`home_delivery`, drugs and attested criteria are `;`-separated.")
+    st.caption(
+        f"Starting from {source}. Edit cells, add or delete rows; channel is `retail` or "
+        "`home_delivery`, drugs and attested criteria are `;`-separated."
+    )
     # A new source (another version, another file) starts a new editor.
     key = f"batch_editor:{choice.label}:{source}"
-    edited = st.data_editor(table, key=key, num_rows="dynamic", hide_index=True,
-                            width="stretch",
-                            column_config={c: st.column_config.TextColumn(c) for c in CLAIM_COLUMNS})
+    edited = st.data_editor(
+        table,
+        key=key,
+        num_rows="dynamic",
+        hide_index=True,
+        width="stretch",
+        column_config={c: st.column_config.TextColumn(c) for c in CLAIM_COLUMNS},
+    )
     claims = claims_frame(edited.astype(object).where(edited.notna(), "").to_dict("records"))
     st.session_state["batch_claims"] = claims
     return claims
@@ -50,8 +65,13 @@ def batch_claims(choice: common.Choice) -> pd.DataFrame:
 
 choice = common.require_version()
 st.title("Batch")
-st.file_uploader("Claims CSV (optional)", type=["csv"], key="batch_upload", max_upload_size=MAX_CLAIMS_MB,
-                 help="Columns: claim_id, product_id, channel, quantity, concomitant_drugs, attested_criteria.")
+st.file_uploader(
+    "Claims CSV (optional)",
+    type=["csv"],
+    key="batch_upload",
+    max_upload_size=MAX_CLAIMS_MB,
+    help="Columns: claim_id, product_id, channel, quantity, concomitant_drugs, attested_criteria.",
+)
 claims = batch_claims(choice)
 if st.button("Decide all", type="primary", key="batch_decide"):
     st.session_state["batch_result"] = (choice.label, claims, choice.engine.decide(claims))
@@ -65,6 +85,10 @@ if result and result[0] == choice.label:
     for col, row in zip(st.columns(len(tally)), tally.itertuples(), strict=True):
         col.metric(row.decision, row.claims)
     st.dataframe(decisions, hide_index=True, width="stretch")
-    st.download_button("Download decisions (CSV)", decisions.to_csv(index=False).encode(),
-                       file_name=f"decisions-{choice.ruleset_id}-v{choice.version}.csv",
-                       mime="text/csv", key="batch_download")
+    st.download_button(
+        "Download decisions (CSV)",
+        decisions.to_csv(index=False).encode(),
+        file_name=f"decisions-{choice.ruleset_id}-v{choice.version}.csv",
+        mime="text/csv",
+        key="batch_download",
+    )

@@ -12,10 +12,20 @@ from app_pages import common, picture
 from compiler.ruleset import walk
 from compiler.vocabulary import CHANNEL_LABELS
 
-BADGES = {"approve": ("Approve", "green"), "override": ("Override", "blue"), "deny": ("Deny", "red"),
-          "not_applicable": ("Not applicable", "gray"), "invalid": ("Invalid claim", "orange")}
-ICONS = {"approve": ":material/check_circle:", "override": ":material/rule:", "deny": ":material/block:",
-         "not_applicable": ":material/help:", "invalid": ":material/error:"}
+BADGES = {
+    "approve": ("Approve", "green"),
+    "override": ("Override", "blue"),
+    "deny": ("Deny", "red"),
+    "not_applicable": ("Not applicable", "gray"),
+    "invalid": ("Invalid claim", "orange"),
+}
+ICONS = {
+    "approve": ":material/check_circle:",
+    "override": ":material/rule:",
+    "deny": ":material/block:",
+    "not_applicable": ":material/help:",
+    "invalid": ":material/error:",
+}
 
 
 def claim_form(choice: common.Choice) -> dict[str, Any]:
@@ -24,25 +34,56 @@ def claim_form(choice: common.Choice) -> dict[str, Any]:
     attestable = walk.attested_criteria(doc)
     left, right = st.columns(2)
     with left:
-        product_id = st.selectbox("Product", engine.product_ids, key="claim_product",
-                                  format_func=lambda p: common.product_label(engine, p))
-        channel = st.radio("Channel", list(CHANNEL_LABELS), key="claim_channel", horizontal=True,
-                           format_func=CHANNEL_LABELS.get)
-        quantity = st.number_input("Quantity requested", min_value=0.0, value=60.0, step=1.0,
-                                   format="%g", key="claim_quantity")
+        product_id = st.selectbox(
+            "Product",
+            engine.product_ids,
+            key="claim_product",
+            format_func=lambda p: common.product_label(engine, p),
+        )
+        channel = st.radio(
+            "Channel",
+            list(CHANNEL_LABELS),
+            key="claim_channel",
+            horizontal=True,
+            format_func=CHANNEL_LABELS.get,
+        )
+        quantity = st.number_input(
+            "Quantity requested",
+            min_value=0.0,
+            value=60.0,
+            step=1.0,
+            format="%g",
+            key="claim_quantity",
+        )
     with right:
         drugs = st.multiselect(
-            "Concomitant drugs", walk.drug_names(doc), key="claim_drugs", accept_new_options=True,
+            "Concomitant drugs",
+            walk.drug_names(doc),
+            key="claim_drugs",
+            accept_new_options=True,
             # One drug per entry: Enter takes the typed name, never every name that contains it.
-            select_all=False, filter_mode="contains",
+            select_all=False,
+            filter_mode="contains",
             placeholder="Type a drug as written on the claim, or pick one",
-            help="Free text: any drug the patient takes. The names offered are this version's drug lists.")
+            help="Free text: any drug the patient takes. The names offered are this version's drug lists.",
+        )
         attested = st.multiselect(
-            "Attested criteria", attestable, key="claim_attested", disabled=not attestable,
-            placeholder="Criteria a reviewer has confirmed" if attestable else "This version has no attested criteria")
-    return {"claim_id": "1", "product_id": product_id, "channel": channel,
-            "quantity": f"{quantity:g}", "concomitant_drugs": "; ".join(drugs),
-            "attested_criteria": "; ".join(attested)}
+            "Attested criteria",
+            attestable,
+            key="claim_attested",
+            disabled=not attestable,
+            placeholder="Criteria a reviewer has confirmed"
+            if attestable
+            else "This version has no attested criteria",
+        )
+    return {
+        "claim_id": "1",
+        "product_id": product_id,
+        "channel": channel,
+        "quantity": f"{quantity:g}",
+        "concomitant_drugs": "; ".join(drugs),
+        "attested_criteria": "; ".join(attested),
+    }
 
 
 def decision_card(decision: dict[str, Any], trace: list[str]) -> None:
@@ -54,8 +95,10 @@ def decision_card(decision: dict[str, Any], trace: list[str]) -> None:
     b.metric("Limit", _shown(decision["limit"]))
     c.metric("Reject code", _shown(decision["reject_code"]))
     d.metric("Approval months", _shown(decision["approval_months"]))
-    st.markdown(f"**Criterion met:** {_shown(decision['criterion_id'])}  \n"
-                f"**Matched drugs:** {_shown(decision['matched_drugs'])}")
+    st.markdown(
+        f"**Criterion met:** {_shown(decision['criterion_id'])}  \n"
+        f"**Matched drugs:** {_shown(decision['matched_drugs'])}"
+    )
     st.info(decision["message"])
     with st.expander("How this was decided", expanded=True):
         st.markdown("\n".join(f"{i}. {line}" for i, line in enumerate(trace, start=1)))
@@ -79,10 +122,18 @@ with st.container(border=True):
     decision_card(decision, trace)
 
 st.subheader("The rule for this product and channel")
-st.caption("What the engine decides at every requested quantity, with no criterion met and with each "
-           "override criterion met. Dashed lines mark the limit and the override caps; the orange line "
-           "is this claim's quantity.")
+st.caption(
+    "What the engine decides at every requested quantity, with no criterion met and with each "
+    "override criterion met. Dashed lines mark the limit and the override caps; the orange line "
+    "is this claim's quantity."
+)
 requested = float(claim["quantity"])
-st.altair_chart(picture.rule_chart(choice.engine, claim["product_id"], claim["channel"],
-                                   requested=requested if requested > 0 else None),
-                width="stretch")
+st.altair_chart(
+    picture.rule_chart(
+        choice.engine,
+        claim["product_id"],
+        claim["channel"],
+        requested=requested if requested > 0 else None,
+    ),
+    width="stretch",
+)

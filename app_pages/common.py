@@ -37,7 +37,9 @@ def load_version(ruleset_id: str, version: int) -> dict[str, Any]:
     try:
         data = s.path(ruleset_id, version).read_bytes()
     except OSError as exc:
-        raise StoreError(f"Cannot read {s.path(ruleset_id, version)}: {exc.strerror or exc}.") from None
+        raise StoreError(
+            f"Cannot read {s.path(ruleset_id, version)}: {exc.strerror or exc}."
+        ) from None
     return _verified(str(s.root), ruleset_id, version, hashlib.sha256(data).hexdigest())
 
 
@@ -92,7 +94,9 @@ def listed_versions(ruleset_id: str) -> dict[int, Listed]:
 
 def history_summary(entry: dict[str, Any]) -> list[str]:
     """An index entry's new History rows as `Annual Revision: No criteria changes.`"""
-    return [f"{row['type_of_revision']}: {row['summary_of_changes']}" for row in entry["history_added"]]
+    return [
+        f"{row['type_of_revision']}: {row['summary_of_changes']}" for row in entry["history_added"]
+    ]
 
 
 @dataclass
@@ -123,8 +127,13 @@ def choose_version(sidebar: Any = st.sidebar) -> Choice | None:
     ruleset_id = sidebar.selectbox("Ruleset", ids, key="ruleset_id")
     listed = listed_versions(ruleset_id)
     versions = list(listed)
-    version = sidebar.selectbox("Version", versions, index=len(versions) - 1, key=f"version:{ruleset_id}",
-                                format_func=lambda v: listed[v].label)
+    version = sidebar.selectbox(
+        "Version",
+        versions,
+        index=len(versions) - 1,
+        key=f"version:{ruleset_id}",
+        format_func=lambda v: listed[v].label,
+    )
     chosen = listed[version]
     if chosen.entry is None:
         sidebar.error(chosen.refused)
@@ -158,20 +167,34 @@ def editable(claims: pd.DataFrame) -> pd.DataFrame:
 
 def changes_table(items: list[dict[str, Any]]) -> pd.DataFrame:
     """The compiler's change records (compiler.ruleset.diff.changes) as a table: its wording first."""
-    return pd.DataFrame([{"change": c["text"], "kind": c["kind"], "action": c["action"]} for c in items],
-                        columns=["change", "kind", "action"])
+    return pd.DataFrame(
+        [{"change": c["text"], "kind": c["kind"], "action": c["action"]} for c in items],
+        columns=["change", "kind", "action"],
+    )
 
 
 def checked_draft(file_name: str, data: bytes, claims: pd.DataFrame | None) -> DraftCheck:
     """check_draft (with the annotated copy) once per upload, published state and claims: every
     widget touch reruns the page."""
-    return _checked_draft(file_name, hashlib.sha256(data).hexdigest(), str(exports_dir()),
-                          _latest_files(), claims, data)
+    return _checked_draft(
+        file_name,
+        hashlib.sha256(data).hexdigest(),
+        str(exports_dir()),
+        _latest_files(),
+        claims,
+        data,
+    )
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def _checked_draft(file_name: str, data_sha256: str, exports: str, latest_files: tuple,
-                   claims: pd.DataFrame | None, _data: bytes) -> DraftCheck:
+def _checked_draft(
+    file_name: str,
+    data_sha256: str,
+    exports: str,
+    latest_files: tuple,
+    claims: pd.DataFrame | None,
+    _data: bytes,
+) -> DraftCheck:
     return check_draft(_data, file_name, exports, claims=claims, annotate=True)
 
 

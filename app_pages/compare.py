@@ -44,10 +44,20 @@ st.title("Compare versions")
 listed = common.listed_versions(choice.ruleset_id)
 versions = list(listed)
 left, right = st.columns(2)
-a = left.selectbox("Before", versions, index=max(0, versions.index(choice.version) - 1),
-                   key=f"compare_a:{choice.ruleset_id}", format_func=lambda v: listed[v].label)
-b = right.selectbox("After", versions, index=versions.index(choice.version),
-                    key=f"compare_b:{choice.ruleset_id}", format_func=lambda v: listed[v].label)
+a = left.selectbox(
+    "Before",
+    versions,
+    index=max(0, versions.index(choice.version) - 1),
+    key=f"compare_a:{choice.ruleset_id}",
+    format_func=lambda v: listed[v].label,
+)
+b = right.selectbox(
+    "After",
+    versions,
+    index=versions.index(choice.version),
+    key=f"compare_b:{choice.ruleset_id}",
+    format_func=lambda v: listed[v].label,
+)
 try:
     doc_a = common.load_version(choice.ruleset_id, a)
     doc_b = common.load_version(choice.ruleset_id, b)

@@ -14,25 +14,34 @@ MAX_DRAFT_MB = 10  # a rules workbook is tens of kilobytes; this leaves room for
 def show_findings(check: DraftCheck) -> None:
     n_err, n_warn = len(check.errors), len(check.warnings)
     if n_err:
-        st.error(f"{check.file_name}: {n_err} error(s), {n_warn} warning(s). It would not compile; "
-                 "fix the cells below.")
+        st.error(
+            f"{check.file_name}: {n_err} error(s), {n_warn} warning(s). It would not compile; "
+            "fix the cells below."
+        )
     elif n_warn:
         st.warning(f"{check.file_name}: {n_warn} warning(s). It compiles.")
     if check.findings:
         # A plain table: messages wrap, and every cell is text a reader (or screen reader) can find.
         st.table(check.findings_table().set_index("severity"))
         if check.annotated is not None:
-            st.download_button("Download the workbook with these findings marked", check.annotated,
-                               file_name=check.file_name.removesuffix(".xlsx") + "-findings.xlsx",
-                               mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                               key="draft_annotated")
+            st.download_button(
+                "Download the workbook with these findings marked",
+                check.annotated,
+                file_name=check.file_name.removesuffix(".xlsx") + "-findings.xlsx",
+                mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                key="draft_annotated",
+            )
 
 
 def show_preview(check: DraftCheck) -> None:
     ruleset_id = check.ruleset["ruleset_id"]
-    st.success(f"{check.file_name} compiles: ruleset {ruleset_id}, its Tests pass. "
-               "Nothing has been published.")
-    source = "the draft's workbook Tests" if check.decided_on_tests else "the claims on the Batch page"
+    st.success(
+        f"{check.file_name} compiles: ruleset {ruleset_id}, its Tests pass. "
+        "Nothing has been published."
+    )
+    source = (
+        "the draft's workbook Tests" if check.decided_on_tests else "the claims on the Batch page"
+    )
     st.subheader("Decisions of the draft")
     st.caption(f"On {source}.")
     st.dataframe(check.decisions, hide_index=True, width="stretch")
@@ -45,8 +54,11 @@ def show_preview(check: DraftCheck) -> None:
         st.error(check.latest_refused)
         return
     items = check.changes
-    st.write(f"{len(items)} change(s) since v{check.latest_version}:" if items else
-             f"The draft says what v{check.latest_version} says.")
+    st.write(
+        f"{len(items)} change(s) since v{check.latest_version}:"
+        if items
+        else f"The draft says what v{check.latest_version} says."
+    )
     if items:
         st.dataframe(common.changes_table(items), hide_index=True, width="stretch")
     st.write(check.impact.summary)
@@ -55,12 +67,20 @@ def show_preview(check: DraftCheck) -> None:
 
 
 st.title("Draft workbook")
-st.caption("Check a workbook before publishing it: the same validation and Tests as `dqm compile`, "
-           "and nothing is written to the exports.")
-upload = st.file_uploader(f"Workbook (.xlsx, up to {MAX_DRAFT_MB} MB)", type=["xlsx"], key="draft_upload",
-                          max_upload_size=MAX_DRAFT_MB)
+st.caption(
+    "Check a workbook before publishing it: the same validation and Tests as `dqm compile`, "
+    "and nothing is written to the exports."
+)
+upload = st.file_uploader(
+    f"Workbook (.xlsx, up to {MAX_DRAFT_MB} MB)",
+    type=["xlsx"],
+    key="draft_upload",
+    max_upload_size=MAX_DRAFT_MB,
+)
 if upload is not None:
-    check = common.checked_draft(upload.name, upload.getvalue(), st.session_state.get("batch_claims"))
+    check = common.checked_draft(
+        upload.name, upload.getvalue(), st.session_state.get("batch_claims")
+    )
     show_findings(check)
     if check.ok:
         show_preview(check)

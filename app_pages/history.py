@@ -20,7 +20,9 @@ def timeline_rows(listed: dict[int, common.Listed]) -> tuple[list[dict[str, Any]
             continue
         summary = "; ".join(common.history_summary(item.entry)) or "No new History row."
         for policy_id, date in item.entry["review_dates"].items():
-            rows.append({"version": f"v{v}", "policy": policy_id, "review_date": date, "summary": summary})
+            rows.append(
+                {"version": f"v{v}", "policy": policy_id, "review_date": date, "summary": summary}
+            )
     return rows, [item.refused for item in listed.values() if item.refused is not None]
 
 
@@ -29,7 +31,8 @@ def timeline_chart(rows: list[dict[str, Any]]) -> alt.LayerChart:
     base = alt.Chart(frame).encode(
         x=alt.X("review_date:T", title="Review date"),
         y=alt.Y("policy:N", title=None, axis=alt.Axis(labelLimit=260)),
-        tooltip=["version:N", "policy:N", "review_date:T", "summary:N"])
+        tooltip=["version:N", "policy:N", "review_date:T", "summary:N"],
+    )
     line = base.mark_line(color="#9e9e9e")
     points = base.mark_circle(size=160, color="#1565c0")
     labels = base.mark_text(dy=-16, fontWeight="bold").encode(text="version:N")
@@ -56,5 +59,9 @@ for v, item in reversed(listed.items()):
             st.markdown(f"- {text}")
         changes = doc["changes"]["items"]
         since = doc["changes"]["since_version"]
-        st.caption(f"{len(changes)} change(s) since " + (f"v{since}" if since else "nothing (first version)")
-                   + ": " + "; ".join(c["text"] for c in changes))
+        st.caption(
+            f"{len(changes)} change(s) since "
+            + (f"v{since}" if since else "nothing (first version)")
+            + ": "
+            + "; ".join(c["text"] for c in changes)
+        )

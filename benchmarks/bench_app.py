@@ -44,14 +44,20 @@ def timed(fn) -> float:
 
 def claims_csv(n: int, seed: int = 0) -> bytes:
     rng = np.random.default_rng(seed)
-    frame = pd.DataFrame({
-        "claim_id": np.arange(1, n + 1),
-        "product_id": np.array(["imatinib-400mg-tab", "imatinib-100mg-tab"])[rng.integers(0, 2, n)],
-        "channel": np.array(["retail", "home_delivery"])[rng.integers(0, 2, n)],
-        "quantity": rng.integers(1, 600, n),
-        "concomitant_drugs": np.array(["", "", "rifampin", "Tegretol 200 mg", "lisinopril"])[rng.integers(0, 5, n)],
-        "attested_criteria": "",
-    })
+    frame = pd.DataFrame(
+        {
+            "claim_id": np.arange(1, n + 1),
+            "product_id": np.array(["imatinib-400mg-tab", "imatinib-100mg-tab"])[
+                rng.integers(0, 2, n)
+            ],
+            "channel": np.array(["retail", "home_delivery"])[rng.integers(0, 2, n)],
+            "quantity": rng.integers(1, 600, n),
+            "concomitant_drugs": np.array(["", "", "rifampin", "Tegretol 200 mg", "lisinopril"])[
+                rng.integers(0, 5, n)
+            ],
+            "attested_criteria": "",
+        }
+    )
     return frame.to_csv(index=False).encode()
 
 
@@ -75,7 +81,9 @@ def batch_upload(data: bytes) -> float:
     elapsed = timed(at.run)
     assert not at.exception, at.exception
     n = data.count(b"\n") - 1
-    assert any(h.value.startswith(f"{n} decisions by ") for h in at.subheader), "the batch was not decided"
+    assert any(h.value.startswith(f"{n} decisions by ") for h in at.subheader), (
+        "the batch was not decided"
+    )
     return elapsed
 
 
@@ -90,8 +98,14 @@ def main() -> None:
     at = AppTest.from_file(APP, default_timeout=120).run()
     warm = [warm_rerun(at, 61 + i) for i in range(args.runs)]
     engine = Engine(Store(ROOT / "exports").load("oncology-dqm"))
-    chart = [timed(lambda: picture.rule_chart(engine, "imatinib-400mg-tab", "retail", requested=120).to_dict())
-             for _ in range(args.runs)]
+    chart = [
+        timed(
+            lambda: picture.rule_chart(
+                engine, "imatinib-400mg-tab", "retail", requested=120
+            ).to_dict()
+        )
+        for _ in range(args.runs)
+    ]
     data = claims_csv(args.batch_claims)
     batch = [batch_upload(data) for _ in range(max(3, args.runs // 2))]
 

@@ -37,29 +37,54 @@ def generate(path: Path) -> dict[str, int]:
         ws.append(list(schemas.columns(name)))
     sheets["Ruleset"].append(["bench-dqm", "Benchmark ruleset", "Benchmarks"])
     for c in range(LISTS):
-        sheets["Criteria"].append([f"criterion-{c}", f"Patient takes a drug on list {c}",
-                                   "Concomitant drug on list", f"list-{c}"])
+        sheets["Criteria"].append(
+            [
+                f"criterion-{c}",
+                f"Patient takes a drug on list {c}",
+                "Concomitant drug on list",
+                f"list-{c}",
+            ]
+        )
         for d in range(DRUGS_PER_LIST):
-            sheets["Drug Lists"].append([f"list-{c}", f"drug {c} {d}", f"brand {c} {d}; other {c} {d}", None])
+            sheets["Drug Lists"].append(
+                [f"list-{c}", f"drug {c} {d}", f"brand {c} {d}; other {c} {d}", None]
+            )
     review = dt.date(2025, 12, 8)
     counts = {"Limits": 0, "Overrides": 0, "History": 0, "Tests": 0}
     for p in range(POLICIES):
         pid = f"policy-{p}"
         sheets["Policies"].append([pid, f"Policy {p}", "Per Rx", review, 12, None])
         for year in (2023, 2024):
-            sheets["History"].append([pid, "Annual Revision", "No criteria changes.", dt.date(year, 12, 1)])
+            sheets["History"].append(
+                [pid, "Annual Revision", "No criteria changes.", dt.date(year, 12, 1)]
+            )
         sheets["History"].append([pid, "Annual Revision", "No criteria changes.", review])
         counts["History"] += 3
         for k in range(PRODUCTS_PER_POLICY):
             prod = f"product-{p}-{k}"
-            sheets["Limits"].append([pid, prod, f"Drug {p}", f"{k * 100 + 100} mg tablets", 60, 180, "tablets", None])
+            sheets["Limits"].append(
+                [pid, prod, f"Drug {p}", f"{k * 100 + 100} mg tablets", 60, 180, "tablets", None]
+            )
             counts["Limits"] += 1
             if k % 2:
-                sheets["Overrides"].append([prod, f"criterion-{(p + k) % LISTS}", 90, 270, None, None])
+                sheets["Overrides"].append(
+                    [prod, f"criterion-{(p + k) % LISTS}", 90, 270, None, None]
+                )
                 counts["Overrides"] += 1
                 if counts["Tests"] < TESTS:
-                    sheets["Tests"].append([f"t-{prod}", prod, "Retail", 75, f"brand {(p + k) % LISTS} 1",
-                                            None, "Override", 75, None])
+                    sheets["Tests"].append(
+                        [
+                            f"t-{prod}",
+                            prod,
+                            "Retail",
+                            75,
+                            f"brand {(p + k) % LISTS} 1",
+                            None,
+                            "Override",
+                            75,
+                            None,
+                        ]
+                    )
                     counts["Tests"] += 1
     wb.save(path)
     return counts
@@ -92,7 +117,9 @@ def main() -> None:
         book = tmp / "bench-dqm.xlsx"
         counts = generate(book)
         print(f"workbook: {book.stat().st_size / 1e6:.1f} MB, {counts}")
-        floor = timed(lambda: pd.read_excel(book, sheet_name=list(schemas.SHEETS), engine="calamine"), runs)
+        floor = timed(
+            lambda: pd.read_excel(book, sheet_name=list(schemas.SHEETS), engine="calamine"), runs
+        )
 
         def validate():
             assert validate_file(book).ok
@@ -101,17 +128,28 @@ def main() -> None:
             assert compile_workbook(book, tmp / f"exports-{time.perf_counter_ns()}").ok
 
         def cli(*args):
-            return lambda: subprocess.run([str(ROOT / ".venv/bin/dqm"), *args], check=True,
-                                          capture_output=True)
+            return lambda: subprocess.run(
+                [str(ROOT / ".venv/bin/dqm"), *args], check=True, capture_output=True
+            )
 
         rows = [
             ("pandas read_excel, calamine engine (floor)", floor),
             ("validate (library)", timed(validate, runs)),
             ("compile (library, empty store)", timed(compile_, runs, tmp)),
             ("`dqm validate` (command, incl. start-up)", timed(cli("validate", str(book)), runs)),
-            ("`dqm compile` (command, incl. start-up)",
-             timed(lambda: cli("compile", str(book), "--exports",
-                               str(tmp / f"exports-{time.perf_counter_ns()}"))(), runs, tmp)),
+            (
+                "`dqm compile` (command, incl. start-up)",
+                timed(
+                    lambda: cli(
+                        "compile",
+                        str(book),
+                        "--exports",
+                        str(tmp / f"exports-{time.perf_counter_ns()}"),
+                    )(),
+                    runs,
+                    tmp,
+                ),
+            ),
         ]
         print(f"medians of {runs} runs")
         for label, seconds in rows:

@@ -30,17 +30,46 @@ RULESET = ROOT / "exports" / "oncology-dqm" / "v3.json"
 # What pharmacists type: generics, brands, salts, strengths, forms; inducers and not; near misses
 # (rifaximin is not rifampin, dexmethylphenidate is not dexamethasone).
 DRUG_POOL = [
-    "rifampin 300 mg capsule", "Rifadin", "rifampicin", "Rimactane 150mg", "rifabutin 150 mg",
-    "Mycobutin", "Priftin 150 mg tablet", "carbamazepine 200 mg tablet", "Tegretol XR 400 mg",
-    "Carbatrol ER 300 mg capsule", "Dilantin 100 mg", "Phenytoin Sodium Extended 100 mg capsule",
-    "phenobarbital 30 mg tablet", "Dexamethasone 4 mg tablet", "Decadron", "St. John's Wort 300 mg",
-    "st johns wort", "lisinopril 10 mg tablet", "metformin HCl 500 mg", "atorvastatin calcium 20 mg",
-    "omeprazole 20 mg DR capsule", "amlodipine besylate 5 mg", "levothyroxine 50 mcg",
-    "ondansetron 8 mg ODT", "acetaminophen 500 mg", "Eliquis 5 mg", "rifaximin 550 mg",
-    "dexmethylphenidate ER 10 mg", "fluconazole 150 mg", "ketoconazole 200 mg", "allopurinol 300 mg",
-    "hydroxyurea 500 mg capsule", "prochlorperazine 10 mg", "pantoprazole sodium 40 mg",
-    "sertraline 50 mg", "warfarin sodium 5 mg", "furosemide 40 mg", "prednisone 10 mg",
-    "Zofran 4 mg", "Lipitor 40 mg",
+    "rifampin 300 mg capsule",
+    "Rifadin",
+    "rifampicin",
+    "Rimactane 150mg",
+    "rifabutin 150 mg",
+    "Mycobutin",
+    "Priftin 150 mg tablet",
+    "carbamazepine 200 mg tablet",
+    "Tegretol XR 400 mg",
+    "Carbatrol ER 300 mg capsule",
+    "Dilantin 100 mg",
+    "Phenytoin Sodium Extended 100 mg capsule",
+    "phenobarbital 30 mg tablet",
+    "Dexamethasone 4 mg tablet",
+    "Decadron",
+    "St. John's Wort 300 mg",
+    "st johns wort",
+    "lisinopril 10 mg tablet",
+    "metformin HCl 500 mg",
+    "atorvastatin calcium 20 mg",
+    "omeprazole 20 mg DR capsule",
+    "amlodipine besylate 5 mg",
+    "levothyroxine 50 mcg",
+    "ondansetron 8 mg ODT",
+    "acetaminophen 500 mg",
+    "Eliquis 5 mg",
+    "rifaximin 550 mg",
+    "dexmethylphenidate ER 10 mg",
+    "fluconazole 150 mg",
+    "ketoconazole 200 mg",
+    "allopurinol 300 mg",
+    "hydroxyurea 500 mg capsule",
+    "prochlorperazine 10 mg",
+    "pantoprazole sodium 40 mg",
+    "sertraline 50 mg",
+    "warfarin sodium 5 mg",
+    "furosemide 40 mg",
+    "prednisone 10 mg",
+    "Zofran 4 mg",
+    "Lipitor 40 mg",
 ]
 PRODUCTS = ["imatinib-400mg-tab", "imatinib-100mg-tab", "dasatinib-100mg-tab"]
 
@@ -57,14 +86,16 @@ def claims(n: int, seed: int = 0) -> pd.DataFrame:
     counts = rng.integers(1, 4, len(carrying))
     picks = rng.integers(0, len(pool), (len(carrying), 3))
     drugs[carrying] = ["; ".join(pool[p[:c]]) for p, c in zip(picks, counts, strict=True)]
-    return pd.DataFrame({
-        "claim_id": pd.Series(np.char.add("C", np.arange(n).astype(str)), dtype="str"),
-        "product_id": pd.Series(product, dtype="str"),
-        "channel": pd.Series(channel, dtype="str"),
-        "quantity": pd.Series(quantity, dtype="str"),
-        "concomitant_drugs": pd.Series(drugs, dtype="str"),
-        "attested_criteria": pd.Series(np.full(n, None, dtype=object), dtype="str"),
-    })
+    return pd.DataFrame(
+        {
+            "claim_id": pd.Series(np.char.add("C", np.arange(n).astype(str)), dtype="str"),
+            "product_id": pd.Series(product, dtype="str"),
+            "channel": pd.Series(channel, dtype="str"),
+            "quantity": pd.Series(quantity, dtype="str"),
+            "concomitant_drugs": pd.Series(drugs, dtype="str"),
+            "attested_criteria": pd.Series(np.full(n, None, dtype=object), dtype="str"),
+        }
+    )
 
 
 def median_seconds(fn, runs: int) -> float:
@@ -98,8 +129,10 @@ def bench_zen(frame: pd.DataFrame, runs: int) -> tuple[float, float]:
     def batch():
         engine.evaluate_batch([{"key": "dqm", "context": ctx} for ctx in contexts])
 
-    return (len(contexts) / median_seconds(one_by_one, runs),
-            len(contexts) / median_seconds(batch, runs))
+    return (
+        len(contexts) / median_seconds(one_by_one, runs),
+        len(contexts) / median_seconds(batch, runs),
+    )
 
 
 def bench_cli(n: int, runs: int) -> float:
@@ -111,7 +144,9 @@ def bench_cli(n: int, runs: int) -> float:
 
     def run():
         with open(out, "wb") as sink:
-            subprocess.run([dqm, "decide", str(path), "--ruleset", str(RULESET)], stdout=sink, check=True)
+            subprocess.run(
+                [dqm, "decide", str(path), "--ruleset", str(RULESET)], stdout=sink, check=True
+            )
 
     seconds = median_seconds(run, runs)
     with open(out, "rb") as decided:
@@ -125,19 +160,28 @@ def bench_many_products(n: int, products: int, runs: int) -> float:
     inducer override (the scale of bench_compile.py's workbook)."""
     doc = json.loads(RULESET.read_text())
     template = doc["policies"][0]["products"][1]
-    doc["policies"][0]["products"] = [{**template, "product_id": f"product-{i}"} for i in range(products)]
+    doc["policies"][0]["products"] = [
+        {**template, "product_id": f"product-{i}"} for i in range(products)
+    ]
     engine = Engine(doc)
     rng = np.random.default_rng(2)
     frame = claims(n, seed=2)
-    frame["product_id"] = pd.Series(np.char.add("product-", rng.integers(0, products, n).astype(str)), dtype="str")
+    frame["product_id"] = pd.Series(
+        np.char.add("product-", rng.integers(0, products, n).astype(str)), dtype="str"
+    )
     engine.decide(frame.head(1000))
     return n / median_seconds(lambda: engine.decide(frame), runs)
 
 
 def bench_explain(runs: int) -> float:
     engine = load_engine(str(RULESET))
-    claim = {"claim_id": "C1", "product_id": "imatinib-400mg-tab", "channel": "retail",
-             "quantity": "120", "concomitant_drugs": "lisinopril; Rifadin 300 mg"}
+    claim = {
+        "claim_id": "C1",
+        "product_id": "imatinib-400mg-tab",
+        "channel": "retail",
+        "quantity": "120",
+        "concomitant_drugs": "lisinopril; Rifadin 300 mg",
+    }
     engine.explain(claim)
     per_run = 200
     return median_seconds(lambda: [engine.explain(claim) for _ in range(per_run)], runs) / per_run
@@ -157,7 +201,9 @@ def _cpu() -> str:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--claims", type=int, default=1_000_000)
-    ap.add_argument("--zen-claims", type=int, default=0, help="0: the same claims as ours (all of them)")
+    ap.add_argument(
+        "--zen-claims", type=int, default=0, help="0: the same claims as ours (all of them)"
+    )
     ap.add_argument("--runs", type=int, default=5)
     args = ap.parse_args()
     DATA.mkdir(parents=True, exist_ok=True)

@@ -53,19 +53,37 @@ def main() -> None:
             folder = Path(tmp) / case
             folder.mkdir()
             path = getattr(corpus, case)(folder)
-            runs = [json.loads(subprocess.run([sys.executable, "-c", CHILD, str(path)], cwd=ROOT,
-                                              capture_output=True, text=True, check=True).stdout)
-                    for _ in range(args.runs)]
+            runs = [
+                json.loads(
+                    subprocess.run(
+                        [sys.executable, "-c", CHILD, str(path)],
+                        cwd=ROOT,
+                        capture_output=True,
+                        text=True,
+                        check=True,
+                    ).stdout
+                )
+                for _ in range(args.runs)
+            ]
             assert all(r["errors"] >= 1 for r in runs), case
-            rows.append((case, path.stat().st_size, statistics.median(r["seconds"] for r in runs),
-                         statistics.median(r["grown_mb"] for r in runs), max(r["peak_mb"] for r in runs)))
+            rows.append(
+                (
+                    case,
+                    path.stat().st_size,
+                    statistics.median(r["seconds"] for r in runs),
+                    statistics.median(r["grown_mb"] for r in runs),
+                    max(r["peak_mb"] for r in runs),
+                )
+            )
     print(f"{'case':24} {'file':>10} {'median s':>9} {'RSS grown MB':>13} {'peak RSS MB':>12}")
     for case, size, seconds, grown, peak in rows:
         print(f"{case:24} {size:>10,} {seconds:>9.3f} {grown:>13.1f} {peak:>12.1f}")
     worst_time = max(rows, key=lambda r: r[2])
     worst_mem = max(rows, key=lambda r: r[3])
-    print(f"worst time: {worst_time[0]} {worst_time[2]:.3f} s; worst memory growth: "
-          f"{worst_mem[0]} {worst_mem[3]:.1f} MB (peak RSS {worst_mem[4]:.1f} MB)")
+    print(
+        f"worst time: {worst_time[0]} {worst_time[2]:.3f} s; worst memory growth: "
+        f"{worst_mem[0]} {worst_mem[3]:.1f} MB (peak RSS {worst_mem[4]:.1f} MB)"
+    )
 
 
 if __name__ == "__main__":

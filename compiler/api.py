@@ -12,7 +12,9 @@ from .decide.engine import Engine
 from .ruleset.store import Store, StoreError, load_file
 
 
-def load_engine(ruleset: str, version: int | None = None, exports: str | Path = "exports") -> Engine:
+def load_engine(
+    ruleset: str, version: int | None = None, exports: str | Path = "exports"
+) -> Engine:
     """An engine for a published ruleset id (the latest version unless `version`) or for the path of
     a version file; the file's hash and schema are verified (StoreError when they do not hold)."""
     path = Path(ruleset)
@@ -24,8 +26,12 @@ def load_engine(ruleset: str, version: int | None = None, exports: str | Path = 
     return Engine(Store(exports).load(ruleset, version))
 
 
-def decide_claims(claims: pd.DataFrame | list[dict[str, Any]], ruleset: str | dict[str, Any] | Engine,
-           version: int | None = None, exports: str | Path = "exports") -> pd.DataFrame:
+def decide_claims(
+    claims: pd.DataFrame | list[dict[str, Any]],
+    ruleset: str | dict[str, Any] | Engine,
+    version: int | None = None,
+    exports: str | Path = "exports",
+) -> pd.DataFrame:
     """One decision per claim (a claims frame, or dicts with the contract's claim columns), in
     order, against a ruleset: an Engine, a ruleset dict, a published ruleset id or a version file."""
     engine = _engine(ruleset, version, exports)
@@ -34,13 +40,19 @@ def decide_claims(claims: pd.DataFrame | list[dict[str, Any]], ruleset: str | di
     return engine.decide(claims)
 
 
-def explain_claim(claim: dict[str, Any], ruleset: str | dict[str, Any] | Engine, version: int | None = None,
-            exports: str | Path = "exports") -> tuple[dict[str, Any], list[str]]:
+def explain_claim(
+    claim: dict[str, Any],
+    ruleset: str | dict[str, Any] | Engine,
+    version: int | None = None,
+    exports: str | Path = "exports",
+) -> tuple[dict[str, Any], list[str]]:
     """One claim's decision (the contract's fields) and the steps that led to it."""
     return _engine(ruleset, version, exports).explain(claim)
 
 
-def _engine(ruleset: str | dict[str, Any] | Engine, version: int | None, exports: str | Path) -> Engine:
+def _engine(
+    ruleset: str | dict[str, Any] | Engine, version: int | None, exports: str | Path
+) -> Engine:
     if isinstance(ruleset, Engine):
         return ruleset
     if isinstance(ruleset, dict):

@@ -41,7 +41,9 @@ def place(tmp: str | Path, path: str | Path) -> Path:
     return path
 
 
-def _temp_beside(path: Path, data: bytes | list, prefix: str | None = None, suffix: str = ".tmp") -> str:
+def _temp_beside(
+    path: Path, data: bytes | list, prefix: str | None = None, suffix: str = ".tmp"
+) -> str:
     """`data`: bytes, or a list of byte buffers written one after another (no joined copy)."""
     fd, tmp = tempfile.mkstemp(prefix=prefix or f".{path.name}.", suffix=suffix, dir=path.parent)
     try:

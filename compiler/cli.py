@@ -20,8 +20,10 @@ class UserError(Exception):
 
 def cmd_validate(args: argparse.Namespace) -> int:
     if args.annotate and Path(args.annotate).resolve() == Path(args.workbook).resolve():
-        raise UserError(f"--annotate {args.annotate} is the workbook itself; dqm never writes the "
-                        "source workbook. Give another file name.")
+        raise UserError(
+            f"--annotate {args.annotate} is the workbook itself; dqm never writes the "
+            "source workbook. Give another file name."
+        )
     workbook = _workbook(args.workbook)
     from .workbook.validate import validate_file
 
@@ -70,7 +72,9 @@ def cmd_template(args: argparse.Namespace) -> int:
 
     out = Path(args.out)
     if out.exists():
-        raise UserError(f"{out} already exists; dqm template never overwrites a file. Give a new name.")
+        raise UserError(
+            f"{out} already exists; dqm template never overwrites a file. Give a new name."
+        )
     if not out.parent.is_dir():
         raise UserError(f"Cannot write {out}: the folder {out.parent} does not exist.")
     print(write_workbook(out))
@@ -104,8 +108,11 @@ def cmd_test(args: argparse.Namespace) -> int:
     run = run_workbook(workbook)
     if not run.validated.ok:
         print(fmt.as_text(run.validated.findings), file=sys.stderr)
-        print(f"Tests not run: {len(fmt.errors(run.validated.findings))} error(s) in "
-              f"{args.workbook}.", file=sys.stderr)
+        print(
+            f"Tests not run: {len(fmt.errors(run.validated.findings))} error(s) in "
+            f"{args.workbook}.",
+            file=sys.stderr,
+        )
         return 1
     if not run.results:
         print(f"{args.workbook} has no Tests rows.")
@@ -123,12 +130,16 @@ def cmd_versions(args: argparse.Namespace) -> int:
     for rid in ids:
         versions = store.versions(rid)
         if not versions:
-            raise StoreError(f"No published ruleset {rid!r} in {args.exports}/ "
-                             f"(published: {', '.join(store.ruleset_ids()) or 'none'}).")
+            raise StoreError(
+                f"No published ruleset {rid!r} in {args.exports}/ "
+                f"(published: {', '.join(store.ruleset_ids()) or 'none'})."
+            )
         print(f"{rid}")
         for v in versions:
             doc = store.load(rid, v)
-            dates = ", ".join(f"{p['policy_id']} reviewed {p['review_date']}" for p in doc["policies"])
+            dates = ", ".join(
+                f"{p['policy_id']} reviewed {p['review_date']}" for p in doc["policies"]
+            )
             print(f"  v{v}  {dates}")
             for c in doc["changes"]["items"]:
                 if c["kind"] == "history" and c["action"] == "added":
@@ -159,17 +170,25 @@ def _workbook(path: str) -> str:
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="dqm", description="Drug Quantity Management rules: workbook → versioned JSON → decisions.")
+    p = argparse.ArgumentParser(
+        prog="dqm",
+        description="Drug Quantity Management rules: workbook → versioned JSON → decisions.",
+    )
     sub = p.add_subparsers(dest="command", required=True)
 
     s = sub.add_parser("validate", help="print every finding in a workbook")
     s.add_argument("workbook")
     s.add_argument("--json", action="store_true", help='print {"errors": [...], "warnings": [...]}')
-    s.add_argument("--annotate", metavar="OUT.xlsx",
-                   help="also write a copy with each bad cell marked and a Findings sheet")
+    s.add_argument(
+        "--annotate",
+        metavar="OUT.xlsx",
+        help="also write a copy with each bad cell marked and a Findings sheet",
+    )
     s.set_defaults(func=cmd_validate)
 
-    s = sub.add_parser("template", help="write a blank workbook with every sheet, header, help and dropdown")
+    s = sub.add_parser(
+        "template", help="write a blank workbook with every sheet, header, help and dropdown"
+    )
     s.add_argument("out", metavar="OUT.xlsx")
     s.set_defaults(func=cmd_template)
 
@@ -178,9 +197,13 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--exports", default="exports", help="exports folder (default: exports)")
     s.set_defaults(func=cmd_compile)
 
-    s = sub.add_parser("decide", help="decide every claim in a CSV file against a published ruleset")
+    s = sub.add_parser(
+        "decide", help="decide every claim in a CSV file against a published ruleset"
+    )
     s.add_argument("claims", metavar="CLAIMS.csv", help="claims file (- for standard input)")
-    s.add_argument("--ruleset", required=True, help="ruleset id (latest version) or a version file's path")
+    s.add_argument(
+        "--ruleset", required=True, help="ruleset id (latest version) or a version file's path"
+    )
     s.add_argument("--version", help="version number of the ruleset id (default: the latest)")
     s.add_argument("--exports", default="exports")
     s.add_argument("--format", choices=["csv", "json"], default="csv")

@@ -10,7 +10,16 @@ from __future__ import annotations
 import math
 from typing import Any
 
-SHEET_NAMES = ("Ruleset", "Policies", "Limits", "Criteria", "Overrides", "Drug Lists", "History", "Tests")
+SHEET_NAMES = (
+    "Ruleset",
+    "Policies",
+    "Limits",
+    "Criteria",
+    "Overrides",
+    "Drug Lists",
+    "History",
+    "Tests",
+)
 OPTIONAL_SHEETS = frozenset({"Tests"})
 
 # Channels as claims, decisions and rulesets spell them; their labels as the workbook and the
@@ -23,15 +32,35 @@ DECISIONS = ("approve", "override", "deny", "not_applicable", "invalid")
 REJECT_CODE = 76  # NCPDP reject code 76: Plan Limitations Exceeded
 
 # Lists, not tuples: pandas reads a tuple of column names as one (multi-level) key.
-CLAIM_COLUMNS = ["claim_id", "product_id", "channel", "quantity", "concomitant_drugs", "attested_criteria"]
+CLAIM_COLUMNS = [
+    "claim_id",
+    "product_id",
+    "channel",
+    "quantity",
+    "concomitant_drugs",
+    "attested_criteria",
+]
 REQUIRED_CLAIM_COLUMNS = ["product_id", "channel", "quantity"]
 DECISION_COLUMNS = [
-    "claim_id", "product_id", "policy_id", "channel", "quantity", "decision", "approved_quantity",
-    "limit", "criterion_id", "matched_drugs", "reject_code", "approval_months", "message",
-    "ruleset_id", "ruleset_version",
+    "claim_id",
+    "product_id",
+    "policy_id",
+    "channel",
+    "quantity",
+    "decision",
+    "approved_quantity",
+    "limit",
+    "criterion_id",
+    "matched_drugs",
+    "reject_code",
+    "approval_months",
+    "message",
+    "ruleset_id",
+    "ruleset_version",
 ]
-NUMBER_COLUMNS = frozenset({"quantity", "approved_quantity", "limit", "reject_code", "approval_months",
-                            "ruleset_version"})
+NUMBER_COLUMNS = frozenset(
+    {"quantity", "approved_quantity", "limit", "reject_code", "approval_months", "ruleset_version"}
+)
 
 
 def norm_header(text: object) -> str:
@@ -50,7 +79,9 @@ def format_number(x: Any, *, thousands: bool = True) -> str:
 
 def json_number(x: Any) -> int | float | None:
     """A number as JSON writes it best: 60, not 60.0; None for a missing one (None, NaN, pandas' NA)."""
-    if x is None or type(x).__name__ == "NAType":  # pandas' NA, named so pandas need not be imported
+    if (
+        x is None or type(x).__name__ == "NAType"
+    ):  # pandas' NA, named so pandas need not be imported
         return None
     x = float(x)
     if math.isnan(x):

@@ -10,6 +10,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,10 +19,8 @@ import pytest
 from compiler import cli
 from compiler.workbook.template import write_workbook
 from tests.fixtures import founding
+from tests.fixtures.paths import EXPORTS, ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
-EXPORTS = ROOT / "exports"
-WORKBOOK = ROOT / "workbook" / "oncology-dqm.xlsx"
 DQM = str(Path(sys.executable).with_name("dqm"))  # the installed console script
 
 
@@ -43,25 +42,40 @@ class Ran:
     def __iter__(self):  # `code, out, err = dqm(...)`
         return iter((self.code, self.out, self.err))
 
+    def __eq__(self, other: object) -> bool:  # `assert dqm(...) == (code, out, err)`
+        if isinstance(other, tuple):
+            return tuple(self) == other
+        if isinstance(other, Ran):
+            return (*self, self.out_bytes) == (*other, other.out_bytes)
+        return NotImplemented
+
+    __hash__ = None  # compared as a tuple, never a key
+
 
 @pytest.fixture
-def dqm(monkeypatch):
+def dqm() -> Callable[..., Ran]:
     """Run `dqm ARGS` in this process, as the console script does (less its process-wide settings),
-    from the repository root unless `cwd`; stdin bytes optional. A traceback fails the test."""
+    from the repository root unless `cwd`; `stdin` bytes for `dqm decide -`. The command's streams
+    are text over bytes, as a process's are: `sys.stdout.buffer` and `sys.stdin.buffer` work. A
+    traceback fails the test."""
 
     def run(*args, stdin: bytes = b"", cwd: Path = ROOT) -> Ran:
         out, err = io.BytesIO(), io.BytesIO()
-        streams = [io.TextIOWrapper(b, encoding="utf-8", write_through=True) for b in (out, err)]
-        monkeypatch.chdir(cwd)
-        monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(stdin), encoding="utf-8"))
-        with contextlib.redirect_stdout(streams[0]), contextlib.redirect_stderr(streams[1]):
-            try:
-                code = cli.main([str(a) for a in args])
-            except SystemExit as exc:  # argparse's own errors
-                code = exc.code if isinstance(exc.code, int) else 2
-        for s in streams:
-            s.flush()
-        monkeypatch.undo()
+        stdout, stderr = (
+            io.TextIOWrapper(b, encoding="utf-8", write_through=True) for b in (out, err)
+        )
+        # Its own patch context, so the test's own monkeypatches stay in place after the command.
+        with pytest.MonkeyPatch.context() as patch:
+            patch.chdir(cwd)
+            patch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(stdin), encoding="utf-8"))
+            with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+                try:
+                    code = cli.main([str(a) for a in args])
+                except SystemExit as exc:  # argparse's own errors
+                    code = exc.code if isinstance(exc.code, int) else 2
+                finally:
+                    stdout.flush()
+                    stderr.flush()
         text_err = err.getvalue().decode("utf-8", "replace")
         assert "Traceback" not in text_err, text_err
         return Ran(code, out.getvalue().decode("utf-8", "replace"), text_err, out.getvalue())
@@ -69,20 +83,62 @@ def dqm(monkeypatch):
     return run
 
 
+class DqmProcess:
+    """The installed `dqm` console script as a real process."""
+
+    def __call__(
+        self,
+        *args,
+        stdin: bytes | None = None,
+        cwd: Path = ROOT,
+        env: dict | None = None,
+        timeout: float = 120,
+        head: int | None = None,
+    ) -> Ran:
+        """Run it to the end. With `head`, read that many lines of its output and close the pipe,
+        as `dqm … | head -N` does; `out` is those lines."""
+        if head is None:
+            done = subprocess.run(
+                [DQM, *map(str, args)],
+                input=stdin,
+                capture_output=True,
+                cwd=cwd,
+                env={**os.environ, **(env or {})},
+                timeout=timeout,
+            )
+            code, out, err = done.returncode, done.stdout, done.stderr
+        else:
+            assert stdin is None, "head reads output as it comes; give claims in a file"
+            with self.start(*args, cwd=cwd, env=env, text=False) as proc:
+                out = b"".join(proc.stdout.readline() for _ in range(head))
+                proc.stdout.close()  # the reader goes away
+                err = proc.stderr.read()
+                code = proc.wait(timeout=timeout)
+        text_err = err.decode("utf-8", "replace")
+        assert "Traceback" not in text_err, text_err
+        return Ran(code, out.decode("utf-8", "replace"), text_err, out)
+
+    def start(
+        self, *args, cwd: Path = ROOT, env: dict | None = None, text: bool = True
+    ) -> subprocess.Popen:
+        """Start it and return at once, stdout and stderr piped, for a test that runs several at once."""
+        return subprocess.Popen(
+            [DQM, *map(str, args)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            cwd=cwd,
+            env={**os.environ, **(env or {})},
+            text=text,
+        )
+
+
 @pytest.fixture
-def dqm_process():
+def dqm_process() -> DqmProcess:
     """Run the installed `dqm` console script as a real process, for what only a process shows:
-    the console script itself, pipes, signals, resource limits."""
-
-    def run(*args, stdin: bytes | None = None, cwd: Path = ROOT, env: dict | None = None,
-            timeout: float = 120) -> Ran:
-        done = subprocess.run([DQM, *map(str, args)], input=stdin, capture_output=True, cwd=cwd,
-                              env={**os.environ, **(env or {})}, timeout=timeout)
-        err = done.stderr.decode("utf-8", "replace")
-        assert "Traceback" not in err, err
-        return Ran(done.returncode, done.stdout.decode("utf-8", "replace"), err, done.stdout)
-
-    return run
+    the console script itself and its exit status, a pipe closed early, processes at once, signals,
+    resource limits."""
+    return DqmProcess()
 
 
 @pytest.fixture

@@ -4,12 +4,12 @@ Findings sheet listing them all, and the source workbook never written."""
 from __future__ import annotations
 
 import hashlib
+import io
+import json
 
-from tests.fixtures import hostile as corpus
 import openpyxl
 import pytest
 
-from compiler import cli
 from compiler.workbook.annotate import (
     ERROR_FILL,
     WARNING_FILL,
@@ -19,6 +19,7 @@ from compiler.workbook.annotate import (
 )
 from compiler.workbook.catalogue import render
 from compiler.workbook.validate import validate_file
+from tests.fixtures import hostile as corpus
 
 NOT_A_NUMBER = "'Retail Max Qty per Rx' must be a number. Type a number such as 60, in digits."
 
@@ -27,11 +28,11 @@ def findings_rows(wb) -> list[list]:
     return [[c.value for c in row] for row in wb["Findings"].iter_rows(min_row=2)]
 
 
-def test_bad_cell_is_filled_and_carries_its_message_as_a_comment(tmp_path):
+def test_bad_cell_is_filled_and_carries_its_message_as_a_comment(tmp_path, dqm):
     source = corpus.number_as_word(tmp_path)
     digest = hashlib.sha256(source.read_bytes()).hexdigest()
     out = tmp_path / "annotated.xlsx"
-    assert cli.main(["validate", str(source), "--annotate", str(out)]) == 1
+    assert dqm("validate", source, "--annotate", out).code == 1
     wb = openpyxl.load_workbook(out)
     cell = wb["Limits"]["E3"]
     assert cell.value == "sixty"
@@ -46,15 +47,29 @@ def test_findings_sheet_lists_every_finding_first_with_links_to_the_cells(tmp_pa
     def two_problems(wb):
         wb["Limits"]["E3"].value = "sixty"
         wb["Criteria"]["E1"].value = "Reviewer"  # an unknown column: a warning
+
     source = corpus.edit_cells(tmp_path, two_problems)
     out = tmp_path / "annotated.xlsx"
     annotate_file(source, out, validate_file(source).findings)
     wb = openpyxl.load_workbook(out)
     assert wb.sheetnames[0] == "Findings"
     assert [c.value for c in wb["Findings"][1]] == [
-        "Severity", "Sheet", "Cell", "Column", "Found", "What to do", "Code"]
-    unknown = render("unknown-column", {"text": "Reviewer", "sheet": "Criteria",
-                                        "headers": ["Criterion ID", "Description", "Met When", "Drug List ID"]})
+        "Severity",
+        "Sheet",
+        "Cell",
+        "Column",
+        "Found",
+        "What to do",
+        "Code",
+    ]
+    unknown = render(
+        "unknown-column",
+        {
+            "text": "Reviewer",
+            "sheet": "Criteria",
+            "headers": ["Criterion ID", "Description", "Met When", "Drug List ID"],
+        },
+    )
     assert findings_rows(wb) == [
         ["error", "Limits", "E3", "Retail Max Qty per Rx", "sixty", NOT_A_NUMBER, "not-a-number"],
         ["warning", "Criteria", "E1", None, "Reviewer", unknown, "unknown-column"],
@@ -65,19 +80,24 @@ def test_findings_sheet_lists_every_finding_first_with_links_to_the_cells(tmp_pa
 
 def test_several_findings_on_one_merged_range_share_its_top_left_comment(tmp_path):
     source = corpus.merged_cells(tmp_path)
-    wb = openpyxl.load_workbook(__import__("io").BytesIO(
-        annotate_workbook(source.read_bytes(), validate_file(source).findings, source.name)))
+    wb = openpyxl.load_workbook(
+        io.BytesIO(
+            annotate_workbook(source.read_bytes(), validate_file(source).findings, source.name)
+        )
+    )
     merged = render("merged-cells", {"top": "A2", "bottom": "A3"})
     required = render("required", {"header": "Policy ID", "example": "imatinib-per-rx"})
     assert wb["Limits"]["A2"].comment.text == f"ERROR: {merged}\n\nERROR: {required}"
     assert [(r[2], r[6]) for r in findings_rows(wb)] == [("A2", "merged-cells"), ("A3", "required")]
 
 
-def test_clean_workbook_gets_a_findings_sheet_saying_so(tmp_path):
+def test_clean_workbook_gets_a_findings_sheet_saying_so(tmp_path, dqm):
     source = corpus.founding(tmp_path)
     out = tmp_path / "annotated.xlsx"
-    assert cli.main(["validate", str(source), "--annotate", str(out)]) == 0
-    assert findings_rows(openpyxl.load_workbook(out)) == [[None, None, None, None, None, "No problems found.", None]]
+    assert dqm("validate", source, "--annotate", out).code == 0
+    assert findings_rows(openpyxl.load_workbook(out)) == [
+        [None, None, None, None, None, "No problems found.", None]
+    ]
 
 
 @pytest.mark.parametrize("case", ["zip_bomb_ratio", "not_a_zip", "too_many_rows", "encrypted"])
@@ -91,13 +111,15 @@ def test_refused_file_is_not_opened_and_its_copy_holds_the_findings_alone(case, 
     assert [(r[5], r[6]) for r in findings_rows(wb)] == [(f.message, f.code) for f in findings]
 
 
-def test_annotating_onto_the_source_workbook_is_refused_with_one_line(tmp_path, capsys):
+def test_annotating_onto_the_source_workbook_is_refused_with_one_line(tmp_path, dqm):
     source = corpus.number_as_word(tmp_path)
     before = source.read_bytes()
-    assert cli.main(["validate", str(source), "--annotate", str(tmp_path / "." / source.name)]) == 2
-    err = capsys.readouterr().err
-    assert err == (f"dqm: --annotate {tmp_path / '.' / source.name} is the workbook itself; dqm never "
-                   "writes the source workbook. Give another file name.\n")
+    code, _, err = dqm("validate", source, "--annotate", tmp_path / "." / source.name)
+    assert code == 2
+    assert err == (
+        f"dqm: --annotate {tmp_path / '.' / source.name} is the workbook itself; dqm never "
+        "writes the source workbook. Give another file name.\n"
+    )
     assert source.read_bytes() == before
 
 
@@ -109,20 +131,24 @@ def test_annotate_file_refuses_a_hard_link_to_the_source(tmp_path):
         annotate_file(source, link, validate_file(source).findings)
 
 
-def test_annotating_into_a_missing_folder_is_one_line_exit_2(tmp_path, capsys):
+def test_annotating_into_a_missing_folder_is_one_line_code_2(tmp_path, dqm):
     source = corpus.number_as_word(tmp_path)
-    assert cli.main(["validate", str(source), "--annotate", str(tmp_path / "no" / "out.xlsx")]) == 2
-    assert capsys.readouterr().err == f"dqm: Cannot write {tmp_path / 'no' / 'out.xlsx'}: the folder {tmp_path / 'no'} does not exist.\n"
+    code, _, err = dqm("validate", source, "--annotate", tmp_path / "no" / "out.xlsx")
+    assert code == 2
+    assert (
+        err
+        == f"dqm: Cannot write {tmp_path / 'no' / 'out.xlsx'}: the folder {tmp_path / 'no'} does not exist.\n"
+    )
 
 
-def test_json_output_stays_json_when_annotating(tmp_path, capsys):
+def test_json_output_stays_json_when_annotating(tmp_path, dqm):
     source = corpus.number_as_word(tmp_path)
     out = tmp_path / "annotated.xlsx"
-    assert cli.main(["validate", str(source), "--json", "--annotate", str(out)]) == 1
-    captured = capsys.readouterr()
-    first = __import__("json").loads(captured.out)["errors"][0]
+    ran = dqm("validate", source, "--json", "--annotate", out)
+    assert ran.code == 1
+    first = json.loads(ran.out)["errors"][0]
     assert (first["code"], first["cell"]) == ("not-a-number", "E3")
-    assert captured.err == f"Findings marked in {out}.\n"
+    assert ran.err == f"Findings marked in {out}.\n"
 
 
 def test_annotated_copy_validates_to_the_same_findings(tmp_path):
@@ -138,6 +164,10 @@ def test_annotated_copy_validates_to_the_same_findings(tmp_path):
 def test_bytes_of_a_refused_file_are_not_opened_for_the_app(tmp_path):
     source = corpus.zip_bomb_ratio(tmp_path)
     findings = validate_file(source).findings
-    wb = openpyxl.load_workbook(__import__("io").BytesIO(annotate_workbook(source.read_bytes(), findings, source.name)))
+    wb = openpyxl.load_workbook(
+        io.BytesIO(annotate_workbook(source.read_bytes(), findings, source.name))
+    )
     assert wb.sheetnames == ["Findings"]
-    assert findings_rows(wb) == [["error", "(workbook)", None, None, None, findings[0].message, "zip-bomb"]]
+    assert findings_rows(wb) == [
+        ["error", "(workbook)", None, None, None, findings[0].message, "zip-bomb"]
+    ]

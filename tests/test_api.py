@@ -8,8 +8,13 @@ import sys
 import compiler
 from tests.fixtures.paths import EXPORTS, WORKBOOK
 
-CLAIM = {"claim_id": "C4", "product_id": "imatinib-400mg-tab", "channel": "retail", "quantity": "120",
-         "concomitant_drugs": "Rifadin"}
+CLAIM = {
+    "claim_id": "C4",
+    "product_id": "imatinib-400mg-tab",
+    "channel": "retail",
+    "quantity": "120",
+    "concomitant_drugs": "Rifadin",
+}
 
 
 def test_every_public_name_resolves():
@@ -19,8 +24,11 @@ def test_every_public_name_resolves():
 
 
 def test_importing_the_package_imports_no_stage():
+    # A fresh interpreter: this one has imported every stage already.
     code = "import compiler, sys; print(sorted(m for m in sys.modules if m.startswith('compiler')))"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
     assert out.strip() == "['compiler']"
 
 
@@ -30,14 +38,24 @@ def test_validate_compile_and_decide_through_the_api(tmp_path):
     result = compiler.compile_workbook(WORKBOOK, tmp_path / "exports")
     assert result.ok and result.outcome.version == 1
     decided = compiler.decide_claims([CLAIM], "oncology-dqm", exports=EXPORTS)
-    assert decided[["claim_id", "decision", "approved_quantity", "criterion_id", "matched_drugs"]].astype(
-        object).to_dict("records") == [{"claim_id": "C4", "decision": "override", "approved_quantity": 90,
-                                        "criterion_id": "strong-cyp3a4-inducer", "matched_drugs": "Rifadin"}]
+    assert decided[
+        ["claim_id", "decision", "approved_quantity", "criterion_id", "matched_drugs"]
+    ].astype(object).to_dict("records") == [
+        {
+            "claim_id": "C4",
+            "decision": "override",
+            "approved_quantity": 90,
+            "criterion_id": "strong-cyp3a4-inducer",
+            "matched_drugs": "Rifadin",
+        }
+    ]
 
 
 def test_explain_claim_gives_the_decision_and_its_steps():
     engine = compiler.load_engine("oncology-dqm", 3, EXPORTS)
-    row, steps = compiler.explain_claim({**CLAIM, "quantity": 61, "concomitant_drugs": None}, engine)
+    row, steps = compiler.explain_claim(
+        {**CLAIM, "quantity": 61, "concomitant_drugs": None}, engine
+    )
     assert (row["decision"], row["approved_quantity"], row["reject_code"]) == ("deny", 0, 76)
     assert steps[0] == "Ruleset oncology-dqm v3."
     assert steps[-1] == "Decision: deny; approved 0; reject code 76."

@@ -7,12 +7,12 @@ from collections import Counter
 
 import pandas as pd
 import pytest
-from tests.fixtures.paths import ROOT
 from streamlit.testing.v1 import AppTest
 
 import compiler.ruleset.store
 from app_pages import common
 from compiler.ruleset.compile import compile_workbook
+from tests.fixtures.paths import ROOT
 
 APP = str(ROOT / "app.py")
 PRODUCT_400 = "imatinib-400mg-tab"
@@ -40,18 +40,30 @@ def metrics(at: AppTest) -> dict[str, str]:
 
 
 # Each table on a page, by a column only it has (AppTest does not expose st.dataframe keys).
-TABLES = {"batch_decisions": "ruleset_version", "compare_changes": "kind", "compare_impact": "decision_before",
-          "draft_decisions": "ruleset_version", "draft_changes": "kind", "draft_impact": "decision_before"}
+TABLES = {
+    "batch_decisions": "ruleset_version",
+    "compare_changes": "kind",
+    "compare_impact": "decision_before",
+    "draft_decisions": "ruleset_version",
+    "draft_changes": "kind",
+    "draft_impact": "decision_before",
+}
 
 
 def table(at: AppTest, name: str) -> pd.DataFrame:
     """A read-only table on the page."""
-    found = [d.value for d in at.dataframe if d.editing_mode == "read_only" and TABLES[name] in d.value.columns]
+    found = [
+        d.value
+        for d in at.dataframe
+        if d.editing_mode == "read_only" and TABLES[name] in d.value.columns
+    ]
     assert found, f"no {name} table on the page"
     return found[0]
 
 
-def enter_claim(at: AppTest, product: str, channel: str, quantity: float, drugs: list[str]) -> AppTest:
+def enter_claim(
+    at: AppTest, product: str, channel: str, quantity: float, drugs: list[str]
+) -> AppTest:
     at.selectbox(key="claim_product").set_value(product)
     at.radio(key="claim_channel").set_value(channel)
     at.number_input(key="claim_quantity").set_value(quantity)
@@ -65,8 +77,14 @@ def raise_100mg_home_limit(rows: dict) -> dict:
     assert rows["Limits"][0][1] == "imatinib-100mg-tab"
     rows["Limits"][0][5] = 600
     rows["Policies"][0][3] = rows["History"][-1][3].replace(year=2026)
-    rows["History"].append(["imatinib-per-rx", "Revision", "Home delivery limit for 100 mg raised to 600.",
-                            rows["Policies"][0][3]])
+    rows["History"].append(
+        [
+            "imatinib-per-rx",
+            "Revision",
+            "Home delivery limit for 100 mg raised to 600.",
+            rows["Policies"][0][3],
+        ]
+    )
     for t in rows["Tests"]:
         if (t[1], t[2], t[3]) == ("imatinib-100mg-tab", "Home Delivery", 541):
             t[3] = 601
@@ -77,7 +95,9 @@ def expected_counts(exports, version: int = 3) -> dict[str, str]:
     """What the version's workbook Tests expect, per decision (the staff's own expectations)."""
     tests = compiler.ruleset.store.Store(exports).load("oncology-dqm", version)["tests"]
     n = Counter(t["expected_decision"] for t in tests)
-    return {d: str(n.get(d, 0)) for d in ["approve", "override", "deny", "not_applicable", "invalid"]}
+    return {
+        d: str(n.get(d, 0)) for d in ["approve", "override", "deny", "not_applicable", "invalid"]
+    }
 
 
 def published_v4(exports, founding_rows, make_workbook):
@@ -97,7 +117,9 @@ def test_version_chooser_defaults_to_latest_with_review_dates_and_history(export
         "v3 · reviewed 2025-12-08 · Annual Revision: No criteria changes.",
     ]
     assert [c.value for c in at.sidebar.caption] == [
-        "imatinib-per-rx: reviewed 2025-12-08", "History: Annual Revision: No criteria changes."]
+        "imatinib-per-rx: reviewed 2025-12-08",
+        "History: Annual Revision: No criteria changes.",
+    ]
 
 
 def test_claim_with_rifampin_over_the_retail_cap_is_overridden_at_90(exports):
@@ -106,8 +128,12 @@ def test_claim_with_rifampin_over_the_retail_cap_is_overridden_at_90(exports):
     enter_claim(at, PRODUCT_400, "retail", 120, ["rifampin"])
     assert not at.exception
     assert at.markdown[0].value == "## :blue[:material/rule: Override]"
-    assert metrics(at) == {"Approved quantity": "90", "Limit": "60", "Reject code": "76",
-                           "Approval months": "12"}
+    assert metrics(at) == {
+        "Approved quantity": "90",
+        "Limit": "60",
+        "Reject code": "76",
+        "Approval months": "12",
+    }
     assert "**Criterion met:** strong-cyp3a4-inducer" in at.markdown[1].value
     assert "**Matched drugs:** rifampin" in at.markdown[1].value
     assert "Decided by oncology-dqm v3." in [c.value for c in at.caption]
@@ -127,8 +153,12 @@ def test_claim_over_the_limit_without_an_inducer_is_denied_with_the_limit_named(
     at = open_app()
     enter_claim(at, PRODUCT_400, "home_delivery", 181, [])
     assert at.markdown[0].value == "## :red[:material/block: Deny]"
-    assert metrics(at) == {"Approved quantity": "0", "Limit": "180", "Reject code": "76",
-                           "Approval months": "—"}
+    assert metrics(at) == {
+        "Approved quantity": "0",
+        "Limit": "180",
+        "Reject code": "76",
+        "Approval months": "—",
+    }
     assert "180" in at.info[0].value
 
 
@@ -152,22 +182,33 @@ def test_batch_decides_the_workbook_tests_and_counts_each_decision(exports):
     decisions = table(at, "batch_decisions")
     assert len(decisions) == sum(int(v) for v in expected.values())
     row = decisions.set_index("claim_id").loc["400-retail-over-cap"]
-    assert (row["decision"], row["approved_quantity"], row["matched_drugs"]) == ("override", 90, "Rifadin")
+    assert (row["decision"], row["approved_quantity"], row["matched_drugs"]) == (
+        "override",
+        90,
+        "Rifadin",
+    )
     assert at.get("download_button")[0].proto.label == "Download decisions (CSV)"
 
 
 def test_batch_decides_an_uploaded_claims_csv_including_a_bad_row(exports):
     at = open_app("batch")
-    csv = (b"claim_id,product_id,channel,quantity,concomitant_drugs,attested_criteria\n"
-           b"a,imatinib-400mg-tab,Retail,120,Rifadin,\n"
-           b"b,imatinib-400mg-tab,retail,-5,,\n"
-           b"c,imatinib-100mg-tab,home_delivery,540,,\n")
+    csv = (
+        b"claim_id,product_id,channel,quantity,concomitant_drugs,attested_criteria\n"
+        b"a,imatinib-400mg-tab,Retail,120,Rifadin,\n"
+        b"b,imatinib-400mg-tab,retail,-5,,\n"
+        b"c,imatinib-100mg-tab,home_delivery,540,,\n"
+    )
     at.file_uploader(key="batch_upload").upload("claims.csv", csv, "text/csv")
     at.run()
     at.button(key="batch_decide").click().run()
     assert not at.exception
-    assert metrics(at) == {"approve": "1", "override": "1", "deny": "0", "not_applicable": "0",
-                           "invalid": "1"}
+    assert metrics(at) == {
+        "approve": "1",
+        "override": "1",
+        "deny": "0",
+        "not_applicable": "0",
+        "invalid": "1",
+    }
     decisions = table(at, "batch_decisions")
     assert list(decisions["claim_id"]) == ["a", "b", "c"]
     assert list(decisions["decision"]) == ["override", "invalid", "approve"]
@@ -179,8 +220,11 @@ def test_batch_edit_changes_what_is_decided(exports):
     # Row 0 is 100-home-at-limit (540, approve); ask for one more tablet.
     first = at.data_editor[0].value.iloc[0]
     assert (first["claim_id"], first["quantity"]) == ("100-home-at-limit", "540")
-    at.session_state[editor_key] = {"edited_rows": {0: {"quantity": "541"}}, "added_rows": [],
-                                    "deleted_rows": []}
+    at.session_state[editor_key] = {
+        "edited_rows": {0: {"quantity": "541"}},
+        "added_rows": [],
+        "deleted_rows": [],
+    }
     at.run()
     at.button(key="batch_decide").click().run()
     decisions = table(at, "batch_decisions").set_index("claim_id")
@@ -200,38 +244,69 @@ def test_compare_lists_the_compilers_changes_between_two_versions(exports):
         "imatinib-per-rx: History row added: Annual Revision, 2025-12-08: No criteria changes.",
     ]
     n = len(compiler.ruleset.store.Store(exports).load("oncology-dqm", 3)["tests"])
-    assert f"No claim changes decision or approved quantity ({n} compared)." in [m.value for m in at.markdown]
+    assert f"No claim changes decision or approved quantity ({n} compared)." in [
+        m.value for m in at.markdown
+    ]
 
 
-def test_compare_defaults_to_the_chosen_version_and_the_one_before(exports, founding_rows, make_workbook):
+def test_compare_defaults_to_the_chosen_version_and_the_one_before(
+    exports, founding_rows, make_workbook
+):
     published_v4(exports, founding_rows, make_workbook)
     at = open_app("compare")
     assert at.selectbox(key="compare_a:oncology-dqm").value == 3
     assert at.selectbox(key="compare_b:oncology-dqm").value == 4
     assert "imatinib-100mg-tab: Home Delivery Max Qty per Rx 540 → 600" in list(
-        table(at, "compare_changes")["change"])
+        table(at, "compare_changes")["change"]
+    )
     # v4's own Tests: those that asked for 541 at home delivery now ask for 601, which both versions deny.
     n = len(compiler.ruleset.store.Store(exports).load("oncology-dqm", 4)["tests"])
-    assert f"No claim changes decision or approved quantity ({n} compared)." in [m.value for m in at.markdown]
+    assert f"No claim changes decision or approved quantity ({n} compared)." in [
+        m.value for m in at.markdown
+    ]
 
 
 def test_compare_impact_on_the_batch_table(exports, founding_rows, make_workbook):
     published_v4(exports, founding_rows, make_workbook)
     at = open_app("compare")
     from compiler.decide.claims import claims_frame
-    at.session_state["batch_claims"] = claims_frame([
-        {"claim_id": "hd-541", "product_id": "imatinib-100mg-tab", "channel": "home_delivery",
-         "quantity": "541", "concomitant_drugs": "", "attested_criteria": ""},
-        {"claim_id": "r-60", "product_id": PRODUCT_400, "channel": "retail", "quantity": "60",
-         "concomitant_drugs": "", "attested_criteria": ""},
-    ])
+
+    at.session_state["batch_claims"] = claims_frame(
+        [
+            {
+                "claim_id": "hd-541",
+                "product_id": "imatinib-100mg-tab",
+                "channel": "home_delivery",
+                "quantity": "541",
+                "concomitant_drugs": "",
+                "attested_criteria": "",
+            },
+            {
+                "claim_id": "r-60",
+                "product_id": PRODUCT_400,
+                "channel": "retail",
+                "quantity": "60",
+                "concomitant_drugs": "",
+                "attested_criteria": "",
+            },
+        ]
+    )
     at.selectbox(key="compare_a:oncology-dqm").set_value(3)
     at.selectbox(key="compare_b:oncology-dqm").set_value(4)
     at.run()
     changed = table(at, "compare_impact")
-    assert changed[["claim_id", "decision_before", "decision_after", "approved_quantity_before",
-                    "approved_quantity_after"]].values.tolist() == [["hd-541", "deny", "approve", 0, 541]]
-    assert any(m.value == "1 of 2 claims changes decision or approved quantity." for m in at.markdown)
+    assert changed[
+        [
+            "claim_id",
+            "decision_before",
+            "decision_after",
+            "approved_quantity_before",
+            "approved_quantity_after",
+        ]
+    ].values.tolist() == [["hd-541", "deny", "approve", 0, 541]]
+    assert any(
+        m.value == "1 of 2 claims changes decision or approved quantity." for m in at.markdown
+    )
 
 
 def test_draft_with_a_word_in_a_limit_cell_shows_that_cell(exports, founding_rows, make_workbook):
@@ -241,23 +316,47 @@ def test_draft_with_a_word_in_a_limit_cell_shows_that_cell(exports, founding_row
     uploader = at.file_uploader(key="draft_upload")
     assert (uploader.proto.max_upload_size_mb, list(uploader.proto.type)) == (10, [".xlsx"])
     uploader.upload(
-        "oncology-dqm.xlsx", data, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        "oncology-dqm.xlsx",
+        data,
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
     at.run()
     assert not at.exception
-    assert at.error[0].value == ("oncology-dqm.xlsx: 1 error(s), 0 warning(s). It would not compile; "
-                                 "fix the cells below.")
+    assert at.error[0].value == (
+        "oncology-dqm.xlsx: 1 error(s), 0 warning(s). It would not compile; fix the cells below."
+    )
     findings = at.table[0].value.reset_index()
-    assert findings.values.tolist() == [[
-        "error", "Limits", "E3", "Retail Max Qty per Rx", "sixty",
-        "'Retail Max Qty per Rx' must be a number. Type a number such as 60, in digits."]]
+    assert findings.values.tolist() == [
+        [
+            "error",
+            "Limits",
+            "E3",
+            "Retail Max Qty per Rx",
+            "sixty",
+            "'Retail Max Qty per Rx' must be a number. Type a number such as 60, in digits.",
+        ]
+    ]
     download = at.get("download_button")[0]
     assert download.proto.label == "Download the workbook with these findings marked"
 
 
-def test_valid_draft_previews_decisions_and_impact_without_publishing(exports, founding_rows, make_workbook):
+def test_valid_draft_previews_decisions_and_impact_without_publishing(
+    exports, founding_rows, make_workbook
+):
     raise_100mg_home_limit(founding_rows)
-    founding_rows["Tests"].append(["100-home-541", "imatinib-100mg-tab", "Home Delivery", 541, None, None,
-                                   "Approve", 541, "Under the new limit."])
+    founding_rows["Tests"].append(
+        [
+            "100-home-541",
+            "imatinib-100mg-tab",
+            "Home Delivery",
+            541,
+            None,
+            None,
+            "Approve",
+            541,
+            "Under the new limit.",
+        ]
+    )
     data = make_workbook(founding_rows).read_bytes()
     before = sorted(p.name for p in (exports / "oncology-dqm").iterdir())
     at = open_app("draft")
@@ -267,15 +366,18 @@ def test_valid_draft_previews_decisions_and_impact_without_publishing(exports, f
     assert at.success[0].value.startswith("draft.xlsx compiles: ruleset oncology-dqm")
     assert len(table(at, "draft_decisions")) == len(founding_rows["Tests"])
     assert "imatinib-100mg-tab: Home Delivery Max Qty per Rx 540 → 600" in list(
-        table(at, "draft_changes")["change"])
+        table(at, "draft_changes")["change"]
+    )
     changed = table(at, "draft_impact")
     assert changed[["claim_id", "decision_before", "decision_after"]].values.tolist() == [
-        ["100-home-541", "deny", "approve"]]
+        ["100-home-541", "deny", "approve"]
+    ]
     assert sorted(p.name for p in (exports / "oncology-dqm").iterdir()) == before
 
 
-def test_a_draft_is_compared_with_a_version_published_after_it_was_checked(exports, founding_rows,
-                                                                         make_workbook):
+def test_a_draft_is_compared_with_a_version_published_after_it_was_checked(
+    exports, founding_rows, make_workbook
+):
     data = make_workbook(founding_rows, "draft.xlsx").read_bytes()  # what v3 says
     at = open_app("draft")
     at.file_uploader(key="draft_upload").upload("draft.xlsx", data)
@@ -285,16 +387,19 @@ def test_a_draft_is_compared_with_a_version_published_after_it_was_checked(expor
     at.run()
     assert not at.exception, [e.message for e in at.exception]
     assert "imatinib-100mg-tab: Home Delivery Max Qty per Rx 600 → 540" in list(
-        table(at, "draft_changes")["change"])
+        table(at, "draft_changes")["change"]
+    )
 
 
 def test_history_page_shows_every_version_with_its_history_rows(exports):
     at = open_app("history")
     assert at.title[0].value == "History of oncology-dqm"
     headings = [m.value for m in at.markdown if m.value.startswith("#### ")]
-    assert headings == ["#### v3  \nimatinib-per-rx reviewed 2025-12-08",
-                        "#### v2  \nimatinib-per-rx reviewed 2024-12-17",
-                        "#### v1  \nimatinib-per-rx reviewed 2023-12-13"]
+    assert headings == [
+        "#### v3  \nimatinib-per-rx reviewed 2025-12-08",
+        "#### v2  \nimatinib-per-rx reviewed 2024-12-17",
+        "#### v1  \nimatinib-per-rx reviewed 2023-12-13",
+    ]
     assert [m.value for m in at.markdown].count("- Annual Revision: No criteria changes.") == 3
     assert len(at.get("vega_lite_chart")) == 1
 
@@ -307,10 +412,13 @@ def test_a_tampered_version_is_refused_with_a_clear_message(exports):
     at = open_app()
     assert at.sidebar.error[0].value == (
         f"{path} has been changed since it was published (its sha256 does not match its content). "
-        "Restore it from version control; never edit exports by hand.")
+        "Restore it from version control; never edit exports by hand."
+    )
     assert at.error[0].value == "No usable published version is chosen; see the sidebar."
-    assert "v3 · refused: changed since it was published" in at.sidebar.selectbox(
-        key="version:oncology-dqm").options
+    assert (
+        "v3 · refused: changed since it was published"
+        in at.sidebar.selectbox(key="version:oncology-dqm").options
+    )
     # The untampered versions still work.
     at.sidebar.selectbox(key="version:oncology-dqm").set_value(2).run()
     assert not at.sidebar.error and metrics(at)["Limit"] == "180"
@@ -335,22 +443,35 @@ def test_a_version_is_verified_once_per_content_across_reruns(exports, monkeypat
 
 def test_a_malformed_claims_csv_is_named_in_one_line_and_the_tests_stay(exports):
     at = open_app("batch")
-    at.file_uploader(key="batch_upload").upload("claims.csv", b"claim_id,product,channel\n1,x,retail\n", "text/csv")
+    at.file_uploader(key="batch_upload").upload(
+        "claims.csv", b"claim_id,product,channel\n1,x,retail\n", "text/csv"
+    )
     at.run()
     assert not at.exception
     assert at.error[0].value == (
         "claims.csv: The claims file has no product_id or quantity column (its header row has: "
-        "claim_id, product, channel); the header row must name product_id, channel, quantity.")
+        "claim_id, product, channel); the header row must name product_id, channel, quantity."
+    )
     assert at.caption[0].value.startswith("Starting from the workbook Tests of oncology-dqm v3.")
 
 
-def test_an_attested_criterion_is_offered_and_overrides_when_attested(exports, founding_rows, make_workbook):
+def test_an_attested_criterion_is_offered_and_overrides_when_attested(
+    exports, founding_rows, make_workbook
+):
     rows = founding_rows
-    rows["Criteria"].append(["dose-confirmed", "Prescriber confirmed a 600 mg daily dose", "Attested", None])
+    rows["Criteria"].append(
+        ["dose-confirmed", "Prescriber confirmed a 600 mg daily dose", "Attested", None]
+    )
     rows["Overrides"].append(["imatinib-100mg-tab", "dose-confirmed", 240, 720, 6, None])
     rows["Policies"][0][3] = rows["History"][-1][3].replace(year=2026)
-    rows["History"].append(["imatinib-per-rx", "Revision", "100 mg override when the dose is confirmed.",
-                            rows["Policies"][0][3]])
+    rows["History"].append(
+        [
+            "imatinib-per-rx",
+            "Revision",
+            "100 mg override when the dose is confirmed.",
+            rows["Policies"][0][3],
+        ]
+    )
     result = compile_workbook(make_workbook(rows), exports)
     assert result.ok, [f.message for f in result.findings]
     at = open_app()
@@ -361,8 +482,12 @@ def test_an_attested_criterion_is_offered_and_overrides_when_attested(exports, f
     assert at.markdown[0].value == "## :red[:material/block: Deny]"
     at.multiselect(key="claim_attested").set_value(["dose-confirmed"]).run()
     assert at.markdown[0].value == "## :blue[:material/rule: Override]"
-    assert metrics(at) == {"Approved quantity": "200", "Limit": "180", "Reject code": "76",
-                           "Approval months": "6"}
+    assert metrics(at) == {
+        "Approved quantity": "200",
+        "Limit": "180",
+        "Reject code": "76",
+        "Approval months": "6",
+    }
     assert "**Criterion met:** dose-confirmed" in at.markdown[1].value
 
 

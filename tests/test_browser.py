@@ -7,12 +7,12 @@ import shutil
 from collections import Counter
 
 import pytest
-from tests.fixtures.browser import CHROMIUM, CHROMIUM_ARGS, screenshot, streamlit_server, wait_idle
-from tests.fixtures.paths import EXPORTS
 from playwright import sync_api
 from playwright.sync_api import expect
 
 from compiler.ruleset.store import Store
+from tests.fixtures.browser import CHROMIUM, CHROMIUM_ARGS, screenshot, streamlit_server, wait_idle
+from tests.fixtures.paths import EXPORTS
 
 pytestmark = pytest.mark.browser
 
@@ -65,12 +65,16 @@ def open_page(page, link: str, heading: str | None = None) -> None:
 
 
 def no_exceptions(page) -> None:
-    assert page.get_by_test_id("stException").count() == 0, page.get_by_test_id("stException").all_inner_texts()
+    assert page.get_by_test_id("stException").count() == 0, page.get_by_test_id(
+        "stException"
+    ).all_inner_texts()
 
 
 def test_reviewer_reads_override_90_for_rifampin_at_120_retail(page):
     choose(page, "Version", "v3 ·", where=page.get_by_test_id("stSidebar"))
-    choose(page, "Product", "Gleevec® (imatinib tablets, generic), 400 mg tablets (imatinib-400mg-tab)")
+    choose(
+        page, "Product", "Gleevec® (imatinib tablets, generic), 400 mg tablets (imatinib-400mg-tab)"
+    )
     page.get_by_test_id("stRadio").get_by_text("Retail", exact=True).click()
     wait_idle(page)
     quantity = page.get_by_label("Quantity requested")
@@ -100,7 +104,8 @@ def test_reviewer_reads_override_90_for_rifampin_at_120_retail(page):
 
 
 def test_reviewer_uploads_a_workbook_with_sixty_in_a_limit_cell_and_reads_that_cell(
-        page, founding_rows, make_workbook):
+    page, founding_rows, make_workbook
+):
     founding_rows["Limits"][1][4] = "sixty"  # imatinib-400mg-tab, Retail Max Qty per Rx
     workbook = make_workbook(founding_rows)
     open_page(page, "Draft workbook")
@@ -111,9 +116,18 @@ def test_reviewer_uploads_a_workbook_with_sixty_in_a_limit_cell_and_reads_that_c
     row = page.get_by_test_id("stTable").locator("tr").filter(has_text="E3")
     expect(row).to_have_count(1)
     cells = [c.strip() for c in row.locator("th, td").all_inner_texts()]
-    assert cells == ["error", "Limits", "E3", "Retail Max Qty per Rx", "sixty",
-                     "'Retail Max Qty per Rx' must be a number. Type a number such as 60, in digits."]
-    assert "1 error(s), 0 warning(s). It would not compile" in page.get_by_test_id("stAlert").first.inner_text()
+    assert cells == [
+        "error",
+        "Limits",
+        "E3",
+        "Retail Max Qty per Rx",
+        "sixty",
+        "'Retail Max Qty per Rx' must be a number. Type a number such as 60, in digits.",
+    ]
+    assert (
+        "1 error(s), 0 warning(s). It would not compile"
+        in page.get_by_test_id("stAlert").first.inner_text()
+    )
     no_exceptions(page)
     screenshot(page, "4-draft-findings")
 
@@ -122,18 +136,42 @@ def test_a_valid_draft_previews_its_impact_without_publishing(page, founding_row
     rows = founding_rows
     rows["Limits"][1][4] = 75  # imatinib-400mg-tab retail limit 60 -> 75
     rows["Policies"][0][3] = rows["History"][-1][3].replace(year=2026)
-    rows["History"].append(["imatinib-per-rx", "Revision", "Retail limit for 400 mg raised to 75.",
-                            rows["Policies"][0][3]])
-    rows["Tests"] = [t for t in rows["Tests"] if not (t[1] == "imatinib-400mg-tab" and t[2] == "Retail"
-                                                      and 60 < t[3] <= 75)]
-    rows["Tests"].append(["400-retail-70", "imatinib-400mg-tab", "Retail", 70, None, None, "Approve", 70,
-                          "Under the raised limit."])
+    rows["History"].append(
+        [
+            "imatinib-per-rx",
+            "Revision",
+            "Retail limit for 400 mg raised to 75.",
+            rows["Policies"][0][3],
+        ]
+    )
+    rows["Tests"] = [
+        t
+        for t in rows["Tests"]
+        if not (t[1] == "imatinib-400mg-tab" and t[2] == "Retail" and 60 < t[3] <= 75)
+    ]
+    rows["Tests"].append(
+        [
+            "400-retail-70",
+            "imatinib-400mg-tab",
+            "Retail",
+            70,
+            None,
+            None,
+            "Approve",
+            70,
+            "Under the raised limit.",
+        ]
+    )
     open_page(page, "Draft workbook")
-    page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(make_workbook(rows, "draft.xlsx")))
+    page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(
+        str(make_workbook(rows, "draft.xlsx"))
+    )
     main = page.get_by_test_id("stMain")
     expect(main).to_contain_text("draft.xlsx compiles: ruleset oncology-dqm", timeout=30_000)
     expect(main).to_contain_text("imatinib-400mg-tab: Retail Max Qty per Rx 60 → 75")
-    expect(main).to_contain_text(f"1 of {len(rows['Tests'])} claims changes decision or approved quantity.")
+    expect(main).to_contain_text(
+        f"1 of {len(rows['Tests'])} claims changes decision or approved quantity."
+    )
     no_exceptions(page)
     screenshot(page, "4b-draft-valid")
 
@@ -157,7 +195,9 @@ def test_compare_page_lists_changes_and_impact(page):
     main = page.get_by_test_id("stMain")
     page.get_by_text("Changes (3)").wait_for()
     n = len(Store(EXPORTS).load("oncology-dqm", 3)["tests"])
-    expect(main.get_by_text(f"No claim changes decision or approved quantity ({n} compared).")).to_have_count(1)
+    expect(
+        main.get_by_text(f"No claim changes decision or approved quantity ({n} compared).")
+    ).to_have_count(1)
     no_exceptions(page)
     screenshot(page, "3-compare")
 

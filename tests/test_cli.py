@@ -4,27 +4,19 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import subprocess
-import sys
 
-from tests.fixtures.paths import ROOT, WORKBOOK
+from tests.fixtures.paths import WORKBOOK
 
-
-def dqm(*args, cwd=ROOT):
-    p = subprocess.run([sys.executable, "-m", "compiler.cli", *map(str, args)], cwd=cwd,
-                       capture_output=True, text=True, timeout=120)
-    assert "Traceback" not in p.stderr
-    return p.returncode, p.stdout, p.stderr
+SIXTY = "'Retail Max Qty per Rx' must be a number. Type a number such as 60, in digits."
 
 
-SIXTY = ("'Retail Max Qty per Rx' must be a number. Type a number such as 60, in digits.")
-
-
-def test_validate_clean_workbook_exits_0():
+def test_validate_clean_workbook_returns_0(dqm):
     assert dqm("validate", WORKBOOK) == (0, f"{WORKBOOK}: 0 error(s), 0 warning(s).\n", "")
 
 
-def test_validate_prints_each_finding_with_sheet_cell_and_what_to_type(founding_rows, make_workbook):
+def test_validate_prints_each_finding_with_sheet_cell_and_what_to_type(
+    dqm, founding_rows, make_workbook
+):
     founding_rows["Limits"][1][4] = "sixty"
     founding_rows["Limits"][0][5] = 170
     path = make_workbook(founding_rows)
@@ -38,88 +30,150 @@ def test_validate_prints_each_finding_with_sheet_cell_and_what_to_type(founding_
     ]
 
 
-def test_validate_json_lists_errors_and_warnings_as_objects(founding_rows, make_workbook):
+def test_validate_json_lists_errors_and_warnings_as_objects(dqm, founding_rows, make_workbook):
     founding_rows["Limits"][1][4] = "sixty"
     code, out, _ = dqm("validate", make_workbook(founding_rows), "--json")
     assert code == 1
-    assert json.loads(out) == {"errors": [{
-        "code": "not-a-number", "sheet": "Limits", "cell": "E3", "column": "Retail Max Qty per Rx",
-        "value": "sixty", "message": SIXTY, "params": {"header": "Retail Max Qty per Rx", "example": "60"},
-    }], "warnings": []}
+    assert json.loads(out) == {
+        "errors": [
+            {
+                "code": "not-a-number",
+                "sheet": "Limits",
+                "cell": "E3",
+                "column": "Retail Max Qty per Rx",
+                "value": "sixty",
+                "message": SIXTY,
+                "params": {"header": "Retail Max Qty per Rx", "example": "60"},
+            }
+        ],
+        "warnings": [],
+    }
 
 
-def test_validate_json_of_a_clean_workbook():
-    assert dqm("validate", WORKBOOK, "--json") == (0, '{\n  "errors": [],\n  "warnings": []\n}\n', "")
+def test_validate_json_of_a_clean_workbook(dqm):
+    assert dqm("validate", WORKBOOK, "--json") == (
+        0,
+        '{\n  "errors": [],\n  "warnings": []\n}\n',
+        "",
+    )
 
 
-def test_compile_unchanged_workbook_says_which_version_is_current(exports_copy):
+def test_compile_unchanged_workbook_says_which_version_is_current(dqm, exports_copy):
     code, out, err = dqm("compile", WORKBOOK, "--exports", exports_copy)
     assert (code, err) == (0, "")
     assert out == f"Nothing changed: v3 is current ({exports_copy}/oncology-dqm/v3.json).\n"
 
 
-def test_compile_publishes_and_prints_the_new_version_path(founding_rows, make_workbook, exports_copy):
+def test_compile_publishes_and_prints_the_new_version_path(
+    dqm, founding_rows, make_workbook, exports_copy
+):
     founding_rows["Limits"][1][4] = 90
     founding_rows["Overrides"][0][2] = 120
     founding_rows["Tests"] = []  # its expectations were for the old limits
-    founding_rows["History"].append(["imatinib-per-rx", "Revision", "Raised the limit.", dt.date(2026, 11, 27)])
+    founding_rows["History"].append(
+        ["imatinib-per-rx", "Revision", "Raised the limit.", dt.date(2026, 11, 27)]
+    )
     founding_rows["Policies"][0][3] = dt.date(2026, 11, 27)
     assert dqm("compile", make_workbook(founding_rows), "--exports", exports_copy) == (
-        0, f"{exports_copy}/oncology-dqm/v4.json\n", "")
+        0,
+        f"{exports_copy}/oncology-dqm/v4.json\n",
+        "",
+    )
     code, out, _ = dqm("diff", "oncology-dqm", "3", "4", "--exports", exports_copy)
-    assert (code, out.splitlines()) == (0, [
-        "oncology-dqm: v3 → v4",
-        "imatinib-per-rx: Review Date 2025-12-08 → 2026-11-27",
-        "imatinib-400mg-tab: Retail Max Qty per Rx 60 → 90",
-        "imatinib-400mg-tab / strong-cyp3a4-inducer: Retail Max Qty per Rx 90 → 120",
-        "imatinib-per-rx: History row added: Revision, 2026-11-27: Raised the limit.",
-    ])
+    assert (code, out.splitlines()) == (
+        0,
+        [
+            "oncology-dqm: v3 → v4",
+            "imatinib-per-rx: Review Date 2025-12-08 → 2026-11-27",
+            "imatinib-400mg-tab: Retail Max Qty per Rx 60 → 90",
+            "imatinib-400mg-tab / strong-cyp3a4-inducer: Retail Max Qty per Rx 90 → 120",
+            "imatinib-per-rx: History row added: Revision, 2026-11-27: Raised the limit.",
+        ],
+    )
 
 
-def test_compile_with_errors_exits_1_and_writes_nothing(founding_rows, make_workbook, exports_copy):
+def test_compile_with_errors_returns_1_and_writes_nothing(
+    dqm, founding_rows, make_workbook, exports_copy
+):
     founding_rows["Limits"][1][4] = "sixty"
     path = make_workbook(founding_rows)
     before = sorted(p.name for p in (exports_copy / "oncology-dqm").iterdir())
     assert dqm("compile", path, "--exports", exports_copy) == (
-        1, "", f"ERROR Limits!E3 (found: 'sixty'): {SIXTY}\nNot published: 1 error(s) in {path}.\n")
+        1,
+        "",
+        f"ERROR Limits!E3 (found: 'sixty'): {SIXTY}\nNot published: 1 error(s) in {path}.\n",
+    )
     assert sorted(p.name for p in (exports_copy / "oncology-dqm").iterdir()) == before
 
 
-def test_versions_lists_each_version_with_its_history_entries():
+def test_versions_lists_each_version_with_its_history_entries(dqm):
     code, out, _ = dqm("versions")
-    assert (code, out.splitlines()) == (0, [
-        "oncology-dqm",
-        "  v1  imatinib-per-rx reviewed 2023-12-13",
-        "      imatinib-per-rx: History row added: Annual Revision, 2023-12-13: No criteria changes.",
-        "  v2  imatinib-per-rx reviewed 2024-12-17",
-        "      imatinib-per-rx: History row added: Annual Revision, 2024-12-17: No criteria changes.",
-        "  v3  imatinib-per-rx reviewed 2025-12-08",
-        "      imatinib-per-rx: History row added: Annual Revision, 2025-12-08: No criteria changes.",
-    ])
+    assert (code, out.splitlines()) == (
+        0,
+        [
+            "oncology-dqm",
+            "  v1  imatinib-per-rx reviewed 2023-12-13",
+            "      imatinib-per-rx: History row added: Annual Revision, 2023-12-13: No criteria changes.",
+            "  v2  imatinib-per-rx reviewed 2024-12-17",
+            "      imatinib-per-rx: History row added: Annual Revision, 2024-12-17: No criteria changes.",
+            "  v3  imatinib-per-rx reviewed 2025-12-08",
+            "      imatinib-per-rx: History row added: Annual Revision, 2025-12-08: No criteria changes.",
+        ],
+    )
 
 
-def test_diff_between_published_reviews():
-    assert dqm("diff", "oncology-dqm", "v2", "v3") == (0, (
-        "oncology-dqm: v2 → v3\n"
-        "imatinib-per-rx: Review Date 2024-12-17 → 2025-12-08\n"
-        "imatinib-per-rx: History row added: Annual Revision, 2025-12-08: No criteria changes.\n"), "")
+def test_diff_between_published_reviews(dqm):
+    assert dqm("diff", "oncology-dqm", "v2", "v3") == (
+        0,
+        (
+            "oncology-dqm: v2 → v3\n"
+            "imatinib-per-rx: Review Date 2024-12-17 → 2025-12-08\n"
+            "imatinib-per-rx: History row added: Annual Revision, 2025-12-08: No criteria changes.\n"
+        ),
+        "",
+    )
 
 
-def test_bad_arguments_get_one_line_and_a_non_zero_exit(tmp_path):
-    assert dqm("validate", tmp_path / "nope.xlsx") == (2, "", f"dqm: {tmp_path}/nope.xlsx: no such file.\n")
+def test_bad_arguments_get_one_line_and_code_2(dqm, tmp_path):
+    assert dqm("validate", tmp_path / "nope.xlsx") == (
+        2,
+        "",
+        f"dqm: {tmp_path}/nope.xlsx: no such file.\n",
+    )
     assert dqm("diff", "oncology-dqm", "1", "9") == (
-        2, "", "dqm: Ruleset 'oncology-dqm' has no version 9; published: v1, v2, v3.\n")
+        2,
+        "",
+        "dqm: Ruleset 'oncology-dqm' has no version 9; published: v1, v2, v3.\n",
+    )
     assert dqm("diff", "oncology-dqm", "one", "2") == (
-        2, "", "dqm: 'one' is not a version number; use 1, 2, … or v1, v2, ….\n")
+        2,
+        "",
+        "dqm: 'one' is not a version number; use 1, 2, … or v1, v2, ….\n",
+    )
     assert dqm("versions", "nope") == (
-        2, "", "dqm: No published ruleset 'nope' in exports/ (published: oncology-dqm).\n")
+        2,
+        "",
+        "dqm: No published ruleset 'nope' in exports/ (published: oncology-dqm).\n",
+    )
 
 
-def test_a_file_that_is_not_a_workbook_is_one_finding_not_a_traceback(tmp_path):
+def test_a_file_that_is_not_a_workbook_is_one_finding_not_a_traceback(dqm, tmp_path):
     path = tmp_path / "claims.xlsx"
     path.write_text("claim_id,product_id\n1,x\n")
     code, out, _ = dqm("validate", path)
     assert code == 1
     assert out.splitlines()[0] == (
         "ERROR Workbook: 'claims.xlsx' is not an Excel workbook (.xlsx). Open it in Excel and use "
-        "File > Save As > Excel Workbook (.xlsx).")
+        "File > Save As > Excel Workbook (.xlsx)."
+    )
+
+
+def test_the_console_script_ends_with_the_command_s_code(dqm_process, tmp_path):
+    # A real process: the installed `dqm` entry point, its process-wide settings, and the exit
+    # status a shell or a scheduled job sees, which the in-process tests above cannot show.
+    assert dqm_process("validate", WORKBOOK) == (0, f"{WORKBOOK}: 0 error(s), 0 warning(s).\n", "")
+    assert dqm_process("validate", tmp_path / "nope.xlsx") == (
+        2,
+        "",
+        f"dqm: {tmp_path}/nope.xlsx: no such file.\n",
+    )

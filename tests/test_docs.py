@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from tests.fixtures.paths import ROOT
 
-from compiler.workbook import schemas
 from compiler.cli import parser
+from compiler.workbook import schemas
+from tests.fixtures.paths import ROOT
 
 README = (ROOT / "README.md").read_text()
 

@@ -7,20 +7,36 @@ from __future__ import annotations
 import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tests.fixtures.rulesets import enriched_ruleset
 
 from compiler.decide.claims import claims_frame
 from compiler.decide.engine import Engine
+from tests.fixtures.rulesets import enriched_ruleset
 
-ENGINE = Engine(enriched_ruleset())  # two overrides on the 400 mg tablets: one a drug list, one attested
+ENGINE = Engine(
+    enriched_ruleset()
+)  # two overrides on the 400 mg tablets: one a drug list, one attested
 RANK = {"deny": 0, "override": 1, "approve": 2}  # better decisions rank higher
-DRUGS = ["rifampin", "Rifadin 300 mg", "Tegretol XR", "Phenytoin Sodium 100 mg capsule", "St John’s wort",
-         "lisinopril", "metformin", "rifampinx", "rifaximin", "Decadron 4 mg"]
+DRUGS = [
+    "rifampin",
+    "Rifadin 300 mg",
+    "Tegretol XR",
+    "Phenytoin Sodium 100 mg capsule",
+    "St John’s wort",
+    "lisinopril",
+    "metformin",
+    "rifampinx",
+    "rifaximin",
+    "Decadron 4 mg",
+]
 
 products = st.sampled_from(["imatinib-400mg-tab", "imatinib-100mg-tab"])
 channels = st.sampled_from(["retail", "home_delivery", "Retail", "Home Delivery"])
-quantities = st.one_of(st.integers(1, 1000), st.floats(0.5, 1000, allow_nan=False).map(lambda q: round(q, 2)))
-drug_lists = st.lists(st.one_of(st.sampled_from(DRUGS), st.text(min_size=1, max_size=15)), max_size=3)
+quantities = st.one_of(
+    st.integers(1, 1000), st.floats(0.5, 1000, allow_nan=False).map(lambda q: round(q, 2))
+)
+drug_lists = st.lists(
+    st.one_of(st.sampled_from(DRUGS), st.text(min_size=1, max_size=15)), max_size=3
+)
 attested = st.sampled_from([None, "reviewer-confirmed-dose", "something-else"])
 
 
@@ -29,30 +45,55 @@ def decide(claims: list[dict]) -> pd.DataFrame:
 
 
 def claim(product, channel, qty, drugs, attest) -> dict:
-    return {"product_id": product, "channel": channel, "quantity": qty,
-            "concomitant_drugs": "; ".join(d.replace(";", " ") for d in drugs) or None,
-            "attested_criteria": attest}
+    return {
+        "product_id": product,
+        "channel": channel,
+        "quantity": qty,
+        "concomitant_drugs": "; ".join(d.replace(";", " ") for d in drugs) or None,
+        "attested_criteria": attest,
+    }
 
 
 @settings(max_examples=300, deadline=None)
 @given(products, channels, quantities, quantities, drug_lists, attested)
 def test_larger_quantity_never_gets_a_better_decision(product, channel, q1, q2, drugs, attest):
     small, large = sorted([q1, q2])
-    d = decide([claim(product, channel, small, drugs, attest), claim(product, channel, large, drugs, attest)])
+    d = decide(
+        [
+            claim(product, channel, small, drugs, attest),
+            claim(product, channel, large, drugs, attest),
+        ]
+    )
     assert RANK[d["decision"][1]] <= RANK[d["decision"][0]]
 
 
 @settings(max_examples=300, deadline=None)
-@given(products, channels, quantities, drug_lists, st.one_of(st.sampled_from(DRUGS), st.text(min_size=1)), attested)
-def test_added_concomitant_drug_never_gets_a_worse_decision(product, channel, qty, drugs, extra, attest):
-    d = decide([claim(product, channel, qty, drugs, attest), claim(product, channel, qty, [*drugs, extra], attest)])
+@given(
+    products,
+    channels,
+    quantities,
+    drug_lists,
+    st.one_of(st.sampled_from(DRUGS), st.text(min_size=1)),
+    attested,
+)
+def test_added_concomitant_drug_never_gets_a_worse_decision(
+    product, channel, qty, drugs, extra, attest
+):
+    d = decide(
+        [
+            claim(product, channel, qty, drugs, attest),
+            claim(product, channel, qty, [*drugs, extra], attest),
+        ]
+    )
     assert RANK[d["decision"][1]] >= RANK[d["decision"][0]]
     assert d["approved_quantity"][1] >= d["approved_quantity"][0]
 
 
 @settings(max_examples=300, deadline=None)
 @given(products, channels, quantities, drug_lists, attested)
-def test_approved_quantity_never_exceeds_the_applicable_maximum(product, channel, qty, drugs, attest):
+def test_approved_quantity_never_exceeds_the_applicable_maximum(
+    product, channel, qty, drugs, attest
+):
     row = decide([claim(product, channel, qty, drugs, attest)]).iloc[0]
     p = ENGINE.product(product)
     ch = 0 if channel.lower() == "retail" else 1
@@ -66,29 +107,49 @@ def test_approved_quantity_never_exceeds_the_applicable_maximum(product, channel
         assert (row["decision"], row["approved_quantity"]) == ("deny", 0)
 
 
-anything = st.one_of(st.none(), st.text(max_size=12), st.integers(-5, 500).map(str),
-                     st.sampled_from(["imatinib-400mg-tab", "retail", "home_delivery", "60", "rifampin"]))
+anything = st.one_of(
+    st.none(),
+    st.text(max_size=12),
+    st.integers(-5, 500).map(str),
+    st.sampled_from(["imatinib-400mg-tab", "retail", "home_delivery", "60", "rifampin"]),
+)
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.fixed_dictionaries({
-    "claim_id": anything, "product_id": anything, "channel": anything, "quantity": anything,
-    "concomitant_drugs": anything, "attested_criteria": anything}), max_size=30))
+@given(
+    st.lists(
+        st.fixed_dictionaries(
+            {
+                "claim_id": anything,
+                "product_id": anything,
+                "channel": anything,
+                "quantity": anything,
+                "concomitant_drugs": anything,
+                "attested_criteria": anything,
+            }
+        ),
+        max_size=30,
+    )
+)
 def test_every_input_row_yields_exactly_one_output_row(rows):
     d = decide(rows)
     assert len(d) == len(rows)
-    expected_ids = [r["claim_id"] if r["claim_id"] and r["claim_id"].strip() else str(i + 1)
-                    for i, r in enumerate(rows)]
+    expected_ids = [
+        r["claim_id"] if r["claim_id"] and r["claim_id"].strip() else str(i + 1)
+        for i, r in enumerate(rows)
+    ]
     assert d["claim_id"].tolist() == expected_ids
     assert set(d["decision"]) <= {"approve", "override", "deny", "not_applicable", "invalid"}
     assert d["message"].notna().all()
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.sampled_from(["rifampin", "rifampicin", "Tegretol", "St. John's Wort", "phenytoin"]),
-       st.lists(st.sampled_from(["Sodium", "100", "mg", "capsule", "ER", "(generic)"]), max_size=3),
-       st.sampled_from([str.upper, str.lower, str.title, lambda s: s]),
-       st.sampled_from(["", " ", "  "]))
+@given(
+    st.sampled_from(["rifampin", "rifampicin", "Tegretol", "St. John's Wort", "phenytoin"]),
+    st.lists(st.sampled_from(["Sodium", "100", "mg", "capsule", "ER", "(generic)"]), max_size=3),
+    st.sampled_from([str.upper, str.lower, str.title, lambda s: s]),
+    st.sampled_from(["", " ", "  "]),
+)
 def test_an_inducer_with_salt_strength_case_and_spacing_still_matches(name, words, case, pad):
     text = pad + case(" ".join([name, *words])) + pad
     row = decide([claim("imatinib-400mg-tab", "retail", 61, [text], None)]).iloc[0]

@@ -6,24 +6,41 @@ import copy
 
 import pandas as pd
 import pytest
-from tests.fixtures.paths import EXPORTS
 
 from compiler.decide import impact
 from compiler.decide.claims import claims_frame
 from compiler.decide.engine import Engine
 from compiler.ruleset.store import Store
+from tests.fixtures.paths import EXPORTS
 
 
 def decisions(rows: list[tuple]) -> pd.DataFrame:
     """A decision frame with the columns impact reads (claim, decision, approved, limit)."""
-    return pd.DataFrame([{"claim_id": c, "product_id": "imatinib-400mg-tab", "channel": "retail",
-                          "quantity": q, "decision": d, "approved_quantity": a, "limit": lim}
-                         for c, q, d, a, lim in rows])
+    return pd.DataFrame(
+        [
+            {
+                "claim_id": c,
+                "product_id": "imatinib-400mg-tab",
+                "channel": "retail",
+                "quantity": q,
+                "decision": d,
+                "approved_quantity": a,
+                "limit": lim,
+            }
+            for c, q, d, a, lim in rows
+        ]
+    )
 
 
 def claim(claim_id: str, product: str, channel: str, quantity: str, drugs: str = "") -> dict:
-    return {"claim_id": claim_id, "product_id": product, "channel": channel, "quantity": quantity,
-            "concomitant_drugs": drugs, "attested_criteria": ""}
+    return {
+        "claim_id": claim_id,
+        "product_id": product,
+        "channel": channel,
+        "quantity": quantity,
+        "concomitant_drugs": drugs,
+        "attested_criteria": "",
+    }
 
 
 @pytest.fixture(scope="module")
@@ -32,13 +49,35 @@ def v3() -> dict:
 
 
 def test_only_claims_whose_decision_or_approved_quantity_differs_are_listed():
-    before = decisions([("same", 60, "approve", 60, 60), ("denied", 75, "deny", 0, 60),
-                        ("capped", 120, "override", 90, 60), ("bad", None, "invalid", None, None)])
-    after = decisions([("same", 60, "approve", 60, 60), ("denied", 75, "approve", 75, 80),
-                       ("capped", 120, "override", 100, 80), ("bad", None, "invalid", None, None)])
+    before = decisions(
+        [
+            ("same", 60, "approve", 60, 60),
+            ("denied", 75, "deny", 0, 60),
+            ("capped", 120, "override", 90, 60),
+            ("bad", None, "invalid", None, None),
+        ]
+    )
+    after = decisions(
+        [
+            ("same", 60, "approve", 60, 60),
+            ("denied", 75, "approve", 75, 80),
+            ("capped", 120, "override", 100, 80),
+            ("bad", None, "invalid", None, None),
+        ]
+    )
     changed = impact.changed_decisions(before, after)
-    assert changed[["claim_id", "decision_before", "decision_after", "approved_quantity_before",
-                    "approved_quantity_after", "limit_before", "limit_after", "change"]].values.tolist() == [
+    assert changed[
+        [
+            "claim_id",
+            "decision_before",
+            "decision_after",
+            "approved_quantity_before",
+            "approved_quantity_after",
+            "limit_before",
+            "limit_after",
+            "change",
+        ]
+    ].values.tolist() == [
         ["denied", "deny", "approve", 0, 75, 60, 80, "deny → approve; approved 0 → 75"],
         ["capped", "override", "override", 90, 100, 60, 80, "approved 90 → 100"],
     ]
@@ -51,24 +90,40 @@ def test_a_claim_invalid_under_both_versions_is_not_a_change():
 
 
 def test_decision_frames_of_different_batches_are_refused():
-    with pytest.raises(ValueError, match="hold 2 and 1 rows; decide the same claims with both rulesets"):
-        impact.changed_decisions(decisions([("a", 1, "approve", 1, 60), ("b", 1, "approve", 1, 60)]),
-                                 decisions([("a", 1, "approve", 1, 60)]))
+    with pytest.raises(
+        ValueError, match="hold 2 and 1 rows; decide the same claims with both rulesets"
+    ):
+        impact.changed_decisions(
+            decisions([("a", 1, "approve", 1, 60), ("b", 1, "approve", 1, 60)]),
+            decisions([("a", 1, "approve", 1, 60)]),
+        )
 
 
 def test_raising_the_retail_limit_turns_denials_into_approvals(v3):
     raised = copy.deepcopy(v3)
-    product = next(p for p in raised["policies"][0]["products"] if p["product_id"] == "imatinib-400mg-tab")
+    product = next(
+        p for p in raised["policies"][0]["products"] if p["product_id"] == "imatinib-400mg-tab"
+    )
     product["retail_max_qty"] = 75
-    claims = claims_frame([
-        claim("at-60", "imatinib-400mg-tab", "retail", "60"),
-        claim("asks-75", "imatinib-400mg-tab", "retail", "75"),
-        claim("asks-76", "imatinib-400mg-tab", "retail", "76"),
-        claim("home-181", "imatinib-400mg-tab", "home_delivery", "181"),
-    ])
+    claims = claims_frame(
+        [
+            claim("at-60", "imatinib-400mg-tab", "retail", "60"),
+            claim("asks-75", "imatinib-400mg-tab", "retail", "75"),
+            claim("asks-76", "imatinib-400mg-tab", "retail", "76"),
+            claim("home-181", "imatinib-400mg-tab", "home_delivery", "181"),
+        ]
+    )
     result = impact.compare(Engine(v3), Engine(raised), claims)
-    assert result.changed[["claim_id", "decision_before", "decision_after", "approved_quantity_before",
-                           "approved_quantity_after", "change"]].values.tolist() == [
+    assert result.changed[
+        [
+            "claim_id",
+            "decision_before",
+            "decision_after",
+            "approved_quantity_before",
+            "approved_quantity_after",
+            "change",
+        ]
+    ].values.tolist() == [
         ["asks-75", "deny", "approve", 0, 75, "deny → approve; approved 0 → 75"],
     ]
     assert result.summary == "1 of 4 claims changes decision or approved quantity."
@@ -76,13 +131,27 @@ def test_raising_the_retail_limit_turns_denials_into_approvals(v3):
 
 def test_lowering_an_override_cap_changes_only_the_approved_quantity(v3):
     lowered = copy.deepcopy(v3)
-    product = next(p for p in lowered["policies"][0]["products"] if p["product_id"] == "imatinib-400mg-tab")
+    product = next(
+        p for p in lowered["policies"][0]["products"] if p["product_id"] == "imatinib-400mg-tab"
+    )
     product["overrides"][0]["retail_max_qty"] = 80
-    claims = claims_frame([claim("rifadin-120", "imatinib-400mg-tab", "retail", "120", "Rifadin"),
-                           claim("rifampin-75", "imatinib-400mg-tab", "retail", "75", "rifampin")])
+    claims = claims_frame(
+        [
+            claim("rifadin-120", "imatinib-400mg-tab", "retail", "120", "Rifadin"),
+            claim("rifampin-75", "imatinib-400mg-tab", "retail", "75", "rifampin"),
+        ]
+    )
     result = impact.compare(Engine(v3), Engine(lowered), claims)
-    assert result.changed[["claim_id", "decision_before", "decision_after", "approved_quantity_before",
-                           "approved_quantity_after", "change"]].values.tolist() == [
+    assert result.changed[
+        [
+            "claim_id",
+            "decision_before",
+            "decision_after",
+            "approved_quantity_before",
+            "approved_quantity_after",
+            "change",
+        ]
+    ].values.tolist() == [
         ["rifadin-120", "override", "override", 90, 80, "approved 90 → 80"],
     ]
 
@@ -99,9 +168,15 @@ def test_a_product_dropped_from_the_rules_shows_none_approved(v3):
     dropped = copy.deepcopy(v3)
     products = dropped["policies"][0]["products"]
     products[:] = [p for p in products if p["product_id"] != "imatinib-400mg-tab"]
-    claims = claims_frame([claim("big", "imatinib-400mg-tab", "home_delivery", "1080"),
-                           claim("other", "imatinib-100mg-tab", "retail", "60")])
+    claims = claims_frame(
+        [
+            claim("big", "imatinib-400mg-tab", "home_delivery", "1080"),
+            claim("other", "imatinib-100mg-tab", "retail", "60"),
+        ]
+    )
     result = impact.compare(Engine(v3), Engine(dropped), claims)
-    assert result.changed[["claim_id", "decision_before", "decision_after", "change"]].values.tolist() == [
+    assert result.changed[
+        ["claim_id", "decision_before", "decision_after", "change"]
+    ].values.tolist() == [
         ["big", "deny", "not_applicable", "deny → not_applicable; approved 0 → (none)"],
     ]

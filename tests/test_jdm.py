@@ -9,18 +9,36 @@ import numpy as np
 import pandas as pd
 import pytest
 import zen
-from tests.fixtures.paths import EXPORTS, WORKBOOK
-from tests.fixtures.rulesets import V3, enriched_ruleset
 
 from compiler.api import load_engine
 from compiler.decide.engine import Engine
 from compiler.ruleset import jdm
 from compiler.ruleset.compile import GRAPH, compile_workbook
 from compiler.ruleset.store import Published, Store, Unchanged, canonical_bytes
+from tests.fixtures.paths import EXPORTS, WORKBOOK
+from tests.fixtures.rulesets import V3, enriched_ruleset
 
-POOL = ["rifampin", "Rifadin 300 mg", "Tegretol XR", "Phenytoin Sodium 100 mg capsule", "St John’s wort",
-        "lisinopril", "metformin 500 mg", "rifampinx", "rifaximin", "dexmethylphenidate", "Decadron"]
-COMPARED = ["decision", "approved_quantity", "limit", "criterion_id", "reject_code", "approval_months"]
+POOL = [
+    "rifampin",
+    "Rifadin 300 mg",
+    "Tegretol XR",
+    "Phenytoin Sodium 100 mg capsule",
+    "St John’s wort",
+    "lisinopril",
+    "metformin 500 mg",
+    "rifampinx",
+    "rifaximin",
+    "dexmethylphenidate",
+    "Decadron",
+]
+COMPARED = [
+    "decision",
+    "approved_quantity",
+    "limit",
+    "criterion_id",
+    "reject_code",
+    "approval_months",
+]
 
 
 def many_products_ruleset() -> dict:
@@ -33,7 +51,9 @@ def many_products_ruleset() -> dict:
         p["product_id"] = f"product-{k}"
         p["retail_max_qty"], p["home_delivery_max_qty"] = 30 + 10 * k, 90 + 20 * k
         for o in p["overrides"]:
-            o["retail_max_qty"] += 10 * k + (5 if o["criterion_id"] == "strong-cyp3a4-inducer" and k % 2 else 0)
+            o["retail_max_qty"] += 10 * k + (
+                5 if o["criterion_id"] == "strong-cyp3a4-inducer" and k % 2 else 0
+            )
             o["home_delivery_max_qty"] += 20 * k
         if k % 4 == 3:  # a tie at retail: the first criterion (in id order) wins, in both engines
             for o in p["overrides"]:
@@ -50,15 +70,23 @@ def random_claims(n: int, seed: int, products: list[str] | None = None) -> pd.Da
     some = rng.random(n) < 0.4
     drugs[some] = ["; ".join(rng.choice(POOL, k)) for k in rng.integers(1, 4, some.sum())]
     attested = np.where(rng.random(n) < 0.2, "reviewer-confirmed-dose", None)
-    return pd.DataFrame({
-        "claim_id": np.arange(n).astype(str),
-        "product_id": rng.choice(products, n) if products else
-        rng.choice(["imatinib-400mg-tab", "imatinib-100mg-tab", "other-product"], n, p=[0.6, 0.35, 0.05]),
-        "channel": rng.choice(["retail", "home_delivery"], n),
-        "quantity": [f"{q:g}" for q in quantity],
-        "concomitant_drugs": drugs,
-        "attested_criteria": attested,
-    }, dtype="str")
+    return pd.DataFrame(
+        {
+            "claim_id": np.arange(n).astype(str),
+            "product_id": rng.choice(products, n)
+            if products
+            else rng.choice(
+                ["imatinib-400mg-tab", "imatinib-100mg-tab", "other-product"],
+                n,
+                p=[0.6, 0.35, 0.05],
+            ),
+            "channel": rng.choice(["retail", "home_delivery"], n),
+            "quantity": [f"{q:g}" for q in quantity],
+            "concomitant_drugs": drugs,
+            "attested_criteria": attested,
+        },
+        dtype="str",
+    )
 
 
 def zen_decisions(ruleset: dict, engine: Engine, claims: pd.DataFrame) -> list[dict]:
@@ -77,19 +105,29 @@ def ours(decided: pd.DataFrame) -> list[dict]:
 
 @pytest.mark.parametrize("ruleset", ["founding", "enriched", "many-products"])
 def test_zen_engine_decides_100000_random_claims_as_dqm_does(ruleset):
-    doc = {"founding": lambda: json.loads(V3.read_text()), "enriched": enriched_ruleset,
-           "many-products": many_products_ruleset}[ruleset]()
+    doc = {
+        "founding": lambda: json.loads(V3.read_text()),
+        "enriched": enriched_ruleset,
+        "many-products": many_products_ruleset,
+    }[ruleset]()
     engine = Engine(doc)
-    products = ([p["product_id"] for p in doc["policies"][0]["products"]] + ["other-product"]
-                if ruleset == "many-products" else None)
+    products = (
+        [p["product_id"] for p in doc["policies"][0]["products"]] + ["other-product"]
+        if ruleset == "many-products"
+        else None
+    )
     claims = random_claims(100_000, seed=7, products=products)
     decided = engine.decide(claims)
     assert set(decided["decision"]) == {"approve", "override", "deny", "not_applicable"}
     if ruleset == "enriched":  # both overrides win somewhere
-        assert set(decided["criterion_id"].dropna()) == {"strong-cyp3a4-inducer", "reviewer-confirmed-dose"}
+        assert set(decided["criterion_id"].dropna()) == {
+            "strong-cyp3a4-inducer",
+            "reviewer-confirmed-dose",
+        }
     mine, theirs = ours(decided), zen_decisions(doc, engine, claims)
-    mismatches = [(i, a, b) for i, (a, b) in enumerate(zip(mine, theirs)) if a != b]
-    assert mismatches[:3] == [] and len(mine) == len(theirs) == 100_000
+    assert len(mine) == len(theirs) == 100_000
+    mismatches = [(i, a, b) for i, (a, b) in enumerate(zip(mine, theirs, strict=True)) if a != b]
+    assert mismatches[:3] == []
 
 
 def test_graph_orders_overrides_by_channel_maximum():
@@ -111,7 +149,8 @@ def test_committed_jdm_files_match_their_versions():
     store = Store(EXPORTS)
     for v in store.versions("oncology-dqm"):
         assert store.path("oncology-dqm", v, GRAPH).read_bytes() == canonical_bytes(
-            jdm.graph(store.load("oncology-dqm", v)))
+            jdm.graph(store.load("oncology-dqm", v))
+        )
 
 
 def test_publish_writes_the_graph_beside_the_new_version(founding_rows, make_workbook, tmp_path):
@@ -127,7 +166,9 @@ def test_missing_graphs_are_written_and_existing_ones_never_rewritten(exports_co
     (folder / "v1.jdm.json").unlink()
     (folder / "v2.jdm.json").write_bytes(b"left alone")
     assert isinstance(compile_workbook(WORKBOOK, exports_copy).outcome, Unchanged)
-    assert (folder / "v1.jdm.json").read_bytes() == (EXPORTS / "oncology-dqm" / "v1.jdm.json").read_bytes()
+    assert (folder / "v1.jdm.json").read_bytes() == (
+        EXPORTS / "oncology-dqm" / "v1.jdm.json"
+    ).read_bytes()
     assert (folder / "v2.jdm.json").read_bytes() == b"left alone"
 
 
@@ -142,7 +183,12 @@ def test_graph_answers_the_worked_examples():
     inducer = ["strong-cyp3a4-inducer"]
     assert decide(product_id="imatinib-400mg-tab", channel="retail", quantity=60) == ("approve", 60)
     assert decide(product_id="imatinib-400mg-tab", channel="retail", quantity=61) == ("deny", 0)
-    assert decide(product_id="imatinib-400mg-tab", channel="retail", quantity=120, met_criteria=inducer) == ("override", 90)
-    assert decide(product_id="imatinib-400mg-tab", channel="home_delivery", quantity=270,
-                  met_criteria=inducer) == ("override", 270)
-    assert decide(product_id="imatinib-100mg-tab", channel="retail", quantity=181, met_criteria=inducer) == ("deny", 0)
+    assert decide(
+        product_id="imatinib-400mg-tab", channel="retail", quantity=120, met_criteria=inducer
+    ) == ("override", 90)
+    assert decide(
+        product_id="imatinib-400mg-tab", channel="home_delivery", quantity=270, met_criteria=inducer
+    ) == ("override", 270)
+    assert decide(
+        product_id="imatinib-100mg-tab", channel="retail", quantity=181, met_criteria=inducer
+    ) == ("deny", 0)

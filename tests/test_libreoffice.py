@@ -9,25 +9,25 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from tests.fixtures import hostile as corpus
 import openpyxl
 import pytest
 
 from compiler.ruleset.build import build
-from compiler.workbook.findings import errors
 from compiler.ruleset.compile import compile_workbook
 from compiler.ruleset.store import Published, Store, Unchanged
+from compiler.workbook.findings import errors
 from compiler.workbook.validate import validate_file
-
-ROOT = Path(__file__).resolve().parents[1]
-BUNDLED = ROOT / "workbook" / "oncology-dqm.xlsx"
+from tests.fixtures import hostile as corpus
+from tests.fixtures.paths import WORKBOOK as BUNDLED
 
 
 def soffice() -> str:
     found = shutil.which("soffice") or shutil.which("libreoffice")
     if not found:
-        pytest.fail("LibreOffice Calc (soffice) is not installed: run scripts/setup.sh, or "
-                    "apt-get install libreoffice-calc-nogui.")
+        pytest.fail(
+            "LibreOffice Calc (soffice) is not installed: run scripts/setup.sh, or "
+            "apt-get install libreoffice-calc-nogui."
+        )
     return found
 
 
@@ -36,9 +36,21 @@ def saved_by_libreoffice(source: Path, folder: Path) -> Path:
     out = folder / "libreoffice"
     out.mkdir()
     run = subprocess.run(
-        [soffice(), f"-env:UserInstallation=file://{folder / 'lo-profile'}", "--headless",
-         "--convert-to", "xlsx", "--outdir", str(out), str(source)],
-        capture_output=True, text=True, timeout=180, check=False)
+        [
+            soffice(),
+            f"-env:UserInstallation=file://{folder / 'lo-profile'}",
+            "--headless",
+            "--convert-to",
+            "xlsx",
+            "--outdir",
+            str(out),
+            str(source),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
     converted = out / (source.stem + ".xlsx")
     assert run.returncode == 0 and converted.exists(), run.stdout + run.stderr
     return converted
@@ -61,15 +73,22 @@ def formulas_via_libreoffice(tmp_path_factory) -> tuple[Path, Path]:
     def formulas(wb):
         wb["Limits"]["F2"].value = "=3*E2"
         wb["Limits"]["F3"].value = "=3*E3"
+
     source = corpus.edit_cells(folder, formulas, "oncology-dqm.xlsx")
     return source, saved_by_libreoffice(source, folder)
 
 
-def test_bundled_workbook_saved_by_libreoffice_compiles_to_the_same_content(bundled_via_libreoffice, exports_copy):
-    assert bundled_via_libreoffice.read_bytes() != BUNDLED.read_bytes()  # really another writer's file
+def test_bundled_workbook_saved_by_libreoffice_compiles_to_the_same_content(
+    bundled_via_libreoffice, exports_copy
+):
+    assert (
+        bundled_via_libreoffice.read_bytes() != BUNDLED.read_bytes()
+    )  # really another writer's file
     content = build(validate_file(bundled_via_libreoffice))
     assert content["content_sha256"] == build(validate_file(BUNDLED))["content_sha256"]
-    assert content["content_sha256"] == Store(exports_copy).load("oncology-dqm", 3)["content_sha256"]
+    assert (
+        content["content_sha256"] == Store(exports_copy).load("oncology-dqm", 3)["content_sha256"]
+    )
     result = compile_workbook(bundled_via_libreoffice, exports_copy)
     assert result.findings == []
     assert isinstance(result.outcome, Unchanged) and result.outcome.version == 3
@@ -87,10 +106,14 @@ def test_libreoffice_keeps_the_dropdowns_and_header_help(bundled_via_libreoffice
 def test_formulas_without_saved_values_are_findings_before_libreoffice(formulas_via_libreoffice):
     source, _ = formulas_via_libreoffice
     assert [(f.code, f.sheet, f.cell, f.value) for f in errors(validate_file(source).findings)] == [
-        ("formula-without-value", "Limits", "F2", "=3*E2"), ("formula-without-value", "Limits", "F3", "=3*E3")]
+        ("formula-without-value", "Limits", "F2", "=3*E2"),
+        ("formula-without-value", "Limits", "F3", "=3*E3"),
+    ]
 
 
-def test_formulas_saved_by_libreoffice_compile_with_their_values(formulas_via_libreoffice, exports_copy):
+def test_formulas_saved_by_libreoffice_compile_with_their_values(
+    formulas_via_libreoffice, exports_copy
+):
     _, converted = formulas_via_libreoffice
     still_formulas = openpyxl.load_workbook(converted)["Limits"]
     assert (still_formulas["F2"].value, still_formulas["F3"].value) == ("=3*E2", "=3*E3")

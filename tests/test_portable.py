@@ -68,11 +68,25 @@ def package_modules() -> list[str]:
 
 
 def test_every_module_and_command_runs_without_posix_only_modules(tmp_path):
+    # A fresh interpreter: modules this one imported with fcntl in reach cannot be unimported.
     exports, claims = tmp_path / "exports", tmp_path / "claims.csv"
     claims.write_text("claim_id,product_id,channel,quantity\nc1,imatinib-400mg-tab,retail,61\n")
-    run = subprocess.run([sys.executable, "-c", CHILD, ",".join(POSIX_ONLY), str(WORKBOOK),
-                          str(exports), str(claims)],
-                         capture_output=True, text=True, timeout=120, check=False, cwd=ROOT)
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            CHILD,
+            ",".join(POSIX_ONLY),
+            str(WORKBOOK),
+            str(exports),
+            str(claims),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=ROOT,
+    )
     assert (run.returncode, run.stderr) == (0, "")
     result = json.loads(run.stdout)
     assert sorted(result["imported"]) == package_modules()
@@ -82,10 +96,18 @@ def test_every_module_and_command_runs_without_posix_only_modules(tmp_path):
     code, decided = result["ran"]["decide"]
     (decision,) = csv.DictReader(io.StringIO(decided))
     assert (code, decision["claim_id"], decision["decision"], decision["approved_quantity"]) == (
-        0, "c1", "deny", "0")
-    assert result["ran"]["versions"] == [0, (
-        "oncology-dqm\n"
-        "  v1  imatinib-per-rx reviewed 2025-12-08\n"
-        "      imatinib-per-rx: History row added: Annual Revision, 2023-12-13: No criteria changes.\n"
-        "      imatinib-per-rx: History row added: Annual Revision, 2024-12-17: No criteria changes.\n"
-        "      imatinib-per-rx: History row added: Annual Revision, 2025-12-08: No criteria changes.\n")]
+        0,
+        "c1",
+        "deny",
+        "0",
+    )
+    assert result["ran"]["versions"] == [
+        0,
+        (
+            "oncology-dqm\n"
+            "  v1  imatinib-per-rx reviewed 2025-12-08\n"
+            "      imatinib-per-rx: History row added: Annual Revision, 2023-12-13: No criteria changes.\n"
+            "      imatinib-per-rx: History row added: Annual Revision, 2024-12-17: No criteria changes.\n"
+            "      imatinib-per-rx: History row added: Annual Revision, 2025-12-08: No criteria changes.\n"
+        ),
+    ]

@@ -4,11 +4,11 @@ decisions for the published oncology-dqm v3."""
 from __future__ import annotations
 
 import pytest
-from tests.fixtures.paths import EXPORTS
 
 from compiler.decide import probe
 from compiler.decide.engine import Engine
 from compiler.ruleset.store import Store
+from tests.fixtures.paths import EXPORTS
 
 TAB400, TAB100 = "imatinib-400mg-tab", "imatinib-100mg-tab"
 INDUCER = "strong-cyp3a4-inducer met (e.g. carbamazepine)"
@@ -25,18 +25,36 @@ def test_scenarios_are_no_criterion_then_each_override_met_by_its_lists_first_dr
         {"scenario": INDUCER, "concomitant_drugs": "carbamazepine", "attested_criteria": ""},
     ]
     assert probe.scenarios(engine, TAB100) == [
-        {"scenario": "No override criterion met", "concomitant_drugs": "", "attested_criteria": ""}]
+        {"scenario": "No override criterion met", "concomitant_drugs": "", "attested_criteria": ""}
+    ]
 
 
 def test_an_attested_criterion_is_probed_attested():
     doc = Store(EXPORTS).load("oncology-dqm", 3)
-    doc["criteria"].append({"criterion_id": "dose-confirmed", "description": "Dose confirmed",
-                            "met_when": "attested", "drug_list_id": None})
-    doc["policies"][0]["products"][0]["overrides"].append({
-        "criterion_id": "dose-confirmed", "retail_max_qty": 240, "home_delivery_max_qty": 720,
-        "approval_months": 6, "criteria_text": None})
+    doc["criteria"].append(
+        {
+            "criterion_id": "dose-confirmed",
+            "description": "Dose confirmed",
+            "met_when": "attested",
+            "drug_list_id": None,
+        }
+    )
+    doc["policies"][0]["products"][0]["overrides"].append(
+        {
+            "criterion_id": "dose-confirmed",
+            "retail_max_qty": 240,
+            "home_delivery_max_qty": 720,
+            "approval_months": 6,
+            "criteria_text": None,
+        }
+    )
     assert probe.scenarios(Engine(doc), TAB100)[1:] == [
-        {"scenario": "dose-confirmed attested", "concomitant_drugs": "", "attested_criteria": "dose-confirmed"}]
+        {
+            "scenario": "dose-confirmed attested",
+            "concomitant_drugs": "",
+            "attested_criteria": "dose-confirmed",
+        }
+    ]
 
 
 def test_rule_regions_come_from_the_engines_decisions(engine):

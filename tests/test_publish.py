@@ -17,8 +17,11 @@ from compiler.ruleset.store import Published, Refused, Store, StoreError, Unchan
 
 
 def snapshot(folder):
-    return {p.relative_to(folder).as_posix(): p.read_bytes()
-            for p in sorted(folder.rglob("*")) if p.is_file() and p.name != ".lock"}
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and p.name != ".lock"
+    }
 
 
 def raise_limit(rows, reviews_added=1):
@@ -27,7 +30,14 @@ def raise_limit(rows, reviews_added=1):
     rows["Overrides"][0][2] = 120
     rows["Tests"] = [t for t in rows["Tests"] if t[1] != "imatinib-400mg-tab" or t[2] != "Retail"]
     if reviews_added:
-        rows["History"].append(["imatinib-per-rx", "Revision", "Raised the 400 mg retail limit.", dt.date(2026, 11, 27)])
+        rows["History"].append(
+            [
+                "imatinib-per-rx",
+                "Revision",
+                "Raised the 400 mg retail limit.",
+                dt.date(2026, 11, 27),
+            ]
+        )
         rows["Policies"][0][3] = dt.date(2026, 11, 27)
     return rows
 
@@ -45,8 +55,20 @@ def test_version_file_carries_what_the_contract_lists(founding_rows, make_workbo
     result = compile_workbook(make_workbook(founding_rows), tmp_path / "exports")
     text = result.outcome.path.read_text()
     assert set(json.loads(text)) == {
-        "schema_version", "ruleset_id", "title", "owner", "version", "sha256", "content_sha256",
-        "source", "policies", "criteria", "drug_lists", "tests", "changes"}
+        "schema_version",
+        "ruleset_id",
+        "title",
+        "owner",
+        "version",
+        "sha256",
+        "content_sha256",
+        "source",
+        "policies",
+        "criteria",
+        "drug_lists",
+        "tests",
+        "changes",
+    }
 
 
 def test_unchanged_workbook_publishes_nothing_and_names_the_current_version(exports_copy):
@@ -59,7 +81,9 @@ def test_unchanged_workbook_publishes_nothing_and_names_the_current_version(expo
     assert snapshot(exports_copy) == before
 
 
-def test_resaved_workbook_with_the_same_rules_publishes_nothing(founding_rows, make_workbook, exports_copy):
+def test_resaved_workbook_with_the_same_rules_publishes_nothing(
+    founding_rows, make_workbook, exports_copy
+):
     # A different file (new bytes, rows in another order) that says the same thing.
     founding_rows["Drug Lists"].reverse()
     founding_rows["Tests"].reverse()
@@ -67,20 +91,36 @@ def test_resaved_workbook_with_the_same_rules_publishes_nothing(founding_rows, m
     assert isinstance(result.outcome, Unchanged) and result.outcome.version == 3
 
 
-def test_changed_rules_without_a_new_history_row_are_refused(founding_rows, make_workbook, exports_copy):
+def test_changed_rules_without_a_new_history_row_are_refused(
+    founding_rows, make_workbook, exports_copy
+):
     before = snapshot(exports_copy)
-    result = compile_workbook(make_workbook(raise_limit(founding_rows, reviews_added=0)), exports_copy)
+    result = compile_workbook(
+        make_workbook(raise_limit(founding_rows, reviews_added=0)), exports_copy
+    )
     assert isinstance(result.outcome, Refused)
-    assert [(f.code, f.sheet, f.cell, f.column, f.params) for f in result.findings] == [(
-        "history-row-missing", "History", "A5", "Policy ID",
-        {"version": 3, "more": 0, "changes": [
-            "imatinib-400mg-tab: Retail Max Qty per Rx 60 → 90",
-            "imatinib-400mg-tab / strong-cyp3a4-inducer: Retail Max Qty per Rx 90 → 120"]},
-    )]
+    assert [(f.code, f.sheet, f.cell, f.column, f.params) for f in result.findings] == [
+        (
+            "history-row-missing",
+            "History",
+            "A5",
+            "Policy ID",
+            {
+                "version": 3,
+                "more": 0,
+                "changes": [
+                    "imatinib-400mg-tab: Retail Max Qty per Rx 60 → 90",
+                    "imatinib-400mg-tab / strong-cyp3a4-inducer: Retail Max Qty per Rx 90 → 120",
+                ],
+            },
+        )
+    ]
     assert snapshot(exports_copy) == before
 
 
-def test_changed_rules_with_a_new_history_row_become_the_next_version(founding_rows, make_workbook, exports_copy):
+def test_changed_rules_with_a_new_history_row_become_the_next_version(
+    founding_rows, make_workbook, exports_copy
+):
     result = compile_workbook(make_workbook(raise_limit(founding_rows)), exports_copy)
     assert isinstance(result.outcome, Published)
     assert result.outcome.version == 4
@@ -94,20 +134,35 @@ def test_changed_rules_with_a_new_history_row_become_the_next_version(founding_r
         "imatinib-per-rx: History row added: Revision, 2026-11-27: Raised the 400 mg retail limit.",
     ]
     assert doc["changes"]["items"][1] == {
-        "kind": "limit", "action": "changed", "id": "imatinib-400mg-tab",
-        "field": "Retail Max Qty per Rx", "before": 60, "after": 90,
-        "text": "imatinib-400mg-tab: Retail Max Qty per Rx 60 → 90"}
+        "kind": "limit",
+        "action": "changed",
+        "id": "imatinib-400mg-tab",
+        "field": "Retail Max Qty per Rx",
+        "before": 60,
+        "after": 90,
+        "text": "imatinib-400mg-tab: Retail Max Qty per Rx 60 → 90",
+    }
     index = json.loads((exports_copy / "oncology-dqm" / "index.json").read_text())
     assert [e["version"] for e in index["versions"]] == [1, 2, 3, 4]
     assert index["versions"][3]["history_added"] == [
-        {"policy_id": "imatinib-per-rx", "type_of_revision": "Revision",
-         "summary_of_changes": "Raised the 400 mg retail limit.", "review_date": "2026-11-27"}]
+        {
+            "policy_id": "imatinib-per-rx",
+            "type_of_revision": "Revision",
+            "summary_of_changes": "Raised the 400 mg retail limit.",
+            "review_date": "2026-11-27",
+        }
+    ]
     assert index["versions"] == Store(exports_copy).entries("oncology-dqm")
     # and once published, compiling it again publishes nothing
-    assert isinstance(compile_workbook(make_workbook(founding_rows, "again.xlsx"), exports_copy).outcome, Unchanged)
+    assert isinstance(
+        compile_workbook(make_workbook(founding_rows, "again.xlsx"), exports_copy).outcome,
+        Unchanged,
+    )
 
 
-def test_changes_cover_overrides_criteria_and_drug_list_members(founding_rows, make_workbook, exports_copy):
+def test_changes_cover_overrides_criteria_and_drug_list_members(
+    founding_rows, make_workbook, exports_copy
+):
     raise_limit(founding_rows)
     founding_rows["Drug Lists"].append(["strong-cyp3a4-inducers", "enzalutamide", "Xtandi", None])
     founding_rows["Drug Lists"] = [r for r in founding_rows["Drug Lists"] if r[1] != "rifabutin"]
@@ -132,23 +187,31 @@ def test_workbook_with_errors_publishes_nothing(founding_rows, make_workbook, ex
     founding_rows["Limits"][1][4] = "sixty"
     result = compile_workbook(make_workbook(founding_rows), exports_copy)
     assert result.outcome is None and not result.ok
-    assert [(f.code, f.sheet, f.cell) for f in result.findings] == [("not-a-number", "Limits", "E3")]
+    assert [(f.code, f.sheet, f.cell) for f in result.findings] == [
+        ("not-a-number", "Limits", "E3")
+    ]
     assert snapshot(exports_copy) == before
 
 
-def test_failure_mid_write_leaves_the_store_exactly_as_it_was(founding_rows, make_workbook, exports_copy, monkeypatch):
+def test_failure_mid_write_leaves_the_store_exactly_as_it_was(
+    founding_rows, make_workbook, exports_copy, monkeypatch
+):
     before = snapshot(exports_copy)
 
     def crash(*args):
         raise OSError("disk full")
 
-    monkeypatch.setattr(atomic.os, "link", crash)  # the step that makes a file visible (the graph first)
+    monkeypatch.setattr(
+        atomic.os, "link", crash
+    )  # the step that makes a file visible (the graph first)
     with pytest.raises(OSError, match="disk full"):
         compile_workbook(make_workbook(raise_limit(founding_rows)), exports_copy)
     assert snapshot(exports_copy) == before
 
 
-def test_failure_while_writing_the_temporary_file_leaves_nothing_behind(founding_rows, make_workbook, exports_copy, monkeypatch):
+def test_failure_while_writing_the_temporary_file_leaves_nothing_behind(
+    founding_rows, make_workbook, exports_copy, monkeypatch
+):
     before = snapshot(exports_copy)
 
     def crash(fd):
@@ -176,63 +239,106 @@ def test_first_compile_into_an_empty_store_is_v1(founding_rows, make_workbook, t
     assert (tmp_path / "exports" / "ruleset.schema.json").exists()
     (entry,) = Store(tmp_path / "exports").entries("oncology-dqm")
     assert [(h["review_date"], h["type_of_revision"]) for h in entry["history_added"]] == [
-        ("2023-12-13", "Annual Revision"), ("2024-12-17", "Annual Revision"), ("2025-12-08", "Annual Revision")]
+        ("2023-12-13", "Annual Revision"),
+        ("2024-12-17", "Annual Revision"),
+        ("2025-12-08", "Annual Revision"),
+    ]
 
 
-def test_index_entry_lists_each_history_row_added_not_one_edited_in_place(founding_rows, make_workbook, exports_copy):
+def test_index_entry_lists_each_history_row_added_not_one_edited_in_place(
+    founding_rows, make_workbook, exports_copy
+):
     # Rows are known by policy and Review Date, as the change list knows them: an edited row is a
     # change there, and not a new row here.
     raise_limit(founding_rows)
     founding_rows["History"][0][1] = "Initial Review"
     outcome = compile_workbook(make_workbook(founding_rows), exports_copy).outcome
     assert isinstance(outcome, Published)
-    assert [(c["action"], c["field"]) for c in outcome.doc["changes"]["items"] if c["kind"] == "history"] == [
-        ("changed", "Type of Revision"), ("added", None)]
+    assert [
+        (c["action"], c["field"]) for c in outcome.doc["changes"]["items"] if c["kind"] == "history"
+    ] == [("changed", "Type of Revision"), ("added", None)]
     assert Store(exports_copy).entries("oncology-dqm")[3]["history_added"] == [
-        {"policy_id": "imatinib-per-rx", "type_of_revision": "Revision",
-         "summary_of_changes": "Raised the 400 mg retail limit.", "review_date": "2026-11-27"}]
+        {
+            "policy_id": "imatinib-per-rx",
+            "type_of_revision": "Revision",
+            "summary_of_changes": "Raised the 400 mg retail limit.",
+            "review_date": "2026-11-27",
+        }
+    ]
 
 
 def test_the_store_knows_files_only():
-    # The store never imports what a version holds or what is derived from it: compile does.
-    code = ("import sys, compiler.ruleset.store; print(*sorted(m for m in sys.modules "
-            "if m.startswith('compiler.')))")
+    # The store never imports what a version holds or what is derived from it: compile does. A
+    # fresh interpreter, since this one has imported everything.
+    code = (
+        "import sys, compiler.ruleset.store; print(*sorted(m for m in sys.modules "
+        "if m.startswith('compiler.')))"
+    )
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert run.stdout.split() == ["compiler.atomic", "compiler.ruleset", "compiler.ruleset.store"]
 
 
-def test_editing_a_history_row_is_a_change_not_the_new_row_a_version_needs(founding_rows, make_workbook, exports_copy):
+def test_editing_a_history_row_is_a_change_not_the_new_row_a_version_needs(
+    founding_rows, make_workbook, exports_copy
+):
     raise_limit(founding_rows, reviews_added=0)
     founding_rows["History"][2][2] = "Raised the 400 mg retail limit."
     result = compile_workbook(make_workbook(founding_rows), exports_copy)
     assert isinstance(result.outcome, Refused)
-    assert [(f.code, f.sheet, f.cell) for f in result.findings] == [("history-row-missing", "History", "A5")]
-    assert ("imatinib-per-rx: History row of 2025-12-08: Summary of Changes No criteria changes. → "
-            "Raised the 400 mg retail limit.") in result.findings[0].params["changes"]
+    assert [(f.code, f.sheet, f.cell) for f in result.findings] == [
+        ("history-row-missing", "History", "A5")
+    ]
+    assert (
+        "imatinib-per-rx: History row of 2025-12-08: Summary of Changes No criteria changes. → "
+        "Raised the 400 mg retail limit."
+    ) in result.findings[0].params["changes"]
 
 
-def test_history_rows_added_removed_and_changed_are_told_apart(founding_rows, make_workbook, exports_copy):
+def test_history_rows_added_removed_and_changed_are_told_apart(
+    founding_rows, make_workbook, exports_copy
+):
     raise_limit(founding_rows)
     founding_rows["History"][0][1] = "Initial Review"
     del founding_rows["History"][1]
     result = compile_workbook(make_workbook(founding_rows), exports_copy)
-    history = [(c["action"], c["field"], c["before"], c["after"], c["text"])
-               for c in result.outcome.doc["changes"]["items"] if c["kind"] == "history"]
+    history = [
+        (c["action"], c["field"], c["before"], c["after"], c["text"])
+        for c in result.outcome.doc["changes"]["items"]
+        if c["kind"] == "history"
+    ]
     assert history == [
-        ("changed", "Type of Revision", "Annual Revision", "Initial Review",
-         "imatinib-per-rx: History row of 2023-12-13: Type of Revision Annual Revision → Initial Review"),
-        ("added", None, None, None,
-         "imatinib-per-rx: History row added: Revision, 2026-11-27: Raised the 400 mg retail limit."),
-        ("removed", None, None, None,
-         "imatinib-per-rx: History row removed: Annual Revision, 2024-12-17: No criteria changes."),
+        (
+            "changed",
+            "Type of Revision",
+            "Annual Revision",
+            "Initial Review",
+            "imatinib-per-rx: History row of 2023-12-13: Type of Revision Annual Revision → Initial Review",
+        ),
+        (
+            "added",
+            None,
+            None,
+            None,
+            "imatinib-per-rx: History row added: Revision, 2026-11-27: Raised the 400 mg retail limit.",
+        ),
+        (
+            "removed",
+            None,
+            None,
+            None,
+            "imatinib-per-rx: History row removed: Annual Revision, 2024-12-17: No criteria changes.",
+        ),
     ]
 
 
 def test_sealed_bytes_are_the_canonical_bytes_of_the_sealed_version():
     # store.sealed serialises once and splices the hash line in: it must equal serialising again.
     v3 = Store(Path(__file__).resolve().parents[1] / "exports").load("oncology-dqm", 3)
-    for doc in (v3, {**v3, "zz": {"\n  \"source\": ": "a key after sha256 and a tricky string"}},
-                {k: v for k, v in v3.items() if k in ("changes", "owner", "policies")}):
+    for doc in (
+        v3,
+        {**v3, "zz": {'\n  "source": ': "a key after sha256 and a tricky string"}},
+        {k: v for k, v in v3.items() if k in ("changes", "owner", "policies")},
+    ):
         sealed_doc, data = store_module.sealed(doc)
         assert sealed_doc == store_module.seal(doc)
         assert b"".join(data) == store_module.canonical_bytes(sealed_doc)

@@ -17,14 +17,12 @@ import time
 from pathlib import Path
 
 import pytest
-from tests.fixtures.paths import EXPORTS
 
-from compiler import cli
 from compiler.ruleset import jdm
 from compiler.ruleset.store import Store, StoreError, canonical_bytes, seal
 from compiler.workbook.template import write_workbook
+from tests.fixtures.paths import EXPORTS
 
-DQM = str(Path(sys.executable).with_name("dqm"))
 WINDOWED = str(Path(__file__).parent / "fixtures" / "windowed_compile.py")
 RULESET = "oncology-dqm"
 COMMITTED = {p.name: p.read_bytes() for p in (EXPORTS / RULESET).glob("v[123].*json")}
@@ -35,33 +33,50 @@ def revised(founding_rows, tmp_path):
     """A writer of founding workbooks with more inducers on the list, each review a new History
     row, and the 400 mg retail limit raised when `retail_400mg` is given (the JDM graph shows it)."""
 
-    def write(name: str, drugs: list[str], reviews: list[dt.date], retail_400mg: int | None = None) -> Path:
+    def write(
+        name: str, drugs: list[str], reviews: list[dt.date], retail_400mg: int | None = None
+    ) -> Path:
         rows = copy.deepcopy(founding_rows)
         for drug in drugs:
-            rows["Drug Lists"].append(["strong-cyp3a4-inducers", drug, None, "Added in a test revision."])
+            rows["Drug Lists"].append(
+                ["strong-cyp3a4-inducers", drug, None, "Added in a test revision."]
+            )
         for day in reviews:
-            rows["History"].append(["imatinib-per-rx", "Ad Hoc Revision", f"Inducers added on {day}.", day])
+            rows["History"].append(
+                ["imatinib-per-rx", "Ad Hoc Revision", f"Inducers added on {day}.", day]
+            )
         rows["Policies"][0][3] = reviews[-1]
         if retail_400mg:
             rows["Limits"][1][4] = retail_400mg
             rows["Overrides"][0][2] = retail_400mg + 30
-            rows["Tests"] = [t for t in rows["Tests"] if t[1] != "imatinib-400mg-tab" or t[2] != "Retail"]
+            rows["Tests"] = [
+                t for t in rows["Tests"] if t[1] != "imatinib-400mg-tab" or t[2] != "Retail"
+            ]
         return write_workbook(tmp_path / name, rows)
 
     return write
 
 
-def compile_process(workbook: Path, exports: Path) -> subprocess.Popen:
-    return subprocess.Popen([DQM, "compile", str(workbook), "--exports", str(exports)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
-def windowed_process(workbook: Path, exports: Path, hold_at: str = "", hold: float = 0,
-                     pause: float = 0) -> subprocess.Popen:
-    """`dqm compile` announcing its windows on stdout, holding `hold` seconds after `hold_at`."""
-    return subprocess.Popen([sys.executable, WINDOWED, hold_at, str(hold), str(pause), str(workbook),
-                             "--exports", str(exports)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+def windowed_process(
+    workbook: Path, exports: Path, hold_at: str = "", hold: float = 0, pause: float = 0
+) -> subprocess.Popen:
+    """`dqm compile` announcing its windows on stdout, holding `hold` seconds after `hold_at`: a
+    real process, for only a process can be killed part-way through publishing."""
+    return subprocess.Popen(
+        [
+            sys.executable,
+            WINDOWED,
+            hold_at,
+            str(hold),
+            str(pause),
+            str(workbook),
+            "--exports",
+            str(exports),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def windows_until(proc: subprocess.Popen, window: str) -> list[str]:
@@ -80,7 +95,9 @@ def kill(proc: subprocess.Popen) -> list[str]:
     proc.send_signal(signal.SIGKILL)
     rest, _ = proc.communicate(timeout=10)
     assert proc.returncode == -signal.SIGKILL
-    return [line.removeprefix("WINDOW ") for line in rest.splitlines() if line.startswith("WINDOW ")]
+    return [
+        line.removeprefix("WINDOW ") for line in rest.splitlines() if line.startswith("WINDOW ")
+    ]
 
 
 def assert_consistent(store: Store) -> list[int]:
@@ -110,81 +127,104 @@ def hand_edit(exports: Path, version: int, change) -> Path:
 
 # -- hand edits ------------------------------------------------------------------------------------
 
+
 def test_version_edited_by_hand_is_refused_on_load(exports_copy):
     path = hand_edit(exports_copy, 3, lambda d: d["policies"][0].update(title="Edited by hand"))
     with pytest.raises(StoreError) as refused:
         Store(exports_copy).load(RULESET, 3)
-    assert str(refused.value) == (f"{path} has been changed since it was published (its sha256 does "
-                                  "not match its content). Restore it from version control; never "
-                                  "edit exports by hand.")
+    assert str(refused.value) == (
+        f"{path} has been changed since it was published (its sha256 does "
+        "not match its content). Restore it from version control; never "
+        "edit exports by hand."
+    )
 
 
 def test_schema_invalid_version_is_refused_even_with_a_matching_hash(exports_copy):
     path = hand_edit(exports_copy, 3, lambda d: (d.pop("policies"), d.update(seal(d))))
     with pytest.raises(StoreError) as refused:
         Store(exports_copy).load(RULESET, 3)
-    assert str(refused.value) == (f"{path} does not match the ruleset schema at (top): \"policies\" "
-                                  "is a required property. It was not written by dqm compile; use a "
-                                  "published version.")
+    assert str(refused.value) == (
+        f'{path} does not match the ruleset schema at (top): "policies" '
+        "is a required property. It was not written by dqm compile; use a "
+        "published version."
+    )
 
 
-@pytest.mark.parametrize("command", [
-    ["versions", RULESET], ["diff", RULESET, "2", "3"], ["decide", "CLAIMS", "--ruleset", RULESET]])
-def test_commands_reading_an_edited_version_exit_2_with_one_line(command, exports_copy, tmp_path):
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["versions", RULESET],
+        ["diff", RULESET, "2", "3"],
+        ["decide", "CLAIMS", "--ruleset", RULESET],
+    ],
+)
+def test_commands_reading_an_edited_version_return_2_with_one_line(
+    command, exports_copy, tmp_path, dqm
+):
     claims = tmp_path / "claims.csv"
     claims.write_text("product_id,channel,quantity\nimatinib-400mg-tab,retail,60\n")
     path = hand_edit(exports_copy, 3, lambda d: d["policies"][0].update(title="Edited by hand"))
     args = [str(claims) if a == "CLAIMS" else a for a in command]
-    run = subprocess.run([DQM, *args, "--exports", str(exports_copy)], capture_output=True, text=True,
-                         timeout=60, check=False)
-    assert run.returncode == 2
-    assert run.stderr.splitlines() == [f"dqm: {path} has been changed since it was published (its "
-                                       "sha256 does not match its content). Restore it from version "
-                                       "control; never edit exports by hand."]
-    assert run.stdout == "" or "v3" not in run.stdout.splitlines()[-1]
+    run = dqm(*args, "--exports", exports_copy)
+    assert run.code == 2
+    assert run.err.splitlines() == [
+        f"dqm: {path} has been changed since it was published (its "
+        "sha256 does not match its content). Restore it from version "
+        "control; never edit exports by hand."
+    ]
+    assert run.out == "" or "v3" not in run.out.splitlines()[-1]
 
 
-def test_compile_refuses_to_publish_over_an_edited_latest_version(revised, exports_copy):
+def test_compile_refuses_to_publish_over_an_edited_latest_version(revised, exports_copy, dqm):
     hand_edit(exports_copy, 3, lambda d: d["policies"][0].update(title="Edited by hand"))
     workbook = revised("a.xlsx", ["apalutamide"], [dt.date(2026, 1, 15)])
-    assert cli.main(["compile", str(workbook), "--exports", str(exports_copy)]) == 2
+    assert dqm("compile", workbook, "--exports", exports_copy).code == 2
     assert Store(exports_copy).versions(RULESET) == [1, 2, 3]
 
 
 # -- the index ---------------------------------------------------------------------------------------
 
-def test_index_agrees_with_the_files_after_each_publish(revised, exports_copy):
+
+def test_index_agrees_with_the_files_after_each_publish(revised, exports_copy, dqm):
     store = Store(exports_copy)
     assert store.index_problems(RULESET) == []
     first = revised("a.xlsx", ["apalutamide"], [dt.date(2026, 1, 15)])
-    second = revised("b.xlsx", ["apalutamide", "enzalutamide"],
-                     [dt.date(2026, 1, 15), dt.date(2026, 2, 1)])
+    second = revised(
+        "b.xlsx", ["apalutamide", "enzalutamide"], [dt.date(2026, 1, 15), dt.date(2026, 2, 1)]
+    )
     for workbook, expected in ((first, 4), (second, 5), (second, 5)):
-        assert cli.main(["compile", str(workbook), "--exports", str(exports_copy)]) == 0
+        assert dqm("compile", workbook, "--exports", exports_copy).code == 0
         index = json.loads((exports_copy / RULESET / "index.json").read_bytes())
         assert [e["version"] for e in index["versions"]] == list(range(1, expected + 1))
         assert store.index_problems(RULESET) == []
 
 
-def test_leftover_temporary_file_is_never_a_version_and_is_swept(revised, exports_copy):
+def test_leftover_temporary_file_is_never_a_version_and_is_swept(revised, exports_copy, dqm):
     folder = exports_copy / RULESET
     leftover = folder / ".v4.json.abc123.tmp"
     leftover.write_bytes(b'{"half": ')  # what a writer killed mid-write leaves
     store = Store(exports_copy)
     assert store.versions(RULESET) == [1, 2, 3]
     workbook = revised("a.xlsx", ["apalutamide"], [dt.date(2026, 1, 15)])
-    assert cli.main(["compile", str(workbook), "--exports", str(exports_copy)]) == 0
+    assert dqm("compile", workbook, "--exports", exports_copy).code == 0
     assert not leftover.exists()
     assert assert_consistent(store) == [1, 2, 3, 4]
 
 
 # -- real processes: SIGKILL in each window, and concurrency --------------------------------------------
 
-def test_compile_killed_after_the_graph_before_the_version_publishes_nothing(revised, exports_copy):
+
+def test_compile_killed_after_the_graph_before_the_version_publishes_nothing(
+    revised, exports_copy, dqm
+):
     store = Store(exports_copy)
     orphan = exports_copy / RULESET / "v4.jdm.json"
-    proc = windowed_process(revised("a.xlsx", ["apalutamide"], [dt.date(2026, 1, 15)]),
-                            exports_copy, hold_at="v4.jdm.json written", hold=600)
+    proc = windowed_process(
+        revised("a.xlsx", ["apalutamide"], [dt.date(2026, 1, 15)]),
+        exports_copy,
+        hold_at="v4.jdm.json written",
+        hold=600,
+    )
     assert windows_until(proc, "v4.jdm.json written") == ["locked", "v4.jdm.json written"]
     assert kill(proc) == []
     # The graph is there, whole; its version is not: no reader lists it, the index still says v1-v3.
@@ -193,9 +233,11 @@ def test_compile_killed_after_the_graph_before_the_version_publishes_nothing(rev
     assert store.index_problems(RULESET) == []
     # The next compile, of other rules, sweeps the orphan and publishes v4 with its own graph.
     other = revised("b.xlsx", ["apalutamide"], [dt.date(2026, 1, 15)], retail_400mg=90)
-    run = subprocess.run([DQM, "compile", str(other), "--exports", str(exports_copy)],
-                         capture_output=True, text=True, timeout=60, check=False)
-    assert (run.returncode, run.stdout.strip()) == (0, str(exports_copy / RULESET / "v4.json"))
+    assert dqm("compile", other, "--exports", exports_copy) == (
+        0,
+        f"{exports_copy / RULESET / 'v4.json'}\n",
+        "",
+    )
     assert assert_consistent(store) == [1, 2, 3, 4]
     v4 = store.load(RULESET, 4)
     assert v4["policies"][0]["products"][1]["retail_max_qty"] == 90
@@ -204,11 +246,17 @@ def test_compile_killed_after_the_graph_before_the_version_publishes_nothing(rev
     assert temporary_files(exports_copy) == []
 
 
-def test_compile_killed_after_the_version_before_the_index_is_repaired_by_the_next(revised, exports_copy):
+def test_compile_killed_after_the_version_before_the_index_is_repaired_by_the_next(
+    revised, exports_copy, dqm
+):
     store = Store(exports_copy)
     workbook = revised("a.xlsx", ["apalutamide"], [dt.date(2026, 1, 15)])
     proc = windowed_process(workbook, exports_copy, hold_at="v4.json written", hold=600)
-    assert windows_until(proc, "v4.json written") == ["locked", "v4.jdm.json written", "v4.json written"]
+    assert windows_until(proc, "v4.json written") == [
+        "locked",
+        "v4.jdm.json written",
+        "v4.json written",
+    ]
     assert kill(proc) == []
     # The version is whole, verifies and has its graph; the index, written after it, is stale.
     assert assert_consistent(store) == [1, 2, 3, 4]
@@ -216,16 +264,18 @@ def test_compile_killed_after_the_version_before_the_index_is_repaired_by_the_ne
     index = exports_copy / RULESET / "index.json"
     assert store.index_problems(RULESET) == [f"{index} does not list the version files."]
     # The next compile of the same workbook finds nothing new and repairs the index.
-    run = subprocess.run([DQM, "compile", str(workbook), "--exports", str(exports_copy)],
-                         capture_output=True, text=True, timeout=60, check=False)
-    assert (run.returncode, run.stdout.strip()) == (
-        0, f"Nothing changed: v4 is current ({exports_copy / RULESET / 'v4.json'}).")
+    assert dqm("compile", workbook, "--exports", exports_copy) == (
+        0,
+        f"Nothing changed: v4 is current ({exports_copy / RULESET / 'v4.json'}).\n",
+        "",
+    )
     assert store.index_problems(RULESET) == []
     assert temporary_files(exports_copy) == []
 
 
 def test_compiles_killed_at_random_moments_land_in_every_window_and_leave_the_store_consistent(
-        revised, exports_copy):
+    revised, exports_copy, dqm
+):
     # Each compile pauses PAUSE seconds after each announcement, and is killed at a random moment
     # after it took the lock: one drawn in each half of each window's pause (seeded), so that
     # every window is hit, and its edges, where a write may be under way.
@@ -237,41 +287,61 @@ def test_compiles_killed_at_random_moments_land_in_every_window_and_leave_the_st
         drugs.append(f"test-inducer-{i}")
         reviews.append(dt.date(2026, 1, 1) + dt.timedelta(days=i))
         n = store.versions(RULESET)[-1] + 1
-        proc = windowed_process(revised(f"w{i}.xlsx", drugs, reviews), exports_copy,
-                                hold_at="index.json written", hold=2, pause=pause)
+        proc = windowed_process(
+            revised(f"w{i}.xlsx", drugs, reviews),
+            exports_copy,
+            hold_at="index.json written",
+            hold=2,
+            pause=pause,
+        )
         windows_until(proc, "locked")
         delay = rng.uniform(i, i + 1) * pause / 2
         time.sleep(delay)
         announced = ["locked", *kill(proc)][-1]
-        stage = {"locked": 0, f"v{n}.jdm.json written": 1, f"v{n}.json written": 2,
-                 "index.json written": 3}[announced]
+        stage = {
+            "locked": 0,
+            f"v{n}.jdm.json written": 1,
+            f"v{n}.json written": 2,
+            "index.json written": 3,
+        }[announced]
         landed.append((round(delay, 2), stages[stage]))
         # On disk: what the last announcement said, or the next write, done before it was said.
         versions = assert_consistent(store)
-        on_disk = (3 if n in versions and store.index_problems(RULESET) == [] else 2 if n in versions
-                   else 1 if store.path(RULESET, n, "jdm.json").exists() else 0)
+        on_disk = (
+            3
+            if n in versions and store.index_problems(RULESET) == []
+            else 2
+            if n in versions
+            else 1
+            if store.path(RULESET, n, "jdm.json").exists()
+            else 0
+        )
         assert on_disk in (stage, min(stage + 1, 3)), landed
     print("killed at (seconds after the lock, window):", landed)
     assert {window for _, window in landed} == set(stages), landed
     # Whatever the kills left, the next compile publishes or finds nothing new, and all agrees.
     final = revised("final.xlsx", drugs, reviews)
-    assert cli.main(["compile", str(final), "--exports", str(exports_copy)]) == 0, landed
+    assert dqm("compile", final, "--exports", exports_copy).code == 0, landed
     assert_consistent(store)
     assert store.index_problems(RULESET) == []
     assert temporary_files(exports_copy) == []
     assert set(drugs) <= {d["drug"] for d in store.load(RULESET)["drug_lists"][0]["drugs"]}
 
 
-def test_two_compiles_at_once_publish_two_versions_never_one(revised, exports_copy):
+def test_two_compiles_at_once_publish_two_versions_never_one(revised, exports_copy, dqm_process):
+    # Real processes: the ruleset's lock is held across processes, so only two processes show it.
     first = revised("a.xlsx", ["apalutamide"], [dt.date(2026, 1, 15)])
     second = revised("b.xlsx", ["enzalutamide"], [dt.date(2026, 2, 1)])
     # The first holds the lock for 3 s after writing its version; the second must wait for it.
     a = windowed_process(first, exports_copy, hold_at="v4.json written", hold=3)
     windows_until(a, "v4.json written")
-    b = compile_process(second, exports_copy)
+    b = dqm_process.start("compile", second, "--exports", exports_copy)
     out_a, out_b = a.communicate(timeout=60), b.communicate(timeout=60)
     assert (a.returncode, b.returncode) == (0, 0), (out_a, out_b)
-    assert out_a[0].splitlines() == ["WINDOW index.json written", str(exports_copy / RULESET / "v4.json")]
+    assert out_a[0].splitlines() == [
+        "WINDOW index.json written",
+        str(exports_copy / RULESET / "v4.json"),
+    ]
     assert out_b[0].strip() == str(exports_copy / RULESET / "v5.json")
     store = Store(exports_copy)
     v4, v5 = store.load(RULESET, 4), store.load(RULESET, 5)
@@ -279,20 +349,28 @@ def test_two_compiles_at_once_publish_two_versions_never_one(revised, exports_co
 
     def drugs(doc):
         return {d["drug"] for d in doc["drug_lists"][0]["drugs"]}
+
     assert ("apalutamide" in drugs(v4), "enzalutamide" in drugs(v4)) == (True, False)
     assert ("apalutamide" in drugs(v5), "enzalutamide" in drugs(v5)) == (False, True)
     assert v5["changes"]["since_version"] == 4
     assert store.index_problems(RULESET) == []
 
 
-def test_two_compiles_started_together_get_v4_and_v5(revised, exports_copy):
+def test_two_compiles_started_together_get_v4_and_v5(revised, exports_copy, dqm_process):
+    # Real processes, started together: only separate processes race for the lock as staff's would.
     first = revised("a.xlsx", ["apalutamide"], [dt.date(2026, 1, 15)])
     second = revised("b.xlsx", ["enzalutamide"], [dt.date(2026, 2, 1)])
-    procs = [compile_process(first, exports_copy), compile_process(second, exports_copy)]
+    procs = [
+        dqm_process.start("compile", workbook, "--exports", exports_copy)
+        for workbook in (first, second)
+    ]
     outs = [p.communicate(timeout=60) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], outs
     published = sorted(o[0].strip() for o in outs)
-    assert published == [str(exports_copy / RULESET / "v4.json"), str(exports_copy / RULESET / "v5.json")]
+    assert published == [
+        str(exports_copy / RULESET / "v4.json"),
+        str(exports_copy / RULESET / "v5.json"),
+    ]
     store = Store(exports_copy)
     assert assert_consistent(store) == [1, 2, 3, 4, 5]
     assert store.load(RULESET, 4)["content_sha256"] != store.load(RULESET, 5)["content_sha256"]

@@ -9,14 +9,10 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from compiler import cli
-
 from compiler.workbook import schemas
 from compiler.workbook.findings import errors
 from compiler.workbook.validate import validate_file
-
-ROOT = Path(__file__).resolve().parents[1]
-BUNDLED = ROOT / "workbook" / "oncology-dqm.xlsx"
+from tests.fixtures.paths import WORKBOOK
 
 DROPDOWNS = {
     ("Policies", "C"): '"Per Rx"',
@@ -32,10 +28,10 @@ DROPDOWNS = {
 }
 
 
-@pytest.fixture(scope="module")
-def template(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("template") / "new-ruleset.xlsx"
-    assert cli.main(["template", str(out)]) == 0
+@pytest.fixture
+def template(tmp_path, dqm) -> Path:
+    out = tmp_path / "new-ruleset.xlsx"
+    assert dqm("template", out) == (0, f"{out}\n", "")
     return out
 
 
@@ -62,21 +58,32 @@ def test_every_header_has_an_input_message_from_the_schema(template):
             assert dv.showInputMessage and dv.promptTitle == header
             assert dv.prompt.startswith(col.description), (name, header)
     limits = validations(wb["Limits"])
-    assert limits["E1"].prompt == "Most units one retail prescription may dispense. Required. Example: 60"
+    assert (
+        limits["E1"].prompt
+        == "Most units one retail prescription may dispense. Required. Example: 60"
+    )
     assert limits["H1"].prompt == "Optional: why the limit is what it is."
 
 
 @pytest.mark.parametrize(("sheet", "letter"), sorted(DROPDOWNS))
 def test_dropdown_lists_the_allowed_values_or_the_ids_of_their_own_sheet(template, sheet, letter):
     dv = validations(openpyxl.load_workbook(template)[sheet])[f"{letter}2"]
-    assert (dv.type, dv.formula1, str(dv.sqref)) == ("list", DROPDOWNS[(sheet, letter)], f"{letter}2:{letter}1000")
+    assert (dv.type, dv.formula1, str(dv.sqref)) == (
+        "list",
+        DROPDOWNS[(sheet, letter)],
+        f"{letter}2:{letter}1000",
+    )
     assert dv.errorStyle == ("stop" if DROPDOWNS[(sheet, letter)].startswith('"') else "warning")
 
 
 def test_only_those_columns_have_dropdowns(template):
     wb = openpyxl.load_workbook(template)
-    found = {(ws.title, str(dv.sqref)[0]) for ws in wb.worksheets for dv in ws.data_validations.dataValidation
-             if dv.type == "list"}
+    found = {
+        (ws.title, str(dv.sqref)[0])
+        for ws in wb.worksheets
+        for dv in ws.data_validations.dataValidation
+        if dv.type == "list"
+    }
     assert found == set(DROPDOWNS)
 
 
@@ -93,7 +100,7 @@ def test_headers_frozen_and_columns_wide_enough_to_read(template):
 def test_instructions_sheet_explains_every_column_from_the_schema(template):
     ws = openpyxl.load_workbook(template)["Instructions"]
     rows = [[c.value for c in r] for r in ws.iter_rows()]
-    table = rows[[r[0] for r in rows].index("Sheet"):]
+    table = rows[[r[0] for r in rows].index("Sheet") :]
     assert table[0] == ["Sheet", "Column", "Required", "What to type", "Example"]
     current, listed = None, {}
     for r in table[1:]:
@@ -103,29 +110,44 @@ def test_instructions_sheet_explains_every_column_from_the_schema(template):
             listed[(current, r[1])] = r
     assert {s for s, _ in listed} == set(schemas.SHEETS)
     assert listed[("Limits", "Retail Max Qty per Rx")] == [
-        None, "Retail Max Qty per Rx", "yes", "Most units one retail prescription may dispense.", "60"]
-    assert listed[("Tests", "Channel")][3] == "Retail or Home Delivery. One of: Retail, Home Delivery."
+        None,
+        "Retail Max Qty per Rx",
+        "yes",
+        "Most units one retail prescription may dispense.",
+        "60",
+    ]
+    assert (
+        listed[("Tests", "Channel")][3] == "Retail or Home Delivery. One of: Retail, Home Delivery."
+    )
     assert len(listed) == sum(len(schemas.columns(s)) for s in schemas.SHEETS)
 
 
 def test_blank_template_validates_to_one_finding_the_missing_ruleset_row(template):
     assert [(f.code, f.sheet, f.cell) for f in errors(validate_file(template).findings)] == [
-        ("ruleset-row-missing", "Ruleset", "A2")]
+        ("ruleset-row-missing", "Ruleset", "A2")
+    ]
 
 
-def test_template_never_overwrites_a_file(template, capsys):
+def test_template_never_overwrites_a_file(template, dqm):
     before = template.read_bytes()
-    assert cli.main(["template", str(template)]) == 2
-    assert capsys.readouterr().err == f"dqm: {template} already exists; dqm template never overwrites a file. Give a new name.\n"
+    assert dqm("template", template) == (
+        2,
+        "",
+        f"dqm: {template} already exists; dqm template never overwrites a file. Give a new name.\n",
+    )
     assert template.read_bytes() == before
 
 
 def test_bundled_workbook_carries_the_same_dropdowns_and_help(template):
-    blank, bundled = openpyxl.load_workbook(template), openpyxl.load_workbook(BUNDLED)
+    blank, bundled = openpyxl.load_workbook(template), openpyxl.load_workbook(WORKBOOK)
     assert bundled.sheetnames == blank.sheetnames
     for name in schemas.SHEETS:
+
         def described(ws):
-            return sorted((str(dv.sqref).split(":")[0], dv.type, dv.formula1, dv.prompt)
-                          for dv in ws.data_validations.dataValidation)
+            return sorted(
+                (str(dv.sqref).split(":")[0], dv.type, dv.formula1, dv.prompt)
+                for dv in ws.data_validations.dataValidation
+            )
+
         assert described(bundled[name]) == described(blank[name]), name
         assert bundled[name].freeze_panes == "A2"

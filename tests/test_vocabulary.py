@@ -4,6 +4,8 @@ engine, the ruleset and the claims reader share."""
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
 
 import numpy as np
 import pandas as pd
@@ -13,19 +15,38 @@ from compiler import vocabulary
 from compiler.vocabulary import format_number, json_number
 
 
-@pytest.mark.parametrize("x, people, plain", [
-    (60, "60", "60"), (60.0, "60", "60"), (np.float64(60.0), "60", "60"), (np.int64(1080), "1,080", "1080"),
-    (2.5, "2.5", "2.5"), (1080.5, "1,080.5", "1080.5"), (0, "0", "0"), (-5.0, "-5", "-5"),
-    (1_000_000, "1,000,000", "1000000"),
-])
+@pytest.mark.parametrize(
+    "x, people, plain",
+    [
+        (60, "60", "60"),
+        (60.0, "60", "60"),
+        (np.float64(60.0), "60", "60"),
+        (np.int64(1080), "1,080", "1080"),
+        (2.5, "2.5", "2.5"),
+        (1080.5, "1,080.5", "1080.5"),
+        (0, "0", "0"),
+        (-5.0, "-5", "-5"),
+        (1_000_000, "1,000,000", "1000000"),
+    ],
+)
 def test_format_number_writes_whole_numbers_without_a_decimal_point(x, people, plain):
     assert (format_number(x), format_number(x, thousands=False)) == (people, plain)
 
 
-@pytest.mark.parametrize("x, expected", [
-    (60, 60), (60.0, 60), (np.float64(90.0), 90), (np.int64(12), 12), (2.5, 2.5), (None, None),
-    (math.nan, None), (np.float64("nan"), None), (pd.NA, None),
-])
+@pytest.mark.parametrize(
+    "x, expected",
+    [
+        (60, 60),
+        (60.0, 60),
+        (np.float64(90.0), 90),
+        (np.int64(12), 12),
+        (2.5, 2.5),
+        (None, None),
+        (math.nan, None),
+        (np.float64("nan"), None),
+        (pd.NA, None),
+    ],
+)
 def test_json_number_is_an_int_when_whole_and_none_when_missing(x, expected):
     got = json_number(x)
     assert got == expected and type(got) is type(expected)
@@ -33,9 +54,7 @@ def test_json_number_is_an_int_when_whole_and_none_when_missing(x, expected):
 
 def test_the_vocabulary_module_does_not_import_pandas():
     # Light modules (the command's argument parsing) import the vocabulary; pandas costs ~0.3 s.
-    import subprocess
-    import sys
-
+    # A fresh interpreter: this one has imported pandas long ago.
     code = "import sys, compiler.vocabulary; print('pandas' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
@@ -43,8 +62,11 @@ def test_the_vocabulary_module_does_not_import_pandas():
 
 def test_channels_and_decisions_in_the_contracts_words():
     assert vocabulary.CHANNELS == ("retail", "home_delivery")
-    assert [vocabulary.CHANNEL_LABELS[c] for c in vocabulary.CHANNELS] == ["Retail", "Home Delivery"]
+    assert [vocabulary.CHANNEL_LABELS[c] for c in vocabulary.CHANNELS] == [
+        "Retail",
+        "Home Delivery",
+    ]
     assert vocabulary.DECISIONS == ("approve", "override", "deny", "not_applicable", "invalid")
     assert vocabulary.REJECT_CODE == 76
     assert set(vocabulary.REQUIRED_CLAIM_COLUMNS) < set(vocabulary.CLAIM_COLUMNS)
-    assert vocabulary.NUMBER_COLUMNS < set(vocabulary.DECISION_COLUMNS)
+    assert set(vocabulary.DECISION_COLUMNS) > vocabulary.NUMBER_COLUMNS

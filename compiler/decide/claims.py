@@ -52,11 +52,15 @@ def read_claims_csv(source: str | Path | bytes) -> pd.DataFrame:
     name, data = _bytes(source)
     data = data.removeprefix(_BOM)
     if not data or data.isspace():  # isspace stops at the first other byte: no copy of a big file
-        raise ClaimsFileError(f"{name} is empty; it needs a header row ({', '.join(CLAIM_COLUMNS)}) "
-                              "and one row per claim.")
+        raise ClaimsFileError(
+            f"{name} is empty; it needs a header row ({', '.join(CLAIM_COLUMNS)}) "
+            "and one row per claim."
+        )
     if data.startswith((b"PK", b"\xd0\xcf\x11\xe0")):
-        raise ClaimsFileError(f"{name} is a spreadsheet or zip file, not CSV text; in Excel use "
-                              "File > Save As > CSV UTF-8 (Comma delimited).")
+        raise ClaimsFileError(
+            f"{name} is a spreadsheet or zip file, not CSV text; in Excel use "
+            "File > Save As > CSV UTF-8 (Comma delimited)."
+        )
     end = data.find(b"\n")
     header_bytes = data[:end] if end >= 0 else data
     try:
@@ -129,7 +133,8 @@ def _check_utf8(name: str, data: bytes) -> None:
         line = data.count(b"\n", 0, exc.start) + 1
         raise ClaimsFileError(
             f"{name} is not UTF-8 text (byte 0x{data[exc.start]:02x} on line {line}); save it "
-            "as CSV UTF-8 (in Excel: File > Save As > CSV UTF-8).") from None
+            "as CSV UTF-8 (in Excel: File > Save As > CSV UTF-8)."
+        ) from None
 
 
 def _header_keys(name: str, headers: list[str], header_line: str) -> list[str]:
@@ -141,11 +146,13 @@ def _header_keys(name: str, headers: list[str], header_line: str) -> list[str]:
             if all(c in [column_key(h) for h in header_line.split(delimiter)] for c in missing):
                 raise ClaimsFileError(
                     f"{name} separates its columns with {word}; dqm reads comma-separated CSV. "
-                    "Save it as CSV UTF-8 (Comma delimited).")
+                    "Save it as CSV UTF-8 (Comma delimited)."
+                )
         shown = ", ".join(h.strip() for h in headers if h.strip()) or "nothing"
         raise ClaimsFileError(
             f"{name} has no {' or '.join(missing)} column (its header row has: {shown}); the "
-            f"header row must name {', '.join(REQUIRED_CLAIM_COLUMNS)}.")
+            f"header row must name {', '.join(REQUIRED_CLAIM_COLUMNS)}."
+        )
     seen: set[str] = set()
     out = []
     for i, key in enumerate(keys):
@@ -176,14 +183,19 @@ def _read_fast(name: str, data: bytes, keys: list[str]) -> pd.DataFrame:
             read_options=pacsv.ReadOptions(column_names=keys, skip_rows=1),
             parse_options=pacsv.ParseOptions(invalid_row_handler=ragged),
             convert_options=pacsv.ConvertOptions(
-                column_types={k: pa.string() for k in wanted}, include_columns=wanted,
-                null_values=[""], strings_can_be_null=True, quoted_strings_can_be_null=True),
+                column_types={k: pa.string() for k in wanted},
+                include_columns=wanted,
+                null_values=[""],
+                strings_can_be_null=True,
+                quoted_strings_can_be_null=True,
+            ),
         )
     except pa.ArrowInvalid as exc:
         if "utf8" in str(exc).lower():
             _check_utf8(name, data)  # raises, naming the line
         raise ClaimsFileError(
-            f"{name} could not be read as CSV: {str(exc).splitlines()[0]}") from None
+            f"{name} could not be read as CSV: {str(exc).splitlines()[0]}"
+        ) from None
     if odd_rows:
         raise _Ragged()
     frame = table.to_pandas()
@@ -202,8 +214,10 @@ def _read_tolerant(data: bytes, keys: list[str]) -> pd.DataFrame:
         if not fields or (len(fields) == 1 and not fields[0].strip()):
             continue  # a blank line is not a claim
         if len(fields) > width:
-            problems.append(f"line {reader.line_num} has {len(fields)} fields but the header has "
-                            f"{width}; put double quotes around a value that contains a comma.")
+            problems.append(
+                f"line {reader.line_num} has {len(fields)} fields but the header has "
+                f"{width}; put double quotes around a value that contains a comma."
+            )
         else:
             problems.append(None)
         for i, k in enumerate(keys):
@@ -223,4 +237,3 @@ def _conform(frame: pd.DataFrame, n: int) -> pd.DataFrame:
         if c not in frame.columns:
             frame[c] = pd.Series(np.full(n, None, dtype=object), dtype="str")
     return frame[CLAIM_COLUMNS].reset_index(drop=True)
-

@@ -17,9 +17,18 @@ from .encode import Coded
 def decision_frame(columns: dict[str, Any]) -> pd.DataFrame:
     """One row per claim with the contract's columns: coded text as categories, whole numbers as
     nullable integers."""
-    return pd.DataFrame({k: v.categorical() if isinstance(v, Coded)
-                         else nullable_numbers(v) if k in NUMBER_COLUMNS else v
-                         for k, v in columns.items()}, columns=DECISION_COLUMNS, copy=False)
+    return pd.DataFrame(
+        {
+            k: v.categorical()
+            if isinstance(v, Coded)
+            else nullable_numbers(v)
+            if k in NUMBER_COLUMNS
+            else v
+            for k, v in columns.items()
+        },
+        columns=DECISION_COLUMNS,
+        copy=False,
+    )
 
 
 def nullable_numbers(values: np.ndarray) -> pd.api.extensions.ExtensionArray | np.ndarray:

@@ -75,8 +75,10 @@ class DrugTexts:
             found = np.zeros(len(self.texts) + 1, dtype=bool)
             if self.texts:
                 parent = self._items()[0]
-                found[:-1] = np.bincount(parent, weights=self._item_hits(list_id),
-                                         minlength=len(self.texts)) > 0
+                found[:-1] = (
+                    np.bincount(parent, weights=self._item_hits(list_id), minlength=len(self.texts))
+                    > 0
+                )
             self._hits[list_id] = found
         return self._hits[list_id]
 

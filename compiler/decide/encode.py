@@ -32,7 +32,9 @@ class Coded:
 
     def categorical(self) -> pd.Categorical:
         codes, categories = self.codes, self.categories
-        if len(categories) > 2 * len(codes) + 16:  # e.g. every message of a large ruleset: keep the used
+        if (
+            len(categories) > 2 * len(codes) + 16
+        ):  # e.g. every message of a large ruleset: keep the used
             used, codes = np.unique(codes, return_inverse=True)
             categories = [categories[u] for u in used if u >= 0]
             codes = codes - 1 if len(used) and used[0] < 0 else codes
@@ -64,14 +66,18 @@ def encode(series: pd.Series | list | None, n: int) -> tuple[np.ndarray, list[st
         return np.full(n, -1, dtype=np.int64), []
     if isinstance(series, list):
         seen: dict[Any, int] = {}
-        codes = np.array([-1 if v is None else seen.setdefault(v, len(seen)) for v in series], dtype=np.int64)
+        codes = np.array(
+            [-1 if v is None else seen.setdefault(v, len(seen)) for v in series], dtype=np.int64
+        )
         return codes, list(seen)
     array = series.array
     if hasattr(array, "__arrow_array__") and n:
         chunked = pa.chunked_array(array.__arrow_array__())
         if pa.types.is_string(chunked.type) or pa.types.is_large_string(chunked.type):
             encoded = chunked.combine_chunks().dictionary_encode()
-            codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False)  # int32: fine as an index
+            codes = encoded.indices.fill_null(-1).to_numpy(
+                zero_copy_only=False
+            )  # int32: fine as an index
             return codes, encoded.dictionary.to_pylist()
     codes, uniques = pd.factorize(series, use_na_sentinel=True)
     return codes.astype(np.int64), [str(u) if not isinstance(u, str) else u for u in uniques]
@@ -79,8 +85,11 @@ def encode(series: pd.Series | list | None, n: int) -> tuple[np.ndarray, list[st
 
 def quantities(series: pd.Series | list | None, n: int) -> tuple[np.ndarray, Coded | Plain]:
     """Each claim's quantity as a float (NaN when missing or not a number) and as given."""
-    if (isinstance(series, pd.Series) and pd.api.types.is_numeric_dtype(series.dtype)
-            and not pd.api.types.is_bool_dtype(series.dtype)):
+    if (
+        isinstance(series, pd.Series)
+        and pd.api.types.is_numeric_dtype(series.dtype)
+        and not pd.api.types.is_bool_dtype(series.dtype)
+    ):
         values = series.to_numpy(dtype=float, na_value=np.nan)
         return values, Plain(values)
     codes, texts = encode(series, n)

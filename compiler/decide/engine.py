@@ -42,11 +42,14 @@ class Engine:
         self.drugs = DrugLists(model.drug_lists(ruleset))
         self.products: list[Product] = model.products(ruleset)
         self._product_index = {p.product_id.casefold(): i for i, p in enumerate(self.products)}
-        self._max_qty = np.array([p.max_qty for p in self.products] or np.zeros((0, len(CHANNELS))), dtype=float)
+        self._max_qty = np.array(
+            [p.max_qty for p in self.products] or np.zeros((0, len(CHANNELS))), dtype=float
+        )
         # Every override of every product, in the product's order (criterion id): ties on the
         # channel maximum go to the first, in the engine and in the JDM graph alike.
         self.overrides: list[tuple[int, Override]] = [
-            (i, o) for i, p in enumerate(self.products) for o in p.overrides]
+            (i, o) for i, p in enumerate(self.products) for o in p.overrides
+        ]
         self._criterion_ids = list(self.criteria)
         self._policy_ids = sorted({p.policy_id for p in self.products})
         self._messages = fixed_messages(self.ruleset_id, self.version, self.products, self.criteria)
@@ -55,16 +58,21 @@ class Engine:
         # products over 5,000 policies)
         criterion_code = {c: i for i, c in enumerate(self._criterion_ids)}
         policy_code = {p: i for i, p in enumerate(self._policy_ids)}
-        self._ov_criterion = np.array([criterion_code[o.criterion_id] for _, o in self.overrides]
-                                      + [-1], dtype=np.int64)
-        self._ov_months = np.array([o.approval_months for _, o in self.overrides] + [np.nan], dtype=float)
-        self._policy_of = np.array([policy_code[p.policy_id] for p in self.products] + [-1, -1],
-                                   dtype=np.int64)
+        self._ov_criterion = np.array(
+            [criterion_code[o.criterion_id] for _, o in self.overrides] + [-1], dtype=np.int64
+        )
+        self._ov_months = np.array(
+            [o.approval_months for _, o in self.overrides] + [np.nan], dtype=float
+        )
+        self._policy_of = np.array(
+            [policy_code[p.policy_id] for p in self.products] + [-1, -1], dtype=np.int64
+        )
         self._overrides_of: dict[int, list[tuple[int, Override]]] = {}
         for k, (p, o) in enumerate(self.overrides):
             self._overrides_of.setdefault(p, []).append((k, o))
-        self._has_overrides = np.array([i in self._overrides_of for i in range(len(self.products))]
-                                       or [False], dtype=bool)
+        self._has_overrides = np.array(
+            [i in self._overrides_of for i in range(len(self.products))] or [False], dtype=bool
+        )
 
     @property
     def product_ids(self) -> list[str]:
@@ -77,15 +85,19 @@ class Engine:
     def decide(self, claims: pd.DataFrame) -> pd.DataFrame:
         """One decision per claim row, in the same order, with the contract's fields."""
         claims = claims.rename(columns=column_key)
-        ev = self._evaluate({c: claims[c] if c in claims.columns else None
-                             for c in [*CLAIM_COLUMNS, ROW_PROBLEM]}, len(claims))
+        ev = self._evaluate(
+            {c: claims[c] if c in claims.columns else None for c in [*CLAIM_COLUMNS, ROW_PROBLEM]},
+            len(claims),
+        )
         return decision_frame(self._columns(ev))
 
     def explain(self, claim: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
         """One claim's decision (a dict of the contract's fields) and the steps that led to it."""
         # The same pass as decide, on plain lists: a one-row DataFrame would cost more than deciding.
         claim = {column_key(k): v for k, v in claim.items()}
-        ev = self._evaluate({c: [cell_text(claim.get(c))] for c in [*CLAIM_COLUMNS, ROW_PROBLEM]}, 1)
+        ev = self._evaluate(
+            {c: [cell_text(claim.get(c))] for c in [*CLAIM_COLUMNS, ROW_PROBLEM]}, 1
+        )
         row = decision_row(self._columns(ev))
         return row, trace(self, ev, row)
 
@@ -103,7 +115,9 @@ class Engine:
 
     def _evaluate(self, col: dict[str, pd.Series | list | None], n: int) -> Evaluation:
         product_codes, product_texts = encode(col["product_id"], n)
-        product_of = np.array([self._product_code(t) for t in product_texts] + [MISSING], dtype=np.int64)
+        product_of = np.array(
+            [self._product_code(t) for t in product_texts] + [MISSING], dtype=np.int64
+        )
         product = product_of[product_codes]
 
         channel_codes, channel_texts = encode(col["channel"], n)
@@ -122,8 +136,7 @@ class Engine:
         valid = ~invalid & (product >= 0)
         safe_product = np.where(product >= 0, product, 0)
         safe_channel = np.where(channel >= 0, channel, 0)
-        limit = (self._max_qty[safe_product, safe_channel] if len(self.products)
-                 else np.zeros(n))
+        limit = self._max_qty[safe_product, safe_channel] if len(self.products) else np.zeros(n)
         limit = np.where(valid, limit, np.nan)
         over = valid & (quantity > limit)
 
@@ -135,9 +148,13 @@ class Engine:
             best, best_cap = np.full(len(rows), -1, dtype=np.int64), np.full(len(rows), -np.inf)
             for k, o in overrides:
                 if o.criterion_id not in met:
-                    met[o.criterion_id] = self._met(o.criterion_id, drugs, drug_texts, attested, attested_texts)
+                    met[o.criterion_id] = self._met(
+                        o.criterion_id, drugs, drug_texts, attested, attested_texts
+                    )
                 o_cap = np.where(ch == 0, o.max_qty[0], o.max_qty[1])
-                better = met[o.criterion_id][rows] & (o_cap > best_cap)  # strictly: a tie keeps the first
+                better = met[o.criterion_id][rows] & (
+                    o_cap > best_cap
+                )  # strictly: a tie keeps the first
                 best[better] = k
                 best_cap[better] = o_cap[better]
             winner[rows] = best
@@ -148,16 +165,39 @@ class Engine:
         decision[winner >= 0] = OVERRIDE
         decision[~invalid & (product == UNKNOWN)] = NOT_APPLICABLE
         decision[invalid] = INVALID
-        approved = np.where(decision == APPROVE, quantity,
-                            np.where(decision == OVERRIDE, np.minimum(quantity, cap),
-                                     np.where(decision == DENY, 0.0, np.nan)))
-        return Evaluation(n, claim_ids(col["claim_id"], n), Coded(product_codes, product_texts), product,
-                          Coded(channel_codes, channel_texts), channel, quantity_text, quantity,
-                          drugs, drug_texts, attested, attested_texts, problem,
-                          decision, limit, approved, winner, met)
+        approved = np.where(
+            decision == APPROVE,
+            quantity,
+            np.where(
+                decision == OVERRIDE,
+                np.minimum(quantity, cap),
+                np.where(decision == DENY, 0.0, np.nan),
+            ),
+        )
+        return Evaluation(
+            n,
+            claim_ids(col["claim_id"], n),
+            Coded(product_codes, product_texts),
+            product,
+            Coded(channel_codes, channel_texts),
+            channel,
+            quantity_text,
+            quantity,
+            drugs,
+            drug_texts,
+            attested,
+            attested_texts,
+            problem,
+            decision,
+            limit,
+            approved,
+            winner,
+            met,
+        )
 
-    def _over_limit_groups(self, over: np.ndarray, product: np.ndarray
-                           ) -> Iterator[tuple[np.ndarray, list[tuple[int, Override]]]]:
+    def _over_limit_groups(
+        self, over: np.ndarray, product: np.ndarray
+    ) -> Iterator[tuple[np.ndarray, list[tuple[int, Override]]]]:
         """The over-limit claims of each product that has overrides, with those overrides."""
         rows = np.flatnonzero(over & self._has_overrides[np.maximum(product, 0)])
         if not len(rows):
@@ -181,13 +221,21 @@ class Engine:
             return MISSING
         return self._product_index.get(key, UNKNOWN)
 
-    def _met(self, criterion_id: str, drugs: np.ndarray, drug_texts: DrugTexts,
-             attested: np.ndarray, attested_texts: list[str]) -> np.ndarray:
+    def _met(
+        self,
+        criterion_id: str,
+        drugs: np.ndarray,
+        drug_texts: DrugTexts,
+        attested: np.ndarray,
+        attested_texts: list[str],
+    ) -> np.ndarray:
         """Whether each claim meets the criterion, decided once per distinct drug/attested text."""
         c = self.criteria[criterion_id]
         if c.met_when == "attested":
-            per_text = [criterion_id.casefold() in {a.casefold() for a in names.split_list(t)}
-                        for t in attested_texts]
+            per_text = [
+                criterion_id.casefold() in {a.casefold() for a in names.split_list(t)}
+                for t in attested_texts
+            ]
             return np.array(per_text + [False], dtype=bool)[attested]
         return drug_texts.hits(c.drug_list_id)[drugs]
 
@@ -201,7 +249,9 @@ class Engine:
         return {
             "claim_id": ev.claim_id,
             "product_id": ev.product_text,  # the claim's text as given
-            "policy_id": Coded(np.where(ev.product >= 0, self._policy_of[ev.product], -1), self._policy_ids),
+            "policy_id": Coded(
+                np.where(ev.product >= 0, self._policy_of[ev.product], -1), self._policy_ids
+            ),
             "channel": self._channel_column(ev),
             "quantity": ev.quantity,
             "decision": Coded(decided, DECISIONS),
@@ -213,7 +263,9 @@ class Engine:
             "approval_months": self._ov_months[winner],
             "message": message_column(ev, self._messages),
             "ruleset_id": Coded(np.zeros(n, dtype=np.int8), [self.ruleset_id]),
-            "ruleset_version": np.full(n, np.nan if self.version is None else self.version, dtype=float),
+            "ruleset_version": np.full(
+                n, np.nan if self.version is None else self.version, dtype=float
+            ),
         }
 
     def _channel_column(self, ev: Evaluation) -> Coded:
@@ -233,7 +285,9 @@ class Engine:
         codes = np.full(ev.n, -1, dtype=np.int64)
         categories: list[str] = []
         criterion = self._ov_criterion[winner]  # per claim: the winning criterion's index, or -1
-        for i, criterion_id in enumerate(self._criterion_ids):  # few criteria, however many products
+        for i, criterion_id in enumerate(
+            self._criterion_ids
+        ):  # few criteria, however many products
             c = self.criteria[criterion_id]
             if c.met_when != "concomitant_drug_on_list":
                 continue

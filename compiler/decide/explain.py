@@ -36,8 +36,10 @@ def trace(engine: Engine, ev: Evaluation, row: dict[str, Any]) -> list[str]:
     ch = int(ev.channel[0])
     label = CHANNEL_LABELS[CHANNELS[ch]]
     qty, limit = format_number(ev.quantity[0]), format_number(ev.limit[0])
-    lines.append(f"Product {p.product_id} ({p.label}) is in policy {p.policy_id}; its {label} "
-                 f"limit is {limit} {p.unit} per Rx.")
+    lines.append(
+        f"Product {p.product_id} ({p.label}) is in policy {p.policy_id}; its {label} "
+        f"limit is {limit} {p.unit} per Rx."
+    )
     if decided == APPROVE:
         lines.append(f"{qty} is within the limit of {limit}, so no override criterion is needed.")
         return lines + [f"Decision: approve {qty} {p.unit}; no reject code."]
@@ -51,28 +53,49 @@ def trace(engine: Engine, ev: Evaluation, row: dict[str, Any]) -> list[str]:
         c = engine.criteria[o.criterion_id]
         cap = f"{format_number(o.max_qty[ch])} {p.unit} at {label}"
         if c.met_when == "attested":
-            said = [a for a in names.split_list(attested) if a.casefold() == c.criterion_id.casefold()]
-            why = ("met: the claim attests it" if said else
-                   f"not met: the claim does not attest it (attested: {attested or 'none'})")
+            said = [
+                a for a in names.split_list(attested) if a.casefold() == c.criterion_id.casefold()
+            ]
+            why = (
+                "met: the claim attests it"
+                if said
+                else f"not met: the claim does not attest it (attested: {attested or 'none'})"
+            )
         else:
             found = matches.get(c.drug_list_id, [])
-            why = ("met: " + "; ".join(
-                f"'{item}' matches {e.drug}" + (f" (as {e.name})" if e.name != e.drug else "")
-                for item, e in found) + f" on list {c.drug_list_id}" if found else
-                   f"not met: no drug on the claim ({drugs or 'none given'}) is on list {c.drug_list_id}")
-        lines.append(f"Criterion {c.criterion_id} ({c.description}): {why}; its override allows up to {cap}.")
+            why = (
+                "met: "
+                + "; ".join(
+                    f"'{item}' matches {e.drug}" + (f" (as {e.name})" if e.name != e.drug else "")
+                    for item, e in found
+                )
+                + f" on list {c.drug_list_id}"
+                if found
+                else f"not met: no drug on the claim ({drugs or 'none given'}) is on list {c.drug_list_id}"
+            )
+        lines.append(
+            f"Criterion {c.criterion_id} ({c.description}): {why}; its override allows up to {cap}."
+        )
     if decided == DENY:
         return lines + [f"Decision: deny; approved 0; reject code {REJECT_CODE}."]
     _, o = engine.overrides[ev.winner[0]]
     met = [oo for oo in p.overrides if ev.met.get(oo.criterion_id, np.zeros(1, bool))[0]]
     if len(met) > 1:
-        lines.append(f"{len(met)} overrides are met; {o.criterion_id} has the highest {label} "
-                     f"maximum ({format_number(o.max_qty[ch])}), so it applies.")
+        lines.append(
+            f"{len(met)} overrides are met; {o.criterion_id} has the highest {label} "
+            f"maximum ({format_number(o.max_qty[ch])}), so it applies."
+        )
     approved = format_number(ev.approved[0])
-    lines.append(f"Cap: approved quantity = min({qty} requested, {format_number(o.max_qty[ch])} allowed) "
-                 f"= {approved}.")
-    return lines + [(f"Decision: override; reject code {REJECT_CODE} at the point of service; {approved} "
-                     f"{p.unit} approvable on coverage review for {format_number(o.approval_months)} months.")]
+    lines.append(
+        f"Cap: approved quantity = min({qty} requested, {format_number(o.max_qty[ch])} allowed) "
+        f"= {approved}."
+    )
+    return lines + [
+        (
+            f"Decision: override; reject code {REJECT_CODE} at the point of service; {approved} "
+            f"{p.unit} approvable on coverage review for {format_number(o.approval_months)} months."
+        )
+    ]
 
 
 def _plain(value: Any) -> Any:

@@ -18,10 +18,17 @@ if TYPE_CHECKING:  # the engine sits beside this module; only its `decide` is us
 
 # What a reviewer reads for each changed claim, in this order.
 IMPACT_COLUMNS = [
-    "claim_id", "product_id", "channel", "quantity",
-    "decision_before", "decision_after",
-    "approved_quantity_before", "approved_quantity_after",
-    "limit_before", "limit_after", "change",
+    "claim_id",
+    "product_id",
+    "channel",
+    "quantity",
+    "decision_before",
+    "decision_after",
+    "approved_quantity_before",
+    "approved_quantity_after",
+    "limit_before",
+    "limit_after",
+    "change",
 ]
 
 
@@ -50,8 +57,10 @@ def changed_decisions(before: pd.DataFrame, after: pd.DataFrame) -> pd.DataFrame
     """Rows of two decision frames (same claims, same order) whose decision or approved quantity
     differs, with both sides side by side and the change in words."""
     if len(before) != len(after):
-        raise ValueError(f"The two decision frames hold {len(before)} and {len(after)} rows; "
-                         "decide the same claims with both rulesets.")
+        raise ValueError(
+            f"The two decision frames hold {len(before)} and {len(after)} rows; "
+            "decide the same claims with both rulesets."
+        )
     a = before.reset_index(drop=True)
     b = after.reset_index(drop=True)
     decision_differs = a["decision"].astype(object).ne(b["decision"].astype(object))
@@ -60,18 +69,20 @@ def changed_decisions(before: pd.DataFrame, after: pd.DataFrame) -> pd.DataFrame
     # Two blanks (an invalid claim on both sides) are the same, not a change.
     qty_differs = qty_a.ne(qty_b) & ~(qty_a.isna() & qty_b.isna())
     mask = decision_differs | qty_differs
-    out = pd.DataFrame({
-        "claim_id": a["claim_id"],
-        "product_id": a["product_id"],
-        "channel": a["channel"],
-        "quantity": a["quantity"],
-        "decision_before": a["decision"],
-        "decision_after": b["decision"],
-        "approved_quantity_before": a["approved_quantity"],
-        "approved_quantity_after": b["approved_quantity"],
-        "limit_before": a["limit"],
-        "limit_after": b["limit"],
-    })[mask]
+    out = pd.DataFrame(
+        {
+            "claim_id": a["claim_id"],
+            "product_id": a["product_id"],
+            "channel": a["channel"],
+            "quantity": a["quantity"],
+            "decision_before": a["decision"],
+            "decision_after": b["decision"],
+            "approved_quantity_before": a["approved_quantity"],
+            "approved_quantity_after": b["approved_quantity"],
+            "limit_before": a["limit"],
+            "limit_after": b["limit"],
+        }
+    )[mask]
     out["change"] = [_wording(r) for r in out.itertuples(index=False)]
     return out.reset_index(drop=True)[IMPACT_COLUMNS]
 
@@ -85,8 +96,10 @@ def compare(before: Engine, after: Engine, claims: pd.DataFrame) -> Impact:
 
 def _wording(r) -> str:
     if r.decision_before != r.decision_after:
-        return (f"{r.decision_before} → {r.decision_after}; approved "
-                f"{_qty(r.approved_quantity_before)} → {_qty(r.approved_quantity_after)}")
+        return (
+            f"{r.decision_before} → {r.decision_after}; approved "
+            f"{_qty(r.approved_quantity_before)} → {_qty(r.approved_quantity_after)}"
+        )
     return f"approved {_qty(r.approved_quantity_before)} → {_qty(r.approved_quantity_after)}"
 
 

@@ -41,8 +41,9 @@ class Messages:
         return f"Ruleset {self.ruleset} has no quantity limit for product {str(product_text).strip()!r}."
 
 
-def fixed_messages(ruleset_id: str, version: int | None, products: list[Product],
-                   criteria: dict[str, Criterion]) -> Messages:
+def fixed_messages(
+    ruleset_id: str, version: int | None, products: list[Product], criteria: dict[str, Criterion]
+) -> Messages:
     """Every approve, deny and override message of the ruleset, each written once."""
     texts: list[str] = []
 
@@ -52,25 +53,39 @@ def fixed_messages(ruleset_id: str, version: int | None, products: list[Product]
 
     shape = (max(len(products), 1), len(CHANNELS))
     approve, deny = np.zeros(shape, dtype=np.int64), np.zeros(shape, dtype=np.int64)
-    override = np.zeros((sum(len(p.overrides) for p in products) + 1, len(CHANNELS), 2), dtype=np.int64)
+    override = np.zeros(
+        (sum(len(p.overrides) for p in products) + 1, len(CHANNELS), 2), dtype=np.int64
+    )
     first = 0  # the product's first override, as numbered in Engine.overrides (products in order)
     for i, p in enumerate(products):
         for ch, channel in enumerate(CHANNELS):
             limit = f"the {CHANNEL_LABELS[channel]} limit of {format_number(p.max_qty[ch])} {p.unit} per Rx"
             approve[i, ch] = add(f"Within {limit}.")
-            deny[i, ch] = add(f"Over {limit} and "
-                              + ("no override criterion is met" if p.overrides
-                                 else f"{p.product_id} has no overrides") + f": rejects with code {REJECT_CODE}.")
+            deny[i, ch] = add(
+                f"Over {limit} and "
+                + (
+                    "no override criterion is met"
+                    if p.overrides
+                    else f"{p.product_id} has no overrides"
+                )
+                + f": rejects with code {REJECT_CODE}."
+            )
             for k, o in enumerate(p.overrides, start=first):
                 c = criteria[o.criterion_id]
                 cap = f"{format_number(o.max_qty[ch])} {p.unit}"
                 months = f"{format_number(o.approval_months)} months"
-                but = (f"Over {limit}, but {c.description[0].lower() + c.description[1:]}: "
-                       f"rejects with code {REJECT_CODE}; ")
-                override[k, ch, 0] = add(f"{but}the quantity requested is approvable on coverage review for "
-                                         f"{months} (up to {cap}).")
-                override[k, ch, 1] = add(f"{but}{cap} (the most this override allows) are approvable on coverage "
-                                         f"review for {months}.")
+                but = (
+                    f"Over {limit}, but {c.description[0].lower() + c.description[1:]}: "
+                    f"rejects with code {REJECT_CODE}; "
+                )
+                override[k, ch, 0] = add(
+                    f"{but}the quantity requested is approvable on coverage review for "
+                    f"{months} (up to {cap})."
+                )
+                override[k, ch, 1] = add(
+                    f"{but}{cap} (the most this override allows) are approvable on coverage "
+                    f"review for {months}."
+                )
         first += len(p.overrides)
     ruleset = f"{ruleset_id} v{version}" if version is not None else f"{ruleset_id} (draft)"
     return Messages(ruleset, texts, approve, deny, override)
@@ -95,8 +110,13 @@ def message_column(ev: Evaluation, messages: Messages) -> Coded:
         categories += [messages.not_applicable(ev.product_text.categories[p]) for p in products]
     written: dict[Any, int] = {}
     for i in np.flatnonzero(decided == INVALID):  # rare; one message per distinct cause
-        key = (ev.product[i] == MISSING, ev.channel_text.at(i), ev.channel[i], ev.quantity_text.at(i),
-               ev.problem.at(i))
+        key = (
+            ev.product[i] == MISSING,
+            ev.channel_text.at(i),
+            ev.channel[i],
+            ev.quantity_text.at(i),
+            ev.problem.at(i),
+        )
         code = written.get(key)
         if code is None:
             categories.append(invalid_message(*key))
@@ -105,8 +125,9 @@ def message_column(ev: Evaluation, messages: Messages) -> Coded:
     return Coded(codes, categories)
 
 
-def invalid_message(product_missing: bool, channel_text: Any, channel: int, quantity_text: Any,
-                    problem: str | None) -> str:
+def invalid_message(
+    product_missing: bool, channel_text: Any, channel: int, quantity_text: Any, problem: str | None
+) -> str:
     """What is wrong with a malformed claim, every problem in one sentence."""
     wrong = []
     if problem:
@@ -120,8 +141,11 @@ def invalid_message(product_missing: bool, channel_text: Any, channel: int, quan
     q = quantity_number(quantity_text) if isinstance(quantity_text, str) else quantity_text
     if isinstance(quantity_text, str) and q is None:
         q = "not a number"
-    if (quantity_text is None or (isinstance(q, float) and math.isnan(q))
-            or (isinstance(quantity_text, str) and not quantity_text.strip())):
+    if (
+        quantity_text is None
+        or (isinstance(q, float) and math.isnan(q))
+        or (isinstance(quantity_text, str) and not quantity_text.strip())
+    ):
         wrong.append("quantity is missing")
     elif q == "not a number":
         wrong.append(f"quantity {str(quantity_text).strip()!r} is not a number")

@@ -44,23 +44,43 @@ class ListEntry:
 
 def products(ruleset: dict[str, Any]) -> list[Product]:
     """Every product of every policy, in the ruleset's order."""
-    return [Product(p["product_id"], policy["policy_id"], f"{p['product']}, {p['strength_and_form']}",
-                    p["unit"], _max_qty(p),
-                    tuple(Override(o["criterion_id"], _max_qty(o), o["approval_months"]) for o in p["overrides"]))
-            for policy in ruleset["policies"] for p in policy["products"]]
+    return [
+        Product(
+            p["product_id"],
+            policy["policy_id"],
+            f"{p['product']}, {p['strength_and_form']}",
+            p["unit"],
+            _max_qty(p),
+            tuple(
+                Override(o["criterion_id"], _max_qty(o), o["approval_months"])
+                for o in p["overrides"]
+            ),
+        )
+        for policy in ruleset["policies"]
+        for p in policy["products"]
+    ]
 
 
 def criteria(ruleset: dict[str, Any]) -> dict[str, Criterion]:
     """Criterion id -> criterion, in the ruleset's order."""
-    return {c["criterion_id"]: Criterion(c["criterion_id"], c["description"], c["met_when"], c.get("drug_list_id"))
-            for c in ruleset["criteria"]}
+    return {
+        c["criterion_id"]: Criterion(
+            c["criterion_id"], c["description"], c["met_when"], c.get("drug_list_id")
+        )
+        for c in ruleset["criteria"]
+    }
 
 
 def drug_lists(ruleset: dict[str, Any]) -> dict[str, list[ListEntry]]:
     """Drug list id -> an entry for each drug and each of its aliases."""
-    return {dl["drug_list_id"]: [ListEntry(d["drug"], name, names.normalize(name))
-                                 for d in dl["drugs"] for name in [d["drug"], *d["also_known_as"]]]
-            for dl in ruleset["drug_lists"]}
+    return {
+        dl["drug_list_id"]: [
+            ListEntry(d["drug"], name, names.normalize(name))
+            for d in dl["drugs"]
+            for name in [d["drug"], *d["also_known_as"]]
+        ]
+        for dl in ruleset["drug_lists"]
+    }
 
 
 def _max_qty(limits: dict[str, Any]) -> tuple[float, float]:

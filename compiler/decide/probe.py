@@ -43,24 +43,39 @@ def scenarios(engine: Engine, product_id: str) -> list[dict[str, str]]:
     for override in engine.product(product_id).overrides:
         c = criteria[override.criterion_id]
         if c["met_when"] == "attested":
-            out.append({"scenario": f"{c['criterion_id']} attested",
-                        "concomitant_drugs": "", "attested_criteria": c["criterion_id"]})
+            out.append(
+                {
+                    "scenario": f"{c['criterion_id']} attested",
+                    "concomitant_drugs": "",
+                    "attested_criteria": c["criterion_id"],
+                }
+            )
         else:
             drug = lists[c["drug_list_id"]][0]["drug"]
-            out.append({"scenario": f"{c['criterion_id']} met (e.g. {drug})",
-                        "concomitant_drugs": drug, "attested_criteria": ""})
+            out.append(
+                {
+                    "scenario": f"{c['criterion_id']} met (e.g. {drug})",
+                    "concomitant_drugs": drug,
+                    "attested_criteria": "",
+                }
+            )
     return out
 
 
-def decisions_over_quantity(engine: Engine, product_id: str, channel: str,
-                            q_max: float | None = None) -> tuple[pd.DataFrame, float]:
+def decisions_over_quantity(
+    engine: Engine, product_id: str, channel: str, q_max: float | None = None
+) -> tuple[pd.DataFrame, float]:
     """The engine's decision for quantities 1..q_max under each scenario (columns `scenario` and
     `requested` added), and q_max (by default 1.5 times the largest limit or cap the engine
     reports, so every region shows)."""
     cases = scenarios(engine, product_id)
     probe = engine.decide(_claims(cases, product_id, channel, [PROBE_QUANTITY]))
-    marks = pd.concat([pd.to_numeric(probe["limit"], errors="coerce"),
-                       pd.to_numeric(probe["approved_quantity"], errors="coerce")])
+    marks = pd.concat(
+        [
+            pd.to_numeric(probe["limit"], errors="coerce"),
+            pd.to_numeric(probe["approved_quantity"], errors="coerce"),
+        ]
+    )
     marks = marks[marks.notna() & (marks > 0)]
     if q_max is None:
         q_max = float(math.ceil(1.5 * marks.max())) if len(marks) else 100.0
@@ -91,17 +106,29 @@ def regions(decided: pd.DataFrame) -> pd.DataFrame:
     decision = decided["decision"].astype(object)  # the engine's is categorical
     capped = (decision == "override") & (approved < decided["requested"])
     outcome = decision.where(~capped, "override, capped")
-    frame = pd.DataFrame({"scenario": decided["scenario"], "outcome": outcome,
-                          "requested": decided["requested"], "approved": approved})
+    frame = pd.DataFrame(
+        {
+            "scenario": decided["scenario"],
+            "outcome": outcome,
+            "requested": decided["requested"],
+            "approved": approved,
+        }
+    )
     rows = []
     for scenario, group in frame.groupby("scenario", sort=False):
         run = (group["outcome"] != group["outcome"].shift()).cumsum()
         start = 0  # a run starts where the previous one ended
         for _, r in group.groupby(run, sort=False):
             last = r["requested"].iloc[-1]
-            rows.append({"scenario": scenario, "outcome": r["outcome"].iloc[0],
-                         "from": start, "to": last,
-                         "approved": _approved_text(r["approved"])})
+            rows.append(
+                {
+                    "scenario": scenario,
+                    "outcome": r["outcome"].iloc[0],
+                    "from": start,
+                    "to": last,
+                    "approved": _approved_text(r["approved"]),
+                }
+            )
             start = last
     return pd.DataFrame(rows, columns=["scenario", "outcome", "from", "to", "approved"])
 
@@ -120,7 +147,9 @@ def markers(decided: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["at", "label"]).drop_duplicates("at")
 
 
-def probe_rule(engine: Engine, product_id: str, channel: str, requested: float | None = None) -> RuleProbe:
+def probe_rule(
+    engine: Engine, product_id: str, channel: str, requested: float | None = None
+) -> RuleProbe:
     """The rule's regions and markers over a range wide enough for every limit and cap, widened
     to hold `requested` (a reviewer's claim) when it lies beyond them."""
     decided, q_max = decisions_over_quantity(engine, product_id, channel)
@@ -130,11 +159,23 @@ def probe_rule(engine: Engine, product_id: str, channel: str, requested: float |
     return RuleProbe(q_max, regions(decided), markers(decided))
 
 
-def _claims(cases: list[dict[str, str]], product_id: str, channel: str, quantities: list) -> pd.DataFrame:
-    return claims_frame([{"claim_id": f"{i}-{q}", "product_id": product_id, "channel": channel,
-                          "quantity": str(q), "concomitant_drugs": c["concomitant_drugs"],
-                          "attested_criteria": c["attested_criteria"]}
-                         for i, c in enumerate(cases) for q in quantities])
+def _claims(
+    cases: list[dict[str, str]], product_id: str, channel: str, quantities: list
+) -> pd.DataFrame:
+    return claims_frame(
+        [
+            {
+                "claim_id": f"{i}-{q}",
+                "product_id": product_id,
+                "channel": channel,
+                "quantity": str(q),
+                "concomitant_drugs": c["concomitant_drugs"],
+                "attested_criteria": c["attested_criteria"],
+            }
+            for i, c in enumerate(cases)
+            for q in quantities
+        ]
+    )
 
 
 def _approved_text(approved: pd.Series) -> str:

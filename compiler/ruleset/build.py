@@ -18,89 +18,147 @@ SCHEMA_VERSION = 1
 # What a ruleset *says*; its content hash decides whether anything changed. The source file and
 # the workbook's own Tests travel with a version but are not rules.
 CONTENT_KEYS = ("ruleset_id", "title", "owner", "policies", "criteria", "drug_lists")
-CHANNEL_OF_LABEL = {label: channel for channel, label in CHANNEL_LABELS.items()}  # "Retail" -> "retail"
+CHANNEL_OF_LABEL = {
+    label: channel for channel, label in CHANNEL_LABELS.items()
+}  # "Retail" -> "retail"
 
 
 def build(validated: Validated) -> dict[str, Any]:
     """The ruleset content of a valid workbook (no version, hash or changes yet)."""
     f = validated.frames
     ruleset = f["Ruleset"].iloc[0]
-    policies_months = dict(zip(f["Policies"]["Policy ID"], f["Policies"]["Approval Duration (months)"], strict=True))
+    policies_months = dict(
+        zip(f["Policies"]["Policy ID"], f["Policies"]["Approval Duration (months)"], strict=True)
+    )
     product_policy = dict(zip(f["Limits"]["Product ID"], f["Limits"]["Policy ID"], strict=True))
 
     overrides: dict[str, list] = {}
     for product_id, criterion_id, retail, home, months, text in _rows(
-            f["Overrides"], "Product ID", "Criterion ID", "Retail Max Qty per Rx",
-            "Home Delivery Max Qty per Rx", "Approval Duration (months)", "Criteria Text"):
+        f["Overrides"],
+        "Product ID",
+        "Criterion ID",
+        "Retail Max Qty per Rx",
+        "Home Delivery Max Qty per Rx",
+        "Approval Duration (months)",
+        "Criteria Text",
+    ):
         if months is None:
             months = policies_months[product_policy[product_id]]
-        overrides.setdefault(product_id, []).append({
-            "criterion_id": criterion_id,
-            "retail_max_qty": retail,
-            "home_delivery_max_qty": home,
-            "approval_months": json_number(months),
-            "criteria_text": text,
-        })
+        overrides.setdefault(product_id, []).append(
+            {
+                "criterion_id": criterion_id,
+                "retail_max_qty": retail,
+                "home_delivery_max_qty": home,
+                "approval_months": json_number(months),
+                "criteria_text": text,
+            }
+        )
     products: dict[str, list] = {}
     for policy_id, product_id, product, strength, retail, home, unit, footnote in _rows(
-            f["Limits"], "Policy ID", "Product ID", "Product", "Strength and Form",
-            "Retail Max Qty per Rx", "Home Delivery Max Qty per Rx", "Unit", "Footnote"):
-        products.setdefault(policy_id, []).append({
-            "product_id": product_id,
-            "product": product,
-            "strength_and_form": strength,
-            "retail_max_qty": retail,
-            "home_delivery_max_qty": home,
-            "unit": unit,
-            "footnote": footnote,
-            "overrides": _sorted(overrides.get(product_id, []), "criterion_id"),
-        })
+        f["Limits"],
+        "Policy ID",
+        "Product ID",
+        "Product",
+        "Strength and Form",
+        "Retail Max Qty per Rx",
+        "Home Delivery Max Qty per Rx",
+        "Unit",
+        "Footnote",
+    ):
+        products.setdefault(policy_id, []).append(
+            {
+                "product_id": product_id,
+                "product": product,
+                "strength_and_form": strength,
+                "retail_max_qty": retail,
+                "home_delivery_max_qty": home,
+                "unit": unit,
+                "footnote": footnote,
+                "overrides": _sorted(overrides.get(product_id, []), "criterion_id"),
+            }
+        )
     history: dict[str, list] = {}
     for policy_id, revision, summary, date in _rows(
-            f["History"], "Policy ID", "Type of Revision", "Summary of Changes", "Review Date"):
+        f["History"], "Policy ID", "Type of Revision", "Summary of Changes", "Review Date"
+    ):
         history.setdefault(policy_id, []).append(
-            {"type_of_revision": revision, "summary_of_changes": summary, "review_date": date})
-    policies = [{
-        "policy_id": policy_id,
-        "title": title,
-        "policy_type": policy_type,
-        "review_date": review_date,
-        "approval_months": months,
-        "notes": notes,
-        "products": _sorted(products.get(policy_id, []), "product_id"),
-        "history": sorted(history.get(policy_id, []), key=_history_key),
-    } for policy_id, title, policy_type, review_date, months, notes in _rows(
-        f["Policies"], "Policy ID", "Title", "Policy Type", "Review Date", "Approval Duration (months)",
-        "Notes")]
+            {"type_of_revision": revision, "summary_of_changes": summary, "review_date": date}
+        )
+    policies = [
+        {
+            "policy_id": policy_id,
+            "title": title,
+            "policy_type": policy_type,
+            "review_date": review_date,
+            "approval_months": months,
+            "notes": notes,
+            "products": _sorted(products.get(policy_id, []), "product_id"),
+            "history": sorted(history.get(policy_id, []), key=_history_key),
+        }
+        for policy_id, title, policy_type, review_date, months, notes in _rows(
+            f["Policies"],
+            "Policy ID",
+            "Title",
+            "Policy Type",
+            "Review Date",
+            "Approval Duration (months)",
+            "Notes",
+        )
+    ]
 
-    criteria = [{
-        "criterion_id": criterion_id,
-        "description": description,
-        "met_when": "attested" if met_when == "Attested" else "concomitant_drug_on_list",
-        "drug_list_id": list_id if met_when != "Attested" else None,
-    } for criterion_id, description, met_when, list_id in _rows(
-        f["Criteria"], "Criterion ID", "Description", "Met When", "Drug List ID")]
+    criteria = [
+        {
+            "criterion_id": criterion_id,
+            "description": description,
+            "met_when": "attested" if met_when == "Attested" else "concomitant_drug_on_list",
+            "drug_list_id": list_id if met_when != "Attested" else None,
+        }
+        for criterion_id, description, met_when, list_id in _rows(
+            f["Criteria"], "Criterion ID", "Description", "Met When", "Drug List ID"
+        )
+    ]
 
     lists: dict[str, list] = {}
-    for list_id, drug, aliases, notes in _rows(f["Drug Lists"], "Drug List ID", "Drug", "Also Known As", "Notes"):
+    for list_id, drug, aliases, notes in _rows(
+        f["Drug Lists"], "Drug List ID", "Drug", "Also Known As", "Notes"
+    ):
         lists.setdefault(list_id, []).append(
-            {"drug": drug, "also_known_as": names.split_list(aliases), "notes": notes})
-    drug_lists = [{"drug_list_id": k, "drugs": sorted(v, key=lambda d: names.normalize(d["drug"]))}
-                  for k, v in lists.items()]
+            {"drug": drug, "also_known_as": names.split_list(aliases), "notes": notes}
+        )
+    drug_lists = [
+        {"drug_list_id": k, "drugs": sorted(v, key=lambda d: names.normalize(d["drug"]))}
+        for k, v in lists.items()
+    ]
 
-    tests = [{
-        "test_id": test_id,
-        "product_id": product_id,
-        "channel": CHANNEL_OF_LABEL[channel],
-        "quantity": quantity,
-        "concomitant_drugs": drugs,
-        "attested_criteria": attested,
-        "expected_decision": expected.lower(),
-        "expected_approved_qty": expected_qty,
-        "notes": notes,
-    } for test_id, product_id, channel, quantity, drugs, attested, expected, expected_qty, notes in _rows(
-        f["Tests"], "Test ID", "Product ID", "Channel", "Quantity", "Concomitant Drugs",
-        "Attested Criteria", "Expected Decision", "Expected Approved Qty", "Notes")] if "Tests" in f else []
+    tests = (
+        [
+            {
+                "test_id": test_id,
+                "product_id": product_id,
+                "channel": CHANNEL_OF_LABEL[channel],
+                "quantity": quantity,
+                "concomitant_drugs": drugs,
+                "attested_criteria": attested,
+                "expected_decision": expected.lower(),
+                "expected_approved_qty": expected_qty,
+                "notes": notes,
+            }
+            for test_id, product_id, channel, quantity, drugs, attested, expected, expected_qty, notes in _rows(
+                f["Tests"],
+                "Test ID",
+                "Product ID",
+                "Channel",
+                "Quantity",
+                "Concomitant Drugs",
+                "Attested Criteria",
+                "Expected Decision",
+                "Expected Approved Qty",
+                "Notes",
+            )
+        ]
+        if "Tests" in f
+        else []
+    )
 
     content = {
         "schema_version": SCHEMA_VERSION,

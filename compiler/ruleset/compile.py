@@ -10,12 +10,12 @@ from pathlib import Path
 from typing import Any
 
 from ..workbook.findings import Finding
-from ..workbook.validate import Validated, validate_file
+from ..workbook.validate import validate_file
 from . import diff, jdm
 from .build import build
 from .history import new_history_required
 from .store import Published, Publishing, Refused, Store, Unchanged, canonical_bytes, sealed
-from .testsheet import test_findings
+from .testsheet import mismatch_findings
 
 GRAPH = "jdm.json"  # each version's GoRules JDM graph, beside it as v<N>.jdm.json
 
@@ -35,22 +35,19 @@ def compile_workbook(path: str | Path, exports: str | Path = "exports") -> Compi
     if not validated.ok:
         return CompileResult(validated.findings)
     content = build(validated)
-    test_findings = run_workbook_tests(validated, content)
-    if test_findings:
-        return CompileResult(validated.findings + test_findings)
-    outcome = publish(Store(exports), content,
-                      gate=lambda prev, new: new_history_required(validated, prev, new))
+    failed_tests = mismatch_findings(validated, content)
+    if failed_tests:
+        return CompileResult(validated.findings + failed_tests)
+    outcome = publish(
+        Store(exports), content, gate=lambda prev, new: new_history_required(validated, prev, new)
+    )
     findings = validated.findings + (outcome.reasons if isinstance(outcome, Refused) else [])
     return CompileResult(findings, outcome)
 
 
-def run_workbook_tests(validated: Validated, content: dict[str, Any]) -> list[Finding]:
-    """The workbook's Tests rows decided against the ruleset being built; a mismatch is a finding."""
-    return test_findings(validated, content)
-
-
-def publish(store: Store, content: dict[str, Any],
-            gate: Callable[[dict | None, dict], list] | None = None) -> Published | Unchanged | Refused:
+def publish(
+    store: Store, content: dict[str, Any], gate: Callable[[dict | None, dict], list] | None = None
+) -> Published | Unchanged | Refused:
     """Publish `content` as the next version unless it says what the latest already says.
     `gate(previous, content)` may refuse it (returns reasons). Either way a missing index entry or
     graph of an earlier version is repaired; a refusal writes nothing."""
@@ -59,13 +56,22 @@ def publish(store: Store, content: dict[str, Any],
         if previous and previous["content_sha256"] == content["content_sha256"]:
             publishing.write_index()
             write_missing_graphs(publishing)
-            return Unchanged(previous["version"], store.path(content["ruleset_id"], previous["version"]))
+            return Unchanged(
+                previous["version"], store.path(content["ruleset_id"], previous["version"])
+            )
         reasons = gate(previous, content) if gate else []
         if reasons:
             return Refused(reasons)
-        doc, data = sealed({**content, "version": publishing.version,
-                            "changes": {"since_version": previous["version"] if previous else None,
-                                        "items": diff.changes(previous, content)}})
+        doc, data = sealed(
+            {
+                **content,
+                "version": publishing.version,
+                "changes": {
+                    "since_version": previous["version"] if previous else None,
+                    "items": diff.changes(previous, content),
+                },
+            }
+        )
         path = publishing.write(doc, data, derived={GRAPH: canonical_bytes(jdm.graph(doc))})
         write_missing_graphs(publishing)
         return Published(doc["version"], path, doc)
@@ -75,4 +81,6 @@ def write_missing_graphs(publishing: Publishing) -> None:
     """Each version's JDM graph beside it where a crash or a hand left it out; one already written
     is never rewritten."""
     for version in publishing.missing(GRAPH):
-        publishing.write_derived(version, GRAPH, canonical_bytes(jdm.graph(publishing.load(version))))
+        publishing.write_derived(
+            version, GRAPH, canonical_bytes(jdm.graph(publishing.load(version)))
+        )

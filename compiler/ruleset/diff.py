@@ -7,12 +7,24 @@ from typing import Any
 
 # Field -> the workbook header staff know it by.
 LABELS = {
-    "title": "Title", "owner": "Owner", "policy_type": "Policy Type", "review_date": "Review Date",
-    "approval_months": "Approval Duration (months)", "notes": "Notes", "product": "Product",
-    "strength_and_form": "Strength and Form", "retail_max_qty": "Retail Max Qty per Rx",
-    "home_delivery_max_qty": "Home Delivery Max Qty per Rx", "unit": "Unit", "footnote": "Footnote",
-    "policy_id": "Policy ID", "criteria_text": "Criteria Text", "description": "Description",
-    "met_when": "Met When", "drug_list_id": "Drug List ID", "also_known_as": "Also Known As",
+    "title": "Title",
+    "owner": "Owner",
+    "policy_type": "Policy Type",
+    "review_date": "Review Date",
+    "approval_months": "Approval Duration (months)",
+    "notes": "Notes",
+    "product": "Product",
+    "strength_and_form": "Strength and Form",
+    "retail_max_qty": "Retail Max Qty per Rx",
+    "home_delivery_max_qty": "Home Delivery Max Qty per Rx",
+    "unit": "Unit",
+    "footnote": "Footnote",
+    "policy_id": "Policy ID",
+    "criteria_text": "Criteria Text",
+    "description": "Description",
+    "met_when": "Met When",
+    "drug_list_id": "Drug List ID",
+    "also_known_as": "Also Known As",
 }
 
 
@@ -21,20 +33,54 @@ def changes(before: dict[str, Any] | None, after: dict[str, Any]) -> list[dict[s
     out: list[dict[str, Any]] = []
     if before is None:
         before = {"policies": [], "criteria": [], "drug_lists": []}
-        out.append(_record("ruleset", "added", after["ruleset_id"], None, None, None,
-                           f"{after['ruleset_id']}: ruleset added"))
+        out.append(
+            _record(
+                "ruleset",
+                "added",
+                after["ruleset_id"],
+                None,
+                None,
+                None,
+                f"{after['ruleset_id']}: ruleset added",
+            )
+        )
     else:
         out += _fields("ruleset", after["ruleset_id"], before, after, ["title", "owner"])
-    out += _compare("policy", _policies(before), _policies(after),
-                    ["title", "policy_type", "review_date", "approval_months", "notes"])
-    out += _compare("limit", _products(before), _products(after),
-                    ["policy_id", "product", "strength_and_form", "retail_max_qty",
-                     "home_delivery_max_qty", "unit", "footnote"])
-    out += _compare("override", _overrides(before), _overrides(after),
-                    ["retail_max_qty", "home_delivery_max_qty", "approval_months", "criteria_text"])
-    out += _compare("criterion", _keyed(before["criteria"], "criterion_id"),
-                    _keyed(after["criteria"], "criterion_id"), ["description", "met_when", "drug_list_id"])
-    out += _compare("drug_list_member", _members(before), _members(after), ["also_known_as", "notes"])
+    out += _compare(
+        "policy",
+        _policies(before),
+        _policies(after),
+        ["title", "policy_type", "review_date", "approval_months", "notes"],
+    )
+    out += _compare(
+        "limit",
+        _products(before),
+        _products(after),
+        [
+            "policy_id",
+            "product",
+            "strength_and_form",
+            "retail_max_qty",
+            "home_delivery_max_qty",
+            "unit",
+            "footnote",
+        ],
+    )
+    out += _compare(
+        "override",
+        _overrides(before),
+        _overrides(after),
+        ["retail_max_qty", "home_delivery_max_qty", "approval_months", "criteria_text"],
+    )
+    out += _compare(
+        "criterion",
+        _keyed(before["criteria"], "criterion_id"),
+        _keyed(after["criteria"], "criterion_id"),
+        ["description", "met_when", "drug_list_id"],
+    )
+    out += _compare(
+        "drug_list_member", _members(before), _members(after), ["also_known_as", "notes"]
+    )
     out += history_changes(before, after)
     return out
 
@@ -44,9 +90,18 @@ def history_changes(before: dict[str, Any], after: dict[str, Any]) -> list[dict[
     one policy has one row on a date on each side, an edit of its type or summary is a change."""
     old, new = _history(before), _history(after)
     if not old:  # every row is added (a first version's 15,000 rows: the same order, faster)
-        return [_record("history", "added", k[0], None, None, None,
-                        f"{k[0]}: History row added: {k[1]}, {k[3]}: {k[2]}")
-                for k in sorted(new, key=lambda k: (k[0], k[3], k))]
+        return [
+            _record(
+                "history",
+                "added",
+                k[0],
+                None,
+                None,
+                None,
+                f"{k[0]}: History row added: {k[1]}, {k[3]}: {k[2]}",
+            )
+            for k in sorted(new, key=lambda k: (k[0], k[3], k))
+        ]
     gone, came = old.keys() - new.keys(), new.keys() - old.keys()
     by_date_old, by_date_new = _by_date(gone), _by_date(came)
     out = []
@@ -55,15 +110,42 @@ def history_changes(before: dict[str, Any], after: dict[str, Any]) -> list[dict[
             (a,), (b,) = by_date_old.pop((policy, date)), rows
             for i, field in ((1, "Type of Revision"), (2, "Summary of Changes")):
                 if a[i] != b[i]:
-                    out.append(_record("history", "changed", policy, field, a[i], b[i],
-                                       f"{policy}: History row of {date}: {field} {a[i]} → {b[i]}"))
+                    out.append(
+                        _record(
+                            "history",
+                            "changed",
+                            policy,
+                            field,
+                            a[i],
+                            b[i],
+                            f"{policy}: History row of {date}: {field} {a[i]} → {b[i]}",
+                        )
+                    )
             continue
         for key in sorted(rows):
-            out.append(_record("history", "added", policy, None, None, None,
-                               f"{policy}: History row added: {key[1]}, {key[3]}: {key[2]}"))
+            out.append(
+                _record(
+                    "history",
+                    "added",
+                    policy,
+                    None,
+                    None,
+                    None,
+                    f"{policy}: History row added: {key[1]}, {key[3]}: {key[2]}",
+                )
+            )
     for key in sorted(k for rows in by_date_old.values() for k in rows):
-        out.append(_record("history", "removed", key[0], None, None, None,
-                           f"{key[0]}: History row removed: {key[1]}, {key[3]}: {key[2]}"))
+        out.append(
+            _record(
+                "history",
+                "removed",
+                key[0],
+                None,
+                None,
+                None,
+                f"{key[0]}: History row removed: {key[1]}, {key[3]}: {key[2]}",
+            )
+        )
     return out
 
 
@@ -80,8 +162,15 @@ def as_text(items: Iterable[dict[str, Any]]) -> str:
 
 
 def _record(kind, action, id_, field, before, after, text) -> dict[str, Any]:
-    return {"kind": kind, "action": action, "id": id_, "field": field,
-            "before": before, "after": after, "text": text}
+    return {
+        "kind": kind,
+        "action": action,
+        "id": id_,
+        "field": field,
+        "before": before,
+        "after": after,
+        "text": text,
+    }
 
 
 def _show(v: Any) -> str:
@@ -97,8 +186,17 @@ def _fields(kind: str, id_: str, old: dict, new: dict, fields: list[str]) -> lis
     for f in fields:
         a, b = old.get(f), new.get(f)
         if a != b:
-            out.append(_record(kind, "changed", id_, LABELS[f], _scalar(a), _scalar(b),
-                               f"{id_}: {LABELS[f]} {_show(a)} → {_show(b)}"))
+            out.append(
+                _record(
+                    kind,
+                    "changed",
+                    id_,
+                    LABELS[f],
+                    _scalar(a),
+                    _scalar(b),
+                    f"{id_}: {LABELS[f]} {_show(a)} → {_show(b)}",
+                )
+            )
     return out
 
 
@@ -127,19 +225,31 @@ def _policies(doc: dict) -> dict[str, dict]:
 
 
 def _products(doc: dict) -> dict[str, dict]:
-    return {p["product_id"]: {**p, "policy_id": pol["policy_id"]}
-            for pol in doc["policies"] for p in pol["products"]}
+    return {
+        p["product_id"]: {**p, "policy_id": pol["policy_id"]}
+        for pol in doc["policies"]
+        for p in pol["products"]
+    }
 
 
 def _overrides(doc: dict) -> dict[str, dict]:
-    return {f"{p['product_id']} / {o['criterion_id']}": o
-            for pol in doc["policies"] for p in pol["products"] for o in p["overrides"]}
+    return {
+        f"{p['product_id']} / {o['criterion_id']}": o
+        for pol in doc["policies"]
+        for p in pol["products"]
+        for o in p["overrides"]
+    }
 
 
 def _members(doc: dict) -> dict[str, dict]:
-    return {f"{dl['drug_list_id']} / {d['drug']}": d for dl in doc["drug_lists"] for d in dl["drugs"]}
+    return {
+        f"{dl['drug_list_id']} / {d['drug']}": d for dl in doc["drug_lists"] for d in dl["drugs"]
+    }
 
 
 def _history(doc: dict) -> dict[tuple, dict]:
-    return {(p["policy_id"], h["type_of_revision"], h["summary_of_changes"], h["review_date"]): h
-            for p in doc["policies"] for h in p["history"]}
+    return {
+        (p["policy_id"], h["type_of_revision"], h["summary_of_changes"], h["review_date"]): h
+        for p in doc["policies"]
+        for h in p["history"]
+    }

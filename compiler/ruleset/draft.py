@@ -17,8 +17,8 @@ from ..workbook.findings import Finding, errors, plain_value, warnings
 from ..workbook.validate import validate_file
 from . import diff
 from .build import build
-from .compile import run_workbook_tests
 from .store import Store, StoreError
+from .testsheet import mismatch_findings
 from .walk import tests_as_claims
 
 FINDINGS_COLUMNS = ["severity", "sheet", "cell", "column", "value", "message"]
@@ -31,8 +31,12 @@ class DraftCheck:
     file_name: str
     findings: list[Finding] = field(default_factory=list)
     ruleset: dict[str, Any] | None = None  # the draft ruleset, when it compiles and its Tests pass
-    annotated: bytes | None = None  # the workbook with its findings marked, when asked for and it has any
-    decided_on_tests: bool = True  # whether `decisions` are of the draft's own Tests (else the claims given)
+    annotated: bytes | None = (
+        None  # the workbook with its findings marked, when asked for and it has any
+    )
+    decided_on_tests: bool = (
+        True  # whether `decisions` are of the draft's own Tests (else the claims given)
+    )
     decisions: pd.DataFrame | None = None  # the draft's decisions, when it compiles
     latest_version: int | None = None  # the latest published version of the same ruleset, if any
     latest_refused: str | None = None  # why that version could not be read (the store's words)
@@ -53,14 +57,30 @@ class DraftCheck:
 
     def findings_table(self) -> pd.DataFrame:
         """One row per finding, errors first, with the sheet and cell staff go to (all text)."""
-        return pd.DataFrame([{
-            "severity": f.severity, "sheet": f.sheet or "", "cell": f.cell or "", "column": f.column or "",
-            "value": "" if f.value is None else str(plain_value(f.value)), "message": f.message,
-        } for f in self.errors + self.warnings], columns=FINDINGS_COLUMNS)
+        return pd.DataFrame(
+            [
+                {
+                    "severity": f.severity,
+                    "sheet": f.sheet or "",
+                    "cell": f.cell or "",
+                    "column": f.column or "",
+                    "value": "" if f.value is None else str(plain_value(f.value)),
+                    "message": f.message,
+                }
+                for f in self.errors + self.warnings
+            ],
+            columns=FINDINGS_COLUMNS,
+        )
 
 
-def check_draft(data: bytes, file_name: str, exports: str | Path, *, claims: pd.DataFrame | None = None,
-                annotate: bool = False) -> DraftCheck:
+def check_draft(
+    data: bytes,
+    file_name: str,
+    exports: str | Path,
+    *,
+    claims: pd.DataFrame | None = None,
+    annotate: bool = False,
+) -> DraftCheck:
     """Check the workbook `data` (uploaded as `file_name`) as `dqm compile` would, against the
     store at `exports`, publishing nothing. A draft that compiles decides its own Tests, or
     `claims` when it has no Tests and claims are given; `annotate` asks for the marked-up copy."""
@@ -69,11 +89,15 @@ def check_draft(data: bytes, file_name: str, exports: str | Path, *, claims: pd.
     content = None
     if validated.ok:
         content = build(validated)
-        findings = findings + run_workbook_tests(validated, content)
+        findings = findings + mismatch_findings(validated, content)
         if errors(findings):
             content = None
-    check = DraftCheck(file_name, findings, content,
-                       annotated_copy(data, findings, file_name) if annotate else None)
+    check = DraftCheck(
+        file_name,
+        findings,
+        content,
+        annotated_copy(data, findings, file_name) if annotate else None,
+    )
     if content is not None:
         _preview(check, content, Store(exports), claims)
     return check
@@ -93,7 +117,9 @@ def annotated_copy(data: bytes, findings: list[Finding], file_name: str) -> byte
         return None
 
 
-def _preview(check: DraftCheck, content: dict[str, Any], store: Store, claims: pd.DataFrame | None) -> None:
+def _preview(
+    check: DraftCheck, content: dict[str, Any], store: Store, claims: pd.DataFrame | None
+) -> None:
     """The draft's decisions, and its changes and impact against the latest published version."""
     engine = Engine(content)
     decided = tests_as_claims(content)

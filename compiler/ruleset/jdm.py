@@ -24,56 +24,124 @@ if TYPE_CHECKING:  # pandas only for the hint: the graph itself is plain data
     import pandas as pd
 
 CONTENT_TYPE = "application/vnd.gorules.decision"
-INPUTS = [("product", "Product ID", "product_id"), ("channel", "Channel", "channel"),
-          ("quantity", "Quantity", "quantity"), ("met", "Met criteria", "met_criteria")]
-OUTPUTS = [("decision", "Decision", "decision"), ("approved", "Approved quantity", "approved_quantity"),
-           ("limit", "Limit", "limit"), ("criterion", "Criterion ID", "criterion_id"),
-           ("reject", "Reject code", "reject_code"), ("months", "Approval months", "approval_months")]
+INPUTS = [
+    ("product", "Product ID", "product_id"),
+    ("channel", "Channel", "channel"),
+    ("quantity", "Quantity", "quantity"),
+    ("met", "Met criteria", "met_criteria"),
+]
+OUTPUTS = [
+    ("decision", "Decision", "decision"),
+    ("approved", "Approved quantity", "approved_quantity"),
+    ("limit", "Limit", "limit"),
+    ("criterion", "Criterion ID", "criterion_id"),
+    ("reject", "Reject code", "reject_code"),
+    ("months", "Approval months", "approval_months"),
+]
 
 
 def graph(ruleset: dict[str, Any]) -> dict[str, Any]:
     """The JDM decision graph of a ruleset (a published version or a draft)."""
     rules: list[dict[str, str]] = []
     channel_lits = {channel: _lit(channel) for channel in CHANNELS}
-    approve, override, deny, reject = _lit("approve"), _lit("override"), _lit("deny"), _lit(REJECT_CODE)
+    approve, override, deny, reject = (
+        _lit("approve"),
+        _lit("override"),
+        _lit("deny"),
+        _lit(REJECT_CODE),
+    )
     for policy in ruleset["policies"]:
         for p in policy["products"]:
             product = _lit(p["product_id"])  # each literal made once per product, not per row
-            criteria = [(o, _lit(o["criterion_id"]), _lit(o["approval_months"])) for o in p["overrides"]]
+            criteria = [
+                (o, _lit(o["criterion_id"]), _lit(o["approval_months"])) for o in p["overrides"]
+            ]
             for channel in CHANNELS:
                 max_field = MAX_QTY_FIELDS[channel]
                 limit = _lit(p[max_field])
                 when = {"product": product, "channel": channel_lits[channel]}
-                rules.append(_row(f"{p['product_id']}/{channel}/approve", when, f"<= {limit}", "",
-                                  decision=approve, approved="quantity", limit=limit))
-                ranked = criteria if len(criteria) < 2 else sorted(  # stable: ties keep order
-                    criteria, key=lambda c: -c[0][max_field])
+                rules.append(
+                    _row(
+                        f"{p['product_id']}/{channel}/approve",
+                        when,
+                        f"<= {limit}",
+                        "",
+                        decision=approve,
+                        approved="quantity",
+                        limit=limit,
+                    )
+                )
+                ranked = (
+                    criteria
+                    if len(criteria) < 2
+                    else sorted(  # stable: ties keep order
+                        criteria, key=lambda c: -c[0][max_field]
+                    )
+                )
                 for o, criterion, months in ranked:
                     cap = _lit(o[max_field])
-                    rules.append(_row(f"{p['product_id']}/{channel}/override/{o['criterion_id']}", when,
-                                      f"> {limit}", f"contains($, {criterion})",
-                                      decision=override, approved=f"min([quantity, {cap}])",
-                                      limit=limit, criterion=criterion, reject=reject, months=months))
-                rules.append(_row(f"{p['product_id']}/{channel}/deny", when, f"> {limit}", "",
-                                  decision=deny, approved="0", limit=limit, reject=reject))
-    rules.append(_row("other-product/not-applicable", {"product": "", "channel": ""}, "", "",
-                      decision=_lit("not_applicable")))
+                    rules.append(
+                        _row(
+                            f"{p['product_id']}/{channel}/override/{o['criterion_id']}",
+                            when,
+                            f"> {limit}",
+                            f"contains($, {criterion})",
+                            decision=override,
+                            approved=f"min([quantity, {cap}])",
+                            limit=limit,
+                            criterion=criterion,
+                            reject=reject,
+                            months=months,
+                        )
+                    )
+                rules.append(
+                    _row(
+                        f"{p['product_id']}/{channel}/deny",
+                        when,
+                        f"> {limit}",
+                        "",
+                        decision=deny,
+                        approved="0",
+                        limit=limit,
+                        reject=reject,
+                    )
+                )
+    rules.append(
+        _row(
+            "other-product/not-applicable",
+            {"product": "", "channel": ""},
+            "",
+            "",
+            decision=_lit("not_applicable"),
+        )
+    )
     version = ruleset.get("version")
     return {
         "contentType": CONTENT_TYPE,
         "nodes": [
             {"id": "claim", "type": "inputNode", "name": "Claim", "position": {"x": 0, "y": 0}},
-            {"id": "dqm", "type": "decisionTableNode", "position": {"x": 300, "y": 0},
-             "name": f"{ruleset['ruleset_id']} v{version}" if version else ruleset["ruleset_id"],
-             "content": {
-                 "hitPolicy": "first",
-                 "inputs": [{"id": i, "name": name, "field": f} for i, name, f in INPUTS],
-                 "outputs": [{"id": i, "name": name, "field": f} for i, name, f in OUTPUTS],
-                 "rules": rules,
-                 "passThrough": False, "inputField": None, "outputPath": None,
-                 "executionMode": "single",
-             }},
-            {"id": "decision", "type": "outputNode", "name": "Decision", "position": {"x": 600, "y": 0}},
+            {
+                "id": "dqm",
+                "type": "decisionTableNode",
+                "position": {"x": 300, "y": 0},
+                "name": f"{ruleset['ruleset_id']} v{version}" if version else ruleset["ruleset_id"],
+                "content": {
+                    "hitPolicy": "first",
+                    "inputs": [{"id": i, "name": name, "field": f} for i, name, f in INPUTS],
+                    "outputs": [{"id": i, "name": name, "field": f} for i, name, f in OUTPUTS],
+                    "rules": rules,
+                    "passThrough": False,
+                    "inputField": None,
+                    "outputPath": None,
+                    "executionMode": "single",
+                },
+            },
+            {
+                "id": "decision",
+                "type": "outputNode",
+                "name": "Decision",
+                "position": {"x": 600, "y": 0},
+            },
         ],
         "edges": [
             {"id": "claim-dqm", "type": "edge", "sourceId": "claim", "targetId": "dqm"},
@@ -93,18 +161,43 @@ def contexts(engine, claims: pd.DataFrame) -> list[dict[str, Any] | None]:
             out.append(None)
             continue
         product = engine.product(row.product_id)
-        out.append({"product_id": product.product_id if product else str(row.product_id).strip(),
-                    "channel": row.channel, "quantity": json_number(row.quantity),
-                    "met_criteria": criteria})
+        out.append(
+            {
+                "product_id": product.product_id if product else str(row.product_id).strip(),
+                "channel": row.channel,
+                "quantity": json_number(row.quantity),
+                "met_criteria": criteria,
+            }
+        )
     return out
 
 
-def _row(rule_id: str, when: dict[str, str], quantity: str, met: str, *, decision: str,
-         approved: str = "", limit: str = "", criterion: str = "", reject: str = "",
-         months: str = "") -> dict[str, str]:
-    return {"_id": rule_id, "product": when["product"], "channel": when["channel"],
-            "quantity": quantity, "met": met, "decision": decision, "approved": approved,
-            "limit": limit, "criterion": criterion, "reject": reject, "months": months}
+def _row(
+    rule_id: str,
+    when: dict[str, str],
+    quantity: str,
+    met: str,
+    *,
+    decision: str,
+    approved: str = "",
+    limit: str = "",
+    criterion: str = "",
+    reject: str = "",
+    months: str = "",
+) -> dict[str, str]:
+    return {
+        "_id": rule_id,
+        "product": when["product"],
+        "channel": when["channel"],
+        "quantity": quantity,
+        "met": met,
+        "decision": decision,
+        "approved": approved,
+        "limit": limit,
+        "criterion": criterion,
+        "reject": reject,
+        "months": months,
+    }
 
 
 def _lit(value: Any) -> str:

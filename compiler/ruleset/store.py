@@ -68,7 +68,7 @@ def sealed(doc: dict[str, Any]) -> tuple[dict[str, Any], list[bytes | memoryview
     doc = {**body, "sha256": digest}
     if after is None:  # nothing sorts after it: serialise again rather than edit the closing brace
         return doc, [canonical_bytes(doc)]
-    at = data.index(b'\n  ' + orjson.dumps(after) + b": ")
+    at = data.index(b"\n  " + orjson.dumps(after) + b": ")
     view = memoryview(data)
     return doc, [view[:at], b'\n  "sha256": "' + digest.encode() + b'",', view[at:]]
 
@@ -90,8 +90,10 @@ def verify(doc: Any, where: str) -> dict[str, Any]:
         raise StoreError(f"{where} is not a ruleset version file.")
     _check_schema(doc, where)
     if seal(doc)["sha256"] != doc["sha256"]:
-        raise StoreError(f"{where} has been changed since it was published (its sha256 does not "
-                         "match its content). Restore it from version control; never edit exports by hand.")
+        raise StoreError(
+            f"{where} has been changed since it was published (its sha256 does not "
+            "match its content). Restore it from version control; never edit exports by hand."
+        )
     return doc
 
 
@@ -101,8 +103,10 @@ def _check_schema(doc: dict[str, Any], where: str) -> None:
     error = next(_validator().iter_errors(doc), None)
     if error is not None:
         at = "/".join(str(p) for p in error.instance_path) or "(top)"
-        raise StoreError(f"{where} does not match the ruleset schema at {at}: {error.message}. "
-                         "It was not written by dqm compile; use a published version.")
+        raise StoreError(
+            f"{where} does not match the ruleset schema at {at}: {error.message}. "
+            "It was not written by dqm compile; use a published version."
+        )
 
 
 def load_file(path: str | Path) -> dict[str, Any]:
@@ -115,7 +119,9 @@ def load_file(path: str | Path) -> dict[str, Any]:
     try:
         doc = orjson.loads(data)
     except orjson.JSONDecodeError:
-        raise StoreError(f"{path} is not valid JSON, so it is not a ruleset version file.") from None
+        raise StoreError(
+            f"{path} is not valid JSON, so it is not a ruleset version file."
+        ) from None
     return verify(doc, str(path))
 
 
@@ -150,7 +156,9 @@ class Store:
         folder = self.root / ruleset_id
         if not folder.is_dir():
             return []
-        return sorted(int(m.group(1)) for p in folder.iterdir() if (m := _VERSION_FILE.match(p.name)))
+        return sorted(
+            int(m.group(1)) for p in folder.iterdir() if (m := _VERSION_FILE.match(p.name))
+        )
 
     def path(self, ruleset_id: str, version: int, suffix: str = "json") -> Path:
         """The version file v<N>.json, or with `suffix` a file derived from it (v<N>.<suffix>)."""
@@ -161,18 +169,26 @@ class Store:
         versions = self.versions(ruleset_id)
         if not versions:
             known = ", ".join(self.ruleset_ids()) or "none"
-            raise StoreError(f"No published ruleset {ruleset_id!r} in {self.root}/ (published: {known}).")
+            raise StoreError(
+                f"No published ruleset {ruleset_id!r} in {self.root}/ (published: {known})."
+            )
         version = versions[-1] if version is None else version
         if version not in versions:
-            raise StoreError(f"Ruleset {ruleset_id!r} has no version {version}; published: "
-                             f"{', '.join(f'v{v}' for v in versions)}.")
+            raise StoreError(
+                f"Ruleset {ruleset_id!r} has no version {version}; published: "
+                f"{', '.join(f'v{v}' for v in versions)}."
+            )
         doc = load_file(self.path(ruleset_id, version))
         if doc["ruleset_id"] != ruleset_id or doc["version"] != version:
-            raise StoreError(f"{self.path(ruleset_id, version)} holds {doc['ruleset_id']} "
-                             f"v{doc['version']}, not what its name says.")
+            raise StoreError(
+                f"{self.path(ruleset_id, version)} holds {doc['ruleset_id']} "
+                f"v{doc['version']}, not what its name says."
+            )
         return doc
 
-    def entries(self, ruleset_id: str, loaded: dict[int, dict] | None = None) -> list[dict[str, Any]]:
+    def entries(
+        self, ruleset_id: str, loaded: dict[int, dict] | None = None
+    ) -> list[dict[str, Any]]:
         """The index entries, one per version file in order, each read and verified (see
         `index_entry`). `loaded`: versions already read and verified, not to read again."""
         loaded = loaded or {}
@@ -194,7 +210,11 @@ class Store:
             on_disk = json.loads(path.read_text())
         except (OSError, json.JSONDecodeError):
             return [f"{path} is missing or unreadable."]
-        return [] if on_disk == self.index(ruleset_id) else [f"{path} does not list the version files."]
+        return (
+            []
+            if on_disk == self.index(ruleset_id)
+            else [f"{path} does not list the version files."]
+        )
 
     @contextlib.contextmanager
     def publishing(self, ruleset_id: str) -> Iterator[Publishing]:
@@ -223,13 +243,19 @@ class Publishing:
         self.version = previous["version"] + 1 if previous else 1  # the number the next one takes
         self._loaded = {previous["version"]: previous} if previous else {}
 
-    def write(self, doc: dict[str, Any], data: bytes | list,
-              derived: dict[str, bytes | list] | None = None) -> Path:
+    def write(
+        self,
+        doc: dict[str, Any],
+        data: bytes | list,
+        derived: dict[str, bytes | list] | None = None,
+    ) -> Path:
         """Publish `doc`, sealed and numbered `self.version`, whose canonical bytes are `data`: the
         files derived from it first (suffix -> bytes), then the version file, then the index."""
         if (doc["ruleset_id"], doc["version"]) != (self.ruleset_id, self.version):
-            raise ValueError(f"{doc['ruleset_id']} v{doc['version']} is not the next version "
-                             f"of {self.ruleset_id}, v{self.version}.")
+            raise ValueError(
+                f"{doc['ruleset_id']} v{doc['version']} is not the next version "
+                f"of {self.ruleset_id}, v{self.version}."
+            )
         _check_schema(doc, f"v{self.version}")  # never publish what a reader would refuse (its
         # hash was made from this very dict a moment ago)
         self.store._write_schema()
@@ -249,8 +275,11 @@ class Publishing:
 
     def missing(self, suffix: str) -> list[int]:
         """The published versions without their v<N>.<suffix> beside them."""
-        return [v for v in self.store.versions(self.ruleset_id)
-                if not self.store.path(self.ruleset_id, v, suffix).exists()]
+        return [
+            v
+            for v in self.store.versions(self.ruleset_id)
+            if not self.store.path(self.ruleset_id, v, suffix).exists()
+        ]
 
     def load(self, version: int) -> dict[str, Any]:
         """A published version, verified (once per publish)."""
@@ -261,7 +290,10 @@ class Publishing:
     def write_index(self) -> None:
         """Rewrite index.json where it does not list the version files as they are."""
         path = self.store.root / self.ruleset_id / INDEX_FILE
-        index = {"ruleset_id": self.ruleset_id, "versions": self.store.entries(self.ruleset_id, self._loaded)}
+        index = {
+            "ruleset_id": self.ruleset_id,
+            "versions": self.store.entries(self.ruleset_id, self._loaded),
+        }
         data = canonical_bytes(index)
         if not path.exists() or path.read_bytes() != data:
             replace_file(path, data)
@@ -296,13 +328,18 @@ def history_added(doc: dict[str, Any], previous: dict[str, Any] | None) -> list[
         extra = len(same_date) - had[key]
         if extra > 0:  # the rows the previous version lacks come first
             new += sorted(same_date, key=lambda r: r in exact)[:extra]
-    return [dict(zip(HISTORY_FIELDS, row, strict=True))
-            for row in sorted(new, key=lambda r: (r[0], r[3], r[1], r[2]))]
+    return [
+        dict(zip(HISTORY_FIELDS, row, strict=True))
+        for row in sorted(new, key=lambda r: (r[0], r[3], r[1], r[2]))
+    ]
 
 
 def _history_rows(doc: dict[str, Any]) -> list[tuple[str, str, str, str]]:
-    return [(p["policy_id"], h["type_of_revision"], h["summary_of_changes"], h["review_date"])
-            for p in doc["policies"] for h in p["history"]]
+    return [
+        (p["policy_id"], h["type_of_revision"], h["summary_of_changes"], h["review_date"])
+        for p in doc["policies"]
+        for h in p["history"]
+    ]
 
 
 def _sweep(folder: Path, latest: int) -> None:

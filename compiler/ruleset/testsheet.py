@@ -24,8 +24,7 @@ from .build import build
 
 
 @dataclass(frozen=True)
-class TestResult:
-    __test__ = False  # not a pytest class
+class RowResult:
     test_id: str
     row: int  # the Excel row
     expected_decision: str  # as the sheet says it: "Approve"
@@ -48,17 +47,16 @@ class TestResult:
 
 
 @dataclass
-class TestRun:
-    __test__ = False
+class SheetRun:
     validated: Validated
-    results: list[TestResult] = field(default_factory=list)
+    results: list[RowResult] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return self.validated.ok and all(r.passed for r in self.results)
 
 
-def test_findings(validated: Validated, content: dict[str, Any]) -> list[Finding]:
+def mismatch_findings(validated: Validated, content: dict[str, Any]) -> list[Finding]:
     """One finding per Tests row whose expectation differs from what the engine decides."""
     sheet = validated.workbook.sheets.get("Tests")
     out = []
@@ -72,72 +70,111 @@ def test_findings(validated: Validated, content: dict[str, Any]) -> list[Finding
     return out
 
 
-test_findings.__test__ = False  # a library function, not a pytest test
-
-
 # Tests sheet header -> the claim field it fills.
-CLAIM_FIELDS = {"Test ID": "claim_id", "Product ID": "product_id", "Channel": "channel",
-                "Quantity": "quantity", "Concomitant Drugs": "concomitant_drugs",
-                "Attested Criteria": "attested_criteria"}
+CLAIM_FIELDS = {
+    "Test ID": "claim_id",
+    "Product ID": "product_id",
+    "Channel": "channel",
+    "Quantity": "quantity",
+    "Concomitant Drugs": "concomitant_drugs",
+    "Attested Criteria": "attested_criteria",
+}
 
 
-def run_rows(validated: Validated, content: dict[str, Any]) -> list[TestResult]:
+def run_rows(validated: Validated, content: dict[str, Any]) -> list[RowResult]:
     """Every Tests row decided by Engine(content), in sheet order (column-wise: no row objects)."""
     tests = validated.frames.get("Tests")
     if tests is None or len(tests) == 0:
         return []
-    claims = claims_columns({field: tests[header].tolist() for header, field in CLAIM_FIELDS.items()})
+    claims = claims_columns(
+        {field: tests[header].tolist() for header, field in CLAIM_FIELDS.items()}
+    )
     decided = Engine(_only_products(content, set(tests["Product ID"]))).decide(claims)
     approved = decided["approved_quantity"].tolist()
-    return [TestResult(str(test_id), int(row), str(expected), number(expected_qty), str(decision),
-                       None if pd.isna(qty) else number(qty), str(message))
-            for test_id, row, expected, expected_qty, decision, qty, message in zip(
-                tests["Test ID"].tolist(), tests.index.tolist(), tests["Expected Decision"].tolist(),
-                tests["Expected Approved Qty"].tolist(), decided["decision"].tolist(), approved,
-                decided["message"].tolist(), strict=True)]
+    return [
+        RowResult(
+            str(test_id),
+            int(row),
+            str(expected),
+            number(expected_qty),
+            str(decision),
+            None if pd.isna(qty) else number(qty),
+            str(message),
+        )
+        for test_id, row, expected, expected_qty, decision, qty, message in zip(
+            tests["Test ID"].tolist(),
+            tests.index.tolist(),
+            tests["Expected Decision"].tolist(),
+            tests["Expected Approved Qty"].tolist(),
+            decided["decision"].tolist(),
+            approved,
+            decided["message"].tolist(),
+            strict=True,
+        )
+    ]
 
 
 def _only_products(content: dict[str, Any], product_ids: set[str]) -> dict[str, Any]:
     """The ruleset cut down to the tested products: a claim's decision depends only on its own
     product (and the criteria and drug lists, kept whole), and a 20,000-product ruleset need not
     be laid out to decide 2,000 Tests rows."""
-    policies = [{**p, "products": [x for x in p["products"] if x["product_id"] in product_ids]}
-                for p in content["policies"]]
+    policies = [
+        {**p, "products": [x for x in p["products"] if x["product_id"] in product_ids]}
+        for p in content["policies"]
+    ]
     return {**content, "policies": [p for p in policies if p["products"]]}
 
 
-def mismatch(r: TestResult) -> str:
+def mismatch(r: RowResult) -> str:
     """What the engine decided instead, and why, worded for the person who wrote the row."""
     return render(*_mismatch(r))
 
 
-def _mismatch(r: TestResult) -> tuple[str, dict[str, Any]]:
+def _mismatch(r: RowResult) -> tuple[str, dict[str, Any]]:
     """A failed row's finding code, and the parameters of its message."""
     if not r.decision_ok:
-        return "tests-decision-mismatch", {"expected": r.expected_decision, "decided": r.decision,
-                                           "approved": r.approved, "reason": r.message}
-    return "tests-quantity-mismatch", {"expected": r.expected_approved, "approved": r.approved,
-                                       "reason": r.message}
+        return "tests-decision-mismatch", {
+            "expected": r.expected_decision,
+            "decided": r.decision,
+            "approved": r.approved,
+            "reason": r.message,
+        }
+    return "tests-quantity-mismatch", {
+        "expected": r.expected_approved,
+        "approved": r.approved,
+        "reason": r.message,
+    }
 
 
-def run_workbook(path: str | Path) -> TestRun:
+def run_workbook(path: str | Path) -> SheetRun:
     """`dqm test`: validate the workbook, build it, and decide its Tests rows."""
     validated = validate_file(path)
     if not validated.ok:
-        return TestRun(validated)
-    return TestRun(validated, run_rows(validated, build(validated)))
+        return SheetRun(validated)
+    return SheetRun(validated, run_rows(validated, build(validated)))
 
 
-def as_table(results: list[TestResult]) -> str:
+def as_table(results: list[RowResult]) -> str:
     """The pass/fail table `dqm test` prints."""
+
     def shown(decision: str, qty) -> str:
         return decision.lower() + ("" if qty is None else f" {_n(qty)}")
 
     rows = [("Test ID", "Expected", "Decided", "Result")]
-    rows += [(r.test_id, shown(r.expected_decision, r.expected_approved), shown(r.decision, r.approved),
-              "pass" if r.passed else "FAIL") for r in results]
+    rows += [
+        (
+            r.test_id,
+            shown(r.expected_decision, r.expected_approved),
+            shown(r.decision, r.approved),
+            "pass" if r.passed else "FAIL",
+        )
+        for r in results
+    ]
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
-    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows]
+    lines = [
+        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    ]
     failed = [r for r in results if not r.passed]
     lines.append(f"{len(results) - len(failed)} passed, {len(failed)} failed.")
     lines += [f"FAIL {r.test_id} (row {r.row}): {mismatch(r)}" for r in failed]

@@ -11,15 +11,24 @@ import pandas as pd
 from ..decide.claims import claims_columns
 
 # A Tests row's field -> the claim field it fills (the contract's claims columns).
-_TEST_CLAIM_FIELDS = {"test_id": "claim_id", "product_id": "product_id", "channel": "channel",
-                      "quantity": "quantity", "concomitant_drugs": "concomitant_drugs",
-                      "attested_criteria": "attested_criteria"}
+_TEST_CLAIM_FIELDS = {
+    "test_id": "claim_id",
+    "product_id": "product_id",
+    "channel": "channel",
+    "quantity": "quantity",
+    "concomitant_drugs": "concomitant_drugs",
+    "attested_criteria": "attested_criteria",
+}
 
 
 def drug_names(ruleset: dict[str, Any]) -> list[str]:
     """Every drug and alias on the ruleset's drug lists, once each, sorted ignoring case."""
-    names = {name for drug_list in ruleset["drug_lists"] for drug in drug_list["drugs"]
-             for name in [drug["drug"], *drug["also_known_as"]]}
+    names = {
+        name
+        for drug_list in ruleset["drug_lists"]
+        for drug in drug_list["drugs"]
+        for name in [drug["drug"], *drug["also_known_as"]]
+    }
     return sorted(names, key=str.casefold)
 
 
@@ -32,4 +41,6 @@ def tests_as_claims(ruleset: dict[str, Any]) -> pd.DataFrame:
     """The ruleset's workbook Tests as a claims frame (the contract's columns, text or missing),
     the Test ID as the claim id, in sheet order; no rows when it has no Tests."""
     tests = ruleset.get("tests", [])
-    return claims_columns({claim: [t[field] for t in tests] for field, claim in _TEST_CLAIM_FIELDS.items()})
+    return claims_columns(
+        {claim: [t[field] for t in tests] for field, claim in _TEST_CLAIM_FIELDS.items()}
+    )

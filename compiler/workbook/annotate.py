@@ -69,9 +69,11 @@ def annotate_file(workbook: str | Path, out: str | Path, findings: list[Finding]
     """Write the annotated copy of `workbook` to `out` (never to `workbook` itself)."""
     workbook, out = Path(workbook), Path(out)
     if out.resolve() == workbook.resolve() or (out.exists() and os.path.samefile(out, workbook)):
-        raise AnnotateError(f"--annotate {out} is the workbook itself; dqm never writes the source "
-                            "workbook. Give another file name, such as "
-                            f"{workbook.with_name(workbook.stem + '-findings.xlsx').name}.")
+        raise AnnotateError(
+            f"--annotate {out} is the workbook itself; dqm never writes the source "
+            "workbook. Give another file name, such as "
+            f"{workbook.with_name(workbook.stem + '-findings.xlsx').name}."
+        )
     if not out.parent.is_dir():
         raise AnnotateError(f"Cannot write {out}: the folder {out.parent} does not exist.")
     refused_unread = any(f.sheet is None for f in findings)  # the reader never opened it: nor do we
@@ -121,14 +123,25 @@ def _findings_sheet(wb: openpyxl.Workbook, ordered: list[Finding], titles: dict[
         shown = plain_value(f.value)
         if isinstance(shown, str):
             shown = _clean(shown[:_MAX_SHOWN] + ("…" if len(shown) > _MAX_SHOWN else ""))
-        ws.append([f.severity, f.sheet or "(workbook)", f.cell or "", f.column or "", shown,
-                   _clean(f.message), f.code])
+        ws.append(
+            [
+                f.severity,
+                f.sheet or "(workbook)",
+                f.cell or "",
+                f.column or "",
+                shown,
+                _clean(f.message),
+                f.code,
+            ]
+        )
         row = ws.max_row
         ws.cell(row, 1).fill = ERROR_FILL if f.severity == ERROR else WARNING_FILL
         title = titles.get(norm_header(f.sheet)) if f.sheet else None
         if title and f.cell and _cell(wb[title], f.cell) is not None:
             link = ws.cell(row, 3)
-            link.hyperlink = Hyperlink(ref=link.coordinate, location=f"'{title}'!{f.cell}")  # in-book
+            link.hyperlink = Hyperlink(
+                ref=link.coordinate, location=f"'{title}'!{f.cell}"
+            )  # in-book
             link.font = Font(color="0563C1", underline="single")
     for letter, width in zip("ABCDEFG", (10, 14, 8, 28, 30, 100, 26), strict=True):
         ws.column_dimensions[letter].width = width

@@ -31,23 +31,31 @@ def _hint(known: list[str], more: int = 0, close: str | None = None) -> str:
 
 
 def _file_too_large(size: int, most: int) -> str:
-    return (f"The file is {size / 1e6:.1f} MB; the most dqm reads is {most / 1e6:.0f} MB. Remove "
-            "unused sheets, images and formatting and save it again.")
+    return (
+        f"The file is {size / 1e6:.1f} MB; the most dqm reads is {most / 1e6:.0f} MB. Remove "
+        "unused sheets, images and formatting and save it again."
+    )
 
 
 def _unpacks_too_large(file: str, size: int, most: int) -> str:
-    return (f"'{file}' unpacks to {size / 1e6:,.0f} MB; the most dqm reads is {most / 1e6:.0f} MB. "
-            "Remove unused sheets, rows and images.")
+    return (
+        f"'{file}' unpacks to {size / 1e6:,.0f} MB; the most dqm reads is {most / 1e6:.0f} MB. "
+        "Remove unused sheets, rows and images."
+    )
 
 
 def _missing_sheet(sheet: str, headers: list[str]) -> str:
-    return (f"The workbook has no sheet named '{sheet}'. Add a sheet named '{sheet}' with the headers "
-            f"{', '.join(headers)} in row 1.")
+    return (
+        f"The workbook has no sheet named '{sheet}'. Add a sheet named '{sheet}' with the headers "
+        f"{', '.join(headers)} in row 1."
+    )
 
 
 def _unknown_column(text: str, sheet: str, headers: list[str]) -> str:
-    return (f"Column '{text}' is not part of the '{sheet}' sheet and is ignored. Expected headers: "
-            f"{', '.join(headers)}.")
+    return (
+        f"Column '{text}' is not part of the '{sheet}' sheet and is ignored. Expected headers: "
+        f"{', '.join(headers)}."
+    )
 
 
 def _not_one_of(header: str, example: str, allowed: list[str]) -> str:
@@ -56,29 +64,38 @@ def _not_one_of(header: str, example: str, allowed: list[str]) -> str:
 
 def _headers_not_in_row_1(sheet: str, row: int) -> str:
     above = "row 1" if row == 2 else f"rows 1 to {row - 1}"
-    return (f"The headers of '{sheet}' are in row {row}, but dqm reads them from row 1. Delete {above} "
-            "(select the row numbers, right-click, Delete) so the headers are in row 1.")
+    return (
+        f"The headers of '{sheet}' are in row {row}, but dqm reads them from row 1. Delete {above} "
+        "(select the row numbers, right-click, Delete) so the headers are in row 1."
+    )
 
 
-def _unknown_reference(id: str, header: str, target: str, known: list[str], more: int = 0,
-                       close: str | None = None) -> str:
+def _unknown_reference(
+    id: str, header: str, target: str, known: list[str], more: int = 0, close: str | None = None
+) -> str:
     return f"{id!r} is not a {header} on the {target} sheet. {_hint(known, more, close)}"
 
 
 def _drug_list_required(header: str, met_when: str, known: list[str], more: int = 0) -> str:
-    return (f"'{header}' is required when Met When is '{met_when}'. Type the id of a list on the "
-            f"Drug Lists sheet. {_hint(known, more)}")
+    return (
+        f"'{header}' is required when Met When is '{met_when}'. Type the id of a list on the "
+        f"Drug Lists sheet. {_hint(known, more)}"
+    )
 
 
 def _history_row_missing(version: int, changes: list[str], more: int = 0) -> str:
     shown = "; ".join(changes) + ("; …" if more else "")
-    return (f"The rules differ from the published v{version} ({shown}), but History has no new "
-            "row. Add a row here for each policy you changed: Policy ID, Type of Revision, Summary "
-            "of Changes and Review Date, and give that policy the same Review Date on the Policies "
-            "sheet.")
+    return (
+        f"The rules differ from the published v{version} ({shown}), but History has no new "
+        "row. Add a row here for each policy you changed: Policy ID, Type of Revision, Summary "
+        "of Changes and Review Date, and give that policy the same Review Date on the Policies "
+        "sheet."
+    )
 
 
-def _tests_decision_mismatch(expected: str, decided: str, approved: float | None, reason: str) -> str:
+def _tests_decision_mismatch(
+    expected: str, decided: str, approved: float | None, reason: str
+) -> str:
     said = f"Expected {expected}, but dqm decides {decided.replace('_', ' ').title()}"
     if decided in ("approve", "override"):
         said += f" (approved {_n(approved)})"
@@ -96,90 +113,91 @@ MESSAGES: dict[str, Template] = {
     "cannot-read-file": "Cannot read {path}: {reason}.",
     "file-too-large": _file_too_large,
     "encrypted-workbook": "This workbook is password-protected (encrypted), so dqm cannot read it. "
-                          "Remove the password (File > Info > Protect Workbook > Encrypt with "
-                          "Password, clear it) and save it as an Excel Workbook (.xlsx).",
+    "Remove the password (File > Info > Protect Workbook > Encrypt with "
+    "Password, clear it) and save it as an Excel Workbook (.xlsx).",
     "legacy-workbook": "This file is an old Excel 97-2003 workbook (.xls) or another Office file, "
-                       "not an .xlsx. " + _REOPEN_AS_XLSX,
+    "not an .xlsx. " + _REOPEN_AS_XLSX,
     "empty-file": "'{file}' is empty (0 bytes). Save the workbook again and use that file.",
     "not-a-workbook": "'{file}' is not an Excel workbook (.xlsx). " + _REOPEN_AS_XLSX,
     "damaged-file": "'{file}' is damaged or incomplete (it may have been cut off while copying). "
-                    "Copy it again, or open it in Excel and save it again.",
+    "Copy it again, or open it in Excel and save it again.",
     "too-many-parts": "'{file}' holds {parts:,} parts; a workbook needs far fewer, so this is not one "
-                      "dqm opens. Open it in Excel and save it again.",
+    "dqm opens. Open it in Excel and save it again.",
     "unpacks-too-large": _unpacks_too_large,
     "zip-bomb": "'{file}' contains a part ({part}) that unpacks {ratio:,} times larger than it is "
-                "stored, as a zip bomb does; dqm does not open it.",
-    "zip-not-workbook": "'{file}' is a zip file but not an Excel workbook (.xlsx). " + _REOPEN_AS_XLSX,
+    "stored, as a zip bomb does; dqm does not open it.",
+    "zip-not-workbook": "'{file}' is a zip file but not an Excel workbook (.xlsx). "
+    + _REOPEN_AS_XLSX,
     "macros": "This workbook contains macros (.xlsm). dqm never runs macros: save a copy as an Excel "
-              "Workbook (.xlsx) (File > Save As) and use that.",
+    "Workbook (.xlsx) (File > Save As) and use that.",
     "xml-declarations": "'{file}' contains XML declarations ({part}) that Excel never writes and that "
-                        "can be used to attack the reader; dqm does not open it. Open it in Excel "
-                        "and save it again.",
+    "can be used to attack the reader; dqm does not open it. Open it in Excel "
+    "and save it again.",
     "unreadable-workbook": "This file could not be read as an Excel workbook ({error}). Open it in "
-                           "Excel and save it again as an Excel Workbook (.xlsx).",
+    "Excel and save it again as an Excel Workbook (.xlsx).",
     # A sheet (reader.py, raw.py).
     "missing-sheet": _missing_sheet,
     "hidden-sheet": "Sheet '{title}' is hidden; it is still read. Unhide it so reviewers see what the "
-                    "ruleset uses.",
+    "ruleset uses.",
     "sheet-too-large": "Sheet '{title}' reaches row {rows:,} and column {last_column}; the most dqm "
-                       "reads is {max_rows:,} rows, {max_columns} columns and {max_cells:,} cells. "
-                       "Delete the unused rows and columns below and to the right of your data "
-                       "(select them, right-click, Delete) and save again.",
+    "reads is {max_rows:,} rows, {max_columns} columns and {max_cells:,} cells. "
+    "Delete the unused rows and columns below and to the right of your data "
+    "(select them, right-click, Delete) and save again.",
     "unreadable-sheet": "Sheet '{title}' could not be read ({error}). Copy its cells into a new sheet "
-                        "and save the workbook again.",
+    "and save the workbook again.",
     # Headers (reader.py).
     "duplicate-header": "'{header}' is also the header of column {other_column}. Delete or rename "
-                        "one of the two columns.",
+    "one of the two columns.",
     "headers-not-in-row-1": _headers_not_in_row_1,
     "misnamed-header": "The header '{text}' is not one dqm knows; rename it to '{header}'.",
     "missing-column": "Column '{header}' is missing. Type '{header}' as a header in row 1 and fill "
-                      "it in.",
+    "it in.",
     "unknown-column": _unknown_column,
     # Cells as read (reader.py) and typed (cells.py).
     "merged-cells": "Cells {top}:{bottom} are merged, so only {top} keeps its value. Unmerge them "
-                    "(Home > Merge & Center) and type the value in every row.",
+    "(Home > Merge & Center) and type the value in every row.",
     "formula-without-value": "This cell has the formula {formula} but no saved value. Type the value "
-                             "itself, or open the workbook in Excel and save it so the result is "
-                             "stored.",
+    "itself, or open the workbook in Excel and save it so the result is "
+    "stored.",
     "cell-shows-error": "This cell shows the error {error} instead of a value. Fix the formula that "
-                        "makes it, or type the value itself.",
+    "makes it, or type the value itself.",
     "not-a-number": "'{header}' must be a number. Type a number such as {example}, in digits.",
     "not-a-date": "'{header}' must be a date. Type it as a date Excel recognises, such as {example}, "
-                  "and check the cell is not formatted as Text.",
+    "and check the cell is not formatted as Text.",
     # The sheets' schemas (schemas.py, checked in validate.py).
     "required": "'{header}' is required. Type a value such as {example!r}.",
     "not-an-id": "'{header}' must be a short id of lowercase letters, digits and hyphens, such as "
-                 "{example!r}. Type it without spaces or capitals.",
+    "{example!r}. Type it without spaces or capitals.",
     "not-one-of": _not_one_of,
     "below-minimum": "'{header}' must be at least {bound}. Type a number such as {example}.",
     "not-greater-than": "'{header}' must be greater than {bound}. Type a number such as {example}.",
     "not-whole-number": "'{header}' must be a whole number. Type a number such as {example}.",
     "not-unique": "'{header}' {value!r} is already used in row {first_row}; each one must be unique. "
-                  "Type a different one, or delete the repeated row.",
+    "Type a different one, or delete the repeated row.",
     "check-failed": "'{header}' failed the check {check}. Type a value such as {example!r}.",
     # The cross-sheet rules (rules.py).
     "ruleset-row-missing": "The Ruleset sheet needs exactly one row. Type the ruleset's id in row 2, "
-                           "such as {example!r}, and its Title.",
+    "such as {example!r}, and its Title.",
     "ruleset-extra-row": "The Ruleset sheet has one row only; row {first_row} is it. Delete this row.",
     "unknown-reference": _unknown_reference,
     "drug-list-required": _drug_list_required,
     "drug-list-not-used": "An 'Attested' criterion uses no drug list. Clear this cell, or set Met "
-                          "When to '{met_when}'.",
+    "When to '{met_when}'.",
     "duplicate-override": "{product!r} already has an override for {criterion!r} in row {first_row}. "
-                          "Delete this row, or change the criterion.",
+    "Delete this row, or change the criterion.",
     "override-not-above-limit": "An override must allow more than the limit: {product}'s {header} is "
-                                "{limit} (Limits row {limit_row}). Type a number greater than {limit}.",
+    "{limit} (Limits row {limit_row}). Type a number greater than {limit}.",
     "home-delivery-below-retail": "Home delivery ({home_delivery}) is below retail ({retail}) for "
-                                  "{product}; home delivery usually allows a longer supply. Check "
-                                  "the number.",
+    "{product}; home delivery usually allows a longer supply. Check "
+    "the number.",
     "policy-without-history": "Policy {policy!r} has no row on the History sheet. Add one with Policy "
-                              "ID {policy!r} and Review Date {review_date:%m/%d/%Y}.",
+    "ID {policy!r} and Review Date {review_date:%m/%d/%Y}.",
     "review-date-differs": "The latest History row for {policy!r} has Review Date "
-                           "{history_date:%m/%d/%Y}, but this cell says {review_date:%m/%d/%Y}. Make "
-                           "them the same date: type the new review's date here and add its row to "
-                           "History.",
+    "{history_date:%m/%d/%Y}, but this cell says {review_date:%m/%d/%Y}. Make "
+    "them the same date: type the new review's date here and add its row to "
+    "History.",
     "duplicate-name-in-list": "{name!r} is already on list {list_id!r} in row {first_row}. A name "
-                              "appears once per list: delete it here or there.",
+    "appears once per list: delete it here or there.",
     # Against what is published (ruleset/history.py) and the Tests sheet (ruleset/testsheet.py).
     "history-row-missing": _history_row_missing,
     "tests-decision-mismatch": _tests_decision_mismatch,

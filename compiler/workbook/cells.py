@@ -36,8 +36,16 @@ def typed_frame(sheet: Sheet) -> tuple[pd.DataFrame, list[Finding], set[tuple[st
                 number = as_number(v)
                 if number is None:
                     bad.add((header, row))
-                    findings.append(Finding("not-a-number", sheet.name, sheet.cell(header, row), header,
-                                            v, {"header": header, "example": example}))
+                    findings.append(
+                        Finding(
+                            "not-a-number",
+                            sheet.name,
+                            sheet.cell(header, row),
+                            header,
+                            v,
+                            {"header": header, "example": example},
+                        )
+                    )
                 else:
                     parsed[row] = number
             out[header] = parsed
@@ -45,8 +53,16 @@ def typed_frame(sheet: Sheet) -> tuple[pd.DataFrame, list[Finding], set[tuple[st
             is_date = values.map(lambda v: isinstance(v, (dt.date, dt.datetime)))
             for row, v in values[~is_date & values.notna()].items():
                 bad.add((header, row))
-                findings.append(Finding("not-a-date", sheet.name, sheet.cell(header, row), header, v,
-                                        {"header": header, "example": example}))
+                findings.append(
+                    Finding(
+                        "not-a-date",
+                        sheet.name,
+                        sheet.cell(header, row),
+                        header,
+                        v,
+                        {"header": header, "example": example},
+                    )
+                )
             dates = pd.to_datetime(values.where(is_date, None).tolist()).normalize()
             out[header] = pd.Series(dates, index=values.index).astype("datetime64[us]")
         else:
@@ -87,5 +103,7 @@ def as_text(value: object) -> str | None:
 def _choices(col) -> dict[str, str]:
     for check in col.checks:
         if check.name == "isin":
-            return {" ".join(str(v).split()).casefold(): v for v in check.statistics["allowed_values"]}
+            return {
+                " ".join(str(v).split()).casefold(): v for v in check.statistics["allowed_values"]
+            }
     return {}

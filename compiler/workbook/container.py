@@ -38,7 +38,9 @@ _PLAIN_FORMULA = re.compile(rb"<f[ >/]")
 # Every attribute named r (a row's or a cell's position), as calamine reads it: any XML spacing,
 # either quote, letters of either case. Excel writes them as ` r="B12"`; the literal patterns
 # below read that form fast, and `_odd_spacing` finds anything that could be another form.
-_ANY_R = re.compile(rb"""(?:\s|["'])r\s*=\s*["']([A-Za-z]*)([0-9]*)""")  # calamine takes s="0"r="A1"
+_ANY_R = re.compile(
+    rb"""(?:\s|["'])r\s*=\s*["']([A-Za-z]*)([0-9]*)"""
+)  # calamine takes s="0"r="A1"
 _PLAIN_R_LETTERS = re.compile(rb' r="([A-Za-z]+)')
 _PLAIN_R_DIGITS = re.compile(rb' r="[A-Za-z]*([0-9]+)')
 # A cell or row not starting with ` r="`, or one with a namespace prefix (literal prefixes: fast).
@@ -54,7 +56,6 @@ _ERROR_VALUE = re.compile(rb"<(?:\w+:)?v>([^<]{1,40})</(?:\w+:)?v>")
 _CELL_REF = re.compile(rb'\br="([A-Z]{1,3}[0-9]{1,7})"')
 
 
-
 @dataclass
 class Container:
     """What the zip directory and XML parts say before any parser opens them."""
@@ -62,7 +63,9 @@ class Container:
     problem: Finding | None = None  # why the file is refused, as its one finding
     has_formulas: bool = False
     extents: dict[str, tuple[int, int]] = field(default_factory=dict)  # sheet name -> (rows, cols)
-    error_cells: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # sheet -> (A1, #N/A)
+    error_cells: dict[str, list[tuple[str, str]]] = field(
+        default_factory=dict
+    )  # sheet -> (A1, #N/A)
     largest: tuple[int, int] = (0, 0)  # the most rows and columns of any worksheet part
 
     def extent(self, sheet: str) -> tuple[int, int]:
@@ -74,7 +77,8 @@ class Container:
         """No problem, and no sheet too large to lay out: other readers (openpyxl) may open it."""
         return self.problem is None and not any(
             r > MAX_ROWS or c > MAX_COLUMNS or r * c > MAX_CELLS
-            for r, c in [*self.extents.values(), self.largest])
+            for r, c in [*self.extents.values(), self.largest]
+        )
 
 
 def check_container(data: bytes, name: str) -> Container:
@@ -100,8 +104,9 @@ def check_container(data: bytes, name: str) -> Container:
         return _refused("unpacks-too-large", file=name, size=total, most=MAX_UNCOMPRESSED_BYTES)
     for i in infos:
         if i.file_size > 1_000_000 and i.file_size > MAX_MEMBER_RATIO * max(i.compress_size, 1):
-            return _refused("zip-bomb", file=name, part=i.filename,
-                            ratio=i.file_size // max(i.compress_size, 1))
+            return _refused(
+                "zip-bomb", file=name, part=i.filename, ratio=i.file_size // max(i.compress_size, 1)
+            )
     names = {i.filename for i in infos}
     if "xl/workbook.xml" not in names:
         return _refused("zip-not-workbook", file=name)
@@ -122,11 +127,20 @@ def check_container(data: bytes, name: str) -> Container:
                 found.has_formulas = found.has_formulas or _has_formula(text)
                 parts[i.filename] = (_extent(text), _error_cells(text))
         sheet_parts = _sheet_parts(zf)
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError,
-            ElementTree.ParseError, zlib.error):
+    except (
+        zipfile.BadZipFile,
+        OSError,
+        EOFError,
+        ValueError,
+        NotImplementedError,
+        ElementTree.ParseError,
+        zlib.error,
+    ):
         return _refused("damaged-file", file=name)
-    found.largest = (max((e[0] for e, _ in parts.values()), default=0),
-                     max((e[1] for e, _ in parts.values()), default=0))
+    found.largest = (
+        max((e[0] for e, _ in parts.values()), default=0),
+        max((e[1] for e, _ in parts.values()), default=0),
+    )
     for sheet, part in sheet_parts.items():
         if part in parts:
             found.extents[sheet], found.error_cells[sheet] = parts[part]
@@ -162,8 +176,10 @@ def _odd_spacing(xml: bytes) -> bool:
     """Whether an r attribute could be written other than as ` r="`: a tab or line break before
     it, space around an "=", single quotes, or no space after the attribute before it (a false
     alarm only costs the slower pattern)."""
-    return (any(ws in xml and ws + b"r" in xml for ws in (b"\t", b"\n", b"\r"))
-            or _ODD_EQUALS.search(xml) is not None)
+    return (
+        any(ws in xml and ws + b"r" in xml for ws in (b"\t", b"\n", b"\r"))
+        or _ODD_EQUALS.search(xml) is not None
+    )
 
 
 def _has_formula(xml: bytes) -> bool:
@@ -186,7 +202,12 @@ def _error_cells(xml: bytes) -> list[tuple[str, str]]:
         ref = _CELL_REF.search(m.group(0))
         value = _ERROR_VALUE.search(xml, m.end(), m.end() + 2000)
         if ref:
-            out.append((ref.group(1).decode(), value.group(1).decode("utf-8", "replace") if value else "#ERROR"))
+            out.append(
+                (
+                    ref.group(1).decode(),
+                    value.group(1).decode("utf-8", "replace") if value else "#ERROR",
+                )
+            )
     return out
 
 
@@ -202,7 +223,9 @@ def _sheet_parts(zf: zipfile.ZipFile) -> dict[str, str]:
     targets = {}
     for rel in rels:
         target = rel.get("Target", "")
-        target = posixpath.normpath(target.lstrip("/") if target.startswith("/") else "xl/" + target)
+        target = posixpath.normpath(
+            target.lstrip("/") if target.startswith("/") else "xl/" + target
+        )
         targets[rel.get("Id")] = target
     out = {}
     for sheet in book.iter(f"{ns_main}sheet"):

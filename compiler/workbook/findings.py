@@ -45,9 +45,15 @@ class Finding:
 
     def to_dict(self) -> dict[str, Any]:
         """The finding as JSON-friendly values (`dqm validate --json`)."""
-        return {"code": self.code, "sheet": self.sheet, "cell": self.cell, "column": self.column,
-                "value": plain_value(self.value), "message": self.message,
-                "params": {k: _plain(v) for k, v in self.params.items()}}
+        return {
+            "code": self.code,
+            "sheet": self.sheet,
+            "cell": self.cell,
+            "column": self.column,
+            "value": plain_value(self.value),
+            "message": self.message,
+            "params": {k: _plain(v) for k, v in self.params.items()},
+        }
 
 
 def _plain(value: Any) -> Any:

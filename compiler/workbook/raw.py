@@ -39,16 +39,23 @@ def read_raw(data: bytes, file_name: str) -> RawBook:
     try:
         book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
     except Exception as exc:  # calamine raises its own error types for corrupt parts
-        return RawBook(container, {}, Finding("unreadable-workbook", None, None, None, None,
-                                              {"error": str(exc)}))
-    return RawBook(container, {name: _sheet(book, container, name, meta)
-                               for name, meta in _present(book).items()})
+        return RawBook(
+            container,
+            {},
+            Finding("unreadable-workbook", None, None, None, None, {"error": str(exc)}),
+        )
+    return RawBook(
+        container,
+        {name: _sheet(book, container, name, meta) for name, meta in _present(book).items()},
+    )
 
 
 def _present(book) -> dict:
     """The contract's sheets in the workbook, in SHEET_NAMES order: name -> calamine's metadata."""
     by_norm = {norm_header(m.name): m for m in book.sheets_metadata}
-    return {name: by_norm[norm_header(name)] for name in SHEET_NAMES if norm_header(name) in by_norm}
+    return {
+        name: by_norm[norm_header(name)] for name in SHEET_NAMES if norm_header(name) in by_norm
+    }
 
 
 def _sheet(book, container: Container, name: str, meta) -> RawSheet:
@@ -64,8 +71,9 @@ def _sheet(book, container: Container, name: str, meta) -> RawSheet:
         rows = raw.to_python(skip_empty_area=False)
         merged = raw.merged_cell_ranges or []
     except Exception as exc:
-        sheet.problem = Finding("unreadable-sheet", name, None, None, None,
-                                {"title": meta.name, "error": str(exc)})
+        sheet.problem = Finding(
+            "unreadable-sheet", name, None, None, None, {"title": meta.name, "error": str(exc)}
+        )
         return sheet
     width = max((len(r) for r in rows), default=0)
     if _too_large(len(rows), width):
@@ -77,9 +85,21 @@ def _sheet(book, container: Container, name: str, meta) -> RawSheet:
 
 def too_large(name: str, title: str, rows: int, cols: int) -> Finding:
     """The finding for sheet `name` (titled `title` in the workbook) reaching `rows` x `cols`."""
-    return Finding("sheet-too-large", name, None, None, None, {
-        "title": title, "rows": rows, "last_column": column_letter(max(cols, 1) - 1),
-        "max_rows": MAX_ROWS, "max_columns": MAX_COLUMNS, "max_cells": MAX_CELLS})
+    return Finding(
+        "sheet-too-large",
+        name,
+        None,
+        None,
+        None,
+        {
+            "title": title,
+            "rows": rows,
+            "last_column": column_letter(max(cols, 1) - 1),
+            "max_rows": MAX_ROWS,
+            "max_columns": MAX_COLUMNS,
+            "max_cells": MAX_CELLS,
+        },
+    )
 
 
 def _too_large(rows: int, cols: int) -> bool:

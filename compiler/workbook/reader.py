@@ -63,15 +63,21 @@ def read_workbook(path: str | Path, data: bytes | None = None) -> Workbook:
         try:
             size = path.stat().st_size
         except OSError as exc:
-            return _refused(path.name, "", _whole("cannot-open-file", path=str(path),
-                                                  reason=exc.strerror or str(exc)))
+            return _refused(
+                path.name,
+                "",
+                _whole("cannot-open-file", path=str(path), reason=exc.strerror or str(exc)),
+            )
         if size > MAX_FILE_BYTES:
             return _refused(path.name, "", _too_big(size))
         try:
             data = path.read_bytes()
         except OSError as exc:
-            return _refused(path.name, "", _whole("cannot-read-file", path=str(path),
-                                                  reason=exc.strerror or str(exc)))
+            return _refused(
+                path.name,
+                "",
+                _whole("cannot-read-file", path=str(path), reason=exc.strerror or str(exc)),
+            )
     digest = hashlib.sha256(data).hexdigest()
     if len(data) > MAX_FILE_BYTES:
         return _refused(path.name, digest, _too_big(len(data)))
@@ -85,12 +91,21 @@ def read_workbook(path: str | Path, data: bytes | None = None) -> Workbook:
         found = book.sheets.get(name)
         if found is None:
             if name not in schemas.OPTIONAL_SHEETS:
-                findings.append(Finding("missing-sheet", name, None, None, None,
-                                        {"sheet": name, "headers": list(schemas.columns(name))}))
+                findings.append(
+                    Finding(
+                        "missing-sheet",
+                        name,
+                        None,
+                        None,
+                        None,
+                        {"sheet": name, "headers": list(schemas.columns(name))},
+                    )
+                )
             continue
         if not found.visible:
-            findings.append(Finding("hidden-sheet", name, None, None, None, {"title": found.title},
-                                    WARNING))
+            findings.append(
+                Finding("hidden-sheet", name, None, None, None, {"title": found.title}, WARNING)
+            )
         if found.problem:
             findings.append(found.problem)
             continue
@@ -121,7 +136,7 @@ def _error_findings(sheet: Sheet, cells: list[tuple[str, str]]) -> list[Finding]
     for ref, value in cells:
         letters = ref.rstrip("0123456789")
         h = header_of.get(letters)
-        if h is None or int(ref[len(letters):]) < 2:
+        if h is None or int(ref[len(letters) :]) < 2:
             continue
         out.append(Finding("cell-shows-error", sheet.name, ref, h, value, {"error": value}))
     return out
@@ -145,8 +160,16 @@ def _sheet_frame(name: str, rows: list[list], merged) -> tuple[Sheet, list[Findi
         if h is None:
             unknown.append((i, str(text)))
         elif h in positions:
-            findings.append(Finding("duplicate-header", name, f"{column_letter(i)}1", h, text,
-                                    {"header": h, "other_column": column_letter(positions[h])}))
+            findings.append(
+                Finding(
+                    "duplicate-header",
+                    name,
+                    f"{column_letter(i)}1",
+                    h,
+                    text,
+                    {"header": h, "other_column": column_letter(positions[h])},
+                )
+            )
         else:
             positions[h] = i
     width = max(len(header_row), 1)
@@ -154,37 +177,71 @@ def _sheet_frame(name: str, rows: list[list], merged) -> tuple[Sheet, list[Findi
     lower = None if positions else _headers_lower_down(rows, wanted)
     if lower:
         # One finding for the misplaced header row, not one per column it seems to lack.
-        findings.append(Finding("headers-not-in-row-1", name, f"A{lower}", None, None,
-                                {"sheet": name, "row": lower}))
+        findings.append(
+            Finding(
+                "headers-not-in-row-1", name, f"A{lower}", None, None, {"sheet": name, "row": lower}
+            )
+        )
     for h in schemas.required_headers(name):
         if h in positions or lower:
             continue
-        close = difflib.get_close_matches(norm_header(h), [norm_header(t) for _, t in unknown], n=1, cutoff=0.6)
+        close = difflib.get_close_matches(
+            norm_header(h), [norm_header(t) for _, t in unknown], n=1, cutoff=0.6
+        )
         match = next(((i, t) for i, t in unknown if close and norm_header(t) == close[0]), None)
         if match:
             i, text = match
             unknown.remove(match)
-            findings.append(Finding("misnamed-header", name, f"{column_letter(i)}1", h, text,
-                                    {"text": text, "header": h}))
+            findings.append(
+                Finding(
+                    "misnamed-header",
+                    name,
+                    f"{column_letter(i)}1",
+                    h,
+                    text,
+                    {"text": text, "header": h},
+                )
+            )
         else:
-            findings.append(Finding("missing-column", name, f"{column_letter(next_free)}1", h, None,
-                                    {"header": h}))
+            findings.append(
+                Finding(
+                    "missing-column", name, f"{column_letter(next_free)}1", h, None, {"header": h}
+                )
+            )
             next_free += 1
     for i, text in unknown:
-        findings.append(Finding("unknown-column", name, f"{column_letter(i)}1", None, text,
-                                {"text": text, "sheet": name, "headers": list(headers)}, WARNING))
+        findings.append(
+            Finding(
+                "unknown-column",
+                name,
+                f"{column_letter(i)}1",
+                None,
+                text,
+                {"text": text, "sheet": name, "headers": list(headers)},
+                WARNING,
+            )
+        )
 
     data = {}
-    columns = list(zip(*rows[1:], strict=True)) if len(rows) > 1 else []  # calamine pads rows to the sheet's width
+    columns = (
+        list(zip(*rows[1:], strict=True)) if len(rows) > 1 else []
+    )  # calamine pads rows to the sheet's width
     for h in headers:
         i = positions.get(h)
         if i is None or i >= len(columns):
             data[h] = [None] * (len(rows) - 1)
         else:  # the common cases inline (numbers as they are, text stripped); the rest in _cell
-            data[h] = [v if v.__class__ is float else (v.strip() or None) if v.__class__ is str
-                       else _cell(v) for v in columns[i]]
-    frame = pd.DataFrame(data, index=pd.RangeIndex(2, len(rows) + 1) if rows else pd.RangeIndex(2, 2),
-                         dtype=object)
+            data[h] = [
+                v
+                if v.__class__ is float
+                else (v.strip() or None)
+                if v.__class__ is str
+                else _cell(v)
+                for v in columns[i]
+            ]
+    frame = pd.DataFrame(
+        data, index=pd.RangeIndex(2, len(rows) + 1) if rows else pd.RangeIndex(2, 2), dtype=object
+    )
     frame = frame[frame.notna().any(axis=1)] if len(frame) else frame
     frame.index.name = "row"
     letters = {h: column_letter(positions.get(h, width)) for h in headers}
@@ -195,8 +252,16 @@ def _sheet_frame(name: str, rows: list[list], merged) -> tuple[Sheet, list[Findi
     for (r0, c0), (r1, c1) in merged:
         if any(c in used for c in range(c0, c1 + 1)):
             top = f"{column_letter(c0)}{r0 + 1}"
-            findings.append(Finding("merged-cells", name, top, None, None,
-                                    {"top": top, "bottom": f"{column_letter(c1)}{r1 + 1}"}))
+            findings.append(
+                Finding(
+                    "merged-cells",
+                    name,
+                    top,
+                    None,
+                    None,
+                    {"top": top, "bottom": f"{column_letter(c1)}{r1 + 1}"},
+                )
+            )
     next_row = int(frame.index.max()) + 1 if len(frame) else 2
     missing = frozenset(h for h in schemas.required_headers(name) if h not in positions)
     return Sheet(name, frame, letters, next_row, missing), findings
@@ -226,8 +291,12 @@ def _cell(value: object) -> object:
     return value
 
 
-def _formulas_without_values(data: bytes, sheets: dict[str, Sheet], titles: dict[str, str],
-                             error_cells: dict[str, list[tuple[str, str]]]) -> list[Finding]:
+def _formulas_without_values(
+    data: bytes,
+    sheets: dict[str, Sheet],
+    titles: dict[str, str],
+    error_cells: dict[str, list[tuple[str, str]]],
+) -> list[Finding]:
     """Formula cells that calamine read as blank: Excel never saved a value for them."""
     import openpyxl  # only for workbooks with formulas; defusedxml guards its XML parsing
 
@@ -250,8 +319,16 @@ def _formulas_without_values(data: bytes, sheets: dict[str, Sheet], titles: dict
                         continue
                     if f"{c.column_letter}{c.row}" in shows_error:
                         continue
-                    findings.append(Finding("formula-without-value", name, f"{c.column_letter}{c.row}",
-                                            h, v, {"formula": v}))
+                    findings.append(
+                        Finding(
+                            "formula-without-value",
+                            name,
+                            f"{c.column_letter}{c.row}",
+                            h,
+                            v,
+                            {"formula": v},
+                        )
+                    )
     finally:
         wb.close()
     return findings

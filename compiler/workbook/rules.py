@@ -33,10 +33,15 @@ def check(sheets: dict[str, Sheet], frames: dict[str, pd.DataFrame]) -> list[Fin
     ]
     for sheet, header, target, target_header in refs:
         if have(sheet, target):
-            out += references(sheets[sheet], frames[sheet], header, frames[target][target_header], target)
+            out += references(
+                sheets[sheet], frames[sheet], header, frames[target][target_header], target
+            )
     if have("Criteria"):
-        out += drug_list_when_on_list(sheets["Criteria"], frames["Criteria"],
-                                      frames["Drug Lists"]["Drug List ID"] if have("Drug Lists") else None)
+        out += drug_list_when_on_list(
+            sheets["Criteria"],
+            frames["Criteria"],
+            frames["Drug Lists"]["Drug List ID"] if have("Drug Lists") else None,
+        )
     if have("Tests", "Criteria"):
         out += attested_criteria(sheets["Tests"], frames["Tests"], frames["Criteria"])
     if have("Overrides"):
@@ -48,7 +53,9 @@ def check(sheets: dict[str, Sheet], frames: dict[str, pd.DataFrame]) -> list[Fin
     if have("Overrides"):
         out += home_delivery_below_retail(sheets["Overrides"], frames["Overrides"])
     if have("Policies", "History"):
-        out += latest_history_is_review_date(sheets["Policies"], frames["Policies"], frames["History"])
+        out += latest_history_is_review_date(
+            sheets["Policies"], frames["Policies"], frames["History"]
+        )
     if have("Drug Lists"):
         out += names_unique_within_list(sheets["Drug Lists"], frames["Drug Lists"])
     return out
@@ -57,14 +64,32 @@ def check(sheets: dict[str, Sheet], frames: dict[str, pd.DataFrame]) -> list[Fin
 def one_ruleset_row(sheet: Sheet, frame: pd.DataFrame) -> list[Finding]:
     h = "Ruleset ID"
     if len(frame) == 0:
-        return [Finding("ruleset-row-missing", sheet.name, sheet.cell(h, 2), h, None,
-                        {"example": schemas.columns("Ruleset")[h].metadata["example"]})]
-    return [Finding("ruleset-extra-row", sheet.name, sheet.cell(h, row), h, sheet.frame.at[row, h],
-                    {"first_row": int(frame.index[0])})
-            for row in frame.index[1:]]
+        return [
+            Finding(
+                "ruleset-row-missing",
+                sheet.name,
+                sheet.cell(h, 2),
+                h,
+                None,
+                {"example": schemas.columns("Ruleset")[h].metadata["example"]},
+            )
+        ]
+    return [
+        Finding(
+            "ruleset-extra-row",
+            sheet.name,
+            sheet.cell(h, row),
+            h,
+            sheet.frame.at[row, h],
+            {"first_row": int(frame.index[0])},
+        )
+        for row in frame.index[1:]
+    ]
 
 
-def references(sheet: Sheet, frame: pd.DataFrame, header: str, known: pd.Series, target: str) -> list[Finding]:
+def references(
+    sheet: Sheet, frame: pd.DataFrame, header: str, known: pd.Series, target: str
+) -> list[Finding]:
     known_ids = sorted(set(known.dropna()))
     values = frame[header]
     unresolved = values[values.notna() & ~values.isin(known_ids)]
@@ -74,12 +99,26 @@ def references(sheet: Sheet, frame: pd.DataFrame, header: str, known: pd.Series,
     return out
 
 
-def _unknown(sheet: Sheet, header: str, row: int, value, id: str, target: str, known: list[str],
-             column: str | None = None) -> Finding:
+def _unknown(
+    sheet: Sheet,
+    header: str,
+    row: int,
+    value,
+    id: str,
+    target: str,
+    known: list[str],
+    column: str | None = None,
+) -> Finding:
     """`id` (in the cell of `column`, which holds `value`) is not a `header` on the `target` sheet."""
     column = column or header
-    return Finding("unknown-reference", sheet.name, sheet.cell(column, row), column, value,
-                   {"id": id, "header": header, "target": target, **_suggest(id, known)})
+    return Finding(
+        "unknown-reference",
+        sheet.name,
+        sheet.cell(column, row),
+        column,
+        value,
+        {"id": id, "header": header, "target": target, **_suggest(id, known)},
+    )
 
 
 def _suggest(value: str, known: list[str]) -> dict:
@@ -93,19 +132,31 @@ def _first_few(known: list[str]) -> dict:
     return {"known": known[:5], "more": max(len(known) - 5, 0)}
 
 
-def drug_list_when_on_list(sheet: Sheet, frame: pd.DataFrame, lists: pd.Series | None) -> list[Finding]:
+def drug_list_when_on_list(
+    sheet: Sheet, frame: pd.DataFrame, lists: pd.Series | None
+) -> list[Finding]:
     out = []
     known = sorted(set(lists.dropna())) if lists is not None else []
     h = "Drug List ID"
     for row, met_when, list_id in zip(frame.index, frame["Met When"], frame[h], strict=True):
         cell = sheet.cell(h, row)
         if met_when == ON_LIST and list_id is None:
-            out.append(Finding("drug-list-required", sheet.name, cell, h, None,
-                               {"header": h, "met_when": ON_LIST, **_first_few(known)}))
+            out.append(
+                Finding(
+                    "drug-list-required",
+                    sheet.name,
+                    cell,
+                    h,
+                    None,
+                    {"header": h, "met_when": ON_LIST, **_first_few(known)},
+                )
+            )
         elif met_when == ON_LIST and lists is not None and list_id not in known:
             out.append(_unknown(sheet, h, row, list_id, list_id, "Drug Lists", known))
         elif met_when == "Attested" and list_id is not None:
-            out.append(Finding("drug-list-not-used", sheet.name, cell, h, list_id, {"met_when": ON_LIST}))
+            out.append(
+                Finding("drug-list-not-used", sheet.name, cell, h, list_id, {"met_when": ON_LIST})
+            )
     return out
 
 
@@ -116,49 +167,86 @@ def attested_criteria(sheet: Sheet, frame: pd.DataFrame, criteria: pd.DataFrame)
     for row, text in frame[h].items():
         for item in names.split_list(text):
             if item not in known:
-                out.append(_unknown(sheet, "Criterion ID", row, text, item, "Criteria", known, column=h))
+                out.append(
+                    _unknown(sheet, "Criterion ID", row, text, item, "Criteria", known, column=h)
+                )
     return out
 
 
 def one_override_per_criterion(sheet: Sheet, frame: pd.DataFrame) -> list[Finding]:
     out = []
     seen: dict[tuple, int] = {}
-    for row, product, criterion in zip(frame.index, frame["Product ID"], frame["Criterion ID"], strict=True):
+    for row, product, criterion in zip(
+        frame.index, frame["Product ID"], frame["Criterion ID"], strict=True
+    ):
         if product is None or criterion is None:
             continue
         key = (product, criterion)
         if key in seen:
-            out.append(Finding("duplicate-override", sheet.name, sheet.cell("Criterion ID", row),
-                               "Criterion ID", criterion,
-                               {"product": product, "criterion": criterion, "first_row": seen[key]}))
+            out.append(
+                Finding(
+                    "duplicate-override",
+                    sheet.name,
+                    sheet.cell("Criterion ID", row),
+                    "Criterion ID",
+                    criterion,
+                    {"product": product, "criterion": criterion, "first_row": seen[key]},
+                )
+            )
         else:
             seen[key] = row
     return out
 
 
-def overrides_above_limits(sheet: Sheet, frame: pd.DataFrame, limits: pd.DataFrame) -> list[Finding]:
+def overrides_above_limits(
+    sheet: Sheet, frame: pd.DataFrame, limits: pd.DataFrame
+) -> list[Finding]:
     first = limits.reset_index().drop_duplicates("Product ID")  # a repeated id is its own finding
     joined = frame.reset_index().merge(first, on="Product ID", how="inner", suffixes=("", " limit"))
     out = []
     for h in CHANNEL_HEADERS:
         low = joined[joined[h] <= joined[f"{h} limit"]]
-        for row, pid, limit_row, theirs in zip(low["row"], low["Product ID"], low["row limit"], low[f"{h} limit"], strict=True):
-            out.append(Finding("override-not-above-limit", sheet.name, sheet.cell(h, row), h,
-                               sheet.frame.at[row, h], {"product": pid, "header": h,
-                                                        "limit": _num(theirs), "limit_row": int(limit_row)}))
+        for row, pid, limit_row, theirs in zip(
+            low["row"], low["Product ID"], low["row limit"], low[f"{h} limit"], strict=True
+        ):
+            out.append(
+                Finding(
+                    "override-not-above-limit",
+                    sheet.name,
+                    sheet.cell(h, row),
+                    h,
+                    sheet.frame.at[row, h],
+                    {
+                        "product": pid,
+                        "header": h,
+                        "limit": _num(theirs),
+                        "limit_row": int(limit_row),
+                    },
+                )
+            )
     return out
 
 
 def home_delivery_below_retail(sheet: Sheet, frame: pd.DataFrame) -> list[Finding]:
     retail, home = CHANNEL_HEADERS
     low = frame[frame[home] < frame[retail]]
-    return [Finding("home-delivery-below-retail", sheet.name, sheet.cell(home, row), home,
-                    sheet.frame.at[row, home],
-                    {"home_delivery": _num(h), "retail": _num(r), "product": pid}, WARNING)
-            for row, h, r, pid in zip(low.index, low[home], low[retail], low["Product ID"], strict=True)]
+    return [
+        Finding(
+            "home-delivery-below-retail",
+            sheet.name,
+            sheet.cell(home, row),
+            home,
+            sheet.frame.at[row, home],
+            {"home_delivery": _num(h), "retail": _num(r), "product": pid},
+            WARNING,
+        )
+        for row, h, r, pid in zip(low.index, low[home], low[retail], low["Product ID"], strict=True)
+    ]
 
 
-def latest_history_is_review_date(sheet: Sheet, policies: pd.DataFrame, history: pd.DataFrame) -> list[Finding]:
+def latest_history_is_review_date(
+    sheet: Sheet, policies: pd.DataFrame, history: pd.DataFrame
+) -> list[Finding]:
     latest = history.dropna(subset=["Review Date"]).groupby("Policy ID")["Review Date"].max()
     h = "Review Date"
     # NaT where the policy has no History row (reindex keeps the dates' type even when none)
@@ -167,27 +255,57 @@ def latest_history_is_review_date(sheet: Sheet, policies: pd.DataFrame, history:
     out = []
     for row, pid, review in zip(differ.index, differ["Policy ID"], differ[h], strict=True):
         if pid not in latest.index:
-            out.append(Finding("policy-without-history", sheet.name, sheet.cell(h, row), h,
-                               review.date(), {"policy": pid, "review_date": review.date()}))
+            out.append(
+                Finding(
+                    "policy-without-history",
+                    sheet.name,
+                    sheet.cell(h, row),
+                    h,
+                    review.date(),
+                    {"policy": pid, "review_date": review.date()},
+                )
+            )
         else:
-            out.append(Finding("review-date-differs", sheet.name, sheet.cell(h, row), h, review.date(),
-                               {"policy": pid, "history_date": latest[pid].date(),
-                                "review_date": review.date()}))
+            out.append(
+                Finding(
+                    "review-date-differs",
+                    sheet.name,
+                    sheet.cell(h, row),
+                    h,
+                    review.date(),
+                    {
+                        "policy": pid,
+                        "history_date": latest[pid].date(),
+                        "review_date": review.date(),
+                    },
+                )
+            )
     return out
 
 
 def names_unique_within_list(sheet: Sheet, frame: pd.DataFrame) -> list[Finding]:
     out = []
     seen: dict[tuple[str, str], int] = {}
-    for row, list_id, drug, aka in zip(frame.index, frame["Drug List ID"], frame["Drug"], frame["Also Known As"], strict=True):
-        for header, name in [("Drug", drug)] + [("Also Known As", a) for a in names.split_list(aka)]:
+    for row, list_id, drug, aka in zip(
+        frame.index, frame["Drug List ID"], frame["Drug"], frame["Also Known As"], strict=True
+    ):
+        for header, name in [("Drug", drug)] + [
+            ("Also Known As", a) for a in names.split_list(aka)
+        ]:
             if not name:
                 continue
             key = (list_id, names.normalize(name))
             if key in seen:
-                out.append(Finding("duplicate-name-in-list", sheet.name, sheet.cell(header, row), header,
-                                   sheet.frame.at[row, header],
-                                   {"name": name, "list_id": list_id, "first_row": seen[key]}))
+                out.append(
+                    Finding(
+                        "duplicate-name-in-list",
+                        sheet.name,
+                        sheet.cell(header, row),
+                        header,
+                        sheet.frame.at[row, header],
+                        {"name": name, "list_id": list_id, "first_row": seen[key]},
+                    )
+                )
             else:
                 seen[key] = row
     return out

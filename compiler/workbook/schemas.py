@@ -17,7 +17,9 @@ SLUG = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 POLICY_TYPES = ["Per Rx"]
 MET_WHEN = ["Concomitant drug on list", "Attested"]
 CHANNELS = list(CHANNEL_LABELS.values())  # as the Tests sheet writes them
-EXPECTED_DECISIONS = [d.title() for d in DECISIONS[:3]]  # a Tests row expects a valid claim's decision
+EXPECTED_DECISIONS = [
+    d.title() for d in DECISIONS[:3]
+]  # a Tests row expects a valid claim's decision
 
 
 def _field(header: str, help: str, example: str, **checks) -> pa.Field:
@@ -56,10 +58,16 @@ class RulesetSheet(_Sheet):
 
 class PoliciesSheet(_Sheet):
     policy_id: Series[str] = _field(
-        "Policy ID", "Short unique id of the policy.", "imatinib-per-rx", str_matches=SLUG, unique=True
+        "Policy ID",
+        "Short unique id of the policy.",
+        "imatinib-per-rx",
+        str_matches=SLUG,
+        unique=True,
     )
     title: Series[str] = _field(
-        "Title", "The policy's title.", "Oncology – Imatinib Drug Quantity Management Policy – Per Rx"
+        "Title",
+        "The policy's title.",
+        "Oncology – Imatinib Drug Quantity Management Policy – Per Rx",
     )
     policy_type: Series[str] = _field(
         "Policy Type", "The kind of quantity limit.", "Per Rx", isin=POLICY_TYPES
@@ -81,31 +89,48 @@ class PoliciesSheet(_Sheet):
 class LimitsSheet(_Sheet):
     policy_id: Series[str] = _field("Policy ID", "The policy (from Policies).", "imatinib-per-rx")
     product_id: Series[str] = _field(
-        "Product ID", "Short unique id of the product (strength and form).", "imatinib-400mg-tab",
-        str_matches=SLUG, unique=True,
+        "Product ID",
+        "Short unique id of the product (strength and form).",
+        "imatinib-400mg-tab",
+        str_matches=SLUG,
+        unique=True,
     )
-    product: Series[str] = _field("Product", "The product's name.", "Gleevec® (imatinib tablets, generic)")
-    strength_and_form: Series[str] = _field("Strength and Form", "Strength and dosage form.", "400 mg tablets")
+    product: Series[str] = _field(
+        "Product", "The product's name.", "Gleevec® (imatinib tablets, generic)"
+    )
+    strength_and_form: Series[str] = _field(
+        "Strength and Form", "Strength and dosage form.", "400 mg tablets"
+    )
     retail_max_qty: Series[float] = _field(
         "Retail Max Qty per Rx", "Most units one retail prescription may dispense.", "60", gt=0
     )
     home_delivery_max_qty: Series[float] = _field(
-        "Home Delivery Max Qty per Rx", "Most units one home delivery prescription may dispense.",
-        "180", gt=0,
+        "Home Delivery Max Qty per Rx",
+        "Most units one home delivery prescription may dispense.",
+        "180",
+        gt=0,
     )
     unit: Series[str] = _field("Unit", "The unit counted.", "tablets")
     footnote: Series[str] = _field("Footnote", "Optional: why the limit is what it is.", "")
 
     required = _required(
-        "Policy ID", "Product ID", "Product", "Strength and Form", "Retail Max Qty per Rx",
-        "Home Delivery Max Qty per Rx", "Unit",
+        "Policy ID",
+        "Product ID",
+        "Product",
+        "Strength and Form",
+        "Retail Max Qty per Rx",
+        "Home Delivery Max Qty per Rx",
+        "Unit",
     )
 
 
 class CriteriaSheet(_Sheet):
     criterion_id: Series[str] = _field(
-        "Criterion ID", "Short unique id of the override criterion.", "strong-cyp3a4-inducer",
-        str_matches=SLUG, unique=True,
+        "Criterion ID",
+        "Short unique id of the override criterion.",
+        "strong-cyp3a4-inducer",
+        str_matches=SLUG,
+        unique=True,
     )
     description: Series[str] = _field(
         "Description", "What must be true.", "Patient is taking a strong CYP3A4 inducer"
@@ -114,7 +139,8 @@ class CriteriaSheet(_Sheet):
         "Met When", "How a claim meets it.", "Concomitant drug on list", isin=MET_WHEN
     )
     drug_list_id: Series[str] = _field(
-        "Drug List ID", "The drug list, when Met When is 'Concomitant drug on list'.",
+        "Drug List ID",
+        "The drug list, when Met When is 'Concomitant drug on list'.",
         "strong-cyp3a4-inducers",
     )
 
@@ -122,7 +148,9 @@ class CriteriaSheet(_Sheet):
 
 
 class OverridesSheet(_Sheet):
-    product_id: Series[str] = _field("Product ID", "The product (from Limits).", "imatinib-400mg-tab")
+    product_id: Series[str] = _field(
+        "Product ID", "The product (from Limits).", "imatinib-400mg-tab"
+    )
     criterion_id: Series[str] = _field(
         "Criterion ID", "The criterion (from Criteria).", "strong-cyp3a4-inducer"
     )
@@ -130,7 +158,9 @@ class OverridesSheet(_Sheet):
         "Retail Max Qty per Rx", "Retail maximum when the criterion is met.", "90", gt=0
     )
     home_delivery_max_qty: Series[float] = _field(
-        "Home Delivery Max Qty per Rx", "Home delivery maximum when the criterion is met.", "270",
+        "Home Delivery Max Qty per Rx",
+        "Home delivery maximum when the criterion is met.",
+        "270",
         gt=0,
     )
     approval_months: Series[float] = _field(
@@ -139,7 +169,10 @@ class OverridesSheet(_Sheet):
     criteria_text: Series[str] = _field("Criteria Text", "Optional: the policy's wording.", "")
 
     required = _required(
-        "Product ID", "Criterion ID", "Retail Max Qty per Rx", "Home Delivery Max Qty per Rx",
+        "Product ID",
+        "Criterion ID",
+        "Retail Max Qty per Rx",
+        "Home Delivery Max Qty per Rx",
     )
 
     whole_number = _whole_number("Approval Duration (months)")
@@ -160,7 +193,9 @@ class DrugListsSheet(_Sheet):
 
 class HistorySheet(_Sheet):
     policy_id: Series[str] = _field("Policy ID", "The policy (from Policies).", "imatinib-per-rx")
-    type_of_revision: Series[str] = _field("Type of Revision", "Kind of revision.", "Annual Revision")
+    type_of_revision: Series[str] = _field(
+        "Type of Revision", "Kind of revision.", "Annual Revision"
+    )
     summary_of_changes: Series[str] = _field(
         "Summary of Changes", "What changed.", "No criteria changes."
     )
@@ -170,8 +205,12 @@ class HistorySheet(_Sheet):
 
 
 class TestsSheet(_Sheet):
-    test_id: Series[str] = _field("Test ID", "Unique id of the test claim.", "t-400-retail-60", unique=True)
-    product_id: Series[str] = _field("Product ID", "The product (from Limits).", "imatinib-400mg-tab")
+    test_id: Series[str] = _field(
+        "Test ID", "Unique id of the test claim.", "t-400-retail-60", unique=True
+    )
+    product_id: Series[str] = _field(
+        "Product ID", "The product (from Limits).", "imatinib-400mg-tab"
+    )
     channel: Series[str] = _field("Channel", "Retail or Home Delivery.", "Retail", isin=CHANNELS)
     quantity: Series[float] = _field("Quantity", "Units requested.", "60", gt=0)
     concomitant_drugs: Series[str] = _field(

@@ -29,12 +29,12 @@ SHEET_HELP = {
     "Limits": "One row per product (strength and form): its maximum quantity per prescription.",
     "Criteria": "One row per override criterion.",
     "Overrides": "One row per product and criterion: the higher maximum when the criterion is met. "
-                 "A product with no row here has no overrides.",
+    "A product with no row here has no overrides.",
     "Drug Lists": "One row per drug on a list; a name appears at most once per list.",
     "History": "One row per revision of a policy. A changed workbook must bring a new row; the "
-               "latest Review Date of a policy equals its Review Date on Policies.",
+    "latest Review Date of a policy equals its Review Date on Policies.",
     "Tests": "Optional: test claims with the decision you expect. A workbook whose Tests fail "
-             "does not compile.",
+    "does not compile.",
 }
 
 # Columns whose cells must be one of a fixed list (the schemas' `isin` checks).
@@ -104,7 +104,9 @@ def _contract_sheet(ws, name: str, data: list[list]) -> None:
     last_row = max(MIN_VALIDATED_ROWS, ws.max_row + 500)
     for i, (header, col) in enumerate(cols.items(), start=1):
         letter = get_column_letter(i)
-        ws.column_dimensions[letter].width = _width(header, col, [r[i - 1] for r in data if len(r) >= i])
+        ws.column_dimensions[letter].width = _width(
+            header, col, [r[i - 1] for r in data if len(r) >= i]
+        )
         if schemas.kind(col) == "date":
             ws.column_dimensions[letter].number_format = "mm/dd/yyyy"  # rows typed later too
             for (cell,) in ws.iter_rows(min_row=2, max_row=ws.max_row, min_col=i, max_col=i):
@@ -120,11 +122,20 @@ def _contract_sheet(ws, name: str, data: list[list]) -> None:
             # Fixed lists stop a wrong entry; an id list only warns, so an id can be typed before
             # its row exists on the other sheet (validation then names it if it never appears).
             dropdown = DataValidation(
-                type="list", formula1=formula, allow_blank=True, showInputMessage=True,
-                promptTitle=title, prompt=help_text, showErrorMessage=True,
-                errorStyle="stop" if fixed else "warning", errorTitle=title,
-                error=(f"Choose one of: {', '.join(FIXED_CHOICES[(name, header)])}." if fixed else
-                       f"Not a {ID_CHOICES[(name, header)][1]} on the {ID_CHOICES[(name, header)][0]} sheet."),
+                type="list",
+                formula1=formula,
+                allow_blank=True,
+                showInputMessage=True,
+                promptTitle=title,
+                prompt=help_text,
+                showErrorMessage=True,
+                errorStyle="stop" if fixed else "warning",
+                errorTitle=title,
+                error=(
+                    f"Choose one of: {', '.join(FIXED_CHOICES[(name, header)])}."
+                    if fixed
+                    else f"Not a {ID_CHOICES[(name, header)][1]} on the {ID_CHOICES[(name, header)][0]} sheet."
+                ),
             )
             dropdown.add(f"{letter}2:{letter}{last_row}")
             ws.add_data_validation(dropdown)
@@ -158,14 +169,29 @@ def _instructions(ws) -> None:
         cell.font = Font(bold=True)
         cell.fill = HEADER_FILL
     for name in schemas.SHEETS:
-        ws.append([name, "", "optional sheet" if name in schemas.OPTIONAL_SHEETS else "", SHEET_HELP[name], ""])
+        ws.append(
+            [
+                name,
+                "",
+                "optional sheet" if name in schemas.OPTIONAL_SHEETS else "",
+                SHEET_HELP[name],
+                "",
+            ]
+        )
         ws.cell(ws.max_row, 1).font = Font(bold=True)
         required = schemas.required_headers(name)
         for header, col in schemas.columns(name).items():
             choices = FIXED_CHOICES.get((name, header))
             what = (col.description or "") + (f" One of: {', '.join(choices)}." if choices else "")
-            ws.append(["", header, "yes" if header in required else "", what,
-                       str((col.metadata or {}).get("example") or "")])
+            ws.append(
+                [
+                    "",
+                    header,
+                    "yes" if header in required else "",
+                    what,
+                    str((col.metadata or {}).get("example") or ""),
+                ]
+            )
     for letter, width in zip("ABCDE", (14, 30, 14, 80, 40), strict=True):
         ws.column_dimensions[letter].width = width
     for row in ws.iter_rows(min_row=table_row + 1):  # the paragraphs above overflow to the right
