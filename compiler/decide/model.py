@@ -1,13 +1,15 @@
-"""The ruleset as the engine reads it: products with their limits and overrides, criteria, and drug
-list entries, built from a ruleset dict (a published version or a draft from build())."""
+"""The ruleset as the engine reads it: products with their limits and overrides, the codes that
+name them, criteria, drug list entries and the date the version takes effect, built from a
+ruleset dict (a published version of either schema, or a draft from build())."""
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
 from .. import names
-from ..vocabulary import CHANNELS, MAX_QTY_FIELDS
+from ..vocabulary import CHANNELS, CODE_SYSTEMS, MAX_QTY_FIELDS
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,49 @@ def products(ruleset: dict[str, Any]) -> list[Product]:
         for policy in ruleset["policies"]
         for p in policy["products"]
     ]
+
+
+def product_codes(ruleset: dict[str, Any]) -> dict[str, dict[str, int]]:
+    """Code system -> code -> the index of its product in `products(ruleset)`. A schema-1
+    version has no codes."""
+    out: dict[str, dict[str, int]] = {system: {} for system in CODE_SYSTEMS}
+    i = 0
+    for policy in ruleset["policies"]:
+        for p in policy["products"]:
+            for c in p.get("codes", ()):
+                out[c["code_system"]][c["code"]] = i
+            i += 1
+    return out
+
+
+def code_descriptions(ruleset: dict[str, Any]) -> dict[tuple[str, str], str | None]:
+    """(code system, code) -> the code's description (`Sun Pharma, bottle of 30`)."""
+    return {
+        (c["code_system"], c["code"]): c["description"]
+        for policy in ruleset["policies"]
+        for p in policy["products"]
+        for c in p.get("codes", ())
+    }
+
+
+def effective_date(ruleset: dict[str, Any]) -> str | None:
+    """The first date of service the version decides (ISO text): its `effective_date`, or for a
+    version without one (schema 1) its latest History Review Date. None for a ruleset with
+    neither (no History rows at all): it is in effect on every date."""
+    return ruleset["effective_date"] if "effective_date" in ruleset else latest_review_date(ruleset)
+
+
+def takes_effect(ruleset: dict[str, Any]) -> dt.date:
+    """`effective_date` as a date (the earliest date there is, for None)."""
+    text = effective_date(ruleset)
+    return dt.date.fromisoformat(text) if text else dt.date.min
+
+
+def latest_review_date(ruleset: dict[str, Any]) -> str | None:
+    """The latest History Review Date across the ruleset's policies (ISO text); None when it has
+    no History rows."""
+    dates = [h["review_date"] for policy in ruleset["policies"] for h in policy["history"]]
+    return max(dates, default=None)
 
 
 def criteria(ruleset: dict[str, Any]) -> dict[str, Criterion]:
