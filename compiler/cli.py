@@ -138,7 +138,7 @@ def cmd_test(args: argparse.Namespace) -> int:
 
 
 def cmd_versions(args: argparse.Namespace) -> int:
-    from .decide.model import effective_date
+    from .effective import effective_date
 
     store = Store(args.exports)
     ids = [args.ruleset] if args.ruleset else store.ruleset_ids()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections import Counter
 
@@ -76,7 +77,7 @@ def raise_100mg_home_limit(rows: dict) -> dict:
     saying so, and the Tests that denied 541 tablets now asking for 601."""
     assert rows["Limits"][0][1] == "imatinib-100mg-tab"
     rows["Limits"][0][5] = 600
-    rows["Policies"][0][3] = rows["History"][-1][3].replace(year=2026)
+    rows["Policies"][0][3] = rows["History"][-1][3].replace(year=2027)
     rows["History"].append(
         [
             "imatinib-per-rx",
@@ -91,7 +92,7 @@ def raise_100mg_home_limit(rows: dict) -> dict:
     return rows
 
 
-def expected_counts(exports, version: int = 3) -> dict[str, str]:
+def expected_counts(exports, version: int = 4) -> dict[str, str]:
     """What the version's workbook Tests expect, per decision (the staff's own expectations)."""
     tests = compiler.ruleset.store.Store(exports).load("oncology-dqm", version)["tests"]
     n = Counter(t["expected_decision"] for t in tests)
@@ -100,8 +101,9 @@ def expected_counts(exports, version: int = 3) -> dict[str, str]:
     }
 
 
-def published_v4(exports, founding_rows, make_workbook):
-    """Publish a v4 that raises the 100 mg home delivery limit from 540 to 600."""
+def published_v5(exports, founding_rows, make_workbook):
+    """Publish a v5 that raises the 100 mg home delivery limit from 540 to 600 (in effect, as the
+    workbook's Effective Date says, from 2025-12-08)."""
     result = compile_workbook(make_workbook(raise_100mg_home_limit(founding_rows)), exports)
     assert result.ok, [f.message for f in result.findings]
     return result
@@ -110,21 +112,26 @@ def published_v4(exports, founding_rows, make_workbook):
 def test_version_chooser_defaults_to_latest_with_review_dates_and_history(exports):
     at = open_app()
     version = at.sidebar.selectbox(key="version:oncology-dqm")
-    assert version.value == 3
+    assert version.value == 4
     assert version.options == [
-        "v1 · reviewed 2023-12-13 · Annual Revision: No criteria changes.",
-        "v2 · reviewed 2024-12-17 · Annual Revision: No criteria changes.",
-        "v3 · reviewed 2025-12-08 · Annual Revision: No criteria changes.",
+        "v1 · reviewed 2023-12-13 · in effect from 2023-12-13 · Annual Revision: No criteria changes.",
+        "v2 · reviewed 2024-12-17 · in effect from 2024-12-17 · Annual Revision: No criteria changes.",
+        "v3 · reviewed 2025-12-08 · in effect from 2025-12-08 · Annual Revision: No criteria changes.",
+        "v4 · reviewed 2026-12-01 · in effect from 2025-12-08 · Selected Revision: Product codes "
+        "added (NDC and RxCUI) so claims can name the products. No criteria changes.",
     ]
     assert [c.value for c in at.sidebar.caption] == [
-        "imatinib-per-rx: reviewed 2025-12-08",
-        "History: Annual Revision: No criteria changes.",
+        "In effect from 2025-12-08",
+        "imatinib-per-rx: reviewed 2026-12-01",
+        "History: Selected Revision: Product codes added (NDC and RxCUI) so claims can name the "
+        "products. No criteria changes.",
     ]
 
 
 def test_claim_with_rifampin_over_the_retail_cap_is_overridden_at_90(exports):
     at = open_app()
     at.sidebar.selectbox(key="version:oncology-dqm").set_value(3)
+    at.radio(key="claim_decide_by").set_value("sidebar")
     enter_claim(at, PRODUCT_400, "retail", 120, ["rifampin"])
     assert not at.exception
     assert at.markdown[0].value == "## :blue[:material/rule: Override]"
@@ -239,6 +246,7 @@ def test_compare_lists_the_compilers_changes_between_two_versions(exports):
     at.run()
     changes = table(at, "compare_changes")
     assert list(changes["change"]) == [
+        "oncology-dqm: Effective Date 2023-12-13 → 2025-12-08",
         "imatinib-per-rx: Review Date 2023-12-13 → 2025-12-08",
         "imatinib-per-rx: History row added: Annual Revision, 2024-12-17: No criteria changes.",
         "imatinib-per-rx: History row added: Annual Revision, 2025-12-08: No criteria changes.",
@@ -252,22 +260,22 @@ def test_compare_lists_the_compilers_changes_between_two_versions(exports):
 def test_compare_defaults_to_the_chosen_version_and_the_one_before(
     exports, founding_rows, make_workbook
 ):
-    published_v4(exports, founding_rows, make_workbook)
+    published_v5(exports, founding_rows, make_workbook)
     at = open_app("compare")
-    assert at.selectbox(key="compare_a:oncology-dqm").value == 3
-    assert at.selectbox(key="compare_b:oncology-dqm").value == 4
+    assert at.selectbox(key="compare_a:oncology-dqm").value == 4
+    assert at.selectbox(key="compare_b:oncology-dqm").value == 5
     assert "imatinib-100mg-tab: Home Delivery Max Qty per Rx 540 → 600" in list(
         table(at, "compare_changes")["change"]
     )
-    # v4's own Tests: those that asked for 541 at home delivery now ask for 601, which both versions deny.
-    n = len(compiler.ruleset.store.Store(exports).load("oncology-dqm", 4)["tests"])
+    # v5's own Tests: those that asked for 541 at home delivery now ask for 601, which both versions deny.
+    n = len(compiler.ruleset.store.Store(exports).load("oncology-dqm", 5)["tests"])
     assert f"No claim changes decision or approved quantity ({n} compared)." in [
         m.value for m in at.markdown
     ]
 
 
 def test_compare_impact_on_the_batch_table(exports, founding_rows, make_workbook):
-    published_v4(exports, founding_rows, make_workbook)
+    published_v5(exports, founding_rows, make_workbook)
     at = open_app("compare")
     from compiler.decide.claims import claims_frame
 
@@ -291,8 +299,8 @@ def test_compare_impact_on_the_batch_table(exports, founding_rows, make_workbook
             },
         ]
     )
-    at.selectbox(key="compare_a:oncology-dqm").set_value(3)
-    at.selectbox(key="compare_b:oncology-dqm").set_value(4)
+    at.selectbox(key="compare_a:oncology-dqm").set_value(4)
+    at.selectbox(key="compare_b:oncology-dqm").set_value(5)
     at.run()
     changed = table(at, "compare_impact")
     assert changed[
@@ -378,12 +386,12 @@ def test_valid_draft_previews_decisions_and_impact_without_publishing(
 def test_a_draft_is_compared_with_a_version_published_after_it_was_checked(
     exports, founding_rows, make_workbook
 ):
-    data = make_workbook(founding_rows, "draft.xlsx").read_bytes()  # what v3 says
+    data = make_workbook(founding_rows, "draft.xlsx").read_bytes()  # what v4 says
     at = open_app("draft")
     at.file_uploader(key="draft_upload").upload("draft.xlsx", data)
     at.run()
-    assert "The draft says what v3 says." in [m.value for m in at.markdown]
-    published_v4(exports, founding_rows, make_workbook)
+    assert "The draft says what v4 says." in [m.value for m in at.markdown]
+    published_v5(exports, founding_rows, make_workbook)
     at.run()
     assert not at.exception, [e.message for e in at.exception]
     assert "imatinib-100mg-tab: Home Delivery Max Qty per Rx 600 → 540" in list(
@@ -396,16 +404,17 @@ def test_history_page_shows_every_version_with_its_history_rows(exports):
     assert at.title[0].value == "History of oncology-dqm"
     headings = [m.value for m in at.markdown if m.value.startswith("#### ")]
     assert headings == [
-        "#### v3  \nimatinib-per-rx reviewed 2025-12-08",
-        "#### v2  \nimatinib-per-rx reviewed 2024-12-17",
-        "#### v1  \nimatinib-per-rx reviewed 2023-12-13",
+        "#### v4  \nIn effect from 2025-12-08; imatinib-per-rx reviewed 2026-12-01",
+        "#### v3  \nIn effect from 2025-12-08; imatinib-per-rx reviewed 2025-12-08",
+        "#### v2  \nIn effect from 2024-12-17; imatinib-per-rx reviewed 2024-12-17",
+        "#### v1  \nIn effect from 2023-12-13; imatinib-per-rx reviewed 2023-12-13",
     ]
     assert [m.value for m in at.markdown].count("- Annual Revision: No criteria changes.") == 3
     assert len(at.get("vega_lite_chart")) == 1
 
 
 def test_a_tampered_version_is_refused_with_a_clear_message(exports):
-    path = exports / "oncology-dqm" / "v3.json"
+    path = exports / "oncology-dqm" / "v4.json"
     doc = json.loads(path.read_text())
     doc["policies"][0]["products"][1]["retail_max_qty"] = 600
     path.write_text(json.dumps(doc, indent=2))
@@ -416,12 +425,22 @@ def test_a_tampered_version_is_refused_with_a_clear_message(exports):
     )
     assert at.error[0].value == "No usable published version is chosen; see the sidebar."
     assert (
-        "v3 · refused: changed since it was published"
+        "v4 · refused: changed since it was published"
         in at.sidebar.selectbox(key="version:oncology-dqm").options
     )
-    # The untampered versions still work.
+    # A claim may fall on v4's dates, so none is decided by date; the untampered versions still
+    # decide when chosen in the sidebar.
     at.sidebar.selectbox(key="version:oncology-dqm").set_value(2).run()
-    assert not at.sidebar.error and metrics(at)["Limit"] == "180"
+    assert not at.sidebar.error and not metrics(at)
+    refused = (
+        f"{path} has been changed since it was published (its sha256 does not match its "
+        "content). Restore it from version control; never edit exports by hand."
+    )
+    assert at.error[0].value.startswith(
+        f"Which version is in effect on {dt.date.today().isoformat()} cannot be told: {refused}"
+    )
+    at.radio(key="claim_decide_by").set_value("sidebar").run()
+    assert metrics(at)["Limit"] == "180"
 
 
 def test_a_version_is_verified_once_per_content_across_reruns(exports, monkeypatch):
@@ -435,7 +454,7 @@ def test_a_version_is_verified_once_per_content_across_reruns(exports, monkeypat
     monkeypatch.setattr(compiler.ruleset.store.Store, "load", counting_load)
     at = open_app()
     first = sorted(calls)
-    assert first == [1, 2, 3]
+    assert first == [1, 2, 3, 4]
     enter_claim(at, PRODUCT_400, "retail", 61, [])
     at.switch_page("app_pages/history.py").run()
     assert sorted(calls) == first
@@ -449,10 +468,11 @@ def test_a_malformed_claims_csv_is_named_in_one_line_and_the_tests_stay(exports)
     at.run()
     assert not at.exception
     assert at.error[0].value == (
-        "claims.csv: The claims file has no product_id or quantity column (its header row has: "
-        "claim_id, product, channel); the header row must name product_id, channel, quantity."
+        "claims.csv: The claims file has no product_id, ndc or rxcui column and no quantity "
+        "column (its header row has: claim_id, product, channel); the header row must name "
+        "channel, quantity and at least one of product_id, ndc and rxcui."
     )
-    assert at.caption[0].value.startswith("Starting from the workbook Tests of oncology-dqm v3.")
+    assert at.caption[0].value.startswith("Starting from the workbook Tests of oncology-dqm v4.")
 
 
 def test_an_attested_criterion_is_offered_and_overrides_when_attested(
@@ -463,7 +483,7 @@ def test_an_attested_criterion_is_offered_and_overrides_when_attested(
         ["dose-confirmed", "Prescriber confirmed a 600 mg daily dose", "Attested", None]
     )
     rows["Overrides"].append(["imatinib-100mg-tab", "dose-confirmed", 240, 720, 6, None])
-    rows["Policies"][0][3] = rows["History"][-1][3].replace(year=2026)
+    rows["Policies"][0][3] = rows["History"][-1][3].replace(year=2027)
     rows["History"].append(
         [
             "imatinib-per-rx",
@@ -475,7 +495,7 @@ def test_an_attested_criterion_is_offered_and_overrides_when_attested(
     result = compile_workbook(make_workbook(rows), exports)
     assert result.ok, [f.message for f in result.findings]
     at = open_app()
-    assert at.sidebar.selectbox(key="version:oncology-dqm").value == 4
+    assert at.sidebar.selectbox(key="version:oncology-dqm").value == 5
     attested = at.multiselect(key="claim_attested")
     assert attested.options == ["dose-confirmed"] and not attested.disabled
     enter_claim(at, "imatinib-100mg-tab", "retail", 200, [])

@@ -135,7 +135,7 @@ def test_reviewer_uploads_a_workbook_with_sixty_in_a_limit_cell_and_reads_that_c
 def test_a_valid_draft_previews_its_impact_without_publishing(page, founding_rows, make_workbook):
     rows = founding_rows
     rows["Limits"][1][4] = 75  # imatinib-400mg-tab retail limit 60 -> 75
-    rows["Policies"][0][3] = rows["History"][-1][3].replace(year=2026)
+    rows["Policies"][0][3] = rows["History"][-1][3].replace(year=2027)
     rows["History"].append(
         [
             "imatinib-per-rx",

@@ -59,12 +59,13 @@ def test_decide_csv_reproduces_the_worked_examples(dqm, claims_file):
         ("E7", "invalid", "", "", "", "", ""),
     ]
     assert out.splitlines()[0] == (
-        '"claim_id","product_id","policy_id","channel","quantity","decision","approved_quantity",'
-        '"limit","criterion_id","matched_drugs","reject_code","approval_months","message",'
-        '"ruleset_id","ruleset_version"'
+        '"claim_id","product_id","policy_id","channel","quantity","date_of_service","decision",'
+        '"approved_quantity","limit","criterion_id","matched_drugs","reject_code",'
+        '"approval_months","message","ruleset_id","ruleset_version"'
     )
     assert rows[6]["message"] == "Invalid: quantity 'ten' is not a number."
-    assert {(r["ruleset_id"], r["ruleset_version"]) for r in rows} == {("oncology-dqm", "3")}
+    # No date of service: the latest version decides.
+    assert {(r["ruleset_id"], r["ruleset_version"]) for r in rows} == {("oncology-dqm", "4")}
 
 
 def test_decide_json_is_a_list_of_objects_with_numbers(dqm, claims_file):
@@ -77,6 +78,7 @@ def test_decide_json_is_a_list_of_objects_with_numbers(dqm, claims_file):
         "policy_id": "imatinib-per-rx",
         "channel": "retail",
         "quantity": 120,
+        "date_of_service": None,
         "decision": "override",
         "approved_quantity": 90,
         "limit": 60,
@@ -142,8 +144,9 @@ def test_decide_refuses_a_tampered_version_file(dqm, claims_file, tmp_path):
         (
             b"",
             (
-                "is empty; it needs a header row (claim_id, product_id, channel, quantity, "
-                "concomitant_drugs, attested_criteria) and one row per claim."
+                "is empty; it needs a header row (claim_id, product_id, ndc, rxcui, channel, "
+                "quantity, date_of_service, concomitant_drugs, attested_criteria) and one row per "
+                "claim."
             ),
         ),
         (
@@ -160,8 +163,9 @@ def test_decide_refuses_a_tampered_version_file(dqm, claims_file, tmp_path):
         (
             b"claim_id,drug,channel,quantity\nC1,imatinib,retail,60\n",
             (
-                "has no product_id column (its header row has: claim_id, drug, channel, quantity); the header "
-                "row must name product_id, channel, quantity."
+                "has no product_id, ndc or rxcui column (its header row has: claim_id, drug, "
+                "channel, quantity); the header row must name channel, quantity and at least one "
+                "of product_id, ndc and rxcui."
             ),
         ),
         (
@@ -196,7 +200,7 @@ def test_decide_refuses_a_malformed_file_in_one_line(dqm, claims_file, content, 
         ),
         (
             ["CLAIMS", "--ruleset", "oncology-dqm", "--version", "7"],
-            "dqm: Ruleset 'oncology-dqm' has no version 7; published: v1, v2, v3.\n",
+            "dqm: Ruleset 'oncology-dqm' has no version 7; published: v1, v2, v3, v4.\n",
         ),
         (
             ["CLAIMS", "--ruleset", "missing.json"],

@@ -179,8 +179,8 @@ def _header_keys(name: str, headers: list[str], header_line: str) -> list[str]:
                 )
         shown = ", ".join(h.strip() for h in headers if h.strip()) or "nothing"
         raise ClaimsFileError(
-            f"{name} has no {' or '.join(missing)} column (its header row has: {shown}); the "
-            f"header row must name {_NEEDED}."
+            f"{name} has no {' column and no '.join(missing)} column (its header row has: "
+            f"{shown}); the header row must name {_NEEDED}."
         )
     seen: set[str] = set()
     out = []
@@ -193,7 +193,8 @@ def _header_keys(name: str, headers: list[str], header_line: str) -> list[str]:
 
 
 _NEEDED = (
-    f"{' or '.join(PRODUCT_CLAIM_COLUMNS)} (at least one), {', '.join(REQUIRED_CLAIM_COLUMNS)}"
+    f"{', '.join(REQUIRED_CLAIM_COLUMNS)} and at least one of {', '.join(PRODUCT_CLAIM_COLUMNS[:-1])}"
+    f" and {PRODUCT_CLAIM_COLUMNS[-1]}"
 )
 
 
@@ -202,8 +203,7 @@ def _missing(keys: list[str]) -> list[str]:
     product (product_id, ndc or rxcui)."""
     missing = [c for c in REQUIRED_CLAIM_COLUMNS if c not in keys]
     if not any(c in keys for c in PRODUCT_CLAIM_COLUMNS):
-        first, *others = PRODUCT_CLAIM_COLUMNS
-        missing.insert(0, f"{first} (or {' or '.join(others)})")
+        missing.insert(0, f"{', '.join(PRODUCT_CLAIM_COLUMNS[:-1])} or {PRODUCT_CLAIM_COLUMNS[-1]}")
     return missing
 
 

@@ -1,10 +1,9 @@
 """The ruleset as the engine reads it: products with their limits and overrides, the codes that
-name them, criteria, drug list entries and the date the version takes effect, built from a
-ruleset dict (a published version of either schema, or a draft from build())."""
+name them, criteria and drug list entries, built from a ruleset dict (a published version of
+either schema, or a draft from build())."""
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
@@ -84,26 +83,6 @@ def code_descriptions(ruleset: dict[str, Any]) -> dict[tuple[str, str], str | No
         for p in policy["products"]
         for c in p.get("codes", ())
     }
-
-
-def effective_date(ruleset: dict[str, Any]) -> str | None:
-    """The first date of service the version decides (ISO text): its `effective_date`, or for a
-    version without one (schema 1) its latest History Review Date. None for a ruleset with
-    neither (no History rows at all): it is in effect on every date."""
-    return ruleset["effective_date"] if "effective_date" in ruleset else latest_review_date(ruleset)
-
-
-def takes_effect(ruleset: dict[str, Any]) -> dt.date:
-    """`effective_date` as a date (the earliest date there is, for None)."""
-    text = effective_date(ruleset)
-    return dt.date.fromisoformat(text) if text else dt.date.min
-
-
-def latest_review_date(ruleset: dict[str, Any]) -> str | None:
-    """The latest History Review Date across the ruleset's policies (ISO text); None when it has
-    no History rows."""
-    dates = [h["review_date"] for policy in ruleset["policies"] for h in policy["history"]]
-    return max(dates, default=None)
 
 
 def criteria(ruleset: dict[str, Any]) -> dict[str, Criterion]:

@@ -22,11 +22,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..effective import takes_effect
 from .claims import OUT_OF_EFFECT, cell_text, column_key, service_date
 from .decisions import decision_frame
 from .encode import Coded, Plain, claim_ids, encoded, service_days
 from .engine import COLUMNS, Engine
-from .model import takes_effect
 
 NONE_IN_EFFECT = 0  # versions are numbered from 1
 

@@ -11,7 +11,7 @@ import orjson
 import pandas as pd
 
 from .. import codes, names
-from ..decide.model import latest_review_date
+from ..effective import latest_review_date
 from ..vocabulary import CHANNEL_LABELS, CODE_SYSTEMS, json_number
 from ..workbook.validate import Validated
 

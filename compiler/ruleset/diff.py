@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from .. import codes
-from ..decide.model import effective_date
+from ..effective import effective_date
 from ..vocabulary import CODE_SYSTEMS
 
 # Field -> the workbook header staff know it by.

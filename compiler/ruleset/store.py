@@ -32,10 +32,8 @@ import jsonschema_rs
 import orjson
 from filelock import FileLock
 
-from .. import codes
 from ..atomic import create_file, replace_file
-from ..decide.model import effective_date
-from ..vocabulary import CODE_SYSTEMS
+from ..effective import effective_date
 
 SCHEMA_FILE = "ruleset.schema.json"
 INDEX_FILE = "index.json"
@@ -97,32 +95,7 @@ def verify(doc: Any, where: str) -> dict[str, Any]:
             f"{where} has been changed since it was published (its sha256 does not "
             "match its content). Restore it from version control; never edit exports by hand."
         )
-    _check_names_once(doc, where)
     return doc
-
-
-def _check_names_once(doc: dict[str, Any], where: str) -> None:
-    """Refuse a version in which a product id, or a code, is given twice: a claim would not know
-    which product it names."""
-    products: set[str] = set()
-    named: dict[tuple[str, str], str] = {}
-    for policy in doc["policies"]:
-        for p in policy["products"]:
-            if p["product_id"] in products:
-                raise StoreError(
-                    f"{where} lists product {p['product_id']!r} twice; it was not written by "
-                    "dqm compile. Use a published version."
-                )
-            products.add(p["product_id"])
-            for c in p.get("codes", ()):
-                key = (c["code_system"], c["code"])
-                if key in named:
-                    shown = f"{CODE_SYSTEMS[key[0]]} {codes.shown(*key)}"
-                    raise StoreError(
-                        f"{where} gives {shown} twice ({named[key]} and {p['product_id']}); it "
-                        "was not written by dqm compile. Use a published version."
-                    )
-                named[key] = p["product_id"]
 
 
 def _check_schema(doc: dict[str, Any], where: str) -> None:

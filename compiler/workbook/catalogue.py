@@ -113,8 +113,8 @@ _TYPE_NDC = (
     "47335-475-83), or as 11 digits (47335047583)."
 )
 _LOST_ZEROS = (
-    " The cell holds a number, so Excel dropped any leading zero: format the Code column as Text "
-    "and type the code again."
+    " The cell holds a number, and a number loses its leading zeros: format the Code column as "
+    "Text and type the code again."
 )
 
 
