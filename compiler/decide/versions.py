@@ -120,8 +120,11 @@ class Versions:
         used = np.flatnonzero(np.bincount(route))
         if len(used) == 1 and used[0] != NONE_IN_EFFECT:  # one version decides them all
             return decision_frame(self.engine(int(used[0])).decide_columns(columns, n))
-        shared = {c: encoded(v, n) if isinstance(v, pd.Series) else v for c, v in columns.items()}
-        del shared["claim_id"]  # echoed once for the whole batch, below
+        shared = {  # the claim ids are echoed once for the whole batch, below
+            c: encoded(v, n) if isinstance(v, pd.Series) else v
+            for c, v in columns.items()
+            if c != "claim_id"
+        }
         parts = []
         for version in used:
             rows = np.flatnonzero(route == version)
@@ -176,16 +179,19 @@ def _merge(parts: list[tuple[np.ndarray, dict[str, Any]]], n: int) -> dict[str, 
             out[key] = None
         elif isinstance(first, Coded):
             codes = np.full(n, -1, dtype=np.int64)
-            categories: list = []
-            offsets: dict[int, int] = {}  # the groups often share one list (DECISIONS)
+            index: dict[Any, int] = {}  # each distinct text once, whichever groups use it
             for rows, columns in parts:
                 column = columns[key]
-                shift = offsets.get(id(column.categories))
-                if shift is None:
-                    shift = offsets[id(column.categories)] = len(categories)
-                    categories += column.categories
-                codes[rows] = np.where(column.codes >= 0, column.codes + shift, -1)
-            out[key] = Coded(codes, categories)  # a text two groups share is folded by Coded
+                texts, part_codes = column.categories, column.codes
+                if len(texts) > 2 * len(rows) + 16:  # e.g. every message of a large ruleset
+                    used, part_codes = np.unique(part_codes, return_inverse=True)
+                    part_codes = part_codes.reshape(-1)
+                    if len(used) and used[0] < 0:  # -1 (none) sorts first: keep it -1
+                        used, part_codes = used[1:], part_codes - 1
+                    texts = [texts[u] for u in used]
+                remap = [index.setdefault(t, len(index)) for t in texts]
+                codes[rows] = np.array(remap + [-1], dtype=np.int64)[part_codes]
+            out[key] = Coded(codes, list(index))
         else:
             values = np.empty(n, dtype=float)
             for rows, columns in parts:
