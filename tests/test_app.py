@@ -7,6 +7,7 @@ import json
 from collections import Counter
 
 import pandas as pd
+import pyarrow as pa
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -410,7 +411,18 @@ def test_history_page_shows_every_version_with_its_history_rows(exports):
         "#### v1  \nIn effect from 2023-12-13; imatinib-per-rx reviewed 2023-12-13",
     ]
     assert [m.value for m in at.markdown].count("- Annual Revision: No criteria changes.") == 3
-    assert len(at.get("vega_lite_chart")) == 1
+    (chart,) = at.get("vega_lite_chart")
+    labels = [pa.ipc.open_stream(d.data.data).read_all().to_pandas() for d in chart.proto.datasets]
+    # The timeline's labels: when each version takes effect (v4 when v3 did), and each review.
+    assert labels[-1].values.tolist() == [
+        ["takes effect", "2023-12-13", "v1"],
+        ["imatinib-per-rx reviewed", "2023-12-13", "v1"],
+        ["takes effect", "2024-12-17", "v2"],
+        ["imatinib-per-rx reviewed", "2024-12-17", "v2"],
+        ["takes effect", "2025-12-08", "v3, v4"],
+        ["imatinib-per-rx reviewed", "2025-12-08", "v3"],
+        ["imatinib-per-rx reviewed", "2026-12-01", "v4"],
+    ]
 
 
 def test_a_tampered_version_is_refused_with_a_clear_message(exports):
@@ -517,3 +529,114 @@ def test_claim_page_survives_a_quantity_far_beyond_every_limit(exports):
     assert not at.exception
     assert metrics(at)["Approved quantity"] == "90"
     assert len(at.get("vega_lite_chart")) == 1
+
+
+def enter_by_code(at: AppTest, system: str, code: str, day: dt.date, quantity: float) -> AppTest:
+    at.date_input(key="claim_date").set_value(day)
+    at.radio(key="claim_named_by").set_value(system).run()
+    at.text_input(key=f"claim_{system}").input(code)
+    at.radio(key="claim_channel").set_value("retail")
+    at.number_input(key="claim_quantity").set_value(quantity)
+    return at.run()
+
+
+def test_a_claim_named_by_ndc_is_decided_by_the_version_in_effect_on_its_date(exports):
+    at = enter_by_code(open_app(), "ndc", "47335-475-83", dt.date(2026, 3, 2), 61)
+    assert not at.exception, [e.message for e in at.exception]
+    assert (
+        "On 2026-03-02 the version of oncology-dqm in effect is v4 (in effect from 2025-12-08)."
+        in [c.value for c in at.caption]
+    )
+    assert at.markdown[0].value == "## :red[:material/block: Deny]"
+    assert metrics(at)["Limit"] == "60"
+    steps = [m.value for m in at.expander[0].markdown][0].splitlines()
+    assert steps[:3] == [
+        "1. Ruleset oncology-dqm v4.",
+        "2. On its date of service, 2026-03-02, v4 is in effect (it takes effect on 2025-12-08).",
+        "3. NDC '47335-475-83' (47335-0475-83) is imatinib-400mg-tab: Sun Pharma, bottle of 30.",
+    ]
+    assert "Decided by oncology-dqm v4." in [c.value for c in at.caption]
+    assert len(at.get("vega_lite_chart")) == 1  # the rule of the product the NDC names
+
+
+def test_a_claim_dated_in_an_earlier_versions_time_is_decided_by_it(exports):
+    at = open_app()
+    at.date_input(key="claim_date").set_value(dt.date(2024, 6, 1))
+    enter_claim(at, PRODUCT_400, "retail", 61, [])
+    assert (
+        "On 2024-06-01 the version of oncology-dqm in effect is v1 (in effect from 2023-12-13)."
+        in [c.value for c in at.caption]
+    )
+    assert "Decided by oncology-dqm v1." in [c.value for c in at.caption]
+    # v1 has no codes: an NDC names nothing there, and the page says so.
+    enter_by_code(at, "ndc", "47335-475-83", dt.date(2024, 6, 1), 61)
+    assert (
+        at.info[0].value == "Ruleset oncology-dqm v1 has no quantity limit for NDC '47335-475-83'."
+    )
+    assert at.expander[1].label == "Product codes in v1 (0)"
+    assert not at.get("vega_lite_chart")
+
+
+def test_a_claim_dated_before_every_version_is_not_applicable(exports):
+    at = enter_by_code(open_app(), "rxcui", "403879", dt.date(2023, 1, 1), 61)
+    message = (
+        "No version of oncology-dqm is in effect on 2023-01-01: the first, v1, takes effect on "
+        "2023-12-13."
+    )
+    assert at.warning[0].value == message and at.info[0].value == message
+    assert at.markdown[0].value == "## :gray[:material/help: Not applicable]"
+    assert "No version of oncology-dqm decided this claim." in [c.value for c in at.caption]
+
+
+def test_a_malformed_ndc_is_invalid_saying_how_to_write_it(exports):
+    at = enter_by_code(open_app(), "ndc", "4733547583", dt.date(2026, 3, 2), 61)
+    assert at.info[0].value == (
+        "Invalid: NDC '4733547583' has 10 digits without hyphens: write it as 4-4-2, 5-3-2 or "
+        "5-4-1."
+    )
+
+
+def test_the_sidebars_version_decides_when_chosen_whatever_the_date(exports):
+    at = open_app()
+    at.sidebar.selectbox(key="version:oncology-dqm").set_value(2)
+    at.radio(key="claim_decide_by").set_value("sidebar")
+    at.date_input(key="claim_date").set_value(dt.date(2026, 3, 2))
+    enter_claim(at, PRODUCT_400, "retail", 61, [])
+    captions = [c.value for c in at.caption]
+    assert (
+        "On 2026-03-02 the version of oncology-dqm in effect is v4 (in effect from 2025-12-08)."
+        in captions
+    )
+    assert "Decided by oncology-dqm v2." in captions
+
+
+def test_batch_decides_ndc_and_dated_claims_by_the_version_in_effect(exports):
+    at = open_app("batch")
+    csv = (
+        b"claim_id,ndc,rxcui,channel,quantity,date_of_service\n"
+        b"a,47335-475-83,,retail,61,2026-03-02\n"
+        b"b,,403878,retail,180,20260302\n"
+        b"c,47335-475-83,,retail,61,2024-06-01\n"
+        b"d,47335-475-83,,retail,61,2023-01-01\n"
+    )
+    at.file_uploader(key="batch_upload").upload("claims.csv", csv, "text/csv")
+    at.run()
+    at.button(key="batch_decide").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    decisions = table(at, "batch_decisions")
+    assert decisions[["claim_id", "product_id", "decision", "ruleset_version"]].astype(
+        object
+    ).where(
+        decisions[["claim_id", "product_id", "decision", "ruleset_version"]].notna(), None
+    ).values.tolist() == [
+        ["a", "imatinib-400mg-tab", "deny", 4],
+        ["b", "imatinib-100mg-tab", "approve", 4],
+        ["c", None, "not_applicable", 1],
+        ["d", None, "not_applicable", None],
+    ]
+    assert "Versions that decided: v1 (1), v4 (2), none in effect (1)" in [
+        c.value for c in at.caption
+    ]
+    at.radio(key="batch_decide_by").set_value("sidebar").run()
+    at.button(key="batch_decide").click().run()
+    assert set(table(at, "batch_decisions")["ruleset_version"]) == {4}

@@ -181,3 +181,26 @@ def test_the_console_script_ends_with_the_command_s_code(dqm_process, tmp_path):
         "",
         f"dqm: {tmp_path}/nope.xlsx: no such file.\n",
     )
+
+
+def test_diff_of_the_codes_review_lists_each_code_added_and_no_effective_date_change(dqm):
+    code, out, err = dqm("diff", "oncology-dqm", "3", "4")
+    assert (code, err) == (0, "")
+    assert out.splitlines() == [
+        "oncology-dqm: v3 → v4",
+        "imatinib-per-rx: Review Date 2025-12-08 → 2026-12-01",
+        "imatinib-100mg-tab: NDC 47335-0472-13 added",
+        "imatinib-100mg-tab: NDC 47335-0472-81 added",
+        "imatinib-100mg-tab: NDC 47335-0472-83 added",
+        "imatinib-100mg-tab: NDC 47335-0472-88 added",
+        "imatinib-400mg-tab: NDC 47335-0475-13 added",
+        "imatinib-400mg-tab: NDC 47335-0475-64 added",
+        "imatinib-400mg-tab: NDC 47335-0475-83 added",
+        "imatinib-400mg-tab: NDC 47335-0475-88 added",
+        "imatinib-100mg-tab: RxCUI 403878 added",
+        "imatinib-400mg-tab: RxCUI 403879 added",
+        "imatinib-100mg-tab: RxCUI 404588 added",
+        "imatinib-400mg-tab: RxCUI 404589 added",
+        "imatinib-per-rx: History row added: Selected Revision, 2026-12-01: Product codes added "
+        "(NDC and RxCUI) so claims can name the products. No criteria changes.",
+    ]
