@@ -8,6 +8,7 @@ import copy
 import datetime as dt
 import json
 
+import pandas as pd
 import pytest
 
 from compiler.decide.claims import claims_frame
@@ -37,7 +38,7 @@ def store_of_two() -> Versions:
     return Versions.of({1: version(1, "2025-01-01", 60), 2: version(2, "2026-01-01", 70)})
 
 
-def claim(date: str | None, quantity: int = 65, **fields) -> dict:
+def claim(date: str | dt.date | None, quantity: int = 65, **fields) -> dict:
     return {
         "product_id": TAB400,
         "channel": "retail",
@@ -209,3 +210,14 @@ def test_claims_named_by_code_resolve_per_version():
         "not_applicable",
         "Ruleset oncology-dqm v3 has no quantity limit for NDC '47335-475-83'.",
     )
+
+
+def test_a_tables_date_column_is_read_as_dates(store_of_two):
+    frame = claims_frame([claim(None), claim(None)])
+    frame["date_of_service"] = pd.to_datetime(["2025-12-31 00:00", "2026-01-01 08:30"])
+    out = store_of_two.decide(frame)
+    assert list(zip(out["date_of_service"], out["ruleset_version"], strict=True)) == [
+        ("2025-12-31", 1),
+        ("2026-01-01", 2),
+    ]
+    assert claims_frame([claim(dt.date(2026, 1, 1))])["date_of_service"][0] == "2026-01-01"

@@ -132,7 +132,10 @@ def quantities(series: Column, n: int) -> tuple[np.ndarray, Coded | Plain]:
 def service_days(series: Column, n: int) -> tuple[np.ndarray, Coded]:
     """Each claim's date of service as a day number, NO_DATE (missing or blank) or BAD_DATE (not
     a date in the contract's grammar), and as the decision echoes it: YYYY-MM-DD (`20240601` ->
-    `2024-06-01`), or as given when it is not a date. Each distinct text is read once."""
+    `2024-06-01`), or as given when it is not a date. Each distinct text is read once. A column
+    of timestamps (a table's date column) is read as its dates."""
+    if isinstance(series, pd.Series) and pd.api.types.is_datetime64_any_dtype(series.dtype):
+        series = series.dt.strftime("%Y-%m-%d")  # a time of day is not part of a date of service
     codes, texts = encode(series, n)
     days, shown = [], []
     for text in texts:
