@@ -187,7 +187,11 @@ def test_explain_says_which_version_decides_and_why(store_of_two):
     )
     row, steps = store_of_two.explain(claim("2020-01-01"))
     assert (row["decision"], row["ruleset_version"]) == ("not_applicable", None)
-    assert steps[-1] == row["message"]
+    assert steps == [
+        "Ruleset oncology-dqm: no version is in effect on the date of service.",
+        "No version of oncology-dqm is in effect on 2020-01-01: the first, v1, takes effect on "
+        "2025-01-01.",
+    ]
     assert store_of_two.explain(claim("2020-01-01"), as_of=dt.date(2026, 1, 1))[1][1] == (
         "As of 2026-01-01, v2 is in effect (it takes effect on 2026-01-01)."
     )

@@ -34,6 +34,8 @@ def trace(engine: Engine, ev: Evaluation, row: dict[str, Any]) -> list[str]:
     """The steps from the claim to its decision `row`, one sentence each."""
     version = f"v{engine.version}" if engine.version is not None else "draft"
     lines = [f"Ruleset {engine.ruleset_id} {version}."]
+    if ev.out_of_effect.codes[0] >= 0:  # decided by no version (decide/versions.py)
+        lines = [f"Ruleset {engine.ruleset_id}: no version is in effect on the date of service."]
     decided = int(ev.decision[0])
     if decided == INVALID:
         return lines + [f"The claim is invalid: {row['message'].removeprefix('Invalid: ')}"]
