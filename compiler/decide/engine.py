@@ -109,6 +109,7 @@ class Engine:
         """One decision per claim row, in the same order, with the contract's fields."""
         claims = claims.rename(columns=column_key)
         columns = {c: claims[c] if c in claims.columns else None for c in COLUMNS}
+        columns[OUT_OF_EFFECT] = None  # decide/versions.py's note, never a table's column
         return decision_frame(self.decide_columns(columns, len(claims)))
 
     def decide_columns(self, columns: dict[str, Column], n: int) -> dict[str, Any]:
