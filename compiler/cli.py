@@ -82,18 +82,34 @@ def cmd_template(args: argparse.Namespace) -> int:
 
 
 def cmd_decide(args: argparse.Namespace) -> int:
-    from .api import load_engine
-    from .decide.claims import ClaimsFileError, read_claims_csv
+    from .api import choose_ruleset, decide_claims
+    from .decide.claims import ClaimsFileError, read_claims_csv, service_date
     from .decide.decisions import write_decisions
+    from .decide.versions import NoVersionInEffect
 
     version = _version(args.version) if args.version else None
-    engine = load_engine(args.ruleset, version, args.exports)
+    as_of = None
+    if args.as_of is not None:
+        as_of = service_date(args.as_of)
+        if as_of is None:
+            raise UserError(
+                f"--as-of {args.as_of!r} is not a date; write it as YYYY-MM-DD or YYYYMMDD."
+            )
+    try:
+        chosen = choose_ruleset(args.ruleset, version, args.exports, as_of)
+    except NoVersionInEffect as exc:
+        raise UserError(str(exc)) from None
+    except ValueError:  # a date with one version file
+        raise UserError(
+            f"--as-of chooses among a ruleset's published versions, but {args.ruleset} is one "
+            "version file; give the ruleset's id (with --exports), or leave out --as-of."
+        ) from None
     try:
         claims = read_claims_csv(sys.stdin.buffer.read() if args.claims == "-" else args.claims)
     except ClaimsFileError as exc:
         raise UserError(str(exc)) from None
     try:
-        write_decisions(engine.decide(claims), sys.stdout.buffer, args.format)
+        write_decisions(decide_claims(claims, chosen, as_of=as_of), sys.stdout.buffer, args.format)
         sys.stdout.flush()
     except BrokenPipeError:  # the reader went away (`dqm decide … | head`): stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -122,6 +138,8 @@ def cmd_test(args: argparse.Namespace) -> int:
 
 
 def cmd_versions(args: argparse.Namespace) -> int:
+    from .effective import effective_date
+
     store = Store(args.exports)
     ids = [args.ruleset] if args.ruleset else store.ruleset_ids()
     if not ids:
@@ -140,7 +158,7 @@ def cmd_versions(args: argparse.Namespace) -> int:
             dates = ", ".join(
                 f"{p['policy_id']} reviewed {p['review_date']}" for p in doc["policies"]
             )
-            print(f"  v{v}  {dates}")
+            print(f"  v{v}  in effect from {effective_date(doc) or 'the start'}; {dates}")
             for c in doc["changes"]["items"]:
                 if c["kind"] == "history" and c["action"] == "added":
                     print(f"      {c['text']}")
@@ -202,9 +220,18 @@ def parser() -> argparse.ArgumentParser:
     )
     s.add_argument("claims", metavar="CLAIMS.csv", help="claims file (- for standard input)")
     s.add_argument(
-        "--ruleset", required=True, help="ruleset id (latest version) or a version file's path"
+        "--ruleset",
+        required=True,
+        help="ruleset id (each claim by the version in effect on its date_of_service; the "
+        "latest for a claim without one) or a version file's path (that version decides all)",
     )
-    s.add_argument("--version", help="version number of the ruleset id (default: the latest)")
+    which = s.add_mutually_exclusive_group()
+    which.add_argument("--version", help="decide every claim by this version of the ruleset id")
+    which.add_argument(
+        "--as-of",
+        metavar="DATE",
+        help="decide every claim by the version in effect on DATE (YYYY-MM-DD or YYYYMMDD)",
+    )
     s.add_argument("--exports", default="exports")
     s.add_argument("--format", choices=["csv", "json"], default="csv")
     s.set_defaults(func=cmd_decide)
