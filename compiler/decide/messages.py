@@ -115,22 +115,24 @@ def fixed_messages(
 def message_column(ev: Evaluation, messages: Messages) -> Coded:
     """Each claim's message, as codes into the fixed messages and those written for this batch."""
     decided = ev.decision
-    codes_ = np.full(ev.n, -1, dtype=np.int64)
+    message_codes = np.full(ev.n, -1, dtype=np.int64)
     categories = list(messages.texts)
     rows = np.flatnonzero(decided == APPROVE)
-    codes_[rows] = messages.approve[ev.product[rows], ev.channel[rows]]
+    message_codes[rows] = messages.approve[ev.product[rows], ev.channel[rows]]
     rows = np.flatnonzero(decided == DENY)
-    codes_[rows] = messages.deny[ev.product[rows], ev.channel[rows]]
+    message_codes[rows] = messages.deny[ev.product[rows], ev.channel[rows]]
     rows = np.flatnonzero(decided == OVERRIDE)
     capped = ev.quantity[rows] > ev.approved[rows]
-    codes_[rows] = messages.override[ev.winner[rows], ev.channel[rows], capped.astype(np.int64)]
+    message_codes[rows] = messages.override[
+        ev.winner[rows], ev.channel[rows], capped.astype(np.int64)
+    ]
     rows = np.flatnonzero(decided == NOT_APPLICABLE)
     if len(rows):  # one message per distinct cause: the identifiers' texts, or the note
         causes = np.stack(
             [ev.out_of_effect.codes[rows], *(i.text.codes[rows] for i in ev.named.identifiers)]
         )
         distinct, first, inverse = np.unique(causes, axis=1, return_index=True, return_inverse=True)
-        codes_[rows] = inverse.reshape(-1) + len(categories)
+        message_codes[rows] = inverse.reshape(-1) + len(categories)
         for cause, i in zip(distinct.T, rows[first], strict=True):
             categories.append(
                 ev.out_of_effect.categories[cause[0]]
@@ -152,8 +154,8 @@ def message_column(ev: Evaluation, messages: Messages) -> Coded:
         if code is None:
             categories.append(invalid_message(*key, product_ids=messages.product_ids))
             code = written[key] = len(categories) - 1
-        codes_[i] = code
-    return Coded(codes_, categories)
+        message_codes[i] = code
+    return Coded(message_codes, categories)
 
 
 def invalid_message(
