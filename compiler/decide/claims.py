@@ -51,6 +51,14 @@ def read_claims_csv(source: str | Path | bytes) -> pd.DataFrame:
     """The claims in a CSV file (a path, or its bytes); raises ClaimsFileError for a bad file."""
     name, data = _bytes(source)
     data = data.removeprefix(_BOM)
+    keys, start = claims_header(name, data)
+    return read_claims_rows(name, data, keys, start=start)
+
+
+def claims_header(name: str, data: bytes) -> tuple[list[str], int]:
+    """The header of a claims CSV whose first bytes (BOM removed) are `data`: each column's key
+    (extra columns get a private name) and the offset where the rows start. Raises
+    ClaimsFileError for a file that is not claims CSV at all."""
     if not data or data.isspace():  # isspace stops at the first other byte: no copy of a big file
         raise ClaimsFileError(
             f"{name} is empty; it needs a header row ({', '.join(CLAIM_COLUMNS)}) "
@@ -66,15 +74,23 @@ def read_claims_csv(source: str | Path | bytes) -> pd.DataFrame:
     try:
         header_line = header_bytes.decode().rstrip("\r")
     except UnicodeDecodeError:
-        _check_utf8(name, data)
+        _check_utf8(name, header_bytes)
     headers = next(csv.reader([header_line]), [])
-    keys = _header_keys(name, headers, header_line)
+    return _header_keys(name, headers, header_line), (end + 1 if end >= 0 else len(data))
+
+
+def read_claims_rows(
+    name: str, data: bytes, keys: list[str], start: int = 0, first_line: int = 2
+) -> pd.DataFrame:
+    """The claims in `data[start:]`, whole CSV rows without the header, the first of them on line
+    `first_line` of the file (the line a malformed row's message names)."""
+    if start >= len(data):
+        return _conform(pd.DataFrame(), 0)
     try:
-        frame = _read_fast(name, data, keys)
+        return _read_fast(name, data, start, keys, first_line)
     except _Ragged:
-        _check_utf8(name, data)
-        frame = _read_tolerant(data, keys)
-    return frame
+        _check_utf8(name, data, start, first_line)
+        return _read_tolerant(data[start:], keys, first_line)
 
 
 def quantity_number(text: object) -> float | None:
@@ -126,13 +142,15 @@ def _bytes(source: str | Path | bytes) -> tuple[str, bytes]:
         raise ClaimsFileError(f"Cannot read {path}: {exc.strerror or exc}.") from None
 
 
-def _check_utf8(name: str, data: bytes) -> None:
+def _check_utf8(name: str, data: bytes, start: int = 0, first_line: int = 1) -> None:
+    """Raise ClaimsFileError naming the file's line of the first byte of `data[start:]` that is
+    not UTF-8 (the first of those bytes being on line `first_line`)."""
     try:
-        data.decode("utf-8")
+        str(memoryview(data)[start:], "utf-8")
     except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
+        line = first_line + data.count(b"\n", start, start + exc.start)
         raise ClaimsFileError(
-            f"{name} is not UTF-8 text (byte 0x{data[exc.start]:02x} on line {line}); save it "
+            f"{name} is not UTF-8 text (byte 0x{data[start + exc.start]:02x} on line {line}); save it "
             "as CSV UTF-8 (in Excel: File > Save As > CSV UTF-8)."
         ) from None
 
@@ -167,7 +185,9 @@ class _Ragged(Exception):
     """A row whose field count differs from the header's, or a quoted line break."""
 
 
-def _read_fast(name: str, data: bytes, keys: list[str]) -> pd.DataFrame:
+def _read_fast(
+    name: str, data: bytes, start: int, keys: list[str], first_line: int
+) -> pd.DataFrame:
     """pyarrow's multithreaded CSV reader, every column as text; raises _Ragged for odd rows."""
     wanted = [k for k in keys if k in CLAIM_COLUMNS]
 
@@ -179,8 +199,8 @@ def _read_fast(name: str, data: bytes, keys: list[str]) -> pd.DataFrame:
 
     try:
         table = pacsv.read_csv(
-            pa.BufferReader(data),
-            read_options=pacsv.ReadOptions(column_names=keys, skip_rows=1),
+            pa.BufferReader(pa.py_buffer(data)[start:]),
+            read_options=pacsv.ReadOptions(column_names=keys),
             parse_options=pacsv.ParseOptions(invalid_row_handler=ragged),
             convert_options=pacsv.ConvertOptions(
                 column_types={k: pa.string() for k in wanted},
@@ -192,7 +212,7 @@ def _read_fast(name: str, data: bytes, keys: list[str]) -> pd.DataFrame:
         )
     except pa.ArrowInvalid as exc:
         if "utf8" in str(exc).lower():
-            _check_utf8(name, data)  # raises, naming the line
+            _check_utf8(name, data, start, first_line)  # raises, naming the line
         raise ClaimsFileError(
             f"{name} could not be read as CSV: {str(exc).splitlines()[0]}"
         ) from None
@@ -202,11 +222,10 @@ def _read_fast(name: str, data: bytes, keys: list[str]) -> pd.DataFrame:
     return _conform(frame, len(frame))
 
 
-def _read_tolerant(data: bytes, keys: list[str]) -> pd.DataFrame:
+def _read_tolerant(data: bytes, keys: list[str], first_line: int) -> pd.DataFrame:
     """Python's csv module, row by row: slower, but keeps every row and notes the odd ones."""
     text = data.decode("utf-8")
     reader = csv.reader(io.StringIO(text, newline=""))
-    next(reader, None)
     width = len(keys)
     columns: dict[str, list] = {k: [] for k in keys if k in CLAIM_COLUMNS}
     problems: list[str | None] = []
@@ -215,7 +234,7 @@ def _read_tolerant(data: bytes, keys: list[str]) -> pd.DataFrame:
             continue  # a blank line is not a claim
         if len(fields) > width:
             problems.append(
-                f"line {reader.line_num} has {len(fields)} fields but the header has "
+                f"line {first_line - 1 + reader.line_num} has {len(fields)} fields but the header has "
                 f"{width}; put double quotes around a value that contains a comma."
             )
         else:

@@ -7,10 +7,11 @@ Declarations only: reading (reader.py), typing of cells (cells.py) and the cross
 
 from __future__ import annotations
 
-import pandera.pandas as pa
-from pandera.typing import Series
-
 from ..vocabulary import CHANNEL_LABELS, DECISIONS, OPTIONAL_SHEETS, SHEET_NAMES  # noqa: F401  (OPTIONAL_SHEETS re-exported)
+from .pandera_import import pandera_pandas
+
+pa = pandera_pandas()
+from pandera.typing import Series  # noqa: E402  (after pandera_pandas, which loads pandera)
 
 SLUG = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 
