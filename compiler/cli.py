@@ -83,22 +83,73 @@ def cmd_template(args: argparse.Namespace) -> int:
 
 def cmd_decide(args: argparse.Namespace) -> int:
     from .api import load_engine
-    from .decide.claims import ClaimsFileError, read_claims_csv
-    from .decide.decisions import write_decisions
 
     version = _version(args.version) if args.version else None
     engine = load_engine(args.ruleset, version, args.exports)
+    fmt = _output_format(args)
+    if args.spark:
+        return _decide_on_spark(args, engine.ruleset, fmt)
+    return _stream_decisions(args, engine.decide, fmt)
+
+
+def _stream_decisions(args: argparse.Namespace, decide, fmt: str) -> int:
+    """Claims read, decided and written batch by batch (compiler/decide/stream.py), into
+    --output through a temporary file, or onto stdout."""
+    from .decide.claims import ClaimsFileError
+    from .decide.decisions import DecisionWriter
+    from .decide.sources import claims_batches
+    from .decide.stream import Tally, decide_stream
+
+    source = sys.stdin.buffer if args.claims == "-" else args.claims
+    tally = Tally()
+
+    def run(sink) -> None:
+        writer = DecisionWriter(sink, fmt)
+        decide_stream(claims_batches(source, "Standard input"), decide, writer.write, tally)
+        writer.close()
+
     try:
-        claims = read_claims_csv(sys.stdin.buffer.read() if args.claims == "-" else args.claims)
+        if args.output:
+            with _writing(args.output) as sink:
+                run(sink)
+        else:
+            run(sys.stdout.buffer)
+            sys.stdout.flush()
     except ClaimsFileError as exc:
+        if args.output:
+            raise UserError(f"{exc} Nothing was written to {args.output}.") from None
+        if tally.written:
+            raise UserError(
+                f"{exc} Stopped there: the first {tally.written:,} decisions were written."
+            ) from None
         raise UserError(str(exc)) from None
-    try:
-        write_decisions(engine.decide(claims), sys.stdout.buffer, args.format)
-        sys.stdout.flush()
     except BrokenPipeError:  # the reader went away (`dqm decide … | head`): stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
+    except OSError as exc:
+        where = args.output or "the decisions to standard output"
+        raise UserError(f"Cannot write {where}: {exc.strerror or exc}.") from None
     return 0
+
+
+def _decide_on_spark(args: argparse.Namespace, ruleset: dict, fmt: str) -> int:
+    raise UserError("--spark is not available yet.")
+
+
+def _output_format(args: argparse.Namespace) -> str:
+    """--format, or the one --output's suffix names (decisions.parquet), or csv."""
+    if args.format:
+        return args.format
+    suffix = Path(args.output).suffix.lower().lstrip(".") if args.output else ""
+    return suffix if suffix in ("json", "jsonl", "parquet") else "csv"
+
+
+def _writing(path: str):
+    from .atomic import writing
+
+    if Path(path).is_dir():
+        raise UserError(f"--output {path} is a folder; give a file name.")
+    return writing(path)
 
 
 def cmd_test(args: argparse.Namespace) -> int:
@@ -198,15 +249,35 @@ def parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_compile)
 
     s = sub.add_parser(
-        "decide", help="decide every claim in a CSV file against a published ruleset"
+        "decide", help="decide every claim of a CSV or Parquet file against a published ruleset"
     )
-    s.add_argument("claims", metavar="CLAIMS.csv", help="claims file (- for standard input)")
+    s.add_argument(
+        "claims",
+        metavar="CLAIMS",
+        help="a CSV or Parquet file, a folder of Parquet files, or - for CSV on standard input",
+    )
     s.add_argument(
         "--ruleset", required=True, help="ruleset id (latest version) or a version file's path"
     )
     s.add_argument("--version", help="version number of the ruleset id (default: the latest)")
     s.add_argument("--exports", default="exports")
-    s.add_argument("--format", choices=["csv", "json"], default="csv")
+    s.add_argument(
+        "--format",
+        choices=["csv", "json", "jsonl", "parquet"],
+        help="csv (default), json (one list), jsonl (one object per line) or parquet; by "
+        "default the one --output's suffix names",
+    )
+    s.add_argument(
+        "--output",
+        metavar="PATH",
+        help="write the decisions into PATH (complete, or not at all) instead of standard output; "
+        "with --spark, a new folder of Parquet files",
+    )
+    s.add_argument(
+        "--spark",
+        metavar="MASTER",
+        help="decide on Apache Spark: local[N] or a cluster's URL (needs the spark extra)",
+    )
     s.set_defaults(func=cmd_decide)
 
     s = sub.add_parser("test", help="decide a workbook's Tests rows and print a pass/fail table")

@@ -33,7 +33,7 @@ from ..vocabulary import CLAIM_COLUMNS, REQUIRED_CLAIM_COLUMNS, format_number
 # The reader's note on a malformed row; the engine decides such a row as invalid with this reason.
 ROW_PROBLEM = "row_problem"
 
-_BOM = b"\xef\xbb\xbf"
+BOM = b"\xef\xbb\xbf"
 _OTHER_DELIMITERS = {";": "semicolons", "\t": "tabs", "|": "vertical bars"}
 _SEPARATORS = re.compile(r"[\s_\-]+")
 
@@ -50,7 +50,7 @@ def column_key(header: str) -> str:
 def read_claims_csv(source: str | Path | bytes) -> pd.DataFrame:
     """The claims in a CSV file (a path, or its bytes); raises ClaimsFileError for a bad file."""
     name, data = _bytes(source)
-    data = data.removeprefix(_BOM)
+    data = data.removeprefix(BOM)
     keys, start = claims_header(name, data)
     return read_claims_rows(name, data, keys, start=start)
 
@@ -76,7 +76,7 @@ def claims_header(name: str, data: bytes) -> tuple[list[str], int]:
     except UnicodeDecodeError:
         _check_utf8(name, header_bytes)
     headers = next(csv.reader([header_line]), [])
-    return _header_keys(name, headers, header_line), (end + 1 if end >= 0 else len(data))
+    return header_keys(name, headers, header_line), (end + 1 if end >= 0 else len(data))
 
 
 def read_claims_rows(
@@ -85,7 +85,7 @@ def read_claims_rows(
     """The claims in `data[start:]`, whole CSV rows without the header, the first of them on line
     `first_line` of the file (the line a malformed row's message names)."""
     if start >= len(data):
-        return _conform(pd.DataFrame(), 0)
+        return conform(pd.DataFrame(), 0)
     try:
         return _read_fast(name, data, start, keys, first_line)
     except _Ragged:
@@ -155,8 +155,11 @@ def _check_utf8(name: str, data: bytes, start: int = 0, first_line: int = 1) -> 
         ) from None
 
 
-def _header_keys(name: str, headers: list[str], header_line: str) -> list[str]:
-    """Each header as its contract key; extra columns get a private name so they are ignored."""
+def header_keys(
+    name: str, headers: list[str], header_line: str, columns: str = "its header row has"
+) -> list[str]:
+    """Each header as its contract key; extra columns get a private name so they are ignored.
+    `columns` words where the names come from in the message for a missing column."""
     keys = [column_key(h) for h in headers]
     missing = [c for c in REQUIRED_CLAIM_COLUMNS if c not in keys]
     if missing:
@@ -168,8 +171,9 @@ def _header_keys(name: str, headers: list[str], header_line: str) -> list[str]:
                 )
         shown = ", ".join(h.strip() for h in headers if h.strip()) or "nothing"
         raise ClaimsFileError(
-            f"{name} has no {' or '.join(missing)} column (its header row has: {shown}); the "
-            f"header row must name {', '.join(REQUIRED_CLAIM_COLUMNS)}."
+            f"{name} has no {' or '.join(missing)} column ({columns}: {shown}); "
+            f"{'the header row' if 'header' in columns else 'it'} must name "
+            f"{', '.join(REQUIRED_CLAIM_COLUMNS)}."
         )
     seen: set[str] = set()
     out = []
@@ -219,7 +223,7 @@ def _read_fast(
     if odd_rows:
         raise _Ragged()
     frame = table.to_pandas()
-    return _conform(frame, len(frame))
+    return conform(frame, len(frame))
 
 
 def _read_tolerant(data: bytes, keys: list[str], first_line: int) -> pd.DataFrame:
@@ -244,13 +248,13 @@ def _read_tolerant(data: bytes, keys: list[str], first_line: int) -> pd.DataFram
                 v = fields[i] if i < len(fields) else ""
                 columns[k].append(v if v != "" else None)
     frame = pd.DataFrame(columns, dtype="str")
-    frame = _conform(frame, len(problems))
+    frame = conform(frame, len(problems))
     if any(p is not None for p in problems):
         frame[ROW_PROBLEM] = pd.Series(problems, dtype="str")
     return frame
 
 
-def _conform(frame: pd.DataFrame, n: int) -> pd.DataFrame:
+def conform(frame: pd.DataFrame, n: int) -> pd.DataFrame:
     """The contract's columns in order; an optional column absent from the file is all missing."""
     for c in CLAIM_COLUMNS:
         if c not in frame.columns:
