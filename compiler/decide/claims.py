@@ -205,7 +205,8 @@ def _read_fast(
         table = pacsv.read_csv(
             pa.BufferReader(pa.py_buffer(data)[start:]),
             read_options=pacsv.ReadOptions(column_names=keys),
-            parse_options=pacsv.ParseOptions(invalid_row_handler=ragged),
+            # Quoted cells may hold line breaks (the contract allows them).
+            parse_options=pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=ragged),
             convert_options=pacsv.ConvertOptions(
                 column_types={k: pa.string() for k in wanted},
                 include_columns=wanted,
