@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import json
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -133,7 +135,86 @@ def _stream_decisions(args: argparse.Namespace, decide, fmt: str) -> int:
 
 
 def _decide_on_spark(args: argparse.Namespace, ruleset: dict, fmt: str) -> int:
-    raise UserError("--spark is not available yet.")
+    """Claims read, decided and written as a folder of Parquet files by Spark; the folder appears
+    complete under --output, or not at all."""
+    if not args.output:
+        raise UserError(
+            "--spark writes its decisions into a folder of Parquet files: give --output DIR."
+        )
+    if fmt != "parquet" and args.format:
+        raise UserError(f"--spark writes Parquet, not {fmt}; leave out --format.")
+    if args.claims == "-":
+        raise UserError("--spark reads the claims from a file or folder, not standard input.")
+    from .decide.claims import ClaimsFileError
+
+    spark_module = _spark_module()
+    with _spark_session(spark_module, args.spark) as spark:
+        try:
+            claims, width = spark_module.read_claims(spark, args.claims)
+            decisions = spark_module.decide(claims, ruleset, csv_width=width)
+        except ClaimsFileError as exc:
+            raise UserError(str(exc)) from None
+        _write_spark_folder(decisions, args.output)
+    print(f"Decisions written to {args.output}.", file=sys.stderr)
+    return 0
+
+
+def _spark_module():
+    try:
+        import pyspark  # noqa: F401
+    except ImportError:
+        raise UserError(
+            "--spark needs Apache Spark's Python package: pip install 'dqm[spark]' (and Java 17 or later)."
+        ) from None
+    from .decide import spark
+
+    return spark
+
+
+@contextlib.contextmanager
+def _spark_session(spark_module, master: str):
+    try:
+        session = spark_module.session(master)
+    except Exception as exc:  # pyspark raises plain exceptions when Java cannot start
+        raise UserError(
+            f"Spark could not start with master {master} ({_first_line(exc)}); it needs Java 17 or "
+            "later (java -version)."
+        ) from None
+    try:
+        yield session
+    except UserError:
+        raise
+    except Exception as exc:  # a failed Spark job: its first line, not the JVM's stack
+        raise UserError(f"Spark stopped: {_first_line(exc)}") from None
+    finally:
+        session.stop()
+
+
+def _write_spark_folder(decisions, output: str) -> None:
+    """Spark writes into a temporary folder beside --output, renamed into place when complete
+    (a URL such as s3a://… is written directly: renaming is the store's own business there)."""
+    if "://" in output:
+        decisions.write.mode("errorifexists").parquet(output)
+        return
+    target = Path(output)
+    if target.exists():
+        raise UserError(f"--output {output} already exists; --spark writes a new folder.")
+    if not target.parent.is_dir():
+        raise UserError(f"Cannot write {output}: the folder {target.parent} does not exist.")
+    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        decisions.write.parquet(str(temporary.resolve()))
+        os.rename(temporary, target)
+    finally:
+        shutil.rmtree(temporary, ignore_errors=True)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    for line in text.splitlines():
+        if line.strip() and not line.startswith(("Traceback", "  ", "\t")):
+            return line.strip()[:300]
+    return type(exc).__name__
 
 
 def _output_format(args: argparse.Namespace) -> str:

@@ -7,7 +7,6 @@ from __future__ import annotations
 from typing import Any, BinaryIO
 
 import numpy as np
-import orjson
 import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
@@ -96,6 +95,8 @@ class DecisionWriter:
                 self._parquet = pq.ParquetWriter(self.sink, DECISION_SCHEMA)
             self._parquet.write_table(decisions_table(decisions))
         elif len(decisions):
+            import orjson  # only for JSON: a Spark worker deciding needs no more than the engine
+
             records = _records(decisions)
             if self.format == "jsonl":
                 self.sink.write(b"\n".join(map(orjson.dumps, records)) + b"\n")

@@ -124,7 +124,7 @@ def parquet_batches(path: Path, rows: int = PARQUET_ROWS) -> Iterator[pd.DataFra
                 ) from None
             if batch is None:
                 break
-            frame = _text_frame(
+            frame = text_claims(
                 {k: batch.column(i) for i, (_, k) in enumerate(wanted)}, batch.num_rows, file
             )
             yield with_claim_ids(frame, claims)
@@ -143,12 +143,11 @@ def with_claim_ids(claims: pd.DataFrame, before: int) -> pd.DataFrame:
     return claims
 
 
-def _text_frame(columns: dict[str, pa.Array], n: int, file: Path) -> pd.DataFrame:
-    """Parquet columns as the text a CSV would hold (an empty text is none, as in a CSV)."""
+def text_claims(columns: dict[str, pa.Array], n: int, file: Path | str) -> pd.DataFrame:
+    """Typed columns (Parquet's, Spark's) by contract key as the claims frame a CSV of them would
+    give: numbers and dates as text, an empty text as none."""
     table = {}
     for key, column in columns.items():
-        if pa.types.is_dictionary(column.type):
-            column = column.dictionary_decode()
         try:
             text = column if pa.types.is_string(column.type) else column.cast(pa.string())
         except (pa.ArrowNotImplementedError, pa.ArrowInvalid):

@@ -1,0 +1,216 @@
+"""Deciding on Apache Spark: a DataFrame of claims in, a DataFrame of decisions out, computed by
+the same engine inside `mapInPandas` (Arrow between the JVM and Python), a Spark partition being a
+stream of batches.
+
+The version is shipped once (a broadcast of its JSON; the closure's bytes on Spark Connect, which
+has no broadcasts) and each Python worker builds its engine once, cached by the content's sha256
+for every task the worker runs. Claims are typed as the one-process Parquet path types them
+(sources.text_claims), so a bad row decides `invalid` exactly as in one process; a claim without an
+id gets its 1-based position in the DataFrame's order (partition by partition; for files read by
+Spark, the file's order). pyspark is imported only here, and only when called: the package imports
+without it (the `spark` extra).
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import hashlib
+import json
+import os
+import sys
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+import pyarrow as pa
+
+from ..vocabulary import CLAIM_COLUMNS
+from .claims import ROW_PROBLEM, ClaimsFileError, claims_header, header_keys
+from .decisions import DECISION_SCHEMA, decisions_table
+from .sources import text_claims, with_claim_ids
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+_SPARK_TYPES = {pa.string(): "string", pa.float64(): "double", pa.int64(): "long"}
+SPARK_SCHEMA = ", ".join(f"{f.name} {_SPARK_TYPES[f.type]}" for f in DECISION_SCHEMA)
+CORRUPT = "_corrupt_record"  # Spark's CSV reader puts a row whose fields do not fit here
+_PART = "_dqm_partition"
+_QUIET = Path(__file__).with_name("log4j2.properties")
+
+
+def decide(
+    claims: DataFrame, versions: dict[str, Any] | Sequence[dict[str, Any]], *, csv_width: int = 0
+) -> DataFrame:
+    """The decisions (columns and types of decisions.DECISION_SCHEMA) of a Spark DataFrame of
+    claims (the contract's columns, matched as a CSV header is; any types) against a version
+    dict, or a ruleset's versions. `csv_width`: the header's column count when `claims` was read
+    from CSV with a `_corrupt_record` column (read_claims does), so that a row with more fields
+    decides invalid as in one process. Raises ClaimsFileError when a required column is missing."""
+    from pyspark.sql import functions as F
+
+    _quiet_pandas_warning()
+    docs = [versions] if isinstance(versions, dict) else list(versions)
+    names = [c for c in claims.columns if c != CORRUPT]
+    keys = header_keys("The claims DataFrame", names, "", columns="its columns are")
+    wanted = [(n, k) for n, k in zip(names, keys, strict=True) if k in CLAIM_COLUMNS]
+    columns = [F.col(f"`{n}`").alias(k) for n, k in wanted]
+    frame = claims
+    if csv_width and CORRUPT in claims.columns:
+        columns.append(F.col(CORRUPT))
+        # A line of blanks is no claim in one process (csv.reader gives one blank field).
+        frame = frame.filter(F.col(CORRUPT).isNull() | (F.trim(F.col(CORRUPT)) != ""))
+    frame = frame.select(*columns, F.spark_partition_id().alias(_PART))
+    offsets = _partition_offsets(frame, "claim_id" in dict(wanted).values())
+    shipped = _ship(claims.sparkSession, json.dumps(docs, sort_keys=True).encode())
+    return frame.mapInPandas(
+        functools.partial(_decide_partition, shipped, offsets, csv_width), SPARK_SCHEMA
+    )
+
+
+def read_claims(spark: SparkSession, path: str) -> tuple[DataFrame, int]:
+    """Claims read by Spark: a CSV file (its header checked as `dqm decide` checks it; every
+    column text; quoted cells may hold line breaks) or Parquet (a file or a folder). Returns the
+    DataFrame and, for CSV, its header's column count (for `decide`'s csv_width), else 0."""
+    local = Path(path)
+    if local.is_dir() or "://" in path:
+        return spark.read.parquet(path), 0
+    try:
+        with open(local, "rb") as f:
+            head = f.read(1 << 20)
+    except FileNotFoundError:
+        raise ClaimsFileError(f"{path}: no such file.") from None
+    except OSError as exc:
+        raise ClaimsFileError(f"Cannot read {path}: {exc.strerror or exc}.") from None
+    if head.startswith(b"PAR1"):
+        return spark.read.parquet(path), 0
+    keys, _ = claims_header(path, head.removeprefix(b"\xef\xbb\xbf"))
+    schema = ", ".join(f"`{k}` string" for k in [*keys, CORRUPT])
+    frame = spark.read.csv(
+        path,
+        schema=schema,
+        header=True,
+        multiLine=True,  # quoted line breaks; Spark then reads each CSV file in one task
+        escape='"',
+        mode="PERMISSIVE",
+        columnNameOfCorruptRecord=CORRUPT,
+    )
+    return frame, len(keys)
+
+
+def session(master: str, app: str = "dqm") -> SparkSession:
+    """A Spark session for the command line: `master` is local[N] or a cluster's URL; Spark's
+    UI off and its log quiet; on a local master the workers run this Python."""
+    from pyspark.sql import SparkSession
+
+    _quiet_pandas_warning()
+    if master.startswith("local"):
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    os.environ.setdefault("PYTHONWARNINGS", "ignore::FutureWarning")  # the workers' pandas notice
+    builder = (
+        SparkSession.builder.master(master)
+        .appName(app)
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile={_QUIET.as_uri()}")
+        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+    )
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel("ERROR")
+    return spark
+
+
+# -- on the workers -------------------------------------------------------------------------
+
+_DECIDERS: dict[str, Callable[[pd.DataFrame], pd.DataFrame]] = {}
+
+
+def _decide_partition(
+    shipped: Any, offsets: dict[int, int] | None, csv_width: int, batches: Iterator[pd.DataFrame]
+) -> Iterator[pd.DataFrame]:
+    """One partition's batches decided (this runs in a Python worker)."""
+    decide = _decider(shipped if isinstance(shipped, bytes) else shipped.value)
+    seen = 0
+    for batch in batches:
+        if not len(batch):
+            continue
+        part = int(batch[_PART].iloc[0])
+        given = batch.drop(columns=[_PART, CORRUPT], errors="ignore")
+        table = pa.Table.from_pandas(given, preserve_index=False)
+        claims = text_claims(
+            {k: table.column(k) for k in table.column_names}, len(batch), "The claims"
+        )
+        if csv_width and CORRUPT in batch.columns:
+            claims = _note_long_rows(claims, batch[CORRUPT], csv_width)
+        if offsets is not None:
+            claims = with_claim_ids(claims, offsets.get(part, 0) + seen)
+        seen += len(batch)
+        yield decisions_table(decide(claims)).to_pandas()
+
+
+def _decider(payload: bytes) -> Callable[[pd.DataFrame], pd.DataFrame]:
+    """The decide function of the shipped versions, built once per worker process."""
+    key = hashlib.sha256(payload).hexdigest()
+    if key not in _DECIDERS:
+        from .engine import Engine
+
+        docs = json.loads(payload)
+        if len(docs) != 1:
+            raise ValueError("Deciding on Spark takes one version of a ruleset.")
+        _DECIDERS[key] = Engine(docs[0]).decide
+    return _DECIDERS[key]
+
+
+def _note_long_rows(claims: pd.DataFrame, corrupt: pd.Series, width: int) -> pd.DataFrame:
+    """A CSV row with more fields than the header decides invalid, as in one process (Spark
+    keeps its first fields and the row's text; it cannot say on which line it was)."""
+    problems: list[str | None] = [None] * len(claims)
+    for i, text in enumerate(corrupt.tolist()):
+        if isinstance(text, str):
+            fields = len(next(csv.reader([text.rstrip("\r\n")]), []))
+            if fields > width:
+                problems[i] = (
+                    f"a row has {fields} fields but the header has {width}; put double quotes "
+                    "around a value that contains a comma."
+                )
+    if any(p is not None for p in problems):
+        claims[ROW_PROBLEM] = pd.Series(problems, dtype="str")
+    return claims
+
+
+# -- on the driver --------------------------------------------------------------------------
+
+
+def _partition_offsets(frame: DataFrame, has_ids: bool) -> dict[int, int] | None:
+    """Claims before each partition, for positions as claim ids; None when every claim has an id
+    (one pass over the claims, reading only their ids)."""
+    from pyspark.sql import functions as F
+
+    counts = frame.groupBy(_PART).agg(
+        F.count(F.lit(1)).alias("n"),
+        (F.sum(F.col("claim_id").isNull().cast("long")) if has_ids else F.lit(1)).alias("blank"),
+    )
+    rows = sorted((r[_PART], r["n"], r["blank"] or 0) for r in counts.collect())
+    if not any(blank for _, _, blank in rows):
+        return None
+    offsets, total = {}, 0
+    for part, n, _ in rows:
+        offsets[part] = total
+        total += n
+    return offsets
+
+
+def _ship(spark: SparkSession, payload: bytes) -> Any:
+    try:
+        return spark.sparkContext.broadcast(payload)
+    except Exception:  # Spark Connect has no SparkContext: the bytes travel in the closure
+        return payload
+
+
+def _quiet_pandas_warning() -> None:
+    # pyspark 4 warns on every pandas conversion that it "does not yet fully support pandas >= 3";
+    # dqm's tests compare Spark with one process field by field.
+    warnings.filterwarnings("ignore", "PySpark does not yet fully support pandas", FutureWarning)
