@@ -233,6 +233,82 @@ def _writing(path: str):
     return writing(path)
 
 
+def cmd_impact(args: argparse.Namespace) -> int:
+    """The same claims decided by two versions (or a draft workbook): the transitions table on
+    stdout, the changed claims into --output."""
+    from .decide.claims import ClaimsFileError
+
+    labels, docs = zip(*(_impact_side(args, side) for side in (args.a, args.b)), strict=True)
+    fmt = _output_format(args)
+    if args.spark:
+        spark_module = _spark_module()
+        with _spark_session(spark_module, args.spark) as spark:
+            try:
+                claims, width = spark_module.read_claims(spark, args.claims)
+                transitions, changed = spark_module.impact(claims, *docs, csv_width=width)
+            except ClaimsFileError as exc:
+                raise UserError(str(exc)) from None
+            if args.output:
+                _write_spark_folder(changed, args.output)
+    else:
+        from .decide.decisions import DecisionWriter
+        from .decide.engine import Engine
+        from .decide.impact import IMPACT_SCHEMA, impact_stream
+        from .decide.sources import claims_batches
+        from .decide.stream import Tally
+
+        before, after = (Engine(d).decide for d in docs)
+        source = sys.stdin.buffer if args.claims == "-" else args.claims
+        batches = claims_batches(source, "Standard input")
+        try:
+            if args.output:
+                with _writing(args.output) as sink:
+                    writer = DecisionWriter(sink, fmt, IMPACT_SCHEMA)
+                    transitions = impact_stream(batches, before, after, writer.write, Tally())
+                    writer.close()
+            else:
+                transitions = impact_stream(batches, before, after, lambda changed: None)
+        except ClaimsFileError as exc:
+            raise UserError(str(exc)) from None
+        except OSError as exc:
+            raise UserError(f"Cannot write {args.output}: {exc.strerror or exc}.") from None
+    n, changed_n = transitions.claims, transitions.changed_decision
+    where = f"; the changed claims are in {args.output}" if args.output else ""
+    print(
+        f"{args.ruleset} {labels[0]} → {labels[1]} on {n:,} claims: {changed_n:,} change "
+        f"decision{where}."
+    )
+    print(transitions.as_text())
+    return 0
+
+
+def _impact_side(args: argparse.Namespace, side: str) -> tuple[str, dict]:
+    """A side of `dqm impact`: a published version (N, vN or latest) or a draft workbook."""
+    store = Store(args.exports)
+    if side.lower().endswith((".xlsx", ".xlsm")):
+        from .ruleset.draft import check_draft
+
+        path = Path(_workbook(side))
+        check = check_draft(path.read_bytes(), path.name, args.exports)
+        if not check.ok:
+            print(fmt.as_text(check.findings), file=sys.stderr)
+            raise UserError(
+                f"{side} does not compile: {len(check.errors)} error(s); nothing compared."
+            )
+        if check.ruleset["ruleset_id"] != args.ruleset:
+            raise UserError(
+                f"{side} is ruleset {check.ruleset['ruleset_id']!r}, not {args.ruleset!r}."
+            )
+        return f"draft {path.name}", check.ruleset
+    if side.lower() == "latest":
+        versions = store.versions(args.ruleset)
+        if not versions:
+            raise StoreError(f"No published ruleset {args.ruleset!r} in {args.exports}/.")
+        return f"v{versions[-1]}", store.load(args.ruleset, versions[-1])
+    doc = store.load(args.ruleset, _version(side))
+    return f"v{doc['version']}", doc
+
+
 def cmd_test(args: argparse.Namespace) -> int:
     workbook = _workbook(args.workbook)
     from .ruleset.testsheet import as_table, run_workbook
@@ -360,6 +436,28 @@ def parser() -> argparse.ArgumentParser:
         help="decide on Apache Spark: local[N] or a cluster's URL (needs the spark extra)",
     )
     s.set_defaults(func=cmd_decide)
+
+    s = sub.add_parser(
+        "impact",
+        help="the same claims decided by versions A and B: decision transitions, approved totals "
+        "and the changed claims",
+    )
+    s.add_argument("ruleset", help="ruleset id")
+    s.add_argument("a", metavar="A", help="version before: N, vN or latest")
+    s.add_argument(
+        "b", metavar="B", help="version after: N, vN, latest or a draft workbook (.xlsx)"
+    )
+    s.add_argument("claims", metavar="CLAIMS", help="as for dqm decide")
+    s.add_argument("--exports", default="exports")
+    s.add_argument(
+        "--output",
+        metavar="PATH",
+        help="write the changed claims into PATH (csv, json, jsonl or parquet by its suffix); "
+        "with --spark, a new folder of Parquet files",
+    )
+    s.add_argument("--format", choices=["csv", "json", "jsonl", "parquet"], help=argparse.SUPPRESS)
+    s.add_argument("--spark", metavar="MASTER", help="compare on Apache Spark (as dqm decide)")
+    s.set_defaults(func=cmd_impact)
 
     s = sub.add_parser("test", help="decide a workbook's Tests rows and print a pass/fail table")
     s.add_argument("workbook")

@@ -69,17 +69,17 @@ def decisions_table(decisions: pd.DataFrame) -> pa.Table:
 
 
 class DecisionWriter:
-    """Decision frames written one after another to a binary stream as one file:
+    """Decision frames (or other frames of `schema`'s columns: changed claims) written one after another to a binary stream as one file:
     - csv: a header row, then one row per decision (blank for none; whole numbers as 60);
     - json: one list of objects; jsonl: one object per line (whole numbers as 60, none as null);
     - parquet: one row group per frame, columns typed by DECISION_SCHEMA.
     Each frame is written whole before `write` returns; `close` finishes the file (the list's
     end, Parquet's footer, CSV's header when no decision was written)."""
 
-    def __init__(self, sink: BinaryIO, fmt: str = "csv"):
+    def __init__(self, sink: BinaryIO, fmt: str = "csv", schema: pa.Schema = DECISION_SCHEMA):
         if fmt not in FORMATS:
             raise ValueError(f"Unknown decisions format {fmt!r}; use one of {', '.join(FORMATS)}.")
-        self.sink, self.format, self.rows = sink, fmt, 0
+        self.sink, self.format, self.rows, self.schema = sink, fmt, 0, schema
         self._started = False
         self._parquet = None
 
@@ -92,8 +92,9 @@ class DecisionWriter:
             if self._parquet is None:
                 import pyarrow.parquet as pq  # only for Parquet: not every command needs it
 
-                self._parquet = pq.ParquetWriter(self.sink, DECISION_SCHEMA)
-            self._parquet.write_table(decisions_table(decisions))
+                self._parquet = pq.ParquetWriter(self.sink, self.schema)
+            table = pa.Table.from_pandas(decisions, preserve_index=False)
+            self._parquet.write_table(table.cast(self.schema))
         elif len(decisions):
             import orjson  # only for JSON: a Spark worker deciding needs no more than the engine
 
@@ -109,12 +110,12 @@ class DecisionWriter:
     def close(self) -> None:
         """Finish the file; the sink itself stays open."""
         if self.format == "csv" and not self._started:
-            self.write(decision_frame({c: np.empty(0) for c in DECISION_COLUMNS}))
+            self.write(self.schema.empty_table().to_pandas())
         elif self.format == "json":
             self.sink.write(b"]\n" if self._started else b"[]\n")
         elif self.format == "parquet":
             if self._parquet is None:
-                self.write(decision_frame({c: np.empty(0) for c in DECISION_COLUMNS}))
+                self.write(self.schema.empty_table().to_pandas())
             self._parquet.close()
 
 

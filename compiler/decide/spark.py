@@ -27,9 +27,10 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 import pyarrow as pa
 
-from ..vocabulary import CLAIM_COLUMNS
+from ..vocabulary import CLAIM_COLUMNS, DECISIONS
 from .claims import ROW_PROBLEM, ClaimsFileError, claims_header, header_keys
 from .decisions import DECISION_SCHEMA, decisions_table
+from .impact import IMPACT_COLUMNS, IMPACT_SCHEMA, TRANSITION_COLUMNS, Transitions, compare
 from .sources import text_claims, with_claim_ids
 
 if TYPE_CHECKING:
@@ -40,6 +41,12 @@ SPARK_SCHEMA = ", ".join(f"{f.name} {_SPARK_TYPES[f.type]}" for f in DECISION_SC
 CORRUPT = "_corrupt_record"  # Spark's CSV reader puts a row whose fields do not fit here
 _PART = "_dqm_partition"
 _QUIET = Path(__file__).with_name("log4j2.properties")
+# What an impact partition yields: its changed claims (kind "changed") and its transitions (kind
+# "transition", counts and approved-quantity totals in the claims and approved_quantity columns).
+_IMPACT_NAMES = [*IMPACT_COLUMNS, "claims", "kind"]
+_IMPACT_ROWS = ", ".join(
+    [f"{f.name} {_SPARK_TYPES[f.type]}" for f in IMPACT_SCHEMA] + ["claims long", "kind string"]
+)
 
 
 def decide(
@@ -50,25 +57,55 @@ def decide(
     dict, or a ruleset's versions. `csv_width`: the header's column count when `claims` was read
     from CSV with a `_corrupt_record` column (read_claims does), so that a row with more fields
     decides invalid as in one process. Raises ClaimsFileError when a required column is missing."""
-    from pyspark.sql import functions as F
-
-    _quiet_pandas_warning()
-    docs = [versions] if isinstance(versions, dict) else list(versions)
-    names = [c for c in claims.columns if c != CORRUPT]
-    keys = header_keys("The claims DataFrame", names, "", columns="its columns are")
-    wanted = [(n, k) for n, k in zip(names, keys, strict=True) if k in CLAIM_COLUMNS]
-    columns = [F.col(f"`{n}`").alias(k) for n, k in wanted]
-    frame = claims
-    if csv_width and CORRUPT in claims.columns:
-        columns.append(F.col(CORRUPT))
-        # A line of blanks is no claim in one process (csv.reader gives one blank field).
-        frame = frame.filter(F.col(CORRUPT).isNull() | (F.trim(F.col(CORRUPT)) != ""))
-    frame = frame.select(*columns, F.spark_partition_id().alias(_PART))
-    offsets = _partition_offsets(frame, "claim_id" in dict(wanted).values())
-    shipped = _ship(claims.sparkSession, json.dumps(docs, sort_keys=True).encode())
+    frame, offsets = _prepared(claims, csv_width)
+    shipped = _ship(claims.sparkSession, versions)
     return frame.mapInPandas(
         functools.partial(_decide_partition, shipped, offsets, csv_width), SPARK_SCHEMA
     )
+
+
+def impact(
+    claims: DataFrame,
+    before: dict[str, Any] | Sequence[dict[str, Any]],
+    after: dict[str, Any] | Sequence[dict[str, Any]],
+    *,
+    csv_width: int = 0,
+) -> tuple[Transitions, DataFrame]:
+    """impact.compare over a Spark DataFrame of claims: the transitions of all the claims
+    (computed now) and the changed claims (impact.IMPACT_SCHEMA; cached, to be written or
+    collected by the caller). Each partition's batches are decided by both rulesets at once."""
+    from pyspark import StorageLevel
+    from pyspark.sql import functions as F
+
+    frame, offsets = _prepared(claims, csv_width)
+    spark = claims.sparkSession
+    rows = frame.mapInPandas(
+        functools.partial(
+            _impact_partition, _ship(spark, before), _ship(spark, after), offsets, csv_width
+        ),
+        _IMPACT_ROWS,
+    ).persist(StorageLevel.MEMORY_AND_DISK)
+    summary = (
+        rows.filter(F.col("kind") == "transition")
+        .groupBy("decision_before", "decision_after")
+        .agg(
+            F.sum("claims").alias("claims"),
+            F.sum("approved_quantity_before").alias("before"),
+            F.sum("approved_quantity_after").alias("after"),
+        )
+        .collect()
+    )
+    transitions = Transitions(
+        {
+            (DECISIONS.index(r["decision_before"]), DECISIONS.index(r["decision_after"])): [
+                int(r["claims"]),
+                float(r["before"]),
+                float(r["after"]),
+            ]
+            for r in summary
+        }
+    )
+    return transitions, rows.filter(F.col("kind") == "changed").select(*IMPACT_COLUMNS)
 
 
 def read_claims(spark: SparkSession, path: str) -> tuple[DataFrame, int]:
@@ -123,6 +160,25 @@ def session(master: str, app: str = "dqm") -> SparkSession:
     return spark
 
 
+def _prepared(claims: DataFrame, csv_width: int) -> tuple[DataFrame, dict[int, int] | None]:
+    """The claims' contract columns by key, each row with its partition, and the claims before
+    each partition (for positions as claim ids)."""
+    from pyspark.sql import functions as F
+
+    _quiet_pandas_warning()
+    names = [c for c in claims.columns if c != CORRUPT]
+    keys = header_keys("The claims DataFrame", names, "", columns="its columns are")
+    wanted = [(n, k) for n, k in zip(names, keys, strict=True) if k in CLAIM_COLUMNS]
+    columns = [F.col(f"`{n}`").alias(k) for n, k in wanted]
+    frame = claims
+    if csv_width and CORRUPT in claims.columns:
+        columns.append(F.col(CORRUPT))
+        # A line of blanks is no claim in one process (csv.reader gives one blank field).
+        frame = frame.filter(F.col(CORRUPT).isNull() | (F.trim(F.col(CORRUPT)) != ""))
+    frame = frame.select(*columns, F.spark_partition_id().alias(_PART))
+    return frame, _partition_offsets(frame, "claim_id" in dict(wanted).values())
+
+
 # -- on the workers -------------------------------------------------------------------------
 
 _DECIDERS: dict[str, Callable[[pd.DataFrame], pd.DataFrame]] = {}
@@ -132,7 +188,34 @@ def _decide_partition(
     shipped: Any, offsets: dict[int, int] | None, csv_width: int, batches: Iterator[pd.DataFrame]
 ) -> Iterator[pd.DataFrame]:
     """One partition's batches decided (this runs in a Python worker)."""
-    decide = _decider(shipped if isinstance(shipped, bytes) else shipped.value)
+    decide = _decider(shipped)
+    for claims in _claim_batches(batches, offsets, csv_width):
+        yield decisions_table(decide(claims)).to_pandas()
+
+
+def _impact_partition(
+    before: Any,
+    after: Any,
+    offsets: dict[int, int] | None,
+    csv_width: int,
+    batches: Iterator[pd.DataFrame],
+) -> Iterator[pd.DataFrame]:
+    """One partition's batches compared: its changed claims, and its transitions as rows."""
+    decide_before, decide_after = _decider(before), _decider(after)
+    for claims in _claim_batches(batches, offsets, csv_width):
+        result = compare(decide_before, decide_after, claims)
+        changed = pa.Table.from_pandas(result.changed, preserve_index=False).cast(IMPACT_SCHEMA)
+        changed = changed.to_pandas()
+        changed["kind"], changed["claims"] = "changed", 1
+        counts = result.transitions.table()
+        counts = counts.astype({c: float for c in TRANSITION_COLUMNS[3:]}).assign(kind="transition")
+        yield pd.concat([changed, counts], ignore_index=True).reindex(columns=_IMPACT_NAMES)
+
+
+def _claim_batches(
+    batches: Iterator[pd.DataFrame], offsets: dict[int, int] | None, csv_width: int
+) -> Iterator[pd.DataFrame]:
+    """Spark's pandas batches of one partition as claims frames, typed as in one process."""
     seen = 0
     for batch in batches:
         if not len(batch):
@@ -148,11 +231,12 @@ def _decide_partition(
         if offsets is not None:
             claims = with_claim_ids(claims, offsets.get(part, 0) + seen)
         seen += len(batch)
-        yield decisions_table(decide(claims)).to_pandas()
+        yield claims
 
 
-def _decider(payload: bytes) -> Callable[[pd.DataFrame], pd.DataFrame]:
+def _decider(shipped: Any) -> Callable[[pd.DataFrame], pd.DataFrame]:
     """The decide function of the shipped versions, built once per worker process."""
+    payload = shipped if isinstance(shipped, bytes) else shipped.value
     key = hashlib.sha256(payload).hexdigest()
     if key not in _DECIDERS:
         from .engine import Engine
@@ -203,7 +287,10 @@ def _partition_offsets(frame: DataFrame, has_ids: bool) -> dict[int, int] | None
     return offsets
 
 
-def _ship(spark: SparkSession, payload: bytes) -> Any:
+def _ship(spark: SparkSession, versions: dict[str, Any] | Sequence[dict[str, Any]]) -> Any:
+    """The versions' JSON, to every worker once."""
+    docs = [versions] if isinstance(versions, dict) else list(versions)
+    payload = json.dumps(docs, sort_keys=True).encode()
     try:
         return spark.sparkContext.broadcast(payload)
     except Exception:  # Spark Connect has no SparkContext: the bytes travel in the closure

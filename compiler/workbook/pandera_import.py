@@ -1,6 +1,7 @@
 """pandera, imported without pandas-on-Spark.
 
-pandera imports `pyspark.pandas` whenever pyspark is installed (dqm's `spark` extra), only to undo
+pandera imports `pyspark.pandas` whenever pyspark is installed (on import, and again when a
+schema is first built) (dqm's `spark` extra), only to undo
 a patch pandas-on-Spark makes to pandas' typing, which dqm never uses: that import costs ~0.7 s and
 prints a FutureWarning under pandas 3 on every `dqm validate`. It is blocked while pandera loads,
 unless the process has already imported it; afterwards `import pyspark.pandas` works as usual.
@@ -21,7 +22,10 @@ def pandera_pandas() -> ModuleType:
     if block:
         sys.modules["pyspark.pandas"] = None  # `import pyspark.pandas` raises ImportError
     try:
-        return importlib.import_module("pandera.pandas")
+        module = importlib.import_module("pandera.pandas")
+        # Imported when a schema is first built, and it too tries pyspark.pandas: load it now.
+        importlib.import_module("pandera.typing.pyspark")
+        return module
     finally:
         if block and sys.modules.get("pyspark.pandas", 0) is None:
             del sys.modules["pyspark.pandas"]
