@@ -29,10 +29,12 @@ _PARQUET_MAGIC = b"PAR1"
 
 
 def claims_batches(
-    source: str | Path | BinaryIO, name: str | None = None, block_bytes: int = BLOCK_BYTES
+    source: str | Path | BinaryIO, name: str | None = None, block_bytes: int | None = None
 ) -> Iterator[pd.DataFrame]:
     """The claims of a CSV or Parquet file, or a folder of Parquet files (a path), or of CSV on a
-    binary stream, batch after batch in file order."""
+    binary stream, batch after batch in file order (CSV about `block_bytes` at a time, by default
+    BLOCK_BYTES; Parquet PARQUET_ROWS claims at a time)."""
+    block_bytes = block_bytes or BLOCK_BYTES
     if not isinstance(source, (str, Path)):
         yield from csv_batches(source, name or "The claims file", block_bytes)
         return
@@ -86,10 +88,12 @@ def csv_batches(
         buf += more
 
 
-def parquet_batches(path: Path, rows: int = PARQUET_ROWS) -> Iterator[pd.DataFrame]:
+def parquet_batches(path: Path, rows: int | None = None) -> Iterator[pd.DataFrame]:
     """The claims of a Parquet file, or of the Parquet files in a folder (by name; files whose
     names start with `.` or `_`, such as Spark's `_SUCCESS`, are not claims)."""
     import pyarrow.parquet as pq
+
+    rows = rows or PARQUET_ROWS
 
     if path.is_dir():
         files = sorted(
