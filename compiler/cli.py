@@ -173,6 +173,11 @@ def _spark_module():
 
 @contextlib.contextmanager
 def _spark_session(spark_module, master: str):
+    """A session for one command, stopped after it (unless the process already had one: a
+    notebook's or a test's, which is theirs to stop)."""
+    from pyspark.sql import SparkSession
+
+    ours = SparkSession.getActiveSession() is None
     try:
         session = spark_module.session(master)
     except Exception as exc:  # pyspark raises plain exceptions when Java cannot start
@@ -187,7 +192,8 @@ def _spark_session(spark_module, master: str):
     except Exception as exc:  # a failed Spark job: its first line, not the JVM's stack
         raise UserError(f"Spark stopped: {_first_line(exc)}") from None
     finally:
-        session.stop()
+        if ours:
+            session.stop()
 
 
 def _write_spark_folder(decisions, output: str) -> None:

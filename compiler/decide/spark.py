@@ -190,7 +190,7 @@ def _decide_partition(
     """One partition's batches decided (this runs in a Python worker)."""
     decide = _decider(shipped)
     for claims in _claim_batches(batches, offsets, csv_width):
-        yield decisions_table(decide(claims)).to_pandas()
+        yield _for_spark(decisions_table(decide(claims)))
 
 
 def _impact_partition(
@@ -205,11 +205,26 @@ def _impact_partition(
     for claims in _claim_batches(batches, offsets, csv_width):
         result = compare(decide_before, decide_after, claims)
         changed = pa.Table.from_pandas(result.changed, preserve_index=False).cast(IMPACT_SCHEMA)
-        changed = changed.to_pandas()
-        changed["kind"], changed["claims"] = "changed", 1
+        n = changed.num_rows
+        changed = changed.append_column("claims", pa.array([1] * n, pa.int64()))
+        changed = changed.append_column("kind", pa.array(["changed"] * n, pa.string()))
         counts = result.transitions.table()
-        counts = counts.astype({c: float for c in TRANSITION_COLUMNS[3:]}).assign(kind="transition")
-        yield pd.concat([changed, counts], ignore_index=True).reindex(columns=_IMPACT_NAMES)
+        counts = pa.table(
+            {
+                **{c: pa.array(counts[c], pa.string()) for c in TRANSITION_COLUMNS[:2]},
+                "claims": pa.array(counts["claims"], pa.int64()),
+                **{c: pa.array(counts[c], pa.float64()) for c in TRANSITION_COLUMNS[3:]},
+                "kind": pa.array(["transition"] * len(counts), pa.string()),
+            }
+        )
+        rows = pa.concat_tables([changed, counts], promote_options="default")
+        yield _for_spark(rows.select(_IMPACT_NAMES))
+
+
+def _for_spark(table: pa.Table) -> pd.DataFrame:
+    """An Arrow table as the pandas frame mapInPandas hands back to Spark (one chunk per column:
+    Spark's Arrow conversion takes a column as one array)."""
+    return table.combine_chunks().to_pandas()
 
 
 def _claim_batches(
@@ -301,3 +316,4 @@ def _quiet_pandas_warning() -> None:
     # pyspark 4 warns on every pandas conversion that it "does not yet fully support pandas >= 3";
     # dqm's tests compare Spark with one process field by field.
     warnings.filterwarnings("ignore", "PySpark does not yet fully support pandas", FutureWarning)
+    warnings.filterwarnings("ignore", "The copy keyword is deprecated", module="pyspark")
