@@ -281,8 +281,8 @@ def cmd_impact(args: argparse.Namespace) -> int:
     n, changed_n = transitions.claims, transitions.changed_decision
     where = f"; the changed claims are in {args.output}" if args.output else ""
     print(
-        f"{args.ruleset} {labels[0]} → {labels[1]} on {n:,} claims: {changed_n:,} change "
-        f"decision{where}."
+        f"{args.ruleset} {labels[0]} → {labels[1]}: {changed_n:,} of {n:,} claims decide "
+        f"differently{where}."
     )
     print(transitions.as_text())
     return 0
