@@ -9,6 +9,7 @@ import streamlit as st
 from app_pages import common
 from compiler.decide.claims import ClaimsFileError, claims_frame, read_claims_csv
 from compiler.ruleset import walk
+from compiler.ruleset.store import StoreError
 from compiler.vocabulary import CLAIM_COLUMNS, DECISIONS
 
 MAX_CLAIMS_MB = 20
@@ -45,8 +46,10 @@ def batch_claims(choice: common.Choice) -> pd.DataFrame:
     """The editor, and the claims as it now holds them (saved for the Compare page)."""
     table, source = starting_claims(choice)
     st.caption(
-        f"Starting from {source}. Edit cells, add or delete rows; channel is `retail` or "
-        "`home_delivery`, drugs and attested criteria are `;`-separated."
+        f"Starting from {source}. Edit cells, add or delete rows; name the product by "
+        "`product_id`, `ndc` or `rxcui`; channel is `retail` or `home_delivery`; "
+        "`date_of_service` is YYYY-MM-DD or YYYYMMDD; drugs and attested criteria are "
+        "`;`-separated."
     )
     # A new source (another version, another file) starts a new editor.
     key = f"batch_editor:{choice.label}:{source}"
@@ -70,25 +73,48 @@ st.file_uploader(
     type=["csv"],
     key="batch_upload",
     max_upload_size=MAX_CLAIMS_MB,
-    help="Columns: claim_id, product_id, channel, quantity, concomitant_drugs, attested_criteria.",
+    help=f"Columns: {', '.join(CLAIM_COLUMNS)} (product_id, ndc or rxcui names the product).",
 )
 claims = batch_claims(choice)
+mode = common.decide_by(choice, "batch_decide_by")
+by = (
+    f"{choice.ruleset_id}, each claim by the version in effect on its date of service"
+    if mode == common.BY_DATE
+    else choice.label
+)
 if st.button("Decide all", type="primary", key="batch_decide"):
-    st.session_state["batch_result"] = (choice.label, claims, choice.engine.decide(claims))
+    try:
+        decided = (
+            common.versions_by_date(choice.ruleset_id).decide(claims)
+            if mode == common.BY_DATE
+            else choice.engine.decide(claims)
+        )
+        st.session_state["batch_result"] = (by, claims, decided)
+    except StoreError as exc:  # a version a claim may fall on cannot be read
+        st.error(str(exc))
 result = st.session_state.get("batch_result")
-if result and result[0] == choice.label:
+if result and result[0] == by:
     decided_claims, decisions = result[1], result[2]
     if not decided_claims.equals(claims):
         st.warning("The table has changed since these decisions; press Decide all again.")
-    st.subheader(f"{len(decisions)} decisions by {choice.label}")
+    st.subheader(f"{len(decisions)} decisions by {by}")
     tally = counts(decisions)
     for col, row in zip(st.columns(len(tally)), tally.itertuples(), strict=True):
         col.metric(row.decision, row.claims)
+    versions = decisions["ruleset_version"].value_counts(dropna=False).sort_index()
+    st.caption(
+        "Versions that decided: "
+        + ", ".join(
+            f"{'none in effect' if pd.isna(v) else f'v{v}'} ({n})" for v, n in versions.items()
+        )
+    )
     st.dataframe(decisions, hide_index=True, width="stretch")
     st.download_button(
         "Download decisions (CSV)",
         decisions.to_csv(index=False).encode(),
-        file_name=f"decisions-{choice.ruleset_id}-v{choice.version}.csv",
+        file_name=f"decisions-{choice.ruleset_id}-"
+        + ("by-date-of-service" if mode == common.BY_DATE else f"v{choice.version}")
+        + ".csv",
         mime="text/csv",
         key="batch_download",
     )

@@ -3,14 +3,28 @@ picture of the rule for that product and channel."""
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from typing import Any
 
+import pandas as pd
 import streamlit as st
 
 from app_pages import common, picture
+from compiler import codes
+from compiler.decide.engine import Engine
 from compiler.ruleset import walk
-from compiler.vocabulary import CHANNEL_LABELS
+from compiler.ruleset.store import StoreError
+from compiler.vocabulary import CHANNEL_LABELS, CODE_SYSTEMS
+
+# How the reviewer names the claim's product: the claims column, and its label.
+NAMED_BY = {"product_id": "Product", "ndc": "NDC", "rxcui": "RxCUI"}
+PLACEHOLDERS = {"ndc": "47335-475-83", "rxcui": "403879"}
+CODE_HELP = {
+    "ndc": "A package NDC as on the claim: 11 digits (hyphens optional), or 10 digits with "
+    "hyphens as printed (4-4-2, 5-3-2 or 5-4-1).",
+    "rxcui": "An RxNorm concept's number, digits only.",
+}
 
 BADGES = {
     "approve": ("Approve", "green"),
@@ -28,18 +42,34 @@ ICONS = {
 }
 
 
-def claim_form(choice: common.Choice) -> dict[str, Any]:
-    """The claim as the contract's claims columns (text, as a claims file would hold it)."""
-    doc, engine = choice.doc, choice.engine
+def claim_form(doc: dict[str, Any], engine: Engine) -> dict[str, Any]:
+    """The claim as the contract's claims columns (text, as a claims file would hold it); the
+    products, drug names and criteria offered are those of `doc`, the version that decides it."""
     attestable = walk.attested_criteria(doc)
     left, right = st.columns(2)
     with left:
-        product_id = st.selectbox(
-            "Product",
-            engine.product_ids,
-            key="claim_product",
-            format_func=lambda p: common.product_label(engine, p),
+        named_by = st.radio(
+            "Name the product by",
+            list(NAMED_BY),
+            key="claim_named_by",
+            horizontal=True,
+            format_func=NAMED_BY.get,
         )
+        if named_by == "product_id":
+            product = st.selectbox(
+                "Product",
+                engine.product_ids,
+                key="claim_product",
+                format_func=lambda p: common.product_label(engine, p),
+            )
+        else:
+            label = NAMED_BY[named_by]
+            product = st.text_input(
+                label,
+                key=f"claim_{named_by}",
+                placeholder=PLACEHOLDERS[named_by],
+                help=CODE_HELP[named_by],
+            )
         channel = st.radio(
             "Channel",
             list(CHANNEL_LABELS),
@@ -78,12 +108,30 @@ def claim_form(choice: common.Choice) -> dict[str, Any]:
         )
     return {
         "claim_id": "1",
-        "product_id": product_id,
+        named_by: product,
         "channel": channel,
         "quantity": f"{quantity:g}",
         "concomitant_drugs": "; ".join(drugs),
         "attested_criteria": "; ".join(attested),
     }
+
+
+def codes_table(doc: dict[str, Any]) -> pd.DataFrame:
+    """The codes by which claims name the version's products (none in a version before codes)."""
+    return pd.DataFrame(
+        [
+            {
+                "code system": CODE_SYSTEMS[c["code_system"]],
+                "code": codes.shown(c["code_system"], c["code"]),
+                "product_id": p["product_id"],
+                "description": c["description"] or "",
+            }
+            for policy in doc["policies"]
+            for p in policy["products"]
+            for c in p.get("codes", ())
+        ],
+        columns=["code system", "code", "product_id", "description"],
+    )
 
 
 def decision_card(decision: dict[str, Any], trace: list[str]) -> None:
@@ -102,7 +150,10 @@ def decision_card(decision: dict[str, Any], trace: list[str]) -> None:
     st.info(decision["message"])
     with st.expander("How this was decided", expanded=True):
         st.markdown("\n".join(f"{i}. {line}" for i, line in enumerate(trace, start=1)))
-    st.caption(f"Decided by {decision['ruleset_id']} v{decision['ruleset_version']}.")
+    if decision["ruleset_version"] is None:
+        st.caption(f"No version of {decision['ruleset_id']} decided this claim.")
+    else:
+        st.caption(f"Decided by {decision['ruleset_id']} v{decision['ruleset_version']}.")
 
 
 def _shown(value: Any) -> str:
@@ -115,25 +166,71 @@ def _shown(value: Any) -> str:
 
 choice = common.require_version()
 st.title("One claim")
-st.caption(f"Decided against {choice.label}.")
-claim = claim_form(choice)
-decision, trace = choice.engine.explain(claim)
+mode = common.decide_by(choice, "claim_decide_by")
+day = st.date_input(
+    "Date of service",
+    value="today",
+    min_value=dt.date(2000, 1, 1),
+    max_value=dt.date(2100, 12, 31),
+    key="claim_date",
+    format="YYYY-MM-DD",
+)
+try:
+    versions = common.versions_by_date(choice.ruleset_id)
+except StoreError as exc:  # a version the date might fall on cannot be read
+    versions = None
+    refused = str(exc)
+if versions is None:
+    st.error(
+        f"Which version is in effect on {day.isoformat()} cannot be told: {refused} Decide by "
+        f"{choice.label}, chosen in the sidebar, to use that version."
+    )
+    if mode == common.BY_DATE:
+        st.stop()
+    in_effect = None
+else:
+    in_effect = versions.in_effect(day)
+    if in_effect is None:
+        st.warning(versions.none_in_effect(day.isoformat()))
+    else:
+        st.caption(
+            f"On {day.isoformat()} the version of {choice.ruleset_id} in effect is v{in_effect} "
+            f"(in effect from {versions.effective[in_effect].isoformat()})."
+        )
+if mode == common.BY_CHOICE:
+    engine = choice.engine
+else:
+    engine = versions.engine(in_effect or versions.latest)
+deciding = engine.version
+claim = claim_form(engine.ruleset, engine)
+claim["date_of_service"] = day.isoformat()
+decision, trace = engine.explain(claim) if mode == common.BY_CHOICE else versions.explain(claim)
 with st.container(border=True):
     decision_card(decision, trace)
+known = codes_table(engine.ruleset)
+with st.expander(f"Product codes in v{deciding} ({len(known)})"):
+    if len(known):
+        st.dataframe(known, hide_index=True, width="stretch")
+    else:
+        st.write(f"v{deciding} has no product codes: claims name its products by product_id.")
 
 st.subheader("The rule for this product and channel")
-st.caption(
-    "What the engine decides at every requested quantity, with no criterion met and with each "
-    "override criterion met. Dashed lines mark the limit and the override caps; the orange line "
-    "is this claim's quantity."
-)
-requested = float(claim["quantity"])
-st.altair_chart(
-    picture.rule_chart(
-        choice.engine,
-        claim["product_id"],
-        claim["channel"],
-        requested=requested if requested > 0 else None,
-    ),
-    width="stretch",
-)
+product_id = decision["product_id"]
+if decision["ruleset_version"] is None or engine.product(product_id or "") is None:
+    st.caption("The claim names no product of this version, so there is no rule to draw.")
+else:
+    st.caption(
+        "What the engine decides at every requested quantity, with no criterion met and with "
+        "each override criterion met. Dashed lines mark the limit and the override caps; the "
+        "orange line is this claim's quantity."
+    )
+    requested = float(claim["quantity"])
+    st.altair_chart(
+        picture.rule_chart(
+            engine,
+            engine.product(product_id).product_id,
+            claim["channel"],
+            requested=requested if requested > 0 else None,
+        ),
+        width="stretch",
+    )

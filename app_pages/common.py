@@ -14,6 +14,8 @@ import pandas as pd
 import streamlit as st
 
 from compiler.decide.engine import Engine
+from compiler.decide.versions import Versions
+from compiler.effective import takes_effect
 from compiler.ruleset.draft import DraftCheck, check_draft
 from compiler.ruleset.store import Store, StoreError, index_entry
 from compiler.vocabulary import CLAIM_COLUMNS
@@ -69,11 +71,19 @@ class Listed:
 
     @property
     def label(self) -> str:
-        """`v3 · reviewed 2025-12-08 · Annual Revision: No criteria changes.` (or why it is refused)."""
+        """`v4 · reviewed 2026-12-01 · in effect from 2025-12-08 · Selected Revision: …` (or why
+        it is refused)."""
         if self.entry is None:
             return f"v{self.version} · refused: changed since it was published"
         dates = ", ".join(sorted(set(self.entry["review_dates"].values())))
-        return " · ".join([f"v{self.version}", f"reviewed {dates}", *history_summary(self.entry)])
+        return " · ".join(
+            [
+                f"v{self.version}",
+                f"reviewed {dates}",
+                f"in effect from {self.entry['effective_date'] or 'the start'}",
+                *history_summary(self.entry),
+            ]
+        )
 
 
 def listed_versions(ruleset_id: str) -> dict[int, Listed]:
@@ -90,6 +100,16 @@ def listed_versions(ruleset_id: str) -> dict[int, Listed]:
         out[v] = Listed(v, index_entry(doc, previous))
         previous = doc
     return out
+
+
+def versions_by_date(ruleset_id: str) -> Versions:
+    """The ruleset's published versions as claims choose among them by date of service, deciding
+    with the app's cached engines. Every version is read (and verified) first: a claim may fall in
+    any one's dates, so one that is refused refuses the choice (StoreError, in the store's words)."""
+    docs = {v: load_version(ruleset_id, v) for v in store().versions(ruleset_id)}
+    return Versions(
+        ruleset_id, {v: takes_effect(doc) for v, doc in docs.items()}, lambda v: engine_for(docs[v])
+    )
 
 
 def history_summary(entry: dict[str, Any]) -> list[str]:
@@ -138,11 +158,31 @@ def choose_version(sidebar: Any = st.sidebar) -> Choice | None:
     if chosen.entry is None:
         sidebar.error(chosen.refused)
         return None
+    sidebar.caption(f"In effect from {chosen.entry['effective_date'] or 'the start'}")
     for pid, date in chosen.entry["review_dates"].items():
         sidebar.caption(f"{pid}: reviewed {date}")
     for text in history_summary(chosen.entry):
         sidebar.caption(f"History: {text}")
     return Choice(ruleset_id, version, load_version(ruleset_id, version))
+
+
+BY_DATE, BY_CHOICE = "date", "sidebar"
+
+
+def decide_by(choice: Choice, key: str) -> str:
+    """Whether a page decides by the version in effect on each claim's date of service (the
+    default, as `dqm decide` does) or by the version chosen in the sidebar."""
+    return st.radio(
+        "Decide by",
+        [BY_DATE, BY_CHOICE],
+        key=key,
+        horizontal=True,
+        format_func=lambda mode: (
+            "the version in effect on the date of service"
+            if mode == BY_DATE
+            else f"{choice.label}, chosen in the sidebar"
+        ),
+    )
 
 
 def require_version() -> Choice:

@@ -1,5 +1,6 @@
-"""History: the published versions of the chosen ruleset as a timeline, each with the History rows
-it added and the compiler's list of what changed."""
+"""History: the published versions of the chosen ruleset as a timeline of the dates they take
+effect and their policies' review dates, each with the History rows it added and the compiler's
+list of what changed."""
 
 from __future__ import annotations
 
@@ -11,32 +12,54 @@ import streamlit as st
 
 from app_pages import common
 
+TAKES_EFFECT = "takes effect"  # the timeline's line of effective dates
+
 
 def timeline_rows(listed: dict[int, common.Listed]) -> tuple[list[dict[str, Any]], list[str]]:
-    """One row per (version, policy review date), and why each refused version was refused."""
+    """One row per version on each line of the timeline: the date it takes effect, and each
+    policy's review date; and why each refused version was refused."""
     rows = []
     for v, item in listed.items():
         if item.entry is None:
             continue
         summary = "; ".join(common.history_summary(item.entry)) or "No new History row."
+        if item.entry["effective_date"]:
+            rows.append(
+                {
+                    "version": f"v{v}",
+                    "line": TAKES_EFFECT,
+                    "date": item.entry["effective_date"],
+                    "summary": summary,
+                }
+            )
         for policy_id, date in item.entry["review_dates"].items():
             rows.append(
-                {"version": f"v{v}", "policy": policy_id, "review_date": date, "summary": summary}
+                {
+                    "version": f"v{v}",
+                    "line": f"{policy_id} reviewed",
+                    "date": date,
+                    "summary": summary,
+                }
             )
     return rows, [item.refused for item in listed.values() if item.refused is not None]
 
 
 def timeline_chart(rows: list[dict[str, Any]]) -> alt.LayerChart:
     frame = pd.DataFrame(rows)
-    base = alt.Chart(frame).encode(
-        x=alt.X("review_date:T", title="Review date"),
-        y=alt.Y("policy:N", title=None, axis=alt.Axis(labelLimit=260)),
-        tooltip=["version:N", "policy:N", "review_date:T", "summary:N"],
-    )
+    lines = [TAKES_EFFECT, *sorted(set(frame["line"]) - {TAKES_EFFECT})]
+    y = alt.Y("line:N", title=None, sort=lines, axis=alt.Axis(labelLimit=260))
+    x = alt.X("date:T", title="Date")
+    base = alt.Chart(frame).encode(x=x, y=y, tooltip=["version:N", "line:N", "date:T", "summary:N"])
     line = base.mark_line(color="#9e9e9e")
-    points = base.mark_circle(size=160, color="#1565c0")
-    labels = base.mark_text(dy=-16, fontWeight="bold").encode(text="version:N")
-    return alt.layer(line, points, labels).properties(height=90 + 50 * frame["policy"].nunique())
+    points = base.mark_circle(size=160).encode(
+        color=alt.condition(
+            alt.datum.line == TAKES_EFFECT, alt.value("#2e7d32"), alt.value("#1565c0")
+        )
+    )
+    # Versions that take effect on the same date (a later one superseding) share one label.
+    labels = frame.groupby(["line", "date"], sort=False)["version"].agg(", ".join).reset_index()
+    text = alt.Chart(labels).mark_text(dy=-16, fontWeight="bold").encode(x=x, y=y, text="version:N")
+    return alt.layer(line, points, text).properties(height=90 + 50 * len(lines))
 
 
 choice = common.require_version()
@@ -53,7 +76,8 @@ for v, item in reversed(listed.items()):
     doc = common.load_version(choice.ruleset_id, v)
     with st.container(border=True):
         dates = ", ".join(f"{p} reviewed {d}" for p, d in item.entry["review_dates"].items())
-        st.markdown(f"#### v{v}  \n{dates}")
+        effective = item.entry["effective_date"] or "the start"
+        st.markdown(f"#### v{v}  \nIn effect from {effective}; {dates}")
         # The History rows this version added (the store's index entry).
         for text in common.history_summary(item.entry) or ["No new History row."]:
             st.markdown(f"- {text}")

@@ -8,7 +8,8 @@ The public API (README.md, "Use it from Python"); each name is imported on first
     checked = compiler.validate("workbook/oncology-dqm.xlsx")      # findings, each with a code
     result = compiler.compile_workbook("workbook/oncology-dqm.xlsx", "exports")
     engine = compiler.load_engine("oncology-dqm", exports="exports")  # hash and schema verified
-    decisions = engine.decide(claims_frame)                   # or compiler.decide_claims(...)
+    decisions = engine.decide(claims_frame)                   # one version decides every claim
+    decisions = compiler.decide_claims(claims_frame, "oncology-dqm")  # each by its date of service
     decision, steps = engine.explain({"product_id": ..., "channel": "retail", "quantity": 90})
 """
 
@@ -29,6 +30,10 @@ _API = {
     "StoreError": "compiler.ruleset.store:StoreError",
     "Engine": "compiler.decide.engine:Engine",
     "load_engine": "compiler.api:load_engine",
+    "load_versions": "compiler.api:load_versions",
+    "Versions": "compiler.decide.versions:Versions",
+    "NoVersionInEffect": "compiler.decide.versions:NoVersionInEffect",
+    "read_ndc": "compiler.codes:read_ndc",
     "decide_claims": "compiler.api:decide_claims",  # `compiler.decide` is the stage package
     "explain_claim": "compiler.api:explain_claim",
     "read_claims_csv": "compiler.decide.claims:read_claims_csv",

@@ -84,14 +84,33 @@ def cmd_template(args: argparse.Namespace) -> int:
 
 
 def cmd_decide(args: argparse.Namespace) -> int:
-    from .api import load_engine
+    from .api import choose_ruleset
+    from .decide.claims import service_date
+    from .decide.versions import NoVersionInEffect, Versions
 
     version = _version(args.version) if args.version else None
-    engine = load_engine(args.ruleset, version, args.exports)
+    as_of = None
+    if args.as_of is not None:
+        as_of = service_date(args.as_of)
+        if as_of is None:
+            raise UserError(
+                f"--as-of {args.as_of!r} is not a date; write it as YYYY-MM-DD or YYYYMMDD."
+            )
+    try:
+        chosen = choose_ruleset(args.ruleset, version, args.exports, as_of)
+    except NoVersionInEffect as exc:
+        raise UserError(str(exc)) from None
+    except ValueError:  # a date with one version file
+        raise UserError(
+            f"--as-of chooses among a ruleset's published versions, but {args.ruleset} is one "
+            "version file; give the ruleset's id (with --exports), or leave out --as-of."
+        ) from None
     fmt = _output_format(args)
     if args.spark:
-        return _decide_on_spark(args, engine.ruleset, fmt)
-    return _stream_decisions(args, engine.decide, fmt)
+        return _decide_on_spark(args, chosen, as_of, fmt)
+    if isinstance(chosen, Versions):
+        return _stream_decisions(args, lambda claims: chosen.decide(claims, as_of), fmt)
+    return _stream_decisions(args, chosen.decide, fmt)
 
 
 def _stream_decisions(args: argparse.Namespace, decide, fmt: str) -> int:
@@ -134,7 +153,7 @@ def _stream_decisions(args: argparse.Namespace, decide, fmt: str) -> int:
     return 0
 
 
-def _decide_on_spark(args: argparse.Namespace, ruleset: dict, fmt: str) -> int:
+def _decide_on_spark(args: argparse.Namespace, chosen, as_of, fmt: str) -> int:
     """Claims read, decided and written as a folder of Parquet files by Spark; the folder appears
     complete under --output, or not at all."""
     if not args.output:
@@ -151,12 +170,23 @@ def _decide_on_spark(args: argparse.Namespace, ruleset: dict, fmt: str) -> int:
     with _spark_session(spark_module, args.spark) as spark:
         try:
             claims, width = spark_module.read_claims(spark, args.claims)
-            decisions = spark_module.decide(claims, ruleset, csv_width=width)
+            decisions = spark_module.decide(
+                claims, _version_docs(chosen), as_of=as_of, csv_width=width
+            )
         except ClaimsFileError as exc:
             raise UserError(str(exc)) from None
         _write_spark_folder(decisions, args.output)
     print(f"Decisions written to {args.output}.", file=sys.stderr)
     return 0
+
+
+def _version_docs(chosen) -> list[dict]:
+    """The ruleset dicts an Engine or Versions decides by, to ship to Spark's workers."""
+    from .decide.versions import Versions
+
+    if isinstance(chosen, Versions):
+        return [chosen.engine(v).ruleset for v in chosen.effective]
+    return [chosen.ruleset]
 
 
 def _spark_module():
@@ -336,6 +366,8 @@ def cmd_test(args: argparse.Namespace) -> int:
 
 
 def cmd_versions(args: argparse.Namespace) -> int:
+    from .effective import effective_date
+
     store = Store(args.exports)
     ids = [args.ruleset] if args.ruleset else store.ruleset_ids()
     if not ids:
@@ -354,7 +386,7 @@ def cmd_versions(args: argparse.Namespace) -> int:
             dates = ", ".join(
                 f"{p['policy_id']} reviewed {p['review_date']}" for p in doc["policies"]
             )
-            print(f"  v{v}  {dates}")
+            print(f"  v{v}  in effect from {effective_date(doc) or 'the start'}; {dates}")
             for c in doc["changes"]["items"]:
                 if c["kind"] == "history" and c["action"] == "added":
                     print(f"      {c['text']}")
@@ -420,9 +452,18 @@ def parser() -> argparse.ArgumentParser:
         help="a CSV or Parquet file, a folder of Parquet files, or - for CSV on standard input",
     )
     s.add_argument(
-        "--ruleset", required=True, help="ruleset id (latest version) or a version file's path"
+        "--ruleset",
+        required=True,
+        help="ruleset id (each claim by the version in effect on its date_of_service; the "
+        "latest for a claim without one) or a version file's path (that version decides all)",
     )
-    s.add_argument("--version", help="version number of the ruleset id (default: the latest)")
+    which = s.add_mutually_exclusive_group()
+    which.add_argument("--version", help="decide every claim by this version of the ruleset id")
+    which.add_argument(
+        "--as-of",
+        metavar="DATE",
+        help="decide every claim by the version in effect on DATE (YYYY-MM-DD or YYYYMMDD)",
+    )
     s.add_argument("--exports", default="exports")
     s.add_argument(
         "--format",

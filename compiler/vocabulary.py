@@ -14,19 +14,24 @@ SHEET_NAMES = (
     "Ruleset",
     "Policies",
     "Limits",
+    "Product Codes",
     "Criteria",
     "Overrides",
     "Drug Lists",
     "History",
     "Tests",
 )
-OPTIONAL_SHEETS = frozenset({"Tests"})
+OPTIONAL_SHEETS = frozenset({"Product Codes", "Tests"})
 
 # Channels as claims, decisions and rulesets spell them; their labels as the workbook and the
 # messages write them; and the ruleset field holding a product's or override's maximum for each.
 CHANNELS = ("retail", "home_delivery")
 CHANNEL_LABELS = {"retail": "Retail", "home_delivery": "Home Delivery"}
 MAX_QTY_FIELDS = {"retail": "retail_max_qty", "home_delivery": "home_delivery_max_qty"}
+
+# The code systems by which a claim may name a product (compiler/codes.py reads them): the key
+# claims, rulesets and decisions use, and the label the workbook writes.
+CODE_SYSTEMS = {"ndc": "NDC", "rxcui": "RxCUI"}
 
 DECISIONS = ("approve", "override", "deny", "not_applicable", "invalid")
 REJECT_CODE = 76  # NCPDP reject code 76: Plan Limitations Exceeded
@@ -35,18 +40,24 @@ REJECT_CODE = 76  # NCPDP reject code 76: Plan Limitations Exceeded
 CLAIM_COLUMNS = [
     "claim_id",
     "product_id",
+    "ndc",
+    "rxcui",
     "channel",
     "quantity",
+    "date_of_service",
     "concomitant_drugs",
     "attested_criteria",
 ]
-REQUIRED_CLAIM_COLUMNS = ["product_id", "channel", "quantity"]
+# A claim names its product by at least one of these, and always has a channel and a quantity.
+PRODUCT_CLAIM_COLUMNS = ["product_id", *CODE_SYSTEMS]
+REQUIRED_CLAIM_COLUMNS = ["channel", "quantity"]
 DECISION_COLUMNS = [
     "claim_id",
     "product_id",
     "policy_id",
     "channel",
     "quantity",
+    "date_of_service",
     "decision",
     "approved_quantity",
     "limit",

@@ -1,6 +1,7 @@
 """The founding policy (../shared/policies/imatinib-dqm-per-rx.txt) as rows of the contract's
-sheets. `python scripts/founding_workbook.py` writes workbook/oncology-dqm.xlsx; the tests and
-scripts/publish_founding_history.py use `rows()` to rebuild its earlier reviews."""
+sheets, with the products' codes from their labels and RxNorm. `python
+scripts/founding_workbook.py` writes workbook/oncology-dqm.xlsx; scripts/publish_founding_history.py
+uses `rows(reviews)` to rebuild its earlier reviews (v1-v3 had no codes and no Effective Date)."""
 
 from __future__ import annotations
 
@@ -24,14 +25,48 @@ HISTORY = [
     ("imatinib-per-rx", "Annual Revision", "No criteria changes.", dt.date(2023, 12, 13)),
     ("imatinib-per-rx", "Annual Revision", "No criteria changes.", dt.date(2024, 12, 17)),
     ("imatinib-per-rx", "Annual Revision", "No criteria changes.", dt.date(2025, 12, 8)),
+    (
+        "imatinib-per-rx",
+        "Selected Revision",
+        "Product codes added (NDC and RxCUI) so claims can name the products. No criteria changes.",
+        dt.date(2026, 12, 1),
+    ),
+]
+CODES_REVIEW = 4  # the review that added the Product Codes sheet and the Effective Date
+# v4 changes no rule, so it takes effect when v3 did: claims that name a product by a code
+# resolve on every date v3 decided.
+EFFECTIVE_DATE = dt.date(2025, 12, 8)
+# Package NDCs from the labels (DailyMed), RxCUIs from RxNorm: clinical drugs (SCD) and the
+# Gleevec brand (SBD).
+PRODUCT_CODES = [
+    ["imatinib-100mg-tab", "RxCUI", "403878", "imatinib 100 MG Oral Tablet"],
+    ["imatinib-100mg-tab", "RxCUI", "404588", "Gleevec 100 MG Oral Tablet"],
+    ["imatinib-100mg-tab", "NDC", "47335-472-83", "Sun Pharma, bottle of 30"],
+    ["imatinib-100mg-tab", "NDC", "47335-472-81", "Sun Pharma, bottle of 90"],
+    ["imatinib-100mg-tab", "NDC", "47335-472-88", "Sun Pharma, bottle of 100"],
+    ["imatinib-100mg-tab", "NDC", "47335-472-13", "Sun Pharma, bottle of 500"],
+    ["imatinib-400mg-tab", "RxCUI", "403879", "imatinib 400 MG Oral Tablet"],
+    ["imatinib-400mg-tab", "RxCUI", "404589", "Gleevec 400 MG Oral Tablet"],
+    ["imatinib-400mg-tab", "NDC", "47335-475-83", "Sun Pharma, bottle of 30"],
+    ["imatinib-400mg-tab", "NDC", "47335-475-88", "Sun Pharma, bottle of 100"],
+    ["imatinib-400mg-tab", "NDC", "47335-475-13", "Sun Pharma, bottle of 500"],
+    ["imatinib-400mg-tab", "NDC", "47335-475-64", "Sun Pharma, unit-dose blister of 30"],
 ]
 
 
-def rows(reviews: int = 3) -> dict[str, list[list]]:
-    """The workbook's rows after the first `reviews` History rows (3: the current policy)."""
+def rows(reviews: int = len(HISTORY)) -> dict[str, list[list]]:
+    """The workbook's rows after the first `reviews` History rows (all: the current workbook)."""
     history = HISTORY[:reviews]
+    coded = reviews >= CODES_REVIEW
     return {
-        "Ruleset": [["oncology-dqm", "Oncology Drug Quantity Management", "Pharmacy Policy"]],
+        "Ruleset": [
+            [
+                "oncology-dqm",
+                "Oncology Drug Quantity Management",
+                "Pharmacy Policy",
+                EFFECTIVE_DATE if coded else None,
+            ]
+        ],
         "Policies": [
             [
                 "imatinib-per-rx",
@@ -68,6 +103,7 @@ def rows(reviews: int = 3) -> dict[str, list[list]]:
                 "at home delivery at a dose of 800 mg per day",
             ],
         ],
+        "Product Codes": PRODUCT_CODES if coded else [],
         "Criteria": [
             [
                 "strong-cyp3a4-inducer",

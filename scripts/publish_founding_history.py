@@ -1,6 +1,8 @@
-"""Publish the founding policy's three reviews as v1, v2 and v3 into exports/ (run once, on an
-empty store): v1 and v2 are the bundled workbook with History cut back to that review (their Review
-Date with it); v3 is workbook/oncology-dqm.xlsx itself."""
+"""Publish the founding policy's four reviews as v1 to v4 into exports/ (run once, on an empty
+store): v1 to v3 are the bundled workbook with History cut back to that review (their Review Date
+with it, and without the Product Codes and Effective Date that came with v4); v4 is
+workbook/oncology-dqm.xlsx itself. (v1-v3 were published by the code of their day, in schema 1;
+this script publishes them in the current schema, with the same content hashes.)"""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from founding_workbook import rows  # noqa: E402
+from founding_workbook import HISTORY, rows  # noqa: E402
 
 from compiler.ruleset.compile import compile_workbook  # noqa: E402
 from compiler.workbook.template import write_workbook  # noqa: E402
@@ -20,9 +22,9 @@ from compiler.workbook.template import write_workbook  # noqa: E402
 
 def main(exports: Path = ROOT / "exports") -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        for reviews in (1, 2, 3):
+        for reviews in range(1, len(HISTORY) + 1):
             path = write_workbook(Path(tmp) / "oncology-dqm.xlsx", rows(reviews))
-            if reviews == 3:  # the current review is the bundled workbook itself
+            if reviews == len(HISTORY):  # the current review is the bundled workbook itself
                 path = ROOT / "workbook" / "oncology-dqm.xlsx"
             result = compile_workbook(path, exports)
             if not result.ok:

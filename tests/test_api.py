@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import subprocess
 import sys
+
+import pytest
 
 import compiler
 from tests.fixtures.paths import EXPORTS, WORKBOOK
@@ -59,3 +62,40 @@ def test_explain_claim_gives_the_decision_and_its_steps():
     assert (row["decision"], row["approved_quantity"], row["reject_code"]) == ("deny", 0, 76)
     assert steps[0] == "Ruleset oncology-dqm v3."
     assert steps[-1] == "Decision: deny; approved 0; reject code 76."
+
+
+def test_a_ruleset_id_decides_each_claim_by_its_date_of_service_unless_told_otherwise():
+    dated = [
+        {**CLAIM, "claim_id": "2024", "date_of_service": "2024-06-01"},
+        {**CLAIM, "claim_id": "ndc", "product_id": None, "ndc": "47335-475-83"},
+    ]
+    by_date = compiler.decide_claims(dated, "oncology-dqm", exports=EXPORTS)
+    assert by_date[["claim_id", "product_id", "decision", "ruleset_version"]].astype(
+        object
+    ).values.tolist() == [
+        ["2024", "imatinib-400mg-tab", "override", 1],
+        ["ndc", "imatinib-400mg-tab", "override", 4],  # no date: the latest
+    ]
+    as_of = compiler.decide_claims(
+        dated, "oncology-dqm", exports=EXPORTS, as_of=dt.date(2025, 1, 1)
+    )
+    assert list(as_of["ruleset_version"]) == [2, 2] and as_of["decision"][1] == "not_applicable"
+    assert list(compiler.decide_claims(dated, "oncology-dqm", 3, EXPORTS)["ruleset_version"]) == [
+        3,
+        3,
+    ]
+    versions = compiler.load_versions("oncology-dqm", EXPORTS)
+    assert (versions.latest, versions.in_effect(dt.date(2025, 12, 8))) == (4, 4)
+    row, steps = compiler.explain_claim(dated[0], versions)
+    assert (row["ruleset_version"], steps[1]) == (
+        1,
+        "On its date of service, 2024-06-01, v1 is in effect (it takes effect on 2023-12-13).",
+    )
+    with pytest.raises(
+        compiler.NoVersionInEffect, match="the first, v1, takes effect on 2023-12-13"
+    ):
+        compiler.decide_claims(dated, versions, as_of=dt.date(2023, 1, 1))
+    with pytest.raises(ValueError, match="give the ruleset's id, not one version"):
+        compiler.decide_claims(
+            dated, compiler.load_engine("oncology-dqm", exports=EXPORTS), as_of=dt.date.today()
+        )

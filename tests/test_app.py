@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections import Counter
 
 import pandas as pd
+import pyarrow as pa
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -77,7 +79,7 @@ def raise_100mg_home_limit(rows: dict) -> dict:
     saying so, and the Tests that denied 541 tablets now asking for 601."""
     assert rows["Limits"][0][1] == "imatinib-100mg-tab"
     rows["Limits"][0][5] = 600
-    rows["Policies"][0][3] = rows["History"][-1][3].replace(year=2026)
+    rows["Policies"][0][3] = rows["History"][-1][3].replace(year=2027)
     rows["History"].append(
         [
             "imatinib-per-rx",
@@ -92,7 +94,7 @@ def raise_100mg_home_limit(rows: dict) -> dict:
     return rows
 
 
-def expected_counts(exports, version: int = 3) -> dict[str, str]:
+def expected_counts(exports, version: int = 4) -> dict[str, str]:
     """What the version's workbook Tests expect, per decision (the staff's own expectations)."""
     tests = compiler.ruleset.store.Store(exports).load("oncology-dqm", version)["tests"]
     n = Counter(t["expected_decision"] for t in tests)
@@ -101,8 +103,9 @@ def expected_counts(exports, version: int = 3) -> dict[str, str]:
     }
 
 
-def published_v4(exports, founding_rows, make_workbook):
-    """Publish a v4 that raises the 100 mg home delivery limit from 540 to 600."""
+def published_v5(exports, founding_rows, make_workbook):
+    """Publish a v5 that raises the 100 mg home delivery limit from 540 to 600 (in effect, as the
+    workbook's Effective Date says, from 2025-12-08)."""
     result = compile_workbook(make_workbook(raise_100mg_home_limit(founding_rows)), exports)
     assert result.ok, [f.message for f in result.findings]
     return result
@@ -111,21 +114,26 @@ def published_v4(exports, founding_rows, make_workbook):
 def test_version_chooser_defaults_to_latest_with_review_dates_and_history(exports):
     at = open_app()
     version = at.sidebar.selectbox(key="version:oncology-dqm")
-    assert version.value == 3
+    assert version.value == 4
     assert version.options == [
-        "v1 · reviewed 2023-12-13 · Annual Revision: No criteria changes.",
-        "v2 · reviewed 2024-12-17 · Annual Revision: No criteria changes.",
-        "v3 · reviewed 2025-12-08 · Annual Revision: No criteria changes.",
+        "v1 · reviewed 2023-12-13 · in effect from 2023-12-13 · Annual Revision: No criteria changes.",
+        "v2 · reviewed 2024-12-17 · in effect from 2024-12-17 · Annual Revision: No criteria changes.",
+        "v3 · reviewed 2025-12-08 · in effect from 2025-12-08 · Annual Revision: No criteria changes.",
+        "v4 · reviewed 2026-12-01 · in effect from 2025-12-08 · Selected Revision: Product codes "
+        "added (NDC and RxCUI) so claims can name the products. No criteria changes.",
     ]
     assert [c.value for c in at.sidebar.caption] == [
-        "imatinib-per-rx: reviewed 2025-12-08",
-        "History: Annual Revision: No criteria changes.",
+        "In effect from 2025-12-08",
+        "imatinib-per-rx: reviewed 2026-12-01",
+        "History: Selected Revision: Product codes added (NDC and RxCUI) so claims can name the "
+        "products. No criteria changes.",
     ]
 
 
 def test_claim_with_rifampin_over_the_retail_cap_is_overridden_at_90(exports):
     at = open_app()
     at.sidebar.selectbox(key="version:oncology-dqm").set_value(3)
+    at.radio(key="claim_decide_by").set_value("sidebar")
     enter_claim(at, PRODUCT_400, "retail", 120, ["rifampin"])
     assert not at.exception
     assert at.markdown[0].value == "## :blue[:material/rule: Override]"
@@ -240,6 +248,7 @@ def test_compare_lists_the_compilers_changes_between_two_versions(exports):
     at.run()
     changes = table(at, "compare_changes")
     assert list(changes["change"]) == [
+        "oncology-dqm: Effective Date 2023-12-13 → 2025-12-08",
         "imatinib-per-rx: Review Date 2023-12-13 → 2025-12-08",
         "imatinib-per-rx: History row added: Annual Revision, 2024-12-17: No criteria changes.",
         "imatinib-per-rx: History row added: Annual Revision, 2025-12-08: No criteria changes.",
@@ -253,22 +262,22 @@ def test_compare_lists_the_compilers_changes_between_two_versions(exports):
 def test_compare_defaults_to_the_chosen_version_and_the_one_before(
     exports, founding_rows, make_workbook
 ):
-    published_v4(exports, founding_rows, make_workbook)
+    published_v5(exports, founding_rows, make_workbook)
     at = open_app("compare")
-    assert at.selectbox(key="compare_a:oncology-dqm").value == 3
-    assert at.selectbox(key="compare_b:oncology-dqm").value == 4
+    assert at.selectbox(key="compare_a:oncology-dqm").value == 4
+    assert at.selectbox(key="compare_b:oncology-dqm").value == 5
     assert "imatinib-100mg-tab: Home Delivery Max Qty per Rx 540 → 600" in list(
         table(at, "compare_changes")["change"]
     )
-    # v4's own Tests: those that asked for 541 at home delivery now ask for 601, which both versions deny.
-    n = len(compiler.ruleset.store.Store(exports).load("oncology-dqm", 4)["tests"])
+    # v5's own Tests: those that asked for 541 at home delivery now ask for 601, which both versions deny.
+    n = len(compiler.ruleset.store.Store(exports).load("oncology-dqm", 5)["tests"])
     assert f"No claim changes decision or approved quantity ({n} compared)." in [
         m.value for m in at.markdown
     ]
 
 
 def test_compare_impact_on_the_batch_table(exports, founding_rows, make_workbook):
-    published_v4(exports, founding_rows, make_workbook)
+    published_v5(exports, founding_rows, make_workbook)
     at = open_app("compare")
     from compiler.decide.claims import claims_frame
 
@@ -292,8 +301,8 @@ def test_compare_impact_on_the_batch_table(exports, founding_rows, make_workbook
             },
         ]
     )
-    at.selectbox(key="compare_a:oncology-dqm").set_value(3)
-    at.selectbox(key="compare_b:oncology-dqm").set_value(4)
+    at.selectbox(key="compare_a:oncology-dqm").set_value(4)
+    at.selectbox(key="compare_b:oncology-dqm").set_value(5)
     at.run()
     changed = table(at, "compare_impact")
     assert changed[
@@ -383,12 +392,12 @@ def test_valid_draft_previews_decisions_and_impact_without_publishing(
 def test_a_draft_is_compared_with_a_version_published_after_it_was_checked(
     exports, founding_rows, make_workbook
 ):
-    data = make_workbook(founding_rows, "draft.xlsx").read_bytes()  # what v3 says
+    data = make_workbook(founding_rows, "draft.xlsx").read_bytes()  # what v4 says
     at = open_app("draft")
     at.file_uploader(key="draft_upload").upload("draft.xlsx", data)
     at.run()
-    assert "The draft says what v3 says." in [m.value for m in at.markdown]
-    published_v4(exports, founding_rows, make_workbook)
+    assert "The draft says what v4 says." in [m.value for m in at.markdown]
+    published_v5(exports, founding_rows, make_workbook)
     at.run()
     assert not at.exception, [e.message for e in at.exception]
     assert "imatinib-100mg-tab: Home Delivery Max Qty per Rx 600 → 540" in list(
@@ -401,16 +410,28 @@ def test_history_page_shows_every_version_with_its_history_rows(exports):
     assert at.title[0].value == "History of oncology-dqm"
     headings = [m.value for m in at.markdown if m.value.startswith("#### ")]
     assert headings == [
-        "#### v3  \nimatinib-per-rx reviewed 2025-12-08",
-        "#### v2  \nimatinib-per-rx reviewed 2024-12-17",
-        "#### v1  \nimatinib-per-rx reviewed 2023-12-13",
+        "#### v4  \nIn effect from 2025-12-08; imatinib-per-rx reviewed 2026-12-01",
+        "#### v3  \nIn effect from 2025-12-08; imatinib-per-rx reviewed 2025-12-08",
+        "#### v2  \nIn effect from 2024-12-17; imatinib-per-rx reviewed 2024-12-17",
+        "#### v1  \nIn effect from 2023-12-13; imatinib-per-rx reviewed 2023-12-13",
     ]
     assert [m.value for m in at.markdown].count("- Annual Revision: No criteria changes.") == 3
-    assert len(at.get("vega_lite_chart")) == 1
+    (chart,) = at.get("vega_lite_chart")
+    labels = [pa.ipc.open_stream(d.data.data).read_all().to_pandas() for d in chart.proto.datasets]
+    # The timeline's labels: when each version takes effect (v4 when v3 did), and each review.
+    assert labels[-1].values.tolist() == [
+        ["takes effect", "2023-12-13", "v1"],
+        ["imatinib-per-rx reviewed", "2023-12-13", "v1"],
+        ["takes effect", "2024-12-17", "v2"],
+        ["imatinib-per-rx reviewed", "2024-12-17", "v2"],
+        ["takes effect", "2025-12-08", "v3, v4"],
+        ["imatinib-per-rx reviewed", "2025-12-08", "v3"],
+        ["imatinib-per-rx reviewed", "2026-12-01", "v4"],
+    ]
 
 
 def test_a_tampered_version_is_refused_with_a_clear_message(exports):
-    path = exports / "oncology-dqm" / "v3.json"
+    path = exports / "oncology-dqm" / "v4.json"
     doc = json.loads(path.read_text())
     doc["policies"][0]["products"][1]["retail_max_qty"] = 600
     path.write_text(json.dumps(doc, indent=2))
@@ -421,12 +442,22 @@ def test_a_tampered_version_is_refused_with_a_clear_message(exports):
     )
     assert at.error[0].value == "No usable published version is chosen; see the sidebar."
     assert (
-        "v3 · refused: changed since it was published"
+        "v4 · refused: changed since it was published"
         in at.sidebar.selectbox(key="version:oncology-dqm").options
     )
-    # The untampered versions still work.
+    # A claim may fall on v4's dates, so none is decided by date; the untampered versions still
+    # decide when chosen in the sidebar.
     at.sidebar.selectbox(key="version:oncology-dqm").set_value(2).run()
-    assert not at.sidebar.error and metrics(at)["Limit"] == "180"
+    assert not at.sidebar.error and not metrics(at)
+    refused = (
+        f"{path} has been changed since it was published (its sha256 does not match its "
+        "content). Restore it from version control; never edit exports by hand."
+    )
+    assert at.error[0].value.startswith(
+        f"Which version is in effect on {dt.date.today().isoformat()} cannot be told: {refused}"
+    )
+    at.radio(key="claim_decide_by").set_value("sidebar").run()
+    assert metrics(at)["Limit"] == "180"
 
 
 def test_a_version_is_verified_once_per_content_across_reruns(exports, monkeypatch):
@@ -440,7 +471,7 @@ def test_a_version_is_verified_once_per_content_across_reruns(exports, monkeypat
     monkeypatch.setattr(compiler.ruleset.store.Store, "load", counting_load)
     at = open_app()
     first = sorted(calls)
-    assert first == [1, 2, 3]
+    assert first == [1, 2, 3, 4]
     enter_claim(at, PRODUCT_400, "retail", 61, [])
     at.switch_page("app_pages/history.py").run()
     assert sorted(calls) == first
@@ -454,10 +485,11 @@ def test_a_malformed_claims_csv_is_named_in_one_line_and_the_tests_stay(exports)
     at.run()
     assert not at.exception
     assert at.error[0].value == (
-        "claims.csv: The claims file has no product_id or quantity column (its header row has: "
-        "claim_id, product, channel); the header row must name product_id, channel, quantity."
+        "claims.csv: The claims file has no product_id, ndc or rxcui column and no quantity "
+        "column (its header row has: claim_id, product, channel); the header row must name "
+        "channel, quantity and at least one of product_id, ndc and rxcui."
     )
-    assert at.caption[0].value.startswith("Starting from the workbook Tests of oncology-dqm v3.")
+    assert at.caption[0].value.startswith("Starting from the workbook Tests of oncology-dqm v4.")
 
 
 def test_an_attested_criterion_is_offered_and_overrides_when_attested(
@@ -468,7 +500,7 @@ def test_an_attested_criterion_is_offered_and_overrides_when_attested(
         ["dose-confirmed", "Prescriber confirmed a 600 mg daily dose", "Attested", None]
     )
     rows["Overrides"].append(["imatinib-100mg-tab", "dose-confirmed", 240, 720, 6, None])
-    rows["Policies"][0][3] = rows["History"][-1][3].replace(year=2026)
+    rows["Policies"][0][3] = rows["History"][-1][3].replace(year=2027)
     rows["History"].append(
         [
             "imatinib-per-rx",
@@ -480,7 +512,7 @@ def test_an_attested_criterion_is_offered_and_overrides_when_attested(
     result = compile_workbook(make_workbook(rows), exports)
     assert result.ok, [f.message for f in result.findings]
     at = open_app()
-    assert at.sidebar.selectbox(key="version:oncology-dqm").value == 4
+    assert at.sidebar.selectbox(key="version:oncology-dqm").value == 5
     attested = at.multiselect(key="claim_attested")
     assert attested.options == ["dose-confirmed"] and not attested.disabled
     enter_claim(at, "imatinib-100mg-tab", "retail", 200, [])
@@ -502,3 +534,114 @@ def test_claim_page_survives_a_quantity_far_beyond_every_limit(exports):
     assert not at.exception
     assert metrics(at)["Approved quantity"] == "90"
     assert len(at.get("vega_lite_chart")) == 1
+
+
+def enter_by_code(at: AppTest, system: str, code: str, day: dt.date, quantity: float) -> AppTest:
+    at.date_input(key="claim_date").set_value(day)
+    at.radio(key="claim_named_by").set_value(system).run()
+    at.text_input(key=f"claim_{system}").input(code)
+    at.radio(key="claim_channel").set_value("retail")
+    at.number_input(key="claim_quantity").set_value(quantity)
+    return at.run()
+
+
+def test_a_claim_named_by_ndc_is_decided_by_the_version_in_effect_on_its_date(exports):
+    at = enter_by_code(open_app(), "ndc", "47335-475-83", dt.date(2026, 3, 2), 61)
+    assert not at.exception, [e.message for e in at.exception]
+    assert (
+        "On 2026-03-02 the version of oncology-dqm in effect is v4 (in effect from 2025-12-08)."
+        in [c.value for c in at.caption]
+    )
+    assert at.markdown[0].value == "## :red[:material/block: Deny]"
+    assert metrics(at)["Limit"] == "60"
+    steps = [m.value for m in at.expander[0].markdown][0].splitlines()
+    assert steps[:3] == [
+        "1. Ruleset oncology-dqm v4.",
+        "2. On its date of service, 2026-03-02, v4 is in effect (it takes effect on 2025-12-08).",
+        "3. NDC '47335-475-83' (47335-0475-83) is imatinib-400mg-tab: Sun Pharma, bottle of 30.",
+    ]
+    assert "Decided by oncology-dqm v4." in [c.value for c in at.caption]
+    assert len(at.get("vega_lite_chart")) == 1  # the rule of the product the NDC names
+
+
+def test_a_claim_dated_in_an_earlier_versions_time_is_decided_by_it(exports):
+    at = open_app()
+    at.date_input(key="claim_date").set_value(dt.date(2024, 6, 1))
+    enter_claim(at, PRODUCT_400, "retail", 61, [])
+    assert (
+        "On 2024-06-01 the version of oncology-dqm in effect is v1 (in effect from 2023-12-13)."
+        in [c.value for c in at.caption]
+    )
+    assert "Decided by oncology-dqm v1." in [c.value for c in at.caption]
+    # v1 has no codes: an NDC names nothing there, and the page says so.
+    enter_by_code(at, "ndc", "47335-475-83", dt.date(2024, 6, 1), 61)
+    assert (
+        at.info[0].value == "Ruleset oncology-dqm v1 has no quantity limit for NDC '47335-475-83'."
+    )
+    assert at.expander[1].label == "Product codes in v1 (0)"
+    assert not at.get("vega_lite_chart")
+
+
+def test_a_claim_dated_before_every_version_is_not_applicable(exports):
+    at = enter_by_code(open_app(), "rxcui", "403879", dt.date(2023, 1, 1), 61)
+    message = (
+        "No version of oncology-dqm is in effect on 2023-01-01: the first, v1, takes effect on "
+        "2023-12-13."
+    )
+    assert at.warning[0].value == message and at.info[0].value == message
+    assert at.markdown[0].value == "## :gray[:material/help: Not applicable]"
+    assert "No version of oncology-dqm decided this claim." in [c.value for c in at.caption]
+
+
+def test_a_malformed_ndc_is_invalid_saying_how_to_write_it(exports):
+    at = enter_by_code(open_app(), "ndc", "4733547583", dt.date(2026, 3, 2), 61)
+    assert at.info[0].value == (
+        "Invalid: NDC '4733547583' has 10 digits without hyphens: write it as 4-4-2, 5-3-2 or "
+        "5-4-1."
+    )
+
+
+def test_the_sidebars_version_decides_when_chosen_whatever_the_date(exports):
+    at = open_app()
+    at.sidebar.selectbox(key="version:oncology-dqm").set_value(2)
+    at.radio(key="claim_decide_by").set_value("sidebar")
+    at.date_input(key="claim_date").set_value(dt.date(2026, 3, 2))
+    enter_claim(at, PRODUCT_400, "retail", 61, [])
+    captions = [c.value for c in at.caption]
+    assert (
+        "On 2026-03-02 the version of oncology-dqm in effect is v4 (in effect from 2025-12-08)."
+        in captions
+    )
+    assert "Decided by oncology-dqm v2." in captions
+
+
+def test_batch_decides_ndc_and_dated_claims_by_the_version_in_effect(exports):
+    at = open_app("batch")
+    csv = (
+        b"claim_id,ndc,rxcui,channel,quantity,date_of_service\n"
+        b"a,47335-475-83,,retail,61,2026-03-02\n"
+        b"b,,403878,retail,180,20260302\n"
+        b"c,47335-475-83,,retail,61,2024-06-01\n"
+        b"d,47335-475-83,,retail,61,2023-01-01\n"
+    )
+    at.file_uploader(key="batch_upload").upload("claims.csv", csv, "text/csv")
+    at.run()
+    at.button(key="batch_decide").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    decisions = table(at, "batch_decisions")
+    assert decisions[["claim_id", "product_id", "decision", "ruleset_version"]].astype(
+        object
+    ).where(
+        decisions[["claim_id", "product_id", "decision", "ruleset_version"]].notna(), None
+    ).values.tolist() == [
+        ["a", "imatinib-400mg-tab", "deny", 4],
+        ["b", "imatinib-100mg-tab", "approve", 4],
+        ["c", None, "not_applicable", 1],
+        ["d", None, "not_applicable", None],
+    ]
+    assert "Versions that decided: v1 (1), v4 (2), none in effect (1)" in [
+        c.value for c in at.caption
+    ]
+    at.radio(key="batch_decide_by").set_value("sidebar").run()
+    at.button(key="batch_decide").click().run()
+    assert set(table(at, "batch_decisions")["ruleset_version"]) == {4}

@@ -72,6 +72,8 @@ def no_exceptions(page) -> None:
 
 def test_reviewer_reads_override_90_for_rifampin_at_120_retail(page):
     choose(page, "Version", "v3 ·", where=page.get_by_test_id("stSidebar"))
+    page.get_by_test_id("stRadio").get_by_text("oncology-dqm v3, chosen in the sidebar").click()
+    wait_idle(page)
     choose(
         page, "Product", "Gleevec® (imatinib tablets, generic), 400 mg tablets (imatinib-400mg-tab)"
     )
@@ -135,7 +137,7 @@ def test_reviewer_uploads_a_workbook_with_sixty_in_a_limit_cell_and_reads_that_c
 def test_a_valid_draft_previews_its_impact_without_publishing(page, founding_rows, make_workbook):
     rows = founding_rows
     rows["Limits"][1][4] = 75  # imatinib-400mg-tab retail limit 60 -> 75
-    rows["Policies"][0][3] = rows["History"][-1][3].replace(year=2026)
+    rows["Policies"][0][3] = rows["History"][-1][3].replace(year=2027)
     rows["History"].append(
         [
             "imatinib-per-rx",
@@ -180,9 +182,14 @@ def test_batch_page_decides_the_workbook_tests(page):
     open_page(page, "Batch")
     page.get_by_role("button", name="Decide all").click()
     wait_idle(page)
-    tests = Store(EXPORTS).load("oncology-dqm", 3)["tests"]
+    tests = Store(EXPORTS).load("oncology-dqm", 4)["tests"]
     expected = Counter(t["expected_decision"] for t in tests)
-    page.get_by_text(f"{len(tests)} decisions by oncology-dqm v3").wait_for()
+    # The Tests have no date of service: the latest version decides each.
+    page.get_by_text(
+        f"{len(tests)} decisions by oncology-dqm, each claim by the version in effect on its "
+        "date of service"
+    ).wait_for()
+    expect(page.get_by_text(f"Versions that decided: v4 ({len(tests)})")).to_have_count(1)
     for decision in ("approve", "override", "deny"):
         expect(metric(page, decision)).to_have_text(str(expected[decision]))
     no_exceptions(page)
@@ -193,8 +200,8 @@ def test_compare_page_lists_changes_and_impact(page):
     open_page(page, "Compare versions")
     choose(page, "Before", "v1 ·")
     main = page.get_by_test_id("stMain")
-    page.get_by_text("Changes (3)").wait_for()
-    n = len(Store(EXPORTS).load("oncology-dqm", 3)["tests"])
+    page.get_by_text("Changes (17)").wait_for()  # v1 -> v4: dates, 12 codes, 3 History rows
+    n = len(Store(EXPORTS).load("oncology-dqm", 4)["tests"])
     expect(
         main.get_by_text(f"No claim changes decision or approved quantity ({n} compared).")
     ).to_have_count(1)
@@ -206,10 +213,57 @@ def test_history_page_shows_the_timeline(page):
     open_page(page, "History", "History of oncology-dqm")
     main = page.get_by_test_id("stMain")
     headings = [h.strip() for h in main.get_by_role("heading", level=4).all_inner_texts()]
-    assert headings == ["v3", "v2", "v1"]
+    assert headings == ["v4", "v3", "v2", "v1"]
+    assert "In effect from 2025-12-08; imatinib-per-rx reviewed 2026-12-01" in main.inner_text()
     text = main.inner_text()
     assert text.count("Annual Revision: No criteria changes.") == 3
     page.get_by_test_id("stVegaLiteChart").wait_for()  # drawn after the script run ends
     assert page.get_by_test_id("stVegaLiteChart").count() == 1
     no_exceptions(page)
     screenshot(page, "5-history")
+
+
+def test_reviewer_enters_an_ndc_and_a_date_and_reads_the_decision_and_the_version(page):
+    main = page.get_by_test_id("stMain")
+    day = page.get_by_test_id("stDateInput").locator("input")
+    day.fill("2024-06-01")
+    day.press("Enter")
+    wait_idle(page)
+    page.keyboard.press("Escape")  # close the calendar
+    wait_idle(page)
+    page.get_by_test_id("stRadio").get_by_text("NDC", exact=True).click()
+    wait_idle(page)
+    ndc = page.get_by_role("textbox", name="NDC")
+    ndc.fill("47335-472-83")
+    ndc.press("Enter")
+    wait_idle(page)
+    # On 2024-06-01 v1 is in effect, and v1 had no codes: the NDC names nothing there.
+    expect(
+        main.get_by_text(
+            "On 2024-06-01 the version of oncology-dqm in effect is v1 (in effect from 2023-12-13)."
+        )
+    ).to_have_count(1)
+    expect(main.get_by_role("heading", name="Not applicable")).to_have_count(1)
+    expect(main).to_contain_text(
+        "Ruleset oncology-dqm v1 has no quantity limit for NDC '47335-472-83'."
+    )
+    day.fill("2026-03-02")
+    day.press("Enter")
+    wait_idle(page)
+    page.keyboard.press("Escape")
+    wait_idle(page)
+    quantity = page.get_by_label("Quantity requested")
+    quantity.fill("181")
+    quantity.press("Enter")
+    wait_idle(page)
+    expect(
+        main.get_by_text(
+            "On 2026-03-02 the version of oncology-dqm in effect is v4 (in effect from 2025-12-08)."
+        )
+    ).to_have_count(1)
+    expect(main.get_by_role("heading", name="Deny")).to_have_count(1)
+    expect(metric(page, "Limit")).to_have_text("180")
+    expect(main).to_contain_text("is imatinib-100mg-tab: Sun Pharma, bottle of 30.")
+    expect(main.get_by_text("Decided by oncology-dqm v4.", exact=True)).to_have_count(1)
+    no_exceptions(page)
+    screenshot(page, "1b-one-claim-by-ndc")

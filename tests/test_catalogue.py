@@ -32,6 +32,14 @@ LIMITS_HEADERS = [
     "Unit",
     "Footnote",
 ]
+TYPE_NDC = (
+    "Type the package NDC with the hyphens printed on its label (4-4-2, 5-3-2 or 5-4-1, such as "
+    "47335-475-83), or as 11 digits (47335047583)."
+)
+LOST_ZEROS = (
+    " The cell holds a number, and a number loses its leading zeros: format the Code column as "
+    "Text and type the code again."
+)
 REASON = (
     "Over the Retail limit of 60 tablets per Rx and no override criterion is met: rejects with "
     "code 76."
@@ -438,6 +446,65 @@ CASES = [
         (
             "'Dilantin' is already on list 'strong-cyp3a4-inducers' in row 3. A name appears once per list: "
             "delete it here or there."
+        ),
+    ),
+    (
+        "ambiguous-ndc",
+        {"code": "4733547583", "typed_as_number": False},
+        (
+            "NDC '4733547583' has 10 digits without hyphens, so which segment takes the leading "
+            "zero of its 11-digit form cannot be known. " + TYPE_NDC
+        ),
+    ),
+    (
+        "ambiguous-ndc",
+        {"code": "4733547583", "typed_as_number": True},
+        (
+            "NDC '4733547583' has 10 digits without hyphens, so which segment takes the leading "
+            "zero of its 11-digit form cannot be known. " + TYPE_NDC + LOST_ZEROS
+        ),
+    ),
+    (
+        "malformed-ndc",
+        {"code": "47335-475-8B", "problem": "not-digits", "digits": 0, "typed_as_number": False},
+        "NDC '47335-475-8B' has characters other than digits and hyphens. " + TYPE_NDC,
+    ),
+    (
+        "malformed-ndc",
+        {"code": "93015001", "problem": "digit-count", "digits": 8, "typed_as_number": True},
+        "NDC '93015001' has 8 digits; a package NDC has 10 or 11. " + TYPE_NDC + LOST_ZEROS,
+    ),
+    (
+        "malformed-ndc",
+        {
+            "code": "473-35475-83",
+            "problem": "hyphen-layout",
+            "digits": 10,
+            "typed_as_number": False,
+        },
+        "NDC '473-35475-83' is not written as 4-4-2, 5-3-2, 5-4-1 or 5-4-2. " + TYPE_NDC,
+    ),
+    (
+        "malformed-rxcui",
+        {"code": "RX403879"},
+        (
+            "RxCUI 'RX403879' must be digits only, such as 403879 (imatinib 400 MG Oral Tablet). "
+            "Type the RxNorm concept's number."
+        ),
+    ),
+    (
+        "duplicate-code",
+        {
+            "system": "NDC",
+            "code": "47335047583",
+            "shown": "47335-0475-83",
+            "first_row": 10,
+            "product": "imatinib-400mg-tab",
+        },
+        (
+            "NDC '47335047583' is the same code as row 10 (NDC 47335-0475-83, for "
+            "'imatinib-400mg-tab'); one code names one product in the whole workbook. Delete one "
+            "of the two rows, or correct the code."
         ),
     ),
     (

@@ -28,13 +28,16 @@ def test_reads_contract_columns_as_text_in_file_order():
     )
     assert list(frame.columns) == CLAIM_COLUMNS
     first = frame.iloc[0]
-    assert first[:5].tolist() == [
+    assert first[
+        ["claim_id", "product_id", "channel", "quantity", "concomitant_drugs"]
+    ].tolist() == [
         "C1",
         "imatinib-400mg-tab",
         "Retail",
         "60",
         "lisinopril; rifampin",
     ]
+    assert first[["ndc", "rxcui", "date_of_service"]].isna().all()  # not in this file
     assert pd.isna(first["attested_criteria"])
     assert frame["quantity"].tolist() == ["60", "540"]
     assert frame["concomitant_drugs"].isna().tolist() == [False, True]
@@ -75,8 +78,9 @@ def test_header_only_file_has_no_claims():
 
 def test_empty_file_is_refused():
     assert refused(b"") == (
-        "The claims file is empty; it needs a header row (claim_id, product_id, "
-        "channel, quantity, concomitant_drugs, attested_criteria) and one row per claim."
+        "The claims file is empty; it needs a header row (claim_id, product_id, ndc, rxcui, "
+        "channel, quantity, date_of_service, concomitant_drugs, attested_criteria) and one row "
+        "per claim."
     )
     assert refused(b"\xef\xbb\xbf \n\n").startswith("The claims file is empty")
 
@@ -95,8 +99,9 @@ def test_other_delimiters_are_refused_by_name(delimiter, word):
 
 def test_missing_product_id_column_is_refused():
     assert refused(b"claim_id,product,channel,quantity\nC1,x,retail,1\n") == (
-        "The claims file has no product_id column (its header row has: claim_id, product, channel, "
-        "quantity); the header row must name product_id, channel, quantity."
+        "The claims file has no product_id, ndc or rxcui column (its header row has: claim_id, "
+        "product, channel, quantity); the header row must name channel, quantity and at least "
+        "one of product_id, ndc and rxcui."
     )
 
 
@@ -180,7 +185,9 @@ def test_a_million_rows_with_some_bad_ones_decide_without_a_crash(tmp_path):
     decided = load_engine("oncology-dqm", exports=str(EXPORTS)).decide(frame)
     counts = decided["decision"].value_counts()
     assert (counts["override"], counts["invalid"]) == (750_000, 250_000)
-    assert decided["message"].iloc[3] == "Invalid: product_id is missing."
+    assert (
+        decided["message"].iloc[3] == "Invalid: product is missing (give product_id, ndc or rxcui)."
+    )
     assert decided["message"].iloc[15] == "Invalid: quantity 'lots' is not a number."
 
 

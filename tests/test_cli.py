@@ -61,7 +61,7 @@ def test_validate_json_of_a_clean_workbook(dqm):
 def test_compile_unchanged_workbook_says_which_version_is_current(dqm, exports_copy):
     code, out, err = dqm("compile", WORKBOOK, "--exports", exports_copy)
     assert (code, err) == (0, "")
-    assert out == f"Nothing changed: v3 is current ({exports_copy}/oncology-dqm/v3.json).\n"
+    assert out == f"Nothing changed: v4 is current ({exports_copy}/oncology-dqm/v4.json).\n"
 
 
 def test_compile_publishes_and_prints_the_new_version_path(
@@ -71,23 +71,23 @@ def test_compile_publishes_and_prints_the_new_version_path(
     founding_rows["Overrides"][0][2] = 120
     founding_rows["Tests"] = []  # its expectations were for the old limits
     founding_rows["History"].append(
-        ["imatinib-per-rx", "Revision", "Raised the limit.", dt.date(2026, 11, 27)]
+        ["imatinib-per-rx", "Revision", "Raised the limit.", dt.date(2027, 1, 12)]
     )
-    founding_rows["Policies"][0][3] = dt.date(2026, 11, 27)
+    founding_rows["Policies"][0][3] = dt.date(2027, 1, 12)
     assert dqm("compile", make_workbook(founding_rows), "--exports", exports_copy) == (
         0,
-        f"{exports_copy}/oncology-dqm/v4.json\n",
+        f"{exports_copy}/oncology-dqm/v5.json\n",
         "",
     )
-    code, out, _ = dqm("diff", "oncology-dqm", "3", "4", "--exports", exports_copy)
+    code, out, _ = dqm("diff", "oncology-dqm", "4", "5", "--exports", exports_copy)
     assert (code, out.splitlines()) == (
         0,
         [
-            "oncology-dqm: v3 → v4",
-            "imatinib-per-rx: Review Date 2025-12-08 → 2026-11-27",
+            "oncology-dqm: v4 → v5",
+            "imatinib-per-rx: Review Date 2026-12-01 → 2027-01-12",
             "imatinib-400mg-tab: Retail Max Qty per Rx 60 → 90",
             "imatinib-400mg-tab / strong-cyp3a4-inducer: Retail Max Qty per Rx 90 → 120",
-            "imatinib-per-rx: History row added: Revision, 2026-11-27: Raised the limit.",
+            "imatinib-per-rx: History row added: Revision, 2027-01-12: Raised the limit.",
         ],
     )
 
@@ -112,12 +112,15 @@ def test_versions_lists_each_version_with_its_history_entries(dqm):
         0,
         [
             "oncology-dqm",
-            "  v1  imatinib-per-rx reviewed 2023-12-13",
+            "  v1  in effect from 2023-12-13; imatinib-per-rx reviewed 2023-12-13",
             "      imatinib-per-rx: History row added: Annual Revision, 2023-12-13: No criteria changes.",
-            "  v2  imatinib-per-rx reviewed 2024-12-17",
+            "  v2  in effect from 2024-12-17; imatinib-per-rx reviewed 2024-12-17",
             "      imatinib-per-rx: History row added: Annual Revision, 2024-12-17: No criteria changes.",
-            "  v3  imatinib-per-rx reviewed 2025-12-08",
+            "  v3  in effect from 2025-12-08; imatinib-per-rx reviewed 2025-12-08",
             "      imatinib-per-rx: History row added: Annual Revision, 2025-12-08: No criteria changes.",
+            "  v4  in effect from 2025-12-08; imatinib-per-rx reviewed 2026-12-01",
+            "      imatinib-per-rx: History row added: Selected Revision, 2026-12-01: Product codes "
+            "added (NDC and RxCUI) so claims can name the products. No criteria changes.",
         ],
     )
 
@@ -127,6 +130,7 @@ def test_diff_between_published_reviews(dqm):
         0,
         (
             "oncology-dqm: v2 → v3\n"
+            "oncology-dqm: Effective Date 2024-12-17 → 2025-12-08\n"
             "imatinib-per-rx: Review Date 2024-12-17 → 2025-12-08\n"
             "imatinib-per-rx: History row added: Annual Revision, 2025-12-08: No criteria changes.\n"
         ),
@@ -143,7 +147,7 @@ def test_bad_arguments_get_one_line_and_code_2(dqm, tmp_path):
     assert dqm("diff", "oncology-dqm", "1", "9") == (
         2,
         "",
-        "dqm: Ruleset 'oncology-dqm' has no version 9; published: v1, v2, v3.\n",
+        "dqm: Ruleset 'oncology-dqm' has no version 9; published: v1, v2, v3, v4.\n",
     )
     assert dqm("diff", "oncology-dqm", "one", "2") == (
         2,
@@ -177,3 +181,26 @@ def test_the_console_script_ends_with_the_command_s_code(dqm_process, tmp_path):
         "",
         f"dqm: {tmp_path}/nope.xlsx: no such file.\n",
     )
+
+
+def test_diff_of_the_codes_review_lists_each_code_added_and_no_effective_date_change(dqm):
+    code, out, err = dqm("diff", "oncology-dqm", "3", "4")
+    assert (code, err) == (0, "")
+    assert out.splitlines() == [
+        "oncology-dqm: v3 → v4",
+        "imatinib-per-rx: Review Date 2025-12-08 → 2026-12-01",
+        "imatinib-100mg-tab: NDC 47335-0472-13 added",
+        "imatinib-100mg-tab: NDC 47335-0472-81 added",
+        "imatinib-100mg-tab: NDC 47335-0472-83 added",
+        "imatinib-100mg-tab: NDC 47335-0472-88 added",
+        "imatinib-400mg-tab: NDC 47335-0475-13 added",
+        "imatinib-400mg-tab: NDC 47335-0475-64 added",
+        "imatinib-400mg-tab: NDC 47335-0475-83 added",
+        "imatinib-400mg-tab: NDC 47335-0475-88 added",
+        "imatinib-100mg-tab: RxCUI 403878 added",
+        "imatinib-400mg-tab: RxCUI 403879 added",
+        "imatinib-100mg-tab: RxCUI 404588 added",
+        "imatinib-400mg-tab: RxCUI 404589 added",
+        "imatinib-per-rx: History row added: Selected Revision, 2026-12-01: Product codes added "
+        "(NDC and RxCUI) so claims can name the products. No criteria changes.",
+    ]

@@ -3,7 +3,9 @@ non-zero exit, never a traceback."""
 
 from __future__ import annotations
 
+import copy
 import csv
+import datetime as dt
 import io
 import json
 
@@ -59,12 +61,13 @@ def test_decide_csv_reproduces_the_worked_examples(dqm, claims_file):
         ("E7", "invalid", "", "", "", "", ""),
     ]
     assert out.splitlines()[0] == (
-        '"claim_id","product_id","policy_id","channel","quantity","decision","approved_quantity",'
-        '"limit","criterion_id","matched_drugs","reject_code","approval_months","message",'
-        '"ruleset_id","ruleset_version"'
+        '"claim_id","product_id","policy_id","channel","quantity","date_of_service","decision",'
+        '"approved_quantity","limit","criterion_id","matched_drugs","reject_code",'
+        '"approval_months","message","ruleset_id","ruleset_version"'
     )
     assert rows[6]["message"] == "Invalid: quantity 'ten' is not a number."
-    assert {(r["ruleset_id"], r["ruleset_version"]) for r in rows} == {("oncology-dqm", "3")}
+    # No date of service: the latest version decides.
+    assert {(r["ruleset_id"], r["ruleset_version"]) for r in rows} == {("oncology-dqm", "4")}
 
 
 def test_decide_json_is_a_list_of_objects_with_numbers(dqm, claims_file):
@@ -77,6 +80,7 @@ def test_decide_json_is_a_list_of_objects_with_numbers(dqm, claims_file):
         "policy_id": "imatinib-per-rx",
         "channel": "retail",
         "quantity": 120,
+        "date_of_service": None,
         "decision": "override",
         "approved_quantity": 90,
         "limit": 60,
@@ -142,8 +146,9 @@ def test_decide_refuses_a_tampered_version_file(dqm, claims_file, tmp_path):
         (
             b"",
             (
-                "is empty; it needs a header row (claim_id, product_id, channel, quantity, "
-                "concomitant_drugs, attested_criteria) and one row per claim."
+                "is empty; it needs a header row (claim_id, product_id, ndc, rxcui, channel, "
+                "quantity, date_of_service, concomitant_drugs, attested_criteria) and one row per "
+                "claim."
             ),
         ),
         (
@@ -160,8 +165,9 @@ def test_decide_refuses_a_tampered_version_file(dqm, claims_file, tmp_path):
         (
             b"claim_id,drug,channel,quantity\nC1,imatinib,retail,60\n",
             (
-                "has no product_id column (its header row has: claim_id, drug, channel, quantity); the header "
-                "row must name product_id, channel, quantity."
+                "has no product_id, ndc or rxcui column (its header row has: claim_id, drug, "
+                "channel, quantity); the header row must name channel, quantity and at least one "
+                "of product_id, ndc and rxcui."
             ),
         ),
         (
@@ -196,7 +202,7 @@ def test_decide_refuses_a_malformed_file_in_one_line(dqm, claims_file, content, 
         ),
         (
             ["CLAIMS", "--ruleset", "oncology-dqm", "--version", "7"],
-            "dqm: Ruleset 'oncology-dqm' has no version 7; published: v1, v2, v3.\n",
+            "dqm: Ruleset 'oncology-dqm' has no version 7; published: v1, v2, v3, v4.\n",
         ),
         (
             ["CLAIMS", "--ruleset", "missing.json"],
@@ -238,3 +244,133 @@ def test_decide_into_a_closed_pipe_stops_quietly(claims_file, dqm_process):
     code, out, err = dqm_process("decide", path, "--ruleset", "oncology-dqm", head=1)
     assert out.startswith('"claim_id","product_id"')
     assert (code, err) == (1, "")  # the output was cut short: not a success, and not a traceback
+
+
+# -- by date of service -------------------------------------------------------------------------------
+
+DATED = (
+    "claim_id,ndc,product_id,channel,quantity,date_of_service\n"
+    "before-v1,47335-475-83,,retail,66,2023-12-12\n"
+    "v1,,imatinib-400mg-tab,retail,66,2024-06-01\n"
+    "v2,,imatinib-400mg-tab,retail,66,2025-12-07\n"
+    "v4,47335-475-83,,retail,66,2025-12-08\n"
+    "day-before-v5,47335047583,,retail,66,20261231\n"
+    "v5,47335-475-83,,retail,66,2027-01-01\n"
+    "after-v5,,imatinib-400mg-tab,retail,66,2027-06-01\n"
+    "no-date,,imatinib-400mg-tab,retail,66,\n"
+    "bad-date,4733547583,,retail,66,2027-02-30\n"
+)
+
+
+@pytest.fixture
+def raised(founding_rows, make_workbook, exports_copy, dqm):
+    """Publish into the copied store a version that raises the 400 mg retail limit to `retail`
+    (its override's cap 30 above), in effect from `effective`."""
+
+    def publish(version: int, retail: int, effective: dt.date, reviewed: dt.date) -> None:
+        rows = copy.deepcopy(founding_rows)
+        rows["Ruleset"][0][3] = effective
+        rows["Limits"][1][4], rows["Overrides"][0][2] = retail, retail + 30
+        rows["Tests"] = []
+        rows["History"].append(["imatinib-per-rx", "Revision", f"Retail {retail}.", reviewed])
+        rows["Policies"][0][3] = reviewed
+        path = make_workbook(rows, f"v{version}.xlsx")
+        out = f"{exports_copy / 'oncology-dqm' / f'v{version}.json'}\n"
+        assert dqm("compile", path, "--exports", exports_copy) == (0, out, "")
+
+    return publish
+
+
+def by_date(dqm, claims_file, exports, *args) -> list[tuple[str, ...]]:
+    code, out, err = dqm(
+        "decide", claims_file(DATED), "--ruleset", "oncology-dqm", "--exports", exports, *args
+    )
+    assert (code, err) == (0, "")
+    return [
+        (r["claim_id"], r["product_id"], r["decision"], r["limit"], r["ruleset_version"])
+        for r in csv.DictReader(io.StringIO(out))
+    ]
+
+
+def test_each_claim_is_decided_by_the_version_in_effect_on_its_date_of_service(
+    dqm, claims_file, exports_copy, raised
+):
+    raised(5, 70, dt.date(2027, 1, 1), dt.date(2027, 1, 5))  # in effect from 2027-01-01
+    assert by_date(dqm, claims_file, exports_copy) == [
+        ("before-v1", "", "not_applicable", "", ""),
+        ("v1", "imatinib-400mg-tab", "deny", "60", "1"),
+        ("v2", "imatinib-400mg-tab", "deny", "60", "2"),
+        # v4 takes effect on v3's date, and is the higher number: v3 decides no date any more.
+        ("v4", "imatinib-400mg-tab", "deny", "60", "4"),
+        ("day-before-v5", "imatinib-400mg-tab", "deny", "60", "4"),
+        ("v5", "imatinib-400mg-tab", "approve", "70", "5"),
+        ("after-v5", "imatinib-400mg-tab", "approve", "70", "5"),
+        ("no-date", "imatinib-400mg-tab", "approve", "70", "5"),
+        ("bad-date", "", "invalid", "", "5"),
+    ]
+
+
+def test_a_correction_published_later_with_an_earlier_effective_date_supersedes(
+    dqm, claims_file, exports_copy, raised
+):
+    raised(5, 70, dt.date(2027, 1, 1), dt.date(2027, 1, 5))
+    raised(6, 65, dt.date(2026, 12, 31), dt.date(2027, 1, 6))  # v5 was wrong: 65, a day earlier
+    assert by_date(dqm, claims_file, exports_copy)[3:8] == [
+        ("v4", "imatinib-400mg-tab", "deny", "60", "4"),
+        ("day-before-v5", "imatinib-400mg-tab", "deny", "65", "6"),
+        ("v5", "imatinib-400mg-tab", "deny", "65", "6"),
+        ("after-v5", "imatinib-400mg-tab", "deny", "65", "6"),
+        ("no-date", "imatinib-400mg-tab", "deny", "65", "6"),
+    ]
+
+
+def test_as_of_and_version_decide_every_claim_by_one_version(dqm, claims_file, exports_copy):
+    as_of = by_date(dqm, claims_file, exports_copy, "--as-of", "20241217")
+    assert {r[4] for r in as_of} == {"2"}
+    # v2 has no codes: a claim named by NDC alone is not_applicable there.
+    assert [r[2] for r in as_of] == ["not_applicable", "deny", "deny", "not_applicable"] + [
+        "not_applicable",
+        "not_applicable",
+        "deny",
+        "deny",
+        "invalid",
+    ]
+    assert {r[4] for r in by_date(dqm, claims_file, exports_copy, "--version", "4")} == {"4"}
+    code, out, _ = dqm("decide", claims_file(DATED), "--ruleset", V3)
+    assert code == 0 and {r["ruleset_version"] for r in csv.DictReader(io.StringIO(out))} == {"3"}
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (
+            ["--as-of", "2020-01-01"],
+            "dqm: No version of oncology-dqm is in effect on 2020-01-01: the first, v1, takes "
+            "effect on 2023-12-13.\n",
+        ),
+        (
+            ["--as-of", "12/08/2025"],
+            "dqm: --as-of '12/08/2025' is not a date; write it as YYYY-MM-DD or YYYYMMDD.\n",
+        ),
+    ],
+)
+def test_as_of_refuses_a_bad_date_in_one_line(dqm, claims_file, args, message):
+    assert dqm("decide", claims_file(DATED), "--ruleset", "oncology-dqm", *args) == (
+        2,
+        "",
+        message,
+    )
+
+
+def test_as_of_needs_a_ruleset_id_and_excludes_version(dqm, claims_file):
+    path = claims_file(DATED)
+    assert dqm("decide", path, "--ruleset", V3, "--as-of", "2025-12-08") == (
+        2,
+        "",
+        f"dqm: --as-of chooses among a ruleset's published versions, but {V3} is one version "
+        "file; give the ruleset's id (with --exports), or leave out --as-of.\n",
+    )
+    code, _, err = dqm(
+        "decide", path, "--ruleset", "oncology-dqm", "--version", "3", "--as-of", "2025-12-08"
+    )
+    assert code == 2 and "argument --as-of: not allowed with argument --version" in err

@@ -19,7 +19,7 @@ def raise_100mg_home_limit(rows: dict) -> dict:
     """The 100 mg home delivery limit raised from 540 to 600, with a History row saying so, and a
     Test that 541 tablets now approve."""
     rows["Limits"][0][5] = 600
-    rows["Policies"][0][3] = rows["History"][-1][3].replace(year=2026)
+    rows["Policies"][0][3] = rows["History"][-1][3].replace(year=2027)
     rows["History"].append(
         [
             "imatinib-per-rx",
@@ -117,11 +117,11 @@ def test_a_valid_draft_decides_its_tests_and_shows_its_impact_without_publishing
     assert check.ok and check.ruleset["ruleset_id"] == "oncology-dqm" and check.decided_on_tests
     # The ruleset keeps its Tests by Test ID.
     assert list(check.decisions["claim_id"]) == sorted(t[0] for t in founding_rows["Tests"])
-    assert (check.latest_version, check.latest_refused) == (3, None)
+    assert (check.latest_version, check.latest_refused) == (4, None)
     assert [c["text"] for c in check.changes] == [
-        "imatinib-per-rx: Review Date 2025-12-08 → 2026-12-08",
+        "imatinib-per-rx: Review Date 2026-12-01 → 2027-12-01",
         LIMIT_RAISED,
-        "imatinib-per-rx: History row added: Revision, 2026-12-08: Home delivery limit for 100 mg raised to 600.",
+        "imatinib-per-rx: History row added: Revision, 2027-12-01: Home delivery limit for 100 mg raised to 600.",
     ]
     changed = check.impact.changed
     assert changed[
@@ -189,12 +189,12 @@ def test_a_new_ruleset_has_no_published_version_to_compare(tmp_path, draft):
 
 
 def test_a_tampered_latest_version_is_refused_in_the_stores_words(exports_copy, draft):
-    path = exports_copy / "oncology-dqm" / "v3.json"
+    path = exports_copy / "oncology-dqm" / "v4.json"
     doc = json.loads(path.read_text())
     doc["policies"][0]["products"][1]["retail_max_qty"] = 600
     path.write_text(json.dumps(doc, indent=2))
     check = check_draft(draft(), "oncology-dqm.xlsx", exports_copy)
-    assert check.ok and check.latest_version == 3 and check.impact is None
+    assert check.ok and check.latest_version == 4 and check.impact is None
     assert check.latest_refused == (
         f"{path} has been changed since it was published (its sha256 does not match its content). "
         "Restore it from version control; never edit exports by hand."

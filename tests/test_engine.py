@@ -376,7 +376,7 @@ def test_product_without_a_limit_is_not_applicable(engine):
     [
         (
             {"product_id": None, "channel": "retail", "quantity": 60},
-            "Invalid: product_id is missing.",
+            "Invalid: product is missing (give product_id, ndc or rxcui).",
         ),
         (
             {"product_id": TAB400, "channel": "mail order", "quantity": 60},
@@ -408,7 +408,7 @@ def test_product_without_a_limit_is_not_applicable(engine):
         ),
         (
             {"product_id": "", "channel": "", "quantity": "x"},
-            "Invalid: product_id is missing; channel is missing (use retail or home_delivery); quantity 'x' is not a number.",
+            "Invalid: product is missing (give product_id, ndc or rxcui); channel is missing (use retail or home_delivery); quantity 'x' is not a number.",
         ),
     ],
 )
@@ -592,7 +592,7 @@ def test_explain_agrees_with_decide(engine):
 
 
 def test_load_engine_by_id_and_version():
-    assert load_engine("oncology-dqm", exports=str(EXPORTS)).version == 3
+    assert load_engine("oncology-dqm", exports=str(EXPORTS)).version == 4
     assert load_engine("oncology-dqm", 1, exports=str(EXPORTS)).version == 1
 
 
@@ -613,7 +613,7 @@ def test_load_engine_errors_are_one_line():
         == f"No published ruleset 'no-such-ruleset' in {EXPORTS}/ (published: oncology-dqm)."
     )
     with pytest.raises(
-        StoreError, match=r"Ruleset 'oncology-dqm' has no version 9; published: v1, v2, v3\."
+        StoreError, match=r"Ruleset 'oncology-dqm' has no version 9; published: v1, v2, v3, v4\."
     ):
         load_engine("oncology-dqm", 9, exports=str(EXPORTS))
     with pytest.raises(StoreError, match="is version 3, not 2"):

@@ -1,7 +1,9 @@
-"""The committed exports: schema-valid, hashed, indexed, and the founding policy's numbers in v3."""
+"""The committed exports: schema-valid, hashed, indexed, the founding policy's numbers in v3, its
+codes in v4, and v1-v3 exactly as they were published (schema 1)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import jsonschema
@@ -14,8 +16,34 @@ VERSION_FILES = sorted(EXPORTS.glob("*/v[0-9]*.json"))
 VERSION_FILES = [p for p in VERSION_FILES if p.stem[1:].isdigit()]
 
 
-def test_the_three_published_reviews_are_committed():
-    assert [p.name for p in VERSION_FILES] == ["v1.json", "v2.json", "v3.json"]
+def test_the_four_published_versions_are_committed():
+    assert [p.name for p in VERSION_FILES] == ["v1.json", "v2.json", "v3.json", "v4.json"]
+
+
+# sha256 of each file's bytes as published: v1-v3 (schema 1) are never rewritten.
+PUBLISHED_BYTES = {
+    "v1.json": "6d7a28796d79263b01550cc1ac3c5b73236b886c50e598d0a02ac9a3991bb601",
+    "v1.jdm.json": "10c0438a8928d610b8590e2b0c83bb880484a68ab8c58999b3b5098a7687268a",
+    "v2.json": "a7fc4cb9179be583a482cca6775e2769ed0efde53d1a590881a59e04d804f45f",
+    "v2.jdm.json": "ba7475550b54c702e2995bfd91541a708b3bd59535217ac5e0980631b56ec82d",
+    "v3.json": "1e00b11a3cd3cdf755f55cf58240839645d6ba380ba13cbfc456644e50856d75",
+    "v3.jdm.json": "f6bd9b9c86209cd00273f8de68a02bfb5888e9311b84bd6f6396fecef27d6874",
+}
+
+
+def test_the_first_three_versions_are_byte_for_byte_as_published_in_schema_1():
+    folder = EXPORTS / "oncology-dqm"
+    assert {
+        name: hashlib.sha256((folder / name).read_bytes()).hexdigest() for name in PUBLISHED_BYTES
+    } == PUBLISHED_BYTES
+    assert [
+        json.loads((folder / f"v{v}.json").read_text())["schema_version"] for v in (1, 2, 3, 4)
+    ] == [
+        1,
+        1,
+        1,
+        2,
+    ]
 
 
 @pytest.mark.parametrize("path", VERSION_FILES, ids=lambda p: f"{p.parent.name}/{p.name}")
@@ -30,8 +58,38 @@ def test_committed_schema_is_the_compilers_schema_and_is_closed():
     committed = json.loads((EXPORTS / SCHEMA_FILE).read_text())
     assert committed == schema()
     assert committed["$schema"] == "https://json-schema.org/draft/2020-12/schema"
-    assert committed["additionalProperties"] is False
+    assert committed["$id"] == "https://dqm.invalid/schemas/ruleset-2.schema.json"
+    assert committed["properties"] == {"schema_version": {"enum": [1, 2]}}
+    # Each schema version is a closed object of its own, chosen by the file's schema_version.
+    assert [(c["if"], c["then"]) for c in committed["allOf"]] == [
+        ({"properties": {"schema_version": {"const": n}}}, {"$ref": f"#/$defs/version-{n}"})
+        for n in (1, 2)
+    ]
+    for n in (1, 2):
+        assert committed["$defs"][f"version-{n}"]["additionalProperties"] is False
     jsonschema.Draft202012Validator.check_schema(committed)
+
+
+def test_schema_2_requires_the_effective_date_and_each_products_codes():
+    doc = Store(EXPORTS).load("oncology-dqm", 4)
+    validator = jsonschema.Draft202012Validator(schema())
+    assert validator.is_valid(doc)
+    missing = {k: v for k, v in doc.items() if k != "effective_date"}
+    assert [e.message for e in validator.iter_errors(missing)] == [
+        "'effective_date' is a required property"
+    ]
+    as_schema_1 = {**doc, "schema_version": 1}  # a schema-1 file has neither, nor code changes
+    assert {e.message for e in validator.iter_errors(as_schema_1)} == {
+        "Additional properties are not allowed ('codes' was unexpected)",
+        "Additional properties are not allowed ('effective_date' was unexpected)",
+        "'code' is not one of ['ruleset', 'policy', 'limit', 'override', 'criterion', "
+        "'drug_list_member', 'history']",
+    }
+    bad_ndc = json.loads(json.dumps(doc))
+    bad_ndc["policies"][0]["products"][0]["codes"][0]["code"] = "47335-472-13"
+    assert [e.message for e in validator.iter_errors(bad_ndc)] == [
+        "'47335-472-13' does not match '^[0-9]{11}$'"
+    ]
 
 
 def test_schema_rejects_an_unknown_field():
@@ -45,10 +103,14 @@ def test_index_lists_the_version_files_in_order():
     index = json.loads((EXPORTS / "oncology-dqm" / "index.json").read_text())
     assert index == store.index("oncology-dqm")
     assert index["versions"] == store.entries("oncology-dqm")
-    assert [(e["version"], e["review_dates"]["imatinib-per-rx"]) for e in index["versions"]] == [
-        (1, "2023-12-13"),
-        (2, "2024-12-17"),
-        (3, "2025-12-08"),
+    assert [
+        (e["version"], e["effective_date"], e["review_dates"]["imatinib-per-rx"])
+        for e in index["versions"]
+    ] == [
+        (1, "2023-12-13", "2023-12-13"),
+        (2, "2024-12-17", "2024-12-17"),
+        (3, "2025-12-08", "2025-12-08"),
+        (4, "2025-12-08", "2026-12-01"),  # no rule changed: in effect when v3 took effect
     ]
 
 
@@ -64,6 +126,16 @@ def test_index_names_the_history_rows_each_version_added():
             }
         ]
         for date in ("2023-12-13", "2024-12-17", "2025-12-08")
+    ] + [
+        [
+            {
+                "policy_id": "imatinib-per-rx",
+                "type_of_revision": "Selected Revision",
+                "summary_of_changes": "Product codes added (NDC and RxCUI) so claims can name the "
+                "products. No criteria changes.",
+                "review_date": "2026-12-01",
+            }
+        ]
     ]
 
 

@@ -69,7 +69,7 @@ REFUSED: dict[str, list[tuple]] = {
         whole("zip-bomb", file="bomb.xlsx", part="xl/media/padding.xml", ratio=1028)
     ],
     "zip_bomb_declared": [
-        whole("unpacks-too-large", file="declared.xlsx", size=4_295_042_434, most=200_000_000)
+        whole("unpacks-too-large", file="declared.xlsx", size=4_295_051_695, most=200_000_000)
     ],
     "lying_part_size": [whole("damaged-file", file="lying.xlsx")],
     "too_many_parts": [
@@ -97,7 +97,7 @@ REFUSED: dict[str, list[tuple]] = {
     "too_many_rows": [too_large("Drug Lists", 250_002, "B")],
     "too_many_columns": [too_large("Ruleset", 2, "KO")],
     "empty_workbook": [
-        no_sheet("Ruleset", "Ruleset ID", "Title", "Owner"),
+        no_sheet("Ruleset", "Ruleset ID", "Title", "Owner", "Effective Date"),
         no_sheet(
             "Policies",
             "Policy ID",
@@ -302,7 +302,7 @@ def test_real_dqm_process_refuses_with_one_finding_and_ends_with_code_1(
         assert "Traceback" not in run.out + run.err
         _, _, code, params = FIRST_ERROR[case]
         assert render(code, params) in run.out + run.err  # the message itself, end to end
-    assert Store(exports_copy).versions("oncology-dqm") == [1, 2, 3]
+    assert Store(exports_copy).versions("oncology-dqm") == [1, 2, 3, 4]
 
 
 def test_openpyxl_parses_xml_through_defusedxml():

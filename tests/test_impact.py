@@ -260,7 +260,7 @@ def test_dqm_impact_of_a_draft_on_a_claims_file(
     )
     assert (code, err) == (0, "")
     assert stdout == (
-        f"oncology-dqm v3 → draft oncology-dqm.xlsx: 2 of 5 claims decide differently; the "
+        f"oncology-dqm v4 → draft oncology-dqm.xlsx: 2 of 5 claims decide differently; the "
         f"changed claims are in {out}.\n"
         "decision           claims  approved before  approved after\n"
         "deny → approve          2                0           1,141\n"

@@ -87,12 +87,12 @@ def test_bundled_workbook_saved_by_libreoffice_compiles_to_the_same_content(
     content = build(validate_file(bundled_via_libreoffice))
     assert content["content_sha256"] == build(validate_file(BUNDLED))["content_sha256"]
     assert (
-        content["content_sha256"] == Store(exports_copy).load("oncology-dqm", 3)["content_sha256"]
+        content["content_sha256"] == Store(exports_copy).load("oncology-dqm", 4)["content_sha256"]
     )
     result = compile_workbook(bundled_via_libreoffice, exports_copy)
     assert result.findings == []
-    assert isinstance(result.outcome, Unchanged) and result.outcome.version == 3
-    assert Store(exports_copy).versions("oncology-dqm") == [1, 2, 3]
+    assert isinstance(result.outcome, Unchanged) and result.outcome.version == 4
+    assert Store(exports_copy).versions("oncology-dqm") == [1, 2, 3, 4]
 
 
 def test_libreoffice_keeps_the_dropdowns_and_header_help(bundled_via_libreoffice):
@@ -121,7 +121,7 @@ def test_formulas_saved_by_libreoffice_compile_with_their_values(
     assert validated.findings == []
     limits = validated.frames["Limits"]
     assert list(limits["Home Delivery Max Qty per Rx"]) == [540.0, 180.0]
-    # 3 x 180 and 3 x 60 are the founding limits, so the rules are exactly v3's.
+    # 3 x 180 and 3 x 60 are the founding limits, so the rules are exactly v4's.
     result = compile_workbook(converted, exports_copy)
-    assert isinstance(result.outcome, Unchanged) and result.outcome.version == 3
+    assert isinstance(result.outcome, Unchanged) and result.outcome.version == 4
     assert not isinstance(result.outcome, Published)

@@ -105,9 +105,11 @@ def test_every_module_and_command_runs_without_posix_only_modules(tmp_path):
         0,
         (
             "oncology-dqm\n"
-            "  v1  imatinib-per-rx reviewed 2025-12-08\n"
+            "  v1  in effect from 2025-12-08; imatinib-per-rx reviewed 2026-12-01\n"
             "      imatinib-per-rx: History row added: Annual Revision, 2023-12-13: No criteria changes.\n"
             "      imatinib-per-rx: History row added: Annual Revision, 2024-12-17: No criteria changes.\n"
             "      imatinib-per-rx: History row added: Annual Revision, 2025-12-08: No criteria changes.\n"
+            "      imatinib-per-rx: History row added: Selected Revision, 2026-12-01: Product codes "
+            "added (NDC and RxCUI) so claims can name the products. No criteria changes.\n"
         ),
     ]

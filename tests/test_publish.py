@@ -35,10 +35,10 @@ def raise_limit(rows, reviews_added=1):
                 "imatinib-per-rx",
                 "Revision",
                 "Raised the 400 mg retail limit.",
-                dt.date(2026, 11, 27),
+                dt.date(2027, 1, 12),
             ]
         )
-        rows["Policies"][0][3] = dt.date(2026, 11, 27)
+        rows["Policies"][0][3] = dt.date(2027, 1, 12)
     return rows
 
 
@@ -60,6 +60,7 @@ def test_version_file_carries_what_the_contract_lists(founding_rows, make_workbo
         "title",
         "owner",
         "version",
+        "effective_date",
         "sha256",
         "content_sha256",
         "source",
@@ -77,7 +78,7 @@ def test_unchanged_workbook_publishes_nothing_and_names_the_current_version(expo
     before = snapshot(exports_copy)
     result = compile_workbook(WORKBOOK, exports_copy)
     assert isinstance(result.outcome, Unchanged)
-    assert result.outcome.version == 3
+    assert result.outcome.version == 4
     assert snapshot(exports_copy) == before
 
 
@@ -88,7 +89,7 @@ def test_resaved_workbook_with_the_same_rules_publishes_nothing(
     founding_rows["Drug Lists"].reverse()
     founding_rows["Tests"].reverse()
     result = compile_workbook(make_workbook(founding_rows), exports_copy)
-    assert isinstance(result.outcome, Unchanged) and result.outcome.version == 3
+    assert isinstance(result.outcome, Unchanged) and result.outcome.version == 4
 
 
 def test_changed_rules_without_a_new_history_row_are_refused(
@@ -103,10 +104,10 @@ def test_changed_rules_without_a_new_history_row_are_refused(
         (
             "history-row-missing",
             "History",
-            "A5",
+            "A6",
             "Policy ID",
             {
-                "version": 3,
+                "version": 4,
                 "more": 0,
                 "changes": [
                     "imatinib-400mg-tab: Retail Max Qty per Rx 60 → 90",
@@ -123,15 +124,15 @@ def test_changed_rules_with_a_new_history_row_become_the_next_version(
 ):
     result = compile_workbook(make_workbook(raise_limit(founding_rows)), exports_copy)
     assert isinstance(result.outcome, Published)
-    assert result.outcome.version == 4
-    assert result.outcome.path == exports_copy / "oncology-dqm" / "v4.json"
-    doc = Store(exports_copy).load("oncology-dqm", 4)
-    assert doc["changes"]["since_version"] == 3
+    assert result.outcome.version == 5
+    assert result.outcome.path == exports_copy / "oncology-dqm" / "v5.json"
+    doc = Store(exports_copy).load("oncology-dqm", 5)
+    assert doc["changes"]["since_version"] == 4
     assert [c["text"] for c in doc["changes"]["items"]] == [
-        "imatinib-per-rx: Review Date 2025-12-08 → 2026-11-27",
+        "imatinib-per-rx: Review Date 2026-12-01 → 2027-01-12",
         "imatinib-400mg-tab: Retail Max Qty per Rx 60 → 90",
         "imatinib-400mg-tab / strong-cyp3a4-inducer: Retail Max Qty per Rx 90 → 120",
-        "imatinib-per-rx: History row added: Revision, 2026-11-27: Raised the 400 mg retail limit.",
+        "imatinib-per-rx: History row added: Revision, 2027-01-12: Raised the 400 mg retail limit.",
     ]
     assert doc["changes"]["items"][1] == {
         "kind": "limit",
@@ -143,13 +144,13 @@ def test_changed_rules_with_a_new_history_row_become_the_next_version(
         "text": "imatinib-400mg-tab: Retail Max Qty per Rx 60 → 90",
     }
     index = json.loads((exports_copy / "oncology-dqm" / "index.json").read_text())
-    assert [e["version"] for e in index["versions"]] == [1, 2, 3, 4]
-    assert index["versions"][3]["history_added"] == [
+    assert [e["version"] for e in index["versions"]] == [1, 2, 3, 4, 5]
+    assert index["versions"][4]["history_added"] == [
         {
             "policy_id": "imatinib-per-rx",
             "type_of_revision": "Revision",
             "summary_of_changes": "Raised the 400 mg retail limit.",
-            "review_date": "2026-11-27",
+            "review_date": "2027-01-12",
         }
     ]
     assert index["versions"] == Store(exports_copy).entries("oncology-dqm")
@@ -177,7 +178,7 @@ def test_changes_cover_overrides_criteria_and_drug_list_members(
         "strong-cyp3a4-inducers / rifabutin: drug list member removed",
         "strong-cyp3a4-inducers / dexamethasone: Also Known As Decadron; Hemady; Dexamethasone "
         "Intensol → Decadron",
-        "imatinib-per-rx: History row added: Revision, 2026-11-27: Raised the 400 mg retail limit.",
+        "imatinib-per-rx: History row added: Revision, 2027-01-12: Raised the 400 mg retail limit.",
     ]
 
 
@@ -242,6 +243,7 @@ def test_first_compile_into_an_empty_store_is_v1(founding_rows, make_workbook, t
         ("2023-12-13", "Annual Revision"),
         ("2024-12-17", "Annual Revision"),
         ("2025-12-08", "Annual Revision"),
+        ("2026-12-01", "Selected Revision"),
     ]
 
 
@@ -257,25 +259,31 @@ def test_index_entry_lists_each_history_row_added_not_one_edited_in_place(
     assert [
         (c["action"], c["field"]) for c in outcome.doc["changes"]["items"] if c["kind"] == "history"
     ] == [("changed", "Type of Revision"), ("added", None)]
-    assert Store(exports_copy).entries("oncology-dqm")[3]["history_added"] == [
+    assert Store(exports_copy).entries("oncology-dqm")[4]["history_added"] == [
         {
             "policy_id": "imatinib-per-rx",
             "type_of_revision": "Revision",
             "summary_of_changes": "Raised the 400 mg retail limit.",
-            "review_date": "2026-11-27",
+            "review_date": "2027-01-12",
         }
     ]
 
 
 def test_the_store_knows_files_only():
-    # The store never imports what a version holds or what is derived from it: compile does. A
-    # fresh interpreter, since this one has imported everything.
+    # The store never imports what a version holds or what is derived from it: compile does. It
+    # lists each version's effective date in the index, by the one rule of when a version takes
+    # effect (plain Python, no stage). A fresh interpreter, since this one has imported everything.
     code = (
         "import sys, compiler.ruleset.store; print(*sorted(m for m in sys.modules "
         "if m.startswith('compiler.')))"
     )
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert run.stdout.split() == ["compiler.atomic", "compiler.ruleset", "compiler.ruleset.store"]
+    assert run.stdout.split() == [
+        "compiler.atomic",
+        "compiler.effective",
+        "compiler.ruleset",
+        "compiler.ruleset.store",
+    ]
 
 
 def test_editing_a_history_row_is_a_change_not_the_new_row_a_version_needs(
@@ -286,7 +294,7 @@ def test_editing_a_history_row_is_a_change_not_the_new_row_a_version_needs(
     result = compile_workbook(make_workbook(founding_rows), exports_copy)
     assert isinstance(result.outcome, Refused)
     assert [(f.code, f.sheet, f.cell) for f in result.findings] == [
-        ("history-row-missing", "History", "A5")
+        ("history-row-missing", "History", "A6")
     ]
     assert (
         "imatinib-per-rx: History row of 2025-12-08: Summary of Changes No criteria changes. → "
@@ -319,7 +327,7 @@ def test_history_rows_added_removed_and_changed_are_told_apart(
             None,
             None,
             None,
-            "imatinib-per-rx: History row added: Revision, 2026-11-27: Raised the 400 mg retail limit.",
+            "imatinib-per-rx: History row added: Revision, 2027-01-12: Raised the 400 mg retail limit.",
         ),
         (
             "removed",

@@ -25,7 +25,7 @@ from tests.fixtures.paths import EXPORTS
 
 WINDOWED = str(Path(__file__).parent / "fixtures" / "windowed_compile.py")
 RULESET = "oncology-dqm"
-COMMITTED = {p.name: p.read_bytes() for p in (EXPORTS / RULESET).glob("v[123].*json")}
+COMMITTED = {p.name: p.read_bytes() for p in (EXPORTS / RULESET).glob("v[1234].*json")}
 
 
 @pytest.fixture
@@ -101,7 +101,7 @@ def kill(proc: subprocess.Popen) -> list[str]:
 
 
 def assert_consistent(store: Store) -> list[int]:
-    """Every version file verifies and has its JDM graph, the numbers run 1..N, and v1-v3 are the
+    """Every version file verifies and has its JDM graph, the numbers run 1..N, and v1-v4 are the
     committed bytes."""
     versions = store.versions(RULESET)
     assert versions == list(range(1, len(versions) + 1))
@@ -176,10 +176,10 @@ def test_commands_reading_an_edited_version_return_2_with_one_line(
 
 
 def test_compile_refuses_to_publish_over_an_edited_latest_version(revised, exports_copy, dqm):
-    hand_edit(exports_copy, 3, lambda d: d["policies"][0].update(title="Edited by hand"))
-    workbook = revised("a.xlsx", ["apalutamide"], [dt.date(2026, 1, 15)])
+    hand_edit(exports_copy, 4, lambda d: d["policies"][0].update(title="Edited by hand"))
+    workbook = revised("a.xlsx", ["apalutamide"], [dt.date(2027, 1, 15)])
     assert dqm("compile", workbook, "--exports", exports_copy).code == 2
-    assert Store(exports_copy).versions(RULESET) == [1, 2, 3]
+    assert Store(exports_copy).versions(RULESET) == [1, 2, 3, 4]
 
 
 # -- the index ---------------------------------------------------------------------------------------
@@ -188,11 +188,11 @@ def test_compile_refuses_to_publish_over_an_edited_latest_version(revised, expor
 def test_index_agrees_with_the_files_after_each_publish(revised, exports_copy, dqm):
     store = Store(exports_copy)
     assert store.index_problems(RULESET) == []
-    first = revised("a.xlsx", ["apalutamide"], [dt.date(2026, 1, 15)])
+    first = revised("a.xlsx", ["apalutamide"], [dt.date(2027, 1, 15)])
     second = revised(
-        "b.xlsx", ["apalutamide", "enzalutamide"], [dt.date(2026, 1, 15), dt.date(2026, 2, 1)]
+        "b.xlsx", ["apalutamide", "enzalutamide"], [dt.date(2027, 1, 15), dt.date(2027, 2, 1)]
     )
-    for workbook, expected in ((first, 4), (second, 5), (second, 5)):
+    for workbook, expected in ((first, 5), (second, 6), (second, 6)):
         assert dqm("compile", workbook, "--exports", exports_copy).code == 0
         index = json.loads((exports_copy / RULESET / "index.json").read_bytes())
         assert [e["version"] for e in index["versions"]] == list(range(1, expected + 1))
@@ -201,14 +201,14 @@ def test_index_agrees_with_the_files_after_each_publish(revised, exports_copy, d
 
 def test_leftover_temporary_file_is_never_a_version_and_is_swept(revised, exports_copy, dqm):
     folder = exports_copy / RULESET
-    leftover = folder / ".v4.json.abc123.tmp"
+    leftover = folder / ".v5.json.abc123.tmp"
     leftover.write_bytes(b'{"half": ')  # what a writer killed mid-write leaves
     store = Store(exports_copy)
-    assert store.versions(RULESET) == [1, 2, 3]
-    workbook = revised("a.xlsx", ["apalutamide"], [dt.date(2026, 1, 15)])
+    assert store.versions(RULESET) == [1, 2, 3, 4]
+    workbook = revised("a.xlsx", ["apalutamide"], [dt.date(2027, 1, 15)])
     assert dqm("compile", workbook, "--exports", exports_copy).code == 0
     assert not leftover.exists()
-    assert assert_consistent(store) == [1, 2, 3, 4]
+    assert assert_consistent(store) == [1, 2, 3, 4, 5]
 
 
 # -- real processes: SIGKILL in each window, and concurrency --------------------------------------------
@@ -218,30 +218,30 @@ def test_compile_killed_after_the_graph_before_the_version_publishes_nothing(
     revised, exports_copy, dqm
 ):
     store = Store(exports_copy)
-    orphan = exports_copy / RULESET / "v4.jdm.json"
+    orphan = exports_copy / RULESET / "v5.jdm.json"
     proc = windowed_process(
-        revised("a.xlsx", ["apalutamide"], [dt.date(2026, 1, 15)]),
+        revised("a.xlsx", ["apalutamide"], [dt.date(2027, 1, 15)]),
         exports_copy,
-        hold_at="v4.jdm.json written",
+        hold_at="v5.jdm.json written",
         hold=600,
     )
-    assert windows_until(proc, "v4.jdm.json written") == ["locked", "v4.jdm.json written"]
+    assert windows_until(proc, "v5.jdm.json written") == ["locked", "v5.jdm.json written"]
     assert kill(proc) == []
-    # The graph is there, whole; its version is not: no reader lists it, the index still says v1-v3.
+    # The graph is there, whole; its version is not: no reader lists it, the index still says v1-v4.
     assert orphan.exists() and temporary_files(exports_copy) == []
-    assert assert_consistent(store) == [1, 2, 3]
+    assert assert_consistent(store) == [1, 2, 3, 4]
     assert store.index_problems(RULESET) == []
-    # The next compile, of other rules, sweeps the orphan and publishes v4 with its own graph.
-    other = revised("b.xlsx", ["apalutamide"], [dt.date(2026, 1, 15)], retail_400mg=90)
+    # The next compile, of other rules, sweeps the orphan and publishes v5 with its own graph.
+    other = revised("b.xlsx", ["apalutamide"], [dt.date(2027, 1, 15)], retail_400mg=90)
     assert dqm("compile", other, "--exports", exports_copy) == (
         0,
-        f"{exports_copy / RULESET / 'v4.json'}\n",
+        f"{exports_copy / RULESET / 'v5.json'}\n",
         "",
     )
-    assert assert_consistent(store) == [1, 2, 3, 4]
-    v4 = store.load(RULESET, 4)
-    assert v4["policies"][0]["products"][1]["retail_max_qty"] == 90
-    assert orphan.read_bytes() == canonical_bytes(jdm.graph(v4))
+    assert assert_consistent(store) == [1, 2, 3, 4, 5]
+    v5 = store.load(RULESET, 5)
+    assert v5["policies"][0]["products"][1]["retail_max_qty"] == 90
+    assert orphan.read_bytes() == canonical_bytes(jdm.graph(v5))
     assert store.index_problems(RULESET) == []
     assert temporary_files(exports_copy) == []
 
@@ -250,23 +250,23 @@ def test_compile_killed_after_the_version_before_the_index_is_repaired_by_the_ne
     revised, exports_copy, dqm
 ):
     store = Store(exports_copy)
-    workbook = revised("a.xlsx", ["apalutamide"], [dt.date(2026, 1, 15)])
-    proc = windowed_process(workbook, exports_copy, hold_at="v4.json written", hold=600)
-    assert windows_until(proc, "v4.json written") == [
+    workbook = revised("a.xlsx", ["apalutamide"], [dt.date(2027, 1, 15)])
+    proc = windowed_process(workbook, exports_copy, hold_at="v5.json written", hold=600)
+    assert windows_until(proc, "v5.json written") == [
         "locked",
-        "v4.jdm.json written",
-        "v4.json written",
+        "v5.jdm.json written",
+        "v5.json written",
     ]
     assert kill(proc) == []
     # The version is whole, verifies and has its graph; the index, written after it, is stale.
-    assert assert_consistent(store) == [1, 2, 3, 4]
+    assert assert_consistent(store) == [1, 2, 3, 4, 5]
     assert temporary_files(exports_copy) == []
     index = exports_copy / RULESET / "index.json"
     assert store.index_problems(RULESET) == [f"{index} does not list the version files."]
     # The next compile of the same workbook finds nothing new and repairs the index.
     assert dqm("compile", workbook, "--exports", exports_copy) == (
         0,
-        f"Nothing changed: v4 is current ({exports_copy / RULESET / 'v4.json'}).\n",
+        f"Nothing changed: v5 is current ({exports_copy / RULESET / 'v5.json'}).\n",
         "",
     )
     assert store.index_problems(RULESET) == []
@@ -285,7 +285,7 @@ def test_compiles_killed_at_random_moments_land_in_every_window_and_leave_the_st
     drugs, reviews, landed = [], [], []
     for i in range(2 * len(stages)):
         drugs.append(f"test-inducer-{i}")
-        reviews.append(dt.date(2026, 1, 1) + dt.timedelta(days=i))
+        reviews.append(dt.date(2027, 1, 1) + dt.timedelta(days=i))
         n = store.versions(RULESET)[-1] + 1
         proc = windowed_process(
             revised(f"w{i}.xlsx", drugs, reviews),
@@ -330,36 +330,36 @@ def test_compiles_killed_at_random_moments_land_in_every_window_and_leave_the_st
 
 def test_two_compiles_at_once_publish_two_versions_never_one(revised, exports_copy, dqm_process):
     # Real processes: the ruleset's lock is held across processes, so only two processes show it.
-    first = revised("a.xlsx", ["apalutamide"], [dt.date(2026, 1, 15)])
-    second = revised("b.xlsx", ["enzalutamide"], [dt.date(2026, 2, 1)])
+    first = revised("a.xlsx", ["apalutamide"], [dt.date(2027, 1, 15)])
+    second = revised("b.xlsx", ["enzalutamide"], [dt.date(2027, 2, 1)])
     # The first holds the lock for 3 s after writing its version; the second must wait for it.
-    a = windowed_process(first, exports_copy, hold_at="v4.json written", hold=3)
-    windows_until(a, "v4.json written")
+    a = windowed_process(first, exports_copy, hold_at="v5.json written", hold=3)
+    windows_until(a, "v5.json written")
     b = dqm_process.start("compile", second, "--exports", exports_copy)
     out_a, out_b = a.communicate(timeout=60), b.communicate(timeout=60)
     assert (a.returncode, b.returncode) == (0, 0), (out_a, out_b)
     assert out_a[0].splitlines() == [
         "WINDOW index.json written",
-        str(exports_copy / RULESET / "v4.json"),
+        str(exports_copy / RULESET / "v5.json"),
     ]
-    assert out_b[0].strip() == str(exports_copy / RULESET / "v5.json")
+    assert out_b[0].strip() == str(exports_copy / RULESET / "v6.json")
     store = Store(exports_copy)
-    v4, v5 = store.load(RULESET, 4), store.load(RULESET, 5)
-    assert v4["content_sha256"] != v5["content_sha256"]
+    v5, v6 = store.load(RULESET, 5), store.load(RULESET, 6)
+    assert v5["content_sha256"] != v6["content_sha256"]
 
     def drugs(doc):
         return {d["drug"] for d in doc["drug_lists"][0]["drugs"]}
 
-    assert ("apalutamide" in drugs(v4), "enzalutamide" in drugs(v4)) == (True, False)
-    assert ("apalutamide" in drugs(v5), "enzalutamide" in drugs(v5)) == (False, True)
-    assert v5["changes"]["since_version"] == 4
+    assert ("apalutamide" in drugs(v5), "enzalutamide" in drugs(v5)) == (True, False)
+    assert ("apalutamide" in drugs(v6), "enzalutamide" in drugs(v6)) == (False, True)
+    assert v6["changes"]["since_version"] == 5
     assert store.index_problems(RULESET) == []
 
 
-def test_two_compiles_started_together_get_v4_and_v5(revised, exports_copy, dqm_process):
+def test_two_compiles_started_together_get_v5_and_v6(revised, exports_copy, dqm_process):
     # Real processes, started together: only separate processes race for the lock as staff's would.
-    first = revised("a.xlsx", ["apalutamide"], [dt.date(2026, 1, 15)])
-    second = revised("b.xlsx", ["enzalutamide"], [dt.date(2026, 2, 1)])
+    first = revised("a.xlsx", ["apalutamide"], [dt.date(2027, 1, 15)])
+    second = revised("b.xlsx", ["enzalutamide"], [dt.date(2027, 2, 1)])
     procs = [
         dqm_process.start("compile", workbook, "--exports", exports_copy)
         for workbook in (first, second)
@@ -368,10 +368,10 @@ def test_two_compiles_started_together_get_v4_and_v5(revised, exports_copy, dqm_
     assert [p.returncode for p in procs] == [0, 0], outs
     published = sorted(o[0].strip() for o in outs)
     assert published == [
-        str(exports_copy / RULESET / "v4.json"),
         str(exports_copy / RULESET / "v5.json"),
+        str(exports_copy / RULESET / "v6.json"),
     ]
     store = Store(exports_copy)
-    assert assert_consistent(store) == [1, 2, 3, 4, 5]
-    assert store.load(RULESET, 4)["content_sha256"] != store.load(RULESET, 5)["content_sha256"]
+    assert assert_consistent(store) == [1, 2, 3, 4, 5, 6]
+    assert store.load(RULESET, 5)["content_sha256"] != store.load(RULESET, 6)["content_sha256"]
     assert store.index_problems(RULESET) == []

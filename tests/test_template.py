@@ -16,6 +16,8 @@ from tests.fixtures.paths import WORKBOOK
 
 DROPDOWNS = {
     ("Policies", "C"): '"Per Rx"',
+    ("Product Codes", "B"): '"NDC,RxCUI"',
+    ("Product Codes", "A"): "'Limits'!$B$2:$B$1000",
     ("Criteria", "C"): '"Concomitant drug on list,Attested"',
     ("Tests", "C"): '"Retail,Home Delivery"',
     ("Tests", "G"): '"Approve,Override,Deny"',

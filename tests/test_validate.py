@@ -390,7 +390,7 @@ def test_latest_history_review_date_must_equal_the_policys(founding_rows, make_w
             dt.date(2026, 1, 5),
             {
                 "policy": "imatinib-per-rx",
-                "history_date": dt.date(2025, 12, 8),
+                "history_date": dt.date(2026, 12, 1),
                 "review_date": dt.date(2026, 1, 5),
             },
         )
@@ -405,8 +405,8 @@ def test_policy_without_history(founding_rows, make_workbook):
             "Policies",
             "D2",
             "Review Date",
-            dt.date(2025, 12, 8),
-            {"policy": "imatinib-per-rx", "review_date": dt.date(2025, 12, 8)},
+            dt.date(2026, 12, 1),
+            {"policy": "imatinib-per-rx", "review_date": dt.date(2026, 12, 1)},
         )
     ]
 

@@ -38,11 +38,15 @@ def test_tests_become_claims_with_the_test_id_and_blanks_missing():
     assert list(claims.columns) == [
         "claim_id",
         "product_id",
+        "ndc",
+        "rxcui",
         "channel",
         "quantity",
+        "date_of_service",
         "concomitant_drugs",
         "attested_criteria",
     ]
+    assert claims[["ndc", "rxcui", "date_of_service"]].isna().all().all()
     assert len(claims) == len(V3["tests"]) == 22
     first, second = claims.iloc[0], claims.iloc[1]
     assert (first["claim_id"], first["product_id"], first["channel"], first["quantity"]) == (
@@ -57,4 +61,4 @@ def test_tests_become_claims_with_the_test_id_and_blanks_missing():
 
 def test_a_ruleset_without_tests_gives_no_claims_but_the_columns():
     claims = walk.tests_as_claims({**V3, "tests": []})
-    assert len(claims) == 0 and len(claims.columns) == 6
+    assert len(claims) == 0 and len(claims.columns) == 9

@@ -14,11 +14,13 @@ import pandas as pd
 import pyarrow as pa
 
 from ..vocabulary import CHANNELS
-from .claims import column_key, quantity_number
+from .claims import column_key, quantity_number, service_date
 
 # Codes for a claim's product or channel that are not an index into the ruleset's products or
 # into CHANNELS.
 MISSING, UNKNOWN = -2, -1
+# A claim's date of service is a day number (date.toordinal(), 1 and up), or one of these.
+NO_DATE, BAD_DATE = -1, -2
 _CHANNEL_CODES = {channel: i for i, channel in enumerate(CHANNELS)}
 
 
@@ -48,6 +50,10 @@ class Coded:
         code = self.codes[i]
         return None if code < 0 else self.categories[code]
 
+    def take(self, rows: np.ndarray) -> Coded:
+        """The same column for these rows only (the distinct values are shared, not copied)."""
+        return Coded(self.codes[rows], self.categories)
+
 
 @dataclass
 class Plain:
@@ -58,12 +64,31 @@ class Plain:
     def at(self, i: int) -> Any:
         return self.values[i]
 
+    def take(self, rows: np.ndarray) -> Plain:
+        return Plain(self.values[rows])
 
-def encode(series: pd.Series | list | None, n: int) -> tuple[np.ndarray, list[str]]:
+
+Column = pd.Series | list | Coded | Plain | None  # a claims column as the engine takes it
+
+
+def encoded(series: pd.Series | None, n: int) -> Coded | Plain | None:
+    """A claims column encoded once, for a batch decided in parts (decide/versions.py): text as
+    codes into its distinct values, a numeric quantity column as its numbers."""
+    if series is None:
+        return None
+    if _numeric(series):
+        return Plain(series.to_numpy(dtype=float, na_value=np.nan))
+    return Coded(*encode(series, n))
+
+
+def encode(series: Column, n: int) -> tuple[np.ndarray, list[str]]:
     """Codes per row (-1: missing) and the distinct texts; via Arrow when the column is Arrow text.
-    A list (one claim explained) is encoded in plain Python: cheaper than any frame."""
+    A list (one claim explained) is encoded in plain Python: cheaper than any frame. A column
+    already encoded is taken as it is."""
     if series is None:
         return np.full(n, -1, dtype=np.int64), []
+    if isinstance(series, Coded):
+        return series.codes, series.categories
     if isinstance(series, list):
         seen: dict[Any, int] = {}
         codes = np.array(
@@ -83,19 +108,41 @@ def encode(series: pd.Series | list | None, n: int) -> tuple[np.ndarray, list[st
     return codes.astype(np.int64), [str(u) if not isinstance(u, str) else u for u in uniques]
 
 
-def quantities(series: pd.Series | list | None, n: int) -> tuple[np.ndarray, Coded | Plain]:
-    """Each claim's quantity as a float (NaN when missing or not a number) and as given."""
-    if (
+def _numeric(series: Column) -> bool:
+    return (
         isinstance(series, pd.Series)
         and pd.api.types.is_numeric_dtype(series.dtype)
         and not pd.api.types.is_bool_dtype(series.dtype)
-    ):
+    )
+
+
+def quantities(series: Column, n: int) -> tuple[np.ndarray, Coded | Plain]:
+    """Each claim's quantity as a float (NaN when missing or not a number) and as given."""
+    if isinstance(series, Plain):
+        return series.values, series
+    if _numeric(series):
         values = series.to_numpy(dtype=float, na_value=np.nan)
         return values, Plain(values)
     codes, texts = encode(series, n)
     parsed = [quantity_number(t) for t in texts]
     numbers = np.array([np.nan if q is None else q for q in parsed] + [np.nan], dtype=float)
     return numbers[codes], Coded(codes, texts)
+
+
+def service_days(series: Column, n: int) -> tuple[np.ndarray, Coded]:
+    """Each claim's date of service as a day number, NO_DATE (missing or blank) or BAD_DATE (not
+    a date in the contract's grammar), and as the decision echoes it: YYYY-MM-DD (`20240601` ->
+    `2024-06-01`), or as given when it is not a date. Each distinct text is read once. A column
+    of timestamps (a table's date column) is read as its dates."""
+    if isinstance(series, pd.Series) and pd.api.types.is_datetime64_any_dtype(series.dtype):
+        series = series.dt.strftime("%Y-%m-%d")  # a time of day is not part of a date of service
+    codes, texts = encode(series, n)
+    days, shown = [], []
+    for text in texts:
+        date = service_date(text)
+        days.append(date.toordinal() if date else NO_DATE if not text.strip() else BAD_DATE)
+        shown.append(date.isoformat() if date else text)
+    return np.array(days + [NO_DATE], dtype=np.int64)[codes], Coded(codes, shown)
 
 
 def channel_code(text: str) -> int:

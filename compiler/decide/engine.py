@@ -12,6 +12,7 @@ row (messages.py).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from typing import Any
 
@@ -21,14 +22,30 @@ import pandas as pd
 from .. import names
 from ..vocabulary import CHANNELS, CLAIM_COLUMNS, DECISIONS, REJECT_CODE
 from . import model
-from .claims import ROW_PROBLEM, cell_text, column_key
+from .claims import OUT_OF_EFFECT, ROW_PROBLEM, cell_text, column_key
 from .decisions import decision_frame
 from .drugs import DrugLists, DrugTexts
-from .encode import MISSING, UNKNOWN, Coded, channel_code, claim_ids, encode, quantities
+from .encode import (
+    BAD_DATE,
+    MISSING,
+    UNKNOWN,
+    Coded,
+    Column,
+    channel_code,
+    claim_ids,
+    encode,
+    quantities,
+    service_days,
+)
 from .evaluation import APPROVE, DENY, INVALID, NOT_APPLICABLE, OVERRIDE, Evaluation
 from .explain import decision_row, trace
 from .messages import fixed_messages, message_column
 from .model import Override, Product
+from .resolve import MALFORMED, resolve
+
+# What the engine reads of a claims frame: the contract's columns and two notes on a claim (the
+# reader's on a malformed row, and decide/versions.py's on a date no version was in effect on).
+COLUMNS = [*CLAIM_COLUMNS, ROW_PROBLEM, OUT_OF_EFFECT]
 
 
 class Engine:
@@ -42,6 +59,7 @@ class Engine:
         self.drugs = DrugLists(model.drug_lists(ruleset))
         self.products: list[Product] = model.products(ruleset)
         self._product_index = {p.product_id.casefold(): i for i, p in enumerate(self.products)}
+        self._code_index = model.product_codes(ruleset)
         self._max_qty = np.array(
             [p.max_qty for p in self.products] or np.zeros((0, len(CHANNELS))), dtype=float
         )
@@ -78,6 +96,11 @@ class Engine:
     def product_ids(self) -> list[str]:
         return [p.product_id for p in self.products]
 
+    @functools.cached_property
+    def code_descriptions(self) -> dict[tuple[str, str], str | None]:
+        """(code system, code in its normal form) -> the code's description, for explanations."""
+        return model.code_descriptions(self.ruleset)
+
     def product(self, product_id: str) -> Product | None:
         i = self._product_index.get(str(product_id).strip().casefold())
         return None if i is None else self.products[i]
@@ -85,19 +108,22 @@ class Engine:
     def decide(self, claims: pd.DataFrame) -> pd.DataFrame:
         """One decision per claim row, in the same order, with the contract's fields."""
         claims = claims.rename(columns=column_key)
-        ev = self._evaluate(
-            {c: claims[c] if c in claims.columns else None for c in [*CLAIM_COLUMNS, ROW_PROBLEM]},
-            len(claims),
-        )
-        return decision_frame(self._columns(ev))
+        columns = {c: claims[c] if c in claims.columns else None for c in COLUMNS}
+        columns[OUT_OF_EFFECT] = None  # decide/versions.py's note, never a table's column
+        return decision_frame(self.decide_columns(columns, len(claims)))
+
+    def decide_columns(self, columns: dict[str, Column], n: int) -> dict[str, Any]:
+        """The decisions of n claims given as columns (each a Series, a list, an already encoded
+        column, or None when the claims do not carry it; without a `claim_id` key the decisions'
+        claim_id is None, for a caller that echoes the ids itself), as the decision frame's
+        columns: coded text, or float arrays (decisions.py makes whole ones integers)."""
+        return self._columns(self._evaluate(columns, n))
 
     def explain(self, claim: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
         """One claim's decision (a dict of the contract's fields) and the steps that led to it."""
         # The same pass as decide, on plain lists: a one-row DataFrame would cost more than deciding.
         claim = {column_key(k): v for k, v in claim.items()}
-        ev = self._evaluate(
-            {c: [cell_text(claim.get(c))] for c in [*CLAIM_COLUMNS, ROW_PROBLEM]}, 1
-        )
+        ev = self._evaluate({c: [cell_text(claim.get(c))] for c in COLUMNS}, 1)
         row = decision_row(self._columns(ev))
         return row, trace(self, ev, row)
 
@@ -113,12 +139,9 @@ class Engine:
 
     # -- deciding ---------------------------------------------------------------------------
 
-    def _evaluate(self, col: dict[str, pd.Series | list | None], n: int) -> Evaluation:
-        product_codes, product_texts = encode(col["product_id"], n)
-        product_of = np.array(
-            [self._product_code(t) for t in product_texts] + [MISSING], dtype=np.int64
-        )
-        product = product_of[product_codes]
+    def _evaluate(self, col: dict[str, Column], n: int) -> Evaluation:
+        named = resolve(col, n, self._product_index, self._code_index)
+        product = named.product
 
         channel_codes, channel_texts = encode(col["channel"], n)
         channel_of = np.array([channel_code(t) for t in channel_texts] + [MISSING], dtype=np.int64)
@@ -129,11 +152,21 @@ class Engine:
         drugs, texts = encode(col["concomitant_drugs"], n)
         drug_texts = DrugTexts(self.drugs, texts)
         attested, attested_texts = encode(col["attested_criteria"], n)
-        problem_codes, problems = encode(col[ROW_PROBLEM], n)
+        problem_codes, problems = encode(col.get(ROW_PROBLEM), n)
         problem = Coded(problem_codes, problems)
+        days, date_text = service_days(col.get("date_of_service"), n)
+        out_of_effect = Coded(*encode(col.get(OUT_OF_EFFECT), n))
+        in_effect = out_of_effect.codes < 0
 
-        invalid = (product == MISSING) | (channel < 0) | ~(quantity > 0) | (problem_codes >= 0)
-        valid = ~invalid & (product >= 0)
+        invalid = (
+            (product == MISSING)
+            | (product <= MALFORMED)  # a code that cannot be read, or identifiers that disagree
+            | (channel < 0)
+            | ~(quantity > 0)
+            | (problem_codes >= 0)
+            | (days == BAD_DATE)
+        )
+        valid = ~invalid & (product >= 0) & in_effect
         safe_product = np.where(product >= 0, product, 0)
         safe_channel = np.where(channel >= 0, channel, 0)
         limit = self._max_qty[safe_product, safe_channel] if len(self.products) else np.zeros(n)
@@ -163,7 +196,7 @@ class Engine:
         decision = np.full(n, DENY, dtype=np.int8)
         decision[valid & ~over] = APPROVE
         decision[winner >= 0] = OVERRIDE
-        decision[~invalid & (product == UNKNOWN)] = NOT_APPLICABLE
+        decision[~invalid & ((product == UNKNOWN) | ~in_effect)] = NOT_APPLICABLE
         decision[invalid] = INVALID
         approved = np.where(
             decision == APPROVE,
@@ -175,24 +208,27 @@ class Engine:
             ),
         )
         return Evaluation(
-            n,
-            claim_ids(col["claim_id"], n),
-            Coded(product_codes, product_texts),
-            product,
-            Coded(channel_codes, channel_texts),
-            channel,
-            quantity_text,
-            quantity,
-            drugs,
-            drug_texts,
-            attested,
-            attested_texts,
-            problem,
-            decision,
-            limit,
-            approved,
-            winner,
-            met,
+            n=n,
+            claim_id=claim_ids(col["claim_id"], n) if "claim_id" in col else None,
+            named=named,
+            product=product,
+            channel_text=Coded(channel_codes, channel_texts),
+            channel=channel,
+            quantity_text=quantity_text,
+            quantity=quantity,
+            drugs=drugs,
+            drug_texts=drug_texts,
+            attested=attested,
+            attested_texts=attested_texts,
+            problem=problem,
+            days=days,
+            date_text=date_text,
+            out_of_effect=out_of_effect,
+            decision=decision,
+            limit=limit,
+            approved=approved,
+            winner=winner,
+            met=met,
         )
 
     def _over_limit_groups(
@@ -214,12 +250,6 @@ class Engine:
         starts = np.flatnonzero(np.r_[True, products[1:] != products[:-1]])
         for start, end in zip(starts, [*starts[1:], len(rows)], strict=True):
             yield rows[start:end], self._overrides_of[int(products[start])]
-
-    def _product_code(self, text: str) -> int:
-        key = str(text).strip().casefold()
-        if not key:
-            return MISSING
-        return self._product_index.get(key, UNKNOWN)
 
     def _met(
         self,
@@ -246,14 +276,22 @@ class Engine:
         n = ev.n
         decided = ev.decision
         winner = np.where(decided == OVERRIDE, ev.winner, -1)
+        in_effect = ev.out_of_effect.codes < 0
         return {
             "claim_id": ev.claim_id,
-            "product_id": ev.product_text,  # the claim's text as given
+            # The claim's product_id as given, else the product its code names.
+            "product_id": ev.named.resolved_ids(self.product_ids),
             "policy_id": Coded(
-                np.where(ev.product >= 0, self._policy_of[ev.product], -1), self._policy_ids
+                np.where(
+                    (ev.product >= 0) & in_effect,
+                    self._policy_of[np.where(ev.product >= 0, ev.product, -1)],
+                    -1,
+                ),
+                self._policy_ids,
             ),
             "channel": self._channel_column(ev),
             "quantity": ev.quantity,
+            "date_of_service": ev.date_text,
             "decision": Coded(decided, DECISIONS),
             "approved_quantity": ev.approved,
             "limit": ev.limit,
@@ -263,8 +301,8 @@ class Engine:
             "approval_months": self._ov_months[winner],
             "message": message_column(ev, self._messages),
             "ruleset_id": Coded(np.zeros(n, dtype=np.int8), [self.ruleset_id]),
-            "ruleset_version": np.full(
-                n, np.nan if self.version is None else self.version, dtype=float
+            "ruleset_version": np.where(  # none for a claim no version was in effect for
+                in_effect, np.nan if self.version is None else self.version, np.nan
             ),
         }
 

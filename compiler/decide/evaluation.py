@@ -11,6 +11,7 @@ import numpy as np
 from ..vocabulary import DECISIONS
 from .drugs import DrugTexts
 from .encode import Coded, Plain
+from .resolve import Named
 
 # Each claim's decision as a code into DECISIONS.
 APPROVE, OVERRIDE, DENY, NOT_APPLICABLE, INVALID = range(len(DECISIONS))
@@ -21,9 +22,10 @@ class Evaluation:
     """Per claim (n of them): what it said, and what the engine made of it."""
 
     n: int
-    claim_id: Any
-    product_text: Coded  # the claim's product_id as given
-    product: np.ndarray  # index into Engine.products, encode.UNKNOWN or encode.MISSING
+    claim_id: Any  # None when the caller echoes the claim ids itself (decide/versions.py)
+    named: Named  # how the claim names its product: product_id, ndc, rxcui, as given and read
+    product: np.ndarray  # index into Engine.products, or UNKNOWN, MISSING (encode.py),
+    # MALFORMED, CONFLICT (resolve.py)
     channel_text: Coded  # the claim's channel as given
     channel: np.ndarray  # index into CHANNELS, encode.UNKNOWN or encode.MISSING
     quantity_text: Coded | Plain  # the claim's quantity as given
@@ -33,8 +35,16 @@ class Evaluation:
     attested: np.ndarray  # codes into attested_texts (-1: none)
     attested_texts: list[str]
     problem: Coded  # the reader's note on a malformed row, or none
+    days: np.ndarray  # the date of service as a day number, or encode.NO_DATE / BAD_DATE
+    date_text: Coded  # the date of service as echoed: YYYY-MM-DD, or as given when not a date
+    out_of_effect: Coded  # why no version was in effect on the claim's date, or none
     decision: np.ndarray  # APPROVE … INVALID
     limit: np.ndarray  # the product's channel maximum; NaN unless the claim is valid for a product
     approved: np.ndarray  # NaN for not_applicable and invalid
     winner: np.ndarray  # index into Engine.overrides, -1 when none applies
     met: dict[str, np.ndarray] = field(default_factory=dict)  # criterion id -> met per row
+
+    @property
+    def product_text(self) -> Coded:
+        """The claim's product_id as given."""
+        return self.named.product_text

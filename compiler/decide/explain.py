@@ -9,8 +9,15 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from .. import names
-from ..vocabulary import CHANNEL_LABELS, CHANNELS, REJECT_CODE, format_number, json_number
+from .. import codes, names
+from ..vocabulary import (
+    CHANNEL_LABELS,
+    CHANNELS,
+    CODE_SYSTEMS,
+    REJECT_CODE,
+    format_number,
+    json_number,
+)
 from .encode import Coded
 from .evaluation import APPROVE, DENY, INVALID, Evaluation
 
@@ -27,12 +34,21 @@ def trace(engine: Engine, ev: Evaluation, row: dict[str, Any]) -> list[str]:
     """The steps from the claim to its decision `row`, one sentence each."""
     version = f"v{engine.version}" if engine.version is not None else "draft"
     lines = [f"Ruleset {engine.ruleset_id} {version}."]
+    if ev.out_of_effect.codes[0] >= 0:  # decided by no version (decide/versions.py)
+        lines = [f"Ruleset {engine.ruleset_id}: no version is in effect on the date of service."]
     decided = int(ev.decision[0])
     if decided == INVALID:
         return lines + [f"The claim is invalid: {row['message'].removeprefix('Invalid: ')}"]
     p = engine.products[ev.product[0]] if ev.product[0] >= 0 else None
-    if p is None:
+    if p is None or ev.out_of_effect.codes[0] >= 0:
         return lines + [row["message"]]
+    for column, text, code, _ in ev.named.given(0):
+        if code is not None:  # named by a code: which product it is
+            about = engine.code_descriptions.get((column, code.value))
+            lines.append(
+                f"{CODE_SYSTEMS[column]} {text.strip()!r} ({codes.shown(column, code.value)}) is "
+                f"{p.product_id}" + (f": {about}." if about else ".")
+            )
     ch = int(ev.channel[0])
     label = CHANNEL_LABELS[CHANNELS[ch]]
     qty, limit = format_number(ev.quantity[0]), format_number(ev.limit[0])

@@ -13,13 +13,26 @@ from typing import Any
 
 import numpy as np
 
-from ..vocabulary import CHANNEL_LABELS, CHANNELS, REJECT_CODE, format_number
+from .. import codes
+from ..vocabulary import (
+    CHANNEL_LABELS,
+    CHANNELS,
+    CODE_SYSTEMS,
+    PRODUCT_CLAIM_COLUMNS,
+    REJECT_CODE,
+    format_number,
+)
 from .claims import quantity_number
-from .encode import MISSING, UNKNOWN, Coded
+from .encode import BAD_DATE, MISSING, UNKNOWN, Coded
 from .evaluation import APPROVE, DENY, INVALID, NOT_APPLICABLE, OVERRIDE, Evaluation
 from .model import Criterion, Product
+from .resolve import CONFLICT, MALFORMED
 
 _CHANNEL_WORDS = " or ".join(CHANNELS)  # "retail or home_delivery"
+_PRODUCT_WORDS = f"{', '.join(PRODUCT_CLAIM_COLUMNS[:-1])} or {PRODUCT_CLAIM_COLUMNS[-1]}"
+_NDC_LAYOUTS = f"{', '.join(codes.NDC_LAYOUTS[:-2])} or {codes.NDC_LAYOUTS[-2]}"  # 10 digits
+# A claim's identifier as (column, text as given, code as read, product): resolve.Identifier.at
+Given = tuple[str, str, codes.Code | None, int]
 
 
 @dataclass
@@ -31,14 +44,22 @@ class Messages:
       Engine.overrides); capped is 1 when the override's maximum cut the quantity requested."""
 
     ruleset: str  # "oncology-dqm v3", or "oncology-dqm (draft)"
+    product_ids: list[str]  # the ruleset's, in Engine.products order
     texts: list[str]
     approve: np.ndarray
     deny: np.ndarray
     override: np.ndarray
 
-    def not_applicable(self, product_text: Any) -> str:
-        """The message for a claim whose product has no limit in the ruleset."""
-        return f"Ruleset {self.ruleset} has no quantity limit for product {str(product_text).strip()!r}."
+    def not_applicable(self, given: tuple[Given, ...]) -> str:
+        """The message for a claim whose product (named by product_id, NDC or RxCUI) has no limit
+        in the ruleset."""
+        named = " or ".join(_subject(column, text) for column, text, _, _ in given)
+        return f"Ruleset {self.ruleset} has no quantity limit for {named}."
+
+
+def _subject(column: str, text: str) -> str:
+    """`product 'x'`, `NDC '47335-475-83'`, `RxCUI '403879'`: an identifier as the claim gave it."""
+    return f"{CODE_SYSTEMS.get(column, 'product')} {text.strip()!r}"
 
 
 def fixed_messages(
@@ -88,52 +109,81 @@ def fixed_messages(
                 )
         first += len(p.overrides)
     ruleset = f"{ruleset_id} v{version}" if version is not None else f"{ruleset_id} (draft)"
-    return Messages(ruleset, texts, approve, deny, override)
+    return Messages(ruleset, [p.product_id for p in products], texts, approve, deny, override)
 
 
 def message_column(ev: Evaluation, messages: Messages) -> Coded:
     """Each claim's message, as codes into the fixed messages and those written for this batch."""
     decided = ev.decision
-    codes = np.full(ev.n, -1, dtype=np.int64)
+    codes_ = np.full(ev.n, -1, dtype=np.int64)
     categories = list(messages.texts)
     rows = np.flatnonzero(decided == APPROVE)
-    codes[rows] = messages.approve[ev.product[rows], ev.channel[rows]]
+    codes_[rows] = messages.approve[ev.product[rows], ev.channel[rows]]
     rows = np.flatnonzero(decided == DENY)
-    codes[rows] = messages.deny[ev.product[rows], ev.channel[rows]]
+    codes_[rows] = messages.deny[ev.product[rows], ev.channel[rows]]
     rows = np.flatnonzero(decided == OVERRIDE)
     capped = ev.quantity[rows] > ev.approved[rows]
-    codes[rows] = messages.override[ev.winner[rows], ev.channel[rows], capped.astype(np.int64)]
+    codes_[rows] = messages.override[ev.winner[rows], ev.channel[rows], capped.astype(np.int64)]
     rows = np.flatnonzero(decided == NOT_APPLICABLE)
-    if len(rows):
-        products, inverse = np.unique(ev.product_text.codes[rows], return_inverse=True)
-        codes[rows] = inverse + len(categories)
-        categories += [messages.not_applicable(ev.product_text.categories[p]) for p in products]
+    if len(rows):  # one message per distinct cause: the identifiers' texts, or the note
+        causes = np.stack(
+            [ev.out_of_effect.codes[rows], *(i.text.codes[rows] for i in ev.named.identifiers)]
+        )
+        distinct, first, inverse = np.unique(causes, axis=1, return_index=True, return_inverse=True)
+        codes_[rows] = inverse.reshape(-1) + len(categories)
+        for cause, i in zip(distinct.T, rows[first], strict=True):
+            categories.append(
+                ev.out_of_effect.categories[cause[0]]
+                if cause[0] >= 0
+                else messages.not_applicable(ev.named.given(i))
+            )
     written: dict[Any, int] = {}
     for i in np.flatnonzero(decided == INVALID):  # rare; one message per distinct cause
         key = (
-            ev.product[i] == MISSING,
+            ev.product[i],
+            ev.named.given(i) if ev.product[i] in (MISSING, MALFORMED, CONFLICT) else (),
             ev.channel_text.at(i),
             ev.channel[i],
             ev.quantity_text.at(i),
+            ev.date_text.at(i) if ev.days[i] == BAD_DATE else None,
             ev.problem.at(i),
         )
         code = written.get(key)
         if code is None:
-            categories.append(invalid_message(*key))
+            categories.append(invalid_message(*key, product_ids=messages.product_ids))
             code = written[key] = len(categories) - 1
-        codes[i] = code
-    return Coded(codes, categories)
+        codes_[i] = code
+    return Coded(codes_, categories)
 
 
 def invalid_message(
-    product_missing: bool, channel_text: Any, channel: int, quantity_text: Any, problem: str | None
+    product: int,
+    given: tuple[Given, ...],
+    channel_text: Any,
+    channel: int,
+    quantity_text: Any,
+    bad_date: str | None,
+    problem: str | None,
+    product_ids: list[str] | None = None,
 ) -> str:
-    """What is wrong with a malformed claim, every problem in one sentence."""
+    """What is wrong with a malformed claim, every problem in one sentence. `product`: what the
+    claim's identifiers `given` name (resolve.py); `product_ids`: the ruleset's, to name the products identifiers disagree on."""
     wrong = []
     if problem:
         wrong.append(problem.rstrip("."))
-    if product_missing:
-        wrong.append("product_id is missing")
+    if product == MISSING:
+        wrong.append(f"product is missing (give {_PRODUCT_WORDS})")
+    elif product == MALFORMED:
+        wrong += [
+            _unreadable(column, text, code)
+            for column, text, code, _ in given
+            if code and code.value is None
+        ]
+    elif product == CONFLICT:
+        wrong.append(
+            f"{' and '.join(column for column, _, _, _ in given)} name different products: "
+            + ", ".join(_names(column, text, p, product_ids) for column, text, _, p in given)
+        )
     if channel == MISSING:
         wrong.append(f"channel is missing (use {_CHANNEL_WORDS})")
     elif channel == UNKNOWN:
@@ -151,4 +201,35 @@ def invalid_message(
         wrong.append(f"quantity {str(quantity_text).strip()!r} is not a number")
     elif not q > 0:
         wrong.append(f"quantity {format_number(q)} is not more than 0")
+    if bad_date is not None:
+        wrong.append(
+            f"date_of_service {bad_date.strip()!r} is not a date: write it as YYYY-MM-DD or "
+            "YYYYMMDD"
+        )
     return "Invalid: " + "; ".join(wrong) + "."
+
+
+def _unreadable(column: str, text: str, code: codes.Code) -> str:
+    """What is wrong with a code that cannot be read (codes.py says which problem it is)."""
+    shown = f"{CODE_SYSTEMS[column]} {text.strip()!r}"
+    if code.problem == codes.TEN_DIGITS_WITHOUT_HYPHENS:
+        return f"{shown} has 10 digits without hyphens: write it as {_NDC_LAYOUTS}"
+    if column == codes.RXCUI:
+        return f"{shown} is not an RxCUI: write its digits only"
+    if code.problem == codes.NOT_DIGITS:
+        return f"{shown} has characters other than digits and hyphens"
+    if code.problem == codes.DIGIT_COUNT:
+        return f"{shown} has {code.digits} digits; a package NDC has 11, or 10 written with hyphens"
+    return f"{shown} is not written as {', '.join(codes.NDC_LAYOUTS[:-1])} or 5-4-2"
+
+
+def _names(column: str, text: str, product: int, product_ids: list[str] | None) -> str:
+    """`NDC '47335-475-83' is imatinib-400mg-tab`, `product_id 'x' is no product of the ruleset`."""
+    named = product_ids[product] if product >= 0 and product_ids else None
+    if column == "product_id":
+        return (
+            f"product_id is {named}"
+            if named
+            else f"product_id {text.strip()!r} is no product of the ruleset"
+        )
+    return f"{_subject(column, text)} is {named or 'no product of the ruleset'}"

@@ -1,5 +1,6 @@
-"""The ruleset as the engine reads it: products with their limits and overrides, criteria, and drug
-list entries, built from a ruleset dict (a published version or a draft from build())."""
+"""The ruleset as the engine reads it: products with their limits and overrides, the codes that
+name them, criteria and drug list entries, built from a ruleset dict (a published version of
+either schema, or a draft from build())."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import names
-from ..vocabulary import CHANNELS, MAX_QTY_FIELDS
+from ..vocabulary import CHANNELS, CODE_SYSTEMS, MAX_QTY_FIELDS
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,29 @@ def products(ruleset: dict[str, Any]) -> list[Product]:
         for policy in ruleset["policies"]
         for p in policy["products"]
     ]
+
+
+def product_codes(ruleset: dict[str, Any]) -> dict[str, dict[str, int]]:
+    """Code system -> code -> the index of its product in `products(ruleset)`. A schema-1
+    version has no codes."""
+    out: dict[str, dict[str, int]] = {system: {} for system in CODE_SYSTEMS}
+    i = 0
+    for policy in ruleset["policies"]:
+        for p in policy["products"]:
+            for c in p.get("codes", ()):
+                out[c["code_system"]][c["code"]] = i
+            i += 1
+    return out
+
+
+def code_descriptions(ruleset: dict[str, Any]) -> dict[tuple[str, str], str | None]:
+    """(code system, code) -> the code's description (`Sun Pharma, bottle of 30`)."""
+    return {
+        (c["code_system"], c["code"]): c["description"]
+        for policy in ruleset["policies"]
+        for p in policy["products"]
+        for c in p.get("codes", ())
+    }
 
 
 def criteria(ruleset: dict[str, Any]) -> dict[str, Criterion]:

@@ -14,6 +14,7 @@ without it (the `spark` extra).
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import functools
 import hashlib
 import json
@@ -50,15 +51,20 @@ _IMPACT_ROWS = ", ".join(
 
 
 def decide(
-    claims: DataFrame, versions: dict[str, Any] | Sequence[dict[str, Any]], *, csv_width: int = 0
+    claims: DataFrame,
+    versions: dict[str, Any] | Sequence[dict[str, Any]],
+    *,
+    as_of: dt.date | None = None,
+    csv_width: int = 0,
 ) -> DataFrame:
     """The decisions (columns and types of decisions.DECISION_SCHEMA) of a Spark DataFrame of
     claims (the contract's columns, matched as a CSV header is; any types) against a version
-    dict, or a ruleset's versions. `csv_width`: the header's column count when `claims` was read
+    dict, or a ruleset's versions (each claim by the version in effect on its date of service, or
+    on `as_of`: decide/versions.py). `csv_width`: the header's column count when `claims` was read
     from CSV with a `_corrupt_record` column (read_claims does), so that a row with more fields
     decides invalid as in one process. Raises ClaimsFileError when a required column is missing."""
     frame, offsets = _prepared(claims, csv_width)
-    shipped = _ship(claims.sparkSession, versions)
+    shipped = _ship(claims.sparkSession, versions, as_of)
     return frame.mapInPandas(
         functools.partial(_decide_partition, shipped, offsets, csv_width), SPARK_SCHEMA
     )
@@ -250,16 +256,22 @@ def _claim_batches(
 
 
 def _decider(shipped: Any) -> Callable[[pd.DataFrame], pd.DataFrame]:
-    """The decide function of the shipped versions, built once per worker process."""
+    """The decide function of the shipped versions, built once per worker process: one version's
+    engine, or the versions chosen among by date (each version's engine made on first use)."""
     payload = shipped if isinstance(shipped, bytes) else shipped.value
     key = hashlib.sha256(payload).hexdigest()
     if key not in _DECIDERS:
         from .engine import Engine
+        from .versions import Versions
 
-        docs = json.loads(payload)
-        if len(docs) != 1:
-            raise ValueError("Deciding on Spark takes one version of a ruleset.")
-        _DECIDERS[key] = Engine(docs[0]).decide
+        given = json.loads(payload)
+        docs, as_of = given["versions"], given["as_of"]
+        if len(docs) == 1 and as_of is None:
+            _DECIDERS[key] = Engine(docs[0]).decide
+        else:
+            versions = Versions.of({doc["version"]: doc for doc in docs})
+            day = dt.date.fromisoformat(as_of) if as_of else None
+            _DECIDERS[key] = lambda claims: versions.decide(claims, day)
     return _DECIDERS[key]
 
 
@@ -302,10 +314,15 @@ def _partition_offsets(frame: DataFrame, has_ids: bool) -> dict[int, int] | None
     return offsets
 
 
-def _ship(spark: SparkSession, versions: dict[str, Any] | Sequence[dict[str, Any]]) -> Any:
-    """The versions' JSON, to every worker once."""
+def _ship(
+    spark: SparkSession,
+    versions: dict[str, Any] | Sequence[dict[str, Any]],
+    as_of: dt.date | None = None,
+) -> Any:
+    """The versions' JSON (and the date to decide as of), to every worker once."""
     docs = [versions] if isinstance(versions, dict) else list(versions)
-    payload = json.dumps(docs, sort_keys=True).encode()
+    given = {"versions": docs, "as_of": as_of.isoformat() if as_of else None}
+    payload = json.dumps(given, sort_keys=True).encode()
     try:
         return spark.sparkContext.broadcast(payload)
     except Exception:  # Spark Connect has no SparkContext: the bytes travel in the closure

@@ -10,14 +10,18 @@ import numpy as np
 import orjson
 import pandas as pd
 
-from .. import names
-from ..vocabulary import CHANNEL_LABELS, json_number
+from .. import codes, names
+from ..effective import latest_review_date
+from ..vocabulary import CHANNEL_LABELS, CODE_SYSTEMS, json_number
 from ..workbook.validate import Validated
 
-SCHEMA_VERSION = 1
+# 1: the first files (v1-v3 of the founding ruleset); 2: adds the version's effective_date and
+# each product's codes. ruleset.schema.json describes both; readers read both.
+SCHEMA_VERSION = 2
 # What a ruleset *says*; its content hash decides whether anything changed. The source file and
 # the workbook's own Tests travel with a version but are not rules.
 CONTENT_KEYS = ("ruleset_id", "title", "owner", "policies", "criteria", "drug_lists")
+CODE_SYSTEM_OF_LABEL = {label: system for system, label in CODE_SYSTEMS.items()}  # "NDC" -> "ndc"
 CHANNEL_OF_LABEL = {
     label: channel for channel, label in CHANNEL_LABELS.items()
 }  # "Retail" -> "retail"
@@ -53,6 +57,19 @@ def build(validated: Validated) -> dict[str, Any]:
                 "criteria_text": text,
             }
         )
+    product_codes: dict[str, list] = {}
+    if "Product Codes" in f:
+        for product_id, label, text, description in _rows(
+            f["Product Codes"], "Product ID", "Code System", "Code", "Description"
+        ):
+            system = CODE_SYSTEM_OF_LABEL[label]
+            product_codes.setdefault(product_id, []).append(
+                {
+                    "code_system": system,
+                    "code": codes.read_code(system, str(text)).value,
+                    "description": description,
+                }
+            )
     products: dict[str, list] = {}
     for policy_id, product_id, product, strength, retail, home, unit, footnote in _rows(
         f["Limits"],
@@ -74,6 +91,9 @@ def build(validated: Validated) -> dict[str, Any]:
                 "home_delivery_max_qty": home,
                 "unit": unit,
                 "footnote": footnote,
+                "codes": sorted(
+                    product_codes.get(product_id, []), key=lambda c: (c["code_system"], c["code"])
+                ),
                 "overrides": _sorted(overrides.get(product_id, []), "criterion_id"),
             }
         )
@@ -160,13 +180,21 @@ def build(validated: Validated) -> dict[str, Any]:
         else []
     )
 
+    policies = sorted(policies, key=lambda p: p["policy_id"])
+    effective = ruleset["Effective Date"]
     content = {
         "schema_version": SCHEMA_VERSION,
         "ruleset_id": ruleset["Ruleset ID"],
         "title": ruleset["Title"],
         "owner": _text(ruleset["Owner"]),
+        # Blank: the version takes effect on its latest History Review Date.
+        "effective_date": (
+            effective.strftime("%Y-%m-%d")
+            if not pd.isna(effective)
+            else latest_review_date({"policies": policies})
+        ),
         "source": {"file_name": validated.workbook.file_name, "sha256": validated.workbook.sha256},
-        "policies": sorted(policies, key=lambda p: p["policy_id"]),
+        "policies": policies,
         "criteria": sorted(criteria, key=lambda c: c["criterion_id"]),
         "drug_lists": sorted(drug_lists, key=lambda d: d["drug_list_id"]),
         "tests": sorted(tests, key=lambda t: t["test_id"]),
@@ -176,8 +204,25 @@ def build(validated: Validated) -> dict[str, Any]:
 
 
 def content_sha256(doc: dict[str, Any]) -> str:
-    """Hash of what the ruleset says, independent of the file it came from."""
+    """Hash of what the ruleset says, independent of the file it came from (and of the schema
+    it is written in): a product without codes, and an effective date that is the latest History
+    Review Date (what a version without one takes effect on), are hashed as a schema-1 version
+    writes them, without the field. So rules that say what a published version says hash as it
+    does, and publish nothing."""
     rules = {k: doc[k] for k in CONTENT_KEYS}
+    if any("codes" in p and not p["codes"] for pol in doc["policies"] for p in pol["products"]):
+        rules["policies"] = [
+            {
+                **pol,
+                "products": [
+                    p if p.get("codes") else {k: v for k, v in p.items() if k != "codes"}
+                    for p in pol["products"]
+                ],
+            }
+            for pol in doc["policies"]
+        ]
+    if "effective_date" in doc and doc["effective_date"] != latest_review_date(doc):
+        rules["effective_date"] = doc["effective_date"]
     return hashlib.sha256(orjson.dumps(rules, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 

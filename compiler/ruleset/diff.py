@@ -5,10 +5,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from .. import codes
+from ..effective import effective_date
+from ..vocabulary import CODE_SYSTEMS
+
 # Field -> the workbook header staff know it by.
 LABELS = {
     "title": "Title",
     "owner": "Owner",
+    "effective_date": "Effective Date",
+    "product_id": "Product ID",
     "policy_type": "Policy Type",
     "review_date": "Review Date",
     "approval_months": "Approval Duration (months)",
@@ -46,6 +52,14 @@ def changes(before: dict[str, Any] | None, after: dict[str, Any]) -> list[dict[s
         )
     else:
         out += _fields("ruleset", after["ruleset_id"], before, after, ["title", "owner"])
+        # A version without an effective_date (schema 1) takes effect on its latest review.
+        out += _fields(
+            "ruleset",
+            after["ruleset_id"],
+            {"effective_date": effective_date(before)},
+            {"effective_date": effective_date(after)},
+            ["effective_date"],
+        )
     out += _compare(
         "policy",
         _policies(before),
@@ -66,6 +80,7 @@ def changes(before: dict[str, Any] | None, after: dict[str, Any]) -> list[dict[s
             "footnote",
         ],
     )
+    out += code_changes(before, after)
     out += _compare(
         "override",
         _overrides(before),
@@ -147,6 +162,44 @@ def history_changes(before: dict[str, Any], after: dict[str, Any]) -> list[dict[
             )
         )
     return out
+
+
+def code_changes(before: dict[str, Any], after: dict[str, Any]) -> list[dict[str, Any]]:
+    """Product codes added, removed, or moved to another product or description; a code is known
+    by its system and code (`NDC 47335-0475-83`)."""
+    old, new = _codes(before), _codes(after)
+    out = []
+    for action, keys, side in (
+        ("added", new.keys() - old.keys(), new),
+        ("removed", old.keys() - new.keys(), old),
+    ):
+        for key in sorted(keys):
+            out.append(
+                _record(
+                    "code",
+                    action,
+                    key,
+                    None,
+                    None,
+                    None,
+                    f"{side[key]['product_id']}: {key} {action}",
+                )
+            )
+    for key in sorted(old.keys() & new.keys()):
+        out += _fields("code", key, old[key], new[key], ["product_id", "description"])
+    return out
+
+
+def _codes(doc: dict) -> dict[str, dict]:
+    return {
+        f"{CODE_SYSTEMS[c['code_system']]} {codes.shown(c['code_system'], c['code'])}": {
+            "product_id": p["product_id"],
+            "description": c["description"],
+        }
+        for pol in doc["policies"]
+        for p in pol["products"]
+        for c in p.get("codes", ())
+    }
 
 
 def _by_date(keys) -> dict[tuple[str, str], list[tuple]]:

@@ -33,6 +33,7 @@ import orjson
 from filelock import FileLock
 
 from ..atomic import create_file, replace_file
+from ..effective import effective_date
 
 SCHEMA_FILE = "ruleset.schema.json"
 INDEX_FILE = "index.json"
@@ -307,6 +308,7 @@ def index_entry(doc: dict[str, Any], previous: dict[str, Any] | None) -> dict[st
         "file": f"v{doc['version']}.json",
         "sha256": doc["sha256"],
         "content_sha256": doc["content_sha256"],
+        "effective_date": effective_date(doc),
         "review_dates": {p["policy_id"]: p["review_date"] for p in doc["policies"]},
         "history_added": history_added(doc, previous),
     }

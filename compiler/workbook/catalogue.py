@@ -3,7 +3,7 @@
 A finding (findings.py) carries a stable kebab-case code and the parameters its message needs;
 its text is rendered here. A template is a `str.format` string or, where the wording depends on
 the values (a list to join, a choice of hint), a function of the parameters. This module imports
-only the vocabulary (plain Python), so reading a file's bytes (container.py, raw.py) can make
+only the vocabulary and the code rules (plain Python), so reading a file's bytes (container.py, raw.py) can make
 findings before pandas or pandera is loaded.
 """
 
@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from .. import codes
 from ..vocabulary import format_number as _n
 
 Template = str | Callable[..., str]
@@ -107,6 +108,33 @@ def _tests_quantity_mismatch(expected: float, approved: float | None, reason: st
     return f"Expected {_n(expected)} approved, but dqm approves {got}: {reason} {_CORRECT_IT}"
 
 
+_TYPE_NDC = (
+    "Type the package NDC with the hyphens printed on its label (4-4-2, 5-3-2 or 5-4-1, such as "
+    "47335-475-83), or as 11 digits (47335047583)."
+)
+_LOST_ZEROS = (
+    " The cell holds a number, and a number loses its leading zeros: format the Code column as "
+    "Text and type the code again."
+)
+
+
+def _ambiguous_ndc(code: str, typed_as_number: bool = False) -> str:
+    return (
+        f"NDC {code!r} has 10 digits without hyphens, so which segment takes the leading zero of "
+        f"its 11-digit form cannot be known. {_TYPE_NDC}" + (_LOST_ZEROS if typed_as_number else "")
+    )
+
+
+def _malformed_ndc(code: str, problem: str, digits: int, typed_as_number: bool = False) -> str:
+    if problem == codes.NOT_DIGITS:
+        wrong = "has characters other than digits and hyphens"
+    elif problem == codes.DIGIT_COUNT:
+        wrong = f"has {digits} digit{'s' if digits != 1 else ''}; a package NDC has 10 or 11"
+    else:
+        wrong = f"is not written as {', '.join(codes.NDC_LAYOUTS[:-1])} or {codes.NDC_LAYOUTS[-1]}"
+    return f"NDC {code!r} {wrong}. {_TYPE_NDC}" + (_LOST_ZEROS if typed_as_number else "")
+
+
 MESSAGES: dict[str, Template] = {
     # The file as a whole (reader.py, container.py, raw.py): nothing in it was read.
     "cannot-open-file": "Cannot open {path}: {reason}.",
@@ -198,6 +226,13 @@ MESSAGES: dict[str, Template] = {
     "History.",
     "duplicate-name-in-list": "{name!r} is already on list {list_id!r} in row {first_row}. A name "
     "appears once per list: delete it here or there.",
+    "ambiguous-ndc": _ambiguous_ndc,
+    "malformed-ndc": _malformed_ndc,
+    "malformed-rxcui": "RxCUI {code!r} must be digits only, such as 403879 (imatinib 400 MG Oral "
+    "Tablet). Type the RxNorm concept's number.",
+    "duplicate-code": "{system} {code!r} is the same code as row {first_row} ({system} {shown}, "
+    "for {product!r}); one code names one product in the whole workbook. Delete one of the two "
+    "rows, or correct the code.",
     # Against what is published (ruleset/history.py) and the Tests sheet (ruleset/testsheet.py).
     "history-row-missing": _history_row_missing,
     "tests-decision-mismatch": _tests_decision_mismatch,

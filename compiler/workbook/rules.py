@@ -1,6 +1,7 @@
 """The cross-sheet rules: references resolve, overrides exceed limits, history agrees with the
-policy, names are unique within a drug list, exactly one Ruleset row. Each rule runs only when
-the sheets it reads are present with all their required headers."""
+policy, names are unique within a drug list, product codes read as codes and name one product
+each, exactly one Ruleset row. Each rule runs only when the sheets it reads are present with all
+their required headers."""
 
 from __future__ import annotations
 
@@ -8,13 +9,15 @@ import difflib
 
 import pandas as pd
 
-from .. import names
+from .. import codes, names
+from ..vocabulary import CODE_SYSTEMS
 from . import schemas
 from .findings import WARNING, Finding
 from .reader import Sheet
 
 CHANNEL_HEADERS = ("Retail Max Qty per Rx", "Home Delivery Max Qty per Rx")
 ON_LIST = "Concomitant drug on list"
+CODE_SYSTEM_KEYS = {label: key for key, label in CODE_SYSTEMS.items()}  # "NDC" -> "ndc"
 
 
 def check(sheets: dict[str, Sheet], frames: dict[str, pd.DataFrame]) -> list[Finding]:
@@ -26,6 +29,7 @@ def check(sheets: dict[str, Sheet], frames: dict[str, pd.DataFrame]) -> list[Fin
         out += one_ruleset_row(sheets["Ruleset"], frames["Ruleset"])
     refs = [
         ("Limits", "Policy ID", "Policies", "Policy ID"),
+        ("Product Codes", "Product ID", "Limits", "Product ID"),
         ("History", "Policy ID", "Policies", "Policy ID"),
         ("Overrides", "Product ID", "Limits", "Product ID"),
         ("Overrides", "Criterion ID", "Criteria", "Criterion ID"),
@@ -58,6 +62,8 @@ def check(sheets: dict[str, Sheet], frames: dict[str, pd.DataFrame]) -> list[Fin
         )
     if have("Drug Lists"):
         out += names_unique_within_list(sheets["Drug Lists"], frames["Drug Lists"])
+    if have("Product Codes"):
+        out += product_codes(sheets["Product Codes"], frames["Product Codes"])
     return out
 
 
@@ -309,6 +315,65 @@ def names_unique_within_list(sheet: Sheet, frame: pd.DataFrame) -> list[Finding]
             else:
                 seen[key] = row
     return out
+
+
+def product_codes(sheet: Sheet, frame: pd.DataFrame) -> list[Finding]:
+    """Each code reads as a code of its system (an NDC of 10 digits without hyphens is ambiguous,
+    never guessed), and names one product in the whole workbook once read (`47335-475-83` and
+    `47335047583` are the same NDC)."""
+    out = []
+    h = "Code"
+    seen: dict[tuple[str, str], tuple[int, str]] = {}
+    for row, product, label, text in zip(
+        frame.index, frame["Product ID"], frame["Code System"], frame[h], strict=True
+    ):
+        system = CODE_SYSTEM_KEYS.get(label)
+        if system is None or text is None:
+            continue  # a blank or unknown Code System, a blank Code: the schema's findings
+        code = codes.read_code(system, text)
+        raw = sheet.frame.at[row, h]
+        if code.value is None:
+            out.append(_malformed_code(sheet, row, system, text, code, raw))
+            continue
+        first = seen.setdefault((system, code.value), (row, product))
+        if first[0] != row:
+            out.append(
+                Finding(
+                    "duplicate-code",
+                    sheet.name,
+                    sheet.cell(h, row),
+                    h,
+                    raw,
+                    {
+                        "system": label,
+                        "code": text,
+                        "shown": codes.shown(system, code.value),
+                        "first_row": first[0],
+                        "product": first[1],
+                    },
+                )
+            )
+    return out
+
+
+def _malformed_code(
+    sheet: Sheet, row: int, system: str, text: str, code: codes.Code, raw: object
+) -> Finding:
+    # A number typed into the cell has lost any leading zero: the message says so.
+    typed_as_number = isinstance(raw, (int, float)) and not isinstance(raw, bool)
+    if system == codes.RXCUI:
+        finding, params = "malformed-rxcui", {"code": text}
+    elif code.problem == codes.TEN_DIGITS_WITHOUT_HYPHENS:
+        finding, params = "ambiguous-ndc", {"code": text, "typed_as_number": typed_as_number}
+    else:
+        finding = "malformed-ndc"
+        params = {
+            "code": text,
+            "problem": code.problem,
+            "digits": code.digits,
+            "typed_as_number": typed_as_number,
+        }
+    return Finding(finding, sheet.name, sheet.cell("Code", row), "Code", raw, params)
 
 
 def _num(x: float) -> int | float:

@@ -7,7 +7,13 @@ Declarations only: reading (reader.py), typing of cells (cells.py) and the cross
 
 from __future__ import annotations
 
-from ..vocabulary import CHANNEL_LABELS, DECISIONS, OPTIONAL_SHEETS, SHEET_NAMES  # noqa: F401  (OPTIONAL_SHEETS re-exported)
+from ..vocabulary import (  # noqa: F401  (OPTIONAL_SHEETS re-exported)
+    CHANNEL_LABELS,
+    CODE_SYSTEMS,
+    DECISIONS,
+    OPTIONAL_SHEETS,
+    SHEET_NAMES,
+)
 from .pandera_import import pandera_pandas
 
 pa = pandera_pandas()
@@ -18,6 +24,7 @@ SLUG = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 POLICY_TYPES = ["Per Rx"]
 MET_WHEN = ["Concomitant drug on list", "Attested"]
 CHANNELS = list(CHANNEL_LABELS.values())  # as the Tests sheet writes them
+CODE_SYSTEM_LABELS = list(CODE_SYSTEMS.values())  # as the Product Codes sheet writes them
 EXPECTED_DECISIONS = [
     d.title() for d in DECISIONS[:3]
 ]  # a Tests row expects a valid claim's decision
@@ -53,6 +60,12 @@ class RulesetSheet(_Sheet):
     )
     title: Series[str] = _field("Title", "The ruleset's name.", "Oncology Drug Quantity Management")
     owner: Series[str] = _field("Owner", "Optional: the team that maintains it.", "Pharmacy Policy")
+    effective_date: Series[pa.DateTime] = _field(
+        "Effective Date",
+        "Optional: the first date of service this version decides (a date cell); blank: the "
+        "latest History Review Date.",
+        "12/08/2025",
+    )
 
     required = _required("Ruleset ID", "Title")
 
@@ -123,6 +136,28 @@ class LimitsSheet(_Sheet):
         "Home Delivery Max Qty per Rx",
         "Unit",
     )
+
+
+class ProductCodesSheet(_Sheet):
+    product_id: Series[str] = _field(
+        "Product ID", "The product (from Limits) a claim names by this code.", "imatinib-400mg-tab"
+    )
+    code_system: Series[str] = _field(
+        "Code System",
+        "NDC (a package's National Drug Code) or RxCUI (RxNorm).",
+        "NDC",
+        isin=CODE_SYSTEM_LABELS,
+    )
+    code: Series[str] = _field(
+        "Code",
+        "NDC: 11 digits, or 10 with hyphens as printed (4-4-2, 5-3-2, 5-4-1). RxCUI: digits.",
+        "47335-475-83",
+    )
+    description: Series[str] = _field(
+        "Description", "Optional: the package or concept.", "Sun Pharma, bottle of 30"
+    )
+
+    required = _required("Product ID", "Code System", "Code")
 
 
 class CriteriaSheet(_Sheet):
@@ -231,11 +266,12 @@ class TestsSheet(_Sheet):
     required = _required("Test ID", "Product ID", "Channel", "Quantity", "Expected Decision")
 
 
-# Sheet name -> model, in workbook order. Tests is the only optional sheet.
+# Sheet name -> model, in workbook order. Product Codes and Tests are optional.
 SHEETS: dict[str, type[_Sheet]] = {
     "Ruleset": RulesetSheet,
     "Policies": PoliciesSheet,
     "Limits": LimitsSheet,
+    "Product Codes": ProductCodesSheet,
     "Criteria": CriteriaSheet,
     "Overrides": OverridesSheet,
     "Drug Lists": DrugListsSheet,

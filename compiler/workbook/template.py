@@ -24,9 +24,12 @@ MIN_VALIDATED_ROWS = 1000  # dropdowns reach this row at least, so new rows get 
 
 # What each sheet is for, shown on the Instructions sheet (the columns' help is in schemas.py).
 SHEET_HELP = {
-    "Ruleset": "Exactly one row: the id and title of this ruleset.",
+    "Ruleset": "Exactly one row: the id and title of this ruleset, and optionally the first date "
+    "of service it decides (Effective Date; blank: the latest History Review Date).",
     "Policies": "One row per policy.",
     "Limits": "One row per product (strength and form): its maximum quantity per prescription.",
+    "Product Codes": "Optional: one row per code by which a claim names a product (a package NDC, "
+    "or an RxCUI). A code names one product in the whole workbook.",
     "Criteria": "One row per override criterion.",
     "Overrides": "One row per product and criterion: the higher maximum when the criterion is met. "
     "A product with no row here has no overrides.",
@@ -37,9 +40,14 @@ SHEET_HELP = {
     "does not compile.",
 }
 
+# Columns whose cells are text even when they look like numbers: Excel would drop an NDC's
+# leading zero (00093-… becomes 93…), so they are formatted as Text.
+TEXT_COLUMNS = {("Product Codes", "Code")}
+
 # Columns whose cells must be one of a fixed list (the schemas' `isin` checks).
 FIXED_CHOICES = {
     ("Policies", "Policy Type"): schemas.POLICY_TYPES,
+    ("Product Codes", "Code System"): schemas.CODE_SYSTEM_LABELS,
     ("Criteria", "Met When"): schemas.MET_WHEN,
     ("Tests", "Channel"): schemas.CHANNELS,
     ("Tests", "Expected Decision"): schemas.EXPECTED_DECISIONS,
@@ -49,6 +57,7 @@ FIXED_CHOICES = {
 ID_CHOICES = {
     ("Limits", "Policy ID"): ("Policies", "Policy ID"),
     ("History", "Policy ID"): ("Policies", "Policy ID"),
+    ("Product Codes", "Product ID"): ("Limits", "Product ID"),
     ("Criteria", "Drug List ID"): ("Drug Lists", "Drug List ID"),
     ("Overrides", "Product ID"): ("Limits", "Product ID"),
     ("Overrides", "Criterion ID"): ("Criteria", "Criterion ID"),
@@ -111,6 +120,10 @@ def _contract_sheet(ws, name: str, data: list[list]) -> None:
             ws.column_dimensions[letter].number_format = "mm/dd/yyyy"  # rows typed later too
             for (cell,) in ws.iter_rows(min_row=2, max_row=ws.max_row, min_col=i, max_col=i):
                 cell.number_format = "mm/dd/yyyy"
+        elif (name, header) in TEXT_COLUMNS:
+            ws.column_dimensions[letter].number_format = "@"
+            for (cell,) in ws.iter_rows(min_row=2, max_row=ws.max_row, min_col=i, max_col=i):
+                cell.number_format = "@"
         help_text = column_help(name, header)
         title = header[:32]
         header_help = DataValidation(showInputMessage=True, promptTitle=title, prompt=help_text)

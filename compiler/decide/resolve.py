@@ -1,0 +1,121 @@
+"""Which product each claim names, against one ruleset: by product_id, by a package NDC or by an
+RxCUI (compiler/codes.py reads the codes). A claim may give several; they must name the same
+product. Each distinct text is read and looked up once; numpy spreads the answers over the rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .. import codes
+from ..vocabulary import PRODUCT_CLAIM_COLUMNS
+from .encode import MISSING, UNKNOWN, Coded, Column, encode
+
+# Besides an index into the ruleset's products, UNKNOWN (well-formed, but no product has it) and
+# MISSING (not given): a code that cannot be read, and identifiers that name different products.
+MALFORMED, CONFLICT = -3, -4
+
+
+@dataclass
+class Identifier:
+    """One claims column that names a product, as given and as read."""
+
+    column: str  # "product_id", "ndc" or "rxcui"
+    text: Coded  # as given
+    read: list[codes.Code | None]  # per distinct text: the code as read (None for a product_id)
+    product_of: np.ndarray  # per distinct text, then MISSING: a product index, UNKNOWN, MALFORMED
+
+    def products(self) -> np.ndarray:
+        """Per claim: the product this identifier names, UNKNOWN, MALFORMED or MISSING."""
+        return self.product_of[self.text.codes]
+
+    def at(self, i: int) -> tuple[str, str, codes.Code | None, int] | None:
+        """Claim i's identifier as (column, text as given, code as read, product), or None when
+        the claim does not give it."""
+        k = self.text.codes[i]
+        if k < 0 or self.product_of[k] == MISSING:
+            return None
+        return self.column, self.text.categories[k], self.read[k], int(self.product_of[k])
+
+
+@dataclass
+class Named:
+    """The product each claim names."""
+
+    product: np.ndarray  # index into the ruleset's products, UNKNOWN, MISSING, MALFORMED, CONFLICT
+    product_text: Coded  # the claim's product_id as given
+    identifiers: list[Identifier]  # the columns the claims carry, product_id first
+
+    def given(self, i: int) -> tuple[tuple[str, str, codes.Code | None, int], ...]:
+        """Claim i's identifiers (see Identifier.at): what its messages are made of."""
+        return tuple(found for ident in self.identifiers if (found := ident.at(i)) is not None)
+
+    def resolved_ids(self, product_ids: list[str]) -> Coded:
+        """The decision's product_id: the claim's product_id as given, else the product its code
+        names (none when it names none)."""
+        if len(self.identifiers) == 1:  # product_id alone: as given
+            return self.product_text
+        text = self.product_text
+        shift = len(text.categories)
+        codes_ = np.where(
+            text.codes >= 0, text.codes, np.where(self.product >= 0, self.product + shift, -1)
+        )
+        return Coded(codes_, [*text.categories, *product_ids])
+
+
+def resolve(
+    columns: dict[str, Column],
+    n: int,
+    product_index: dict[str, int],
+    code_index: dict[str, dict[str, int]],
+) -> Named:
+    """The product each of n claims names. `columns`: the claims columns by name (a column the
+    claims do not carry is None; product_id is always looked at); `product_index`: casefolded
+    product id -> index; `code_index`: code system -> code in its normal form -> index."""
+    identifiers = []
+    for column in PRODUCT_CLAIM_COLUMNS:
+        if column != "product_id" and columns.get(column) is None:
+            continue
+        text = Coded(*encode(columns.get(column), n))
+        if column != "product_id" and not text.categories:
+            continue  # no claim gives this code (a file without it has it all blank)
+        if column == "product_id":
+            read: list[Any] = [None] * len(text.categories)
+            found = [_product(t, product_index) for t in text.categories]
+        else:
+            read = [codes.read_code(column, t) if t.strip() else None for t in text.categories]
+            found = [_code(r, code_index[column]) for r in read]
+        identifiers.append(
+            Identifier(column, text, read, np.array(found + [MISSING], dtype=np.int64))
+        )
+    product_text = identifiers[0].text
+    if len(identifiers) == 1:  # the claims name products by product_id only
+        return Named(identifiers[0].products(), product_text, identifiers)
+    each = [ident.products() for ident in identifiers]
+    product = np.full(n, MISSING, dtype=np.int64)
+    for named in reversed(each):  # the first identifier given, in column order
+        product = np.where(named != MISSING, named, product)
+    conflict = np.zeros(n, dtype=bool)
+    malformed = np.zeros(n, dtype=bool)
+    for named in each:
+        conflict |= (named != MISSING) & (named != product)
+        malformed |= named == MALFORMED
+    product[conflict] = CONFLICT
+    product[malformed] = MALFORMED  # a code that cannot be read is said first
+    return Named(product, product_text, identifiers)
+
+
+def _product(text: str, product_index: dict[str, int]) -> int:
+    key = text.strip().casefold()
+    return product_index.get(key, UNKNOWN) if key else MISSING
+
+
+def _code(code: codes.Code | None, index: dict[str, int]) -> int:
+    if code is None:
+        return MISSING  # blank
+    if code.value is None:
+        return MALFORMED
+    return index.get(code.value, UNKNOWN)

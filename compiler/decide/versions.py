@@ -1,0 +1,201 @@
+"""Which version decides each claim, and the claims decided so.
+
+A version takes effect on its effective date. A claim with a date of service is decided by the
+highest-numbered version whose effective date is on or before that date (so a later-published
+correction with an earlier effective date supersedes); a claim without one by the latest version;
+a claim dated before every version decides `not_applicable`, saying so. `as_of` decides every
+claim as of one date.
+
+`Versions.decide` groups the claims by the version in effect and decides each group with that
+version's engine (one per version, made on first use), then puts the decisions back in input
+order. The claims' columns are encoded once for the whole batch (encode.py), so a group costs
+index arrays, never copies of its text. Nothing here reads the store: the caller gives the
+versions (compiler/api.py gives the store's, verified).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..effective import takes_effect
+from .claims import OUT_OF_EFFECT, cell_text, column_key, service_date
+from .decisions import decision_frame
+from .encode import Coded, Plain, claim_ids, encoded, service_days
+from .engine import COLUMNS, Engine
+
+NONE_IN_EFFECT = 0  # versions are numbered from 1
+
+
+class NoVersionInEffect(ValueError):
+    """No version of the ruleset is in effect on the date asked for; the message says which
+    version takes effect first."""
+
+
+class Versions:
+    """A ruleset's versions as claims choose among them: each version's effective date, and an
+    engine per version."""
+
+    def __init__(
+        self, ruleset_id: str, effective: Mapping[int, dt.date], engine: Callable[[int], Engine]
+    ):
+        if not effective:
+            raise ValueError(f"Ruleset {ruleset_id!r} has no versions to decide by.")
+        self.ruleset_id = ruleset_id
+        self.effective = dict(sorted(effective.items()))
+        self.latest = max(self.effective)
+        self._make_engine = engine
+        self._engines: dict[int, Engine] = {}
+        # By effective date (then number): the highest-numbered version among those that have
+        # taken effect by each start, so one binary search finds the version in effect.
+        order = sorted(self.effective.items(), key=lambda item: (item[1], item[0]))
+        self._starts = np.array([d.toordinal() for _, d in order], dtype=np.int64)
+        self._in_effect = np.maximum.accumulate(np.array([v for v, _ in order], dtype=np.int64))
+        self.first = int(order[0][0])  # the version that takes effect first
+
+    @classmethod
+    def of(cls, rulesets: Mapping[int, dict[str, Any]]) -> Versions:
+        """The versions of one ruleset, given as version number -> ruleset dict."""
+        ids = {doc["ruleset_id"] for doc in rulesets.values()}
+        if len(ids) != 1:
+            raise ValueError(f"Versions of one ruleset are needed, not of {sorted(ids)}.")
+        return cls(
+            ids.pop(),
+            {v: takes_effect(doc) for v, doc in rulesets.items()},
+            lambda v: Engine(rulesets[v]),
+        )
+
+    def engine(self, version: int) -> Engine:
+        """The engine of one version (made once)."""
+        if version not in self._engines:
+            if version not in self.effective:
+                raise KeyError(f"{self.ruleset_id} has no version {version}.")
+            self._engines[version] = self._make_engine(version)
+        return self._engines[version]
+
+    def in_effect(self, day: dt.date) -> int | None:
+        """The version in effect on `day`, or None when `day` is before every version."""
+        version = int(self.route(np.array([day.toordinal()]))[0])
+        return version if version != NONE_IN_EFFECT else None
+
+    def version_on(self, day: dt.date) -> int:
+        """The version in effect on `day`; raises NoVersionInEffect when there is none."""
+        version = self.in_effect(day)
+        if version is None:
+            raise NoVersionInEffect(self.none_in_effect(day))
+        return version
+
+    def route(self, days: np.ndarray) -> np.ndarray:
+        """Per claim, the version that decides it: by its date of service (a day number), the
+        latest for a claim without a date (or with one that is not a date: it decides invalid),
+        NONE_IN_EFFECT for a date before every version."""
+        at = np.searchsorted(self._starts, days, side="right") - 1
+        version = np.where(at >= 0, self._in_effect[np.maximum(at, 0)], NONE_IN_EFFECT)
+        return np.where(days > 0, version, self.latest)
+
+    def none_in_effect(self, day: dt.date | str) -> str:
+        """Why a claim dated `day` decides not_applicable."""
+        first = self.effective[self.first]
+        return (
+            f"No version of {self.ruleset_id} is in effect on {day}: the first, v{self.first}, "
+            f"takes effect on {first.isoformat()}."
+        )
+
+    def decide(self, claims: pd.DataFrame, as_of: dt.date | None = None) -> pd.DataFrame:
+        """One decision per claim, in input order, each by the version in effect on its date of
+        service (on `as_of` for every claim, when given: NoVersionInEffect when none is)."""
+        claims = claims.rename(columns=column_key)
+        n = len(claims)
+        if as_of is not None:
+            return self.engine(self.version_on(as_of)).decide(claims)
+        columns = {c: claims[c] if c in claims.columns else None for c in COLUMNS}
+        columns[OUT_OF_EFFECT] = None  # the note is this module's to give, never the file's
+        days, dates = service_days(columns["date_of_service"], n)
+        columns["date_of_service"] = dates  # read once, for every group
+        route = self.route(days)
+        used = np.flatnonzero(np.bincount(route))
+        if len(used) == 1 and used[0] != NONE_IN_EFFECT:  # one version decides them all
+            return decision_frame(self.engine(int(used[0])).decide_columns(columns, n))
+        shared = {  # the claim ids are echoed once for the whole batch, below
+            c: encoded(v, n) if isinstance(v, pd.Series) else v
+            for c, v in columns.items()
+            if c != "claim_id"
+        }
+        parts = []
+        for version in used:
+            rows = np.flatnonzero(route == version)
+            part = {c: None if v is None else v.take(rows) for c, v in shared.items()}
+            if version == NONE_IN_EFFECT:
+                notes = [self.none_in_effect(shown) for shown in dates.categories]
+                part[OUT_OF_EFFECT] = Coded(dates.codes[rows], notes)
+                version = self.first  # decides whether the claim is valid; names no version
+            parts.append((rows, self.engine(int(version)).decide_columns(part, len(rows))))
+        merged = _merge(parts, n)
+        merged["claim_id"] = claim_ids(columns["claim_id"], n)
+        return decision_frame(merged)
+
+    def explain(
+        self, claim: dict[str, Any], as_of: dt.date | None = None
+    ) -> tuple[dict[str, Any], list[str]]:
+        """One claim's decision and the steps that led to it, the first step saying which version
+        decides and why."""
+        claim = {column_key(k): v for k, v in claim.items() if column_key(k) != OUT_OF_EFFECT}
+        text = cell_text(claim.get("date_of_service"))
+        day = service_date(text)
+        why = None
+        if as_of is not None:
+            version = self.version_on(as_of)
+            why = f"As of {as_of.isoformat()}, v{version} is in effect{self._since(version)}."
+        elif text is None or not text.strip():
+            version = self.latest
+            why = f"The claim has no date of service, so the latest version, v{version}, decides."
+        elif day is None:
+            version = self.latest  # the claim is invalid: its date is not a date
+        elif (version := self.in_effect(day)) is None:
+            version = self.first
+            claim[OUT_OF_EFFECT] = self.none_in_effect(day.isoformat())
+        else:
+            why = (
+                f"On its date of service, {day.isoformat()}, v{version} is in effect"
+                f"{self._since(version)}."
+            )
+        row, steps = self.engine(version).explain(claim)
+        return row, [*steps[:1], *([why] if why else []), *steps[1:]]
+
+    def _since(self, version: int) -> str:
+        return f" (it takes effect on {self.effective[version].isoformat()})"
+
+
+def _merge(parts: list[tuple[np.ndarray, dict[str, Any]]], n: int) -> dict[str, Any]:
+    """The decision columns of groups of claims (their rows, their columns) as one batch's, in
+    input order: coded text re-coded over the groups' distinct values, numbers spread back."""
+    out: dict[str, Any] = {}
+    for key, first in parts[0][1].items():
+        if first is None:
+            out[key] = None
+        elif isinstance(first, Coded):
+            codes = np.full(n, -1, dtype=np.int64)
+            index: dict[Any, int] = {}  # each distinct text once, whichever groups use it
+            for rows, columns in parts:
+                column = columns[key]
+                texts, part_codes = column.categories, column.codes
+                if len(texts) > 2 * len(rows) + 16:  # e.g. every message of a large ruleset
+                    used, part_codes = np.unique(part_codes, return_inverse=True)
+                    part_codes = part_codes.reshape(-1)
+                    if len(used) and used[0] < 0:  # -1 (none) sorts first: keep it -1
+                        used, part_codes = used[1:], part_codes - 1
+                    texts = [texts[u] for u in used]
+                remap = [index.setdefault(t, len(index)) for t in texts]
+                codes[rows] = np.array(remap + [-1], dtype=np.int64)[part_codes]
+            out[key] = Coded(codes, list(index))
+        else:
+            values = np.empty(n, dtype=float)
+            for rows, columns in parts:
+                column = columns[key]
+                values[rows] = column.values if isinstance(column, Plain) else column
+            out[key] = values
+    return out
