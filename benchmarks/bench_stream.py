@@ -13,7 +13,8 @@ process under /usr/bin/time, which gives its wall seconds and peak RSS:
 - Parquet: the floor reads the claims Parquet and writes a Parquet table of the decisions' width;
   `dqm decide claims.parquet --output decisions.parquet`;
 - Spark: `dqm decide claims.parquet --spark local[2] --output DIR` (JVM start included), beside
-  the single process on the same Parquet file.
+  Spark copying the same claims (read Parquet, write Parquet: Spark's own floor, JVM start
+  included) and the single process on the same Parquet file.
 """
 
 from __future__ import annotations
@@ -57,6 +58,15 @@ if out.endswith(".parquet"):
     pq.write_table(wide, out)
 else:
     pacsv.write_csv(wide, out)
+"""
+
+
+SPARK_COPY = r"""
+import sys
+from compiler.decide import spark as dqm_spark
+spark = dqm_spark.session("local[2]")
+spark.read.parquet(sys.argv[1]).write.parquet(sys.argv[2])
+spark.stop()
 """
 
 
@@ -170,8 +180,10 @@ def main() -> None:
             1,
             folder,
         )
+        copy = measure([PYTHON, "-c", SPARK_COPY, str(parquet_path), str(folder)], 1, folder)
         spark = {
             "claims": n,
+            "spark_copy_floor": {**copy, "claims_per_s": round(n / copy["seconds"])},
             "single_process": {**single, "claims_per_s": round(n / single["seconds"])},
             "spark_local_2": {
                 **on_spark,
