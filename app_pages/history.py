@@ -50,7 +50,7 @@ def timeline_chart(rows: list[dict[str, Any]]) -> alt.LayerChart:
     y = alt.Y("line:N", title=None, sort=lines, axis=alt.Axis(labelLimit=260))
     x = alt.X("date:T", title="Date")
     base = alt.Chart(frame).encode(x=x, y=y, tooltip=["version:N", "line:N", "date:T", "summary:N"])
-    line = base.mark_line(color="#9e9e9e")
+    line = base.mark_line(color="#9e9e9e").encode(detail="line:N")  # one line per lane
     points = base.mark_circle(size=160).encode(
         color=alt.condition(
             alt.datum.line == TAKES_EFFECT, alt.value("#2e7d32"), alt.value("#1565c0")

@@ -7,7 +7,12 @@ founding ruleset (the 400 mg retail limit 60, 70, 80; in effect from 2024-01-01,
 2026-01-01) and the claims. Each run times the commands back to back (so both see the same
 machine); prints medians and the median of the per-run ratios.
 
-    .venv/bin/python benchmarks/bench_versions.py [--claims 1000000] [--runs 7]
+    .venv/bin/python benchmarks/bench_versions.py [--claims 1000000] [--runs 7] [--before DIR]
+
+With `--before DIR` (the package as it was before dates and codes, e.g. `git archive 9bafc0d |
+tar -x -C DIR`), it also times the claims by product_id without a date column, as
+bench_decide.py's end-to-end run reads them, decided by that code and by this code, in the same
+run: the single-version path kept as fast as it was.
 """
 
 from __future__ import annotations
@@ -66,7 +71,7 @@ def store() -> Path:
     return STORE / "oncology-dqm" / f"v{len(EFFECTIVE)}.json"
 
 
-def claim_files(n: int) -> tuple[Path, Path]:
+def claim_files(n: int) -> tuple[Path, Path, Path]:
     """The same claims twice: named by NDC, and by product_id; both dated over the three years."""
     frame = claims(n, seed=1)
     rng = np.random.default_rng(3)
@@ -78,16 +83,22 @@ def claim_files(n: int) -> tuple[Path, Path]:
     frame["date_of_service"] = (start + rng.integers(0, 3 * 365, n)).astype(str)
     rest = ["channel", "quantity", "date_of_service", "concomitant_drugs", "attested_criteria"]
     by_ndc, by_product = DATA / f"claims-ndc-{n}.csv", DATA / f"claims-product-{n}.csv"
+    undated = DATA / f"claims-product-undated-{n}.csv"
     frame[["claim_id", "ndc", *rest]].to_csv(by_ndc, index=False)
     frame[["claim_id", "product_id", *rest]].to_csv(by_product, index=False)
-    return by_ndc, by_product
+    frame[["claim_id", "product_id", *(c for c in rest if c != "date_of_service")]].to_csv(
+        undated, index=False
+    )
+    return by_ndc, by_product, undated
 
 
-def timed(args: list[str]) -> float:
-    dqm = str(ROOT / ".venv" / "bin" / "dqm")
+def timed(args: list[str], code: Path | None = None) -> float:
+    """`dqm decide ARGS`, by this package or by the one in `code` (as the console script runs)."""
+    dqm = [sys.executable, "-c", "from compiler.cli import run; run()"]
+    env = {**os.environ, "PYTHONPATH": str(code or ROOT)}
     with open(DATA / "decisions.csv", "wb") as sink:
         started = time.perf_counter()
-        subprocess.run([dqm, "decide", *args], stdout=sink, check=True)
+        subprocess.run([*dqm, "decide", *args], stdout=sink, check=True, env=env)
         return time.perf_counter() - started
 
 
@@ -95,25 +106,30 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--claims", type=int, default=1_000_000)
     ap.add_argument("--runs", type=int, default=7)
+    ap.add_argument("--before", type=Path, help="the package before dates and codes")
     args = ap.parse_args()
     DATA.mkdir(parents=True, exist_ok=True)
     one_version = store()
-    by_ndc, by_product = claim_files(args.claims)
-    commands = {
-        "ndc_three_versions_by_date": [
-            str(by_ndc),
-            "--ruleset",
-            "oncology-dqm",
-            "--exports",
-            str(STORE),
-        ],
-        "product_id_one_version": [str(by_product), "--ruleset", str(one_version)],
+    by_ndc, by_product, undated = claim_files(args.claims)
+    v3 = str(ROOT / "exports" / "oncology-dqm" / "v3.json")  # a schema-1 file both codes read
+    by_date = [str(by_ndc), "--ruleset", "oncology-dqm", "--exports", str(STORE)]
+    commands: dict[str, tuple[list[str], Path | None]] = {
+        "ndc_three_versions_by_date": (by_date, None),
+        "product_id_one_version": ([str(by_product), "--ruleset", str(one_version)], None),
     }
+    if args.before:
+        commands["undated_product_id_before"] = ([str(undated), "--ruleset", v3], args.before)
+        commands["undated_product_id_now"] = ([str(undated), "--ruleset", v3], None)
+    # The commands run with the packages' bytecode, as an installed package has it.
+    for package in [ROOT, *([args.before] if args.before else [])]:
+        subprocess.run(
+            [sys.executable, "-m", "compileall", "-q", str(package / "compiler")], check=True
+        )
     load_before = os.getloadavg()[0]
     times: dict[str, list[float]] = {name: [] for name in commands}
     for _ in range(args.runs):
-        for name, command in commands.items():
-            times[name].append(timed(command))
+        for name, (command, code) in commands.items():
+            times[name].append(timed(command, code))
     ratios = [
         a / b
         for a, b in zip(
