@@ -228,7 +228,7 @@ def _missing(keys: list[str]) -> list[str]:
 
 
 class _Ragged(Exception):
-    """A row whose field count differs from the header's, or a quoted line break."""
+    """A row whose field count differs from the header's."""
 
 
 def _read_fast(
