@@ -37,6 +37,10 @@ def show_impact(result: impact.Impact, source: str, labels: tuple[str, str]) -> 
     st.write(result.summary)
     if len(result.changed):
         st.dataframe(result.changed, hide_index=True, width="stretch")
+    # The same transitions `dqm impact` prints for a year of claims: claims by decision before and
+    # after, with the approved quantities summed.
+    st.caption("Decisions before and after, with the approved quantities summed")
+    st.dataframe(result.transitions.table(), hide_index=True, width="stretch")
 
 
 choice = common.require_version()

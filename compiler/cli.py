@@ -82,39 +82,15 @@ def cmd_template(args: argparse.Namespace) -> int:
 
 
 def cmd_decide(args: argparse.Namespace) -> int:
-    from .api import choose_ruleset, decide_claims
-    from .decide.claims import ClaimsFileError, read_claims_csv, service_date
-    from .decide.decisions import write_decisions
-    from .decide.versions import NoVersionInEffect
+    from .cli_claims import decide
 
-    version = _version(args.version) if args.version else None
-    as_of = None
-    if args.as_of is not None:
-        as_of = service_date(args.as_of)
-        if as_of is None:
-            raise UserError(
-                f"--as-of {args.as_of!r} is not a date; write it as YYYY-MM-DD or YYYYMMDD."
-            )
-    try:
-        chosen = choose_ruleset(args.ruleset, version, args.exports, as_of)
-    except NoVersionInEffect as exc:
-        raise UserError(str(exc)) from None
-    except ValueError:  # a date with one version file
-        raise UserError(
-            f"--as-of chooses among a ruleset's published versions, but {args.ruleset} is one "
-            "version file; give the ruleset's id (with --exports), or leave out --as-of."
-        ) from None
-    try:
-        claims = read_claims_csv(sys.stdin.buffer.read() if args.claims == "-" else args.claims)
-    except ClaimsFileError as exc:
-        raise UserError(str(exc)) from None
-    try:
-        write_decisions(decide_claims(claims, chosen, as_of=as_of), sys.stdout.buffer, args.format)
-        sys.stdout.flush()
-    except BrokenPipeError:  # the reader went away (`dqm decide … | head`): stop quietly
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 1
-    return 0
+    return decide(args)
+
+
+def cmd_impact(args: argparse.Namespace) -> int:
+    from .cli_claims import impact
+
+    return impact(args)
 
 
 def cmd_test(args: argparse.Namespace) -> int:
@@ -216,9 +192,13 @@ def parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_compile)
 
     s = sub.add_parser(
-        "decide", help="decide every claim in a CSV file against a published ruleset"
+        "decide", help="decide every claim of a CSV or Parquet file against a published ruleset"
     )
-    s.add_argument("claims", metavar="CLAIMS.csv", help="claims file (- for standard input)")
+    s.add_argument(
+        "claims",
+        metavar="CLAIMS",
+        help="a CSV or Parquet file, a folder of Parquet files, or - for CSV on standard input",
+    )
     s.add_argument(
         "--ruleset",
         required=True,
@@ -233,8 +213,46 @@ def parser() -> argparse.ArgumentParser:
         help="decide every claim by the version in effect on DATE (YYYY-MM-DD or YYYYMMDD)",
     )
     s.add_argument("--exports", default="exports")
-    s.add_argument("--format", choices=["csv", "json"], default="csv")
+    s.add_argument(
+        "--format",
+        choices=["csv", "json", "jsonl", "parquet"],
+        help="csv (default), json (one list), jsonl (one object per line) or parquet; by "
+        "default the one --output's suffix names",
+    )
+    s.add_argument(
+        "--output",
+        metavar="PATH",
+        help="write the decisions into PATH (complete, or not at all) instead of standard output; "
+        "with --spark, a new folder of Parquet files",
+    )
+    s.add_argument(
+        "--spark",
+        metavar="MASTER",
+        help="decide on Apache Spark: local[N] or a cluster's URL (needs the spark extra)",
+    )
     s.set_defaults(func=cmd_decide)
+
+    s = sub.add_parser(
+        "impact",
+        help="the same claims decided by versions A and B: decision transitions, approved totals "
+        "and the changed claims",
+    )
+    s.add_argument("ruleset", help="ruleset id")
+    s.add_argument("a", metavar="A", help="version before: N, vN or latest")
+    s.add_argument(
+        "b", metavar="B", help="version after: N, vN, latest or a draft workbook (.xlsx)"
+    )
+    s.add_argument("claims", metavar="CLAIMS", help="as for dqm decide")
+    s.add_argument("--exports", default="exports")
+    s.add_argument(
+        "--output",
+        metavar="PATH",
+        help="write the changed claims into PATH (csv, json, jsonl or parquet by its suffix); "
+        "with --spark, a new folder of Parquet files",
+    )
+    s.add_argument("--format", choices=["csv", "json", "jsonl", "parquet"], help=argparse.SUPPRESS)
+    s.add_argument("--spark", metavar="MASTER", help="compare on Apache Spark (as dqm decide)")
+    s.set_defaults(func=cmd_impact)
 
     s = sub.add_parser("test", help="decide a workbook's Tests rows and print a pass/fail table")
     s.add_argument("workbook")

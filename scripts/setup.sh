@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Set up a fresh clone: Debian packages the tests use (Chromium, LibreOffice Calc), a virtualenv
-# in .venv with dqm and its dev dependencies. Safe to run again. `--app-only` skips the Debian
-# packages only the tests need.
+# Set up a fresh clone: Debian packages the tests use (Chromium, LibreOffice Calc, Java 17+ for
+# Spark), a virtualenv in .venv with dqm, its dev dependencies and the spark extra. Safe to run
+# again. `--app-only` skips the Debian packages only the tests need.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
@@ -12,6 +12,16 @@ apt_install() {
 need=()
 [ -x /usr/bin/chromium ] || need+=(chromium)
 command -v soffice >/dev/null 2>&1 || need+=(libreoffice-calc-nogui)
+# Spark 4 (the spark extra's tests) needs Java 17 or later: install it where java is missing or older.
+java_major=$( (java -version 2>&1 || true) | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -1)
+if [ "${1:-}" != "--app-only" ] && [ "${java_major:-0}" -lt 17 ]; then
+  $sudo apt-get update -qq
+  if apt-cache show openjdk-17-jre-headless >/dev/null 2>&1; then
+    need+=(openjdk-17-jre-headless)
+  else
+    need+=(openjdk-21-jre-headless)  # Debian 13 has no Java 17
+  fi
+fi
 if [ "${1:-}" != "--app-only" ] && [ ${#need[@]} -gt 0 ]; then
   apt_install "${need[@]}"
 fi
@@ -20,7 +30,7 @@ if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv 2>/dev/null || { rm -rf .venv; apt_install python3-venv; python3 -m venv .venv; }
 fi
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null
-.venv/bin/python -m pip install -q -e ".[dev]"
+.venv/bin/python -m pip install -q -e ".[dev,spark]"
 # The package's bytecode, as pip writes it for an installed package (an editable install leaves
 # it to the first run, and none is written where PYTHONDONTWRITEBYTECODE is set).
 .venv/bin/python -m compileall -q compiler app.py app_pages >/dev/null

@@ -45,7 +45,8 @@ def metrics(at: AppTest) -> dict[str, str]:
 TABLES = {
     "batch_decisions": "ruleset_version",
     "compare_changes": "kind",
-    "compare_impact": "decision_before",
+    "compare_impact": "limit_after",
+    "compare_transitions": "claims",
     "draft_decisions": "ruleset_version",
     "draft_changes": "kind",
     "draft_impact": "decision_before",
@@ -316,6 +317,10 @@ def test_compare_impact_on_the_batch_table(exports, founding_rows, make_workbook
     assert any(
         m.value == "1 of 2 claims changes decision or approved quantity." for m in at.markdown
     )
+    assert table(at, "compare_transitions").values.tolist() == [
+        ["deny", "approve", 1, 0, 541],
+        ["approve", "approve", 1, 60, 60],
+    ]
 
 
 def test_draft_with_a_word_in_a_limit_cell_shows_that_cell(exports, founding_rows, make_workbook):

@@ -180,3 +180,102 @@ def test_a_product_dropped_from_the_rules_shows_none_approved(v3):
     ].values.tolist() == [
         ["big", "deny", "not_applicable", "deny → not_applicable; approved 0 → (none)"],
     ]
+
+
+def test_transitions_count_claims_and_sum_approved_quantities_by_decision():
+    before = decisions(
+        [
+            ("a", 75, "deny", 0, 60),
+            ("b", 76, "deny", 0, 60),
+            ("c", 60, "approve", 60, 60),
+            ("d", 120, "override", 90, 60),
+            ("e", None, "invalid", None, None),
+        ]
+    )
+    after = decisions(
+        [
+            ("a", 75, "approve", 75, 80),
+            ("b", 76, "approve", 76, 80),
+            ("c", 60, "approve", 60, 80),
+            ("d", 120, "override", 100, 80),
+            ("e", None, "invalid", None, None),
+        ]
+    )
+    counted = impact.Transitions.of(before, after)
+    assert counted.table().values.tolist() == [
+        ["deny", "approve", 2, 0, 151],
+        ["approve", "approve", 1, 60, 60],
+        ["override", "override", 1, 90, 100],
+        ["invalid", "invalid", 1, 0, 0],
+    ]
+    assert (counted.claims, counted.changed_decision) == (5, 2)
+    twice = impact.Transitions().add(counted).add(impact.Transitions.of(before, after))
+    assert twice.table()["claims"].tolist() == [4, 2, 2, 2]
+    assert twice.as_text() == (
+        "decision             claims  approved before  approved after\n"
+        "deny → approve            4                0             302\n"
+        "approve → approve         2              120             120\n"
+        "override → override       2              180             200\n"
+        "invalid → invalid         2                0               0\n"
+        "all claims               10              300             622"
+    )
+
+
+def test_dqm_impact_of_a_draft_on_a_claims_file(
+    dqm, tmp_path, exports_copy, founding_rows, make_workbook
+):
+    # The draft raises the 100 mg home delivery limit from 540 to 600, with its History row.
+    founding_rows["Limits"][0][5] = 600
+    founding_rows["Policies"][0][3] = founding_rows["History"][-1][3].replace(year=2026)
+    founding_rows["History"].append(
+        [
+            "imatinib-per-rx",
+            "Revision",
+            "Home delivery limit raised to 600.",
+            founding_rows["Policies"][0][3],
+        ]
+    )
+    founding_rows["Tests"] = [t for t in founding_rows["Tests"] if t[3] != 541]
+    draft = make_workbook(founding_rows)
+    claims = tmp_path / "claims.csv"
+    claims.write_text(
+        "claim_id,product_id,channel,quantity\n"
+        "hd-541,imatinib-100mg-tab,home_delivery,541\n"
+        "hd-600,imatinib-100mg-tab,Home Delivery,600\n"
+        "hd-601,imatinib-100mg-tab,home_delivery,601\n"
+        "r-60,imatinib-400mg-tab,retail,60\n"
+        "bad,imatinib-400mg-tab,retail,ten\n"
+    )
+    out = tmp_path / "changed.csv"
+    code, stdout, err = dqm(
+        "impact",
+        "oncology-dqm",
+        "latest",
+        draft,
+        claims,
+        "--exports",
+        exports_copy,
+        "--output",
+        out,
+    )
+    assert (code, err) == (0, "")
+    assert stdout == (
+        f"oncology-dqm v4 → draft oncology-dqm.xlsx: 2 of 5 claims decide differently; the "
+        f"changed claims are in {out}.\n"
+        "decision           claims  approved before  approved after\n"
+        "deny → approve          2                0           1,141\n"
+        "approve → approve       1               60              60\n"
+        "deny → deny             1                0               0\n"
+        "invalid → invalid       1                0               0\n"
+        "all claims              5               60           1,201\n"
+    )
+    changed = pd.read_csv(out)
+    assert changed[["claim_id", "decision_before", "decision_after", "change"]].values.tolist() == [
+        ["hd-541", "deny", "approve", "deny → approve; approved 0 → 541"],
+        ["hd-600", "deny", "approve", "deny → approve; approved 0 → 600"],
+    ]
+    code, stdout, _ = dqm("impact", "oncology-dqm", "1", "v3", claims, "--exports", exports_copy)
+    assert (
+        code == 0
+        and stdout.splitlines()[0] == "oncology-dqm v1 → v3: 0 of 5 claims decide differently."
+    )

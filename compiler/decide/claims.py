@@ -41,7 +41,7 @@ ROW_PROBLEM = "row_problem"
 # engine decides such a valid claim as not_applicable with this reason.
 OUT_OF_EFFECT = "out_of_effect"
 
-_BOM = b"\xef\xbb\xbf"
+BOM = b"\xef\xbb\xbf"
 _OTHER_DELIMITERS = {";": "semicolons", "\t": "tabs", "|": "vertical bars"}
 _SEPARATORS = re.compile(r"[\s_\-]+")
 # A date of service as pharmacy claims carry it: 2024-06-01 or 20240601 (ASCII digits only).
@@ -60,7 +60,15 @@ def column_key(header: str) -> str:
 def read_claims_csv(source: str | Path | bytes) -> pd.DataFrame:
     """The claims in a CSV file (a path, or its bytes); raises ClaimsFileError for a bad file."""
     name, data = _bytes(source)
-    data = data.removeprefix(_BOM)
+    data = data.removeprefix(BOM)
+    keys, start = claims_header(name, data)
+    return read_claims_rows(name, data, keys, start=start)
+
+
+def claims_header(name: str, data: bytes) -> tuple[list[str], int]:
+    """The header of a claims CSV whose first bytes (BOM removed) are `data`: each column's key
+    (extra columns get a private name) and the offset where the rows start. Raises
+    ClaimsFileError for a file that is not claims CSV at all."""
     if not data or data.isspace():  # isspace stops at the first other byte: no copy of a big file
         raise ClaimsFileError(
             f"{name} is empty; it needs a header row ({', '.join(CLAIM_COLUMNS)}) "
@@ -76,15 +84,23 @@ def read_claims_csv(source: str | Path | bytes) -> pd.DataFrame:
     try:
         header_line = header_bytes.decode().rstrip("\r")
     except UnicodeDecodeError:
-        _check_utf8(name, data)
+        _check_utf8(name, header_bytes)
     headers = next(csv.reader([header_line]), [])
-    keys = _header_keys(name, headers, header_line)
+    return header_keys(name, headers, header_line), (end + 1 if end >= 0 else len(data))
+
+
+def read_claims_rows(
+    name: str, data: bytes, keys: list[str], start: int = 0, first_line: int = 2
+) -> pd.DataFrame:
+    """The claims in `data[start:]`, whole CSV rows without the header, the first of them on line
+    `first_line` of the file (the line a malformed row's message names)."""
+    if start >= len(data):
+        return conform(pd.DataFrame(), 0)
     try:
-        frame = _read_fast(name, data, keys)
+        return _read_fast(name, data, start, keys, first_line)
     except _Ragged:
-        _check_utf8(name, data)
-        frame = _read_tolerant(data, keys)
-    return frame
+        _check_utf8(name, data, start, first_line)
+        return _read_tolerant(data[start:], keys, first_line)
 
 
 def quantity_number(text: object) -> float | None:
@@ -154,19 +170,24 @@ def _bytes(source: str | Path | bytes) -> tuple[str, bytes]:
         raise ClaimsFileError(f"Cannot read {path}: {exc.strerror or exc}.") from None
 
 
-def _check_utf8(name: str, data: bytes) -> None:
+def _check_utf8(name: str, data: bytes, start: int = 0, first_line: int = 1) -> None:
+    """Raise ClaimsFileError naming the file's line of the first byte of `data[start:]` that is
+    not UTF-8 (the first of those bytes being on line `first_line`)."""
     try:
-        data.decode("utf-8")
+        str(memoryview(data)[start:], "utf-8")
     except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
+        line = first_line + data.count(b"\n", start, start + exc.start)
         raise ClaimsFileError(
-            f"{name} is not UTF-8 text (byte 0x{data[exc.start]:02x} on line {line}); save it "
+            f"{name} is not UTF-8 text (byte 0x{data[start + exc.start]:02x} on line {line}); save it "
             "as CSV UTF-8 (in Excel: File > Save As > CSV UTF-8)."
         ) from None
 
 
-def _header_keys(name: str, headers: list[str], header_line: str) -> list[str]:
-    """Each header as its contract key; extra columns get a private name so they are ignored."""
+def header_keys(
+    name: str, headers: list[str], header_line: str, columns: str = "its header row has"
+) -> list[str]:
+    """Each header as its contract key; extra columns get a private name so they are ignored.
+    `columns` words where the names come from in the message for a missing column."""
     keys = [column_key(h) for h in headers]
     missing = _missing(keys)
     if missing:
@@ -178,8 +199,8 @@ def _header_keys(name: str, headers: list[str], header_line: str) -> list[str]:
                 )
         shown = ", ".join(h.strip() for h in headers if h.strip()) or "nothing"
         raise ClaimsFileError(
-            f"{name} has no {' column and no '.join(missing)} column (its header row has: "
-            f"{shown}); the header row must name {_NEEDED}."
+            f"{name} has no {' column and no '.join(missing)} column ({columns}: {shown}); "
+            f"{'the header row' if 'header' in columns else 'it'} must name {_NEEDED}."
         )
     seen: set[str] = set()
     out = []
@@ -207,10 +228,12 @@ def _missing(keys: list[str]) -> list[str]:
 
 
 class _Ragged(Exception):
-    """A row whose field count differs from the header's, or a quoted line break."""
+    """A row whose field count differs from the header's."""
 
 
-def _read_fast(name: str, data: bytes, keys: list[str]) -> pd.DataFrame:
+def _read_fast(
+    name: str, data: bytes, start: int, keys: list[str], first_line: int
+) -> pd.DataFrame:
     """pyarrow's multithreaded CSV reader, every column as text; raises _Ragged for odd rows."""
     wanted = [k for k in keys if k in CLAIM_COLUMNS]
 
@@ -222,9 +245,10 @@ def _read_fast(name: str, data: bytes, keys: list[str]) -> pd.DataFrame:
 
     try:
         table = pacsv.read_csv(
-            pa.BufferReader(data),
-            read_options=pacsv.ReadOptions(column_names=keys, skip_rows=1),
-            parse_options=pacsv.ParseOptions(invalid_row_handler=ragged),
+            pa.BufferReader(pa.py_buffer(data)[start:]),
+            read_options=pacsv.ReadOptions(column_names=keys),
+            # Quoted cells may hold line breaks (the contract allows them).
+            parse_options=pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=ragged),
             convert_options=pacsv.ConvertOptions(
                 column_types={k: pa.string() for k in wanted},
                 include_columns=wanted,
@@ -235,21 +259,20 @@ def _read_fast(name: str, data: bytes, keys: list[str]) -> pd.DataFrame:
         )
     except pa.ArrowInvalid as exc:
         if "utf8" in str(exc).lower():
-            _check_utf8(name, data)  # raises, naming the line
+            _check_utf8(name, data, start, first_line)  # raises, naming the line
         raise ClaimsFileError(
             f"{name} could not be read as CSV: {str(exc).splitlines()[0]}"
         ) from None
     if odd_rows:
         raise _Ragged()
     frame = table.to_pandas()
-    return _conform(frame, len(frame))
+    return conform(frame, len(frame))
 
 
-def _read_tolerant(data: bytes, keys: list[str]) -> pd.DataFrame:
+def _read_tolerant(data: bytes, keys: list[str], first_line: int) -> pd.DataFrame:
     """Python's csv module, row by row: slower, but keeps every row and notes the odd ones."""
     text = data.decode("utf-8")
     reader = csv.reader(io.StringIO(text, newline=""))
-    next(reader, None)
     width = len(keys)
     columns: dict[str, list] = {k: [] for k in keys if k in CLAIM_COLUMNS}
     problems: list[str | None] = []
@@ -258,7 +281,7 @@ def _read_tolerant(data: bytes, keys: list[str]) -> pd.DataFrame:
             continue  # a blank line is not a claim
         if len(fields) > width:
             problems.append(
-                f"line {reader.line_num} has {len(fields)} fields but the header has "
+                f"line {first_line - 1 + reader.line_num} has {len(fields)} fields but the header has "
                 f"{width}; put double quotes around a value that contains a comma."
             )
         else:
@@ -268,13 +291,13 @@ def _read_tolerant(data: bytes, keys: list[str]) -> pd.DataFrame:
                 v = fields[i] if i < len(fields) else ""
                 columns[k].append(v if v != "" else None)
     frame = pd.DataFrame(columns, dtype="str")
-    frame = _conform(frame, len(problems))
+    frame = conform(frame, len(problems))
     if any(p is not None for p in problems):
         frame[ROW_PROBLEM] = pd.Series(problems, dtype="str")
     return frame
 
 
-def _conform(frame: pd.DataFrame, n: int) -> pd.DataFrame:
+def conform(frame: pd.DataFrame, n: int) -> pd.DataFrame:
     """The contract's columns in order; an optional column absent from the file is all missing."""
     for c in CLAIM_COLUMNS:
         if c not in frame.columns:  # Arrow's nulls: 0.003 s a million, where Nones take 0.1 s

@@ -1,5 +1,6 @@
-"""Decisions out: the engine's columns as the contract's decision frame, and that frame written as
-CSV or JSON (`dqm decide`)."""
+"""Decisions out: the engine's columns as the contract's decision frame, and decision frames
+written as one file (`dqm decide`): CSV, a JSON list, JSON lines or Parquet, batch after batch, so a
+stream of batches writes the same bytes as one frame of them all."""
 
 from __future__ import annotations
 
@@ -12,6 +13,18 @@ import pyarrow.csv as pacsv
 
 from ..vocabulary import DECISION_COLUMNS, NUMBER_COLUMNS
 from .encode import Coded
+
+FORMATS = ("csv", "json", "jsonl", "parquet")
+
+# The decision columns with one type each, for formats that fix a column's type (Parquet, Spark):
+# text, quantities as doubles (2.5 mL is a quantity), codes and counts as integers.
+_WHOLE = {"reject_code", "approval_months", "ruleset_version"}
+DECISION_SCHEMA = pa.schema(
+    [
+        (c, pa.int64() if c in _WHOLE else pa.float64() if c in NUMBER_COLUMNS else pa.string())
+        for c in DECISION_COLUMNS
+    ]
+)
 
 
 def decision_frame(columns: dict[str, Any]) -> pd.DataFrame:
@@ -44,11 +57,86 @@ def nullable_numbers(values: np.ndarray) -> pd.api.extensions.ExtensionArray | n
 
 
 def write_decisions(decisions: pd.DataFrame, sink: BinaryIO, fmt: str = "csv") -> None:
-    """Decisions to a binary stream: CSV (header row; blank for none) or a JSON list of objects."""
-    if fmt == "json":
-        sink.write(decisions.to_json(orient="records", force_ascii=False).encode())
-        sink.write(b"\n")
-        return
-    # Arrow writes categories as their text and nullable integers as 60, not 60.0; blank for none.
-    table = pa.Table.from_pandas(decisions, preserve_index=False)
-    pacsv.write_csv(table, sink)
+    """Decisions to a binary stream as one file (see DecisionWriter)."""
+    writer = DecisionWriter(sink, fmt)
+    writer.write(decisions)
+    writer.close()
+
+
+def decisions_table(decisions: pd.DataFrame) -> pa.Table:
+    """A decision frame as an Arrow table of DECISION_SCHEMA (categories as text)."""
+    return pa.Table.from_pandas(decisions, preserve_index=False).cast(DECISION_SCHEMA)
+
+
+class DecisionWriter:
+    """Decision frames (or other frames of `schema`'s columns: changed claims) written one after another to a binary stream as one file:
+    - csv: a header row, then one row per decision (blank for none; whole numbers as 60);
+    - json: one list of objects; jsonl: one object per line (whole numbers as 60, none as null);
+    - parquet: one row group per frame, columns typed by DECISION_SCHEMA.
+    Each frame is written whole before `write` returns; `close` finishes the file (the list's
+    end, Parquet's footer, CSV's header when no decision was written)."""
+
+    def __init__(self, sink: BinaryIO, fmt: str = "csv", schema: pa.Schema = DECISION_SCHEMA):
+        if fmt not in FORMATS:
+            raise ValueError(f"Unknown decisions format {fmt!r}; use one of {', '.join(FORMATS)}.")
+        self.sink, self.format, self.rows, self.schema = sink, fmt, 0, schema
+        self._started = False
+        self._parquet = None
+
+    def write(self, decisions: pd.DataFrame) -> None:
+        if self.format == "csv":
+            # Arrow writes categories as their text and nullable integers as 60, not 60.0.
+            table = pa.Table.from_pandas(decisions, preserve_index=False)
+            pacsv.write_csv(table, self.sink, pacsv.WriteOptions(include_header=not self._started))
+        elif self.format == "parquet":
+            if self._parquet is None:
+                import pyarrow.parquet as pq  # only for Parquet: not every command needs it
+
+                self._parquet = pq.ParquetWriter(self.sink, self.schema)
+            table = pa.Table.from_pandas(decisions, preserve_index=False)
+            self._parquet.write_table(table.cast(self.schema))
+        elif len(decisions):
+            import orjson  # only for JSON: a Spark worker deciding needs no more than the engine
+
+            records = _records(decisions)
+            if self.format == "jsonl":
+                self.sink.write(b"\n".join(map(orjson.dumps, records)) + b"\n")
+            else:
+                text = orjson.dumps(records)  # b"[{...},{...}]": this batch's objects
+                self.sink.write((b"," if self._started else b"[") + text[1:-1])
+        self._started = self._started or self.format == "csv" or len(decisions) > 0
+        self.rows += len(decisions)
+
+    def close(self) -> None:
+        """Finish the file; the sink itself stays open."""
+        if self.format == "csv" and not self._started:
+            self.write(self.schema.empty_table().to_pandas())
+        elif self.format == "json":
+            self.sink.write(b"]\n" if self._started else b"[]\n")
+        elif self.format == "parquet":
+            if self._parquet is None:
+                self.write(self.schema.empty_table().to_pandas())
+            self._parquet.close()
+
+
+def _records(decisions: pd.DataFrame) -> list[dict[str, Any]]:
+    """One dict per decision: text as str, whole numbers as int, none as None."""
+    names = list(decisions.columns)
+    columns = [_json_values(decisions[c]) for c in names]
+    return [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)]
+
+
+def _json_values(column: pd.Series) -> list:
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        categories = np.array([*map(str, column.cat.categories), None], dtype=object)
+        return categories[column.cat.codes.to_numpy()].tolist()  # code -1: the None at the end
+    if pd.api.types.is_numeric_dtype(column.dtype) and not pd.api.types.is_bool_dtype(column):
+        values = column.to_numpy(dtype=float, na_value=np.nan)
+        missing = np.isnan(values)
+        whole = ~missing & (np.abs(values) < 2**53)
+        whole &= np.where(whole, values, 0.0) == np.floor(np.where(whole, values, 0.0))
+        out = values.astype(object)
+        out[whole] = values[whole].astype(np.int64).astype(object)
+        out[missing] = None
+        return out.tolist()
+    return column.astype(object).where(column.notna(), None).tolist()

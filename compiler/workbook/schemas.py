@@ -7,9 +7,6 @@ Declarations only: reading (reader.py), typing of cells (cells.py) and the cross
 
 from __future__ import annotations
 
-import pandera.pandas as pa
-from pandera.typing import Series
-
 from ..vocabulary import (  # noqa: F401  (OPTIONAL_SHEETS re-exported)
     CHANNEL_LABELS,
     CODE_SYSTEMS,
@@ -17,6 +14,10 @@ from ..vocabulary import (  # noqa: F401  (OPTIONAL_SHEETS re-exported)
     OPTIONAL_SHEETS,
     SHEET_NAMES,
 )
+from .pandera_import import pandera_pandas
+
+pa = pandera_pandas()
+from pandera.typing import Series  # noqa: E402  (after pandera_pandas, which loads pandera)
 
 SLUG = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pandas as pd
-import pandera.pandas as pa
 
 from . import rules, schemas
 from .cells import typed_frame
 from .findings import Finding, errors
+from .pandera_import import pandera_pandas
 from .reader import Sheet, Workbook, read_workbook
+
+pa = pandera_pandas()
 
 
 @dataclass

@@ -1,0 +1,203 @@
+"""Claims in batches, for files of any size: a CSV file cut at whole records, or Parquet (a file,
+or a folder of files), each batch a claims frame as `read_claims_csv` gives it.
+
+A CSV batch is read by the same reader as a whole file (claims.read_claims_rows), so a malformed
+row decides the same way and its message names its line in the file. A claim without an id gets
+its 1-based position among the file's claims, counted across batches. A file that breaks part-way
+(bytes that are not UTF-8, a damaged Parquet page) raises ClaimsFileError when its batch is reached,
+after the batches before it.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ..vocabulary import CLAIM_COLUMNS
+from .claims import BOM, ClaimsFileError, claims_header, conform, header_keys, read_claims_rows
+
+BLOCK_BYTES = 8 << 20  # CSV read per batch: ~130,000 claims, a few tens of MB in flight
+PARQUET_ROWS = 131_072
+_PARQUET_MAGIC = b"PAR1"
+
+
+def claims_batches(
+    source: str | Path | BinaryIO, name: str | None = None, block_bytes: int | None = None
+) -> Iterator[pd.DataFrame]:
+    """The claims of a CSV or Parquet file, or a folder of Parquet files (a path), or of CSV on a
+    binary stream, batch after batch in file order (CSV about `block_bytes` at a time, by default
+    BLOCK_BYTES; Parquet PARQUET_ROWS claims at a time)."""
+    block_bytes = block_bytes or BLOCK_BYTES
+    if not isinstance(source, (str, Path)):
+        yield from csv_batches(source, name or "The claims file", block_bytes)
+        return
+    path = Path(source)
+    if path.is_dir():
+        yield from parquet_batches(path)
+        return
+    try:
+        stream = open(path, "rb")  # noqa: SIM115  (closed below, after the last batch)
+    except FileNotFoundError:
+        raise ClaimsFileError(f"{path}: no such file.") from None
+    except OSError as exc:
+        raise ClaimsFileError(f"Cannot read {path}: {exc.strerror or exc}.") from None
+    with stream:
+        if stream.read(4) == _PARQUET_MAGIC:
+            stream.close()
+            yield from parquet_batches(path)
+            return
+        stream.seek(0)
+        yield from csv_batches(stream, str(path), block_bytes)
+
+
+def csv_batches(
+    stream: BinaryIO, name: str, block_bytes: int = BLOCK_BYTES
+) -> Iterator[pd.DataFrame]:
+    """The claims of CSV text on `stream`, about `block_bytes` at a time, each batch ending at the
+    end of a record (never inside a quoted value holding a line break)."""
+    buf = _read(stream, name, block_bytes).removeprefix(BOM)
+    while b"\n" not in buf:  # the header row, whole
+        more = _read(stream, name, block_bytes)
+        if not more:
+            break
+        buf += more
+    keys, pos = claims_header(name, buf)
+    line, claims, eof = 2, 0, False
+    while True:
+        end = len(buf) if eof else _record_end(buf, pos)
+        if end < 0 and len(buf) - pos > 4 * block_bytes:
+            end = _csv_record_end(buf, pos)  # quotes that do not pair up: ask Python's csv
+        if end > pos:
+            chunk = buf[pos:end]
+            frame = read_claims_rows(name, chunk, keys, first_line=line)
+            yield with_claim_ids(frame, claims)
+            claims += len(frame)
+            line += chunk.count(b"\n")
+            buf, pos = buf[end:], 0
+        if eof:
+            return
+        more = _read(stream, name, block_bytes)
+        eof = not more
+        buf += more
+
+
+def parquet_batches(path: Path, rows: int | None = None) -> Iterator[pd.DataFrame]:
+    """The claims of a Parquet file, or of the Parquet files in a folder (by name; files whose
+    names start with `.` or `_`, such as Spark's `_SUCCESS`, are not claims)."""
+    import pyarrow.parquet as pq
+
+    rows = rows or PARQUET_ROWS
+
+    if path.is_dir():
+        files = sorted(
+            p
+            for p in path.rglob("*")
+            if p.is_file() and not any(part.startswith((".", "_")) for part in p.parts[-1:])
+        )
+        if not files:
+            raise ClaimsFileError(f"{path} is a folder with no Parquet files in it.")
+    else:
+        files = [path]
+    claims = 0
+    for file in files:
+        try:
+            parquet = pq.ParquetFile(file)
+        except (pa.ArrowException, OSError) as exc:
+            raise ClaimsFileError(
+                f"{file} is not a complete Parquet file ({_first_line(exc)}); it may have been "
+                "cut short while it was copied."
+            ) from None
+        names = parquet.schema_arrow.names
+        keys = header_keys(str(file), names, "", columns="its columns are")
+        wanted = [(n, k) for n, k in zip(names, keys, strict=True) if k in CLAIM_COLUMNS]
+        batches = parquet.iter_batches(batch_size=rows, columns=[n for n, _ in wanted])
+        while True:
+            try:
+                batch = next(batches, None)
+            except (pa.ArrowException, OSError) as exc:
+                raise ClaimsFileError(
+                    f"{file} could not be read after its first {claims:,} claims "
+                    f"({_first_line(exc)}); the file is damaged."
+                ) from None
+            if batch is None:
+                break
+            frame = text_claims(
+                {k: batch.column(i) for i, (_, k) in enumerate(wanted)}, batch.num_rows, file
+            )
+            yield with_claim_ids(frame, claims)
+            claims += len(frame)
+
+
+def with_claim_ids(claims: pd.DataFrame, before: int) -> pd.DataFrame:
+    """`claims` with each missing claim id set to the claim's 1-based position in the file, the
+    batch's first claim being the file's `before + 1`th."""
+    ids = claims["claim_id"]
+    missing = ids.isna()
+    if not missing.any():
+        return claims
+    numbers = pa.array(np.arange(before + 1, before + len(claims) + 1)).cast(pa.string())
+    claims["claim_id"] = ids.where(~missing, numbers.to_pandas())
+    return claims
+
+
+def text_claims(columns: dict[str, pa.Array], n: int, file: Path | str) -> pd.DataFrame:
+    """Typed columns (Parquet's, Spark's) by contract key as the claims frame a CSV of them would
+    give: numbers and dates as text, an empty text as none."""
+    table = {}
+    for key, column in columns.items():
+        try:
+            text = column if pa.types.is_string(column.type) else column.cast(pa.string())
+        except (pa.ArrowNotImplementedError, pa.ArrowInvalid):
+            raise ClaimsFileError(
+                f"{file}: column {key} holds {column.type}, not text or numbers."
+            ) from None
+        table[key] = pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text)
+    return conform(pa.table(table).to_pandas() if table else pd.DataFrame(index=range(n)), n)
+
+
+def _record_end(buf: bytes, pos: int) -> int:
+    """The end of the last whole record in `buf[pos:]` (just after its line break), or -1.
+    A line break ends a record when the quotes before it pair up (a quote inside a quoted value
+    is written twice, so this holds for any well-formed CSV)."""
+    end = buf.rfind(b"\n", pos)
+    if end < 0:
+        return -1
+    quotes = buf.count(b'"', pos, end)
+    while quotes % 2:  # inside a quoted value: the record ends at an earlier line break
+        earlier = buf.rfind(b"\n", pos, end)
+        if earlier < 0:
+            return -1
+        quotes -= buf.count(b'"', earlier, end)
+        end = earlier
+    return end + 1
+
+
+def _csv_record_end(buf: bytes, pos: int) -> int:
+    """The same by Python's csv module, whose reading a lone quote inside a value (`5" tab`)
+    does not upset: slow, only where counting quotes found no end in many blocks."""
+    lines = buf[pos : buf.rfind(b"\n") + 1].split(b"\n")[:-1]
+    ends = np.cumsum([len(x) + 1 for x in lines]) + pos
+    reader = csv.reader(x.decode("utf-8", "replace") + "\n" for x in lines)
+    finished: list[int] = []
+    for _ in reader:
+        finished.append(reader.line_num)
+    # The last record may be a quoted value cut off by the end of the buffer: keep it for later.
+    return int(ends[finished[-2] - 1]) if len(finished) > 1 else -1
+
+
+def _read(stream: BinaryIO, name: str, size: int) -> bytes:
+    try:
+        return stream.read(size)
+    except OSError as exc:
+        raise ClaimsFileError(f"Cannot read {name}: {exc.strerror or exc}.") from None
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0].rstrip(".")
