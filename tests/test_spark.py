@@ -174,8 +174,9 @@ def test_a_missing_column_is_one_clear_error(spark, v3, tmp_path, dqm):
     with pytest.raises(ClaimsFileError) as exc:
         dqm_spark.decide(frame, v3)
     assert str(exc.value) == (
-        "The claims DataFrame has no channel or quantity column (its columns are: claim_id, "
-        "product_id, qty); it must name product_id, channel, quantity."
+        "The claims DataFrame has no channel column and no quantity column (its columns are: "
+        "claim_id, product_id, qty); it must name channel, quantity and at least one of "
+        "product_id, ndc and rxcui."
     )
     path = tmp_path / "claims.parquet"
     pq.write_table(pa.table({"product_id": ["x"], "channel": ["retail"]}), path)
@@ -185,5 +186,5 @@ def test_a_missing_column_is_one_clear_error(spark, v3, tmp_path, dqm):
     assert (code, out) == (2, "")
     assert err == (
         "dqm: The claims DataFrame has no quantity column (its columns are: product_id, channel); "
-        "it must name product_id, channel, quantity.\n"
+        "it must name channel, quantity and at least one of product_id, ndc and rxcui.\n"
     )
