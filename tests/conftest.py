@@ -153,7 +153,7 @@ def make_workbook(tmp_path):
     """Write rows (sheet -> list of rows, headers added) to a fresh .xlsx and return its path."""
 
     def make(rows, name="oncology-dqm.xlsx"):
-        return write_workbook(tmp_path / name, rows)
+        return write_workbook(tmp_path / name, rows, replace=True)
 
     return make
 

@@ -253,14 +253,14 @@ def test_attested_criterion_is_met_only_when_the_claim_names_it():
         product_id=TAB400,
         channel="retail",
         quantity=100,
-        attested_criteria="something-else",
+        attested_criteria="strong-cyp3a4-inducer",  # a criterion, but met by a drug on its list
     ) == ("deny", 0, 60, 76)
     d = decide_one(
         engine,
         product_id=TAB400,
         channel="retail",
         quantity=100,
-        attested_criteria="other; Reviewer-Confirmed-Dose ",
+        attested_criteria="strong-cyp3a4-inducer; Reviewer-Confirmed-Dose ",
     )
     assert (
         d["decision"],

@@ -16,6 +16,7 @@ from tests.fixtures.paths import WORKBOOK
 
 DROPDOWNS = {
     ("Policies", "C"): '"Per Rx"',
+    ("Policies", "G"): '"Active,Retired"',
     ("Criteria", "C"): '"Concomitant drug on list,Attested"',
     ("Tests", "C"): '"Retail,Home Delivery"',
     ("Tests", "G"): '"Approve,Override,Deny"',

@@ -12,7 +12,7 @@ import pandas as pd
 from .. import names
 from ..vocabulary import CHANNEL_LABELS, CHANNELS, REJECT_CODE, format_number, json_number
 from .encode import Coded
-from .evaluation import APPROVE, DENY, INVALID, Evaluation
+from .evaluation import APPROVE, DENY, INVALID, NOT_APPLICABLE, Evaluation
 
 if TYPE_CHECKING:  # the engine calls this module; only its rules are read here
     from .engine import Engine
@@ -31,7 +31,7 @@ def trace(engine: Engine, ev: Evaluation, row: dict[str, Any]) -> list[str]:
     if decided == INVALID:
         return lines + [f"The claim is invalid: {row['message'].removeprefix('Invalid: ')}"]
     p = engine.products[ev.product[0]] if ev.product[0] >= 0 else None
-    if p is None:
+    if p is None or decided == NOT_APPLICABLE:  # no such product, or its policy is retired
         return lines + [row["message"]]
     ch = int(ev.channel[0])
     label = CHANNEL_LABELS[CHANNELS[ch]]

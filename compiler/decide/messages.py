@@ -7,13 +7,15 @@ formatted per row. not_applicable and invalid messages are written once per dist
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from ..vocabulary import CHANNEL_LABELS, CHANNELS, REJECT_CODE, format_number
+from .. import names
+from ..vocabulary import CHANNEL_LABELS, CHANNELS, REJECT_CODE, format_date, format_number
 from .claims import quantity_number
 from .encode import MISSING, UNKNOWN, Coded
 from .evaluation import APPROVE, DENY, INVALID, NOT_APPLICABLE, OVERRIDE, Evaluation
@@ -35,10 +37,19 @@ class Messages:
     approve: np.ndarray
     deny: np.ndarray
     override: np.ndarray
+    criteria: tuple[str, ...] = ()  # the ruleset's Criterion IDs, for "did you mean"
 
     def not_applicable(self, product_text: Any) -> str:
         """The message for a claim whose product has no limit in the ruleset."""
         return f"Ruleset {self.ruleset} has no quantity limit for product {str(product_text).strip()!r}."
+
+    def retired(self, product: Product) -> str:
+        """The message for a claim whose product's policy is retired."""
+        day = format_date(dt.date.fromisoformat(product.retired_on))
+        return (
+            f"Not applicable: policy {product.policy_id} was retired on {day}; ruleset "
+            f"{self.ruleset} sets no quantity limit for {product.product_id} since then."
+        )
 
 
 def fixed_messages(
@@ -88,10 +99,10 @@ def fixed_messages(
                 )
         first += len(p.overrides)
     ruleset = f"{ruleset_id} v{version}" if version is not None else f"{ruleset_id} (draft)"
-    return Messages(ruleset, texts, approve, deny, override)
+    return Messages(ruleset, texts, approve, deny, override, tuple(criteria))
 
 
-def message_column(ev: Evaluation, messages: Messages) -> Coded:
+def message_column(ev: Evaluation, messages: Messages, products: list[Product]) -> Coded:
     """Each claim's message, as codes into the fixed messages and those written for this batch."""
     decided = ev.decision
     codes = np.full(ev.n, -1, dtype=np.int64)
@@ -103,11 +114,16 @@ def message_column(ev: Evaluation, messages: Messages) -> Coded:
     rows = np.flatnonzero(decided == OVERRIDE)
     capped = ev.quantity[rows] > ev.approved[rows]
     codes[rows] = messages.override[ev.winner[rows], ev.channel[rows], capped.astype(np.int64)]
-    rows = np.flatnonzero(decided == NOT_APPLICABLE)
+    rows = np.flatnonzero((decided == NOT_APPLICABLE) & (ev.product < 0))
     if len(rows):
-        products, inverse = np.unique(ev.product_text.codes[rows], return_inverse=True)
+        texts, inverse = np.unique(ev.product_text.codes[rows], return_inverse=True)
         codes[rows] = inverse + len(categories)
-        categories += [messages.not_applicable(ev.product_text.categories[p]) for p in products]
+        categories += [messages.not_applicable(ev.product_text.categories[p]) for p in texts]
+    rows = np.flatnonzero((decided == NOT_APPLICABLE) & (ev.product >= 0))  # retired policies
+    if len(rows):
+        known, inverse = np.unique(ev.product[rows], return_inverse=True)
+        codes[rows] = inverse + len(categories)
+        categories += [messages.retired(products[p]) for p in known]
     written: dict[Any, int] = {}
     for i in np.flatnonzero(decided == INVALID):  # rare; one message per distinct cause
         key = (
@@ -116,6 +132,8 @@ def message_column(ev: Evaluation, messages: Messages) -> Coded:
             ev.channel[i],
             ev.quantity_text.at(i),
             ev.problem.at(i),
+            ev.unknown_attested[ev.attested[i]] if ev.attested[i] >= 0 else (),
+            messages.criteria if ev.attested[i] >= 0 else (),
         )
         code = written.get(key)
         if code is None:
@@ -126,12 +144,24 @@ def message_column(ev: Evaluation, messages: Messages) -> Coded:
 
 
 def invalid_message(
-    product_missing: bool, channel_text: Any, channel: int, quantity_text: Any, problem: str | None
+    product_missing: bool,
+    channel_text: Any,
+    channel: int,
+    quantity_text: Any,
+    problem: str | None,
+    unknown_attested: tuple[str, ...] = (),
+    criteria: tuple[str, ...] = (),
 ) -> str:
     """What is wrong with a malformed claim, every problem in one sentence."""
     wrong = []
     if problem:
         wrong.append(problem.rstrip("."))
+    for criterion in unknown_attested:
+        close = names.closest(criterion, criteria)
+        wrong.append(
+            f"attested criterion {criterion!r} is not one of the ruleset's criteria"
+            + (f" (did you mean {close!r}?)" if close else "")
+        )
     if product_missing:
         wrong.append("product_id is missing")
     if channel == MISSING:

@@ -10,11 +10,18 @@ from __future__ import annotations
 import pandera.pandas as pa
 from pandera.typing import Series
 
-from ..vocabulary import CHANNEL_LABELS, DECISIONS, OPTIONAL_SHEETS, SHEET_NAMES  # noqa: F401  (OPTIONAL_SHEETS re-exported)
+from ..vocabulary import (  # noqa: F401  (OPTIONAL_SHEETS re-exported)
+    CHANNEL_LABELS,
+    DECISIONS,
+    OPTIONAL_SHEETS,
+    POLICY_STATUSES,
+    SHEET_NAMES,
+)
 
 SLUG = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 
 POLICY_TYPES = ["Per Rx"]
+STATUSES = list(POLICY_STATUSES)  # blank means Active
 MET_WHEN = ["Concomitant drug on list", "Attested"]
 CHANNELS = list(CHANNEL_LABELS.values())  # as the Tests sheet writes them
 EXPECTED_DECISIONS = [
@@ -79,6 +86,13 @@ class PoliciesSheet(_Sheet):
         "Approval Duration (months)", "How long an override approval lasts.", "12", ge=1
     )
     notes: Series[str] = _field("Notes", "Optional notes.", "")
+    status: Series[str] = _field(
+        "Status",
+        "Optional: Active (or blank) or Retired. A retired policy keeps its rows; its last History "
+        "row records the retirement.",
+        "Retired",
+        isin=STATUSES,
+    )
 
     required = _required(
         "Policy ID", "Title", "Policy Type", "Review Date", "Approval Duration (months)"
