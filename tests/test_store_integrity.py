@@ -357,9 +357,7 @@ def test_two_compiles_at_once_publish_two_versions_never_one(revised, exports_co
     assert store.index_problems(RULESET) == []
 
 
-def test_two_compiles_started_together_never_clobber_each_other(
-    revised, exports_copy, dqm_process
-):
+def test_two_compiles_started_together_never_clobber_each_other(revised, exports_copy, dqm_process):
     # Real processes, started together: only separate processes race for the lock as staff's would.
     # The second workbook was made from the first. Whichever takes the lock first is v4; after it
     # the second is v5 (it keeps the first's History row), or the first is refused, its History
@@ -379,10 +377,14 @@ def test_two_compiles_started_together_never_clobber_each_other(
     else:  # the second did
         assert [p.returncode for p in procs] == [1, 0], outs
         assert outs[1][0].strip() == str(v4)
-        assert outs[0][1].splitlines()[0].startswith(
-            "ERROR History!A1: The History row of 'imatinib-per-rx' dated 02/01/2026 "
-            "(Ad Hoc Revision: Inducers added on 2026-02-01.) is published in v4 but is missing "
-            "here."
+        assert (
+            outs[0][1]
+            .splitlines()[0]
+            .startswith(
+                "ERROR History!A1: The History row of 'imatinib-per-rx' dated 02/01/2026 "
+                "(Ad Hoc Revision: Inducers added on 2026-02-01.) is published in v4 but is missing "
+                "here."
+            )
         ), outs
         assert assert_consistent(store) == [1, 2, 3, 4]
     assert store.index_problems(RULESET) == []
