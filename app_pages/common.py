@@ -14,6 +14,7 @@ import pandas as pd
 import streamlit as st
 
 from compiler.decide.engine import Engine
+from compiler.ruleset import walk
 from compiler.ruleset.draft import DraftCheck, check_draft
 from compiler.ruleset.store import Store, StoreError, index_entry
 from compiler.vocabulary import CLAIM_COLUMNS
@@ -138,11 +139,12 @@ def choose_version(sidebar: Any = st.sidebar) -> Choice | None:
     if chosen.entry is None:
         sidebar.error(chosen.refused)
         return None
-    for pid, date in chosen.entry["review_dates"].items():
-        sidebar.caption(f"{pid}: reviewed {date}")
+    doc = load_version(ruleset_id, version)
+    for pid, words in walk.review_words(doc).items():
+        sidebar.caption(f"{pid}: {words}")
     for text in history_summary(chosen.entry):
         sidebar.caption(f"History: {text}")
-    return Choice(ruleset_id, version, load_version(ruleset_id, version))
+    return Choice(ruleset_id, version, doc)
 
 
 def require_version() -> Choice:
@@ -155,8 +157,11 @@ def require_version() -> Choice:
 
 
 def product_label(engine: Engine, product_id: str) -> str:
-    """`Gleevec® (imatinib tablets, generic), 400 mg tablets (imatinib-400mg-tab)`"""
-    return f"{engine.product(product_id).label} ({product_id})"
+    """`Gleevec® (imatinib tablets, generic), 400 mg tablets (imatinib-400mg-tab)`, and
+    `— policy retired 2026-12-01` after a product whose policy is retired."""
+    product = engine.product(product_id)
+    retired = f" — policy retired {product.retired_on}" if product.retired_on else ""
+    return f"{product.label} ({product_id}){retired}"
 
 
 def editable(claims: pd.DataFrame) -> pd.DataFrame:

@@ -10,6 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from app_pages import common
+from compiler.ruleset import walk
 
 
 def timeline_rows(listed: dict[int, common.Listed]) -> tuple[list[dict[str, Any]], list[str]]:
@@ -52,7 +53,7 @@ for v, item in reversed(listed.items()):
         continue
     doc = common.load_version(choice.ruleset_id, v)
     with st.container(border=True):
-        dates = ", ".join(f"{p} reviewed {d}" for p, d in item.entry["review_dates"].items())
+        dates = ", ".join(f"{p} {words}" for p, words in walk.review_words(doc).items())
         st.markdown(f"#### v{v}  \n{dates}")
         # The History rows this version added (the store's index entry).
         for text in common.history_summary(item.entry) or ["No new History row."]:

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from .atomic import WriteError
-from .ruleset import diff
+from .ruleset import diff, walk
 from .ruleset.store import Published, Store, StoreError, Unchanged
 from .workbook import findings as fmt
 
@@ -166,9 +166,7 @@ def cmd_versions(args: argparse.Namespace) -> int:
         print(f"{rid}")
         for v in versions:
             doc = store.load(rid, v)
-            dates = ", ".join(
-                f"{p['policy_id']} reviewed {p['review_date']}" for p in doc["policies"]
-            )
+            dates = ", ".join(f"{pid} {words}" for pid, words in walk.review_words(doc).items())
             print(f"  v{v}  {dates}")
             for c in doc["changes"]["items"]:
                 if c["kind"] == "history" and c["action"] == "added":

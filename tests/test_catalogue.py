@@ -738,6 +738,6 @@ def test_finding_renders_its_message_and_its_json_carries_code_and_params():
         ],
     }
     assert as_text([warning, f]) == (
-        f"ERROR Policies!D2 (found: '2025-12-08'): {f.message}\n"
+        f"ERROR Policies!D2 (found: '12/08/2025'): {f.message}\n"
         f"WARNING Sheet Drug Lists: {warning.message}"
     )

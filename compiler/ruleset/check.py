@@ -29,7 +29,7 @@ class Checked:
     content: dict[str, Any] | None  # the ruleset it would publish, when it has no errors
     ruleset_id: str | None  # its Ruleset ID, when that is a valid id
     previous: dict[str, Any] | None  # the latest published version of that ruleset, verified
-    exports: Path
+    exports: Path | None  # the exports folder checked against (None: none)
 
     @property
     def ok(self) -> bool:
@@ -38,24 +38,27 @@ class Checked:
     @property
     def first_version(self) -> bool:
         """Whether compiling would start the ruleset in this exports folder (nothing before it)."""
-        return self.ruleset_id is not None and self.previous is None
+        return self.exports is not None and self.ruleset_id is not None and self.previous is None
 
 
 def check_workbook(
     path: str | Path,
-    exports: str | Path = "exports",
+    exports: str | Path | None = "exports",
     data: bytes | None = None,
     today: dt.date | None = None,
 ) -> Checked:
     """Every finding `dqm compile` would make of the workbook at `path` (or its bytes `data`)
-    against the exports store at `exports`; StoreError when that store cannot be read."""
+    against the exports store at `exports`; StoreError when that store cannot be read. With
+    `exports` None, the workbook alone (as if nothing were published)."""
     validated = validate_file(path, data)
-    store = Store(exports)
-    store.require_folder(missing_ok=True)
+    store = Store(exports) if exports is not None else None
     ruleset_id = _ruleset_id(validated)
-    previous = store.load(ruleset_id) if ruleset_id and store.versions(ruleset_id) else None
+    previous = None
+    if store is not None:
+        store.require_folder(missing_ok=True)
+        previous = store.load(ruleset_id) if ruleset_id and store.versions(ruleset_id) else None
     findings = list(validated.findings) + audit(validated, previous, today)
-    if ruleset_id and previous is None:
+    if store is not None and ruleset_id and previous is None:
         findings += _new_ruleset(validated, store, ruleset_id)
     content = None
     if validated.ok:
@@ -70,7 +73,7 @@ def check_workbook(
         content if not errors(findings) else None,
         ruleset_id,
         previous,
-        store.root,
+        store.root if store is not None else None,
     )
 
 

@@ -21,7 +21,7 @@ from openpyxl.worksheet.hyperlink import Hyperlink
 
 from ..atomic import create_file
 from .container import MAX_FILE_BYTES, check_container
-from .findings import ERROR, Finding, errors, plain_value, warnings
+from .findings import ERROR, Finding, errors, shown_value, warnings
 from .reader import norm_header
 from .template import HEADER_FILL
 
@@ -142,7 +142,7 @@ def _findings_sheet(wb: openpyxl.Workbook, ordered: list[Finding], titles: dict[
     if not ordered:
         ws.append(["", "", "", "", "", "No problems found."])
     for f in ordered:
-        shown = plain_value(f.value)
+        shown = shown_value(f.value)
         if isinstance(shown, str):
             shown = _clean(shown[:_MAX_SHOWN] + ("…" if len(shown) > _MAX_SHOWN else ""))
         ws.append(
