@@ -509,3 +509,33 @@ def test_claim_page_survives_a_quantity_far_beyond_every_limit(exports):
     assert not at.exception
     assert metrics(at)["Approved quantity"] == "90"
     assert len(at.get("vega_lite_chart")) == 1
+
+
+def test_a_retired_policy_shows_in_the_sidebar_the_product_list_and_the_decision(
+    exports, founding_rows, make_workbook
+):
+    founding_rows["Policies"][0] += [None] * (7 - len(founding_rows["Policies"][0]))
+    founding_rows["Policies"][0][3] = founding_rows["Policies"][0][3].replace(year=2026)
+    founding_rows["Policies"][0][6] = "Retired"
+    founding_rows["History"].append(
+        ["imatinib-per-rx", "Retirement", "Managed elsewhere.", founding_rows["Policies"][0][3]]
+    )
+    founding_rows["Tests"] = []
+    assert compile_workbook(make_workbook(founding_rows), exports).ok
+    at = open_app()
+    assert [c.value for c in at.sidebar.caption] == [
+        "imatinib-per-rx: retired 2026-12-08",
+        "History: Retirement: Managed elsewhere.",
+    ]
+    product = at.selectbox(key="claim_product")
+    assert product.format_func(PRODUCT_400) == (
+        "Gleevec® (imatinib tablets, generic), 400 mg tablets (imatinib-400mg-tab) — policy "
+        "retired 2026-12-08"
+    )
+    enter_claim(at, PRODUCT_400, "retail", 120, ["rifampin"])
+    assert not at.exception, [e.message for e in at.exception]
+    assert at.markdown[0].value.startswith("## :gray[")
+    assert at.info[0].value == (
+        "Not applicable: policy imatinib-per-rx was retired on 12/08/2026; ruleset oncology-dqm v4 "
+        "sets no quantity limit for imatinib-400mg-tab since then."
+    )
