@@ -42,18 +42,23 @@ def compile_workbook(
         Store(exports),
         checked.content,
         gate=lambda prev, new: history_findings(validated, prev, new, today),
+        latest=checked.previous,
     )
     findings = checked.findings + (outcome.reasons if isinstance(outcome, Refused) else [])
     return CompileResult(findings, outcome)
 
 
 def publish(
-    store: Store, content: dict[str, Any], gate: Callable[[dict | None, dict], list] | None = None
+    store: Store,
+    content: dict[str, Any],
+    gate: Callable[[dict | None, dict], list] | None = None,
+    latest: dict[str, Any] | None = None,
 ) -> Published | Unchanged | Refused:
     """Publish `content` as the next version unless it says what the latest already says.
     `gate(previous, content)` may refuse it (returns reasons). Either way a missing index entry or
-    graph of an earlier version is repaired; a refusal writes nothing."""
-    with store.publishing(content["ruleset_id"]) as publishing:
+    graph of an earlier version is repaired; a refusal writes nothing. `latest`: the latest
+    version as already read (it is read again only if another has been published since)."""
+    with store.publishing(content["ruleset_id"], latest) as publishing:
         previous = publishing.previous
         if previous and previous["content_sha256"] == content["content_sha256"]:
             publishing.write_index()

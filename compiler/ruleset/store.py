@@ -229,14 +229,20 @@ class Store:
         )
 
     @contextlib.contextmanager
-    def publishing(self, ruleset_id: str) -> Iterator[Publishing]:
+    def publishing(
+        self, ruleset_id: str, latest: dict[str, Any] | None = None
+    ) -> Iterator[Publishing]:
         """Hold the ruleset's lock while publishing into it: what a killed publisher left behind is
-        swept first, and the `Publishing` says the latest version and the next number."""
+        swept first, and the `Publishing` says the latest version and the next number. `latest`:
+        a version already read and verified, used when it is still the latest (a published file
+        is never rewritten), not read again."""
         folder = make_folder(self.root / ruleset_id)
         with _locked(folder / ".lock"):
             versions = self.versions(ruleset_id)
             _sweep(folder, versions[-1] if versions else 0)
-            yield Publishing(self, ruleset_id, self.load(ruleset_id) if versions else None)
+            if versions and (latest is None or latest["version"] != versions[-1]):
+                latest = self.load(ruleset_id)
+            yield Publishing(self, ruleset_id, latest if versions else None)
 
     def _write_schema(self) -> None:
         data = (json.dumps(schema(), indent=2, ensure_ascii=False) + "\n").encode()
