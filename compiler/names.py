@@ -48,7 +48,7 @@ GENERIC_WORDS = frozenset(
     intravenous iv intramuscular im subcutaneous sc
     extended delayed immediate release er xr xl sr cr dr ir la coated enteric
     mg mcg ug g gm gram grams kg ml l iu unit units meq mmol percent hour hours hr day daily dose
-    doses generic brand
+    doses
     """.split()  # noqa: SIM905  (a word list reads best as words)
 )
 

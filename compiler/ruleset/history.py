@@ -47,27 +47,42 @@ def audit(
     version = previous["version"] if previous else None
     out: list[Finding] = []
 
-    # Rows exactly as published, each matched once.
-    remaining = list(rows)
+    # Rows exactly as published, each matched once (by dict: 15,000 rows are not compared pairwise).
+    waiting: dict[tuple, list[int]] = {}
+    for i, r in enumerate(rows):
+        waiting.setdefault(r[1:], []).append(i)
+    taken: set[int] = set()
     unmatched = []
     for pub in published:
-        hit = next((r for r in remaining if r[1:] == pub), None)
-        if hit is None:
-            unmatched.append(pub)
+        hits = waiting.get(pub)
+        if hits:
+            taken.add(hits.pop(0))
         else:
-            remaining.remove(hit)
+            unmatched.append(pub)
+    remaining = [r for i, r in enumerate(rows) if i not in taken]
     # A published row not there as it was: edited in place (its policy and date, or its policy
     # and words, are still there) or removed.
     published_keys = {(p[0], p[3]) for p in published}
+    by_date: dict[tuple, list] = {}
+    by_words: dict[tuple, list] = {}
+    for r in remaining:
+        by_date.setdefault((r[1], r[4]), []).append(r)
+        if (r[1], r[4]) not in published_keys:
+            by_words.setdefault(r[1:4], []).append(r)
+    used: set[int] = set()  # Excel rows already paired with a published row
     for pub in unmatched:
-        edited = next((r for r in remaining if (r[1], r[4]) == (pub[0], pub[3])), None) or next(
-            (r for r in remaining if r[1:4] == pub[:3] and (r[1], r[4]) not in published_keys),
+        edited = next(
+            (
+                r
+                for r in [*by_date.get((pub[0], pub[3]), []), *by_words.get(pub[:3], [])]
+                if r[0] not in used
+            ),
             None,
         )
         if edited is None:
             out.append(_removed(sheet, pub, version))
             continue
-        remaining.remove(edited)
+        used.add(edited[0])
         i = next(i for i in (1, 2, 3) if edited[i + 1] != pub[i])
         header = FIELDS[i]
         out.append(
@@ -77,40 +92,42 @@ def audit(
                 sheet.cell(header, edited[0]),
                 header,
                 sheet.frame.at[edited[0], header],
-                {"policy": pub[0], "header": header, "published": pub[i], "version": version},
+                {
+                    "policy": pub[0],
+                    "header": header,
+                    "published": _date(pub[i]) if header == "Review Date" else pub[i],
+                    "version": version,
+                },
             )
         )
     # New rows: after the policy's latest published row, and not far in the future.
-    latest: dict[str, dt.date] = {}
+    # (Dates as ISO text, compared as text: the order is the same, and 15,000 rows need no parse.)
+    latest: dict[str, str] = {}
     for pid, *_, day in published:
         latest[pid] = max(latest.get(pid, day), day)
-    today = today or dt.date.today()
-    ahead = _year_after(today)
+    ahead = _year_after(today or dt.date.today())
     for row, pid, _, _, day in remaining:
-        cell = sheet.cell("Review Date", row)
-        value = sheet.frame.at[row, "Review Date"]
+        if row in used:
+            continue
         if pid in latest and day < latest[pid]:
-            out.append(
-                Finding(
-                    "history-row-backdated",
-                    sheet.name,
-                    cell,
-                    "Review Date",
-                    value,
-                    {"policy": pid, "review_date": day, "latest": latest[pid], "version": version},
-                )
+            code = "history-row-backdated"
+            params = {
+                "policy": pid,
+                "review_date": _date(day),
+                "latest": _date(latest[pid]),
+                "version": version,
+            }
+        elif day > ahead.isoformat():
+            code, params = (
+                "history-date-too-far-ahead",
+                {"review_date": _date(day), "latest_allowed": ahead},
             )
-        elif day > ahead:
-            out.append(
-                Finding(
-                    "history-date-too-far-ahead",
-                    sheet.name,
-                    cell,
-                    "Review Date",
-                    value,
-                    {"review_date": day, "latest_allowed": ahead},
-                )
-            )
+        else:
+            continue
+        value = sheet.frame.at[row, "Review Date"]
+        out.append(
+            Finding(code, sheet.name, sheet.cell("Review Date", row), "Review Date", value, params)
+        )
     return out
 
 
@@ -143,23 +160,27 @@ def new_history_required(
     ]
 
 
-def _rows(frame: pd.DataFrame) -> list[tuple[int, str, str, str, dt.date]]:
-    """(Excel row, policy, type, summary, date) of each History row with all four cells (a row
-    missing one has its own finding)."""
+def _rows(frame: pd.DataFrame) -> list[tuple[int, str, str, str, str]]:
+    """(Excel row, policy, type, summary, ISO date) of each History row with all four cells (a
+    row missing one has its own finding)."""
     whole = frame.dropna(subset=list(FIELDS))
-    return [
-        (int(row), pid, revision, summary, day.date())
-        for row, pid, revision, summary, day in zip(
-            whole.index, *(whole[h] for h in FIELDS), strict=True
+    days = whole["Review Date"].dt.strftime("%Y-%m-%d")
+    return list(
+        zip(
+            whole.index.tolist(),
+            *(whole[h].tolist() for h in FIELDS[:3]),
+            days.tolist(),
+            strict=True,
         )
-    ]
+    )
 
 
-def _published(previous: dict[str, Any] | None) -> list[tuple[str, str, str, dt.date]]:
+def _published(previous: dict[str, Any] | None) -> list[tuple[str, str, str, str]]:
+    """(policy, type, summary, ISO date) of each History row of a published version."""
     if previous is None:
         return []
     return [
-        (p["policy_id"], h["type_of_revision"], h["summary_of_changes"], _date(h["review_date"]))
+        (p["policy_id"], h["type_of_revision"], h["summary_of_changes"], h["review_date"])
         for p in previous["policies"]
         for h in p["history"]
     ]
@@ -177,7 +198,7 @@ def _removed(sheet, pub: tuple, version: int) -> Finding:
             "policy": pub[0],
             "type_of_revision": pub[1],
             "summary_of_changes": pub[2],
-            "review_date": pub[3],
+            "review_date": _date(pub[3]),
             "version": version,
         },
     )

@@ -25,9 +25,12 @@ def check(
         return all(w in sheets and sheets[w].complete for w in wanted)
 
     in_error = {(f.sheet, f.column, f.cell) for f in found}
+    columns_in_error = {(sheet, column) for sheet, column, _ in in_error}
 
     def broken(target: str, header: str) -> list[str]:
         """The ids on `target` whose own cell is in error."""
+        if (target, header) not in columns_in_error:
+            return []
         t = sheets[target]
         return [
             value

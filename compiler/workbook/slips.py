@@ -68,37 +68,44 @@ def whole_counts(
 ) -> list[Finding]:
     """A warning on a limit or override maximum that is a fraction of a countable unit (75.5
     tablets): a pharmacy dispenses whole tablets, so the number is most likely mistyped."""
-    units = {
-        pid: unit
-        for pid, unit in zip(limits["Product ID"], limits["Unit"], strict=True)
-        if pid is not None and unit is not None and _countable(unit)
-    }
-    out = []
     sheets = [(limits_sheet, limits)]
     if overrides_sheet is not None and overrides is not None:
         sheets.append((overrides_sheet, overrides))
-    for sheet, frame in sheets:
-        for header in CHANNEL_HEADERS:
-            for row, pid, qty in zip(frame.index, frame["Product ID"], frame[header], strict=True):
-                if pid not in units or qty is None or math.isnan(qty) or float(qty).is_integer():
-                    continue
-                out.append(
-                    Finding(
-                        "fractional-count",
-                        sheet.name,
-                        sheet.cell(header, row),
-                        header,
-                        sheet.frame.at[row, header],
-                        {
-                            "product": pid,
-                            "unit": units[pid],
-                            "header": header,
-                            "value": float(qty),
-                            "whole": math.floor(qty),
-                        },
-                        WARNING,
-                    )
+    fractions = [
+        (sheet, header, frame[frame[header] % 1 > 0])
+        for sheet, frame in sheets
+        for header in CHANNEL_HEADERS
+    ]
+    if not any(len(f) for _, _, f in fractions):
+        return []  # the usual case: no unit is asked about
+    countable = {u: _countable(u) for u in set(limits["Unit"].dropna())}
+    units = {
+        pid: unit
+        for pid, unit in zip(limits["Product ID"], limits["Unit"], strict=True)
+        if pid is not None and unit is not None and countable[unit]
+    }
+    out = []
+    for sheet, header, frame in fractions:
+        for row, pid, qty in zip(frame.index, frame["Product ID"], frame[header], strict=True):
+            if pid not in units:
+                continue
+            out.append(
+                Finding(
+                    "fractional-count",
+                    sheet.name,
+                    sheet.cell(header, row),
+                    header,
+                    sheet.frame.at[row, header],
+                    {
+                        "product": pid,
+                        "unit": units[pid],
+                        "header": header,
+                        "value": float(qty),
+                        "whole": math.floor(qty),
+                    },
+                    WARNING,
                 )
+            )
     return out
 
 
