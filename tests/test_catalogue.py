@@ -462,17 +462,17 @@ CASES = [
         "comma-in-aliases",
         {"value": "Mycobutin, Ansatipine", "fixed": "Mycobutin; Ansatipine"},
         (
-            "Also Known As separates names with ';', not ','. As typed, 'Mycobutin, Ansatipine' is on"
-            "e name, which no claim spells. Type 'Mycobutin; Ansatipine'."
+            "Also Known As separates names with ';', not ','. As typed, 'Mycobutin, Ansatipine' "
+            "is one name, which no claim spells. Type 'Mycobutin; Ansatipine'."
         ),
     ),
     (
         "name-too-generic",
         {"name": "tablet"},
         (
-            "'tablet' is only a dosage form, unit or number, not a drug's name: every claim drug writ"
-            "ten with it (such as 'Gleevec 400 mg tablet') would match this list. Type the drug's own"
-            " name or brand, or delete it."
+            "'tablet' is only a dosage form, unit or number, not a drug's name: every claim drug "
+            "written with it (such as 'Gleevec 400 mg tablet') would match this list. Type the "
+            "drug's own name or brand, or delete it."
         ),
     ),
     (
@@ -485,8 +485,8 @@ CASES = [
             "whole": 75,
         },
         (
-            "imatinib-400mg-tab is counted in tablets, which are dispensed whole, but its Retail Max "
-            "Qty per Rx is 75.5. Type a whole number, such as 75."
+            "imatinib-400mg-tab is counted in tablets, which are dispensed whole, but its Retail "
+            "Max Qty per Rx is 75.5. Type a whole number, such as 75."
         ),
     ),
     (
@@ -499,8 +499,8 @@ CASES = [
             "whole": 0,
         },
         (
-            "x is counted in capsules, which are dispensed whole, but its Retail Max Qty per Rx is 0."
-            "5. Type a whole number, such as 1."
+            "x is counted in capsules, which are dispensed whole, but its Retail Max Qty per Rx "
+            "is 0.5. Type a whole number, such as 1."
         ),
     ),
     (
@@ -519,10 +519,10 @@ CASES = [
             ],
         },
         (
-            "This row has only 'Footnote' filled in; a row on Limits also needs 'Policy ID', 'Product"
-            " ID', 'Product', 'Strength and Form', 'Retail Max Qty per Rx', 'Home Delivery Max Qty pe"
-            "r Rx' and 'Unit'. If it belongs to the row above, move it into that row's Footnote cell;"
-            " otherwise fill in the rest, or delete this row."
+            "This row has only 'Footnote' filled in; a row on Limits also needs 'Policy ID', "
+            "'Product ID', 'Product', 'Strength and Form', 'Retail Max Qty per Rx', 'Home "
+            "Delivery Max Qty per Rx' and 'Unit'. If it belongs to the row above, move it into "
+            "that row's Footnote cell; otherwise fill in the rest, or delete this row."
         ),
     ),
     (
@@ -533,9 +533,9 @@ CASES = [
             "required": ["Test ID", "Product ID"],
         },
         (
-            "This row has only 'Concomitant Drugs' and 'Notes' filled in; a row on Tests also needs '"
-            "Test ID' and 'Product ID'. If it belongs to the row above, move it into that row's Conco"
-            "mitant Drugs cell; otherwise fill in the rest, or delete this row."
+            "This row has only 'Concomitant Drugs' and 'Notes' filled in; a row on Tests also "
+            "needs 'Test ID' and 'Product ID'. If it belongs to the row above, move it into that "
+            "row's Concomitant Drugs cell; otherwise fill in the rest, or delete this row."
         ),
     ),
     (
@@ -546,10 +546,10 @@ CASES = [
             "type_of_revision": "Annual Revision",
         },
         (
-            "Policy 'imatinib-per-rx' is Retired, but its latest History row (Annual Revision, 12/01/"
-            "2026) does not record the retirement. Add a History row for 'imatinib-per-rx' with Type "
-            "of Revision 'Retirement', why in Summary of Changes, and the date it stops applying as R"
-            "eview Date (and as its Review Date here)."
+            "Policy 'imatinib-per-rx' is Retired, but its latest History row (Annual Revision, "
+            "12/01/2026) does not record the retirement. Add a History row for 'imatinib-per-rx' "
+            "with Type of Revision 'Retirement', why in Summary of Changes, and the date it "
+            "stops applying as Review Date (and as its Review Date here)."
         ),
     ),
     (
@@ -562,9 +562,9 @@ CASES = [
             "version": 3,
         },
         (
-            "The History row of 'imatinib-per-rx' dated 12/17/2024 (Annual Revision: No criteria chan"
-            "ges.) is published in v3 but is missing here. History is the audit trail: a published ro"
-            "w is never removed. Type it back as it was."
+            "The History row of 'imatinib-per-rx' dated 12/17/2024 (Annual Revision: No criteria "
+            "changes.) is published in v3 but is missing here. History is the audit trail: a "
+            "published row is never removed. Type it back as it was."
         ),
     ),
     (
@@ -576,9 +576,9 @@ CASES = [
             "version": 3,
         },
         (
-            "This History row of 'imatinib-per-rx' is published in v3 with Summary of Changes 'No cri"
-            "teria changes.'. History is the audit trail: published rows are never edited. Type it ba"
-            "ck as it was, and add a new row for the new revision."
+            "This History row of 'imatinib-per-rx' is published in v3 with Summary of Changes "
+            "'No criteria changes.'. History is the audit trail: published rows are never "
+            "edited. Type it back as it was, and add a new row for the new revision."
         ),
     ),
     (
@@ -590,9 +590,9 @@ CASES = [
             "version": 3,
         },
         (
-            "This History row of 'imatinib-per-rx' is published in v3 with Review Date '12/17/2024'. "
-            "History is the audit trail: published rows are never edited. Type it back as it was, and"
-            " add a new row for the new revision."
+            "This History row of 'imatinib-per-rx' is published in v3 with Review Date "
+            "'12/17/2024'. History is the audit trail: published rows are never edited. Type it "
+            "back as it was, and add a new row for the new revision."
         ),
     ),
     (
@@ -604,26 +604,27 @@ CASES = [
             "version": 3,
         },
         (
-            "This new History row is dated 01/15/2020, before the latest published revision of 'imati"
-            "nib-per-rx' (12/08/2025, in v3). A new revision comes after the ones already published: "
-            "type its real date (usually today's)."
+            "This new History row is dated 01/15/2020, before the latest published revision of "
+            "'imatinib-per-rx' (12/08/2025, in v3). A new revision comes after the ones already "
+            "published: type its real date (usually today's)."
         ),
     ),
     (
         "history-date-too-far-ahead",
         {"review_date": dt.date(2207, 12, 1), "latest_allowed": dt.date(2027, 12, 1)},
         (
-            "12/01/2207 is more than a year ahead (the latest date accepted today is 12/01/2027). Typ"
-            "e the date of the review, such as today's; check the year."
+            "12/01/2207 is more than a year ahead (the latest date accepted today is "
+            "12/01/2027). Type the date of the review, such as today's; check the year."
         ),
     ),
     (
         "new-ruleset-in-exports",
         {"ruleset_id": "oncology-dqm-2", "exports": "./exports", "published": ["oncology-dqm"]},
         (
-            "No ruleset 'oncology-dqm-2' is published in ./exports, which holds 'oncology-dqm': compi"
-            "ling starts 'oncology-dqm-2' at v1, apart from their history. If you meant to revise one"
-            " of those, type its Ruleset ID here; if you meant another folder, give --exports."
+            "No ruleset 'oncology-dqm-2' is published in ./exports, which holds 'oncology-dqm': "
+            "compiling starts 'oncology-dqm-2' at v1, apart from their history. If you meant to "
+            "revise one of those, type its Ruleset ID here; if you meant another folder, give "
+            "--exports."
         ),
     ),
     (
