@@ -29,6 +29,7 @@ CHANNEL_LABELS = {"retail": "Retail", "home_delivery": "Home Delivery"}
 MAX_QTY_FIELDS = {"retail": "retail_max_qty", "home_delivery": "home_delivery_max_qty"}
 
 DECISIONS = ("approve", "override", "deny", "not_applicable", "invalid")
+MAX_QUANTITY = 1_000_000  # the most a claim may request (the contract); more is invalid
 REJECT_CODE = 76  # NCPDP reject code 76: Plan Limitations Exceeded
 
 # Lists, not tuples: pandas reads a tuple of column names as one (multi-level) key.

@@ -28,7 +28,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from ..vocabulary import CLAIM_COLUMNS, REQUIRED_CLAIM_COLUMNS, format_number
+from ..vocabulary import CLAIM_COLUMNS, MAX_QUANTITY, REQUIRED_CLAIM_COLUMNS, format_number
 
 # The reader's note on a malformed row; the engine decides such a row as invalid with this reason.
 ROW_PROBLEM = "row_problem"
@@ -36,6 +36,8 @@ ROW_PROBLEM = "row_problem"
 _BOM = b"\xef\xbb\xbf"
 _OTHER_DELIMITERS = {";": "semicolons", "\t": "tabs", "|": "vertical bars"}
 _SEPARATORS = re.compile(r"[\s_\-]+")
+# The contract's quantity: ASCII digits (re.ASCII: never another script's), an optional fraction.
+_PLAIN_QUANTITY = re.compile(r"[ \t]*([0-9]+(?:\.[0-9]+)?)[ \t]*", re.ASCII)
 
 
 class ClaimsFileError(Exception):
@@ -78,16 +80,44 @@ def read_claims_csv(source: str | Path | bytes) -> pd.DataFrame:
 
 
 def quantity_number(text: object) -> float | None:
-    """A claim's quantity as a finite number: "60", " 2.5 ", "1e2"; None for anything else
-    ("sixty", "nan", "inf", blank). Thousands separators are not accepted: in a CSV a comma
-    separates columns, so "1,080" in a quantity is most likely a broken row."""
-    if isinstance(text, bool) or text is None or (isinstance(text, str) and "_" in text):
-        return None  # float() would read "1_000"; a pharmacy system never writes that
-    try:
-        value = float(text)
-    except (TypeError, ValueError):
+    """A claim's quantity as the contract writes it: plain ASCII decimal digits with an optional
+    `.` fraction, surrounding spaces allowed ("60", " 2.5 "); None for anything else: signs,
+    exponents ("1e20"), thousands separators ("1,080": in a CSV a comma separates columns, so
+    it is most likely a broken row), other digits ("６０"), words, blank. Whether the number is
+    in range (> 0, at most MAX_QUANTITY) is the engine's to say."""
+    if not isinstance(text, str):
         return None
-    return value if math.isfinite(value) else None
+    m = _PLAIN_QUANTITY.fullmatch(text)
+    return float(m.group(1)) if m else None
+
+
+def quantity_problem(text: object) -> str | None:
+    """Why a claim's quantity is not one, in the words of an invalid decision's message (None
+    when it is a quantity in range). `text` is the quantity as given: text, or a number from a
+    numeric column."""
+    if text is None or (isinstance(text, float) and math.isnan(text)):
+        return "quantity is missing"
+    if isinstance(text, str):
+        if not text.strip():
+            return "quantity is missing"
+        value = quantity_number(text)
+        if value is None:
+            negative = _PLAIN_QUANTITY.fullmatch(text.strip().removeprefix("-"))
+            if text.strip().startswith("-") and negative:
+                return f"quantity -{negative.group(1)} is not more than 0"
+            if not any("0" <= ch <= "9" for ch in text):
+                return f"quantity {text.strip()!r} is not a number"
+            return (
+                f"quantity {text.strip()!r} is not a plain number (write digits with an "
+                "optional . fraction, such as 60 or 2.5)"
+            )
+    else:
+        value = float(text)
+    if not value > 0:
+        return f"quantity {format_number(value)} is not more than 0"
+    if not value <= MAX_QUANTITY:
+        return f"quantity {format_number(value)} is over {format_number(MAX_QUANTITY)}"
+    return None
 
 
 def claims_frame(rows: list[dict]) -> pd.DataFrame:

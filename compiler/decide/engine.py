@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from .. import names
-from ..vocabulary import CHANNELS, CLAIM_COLUMNS, DECISIONS, REJECT_CODE
+from ..vocabulary import CHANNELS, CLAIM_COLUMNS, DECISIONS, MAX_QUANTITY, REJECT_CODE
 from . import model
 from .claims import ROW_PROBLEM, cell_text, column_key
 from .decisions import decision_frame
@@ -132,7 +132,8 @@ class Engine:
         problem_codes, problems = encode(col[ROW_PROBLEM], n)
         problem = Coded(problem_codes, problems)
 
-        invalid = (product == MISSING) | (channel < 0) | ~(quantity > 0) | (problem_codes >= 0)
+        in_range = (quantity > 0) & (quantity <= MAX_QUANTITY)  # NaN (not a number) is neither
+        invalid = (product == MISSING) | (channel < 0) | ~in_range | (problem_codes >= 0)
         valid = ~invalid & (product >= 0)
         safe_product = np.where(product >= 0, product, 0)
         safe_channel = np.where(channel >= 0, channel, 0)
