@@ -15,7 +15,7 @@ ERROR = "error"
 WARNING = "warning"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: a hostile sheet makes half a million of them
 class Finding:
     """One problem: what it is (a stable code), where it is (sheet, A1 cell, column header), what
     was there, and the parameters its message needs; the message itself is the catalogue's.
