@@ -18,12 +18,19 @@ def load_engine(
     """An engine for a published ruleset id (the latest version unless `version`) or for the path of
     a version file; the file's hash and schema are verified (StoreError when they do not hold)."""
     path = Path(ruleset)
-    if ruleset.endswith(".json") or path.is_file():
+    if ruleset.endswith(".json") or _is_file(path):
         doc = load_file(path)
         if version is not None and doc["version"] != version:
             raise StoreError(f"{path} is version {doc['version']}, not {version}.")
         return Engine(doc)
     return Engine(Store(exports).load(ruleset, version))
+
+
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except OSError:  # a name too long for the file system (ENAMETOOLONG) is no file here
+        return False
 
 
 def decide_claims(

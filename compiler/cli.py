@@ -6,12 +6,16 @@ import argparse
 import gc
 import json
 import os
+import re
 import sys
 from pathlib import Path
 
 from .ruleset import diff
 from .ruleset.store import Published, Store, StoreError, Unchanged
+from .vocabulary import plain_text
 from .workbook import findings as fmt
+
+_VERSION = re.compile(r"[vV]?([0-9]{1,9})", re.ASCII)
 
 
 class UserError(Exception):
@@ -89,7 +93,7 @@ def cmd_decide(args: argparse.Namespace) -> int:
     version = _version(args.version) if args.version else None
     engine = load_engine(args.ruleset, version, args.exports)
     try:
-        claims = read_claims_csv(sys.stdin.buffer.read() if args.claims == "-" else args.claims)
+        claims = read_claims_csv(sys.stdin.buffer if args.claims == "-" else args.claims)
     except ClaimsFileError as exc:
         raise UserError(str(exc)) from None
     try:
@@ -130,10 +134,8 @@ def cmd_versions(args: argparse.Namespace) -> int:
     for rid in ids:
         versions = store.versions(rid)
         if not versions:
-            raise StoreError(
-                f"No published ruleset {rid!r} in {args.exports}/ "
-                f"(published: {', '.join(store.ruleset_ids()) or 'none'})."
-            )
+            store.load(rid)  # says why: not a ruleset id, or none published under it
+        store.read_index(rid)  # an index or a JDM graph changed since it was published is refused
         print(f"{rid}")
         for v in versions:
             doc = store.load(rid, v)
@@ -143,7 +145,7 @@ def cmd_versions(args: argparse.Namespace) -> int:
             print(f"  v{v}  {dates}")
             for c in doc["changes"]["items"]:
                 if c["kind"] == "history" and c["action"] == "added":
-                    print(f"      {c['text']}")
+                    print(f"      {plain_text(c['text'])}")  # History text, never escapes
     return 0
 
 
@@ -156,10 +158,11 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
 
 def _version(text: str) -> int:
-    digits = text[1:] if text.lower().startswith("v") else text
-    if not digits.isdigit() or int(digits) < 1:
-        raise UserError(f"{text!r} is not a version number; use 1, 2, … or v1, v2, ….")
-    return int(digits)
+    # ASCII digits only: str.isdigit() and int() would read "３" (full-width) or "٣" as 3.
+    m = _VERSION.fullmatch(text)
+    if m is None or int(m.group(1)) < 1:
+        raise UserError(f"{plain_text(text)!r} is not a version number; use 1, 2, … or v1, v2, ….")
+    return int(m.group(1))
 
 
 def _workbook(path: str) -> str:
@@ -232,7 +235,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except (UserError, StoreError) as exc:
-        print(f"dqm: {exc}", file=sys.stderr)
+        print(f"dqm: {plain_text(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

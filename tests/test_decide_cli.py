@@ -238,3 +238,75 @@ def test_decide_into_a_closed_pipe_stops_quietly(claims_file, dqm_process):
     code, out, err = dqm_process("decide", path, "--ruleset", "oncology-dqm", head=1)
     assert out.startswith('"claim_id","product_id"')
     assert (code, err) == (1, "")  # the output was cut short: not a success, and not a traceback
+
+
+def test_text_cells_that_a_spreadsheet_would_run_as_formulas_start_with_a_quote(dqm, claims_file):
+    code, out, err = dqm(
+        "decide",
+        claims_file(
+            HEADER + '"=HYPERLINK(""http://evil.test"",""x"")",imatinib-400mg-tab,retail,120,'
+            "-rifampin,\n"
+            "+1,@sum,retail,60,,\n"
+            "C3,imatinib-400mg-tab,retail,60,,\n"
+        ),
+        "--ruleset",
+        "oncology-dqm",
+    )
+    assert (code, err) == (0, "")
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert [(r["claim_id"], r["product_id"], r["matched_drugs"], r["decision"]) for r in rows] == [
+        ('\'=HYPERLINK("http://evil.test","x")', "imatinib-400mg-tab", "'-rifampin", "override"),
+        ("'+1", "'@sum", "", "not_applicable"),
+        ("C3", "imatinib-400mg-tab", "", "approve"),
+    ]
+    # JSON is read by programs, never by a spreadsheet: values as given.
+    code, out, _ = dqm(
+        "decide",
+        claims_file(HEADER + "=1+1,imatinib-400mg-tab,retail,60,,\n"),
+        "--ruleset",
+        "oncology-dqm",
+        "--format",
+        "json",
+    )
+    assert json.loads(out)[0]["claim_id"] == "=1+1"
+
+
+NUL_BYTES = (
+    "holds NUL bytes, so it is not CSV text (a UTF-16 file or a binary one); save it as CSV "
+    "UTF-8 (in Excel: File > Save As > CSV UTF-8).\n"
+)
+
+
+def test_decide_of_an_endless_stream_of_zeros_is_refused_without_reading_it_all(dqm):
+    # It read /dev/zero until the kernel killed it at 24 GB.
+    assert dqm("decide", "/dev/zero", "--ruleset", "oncology-dqm") == (
+        2,
+        "",
+        f"dqm: /dev/zero {NUL_BYTES}",
+    )
+
+
+def test_a_claims_file_over_the_byte_limit_is_refused_from_its_size(dqm, tmp_path):
+    path = tmp_path / "huge.csv"
+    with open(path, "wb") as f:  # sparse: 600 MB on paper, nothing on disk
+        f.write(HEADER.encode())
+        f.truncate(600_000_000)
+    assert dqm("decide", path, "--ruleset", "oncology-dqm") == (
+        2,
+        "",
+        f"dqm: {path} is larger than 500 MB, the most dqm reads as claims at once; split it into "
+        "smaller files.\n",
+    )
+
+
+def test_standard_input_is_read_no_further_than_the_byte_limit(dqm, monkeypatch):
+    from compiler.decide import claims
+
+    monkeypatch.setattr(claims, "MAX_CLAIMS_BYTES", 1_000_000)
+    endless = (HEADER + "C1,imatinib-400mg-tab,retail,60,,\n" * 40_000).encode()  # 1.4 MB
+    assert dqm("decide", "-", "--ruleset", "oncology-dqm", stdin=endless) == (
+        2,
+        "",
+        "dqm: Standard input is larger than 1 MB, the most dqm reads as claims at once; split it "
+        "into smaller files.\n",
+    )

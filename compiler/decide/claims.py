@@ -20,8 +20,10 @@ from __future__ import annotations
 import csv
 import io
 import math
+import os
 import re
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import pandas as pd
@@ -34,6 +36,10 @@ from ..vocabulary import CLAIM_COLUMNS, MAX_QUANTITY, REQUIRED_CLAIM_COLUMNS, fo
 ROW_PROBLEM = "row_problem"
 
 _BOM = b"\xef\xbb\xbf"
+# The most claims read at once: about 8 million claims (bounded reading in batches is still to
+# come; until then this keeps `dqm decide /dev/zero` from filling the machine's memory).
+MAX_CLAIMS_BYTES = 500_000_000
+_SNIFF = 65_536  # bytes looked at for NUL bytes
 _OTHER_DELIMITERS = {";": "semicolons", "\t": "tabs", "|": "vertical bars"}
 _SEPARATORS = re.compile(r"[\s_\-]+")
 # The contract's quantity: ASCII digits (re.ASCII: never another script's), an optional fraction.
@@ -49,8 +55,9 @@ def column_key(header: str) -> str:
     return _SEPARATORS.sub("_", str(header).strip().casefold()).strip("_")
 
 
-def read_claims_csv(source: str | Path | bytes) -> pd.DataFrame:
-    """The claims in a CSV file (a path, or its bytes); raises ClaimsFileError for a bad file."""
+def read_claims_csv(source: str | Path | bytes | BinaryIO) -> pd.DataFrame:
+    """The claims in a CSV file (a path, its bytes, or a binary stream such as standard input);
+    raises ClaimsFileError for a bad file."""
     name, data = _bytes(source)
     data = data.removeprefix(_BOM)
     if not data or data.isspace():  # isspace stops at the first other byte: no copy of a big file
@@ -62,6 +69,11 @@ def read_claims_csv(source: str | Path | bytes) -> pd.DataFrame:
         raise ClaimsFileError(
             f"{name} is a spreadsheet or zip file, not CSV text; in Excel use "
             "File > Save As > CSV UTF-8 (Comma delimited)."
+        )
+    if b"\x00" in data[:_SNIFF]:  # /dev/zero, a UTF-16 export, an image: never CSV text
+        raise ClaimsFileError(
+            f"{name} holds NUL bytes, so it is not CSV text (a UTF-16 file or a binary one); "
+            "save it as CSV UTF-8 (in Excel: File > Save As > CSV UTF-8)."
         )
     end = data.find(b"\n")
     header_bytes = data[:end] if end >= 0 else data
@@ -142,18 +154,49 @@ def cell_text(value: object) -> str | None:
     return text if text.strip() else None
 
 
-def _bytes(source: str | Path | bytes) -> tuple[str, bytes]:
+def _bytes(source: str | Path | bytes | BinaryIO) -> tuple[str, bytes]:
+    """The claims file's name (for messages) and its bytes, never more than MAX_CLAIMS_BYTES: a
+    larger file is refused from its size, and a stream (standard input, /dev/zero) once that
+    much has been read, never read to its end."""
     if isinstance(source, (bytes, bytearray, memoryview)):
-        return "The claims file", bytes(source)
-    path = Path(source)
-    try:
-        return str(path), path.read_bytes()
-    except FileNotFoundError:
-        raise ClaimsFileError(f"{path}: no such file.") from None
-    except IsADirectoryError:
-        raise ClaimsFileError(f"{path} is a folder, not a claims file.") from None
-    except OSError as exc:
-        raise ClaimsFileError(f"Cannot read {path}: {exc.strerror or exc}.") from None
+        name, data = "The claims file", bytes(source)
+    elif hasattr(source, "read"):
+        name, data = "Standard input", _bounded(source)
+    else:
+        name = str(source)
+        try:
+            with open(source, "rb") as f:
+                size = os.fstat(f.fileno()).st_size
+                if size > MAX_CLAIMS_BYTES:  # a regular file's size is known before reading
+                    _too_large(name)
+                data = _bounded(f)
+        except FileNotFoundError:
+            raise ClaimsFileError(f"{name}: no such file.") from None
+        except IsADirectoryError:
+            raise ClaimsFileError(f"{name} is a folder, not a claims file.") from None
+        except OSError as exc:
+            raise ClaimsFileError(f"Cannot read {name}: {exc.strerror or exc}.") from None
+    if len(data) > MAX_CLAIMS_BYTES:
+        _too_large(name)
+    return name, data
+
+
+def _bounded(stream: BinaryIO) -> bytes:
+    """Up to one byte more than MAX_CLAIMS_BYTES from a stream (that byte says it is too large)."""
+    chunks, left = [], MAX_CLAIMS_BYTES + 1
+    while left > 0 and (chunk := stream.read(min(left, 1 << 24))):
+        if not chunks and b"\x00" in chunk[:_SNIFF]:
+            return chunk  # binary: read_claims_csv says so without reading on
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
+
+
+def _too_large(name: str) -> None:
+    raise ClaimsFileError(
+        f"{name} is larger than {MAX_CLAIMS_BYTES / 1e6:,.0f} MB, the most dqm reads as claims "
+        "at once; split it into smaller files."
+    )
 
 
 def _check_utf8(name: str, data: bytes) -> None:

@@ -44,11 +44,43 @@ def nullable_numbers(values: np.ndarray) -> pd.api.extensions.ExtensionArray | n
 
 
 def write_decisions(decisions: pd.DataFrame, sink: BinaryIO, fmt: str = "csv") -> None:
-    """Decisions to a binary stream: CSV (header row; blank for none) or a JSON list of objects."""
+    """Decisions to a binary stream: CSV (header row; blank for none) or a JSON list of objects.
+    A CSV is opened in spreadsheets, so its text cells are written formula-safe."""
     if fmt == "json":
         sink.write(decisions.to_json(orient="records", force_ascii=False).encode())
         sink.write(b"\n")
         return
     # Arrow writes categories as their text and nullable integers as 60, not 60.0; blank for none.
-    table = pa.Table.from_pandas(decisions, preserve_index=False)
+    table = pa.Table.from_pandas(formula_safe(decisions), preserve_index=False)
     pacsv.write_csv(table, sink)
+
+
+# What makes a spreadsheet read a cell as a formula (or as the start of one): = + - @, and a tab
+# or carriage return before them. OWASP's advice, which spreadsheet makers follow: start such a
+# cell with a single quote, which Excel and LibreOffice show as text and do not display.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def formula_safe(decisions: pd.DataFrame) -> pd.DataFrame:
+    """The decisions with every text cell that a spreadsheet would take for a formula (a claim id
+    `=HYPERLINK(…)`, a drug `-x`) prefixed with a single quote. Numbers are left as they are."""
+    out = {}
+    for name, column in decisions.items():
+        if isinstance(column.dtype, pd.CategoricalDtype):
+            categories = column.cat.categories
+            if categories.dtype == object or pd.api.types.is_string_dtype(categories.dtype):
+                column = (
+                    column.cat.rename_categories([_safe(c) for c in categories])
+                    if any(str(c).startswith(FORMULA_STARTS) for c in categories)
+                    else column
+                )
+        elif pd.api.types.is_string_dtype(column.dtype) or column.dtype == object:
+            risky = column.astype("str").str.startswith(FORMULA_STARTS).fillna(False)
+            if risky.any():
+                column = column.where(~risky, "'" + column.astype("str"))
+        out[name] = column
+    return pd.DataFrame(out, columns=decisions.columns, copy=False)
+
+
+def _safe(text: object) -> object:
+    return "'" + text if isinstance(text, str) and text.startswith(FORMULA_STARTS) else text

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from ..vocabulary import plain_text
+
 # Field -> the workbook header staff know it by.
 LABELS = {
     "title": "Title",
@@ -157,7 +159,7 @@ def _by_date(keys) -> dict[tuple[str, str], list[tuple]]:
 
 
 def as_text(items: Iterable[dict[str, Any]]) -> str:
-    lines = [c["text"] for c in items]
+    lines = [plain_text(c["text"]) for c in items]  # one line each, whatever the cells held
     return "\n".join(lines) if lines else "No changes."
 
 

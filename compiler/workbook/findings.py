@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..vocabulary import json_number
+from ..vocabulary import json_number, plain_text
 from . import catalogue
 
 ERROR = "error"
@@ -93,11 +93,12 @@ def as_json(findings: list[Finding]) -> dict[str, list[dict[str, Any]]]:
 
 
 def as_text(findings: list[Finding]) -> str:
-    """One line per finding, errors first, as staff read them."""
+    """One line per finding, errors first, as staff read them (as plain text: a line break or an
+    escape sequence in a cell stays in the cell)."""
     lines = []
     for f in errors(findings) + warnings(findings):
         shown = "" if f.value is None else f" (found: {plain_value(f.value)!r})"
-        lines.append(f"{f.severity.upper()} {f.where}{shown}: {f.message}")
+        lines.append(plain_text(f"{f.severity.upper()} {f.where}{shown}: {f.message}"))
     return "\n".join(lines)
 
 

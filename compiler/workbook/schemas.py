@@ -10,9 +10,16 @@ from __future__ import annotations
 import pandera.pandas as pa
 from pandera.typing import Series
 
-from ..vocabulary import CHANNEL_LABELS, DECISIONS, OPTIONAL_SHEETS, SHEET_NAMES  # noqa: F401  (OPTIONAL_SHEETS re-exported)
+from ..vocabulary import (  # noqa: F401  (OPTIONAL_SHEETS and SLUG re-exported)
+    CHANNEL_LABELS,
+    DECISIONS,
+    MAX_ID_LENGTH,
+    OPTIONAL_SHEETS,
+    SHEET_NAMES,
+    SLUG,
+)
 
-SLUG = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
+ID = {"str_matches": SLUG, "str_length": {"max_value": MAX_ID_LENGTH}}
 
 POLICY_TYPES = ["Per Rx"]
 MET_WHEN = ["Concomitant drug on list", "Attested"]
@@ -48,7 +55,7 @@ class _Sheet(pa.DataFrameModel):
 
 class RulesetSheet(_Sheet):
     ruleset_id: Series[str] = _field(
-        "Ruleset ID", "Short id naming this ruleset in exports.", "oncology-dqm", str_matches=SLUG
+        "Ruleset ID", "Short id naming this ruleset in exports.", "oncology-dqm", **ID
     )
     title: Series[str] = _field("Title", "The ruleset's name.", "Oncology Drug Quantity Management")
     owner: Series[str] = _field("Owner", "Optional: the team that maintains it.", "Pharmacy Policy")
@@ -61,7 +68,7 @@ class PoliciesSheet(_Sheet):
         "Policy ID",
         "Short unique id of the policy.",
         "imatinib-per-rx",
-        str_matches=SLUG,
+        **ID,
         unique=True,
     )
     title: Series[str] = _field(
@@ -92,7 +99,7 @@ class LimitsSheet(_Sheet):
         "Product ID",
         "Short unique id of the product (strength and form).",
         "imatinib-400mg-tab",
-        str_matches=SLUG,
+        **ID,
         unique=True,
     )
     product: Series[str] = _field(
@@ -129,7 +136,7 @@ class CriteriaSheet(_Sheet):
         "Criterion ID",
         "Short unique id of the override criterion.",
         "strong-cyp3a4-inducer",
-        str_matches=SLUG,
+        **ID,
         unique=True,
     )
     description: Series[str] = _field(
@@ -180,7 +187,7 @@ class OverridesSheet(_Sheet):
 
 class DrugListsSheet(_Sheet):
     drug_list_id: Series[str] = _field(
-        "Drug List ID", "Short id of the drug list.", "strong-cyp3a4-inducers", str_matches=SLUG
+        "Drug List ID", "Short id of the drug list.", "strong-cyp3a4-inducers", **ID
     )
     drug: Series[str] = _field("Drug", "The drug's name.", "rifampin")
     also_known_as: Series[str] = _field(
