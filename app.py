@@ -18,6 +18,7 @@ pages = st.navigation(
         st.Page("app_pages/history.py", title="History", icon=":material/history:"),
     ]
 )
+common.release_with_session()  # what a session holds goes back to the system when it ends
 st.sidebar.title("Drug Quantity Management")
 st.session_state["choice"] = common.choose_version()
 pages.run()

@@ -9,8 +9,9 @@ from typing import Any
 import streamlit as st
 
 from app_pages import common, picture
-from compiler.ruleset import walk
-from compiler.vocabulary import CHANNEL_LABELS
+from app_pages.common import md, plain
+from compiler.decide.claims import quantity_number
+from compiler.vocabulary import CHANNEL_LABELS, MAX_QUANTITY, format_number
 
 BADGES = {
     "approve": ("Approve", "green"),
@@ -30,8 +31,8 @@ ICONS = {
 
 def claim_form(choice: common.Choice) -> dict[str, Any]:
     """The claim as the contract's claims columns (text, as a claims file would hold it)."""
-    doc, engine = choice.doc, choice.engine
-    attestable = walk.attested_criteria(doc)
+    engine, offered = choice.engine, common.offered(choice.doc)
+    attestable = offered.attested_criteria
     left, right = st.columns(2)
     with left:
         product_id = st.selectbox(
@@ -47,18 +48,18 @@ def claim_form(choice: common.Choice) -> dict[str, Any]:
             horizontal=True,
             format_func=CHANNEL_LABELS.get,
         )
-        quantity = st.number_input(
+        # Text, as a claims file holds it: the engine reads exactly what was typed, by the
+        # contract's grammar, and the page and `dqm decide` can never differ in rounding.
+        quantity = st.text_input(
             "Quantity requested",
-            min_value=0.0,
-            value=60.0,
-            step=1.0,
-            format="%g",
+            value="60",
             key="claim_quantity",
+            max_chars=32,
         )
     with right:
         drugs = st.multiselect(
             "Concomitant drugs",
-            walk.drug_names(doc),
+            offered.drug_names,
             key="claim_drugs",
             accept_new_options=True,
             # One drug per entry: Enter takes the typed name, never every name that contains it.
@@ -71,6 +72,7 @@ def claim_form(choice: common.Choice) -> dict[str, Any]:
             "Attested criteria",
             attestable,
             key="claim_attested",
+            format_func=plain,
             disabled=not attestable,
             placeholder="Criteria a reviewer has confirmed"
             if attestable
@@ -80,7 +82,7 @@ def claim_form(choice: common.Choice) -> dict[str, Any]:
         "claim_id": "1",
         "product_id": product_id,
         "channel": channel,
-        "quantity": f"{quantity:g}",
+        "quantity": quantity,
         "concomitant_drugs": "; ".join(drugs),
         "attested_criteria": "; ".join(attested),
     }
@@ -96,26 +98,27 @@ def decision_card(decision: dict[str, Any], trace: list[str]) -> None:
     c.metric("Reject code", _shown(decision["reject_code"]))
     d.metric("Approval months", _shown(decision["approval_months"]))
     st.markdown(
-        f"**Criterion met:** {_shown(decision['criterion_id'])}  \n"
-        f"**Matched drugs:** {_shown(decision['matched_drugs'])}"
+        f"**Criterion met:** {md(_shown(decision['criterion_id']))}  \n"
+        f"**Matched drugs:** {md(_shown(decision['matched_drugs']))}"
     )
-    st.info(decision["message"])
+    st.info(md(decision["message"]))
     with st.expander("How this was decided", expanded=True):
-        st.markdown("\n".join(f"{i}. {line}" for i, line in enumerate(trace, start=1)))
-    st.caption(f"Decided by {decision['ruleset_id']} v{decision['ruleset_version']}.")
+        for i, line in enumerate(trace, start=1):  # text, never markup: drug names are in it
+            st.text(f"{i}. {plain(line)}")
+    st.caption(f"Decided by {md(decision['ruleset_id'])} v{decision['ruleset_version']}.")
 
 
 def _shown(value: Any) -> str:
     if value is None or value == "" or (isinstance(value, float) and math.isnan(value)):
         return "—"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
+    if isinstance(value, (int, float)):
+        return format_number(value)
     return str(value)
 
 
 choice = common.require_version()
 st.title("One claim")
-st.caption(f"Decided against {choice.label}.")
+st.caption(f"Decided against {md(choice.label)}.")
 claim = claim_form(choice)
 decision, trace = choice.engine.explain(claim)
 with st.container(border=True):
@@ -127,13 +130,13 @@ st.caption(
     "override criterion met. Dashed lines mark the limit and the override caps; the orange line "
     "is this claim's quantity."
 )
-requested = float(claim["quantity"])
-st.altair_chart(
+requested = quantity_number(claim["quantity"])  # marked on the chart when it is a quantity
+st.vega_lite_chart(
     picture.rule_chart(
         choice.engine,
         claim["product_id"],
         claim["channel"],
-        requested=requested if requested > 0 else None,
+        requested=requested if requested is not None and 0 < requested <= MAX_QUANTITY else None,
     ),
     width="stretch",
 )

@@ -1,11 +1,16 @@
-"""What every page shares: the exports store, verified versions cached per content hash, the
-ruleset and version the reviewer chose, and the engines that decide for them."""
+"""What every page shares: the exports store, verified versions cached per file state, the ruleset
+and version the reviewer chose, the engines that decide for them, and how text from files is
+shown (`md`, `plain`): as text, never as markup."""
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
+import ctypes
+import ctypes.util
+import gc
 import os
+import re
+import threading
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,11 +19,37 @@ import pandas as pd
 import streamlit as st
 
 from compiler.decide.engine import Engine
-from compiler.ruleset.draft import DraftCheck, check_draft
+from compiler.ruleset import walk
 from compiler.ruleset.store import Store, StoreError, index_entry
-from compiler.vocabulary import CLAIM_COLUMNS
+from compiler.vocabulary import CLAIM_COLUMNS, plain_text
 
 APP_DIR = Path(__file__).resolve().parents[1]
+MB = 1_000_000
+
+# -- text from files, shown as text ------------------------------------------------------------------
+
+# Every ASCII punctuation character: CommonMark lets any of them be escaped, and escaped they are
+# text (no emphasis, heading, list, link, image, HTML, math, Streamlit colour or icon directive).
+_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
+# GitHub's autolinks find URLs and e-mail addresses in the text itself, escaped or not: a word
+# joiner (U+2060, invisible, no break) after "://", "www" and "@" keeps them text.
+_AUTOLINK = re.compile(r"(://|(?<![^\W_])www(?=\.)|@)", re.IGNORECASE)
+WORD_JOINER = "\u2060"
+
+
+def plain(value: object) -> str:
+    """Text from a workbook, a claims file or a file name for an element that shows plain text
+    (st.text, a select box's options, a chart's labels): one line, no bidi or control characters."""
+    return plain_text(value)
+
+
+def md(value: object) -> str:
+    """The same for an element that reads Markdown (st.markdown, captions, alerts, table cells,
+    titles): escaped so that it shows exactly as written and links, loads or formats nothing."""
+    return _PUNCTUATION.sub(r"\\\1", _AUTOLINK.sub(r"\1" + WORD_JOINER, plain_text(value)))
+
+
+# -- the store, read through caches keyed by what is on disk ---------------------------------------
 
 
 def exports_dir() -> Path:
@@ -30,23 +61,45 @@ def store() -> Store:
     return Store(exports_dir())
 
 
+def folder_state(ruleset_id: str) -> tuple:
+    """Each file of a ruleset's folder by name, size, modification time and inode: what the caches
+    below are keyed by, so a version is read and verified once per content, never per rerun, and a
+    file published or edited since makes a new key."""
+    folder = exports_dir() / ruleset_id
+    out = []
+    try:
+        with os.scandir(folder) as entries:
+            for e in entries:
+                if not e.name.startswith("."):
+                    s = e.stat()
+                    out.append((e.name, s.st_size, s.st_mtime_ns, s.st_ino))
+    except OSError:
+        pass
+    return tuple(sorted(out))
+
+
+def folder_states() -> tuple:
+    """Every ruleset's folder_state: a publish anywhere in the store makes a new one."""
+    return tuple((rid, folder_state(rid)) for rid in store().ruleset_ids())
+
+
 def load_version(ruleset_id: str, version: int) -> dict[str, Any]:
     """A verified version; raises StoreError (a tampered or unreadable file) with a clear message.
-    The file's bytes are hashed on every call, so an edited file is never served from the cache."""
-    s = store()
+    Shared between sessions and never changed: treat it as read-only."""
+    doc, refused = _version(str(exports_dir()), ruleset_id, version, folder_state(ruleset_id))
+    if refused is not None:
+        raise StoreError(refused)
+    return doc
+
+
+@st.cache_resource(show_spinner=False, max_entries=64)
+def _version(
+    root: str, ruleset_id: str, version: int, state: tuple
+) -> tuple[dict | None, str | None]:
     try:
-        data = s.path(ruleset_id, version).read_bytes()
-    except OSError as exc:
-        raise StoreError(
-            f"Cannot read {s.path(ruleset_id, version)}: {exc.strerror or exc}."
-        ) from None
-    return _verified(str(s.root), ruleset_id, version, hashlib.sha256(data).hexdigest())
-
-
-@st.cache_data(show_spinner=False, max_entries=64)
-def _verified(root: str, ruleset_id: str, version: int, file_sha256: str) -> dict[str, Any]:
-    # Keyed by the file's hash: the store's own checks (schema, sha256, name) run once per content.
-    return Store(root).load(ruleset_id, version)
+        return Store(root).load(ruleset_id, version), None
+    except StoreError as exc:
+        return None, str(exc)
 
 
 @st.cache_resource(show_spinner=False, max_entries=32)
@@ -55,8 +108,25 @@ def _engine(content_key: str, _ruleset: dict[str, Any]) -> Engine:
 
 
 def engine_for(version: dict[str, Any]) -> Engine:
-    """One engine per published version, by its sha256 (a draft's engines live in its cached check)."""
+    """One engine per published version, by its sha256 (a draft's engines live in its check)."""
     return _engine(version["sha256"], version)
+
+
+@dataclass(frozen=True)
+class Offered:
+    """What a version offers the One claim form, walked once per version."""
+
+    drug_names: list[str]
+    attested_criteria: list[str]
+
+
+@st.cache_resource(show_spinner=False, max_entries=32)
+def _offered(content_key: str, _ruleset: dict[str, Any]) -> Offered:
+    return Offered(walk.drug_names(_ruleset), walk.attested_criteria(_ruleset))
+
+
+def offered(version: dict[str, Any]) -> Offered:
+    return _offered(version["sha256"], version)
 
 
 @dataclass(frozen=True)
@@ -69,31 +139,51 @@ class Listed:
 
     @property
     def label(self) -> str:
-        """`v3 · reviewed 2025-12-08 · Annual Revision: No criteria changes.` (or why it is refused)."""
+        """`v3 · reviewed 2025-12-08 · Annual Revision: No criteria changes.` (or why it is refused),
+        as plain text: select boxes show their options as text."""
         if self.entry is None:
             return f"v{self.version} · refused: changed since it was published"
         dates = ", ".join(sorted(set(self.entry["review_dates"].values())))
-        return " · ".join([f"v{self.version}", f"reviewed {dates}", *history_summary(self.entry)])
+        return plain(
+            " · ".join([f"v{self.version}", f"reviewed {dates}", *history_summary(self.entry)])
+        )
 
 
 def listed_versions(ruleset_id: str) -> dict[int, Listed]:
-    """Every published version of a ruleset, in order, each read through the cache (verified once
-    per content). A version's new History rows are those the version before it lacks; when that
-    one is refused, the last one that can be read stands in for it."""
-    out, previous = {}, None
-    for v in store().versions(ruleset_id):
+    """Every published version of a ruleset, in order, each verified once per content. A
+    version's new History rows are those the version before it lacks; when that one is refused,
+    the last one that can be read stands in for it."""
+    return _listed(str(exports_dir()), ruleset_id, folder_state(ruleset_id))[0]
+
+
+def index_problem(ruleset_id: str) -> str | None:
+    """Why the ruleset's index.json (or a JDM graph it lists) cannot be trusted, if it cannot."""
+    return _listed(str(exports_dir()), ruleset_id, folder_state(ruleset_id))[1]
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _listed(root: str, ruleset_id: str, state: tuple) -> tuple[dict[int, Listed], str | None]:
+    s = Store(root)
+    out, previous, loaded = {}, None, {}
+    for v in s.versions(ruleset_id):
         try:
-            doc = load_version(ruleset_id, v)
+            doc = loaded[v] = load_version(ruleset_id, v)
         except StoreError as exc:
             out[v] = Listed(v, refused=str(exc))
             continue
         out[v] = Listed(v, index_entry(doc, previous))
         previous = doc
-    return out
+    try:
+        s.read_index(ruleset_id, loaded)
+        problem = None
+    except StoreError as exc:
+        problem = str(exc)
+    return out, problem
 
 
 def history_summary(entry: dict[str, Any]) -> list[str]:
-    """An index entry's new History rows as `Annual Revision: No criteria changes.`"""
+    """An index entry's new History rows as `Annual Revision: No criteria changes.` (as written:
+    the caller shows it with `md` or `plain`)."""
     return [
         f"{row['type_of_revision']}: {row['summary_of_changes']}" for row in entry["history_added"]
     ]
@@ -122,9 +212,9 @@ def choose_version(sidebar: Any = st.sidebar) -> Choice | None:
     ids = s.ruleset_ids()
     sidebar.header("Ruleset")
     if not ids:
-        sidebar.warning(f"No published rulesets in {s.root}/. Publish one with `dqm compile`.")
+        sidebar.warning(f"No published rulesets in {md(s.root)}/. Publish one with `dqm compile`.")
         return None
-    ruleset_id = sidebar.selectbox("Ruleset", ids, key="ruleset_id")
+    ruleset_id = sidebar.selectbox("Ruleset", ids, key="ruleset_id", format_func=plain)
     listed = listed_versions(ruleset_id)
     versions = list(listed)
     version = sidebar.selectbox(
@@ -134,14 +224,17 @@ def choose_version(sidebar: Any = st.sidebar) -> Choice | None:
         key=f"version:{ruleset_id}",
         format_func=lambda v: listed[v].label,
     )
+    problem = index_problem(ruleset_id)
+    if problem is not None and all(item.entry is not None for item in listed.values()):
+        sidebar.warning(md(problem))
     chosen = listed[version]
     if chosen.entry is None:
-        sidebar.error(chosen.refused)
+        sidebar.error(md(chosen.refused))
         return None
     for pid, date in chosen.entry["review_dates"].items():
-        sidebar.caption(f"{pid}: reviewed {date}")
+        sidebar.caption(f"{md(pid)}: reviewed {md(date)}")
     for text in history_summary(chosen.entry):
-        sidebar.caption(f"History: {text}")
+        sidebar.caption(f"History: {md(text)}")
     return Choice(ruleset_id, version, load_version(ruleset_id, version))
 
 
@@ -155,8 +248,8 @@ def require_version() -> Choice:
 
 
 def product_label(engine: Engine, product_id: str) -> str:
-    """`Gleevec® (imatinib tablets, generic), 400 mg tablets (imatinib-400mg-tab)`"""
-    return f"{engine.product(product_id).label} ({product_id})"
+    """`Gleevec® (imatinib tablets, generic), 400 mg tablets (imatinib-400mg-tab)`, as plain text."""
+    return plain(f"{engine.product(product_id).label} ({product_id})")
 
 
 def editable(claims: pd.DataFrame) -> pd.DataFrame:
@@ -173,45 +266,47 @@ def changes_table(items: list[dict[str, Any]]) -> pd.DataFrame:
     )
 
 
-def checked_draft(file_name: str, data: bytes, claims: pd.DataFrame | None) -> DraftCheck:
-    """check_draft (with the annotated copy) once per upload, published state and claims: every
-    widget touch reruns the page."""
-    return _checked_draft(
-        file_name,
-        hashlib.sha256(data).hexdigest(),
-        str(exports_dir()),
-        _latest_files(),
-        claims,
-        data,
-    )
+# -- memory: what a session holds goes with it --------------------------------------------------------
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
-def _checked_draft(
-    file_name: str,
-    data_sha256: str,
-    exports: str,
-    latest_files: tuple,
-    claims: pd.DataFrame | None,
-    _data: bytes,
-) -> DraftCheck:
-    return check_draft(_data, file_name, exports, claims=claims, annotate=True)
+def release_with_session() -> None:
+    """Once per session: when Streamlit drops the session (its state, uploads, batches, draft
+    jobs), hand the memory they held back to the system. Python frees the objects, but glibc and
+    Arrow keep freed pages for reuse; a 1M-claim batch left ~1.3 GB resident after its session."""
+    if "_release" not in st.session_state:
+        marker = _SessionMarker()
+        # A moment later: the session's other objects are freed after this one.
+        weakref.finalize(marker, lambda: threading.Timer(1.0, _give_back_memory).start())
+        st.session_state["_release"] = marker
 
 
-def _latest_files() -> tuple:
-    """Each ruleset's latest version file, by name, size and modification time: a new publish (or
-    a file edited since) makes a new key, so a draft is never compared with a stale version."""
-    s = store()
-    out = []
-    for ruleset_id in s.ruleset_ids():
-        path = s.path(ruleset_id, s.versions(ruleset_id)[-1])
-        with contextlib.suppress(OSError):  # gone since it was listed: the check will say so
-            stat = path.stat()
-            out.append((str(path), stat.st_size, stat.st_mtime_ns))
-    return tuple(out)
+class _SessionMarker:
+    """An object only the session's state holds: its finalizer runs when the session is dropped."""
+
+
+def _give_back_memory() -> None:
+    gc.collect()  # what the session held may sit in reference cycles (pandas frames do)
+    try:
+        import pyarrow as pa
+
+        pa.default_memory_pool().release_unused()
+    except Exception:  # an allocator without the call: nothing to give back
+        pass
+    if _LIBC is not None:
+        _LIBC.malloc_trim(0)
+
+
+_LIBC = None
+if os.name == "posix":
+    try:
+        _LIBC = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        if not hasattr(_LIBC, "malloc_trim"):  # glibc only
+            _LIBC = None
+    except OSError:
+        _LIBC = None
 
 
 def clear_caches() -> None:
-    """Forget every cached version, engine and draft check (tests call this between cases)."""
+    """Forget every cached version, engine, listing and chart (tests call this between cases)."""
     st.cache_data.clear()
     st.cache_resource.clear()

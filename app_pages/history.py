@@ -10,6 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from app_pages import common
+from app_pages.common import md, plain
 
 
 def timeline_rows(listed: dict[int, common.Listed]) -> tuple[list[dict[str, Any]], list[str]]:
@@ -18,10 +19,15 @@ def timeline_rows(listed: dict[int, common.Listed]) -> tuple[list[dict[str, Any]
     for v, item in listed.items():
         if item.entry is None:
             continue
-        summary = "; ".join(common.history_summary(item.entry)) or "No new History row."
+        summary = plain("; ".join(common.history_summary(item.entry)) or "No new History row.")
         for policy_id, date in item.entry["review_dates"].items():
             rows.append(
-                {"version": f"v{v}", "policy": policy_id, "review_date": date, "summary": summary}
+                {
+                    "version": f"v{v}",
+                    "policy": plain(policy_id),
+                    "review_date": date,
+                    "summary": summary,
+                }
             )
     return rows, [item.refused for item in listed.values() if item.refused is not None]
 
@@ -40,11 +46,11 @@ def timeline_chart(rows: list[dict[str, Any]]) -> alt.LayerChart:
 
 
 choice = common.require_version()
-st.title(f"History of {choice.ruleset_id}")
+st.title(f"History of {md(choice.ruleset_id)}")
 listed = common.listed_versions(choice.ruleset_id)
 rows, refused = timeline_rows(listed)
 for message in refused:
-    st.error(message)
+    st.error(md(message))
 if rows:
     st.altair_chart(timeline_chart(rows), width="stretch")
 for v, item in reversed(listed.items()):
@@ -53,15 +59,15 @@ for v, item in reversed(listed.items()):
     doc = common.load_version(choice.ruleset_id, v)
     with st.container(border=True):
         dates = ", ".join(f"{p} reviewed {d}" for p, d in item.entry["review_dates"].items())
-        st.markdown(f"#### v{v}  \n{dates}")
+        st.markdown(f"#### v{v}  \n{md(dates)}")
         # The History rows this version added (the store's index entry).
         for text in common.history_summary(item.entry) or ["No new History row."]:
-            st.markdown(f"- {text}")
+            st.markdown(f"- {md(text)}")
         changes = doc["changes"]["items"]
         since = doc["changes"]["since_version"]
         st.caption(
             f"{len(changes)} change(s) since "
             + (f"v{since}" if since else "nothing (first version)")
             + ": "
-            + "; ".join(c["text"] for c in changes)
+            + md("; ".join(c["text"] for c in changes))
         )

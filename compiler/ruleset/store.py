@@ -215,14 +215,16 @@ class Store:
                 out[suffix.removesuffix(".json")] = {"file": p.name, "sha256": _file_sha256(p)}
         return out
 
-    def index(self, ruleset_id: str) -> dict[str, Any]:
-        """The index as it should be, derived from the version files."""
-        return {"ruleset_id": ruleset_id, "versions": self.entries(ruleset_id)}
+    def index(self, ruleset_id: str, loaded: dict[int, dict] | None = None) -> dict[str, Any]:
+        """The index as it should be, derived from the version files (`loaded`: as `entries`)."""
+        return {"ruleset_id": ruleset_id, "versions": self.entries(ruleset_id, loaded)}
 
-    def read_index(self, ruleset_id: str) -> dict[str, Any]:
+    def read_index(
+        self, ruleset_id: str, loaded: dict[int, dict] | None = None
+    ) -> dict[str, Any]:
         """index.json as published, verified: it lists the version files as they are, and each
         file derived from a version (its JDM graph) still has the sha256 the index gives it.
-        StoreError, in one line, otherwise."""
+        StoreError, in one line, otherwise. `loaded`: versions already read and verified."""
         path = self.root / ruleset_id / INDEX_FILE
         check_ruleset_id(ruleset_id)
         on_disk = self._index_on_disk(ruleset_id)
@@ -230,7 +232,7 @@ class Store:
             raise StoreError(
                 f"{path} is missing or unreadable; `dqm compile` of the workbook writes it again."
             )
-        if on_disk == self.index(ruleset_id):
+        if on_disk == self.index(ruleset_id, loaded):
             return on_disk
         self._check_derived(ruleset_id, on_disk)
         raise StoreError(
