@@ -219,9 +219,7 @@ class Store:
         """The index as it should be, derived from the version files (`loaded`: as `entries`)."""
         return {"ruleset_id": ruleset_id, "versions": self.entries(ruleset_id, loaded)}
 
-    def read_index(
-        self, ruleset_id: str, loaded: dict[int, dict] | None = None
-    ) -> dict[str, Any]:
+    def read_index(self, ruleset_id: str, loaded: dict[int, dict] | None = None) -> dict[str, Any]:
         """index.json as published, verified: it lists the version files as they are, and each
         file derived from a version (its JDM graph) still has the sha256 the index gives it.
         StoreError, in one line, otherwise. `loaded`: versions already read and verified."""
