@@ -4,19 +4,26 @@ shown (`md`, `plain`): as text, never as markup."""
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
+import functools
 import gc
 import os
 import re
 import threading
+import time
 import weakref
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import streamlit as st
+from streamlit import runtime
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from compiler.decide.engine import Engine
 from compiler.ruleset import walk
@@ -83,28 +90,61 @@ def folder_states() -> tuple:
     return tuple((rid, folder_state(rid)) for rid in store().ruleset_ids())
 
 
+_MEMOS: list[Callable] = []
+
+
+def memo(max_entries: int) -> Callable:
+    """A process-wide cache of a function's results by its first argument, a key the caller
+    makes from what it depends on (the files on disk, a version's sha256); the other arguments
+    are not looked at. One dict lookup per call: st.cache_resource hashes every argument (about
+    a millisecond a call, several calls a rerun, twenty reviewers at once). Values are shared
+    between sessions and never changed."""
+
+    def decorate(fn: Callable) -> Callable:
+        cache: OrderedDict[Hashable, Any] = OrderedDict()
+        lock = threading.Lock()
+
+        @functools.wraps(fn)
+        def cached(key: Hashable, *args: Any) -> Any:
+            with lock:
+                if key in cache:
+                    cache.move_to_end(key)
+                    return cache[key]
+            value = fn(key, *args)  # two sessions may both compute it once: the same value
+            with lock:
+                cache[key] = value
+                while len(cache) > max_entries:
+                    cache.popitem(last=False)
+            return value
+
+        cached.cache_clear = cache.clear  # type: ignore[attr-defined]
+        _MEMOS.append(cached)
+        return cached
+
+    return decorate
+
+
 def load_version(ruleset_id: str, version: int) -> dict[str, Any]:
     """A verified version; raises StoreError (a tampered or unreadable file) with a clear message.
     Shared between sessions and never changed: treat it as read-only."""
-    doc, refused = _version(str(exports_dir()), ruleset_id, version, folder_state(ruleset_id))
+    doc, refused = _version((str(exports_dir()), ruleset_id, version, folder_state(ruleset_id)))
     if refused is not None:
         raise StoreError(refused)
     return doc
 
 
-@st.cache_resource(show_spinner=False, max_entries=64)
-def _version(
-    root: str, ruleset_id: str, version: int, state: tuple
-) -> tuple[dict | None, str | None]:
+@memo(max_entries=64)
+def _version(key: tuple) -> tuple[dict | None, str | None]:
+    root, ruleset_id, version, _ = key
     try:
         return Store(root).load(ruleset_id, version), None
     except StoreError as exc:
         return None, str(exc)
 
 
-@st.cache_resource(show_spinner=False, max_entries=32)
-def _engine(content_key: str, _ruleset: dict[str, Any]) -> Engine:
-    return Engine(_ruleset)
+@memo(max_entries=32)
+def _engine(content_key: str, ruleset: dict[str, Any]) -> Engine:
+    return Engine(ruleset)
 
 
 def engine_for(version: dict[str, Any]) -> Engine:
@@ -120,9 +160,9 @@ class Offered:
     attested_criteria: list[str]
 
 
-@st.cache_resource(show_spinner=False, max_entries=32)
-def _offered(content_key: str, _ruleset: dict[str, Any]) -> Offered:
-    return Offered(walk.drug_names(_ruleset), walk.attested_criteria(_ruleset))
+@memo(max_entries=32)
+def _offered(content_key: str, ruleset: dict[str, Any]) -> Offered:
+    return Offered(walk.drug_names(ruleset), walk.attested_criteria(ruleset))
 
 
 def offered(version: dict[str, Any]) -> Offered:
@@ -153,16 +193,14 @@ def listed_versions(ruleset_id: str) -> dict[int, Listed]:
     """Every published version of a ruleset, in order, each verified once per content. A
     version's new History rows are those the version before it lacks; when that one is refused,
     the last one that can be read stands in for it."""
-    return _listed(str(exports_dir()), ruleset_id, folder_state(ruleset_id))[0]
+    return _listed((str(exports_dir()), ruleset_id, folder_state(ruleset_id)))[0]
 
 
-def index_problem(ruleset_id: str) -> str | None:
-    """Why the ruleset's index.json (or a JDM graph it lists) cannot be trusted, if it cannot."""
-    return _listed(str(exports_dir()), ruleset_id, folder_state(ruleset_id))[1]
-
-
-@st.cache_resource(show_spinner=False, max_entries=16)
-def _listed(root: str, ruleset_id: str, state: tuple) -> tuple[dict[int, Listed], str | None]:
+@memo(max_entries=16)
+def _listed(key: tuple) -> tuple[dict[int, Listed], str | None]:
+    """The listing, and why the ruleset's index.json (or a JDM graph it lists) cannot be
+    trusted, if it cannot."""
+    root, ruleset_id, _ = key
     s = Store(root)
     out, previous, loaded = {}, None, {}
     for v in s.versions(ruleset_id):
@@ -215,7 +253,7 @@ def choose_version(sidebar: Any = st.sidebar) -> Choice | None:
         sidebar.warning(f"No published rulesets in {md(s.root)}/. Publish one with `dqm compile`.")
         return None
     ruleset_id = sidebar.selectbox("Ruleset", ids, key="ruleset_id", format_func=plain)
-    listed = listed_versions(ruleset_id)
+    listed, problem = _listed((str(s.root), ruleset_id, folder_state(ruleset_id)))
     versions = list(listed)
     version = sidebar.selectbox(
         "Version",
@@ -224,7 +262,6 @@ def choose_version(sidebar: Any = st.sidebar) -> Choice | None:
         key=f"version:{ruleset_id}",
         format_func=lambda v: listed[v].label,
     )
-    problem = index_problem(ruleset_id)
     if problem is not None and all(item.entry is not None for item in listed.values()):
         sidebar.warning(md(problem))
     chosen = listed[version]
@@ -268,24 +305,63 @@ def changes_table(items: list[dict[str, Any]]) -> pd.DataFrame:
 
 # -- memory: what a session holds goes with it --------------------------------------------------------
 
+JANITOR_SECONDS = 10  # how often ended sessions are looked for
+
 
 def release_with_session() -> None:
-    """Once per session: when Streamlit drops the session (its state, uploads, batches, draft
-    jobs), hand the memory they held back to the system. Python frees the objects, but glibc and
-    Arrow keep freed pages for reuse; a 1M-claim batch left ~1.3 GB resident after its session."""
-    if "_release" not in st.session_state:
-        marker = _SessionMarker()
-        # A moment later: the session's other objects are freed after this one.
-        weakref.finalize(marker, lambda: threading.Timer(1.0, _give_back_memory).start())
-        st.session_state["_release"] = marker
+    """Once per session: when Streamlit drops the session, its uploads go too and the memory it
+    held goes back to the system. Streamlit drops a disconnected session once its TTL has passed
+    (server.disconnectedSessionTTL) but only when its session store is next used, and then
+    without removing the session's uploaded files; Python frees the session's objects only when
+    its collector runs, and glibc and Arrow keep freed pages for reuse. A 1M-claim batch left
+    ~1.3 GB resident after its session; a janitor thread sees to all three."""
+    if "_release" in st.session_state:
+        return
+    ctx = get_script_run_ctx()
+    marker = _SessionMarker()
+    weakref.finalize(marker, _session_ended, ctx.session_id if ctx else None)
+    st.session_state["_release"] = marker
+    _start_janitor()
 
 
 class _SessionMarker:
     """An object only the session's state holds: its finalizer runs when the session is dropped."""
 
 
+_ended = threading.Event()
+_janitor_lock = threading.Lock()
+_janitor: threading.Thread | None = None
+
+
+def _session_ended(session_id: str | None) -> None:
+    # The uploads Streamlit keeps per session until the session is shut down (no runtime in
+    # AppTest, or an uploads manager without the call: nothing to remove).
+    with contextlib.suppress(Exception):
+        runtime.get_instance().uploaded_file_mgr.remove_session_files(session_id)
+    _ended.set()
+
+
+def _start_janitor() -> None:
+    global _janitor
+    with _janitor_lock:
+        if _janitor is None or not _janitor.is_alive():
+            _janitor = threading.Thread(target=_janitor_loop, name="dqm-janitor", daemon=True)
+            _janitor.start()
+
+
+def _janitor_loop() -> None:
+    while True:
+        time.sleep(JANITOR_SECONDS)
+        # Streamlit reaps expired sessions from its store when the store is used.
+        with contextlib.suppress(Exception):
+            runtime.get_instance()._session_mgr.list_sessions()
+        gc.collect()  # a dropped session's objects sit in reference cycles: finalizers run here
+        if _ended.is_set():
+            _ended.clear()
+            _give_back_memory()
+
+
 def _give_back_memory() -> None:
-    gc.collect()  # what the session held may sit in reference cycles (pandas frames do)
     try:
         import pyarrow as pa
 
@@ -308,5 +384,7 @@ if os.name == "posix":
 
 def clear_caches() -> None:
     """Forget every cached version, engine, listing and chart (tests call this between cases)."""
+    for cached in _MEMOS:
+        cached.cache_clear()
     st.cache_data.clear()
     st.cache_resource.clear()

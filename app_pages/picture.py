@@ -12,9 +12,8 @@ from __future__ import annotations
 from typing import Any
 
 import altair as alt
-import streamlit as st
 
-from app_pages.common import plain
+from app_pages.common import memo, plain
 from compiler.decide.engine import Engine
 from compiler.decide.probe import RuleProbe, probe_rule
 from compiler.vocabulary import format_number
@@ -36,38 +35,33 @@ def rule_chart(
 ) -> dict[str, Any]:
     """The rule's regions per scenario, the limit and caps dashed, and the reviewer's own claim
     (`requested`) marked in orange, as a Vega-Lite spec."""
-    key = engine.ruleset.get("sha256") or engine.ruleset.get("content_sha256")
-    probe = _probe(key, product_id, channel, None, engine)
+    version = engine.ruleset.get("sha256") or engine.ruleset.get("content_sha256")
+    probe = _probe((version, product_id, channel, None), engine)
     if requested is not None and requested > probe.q_max:  # widened to hold the claim
-        probe = _probe(key, product_id, channel, requested, engine)
-    spec = _rule_spec(key, product_id, channel, probe.q_max, probe, engine)
+        probe = _probe((version, product_id, channel, requested), engine)
+    spec = _rule_spec((version, product_id, channel, probe.q_max), probe, engine)
     if requested is None:
         return spec
     return {**spec, "layer": [*spec["layer"], *claim_layers(requested, probe.q_max)]}
 
 
-@st.cache_resource(show_spinner=False, max_entries=512)
-def _probe(
-    content_key: str, product_id: str, channel: str, requested: float | None, _engine: Engine
-) -> RuleProbe:
-    return probe_rule(_engine, product_id, channel, requested)
+@memo(max_entries=512)
+def _probe(key: tuple, engine: Engine) -> RuleProbe:
+    _, product_id, channel, requested = key
+    return probe_rule(engine, product_id, channel, requested)
 
 
-@st.cache_resource(show_spinner=False, max_entries=512)
-def _rule_spec(
-    content_key: str,
-    product_id: str,
-    channel: str,
-    q_max: float,
-    _probe: RuleProbe,
-    _engine: Engine,
-) -> dict[str, Any]:
-    """The chart without the reviewer's claim (shared by every session: never changed)."""
-    reg = _probe.regions.assign(scenario=_probe.regions["scenario"].map(plain))
+@memo(max_entries=512)
+def _rule_spec(key: tuple, probe: RuleProbe, engine: Engine) -> dict[str, Any]:
+    """The chart without the reviewer's claim (shared by every session: never changed), its
+    data written into the spec: Streamlit would otherwise convert each dataset to Arrow again on
+    every rerun."""
+    _, product_id, channel, q_max = key
+    reg = probe.regions.assign(scenario=probe.regions["scenario"].map(plain))
     shown = [o for o in COLOURS if o in set(reg["outcome"])]
     x = alt.X(
         "from:Q",
-        title=plain(f"Requested quantity ({_engine.product(product_id).unit})"),
+        title=plain(f"Requested quantity ({engine.product(product_id).unit})"),
         scale=alt.Scale(domain=[0, q_max]),
     )
     bars = (
@@ -92,14 +86,19 @@ def _rule_spec(
             ],
         )
     )
-    rules = alt.Chart(_probe.markers).mark_rule(color="black", strokeDash=[4, 3]).encode(x="at:Q")
+    rules = alt.Chart(probe.markers).mark_rule(color="black", strokeDash=[4, 3]).encode(x="at:Q")
     labels = (
-        alt.Chart(_probe.markers)
+        alt.Chart(probe.markers)
         .mark_text(align="left", dx=4, dy=-6, baseline="bottom")
         .encode(x="at:Q", y=alt.value(0), text="label:N")
     )
     # A height per scenario row: a fixed total height would be shared with the legend.
-    return alt.layer(bars, rules, labels).properties(height={"step": 44}).to_dict()
+    spec = alt.layer(bars, rules, labels).properties(height={"step": 44}).to_dict()
+    datasets = spec.pop("datasets", {})
+    for layer in spec["layer"]:
+        if "name" in layer.get("data", {}):
+            layer["data"] = {"values": datasets[layer["data"]["name"]]}
+    return spec
 
 
 def claim_layers(requested: float, q_max: float) -> list[dict[str, Any]]:

@@ -527,3 +527,92 @@ def test_a_quantity_that_is_no_claim_s_is_invalid_with_the_contract_s_message(
     assert shown(at.markdown[0].value) == "## :orange[:material/error: Invalid claim]"
     assert shown(at.info[0].value).startswith(f"Invalid: {reason}")
     assert len(at.get("vega_lite_chart")) == 1  # the rule is still drawn, without the claim
+
+
+def test_a_draft_with_many_findings_shows_the_first_of_each_sheet_and_counts_the_rest(
+    exports, founding_rows, make_workbook
+):
+    founding_rows["Limits"] += [
+        ["imatinib-per-rx", f"p-{i}", "P", "1 mg", "sixty", 90, "tablets", None] for i in range(60)
+    ]
+    at = open_app("draft")
+    at.file_uploader(key="draft_upload").upload(
+        "many.xlsx", make_workbook(founding_rows).read_bytes()
+    )
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert shown(at.error[0].value).startswith("many.xlsx: 60 error(s), 0 warning(s).")
+    assert len(at.table[0].value) == 50
+    assert [shown(c.value) for c in at.main.caption][-1] == (
+        "Limits: 10 more finding(s) not shown here; the marked-up copy lists every one (or run "
+        "`dqm validate WORKBOOK`)."
+    )
+    download = at.get("download_button")[0]
+    assert download.proto.label == "Download the workbook with these findings marked"
+
+
+def test_a_draft_over_its_budget_is_stopped_with_a_message(
+    exports, founding_rows, make_workbook, monkeypatch
+):
+    import functools
+
+    from compiler.budget import Budget
+    from compiler.ruleset import draft
+
+    tight = Budget(seconds=0.01, more_seconds=0.01, memory_bytes=1_000_000_000)
+    monkeypatch.setattr(
+        draft, "start_draft_check", functools.partial(draft.start_draft_check, budget=tight)
+    )
+    at = open_app("draft")
+    at.file_uploader(key="draft_upload").upload(
+        "slow.xlsx", make_workbook(founding_rows).read_bytes()
+    )
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert shown(at.error[0].value) == (
+        "slow.xlsx was not checked: it took longer than 0.01 seconds, far more than any rules "
+        "workbook needs (the budget is 8 s and 1,000 MB). Run `dqm validate WORKBOOK` to see its "
+        "findings."
+    )
+    assert not at.table
+
+
+def test_a_draft_over_the_upload_limit_is_refused_by_the_page_itself(exports):
+    # The browser keeps to the uploader's 10 MB; a request written by hand need not.
+    at = open_app("draft")
+    at.file_uploader(key="draft_upload").upload("big.xlsx", b"PK" + b"\0" * 10_000_000)
+    at.run()
+    assert shown(at.error[0].value) == "big.xlsx is larger than 10 MB; it was not checked."
+    assert not at.table
+
+
+def test_the_server_s_upload_limit_is_the_pages(exports):
+    import tomllib
+
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    limits = {config["server"]["maxUploadSize"]}
+    for page, key in (("draft", "draft_upload"), ("batch", "batch_upload")):
+        limits.add(open_app(page).file_uploader(key=key).proto.max_upload_size_mb)
+    assert limits == {10}
+
+
+def test_file_names_and_file_text_are_escaped_where_the_page_reads_markdown(exports):
+    name = "![x](http://evil.test/i.png) **claims**.csv"
+    at = open_app("batch")
+    at.file_uploader(key="batch_upload").upload(name, b"claim_id,product,channel\n1,x,retail\n")
+    at.run()
+    message = at.error[0].value
+    assert message.startswith(common.md(name) + ": ")
+    assert "![x](" not in message and "**claims**" not in message and "http://" not in message
+    assert shown(message).startswith(f"{name}: The claims file has no product_id")
+
+
+def test_text_for_markdown_is_escaped_and_never_links():
+    wj = common.WORD_JOINER
+    assert common.md("**Rifadin** ![x](http://e.test/i.png)\n# h") == (
+        r"\*\*Rifadin\*\* \!\[x\]\(http\:\/\/" + wj + r"e\.test\/i\.png\) \# h"
+    )
+    assert common.md("www.e.test a@e.test $1$ :red[x] <b>&amp;") == (
+        "www" + wj + r"\.e\.test a\@" + wj + r"e\.test \$1\$ \:red\[x\] \<b\>\&amp\;"
+    )
+    assert shown(common.md("St. John’s wort; \u202erifampin")) == "St. John’s wort; rifampin"
