@@ -25,6 +25,7 @@ import streamlit as st
 from streamlit import runtime
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
+from compiler import budget
 from compiler.decide.engine import Engine
 from compiler.ruleset import walk
 from compiler.ruleset.store import Store, StoreError, index_entry
@@ -380,6 +381,10 @@ if os.name == "posix":
             _LIBC = None
     except OSError:
         _LIBC = None
+
+
+# The draft check's fork server imports dqm once, in the background, as the server starts.
+threading.Thread(target=budget.warm_up, name="dqm-warm-up", daemon=True).start()
 
 
 def clear_caches() -> None:

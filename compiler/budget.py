@@ -131,6 +131,15 @@ class Job:
         return f"it stopped unexpectedly (exit status {code})"
 
 
+def warm_up() -> None:
+    """Start the fork server now (it imports dqm: seconds), so that the first job does not wait
+    for it. A server calls this once, in the background, when it starts."""
+    if _multiprocessing().get_start_method() == "forkserver":
+        from multiprocessing import forkserver
+
+        forkserver.ensure_running()
+
+
 def _multiprocessing():
     global _context
     with _context_lock:

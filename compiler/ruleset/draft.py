@@ -27,9 +27,9 @@ from .walk import tests_as_claims
 FINDINGS_COLUMNS = ["severity", "sheet", "cell", "column", "value", "message"]
 WHOLE_FILE = "(workbook)"  # where a finding about the file as a whole is counted
 # What one draft may cost a server checking it for someone (the reviewer app): its findings (or
-# preview) within 8 seconds, the marked-up copy within 30 more, in 1 GB of memory. A real rules
+# preview) within 7 seconds, the marked-up copy within 30 more, in 1 GB of memory. A real rules
 # workbook needs a fraction of a second and tens of megabytes; a hostile one is stopped.
-DRAFT_BUDGET = Budget(seconds=8, more_seconds=30, memory_bytes=1_000_000_000)
+DRAFT_BUDGET = Budget(seconds=7, more_seconds=30, memory_bytes=1_000_000_000)
 SHOWN_PER_SHEET = 50  # findings a page shows per sheet (all of them in the marked-up copy)
 
 
