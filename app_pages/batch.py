@@ -14,9 +14,8 @@ import streamlit as st
 
 from app_pages import common
 from app_pages.common import md
-from compiler.decide.claims import ClaimsFileError, claims_frame, read_claims_csv
+from compiler.decide.claims import ClaimsFileError, read_claims_csv
 from compiler.decide.decisions import write_decisions
-from compiler.ruleset import walk
 from compiler.vocabulary import CLAIM_COLUMNS, DECISIONS
 
 MAX_CLAIMS_MB = 10  # the server's own limit (.streamlit/config.toml server.maxUploadSize)
@@ -68,13 +67,13 @@ def batch_claims(choice: common.Choice) -> pd.DataFrame:
         st.session_state["batch_claims"] = claims
         return claims
     if claims is not None:
-        table, source = common.editable(claims), f"claims from {md(file_name)}"
+        table, unedited = common.starting_table(("file", st.session_state["batch_file"][0]), claims)
+        source = f"claims from {md(file_name)}"
     else:
-        tests = walk.tests_as_claims(choice.doc)
-        table = common.editable(tests)
+        table, unedited = common.starting_table(("tests", choice.doc["sha256"]), choice.doc)
         source = (
             f"the workbook Tests of {md(choice.label)}"
-            if len(tests)
+            if len(table)
             else "an empty table (this version has no Tests)"
         )
     st.caption(
@@ -91,7 +90,11 @@ def batch_claims(choice: common.Choice) -> pd.DataFrame:
         width="stretch",
         column_config={c: st.column_config.TextColumn(c) for c in CLAIM_COLUMNS},
     )
-    claims = claims_frame(edited.astype(object).where(edited.notna(), "").to_dict("records"))
+    edits = st.session_state.get(key) or {}
+    if any(edits.get(k) for k in ("edited_rows", "added_rows", "deleted_rows")):
+        claims = common.table_claims(edited)
+    else:  # as it started: the claims made from it once, not again on every rerun
+        claims = unedited
     st.session_state["batch_claims"] = claims
     return claims
 

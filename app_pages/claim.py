@@ -103,8 +103,8 @@ def decision_card(decision: dict[str, Any], trace: list[str]) -> None:
     )
     st.info(md(decision["message"]))
     with st.expander("How this was decided", expanded=True):
-        for i, line in enumerate(trace, start=1):  # text, never markup: drug names are in it
-            st.text(f"{i}. {plain(line)}")
+        # Text, never markup (drug names and the workbook's words are in it); one line a step.
+        st.text("\n".join(f"{i}. {plain(line)}" for i, line in enumerate(trace, start=1)))
     st.caption(f"Decided by {md(decision['ruleset_id'])} v{decision['ruleset_version']}.")
 
 

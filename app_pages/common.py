@@ -26,6 +26,7 @@ from streamlit import runtime
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from compiler import budget
+from compiler.decide.claims import claims_frame
 from compiler.decide.engine import Engine
 from compiler.ruleset import walk
 from compiler.ruleset.store import Store, StoreError, index_entry
@@ -269,10 +270,15 @@ def choose_version(sidebar: Any = st.sidebar) -> Choice | None:
     if chosen.entry is None:
         sidebar.error(md(chosen.refused))
         return None
-    for pid, date in chosen.entry["review_dates"].items():
-        sidebar.caption(f"{md(pid)}: reviewed {md(date)}")
-    for text in history_summary(chosen.entry):
-        sidebar.caption(f"History: {md(text)}")
+    sidebar.caption(  # one element, a line each: every element is a message to the browser
+        "  \n".join(
+            [
+                f"{md(pid)}: reviewed {md(date)}"
+                for pid, date in chosen.entry["review_dates"].items()
+            ]
+            + [f"History: {md(text)}" for text in history_summary(chosen.entry)]
+        )
+    )
     return Choice(ruleset_id, version, load_version(ruleset_id, version))
 
 
@@ -294,6 +300,27 @@ def editable(claims: pd.DataFrame) -> pd.DataFrame:
     """A claims frame as the batch editor shows it: contract columns, blanks as empty text."""
     out = claims.reindex(columns=CLAIM_COLUMNS).astype(object)
     return out.where(out.notna(), "").reset_index(drop=True)
+
+
+@memo(max_entries=64)
+def starting_table(
+    source: tuple, claims_or_version: pd.DataFrame | dict[str, Any]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The Batch editor's starting table and the claims it holds unedited, made once per
+    version's Tests (source ("tests", sha256), given the version) or uploaded file (("file",
+    file id), given its claims), not on every rerun."""
+    claims = (
+        walk.tests_as_claims(claims_or_version)
+        if isinstance(claims_or_version, dict)
+        else claims_or_version
+    )
+    table = editable(claims)
+    return table, table_claims(table)
+
+
+def table_claims(table: pd.DataFrame) -> pd.DataFrame:
+    """The claims an editor's table holds (blank cells as missing)."""
+    return claims_frame(table.astype(object).where(table.notna(), "").to_dict("records"))
 
 
 def changes_table(items: list[dict[str, Any]]) -> pd.DataFrame:
