@@ -8,7 +8,9 @@ import streamlit as st
 
 from app_pages import common
 
-st.set_page_config(page_title="dqm reviewer", page_icon=":material/medication:", layout="wide")
+# An emoji, not a Material icon: Streamlit fetches those from fonts.gstatic.com, and the app asks
+# nothing of any server but its own.
+st.set_page_config(page_title="dqm reviewer", page_icon="💊", layout="wide")
 pages = st.navigation(
     [
         st.Page("app_pages/claim.py", title="One claim", icon=":material/search:", default=True),
@@ -18,6 +20,7 @@ pages = st.navigation(
         st.Page("app_pages/history.py", title="History", icon=":material/history:"),
     ]
 )
+common.release_with_session()  # what a session holds goes back to the system when it ends
 st.sidebar.title("Drug Quantity Management")
 st.session_state["choice"] = common.choose_version()
 pages.run()

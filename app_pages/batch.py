@@ -1,37 +1,50 @@
 """Batch: an editable table of test claims (the version's workbook Tests, or an uploaded claims
-CSV), decided all at once; counts per decision and the results as CSV."""
+CSV), decided all at once; counts per decision and the results as CSV.
+
+What a page shows stays small whatever the file: a file of more than EDITABLE_ROWS claims is
+decided as uploaded (its first rows shown, not edited), and the decisions table shows the first
+SHOWN_ROWS; the CSV download holds them all and is written when it is clicked."""
 
 from __future__ import annotations
+
+import io
 
 import pandas as pd
 import streamlit as st
 
 from app_pages import common
-from compiler.decide.claims import ClaimsFileError, claims_frame, read_claims_csv
-from compiler.ruleset import walk
+from app_pages.common import md
+from compiler.decide.claims import ClaimsFileError, read_claims_csv
+from compiler.decide.decisions import write_decisions
 from compiler.ruleset.store import StoreError
 from compiler.vocabulary import CLAIM_COLUMNS, DECISIONS
 
-MAX_CLAIMS_MB = 20
+MAX_CLAIMS_MB = 10  # the server's own limit (.streamlit/config.toml server.maxUploadSize)
+EDITABLE_ROWS = 2_000  # more is decided as uploaded: an editor of a million rows helps nobody
+SHOWN_ROWS = 1_000  # rows of a large file or of its decisions shown on the page
 
 
-def starting_claims(choice: common.Choice) -> tuple[pd.DataFrame, str]:
-    """The table to start from: an uploaded claims file, else the version's workbook Tests."""
+def uploaded_claims() -> tuple[pd.DataFrame | None, str | None]:
+    """The uploaded claims file's claims (read once per upload, kept in the session), or None;
+    and its name. A file that cannot be read is said so, and the page starts from the Tests."""
     uploaded = st.session_state.get("batch_upload")
-    if uploaded is not None:
-        try:
-            return common.editable(
-                read_claims_csv(uploaded.getvalue())
-            ), f"claims from {uploaded.name}"
-        except ClaimsFileError as exc:
-            st.error(f"{uploaded.name}: {exc}")
-    tests = walk.tests_as_claims(choice.doc)
-    source = (
-        f"the workbook Tests of {choice.label}"
-        if len(tests)
-        else "an empty table (this version has no Tests)"
-    )
-    return common.editable(tests), source
+    if uploaded is None:
+        st.session_state.pop("batch_file", None)
+        return None, None
+    held = st.session_state.get("batch_file")
+    if held is None or held[0] != uploaded.file_id:
+        if uploaded.size > MAX_CLAIMS_MB * common.MB:  # the browser's limit, held here too
+            held = (uploaded.file_id, None, f"it is larger than {MAX_CLAIMS_MB} MB")
+        else:
+            try:
+                held = (uploaded.file_id, read_claims_csv(uploaded.getvalue()), None)
+            except ClaimsFileError as exc:
+                held = (uploaded.file_id, None, str(exc))
+        st.session_state["batch_file"] = held
+    if held[2] is not None:
+        st.error(f"{md(uploaded.name)}: {md(held[2])}")
+        return None, None
+    return held[1], uploaded.name
 
 
 def counts(decisions: pd.DataFrame) -> pd.DataFrame:
@@ -43,8 +56,27 @@ def counts(decisions: pd.DataFrame) -> pd.DataFrame:
 
 
 def batch_claims(choice: common.Choice) -> pd.DataFrame:
-    """The editor, and the claims as it now holds them (saved for the Compare page)."""
-    table, source = starting_claims(choice)
+    """The editor (or, for a large file, its first rows), and the claims as they now stand
+    (saved for the Compare and Draft pages)."""
+    claims, file_name = uploaded_claims()
+    if claims is not None and len(claims) > EDITABLE_ROWS:
+        st.caption(
+            f"{len(claims):,} claims from {md(file_name)}, decided as uploaded; the first "
+            f"{SHOWN_ROWS:,} are shown. Edit the file itself to change them."
+        )
+        st.dataframe(common.editable(claims.head(SHOWN_ROWS)), hide_index=True, width="stretch")
+        st.session_state["batch_claims"] = claims
+        return claims
+    if claims is not None:
+        table, unedited = common.starting_table(("file", st.session_state["batch_file"][0]), claims)
+        source = f"claims from {md(file_name)}"
+    else:
+        table, unedited = common.starting_table(("tests", choice.doc["sha256"]), choice.doc)
+        source = (
+            f"the workbook Tests of {md(choice.label)}"
+            if len(table)
+            else "an empty table (this version has no Tests)"
+        )
     st.caption(
         f"Starting from {source}. Edit cells, add or delete rows; name the product by "
         "`product_id`, `ndc` or `rxcui`; channel is `retail` or `home_delivery`; "
@@ -61,9 +93,25 @@ def batch_claims(choice: common.Choice) -> pd.DataFrame:
         width="stretch",
         column_config={c: st.column_config.TextColumn(c) for c in CLAIM_COLUMNS},
     )
-    claims = claims_frame(edited.astype(object).where(edited.notna(), "").to_dict("records"))
+    edits = st.session_state.get(key) or {}
+    if any(edits.get(k) for k in ("edited_rows", "added_rows", "deleted_rows")):
+        claims = common.table_claims(edited)
+    else:  # as it started: the claims made from it once, not again on every rerun
+        claims = unedited
     st.session_state["batch_claims"] = claims
     return claims
+
+
+def decisions_csv(decisions: pd.DataFrame):
+    """The download's contents, written when the button is clicked (formula-safe, as `dqm
+    decide` writes them), not on every rerun."""
+
+    def write() -> bytes:
+        out = io.BytesIO()
+        write_decisions(decisions, out)
+        return out.getvalue()
+
+    return write
 
 
 choice = common.require_version()
@@ -91,13 +139,13 @@ if st.button("Decide all", type="primary", key="batch_decide"):
         )
         st.session_state["batch_result"] = (by, claims, decided)
     except StoreError as exc:  # a version a claim may fall on cannot be read
-        st.error(str(exc))
+        st.error(md(exc))
 result = st.session_state.get("batch_result")
 if result and result[0] == by:
     decided_claims, decisions = result[1], result[2]
-    if not decided_claims.equals(claims):
+    if decided_claims is not claims and not decided_claims.equals(claims):
         st.warning("The table has changed since these decisions; press Decide all again.")
-    st.subheader(f"{len(decisions)} decisions by {by}")
+    st.subheader(f"{len(decisions):,} decisions by {md(by)}")
     tally = counts(decisions)
     for col, row in zip(st.columns(len(tally)), tally.itertuples(), strict=True):
         col.metric(row.decision, row.claims)
@@ -105,13 +153,15 @@ if result and result[0] == by:
     st.caption(
         "Versions that decided: "
         + ", ".join(
-            f"{'none in effect' if pd.isna(v) else f'v{v}'} ({n})" for v, n in versions.items()
+            f"{'none in effect' if pd.isna(v) else f'v{v}'} ({n:,})" for v, n in versions.items()
         )
     )
-    st.dataframe(decisions, hide_index=True, width="stretch")
+    if len(decisions) > SHOWN_ROWS:
+        st.caption(f"The first {SHOWN_ROWS:,} are shown; the download holds all of them.")
+    st.dataframe(decisions.head(SHOWN_ROWS), hide_index=True, width="stretch")
     st.download_button(
         "Download decisions (CSV)",
-        decisions.to_csv(index=False).encode(),
+        decisions_csv(decisions),
         file_name=f"decisions-{choice.ruleset_id}-"
         + ("by-date-of-service" if mode == common.BY_DATE else f"v{choice.version}")
         + ".csv",

@@ -11,11 +11,12 @@ import pandas as pd
 import streamlit as st
 
 from app_pages import common, picture
+from app_pages.common import md, plain
 from compiler import codes
+from compiler.decide.claims import quantity_number
 from compiler.decide.engine import Engine
-from compiler.ruleset import walk
 from compiler.ruleset.store import StoreError
-from compiler.vocabulary import CHANNEL_LABELS, CODE_SYSTEMS
+from compiler.vocabulary import CHANNEL_LABELS, CODE_SYSTEMS, MAX_QUANTITY, format_number
 
 # How the reviewer names the claim's product: the claims column, and its label.
 NAMED_BY = {"product_id": "Product", "ndc": "NDC", "rxcui": "RxCUI"}
@@ -45,7 +46,8 @@ ICONS = {
 def claim_form(doc: dict[str, Any], engine: Engine) -> dict[str, Any]:
     """The claim as the contract's claims columns (text, as a claims file would hold it); the
     products, drug names and criteria offered are those of `doc`, the version that decides it."""
-    attestable = walk.attested_criteria(doc)
+    offered = common.offered(doc)
+    attestable = offered.attested_criteria
     left, right = st.columns(2)
     with left:
         named_by = st.radio(
@@ -77,18 +79,18 @@ def claim_form(doc: dict[str, Any], engine: Engine) -> dict[str, Any]:
             horizontal=True,
             format_func=CHANNEL_LABELS.get,
         )
-        quantity = st.number_input(
+        # Text, as a claims file holds it: the engine reads exactly what was typed, by the
+        # contract's grammar, and the page and `dqm decide` can never differ in rounding.
+        quantity = st.text_input(
             "Quantity requested",
-            min_value=0.0,
-            value=60.0,
-            step=1.0,
-            format="%g",
+            value="60",
             key="claim_quantity",
+            max_chars=32,
         )
     with right:
         drugs = st.multiselect(
             "Concomitant drugs",
-            walk.drug_names(doc),
+            offered.drug_names,
             key="claim_drugs",
             accept_new_options=True,
             # One drug per entry: Enter takes the typed name, never every name that contains it.
@@ -101,6 +103,7 @@ def claim_form(doc: dict[str, Any], engine: Engine) -> dict[str, Any]:
             "Attested criteria",
             attestable,
             key="claim_attested",
+            format_func=plain,
             disabled=not attestable,
             placeholder="Criteria a reviewer has confirmed"
             if attestable
@@ -110,7 +113,7 @@ def claim_form(doc: dict[str, Any], engine: Engine) -> dict[str, Any]:
         "claim_id": "1",
         named_by: product,
         "channel": channel,
-        "quantity": f"{quantity:g}",
+        "quantity": quantity,
         "concomitant_drugs": "; ".join(drugs),
         "attested_criteria": "; ".join(attested),
     }
@@ -144,23 +147,24 @@ def decision_card(decision: dict[str, Any], trace: list[str]) -> None:
     c.metric("Reject code", _shown(decision["reject_code"]))
     d.metric("Approval months", _shown(decision["approval_months"]))
     st.markdown(
-        f"**Criterion met:** {_shown(decision['criterion_id'])}  \n"
-        f"**Matched drugs:** {_shown(decision['matched_drugs'])}"
+        f"**Criterion met:** {md(_shown(decision['criterion_id']))}  \n"
+        f"**Matched drugs:** {md(_shown(decision['matched_drugs']))}"
     )
-    st.info(decision["message"])
+    st.info(md(decision["message"]))
     with st.expander("How this was decided", expanded=True):
-        st.markdown("\n".join(f"{i}. {line}" for i, line in enumerate(trace, start=1)))
+        # Text, never markup (drug names and the workbook's words are in it); one line a step.
+        st.text("\n".join(f"{i}. {plain(line)}" for i, line in enumerate(trace, start=1)))
     if decision["ruleset_version"] is None:
-        st.caption(f"No version of {decision['ruleset_id']} decided this claim.")
+        st.caption(f"No version of {md(decision['ruleset_id'])} decided this claim.")
     else:
-        st.caption(f"Decided by {decision['ruleset_id']} v{decision['ruleset_version']}.")
+        st.caption(f"Decided by {md(decision['ruleset_id'])} v{decision['ruleset_version']}.")
 
 
 def _shown(value: Any) -> str:
     if value is None or value == "" or (isinstance(value, float) and math.isnan(value)):
         return "—"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
+    if isinstance(value, (int, float)):
+        return format_number(value)
     return str(value)
 
 
@@ -182,8 +186,8 @@ except StoreError as exc:  # a version the date might fall on cannot be read
     refused = str(exc)
 if versions is None:
     st.error(
-        f"Which version is in effect on {day.isoformat()} cannot be told: {refused} Decide by "
-        f"{choice.label}, chosen in the sidebar, to use that version."
+        f"Which version is in effect on {day.isoformat()} cannot be told: {md(refused)} Decide "
+        f"by {md(choice.label)}, chosen in the sidebar, to use that version."
     )
     if mode == common.BY_DATE:
         st.stop()
@@ -191,10 +195,10 @@ if versions is None:
 else:
     in_effect = versions.in_effect(day)
     if in_effect is None:
-        st.warning(versions.none_in_effect(day.isoformat()))
+        st.warning(md(versions.none_in_effect(day.isoformat())))
     else:
         st.caption(
-            f"On {day.isoformat()} the version of {choice.ruleset_id} in effect is v{in_effect} "
+            f"On {day.isoformat()} the version of {md(choice.ruleset_id)} in effect is v{in_effect} "
             f"(in effect from {versions.effective[in_effect].isoformat()})."
         )
 if mode == common.BY_CHOICE:
@@ -224,13 +228,15 @@ else:
         "each override criterion met. Dashed lines mark the limit and the override caps; the "
         "orange line is this claim's quantity."
     )
-    requested = float(claim["quantity"])
-    st.altair_chart(
+    requested = quantity_number(claim["quantity"])  # marked on the chart when it is a quantity
+    st.vega_lite_chart(
         picture.rule_chart(
             engine,
             engine.product(product_id).product_id,
             claim["channel"],
-            requested=requested if requested > 0 else None,
+            requested=requested
+            if requested is not None and 0 < requested <= MAX_QUANTITY
+            else None,
         ),
         width="stretch",
     )

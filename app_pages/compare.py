@@ -9,6 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from app_pages import common
+from app_pages.common import md
 from compiler.decide import impact
 from compiler.ruleset import diff, walk
 from compiler.ruleset.store import StoreError
@@ -33,8 +34,8 @@ def show_changes(before: dict[str, Any], after: dict[str, Any]) -> None:
 
 def show_impact(result: impact.Impact, source: str, labels: tuple[str, str]) -> None:
     st.subheader("Impact on claims")
-    st.caption(f"Compared on {source}: {labels[0]} against {labels[1]}.")
-    st.write(result.summary)
+    st.caption(f"Compared on {md(source)}: {labels[0]} against {labels[1]}.")
+    st.markdown(md(result.summary))
     if len(result.changed):
         st.dataframe(result.changed, hide_index=True, width="stretch")
     # The same transitions `dqm impact` prints for a year of claims: claims by decision before and

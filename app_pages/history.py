@@ -11,6 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from app_pages import common
+from app_pages.common import md, plain
 from compiler.ruleset import walk
 
 TAKES_EFFECT = "takes effect"  # the timeline's line of effective dates
@@ -23,7 +24,7 @@ def timeline_rows(listed: dict[int, common.Listed]) -> tuple[list[dict[str, Any]
     for v, item in listed.items():
         if item.entry is None:
             continue
-        summary = "; ".join(common.history_summary(item.entry)) or "No new History row."
+        summary = plain("; ".join(common.history_summary(item.entry)) or "No new History row.")
         if item.entry["effective_date"]:
             rows.append(
                 {
@@ -37,7 +38,7 @@ def timeline_rows(listed: dict[int, common.Listed]) -> tuple[list[dict[str, Any]
             rows.append(
                 {
                     "version": f"v{v}",
-                    "line": f"{policy_id} reviewed",
+                    "line": plain(f"{policy_id} reviewed"),
                     "date": date,
                     "summary": summary,
                 }
@@ -64,11 +65,11 @@ def timeline_chart(rows: list[dict[str, Any]]) -> alt.LayerChart:
 
 
 choice = common.require_version()
-st.title(f"History of {choice.ruleset_id}")
+st.title(f"History of {md(choice.ruleset_id)}")
 listed = common.listed_versions(choice.ruleset_id)
 rows, refused = timeline_rows(listed)
 for message in refused:
-    st.error(message)
+    st.error(md(message))
 if rows:
     st.altair_chart(timeline_chart(rows), width="stretch")
 for v, item in reversed(listed.items()):
@@ -78,15 +79,15 @@ for v, item in reversed(listed.items()):
     with st.container(border=True):
         dates = ", ".join(f"{p} {words}" for p, words in walk.review_words(doc).items())
         effective = item.entry["effective_date"] or "the start"
-        st.markdown(f"#### v{v}  \nIn effect from {effective}; {dates}")
+        st.markdown(f"#### v{v}  \nIn effect from {md(effective)}; {md(dates)}")
         # The History rows this version added (the store's index entry).
         for text in common.history_summary(item.entry) or ["No new History row."]:
-            st.markdown(f"- {text}")
+            st.markdown(f"- {md(text)}")
         changes = doc["changes"]["items"]
         since = doc["changes"]["since_version"]
         st.caption(
             f"{len(changes)} change(s) since "
             + (f"v{since}" if since else "nothing (first version)")
             + ": "
-            + "; ".join(c["text"] for c in changes)
+            + md("; ".join(c["text"] for c in changes))
         )

@@ -99,4 +99,7 @@ def choose_ruleset(
 
 
 def _is_file(ruleset: str) -> bool:
-    return ruleset.endswith(".json") or Path(ruleset).is_file()
+    try:
+        return ruleset.endswith(".json") or Path(ruleset).is_file()
+    except OSError:  # a name too long for the file system (ENAMETOOLONG) is no file here
+        return False

@@ -6,15 +6,18 @@ import argparse
 import gc
 import json
 import os
+import re
 import sys
 from pathlib import Path
 
 from .atomic import WriteError
 from .ruleset import diff, walk
 from .ruleset.store import Published, Store, StoreError, Unchanged
+from .vocabulary import plain_text
 from .workbook import findings as fmt
 
 DEFAULT_EXPORTS = "exports"
+_VERSION = re.compile(r"[vV]?([0-9]{1,9})", re.ASCII)
 
 
 class UserError(Exception):
@@ -138,10 +141,8 @@ def cmd_versions(args: argparse.Namespace) -> int:
     for rid in ids:
         versions = store.versions(rid)
         if not versions:
-            raise StoreError(
-                f"No published ruleset {rid!r} in {args.exports}/ "
-                f"(published: {', '.join(store.ruleset_ids()) or 'none'})."
-            )
+            store.load(rid)  # says why: not a ruleset id, or none published under it
+        store.read_index(rid)  # an index or a JDM graph changed since it was published is refused
         print(f"{rid}")
         for v in versions:
             doc = store.load(rid, v)
@@ -149,7 +150,7 @@ def cmd_versions(args: argparse.Namespace) -> int:
             print(f"  v{v}  in effect from {effective_date(doc) or 'the start'}; {dates}")
             for c in doc["changes"]["items"]:
                 if c["kind"] == "history" and c["action"] == "added":
-                    print(f"      {c['text']}")
+                    print(f"      {plain_text(c['text'])}")  # History text, never escapes
     return 0
 
 
@@ -162,10 +163,11 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
 
 def _version(text: str) -> int:
-    digits = text[1:] if text.lower().startswith("v") else text
-    if not digits.isdigit() or int(digits) < 1:
-        raise UserError(f"{text!r} is not a version number; use 1, 2, … or v1, v2, ….")
-    return int(digits)
+    # ASCII digits only: str.isdigit() and int() would read "３" (full-width) or "٣" as 3.
+    m = _VERSION.fullmatch(text)
+    if m is None or int(m.group(1)) < 1:
+        raise UserError(f"{plain_text(text)!r} is not a version number; use 1, 2, … or v1, v2, ….")
+    return int(m.group(1))
 
 
 def _workbook(path: str) -> str:
@@ -305,7 +307,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except (UserError, StoreError, WriteError) as exc:
-        print(f"dqm: {exc}", file=sys.stderr)
+        print(f"dqm: {plain_text(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

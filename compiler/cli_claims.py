@@ -12,6 +12,7 @@ from pathlib import Path
 
 from .cli import UserError, _version, _workbook
 from .ruleset.store import Store, StoreError
+from .vocabulary import plain_text
 from .workbook import findings
 
 
@@ -109,7 +110,7 @@ def _decide_on_spark(args: argparse.Namespace, chosen, as_of, fmt: str) -> int:
         except ClaimsFileError as exc:
             raise UserError(str(exc)) from None
         _write_spark_folder(decisions, args.output)
-    print(f"Decisions written to {args.output}.", file=sys.stderr)
+    print(plain_text(f"Decisions written to {args.output}."), file=sys.stderr)
     return 0
 
 
@@ -243,11 +244,13 @@ def impact(args: argparse.Namespace) -> int:
             raise UserError(f"Cannot write {args.output}: {exc.strerror or exc}.") from None
     n, changed_n = transitions.claims, transitions.changed_decision
     where = f"; the changed claims are in {args.output}" if args.output else ""
-    print(
-        f"{args.ruleset} {labels[0]} → {labels[1]}: {changed_n:,} of {n:,} claims decide "
-        f"differently{where}."
+    print(  # names given on the command line: never a terminal escape (plain_text)
+        plain_text(
+            f"{args.ruleset} {labels[0]} → {labels[1]}: {changed_n:,} of {n:,} claims decide "
+            f"differently{where}."
+        )
     )
-    print(transitions.as_text())
+    print("\n".join(map(plain_text, transitions.as_text().splitlines())))
     return 0
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from typing import Any
 
 SHEET_NAMES = (
@@ -47,6 +48,12 @@ COUNTABLE_UNITS = frozenset(
 POLICY_STATUSES = ("Active", "Retired")
 
 DECISIONS = ("approve", "override", "deny", "not_applicable", "invalid")
+MAX_QUANTITY = 1_000_000  # the most a claim may request (the contract); more is invalid
+# Ids are slugs (lowercase letters, digits, single hyphens). They become file and folder names
+# (exports/<Ruleset ID>/) and keys everywhere: every file system takes 64 characters (a
+# 300-character id made a publish fail with ENAMETOOLONG).
+SLUG = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
+MAX_ID_LENGTH = 64
 REJECT_CODE = 76  # NCPDP reject code 76: Plan Limitations Exceeded
 
 # Lists, not tuples: pandas reads a tuple of column names as one (multi-level) key.
@@ -85,6 +92,29 @@ DECISION_COLUMNS = [
 NUMBER_COLUMNS = frozenset(
     {"quantity", "approved_quantity", "limit", "reject_code", "approval_months", "ruleset_version"}
 )
+
+
+# What text from a file must not do where it is shown: break a line (every line break Unicode
+# knows), reorder what is shown (bidi embeddings, overrides, isolates and marks), or drive a
+# terminal (escape sequences, then any other control character).
+_LINE_BREAKS = re.compile(r"[\r\n\v\f\x1c-\x1e\x85\u2028\u2029]+")
+_TERMINAL_ESCAPES = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]"  # CSI: colours, cursor moves, clearing the screen
+    r"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?"  # OSC: window titles, hyperlinks
+    r"|\x1b[@-Z\\-_]"  # the other two-character escapes
+    r"|\x9b[0-?]*[ -/]*[@-~]"  # CSI as one C1 character
+)
+_HIDDEN = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def plain_text(value: object) -> str:
+    """A value from a workbook, a claims file or a file name as one line of plain text, for a
+    terminal, a web page or a message: line breaks and tabs become spaces; terminal escape
+    sequences, other control characters and bidi controls are removed. Every edge that shows
+    such text passes it through here (the app escapes markup on top: app_pages/common.md)."""
+    text = "" if value is None else str(value)
+    text = _LINE_BREAKS.sub(" ", text).replace("\t", " ")
+    return _HIDDEN.sub("", _TERMINAL_ESCAPES.sub("", text))
 
 
 def norm_header(text: object) -> str:

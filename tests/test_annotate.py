@@ -171,3 +171,39 @@ def test_bytes_of_a_refused_file_are_not_opened_for_the_app(tmp_path):
     assert findings_rows(wb) == [
         ["error", "(workbook)", None, None, None, findings[0].message, "zip-bomb"]
     ]
+
+
+def test_a_value_written_like_a_formula_stays_text_in_the_findings_sheet(tmp_path):
+    source = corpus.edit_cells(
+        tmp_path,
+        lambda wb: setattr(wb["Limits"]["E3"], "value", '=HYPERLINK("http://evil.test","x")'),
+    )
+    wb = openpyxl.load_workbook(
+        io.BytesIO(annotate_workbook(source.read_bytes(), validate_file(source).findings))
+    )
+    found = [row for row in findings_rows(wb) if row[2] == "E3"][0]
+    cell = wb["Findings"].cell(findings_rows(wb).index(found) + 2, 5)
+    assert (cell.value, cell.data_type) == ('=HYPERLINK("http://evil.test","x")', "s")
+
+
+def test_annotation_is_linear_in_findings(tmp_path, monkeypatch):
+    """openpyxl's max_row walks every cell: asked once per finding, 5,000 bad rows took 169 s."""
+    from openpyxl.worksheet.worksheet import Worksheet
+
+    asked = []
+    max_row = Worksheet.max_row
+    monkeypatch.setattr(
+        Worksheet, "max_row", property(lambda ws: asked.append(ws.title) or max_row.fget(ws))
+    )
+
+    def bad_rows(rows):
+        rows["Limits"] += [
+            ["imatinib-per-rx", f"p-{i}", "P", "1 mg", "sixty", 90, "tablets", None]
+            for i in range(300)
+        ]
+
+    source = corpus.founding(tmp_path, edit=bad_rows)
+    findings = validate_file(source).findings
+    assert len(findings) == 300
+    annotate_workbook(source.read_bytes(), findings)
+    assert asked.count("Findings") <= 2  # a constant, not one per finding

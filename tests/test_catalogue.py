@@ -272,6 +272,14 @@ CASES = [
         ),
     ),
     (
+        "id-too-long",
+        {"header": "Ruleset ID", "example": "oncology-dqm", "most": 64},
+        (
+            "'Ruleset ID' is longer than 64 characters; an id names files in the exports, so keep "
+            "it short, such as 'oncology-dqm'."
+        ),
+    ),
+    (
         "not-one-of",
         {"header": "Channel", "example": "Retail", "allowed": ["Retail", "Home Delivery"]},
         "'Channel' must be one of: 'Retail', 'Home Delivery'. Type one of those.",

@@ -236,3 +236,58 @@ def test_every_exports_option_says_what_it_is_and_its_default(command):
     assert option.help.startswith("the exports folder ")
     assert option.help.endswith(" (default: exports)")
     assert "--exports DIR" in sub.format_help()
+
+
+def test_versions_prints_history_text_without_its_terminal_escape_sequences(
+    dqm, founding_rows, make_workbook, tmp_path
+):
+    # calamine reads Excel's _x001B_ as the escape character itself: a History summary could
+    # clear the reviewer's terminal or recolour what follows.
+    founding_rows["History"].append(
+        [
+            "imatinib-per-rx",
+            "Revision",
+            "_x001B_[2J_x001B_[31mLimit raised._x001B_[0m\u202eon purpose_x001B_]0;owned_x0007_",
+            dt.date(2026, 12, 2),
+        ]
+    )
+    founding_rows["Policies"][0][3] = dt.date(2026, 12, 2)
+    exports = tmp_path / "exports"
+    assert dqm("compile", make_workbook(founding_rows), "--exports", exports).code == 0
+    code, out, err = dqm("versions", "--exports", exports)
+    assert (code, err) == (0, "")
+    assert out.splitlines()[-1] == (
+        "      imatinib-per-rx: History row added: Revision, 2026-12-02: Limit raised.on purpose"
+    )
+    assert "\x1b" not in out and "\u202e" not in out and "\x07" not in out
+
+
+def test_a_version_number_is_ascii_digits(dqm):
+    for text in ("\uff13", "\u0663", "3.0", "+3", "v"):  # full-width 3, Arabic-Indic 3
+        assert dqm("diff", "oncology-dqm", "1", text) == (
+            2,
+            "",
+            f"dqm: {text!r} is not a version number; use 1, 2, … or v1, v2, ….\n",
+        )
+    assert dqm("diff", "oncology-dqm", "v1", "V3").code == 0
+
+
+def test_an_id_longer_than_any_file_name_is_a_finding_and_a_one_line_refusal(
+    dqm, founding_rows, make_workbook, tmp_path
+):
+    long_id = "a" * 300
+    founding_rows["Ruleset"][0][0] = long_id
+    code, out, err = dqm("compile", make_workbook(founding_rows), "--exports", tmp_path / "e")
+    assert (code, out) == (1, "")
+    assert err.splitlines()[0] == (
+        f"ERROR Ruleset!A2 (found: {long_id!r}): 'Ruleset ID' is longer than 64 characters; an id "
+        "names files in the exports, so keep it short, such as 'oncology-dqm'."
+    )
+    refusal = (
+        f"dqm: {'a' * 64 + '…'!r} is not a ruleset id: an id is lowercase letters, digits and "
+        "hyphens, at most 64 characters.\n"
+    )
+    claims = tmp_path / "claims.csv"
+    claims.write_text("product_id,channel,quantity\nimatinib-400mg-tab,retail,60\n")
+    assert dqm("decide", claims, "--ruleset", long_id) == (2, "", refusal)
+    assert dqm("versions", long_id) == (2, "", refusal)

@@ -377,3 +377,87 @@ def test_as_of_needs_a_ruleset_id_and_excludes_version(dqm, claims_file):
         "decide", path, "--ruleset", "oncology-dqm", "--version", "3", "--as-of", "2025-12-08"
     )
     assert code == 2 and "argument --as-of: not allowed with argument --version" in err
+
+
+def test_text_cells_that_a_spreadsheet_would_run_as_formulas_start_with_a_quote(dqm, claims_file):
+    code, out, err = dqm(
+        "decide",
+        claims_file(
+            HEADER + '"=HYPERLINK(""http://evil.test"",""x"")",imatinib-400mg-tab,retail,120,'
+            "-rifampin,\n"
+            "+1,@sum,retail,60,,\n"
+            "C3,imatinib-400mg-tab,retail,60,,\n"
+        ),
+        "--ruleset",
+        "oncology-dqm",
+    )
+    assert (code, err) == (0, "")
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert [(r["claim_id"], r["product_id"], r["matched_drugs"], r["decision"]) for r in rows] == [
+        ('\'=HYPERLINK("http://evil.test","x")', "imatinib-400mg-tab", "'-rifampin", "override"),
+        ("'+1", "'@sum", "", "not_applicable"),
+        ("C3", "imatinib-400mg-tab", "", "approve"),
+    ]
+    # JSON is read by programs, never by a spreadsheet: values as given.
+    code, out, _ = dqm(
+        "decide",
+        claims_file(HEADER + "=1+1,imatinib-400mg-tab,retail,60,,\n"),
+        "--ruleset",
+        "oncology-dqm",
+        "--format",
+        "json",
+    )
+    assert json.loads(out)[0]["claim_id"] == "=1+1"
+
+
+NUL_BYTES = (
+    "holds NUL bytes, so it is not CSV text (a UTF-16 file or a binary one); save it as CSV "
+    "UTF-8 (in Excel: File > Save As > CSV UTF-8).\n"
+)
+
+
+def test_decide_of_an_endless_stream_of_zeros_is_refused_without_reading_it_all(dqm):
+    # It read /dev/zero until the kernel killed it at 24 GB.
+    assert dqm("decide", "/dev/zero", "--ruleset", "oncology-dqm") == (
+        2,
+        "",
+        f"dqm: /dev/zero {NUL_BYTES}",
+    )
+
+
+def test_a_claims_file_over_the_byte_limit_is_refused_from_its_size(tmp_path):
+    # The whole-file reader (the app, the library) holds a file in memory: it has a limit.
+    # `dqm decide` streams its input in batches, so it needs none (see the test below).
+    from compiler.decide.claims import ClaimsFileError, read_claims_csv
+
+    path = tmp_path / "huge.csv"
+    with open(path, "wb") as f:  # sparse: 600 MB on paper, nothing on disk
+        f.write(HEADER.encode())
+        f.truncate(600_000_000)
+    with pytest.raises(ClaimsFileError) as caught:
+        read_claims_csv(path)
+    assert str(caught.value) == (
+        f"{path} is larger than 500 MB, the most dqm reads as claims at once; split it into "
+        "smaller files."
+    )
+
+
+def test_a_sparse_file_of_zeros_is_refused_by_the_stream_from_its_first_block(dqm, tmp_path):
+    path = tmp_path / "huge.csv"
+    with open(path, "wb") as f:
+        f.write(HEADER.encode())
+        f.truncate(600_000_000)
+    assert dqm("decide", path, "--ruleset", "oncology-dqm") == (2, "", f"dqm: {path} {NUL_BYTES}")
+
+
+def test_standard_input_is_read_no_further_than_the_byte_limit(monkeypatch):
+    from compiler.decide import claims
+
+    monkeypatch.setattr(claims, "MAX_CLAIMS_BYTES", 1_000_000)
+    endless = (HEADER + "C1,imatinib-400mg-tab,retail,60,,\n" * 40_000).encode()  # 1.4 MB
+    with pytest.raises(claims.ClaimsFileError) as caught:
+        claims.read_claims_csv(io.BytesIO(endless))
+    assert str(caught.value) == (
+        "Standard input is larger than 1 MB, the most dqm reads as claims at once; split it "
+        "into smaller files."
+    )

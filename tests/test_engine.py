@@ -456,6 +456,62 @@ def test_malformed_claim_is_invalid_with_its_reason(engine, claim, message):
     )
 
 
+PLAIN = "is not a plain number (write digits with an optional . fraction, such as 60 or 2.5)"
+
+
+@pytest.mark.parametrize(
+    "quantity, message",
+    [
+        ("1e20", f"Invalid: quantity '1e20' {PLAIN}."),
+        ("1E2", f"Invalid: quantity '1E2' {PLAIN}."),
+        ("1,080", f"Invalid: quantity '1,080' {PLAIN}."),
+        ("+60", f"Invalid: quantity '+60' {PLAIN}."),
+        ("\uff16\uff10", "Invalid: quantity '\uff16\uff10' is not a number."),  # full-width 60
+        ("\u0666\u0660", "Invalid: quantity '\u0666\u0660' is not a number."),  # Arabic-Indic 60
+        ("60.", f"Invalid: quantity '60.' {PLAIN}."),
+        ("1_000", f"Invalid: quantity '1_000' {PLAIN}."),
+        ("0x3C", f"Invalid: quantity '0x3C' {PLAIN}."),
+        ("inf", "Invalid: quantity 'inf' is not a number."),
+        ("1000001", "Invalid: quantity 1,000,001 is over 1,000,000."),
+        ("-0.5", "Invalid: quantity -0.5 is not more than 0."),
+        ("0.0", "Invalid: quantity 0 is not more than 0."),
+    ],
+)
+def test_a_quantity_outside_the_contracts_grammar_is_invalid(engine, quantity, message):
+    d = decide_one(engine, product_id=TAB400, channel="retail", quantity=quantity)
+    assert (d["decision"], d["approved_quantity"], d["message"]) == ("invalid", None, message)
+
+
+@pytest.mark.parametrize(
+    "quantity, decision, approved",
+    [
+        (" 60 ", "approve", 60),
+        ("\t2.5", "approve", 2.5),
+        ("60.00001", "deny", 0),  # never rounded to 60
+        ("0060", "approve", 60),
+        ("1000000", "deny", 0),  # the most a claim may ask
+    ],
+)
+def test_a_plain_quantity_is_decided_exactly(engine, quantity, decision, approved):
+    d = decide_one(engine, product_id=TAB400, channel="retail", quantity=quantity)
+    assert (d["decision"], d["approved_quantity"]) == (decision, approved)
+
+
+def test_a_numeric_quantity_column_has_the_same_bounds(engine):
+    claims = pd.DataFrame(
+        {
+            "product_id": [TAB400] * 4,
+            "channel": ["retail"] * 4,
+            "quantity": [60.0, 1e20, float("inf"), 1_000_000.0],
+        }
+    )
+    decided = engine.decide(claims)
+    assert decided["decision"].tolist() == ["approve", "invalid", "invalid", "deny"]
+    assert decided["message"].iloc[1] == (
+        "Invalid: quantity 100,000,000,000,000,000,000 is over 1,000,000."
+    )
+
+
 @pytest.mark.parametrize(
     "channel",
     [

@@ -16,6 +16,7 @@ import openpyxl
 import pytest
 
 from compiler.ruleset.store import Store
+from compiler.workbook import container
 from compiler.workbook.catalogue import render
 from compiler.workbook.container import Container
 from compiler.workbook.findings import errors, warnings
@@ -72,6 +73,7 @@ REFUSED: dict[str, list[tuple]] = {
         whole("unpacks-too-large", file="declared.xlsx", size=4_295_053_082, most=200_000_000)
     ],
     "lying_part_size": [whole("damaged-file", file="lying.xlsx")],
+    "lying_part_inflates": [whole("damaged-file", file="inflates.xlsx")],
     "too_many_parts": [
         whole("too-many-parts", file="parts.xlsx", parts=corpus.founding_parts() + 10_001)
     ],
@@ -308,6 +310,28 @@ def test_real_dqm_process_refuses_with_one_finding_and_ends_with_code_1(
 
 def test_openpyxl_parses_xml_through_defusedxml():
     assert openpyxl.DEFUSEDXML is True
+
+
+def test_a_part_that_lies_about_its_size_is_refused_without_inflating_it(tmp_path):
+    path = corpus.lying_part_inflates(tmp_path)
+    tracemalloc.start()
+    result = validate_file(path)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert [f.code for f in result.findings] == ["damaged-file"]
+    assert peak < 10_000_000, f"peak {peak:,} bytes: the part was inflated past its declared size"
+
+
+@pytest.mark.parametrize("case", [c for c in corpus.HOSTILE if c != "oversized_file"])
+def test_a_part_read_in_small_chunks_says_what_it_says_read_whole(case, tmp_path, monkeypatch):
+    """The container check reads each part a chunk at a time: a chunk of 50 bytes (every tag and
+    error cell cut somewhere) finds what one chunk for the whole part finds."""
+    path = build(case, tmp_path)
+    data = path.read_bytes()
+    monkeypatch.setattr(container, "_CHUNK", 1 << 30)
+    whole_part = container.check_container(data, path.name)
+    monkeypatch.setattr(container, "_CHUNK", 50)
+    assert container.check_container(data, path.name) == whole_part
 
 
 def test_zip_bomb_refused_from_directory_without_inflating(tmp_path):

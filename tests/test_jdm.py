@@ -14,7 +14,7 @@ from compiler.api import load_engine
 from compiler.decide.engine import Engine
 from compiler.ruleset import jdm, walk
 from compiler.ruleset.compile import GRAPH, compile_workbook
-from compiler.ruleset.store import Published, Store, Unchanged, canonical_bytes
+from compiler.ruleset.store import Published, Store, StoreError, Unchanged, canonical_bytes
 from tests.fixtures.paths import EXPORTS, WORKBOOK
 from tests.fixtures.rulesets import V3, enriched_ruleset
 
@@ -168,11 +168,14 @@ def test_publish_writes_the_graph_beside_the_new_version(founding_rows, make_wor
 def test_missing_graphs_are_written_and_existing_ones_never_rewritten(exports_copy):
     folder = exports_copy / "oncology-dqm"
     (folder / "v1.jdm.json").unlink()
-    (folder / "v2.jdm.json").write_bytes(b"left alone")
     assert isinstance(compile_workbook(WORKBOOK, exports_copy).outcome, Unchanged)
     assert (folder / "v1.jdm.json").read_bytes() == (
         EXPORTS / "oncology-dqm" / "v1.jdm.json"
     ).read_bytes()
+    # One changed since the index listed it is neither rewritten nor listed as published.
+    (folder / "v2.jdm.json").write_bytes(b"left alone")
+    with pytest.raises(StoreError, match="v2.jdm.json has been changed since it was published"):
+        compile_workbook(WORKBOOK, exports_copy)
     assert (folder / "v2.jdm.json").read_bytes() == b"left alone"
 
 

@@ -82,15 +82,15 @@ def test_a_product_without_overrides_has_only_approve_and_deny(engine):
 
 
 def test_a_huge_range_is_sampled_with_exact_edges(engine):
-    decided, q_max = probe.decisions_over_quantity(engine, TAB400, "retail", 5_000_000)
-    assert q_max == 5_000_000
+    decided, q_max = probe.decisions_over_quantity(engine, TAB400, "retail", 1_000_000)
+    assert q_max == 1_000_000
     assert len(decided) <= 2 * (probe.MAX_POINTS + 5)
     assert [r[:4] for r in probe.regions(decided).values.tolist()] == [
         ["No override criterion met", "approve", 0, 60],
-        ["No override criterion met", "deny", 60, 5_000_000],
+        ["No override criterion met", "deny", 60, 1_000_000],
         [INDUCER, "approve", 0, 60],
         [INDUCER, "override", 60, 90],
-        [INDUCER, "override, capped", 90, 5_000_000],
+        [INDUCER, "override, capped", 90, 1_000_000],
     ]
 
 
@@ -107,3 +107,9 @@ def test_probe_rule_widens_the_range_to_hold_the_reviewers_claim(engine):
     assert wide.q_max == 1_100  # 1.1 times the claim
     assert wide.regions.values.tolist()[-1] == [INDUCER, "override, capped", 90, 1_100, "90"]
     assert wide.markers.values.tolist() == [[60.0, "limit 60"], [90.0, "cap 90"]]
+
+
+def test_the_range_never_passes_the_most_a_claim_may_ask(engine):
+    widest = probe.probe_rule(engine, TAB400, "retail", requested=999_999)
+    assert widest.q_max == 1_000_000  # not 1.1 times: past it every claim is invalid
+    assert "invalid" not in set(widest.regions["outcome"])

@@ -296,6 +296,7 @@ def test_the_store_knows_files_only():
         "compiler.effective",
         "compiler.ruleset",
         "compiler.ruleset.store",
+        "compiler.vocabulary",  # what an id is: a ruleset's folder is named by one
     ]
 
 

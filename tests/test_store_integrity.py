@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import hashlib
 import json
 import random
 import signal
@@ -388,3 +389,76 @@ def test_two_compiles_started_together_never_clobber_each_other(revised, exports
         ), outs
         assert assert_consistent(store) == [1, 2, 3, 4, 5]
     assert store.index_problems(RULESET) == []
+
+
+# -- what a reader verifies, and where a publisher never writes --------------------------------------
+
+
+def test_the_index_lists_each_version_s_graph_with_its_sha256(exports_copy):
+    store = Store(exports_copy)
+    index = store.read_index(RULESET)
+    graph = (exports_copy / RULESET / "v3.jdm.json").read_bytes()
+    assert index["versions"][2]["files"] == {
+        "jdm": {"file": "v3.jdm.json", "sha256": hashlib.sha256(graph).hexdigest()}
+    }
+    assert store.load_derived(RULESET, 3, "jdm.json") == graph
+
+
+def test_a_graph_edited_by_hand_is_refused_by_readers_and_by_the_next_publish(
+    revised, exports_copy, dqm
+):
+    graph = exports_copy / RULESET / "v3.jdm.json"
+    graph.write_bytes(graph.read_bytes().replace(b'"60"', b'"600"', 1))
+    refusal = (
+        f"{graph} has been changed since it was published (its sha256 does not match index.json). "
+        "Restore it from version control; never edit exports by hand."
+    )
+    store = Store(exports_copy)
+    with pytest.raises(StoreError) as exc:
+        store.load_derived(RULESET, 3, "jdm.json")
+    assert str(exc.value) == refusal
+    assert dqm("versions", "--exports", exports_copy) == (2, "", f"dqm: {refusal}\n")
+    # A publish would list the changed graph as published: it stops before writing anything.
+    workbook = revised("a.xlsx", ["apalutamide"], [dt.date(2026, 1, 15)])
+    assert dqm("compile", workbook, "--exports", exports_copy) == (2, "", f"dqm: {refusal}\n")
+    assert store.versions(RULESET) == [1, 2, 3]
+
+
+def test_an_index_edited_by_hand_is_refused_by_readers(exports_copy, dqm):
+    path = exports_copy / RULESET / "index.json"
+    index = json.loads(path.read_bytes())
+    index["versions"][0]["history_added"][0]["summary_of_changes"] = "Limits doubled."
+    path.write_bytes(canonical_bytes(index))
+    assert dqm("versions", "--exports", exports_copy) == (
+        2,
+        "",
+        f"dqm: {path} does not list the version files as they are (edited by hand, or a publish "
+        "was cut short); `dqm compile` of the workbook writes it again.\n",
+    )
+
+
+@pytest.mark.parametrize("link", ["folder", "lock"])
+def test_a_publish_never_writes_through_a_symbolic_link(link, revised, exports_copy, tmp_path, dqm):
+    elsewhere = tmp_path / "elsewhere"
+    folder = exports_copy / RULESET
+    if link == "folder":  # the ruleset's folder linked to another place
+        folder.rename(elsewhere)
+        folder.symlink_to(elsewhere, target_is_directory=True)
+        place = folder
+    else:  # the lock file linked to a file filelock would open for writing (and truncate)
+        elsewhere.write_text("precious")
+        (folder / ".lock").unlink(missing_ok=True)
+        (folder / ".lock").symlink_to(elsewhere)
+        place = folder / ".lock"
+    before = sorted(p.name for p in (elsewhere.iterdir() if link == "folder" else []))
+    workbook = revised("a.xlsx", ["apalutamide"], [dt.date(2026, 1, 15)])
+    assert dqm("compile", workbook, "--exports", exports_copy) == (
+        2,
+        "",
+        f"dqm: {place} is a symbolic link; dqm writes only into real folders and files inside "
+        f"{exports_copy}/. Replace the link with the folder itself.\n",
+    )
+    if link == "folder":
+        assert sorted(p.name for p in elsewhere.iterdir()) == before
+    else:
+        assert elsewhere.read_text() == "precious"

@@ -208,6 +208,29 @@ def test_limit_for_a_policy_that_does_not_exist(founding_rows, make_workbook):
     ]
 
 
+def test_did_you_mean_stops_when_its_budget_of_comparisons_is_spent(monkeypatch):
+    """A sheet of unknown ids against a sheet of known ones made 'did you mean' quadratic (250,000
+    by 250,000): each distinct id is looked up once, within the rule's budget."""
+    from compiler.workbook import rules
+
+    monkeypatch.setattr(rules, "SUGGESTION_BUDGET", 5)
+    compared = []
+    monkeypatch.setattr(
+        rules.difflib,
+        "get_close_matches",
+        lambda word, known, **kw: compared.append(word) or [known[0]],
+    )
+    suggest = rules.Suggestions(["imatinib-per-rx", "dasatinib-per-rx"])
+    assert suggest("imatinib-per-rxx")["close"] == "imatinib-per-rx"
+    assert suggest("imatinib-per-rxx")["close"] == "imatinib-per-rx"  # remembered, not compared
+    assert suggest("nilotinib-per-rx")["close"] == "imatinib-per-rx"
+    assert suggest("bosutinib-per-rx") == {  # 2 + 2 compared: the budget of 5 is spent
+        "known": ["imatinib-per-rx", "dasatinib-per-rx"],
+        "more": 0,
+    }
+    assert compared == ["imatinib-per-rxx", "nilotinib-per-rx"]
+
+
 def test_override_references_resolve(founding_rows, make_workbook):
     founding_rows["Overrides"][0][0] = "gleevec-400"
     founding_rows["Overrides"][0][1] = "inducer"

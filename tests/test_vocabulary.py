@@ -70,3 +70,14 @@ def test_channels_and_decisions_in_the_contracts_words():
     assert vocabulary.REJECT_CODE == 76
     assert set(vocabulary.REQUIRED_CLAIM_COLUMNS) < set(vocabulary.CLAIM_COLUMNS)
     assert set(vocabulary.DECISION_COLUMNS) > vocabulary.NUMBER_COLUMNS
+
+
+def test_text_from_files_is_shown_as_one_line_without_controls():
+    from compiler.vocabulary import plain_text
+
+    assert plain_text("rifampin\r\nisoniazid\u2028x\ty") == "rifampin isoniazid x y"
+    assert plain_text("\u202eniapmafir\u2066 \u200fok\u061c") == "niapmafir ok"
+    assert (
+        plain_text("\x1b[2J\x1b[31mred\x1b[0m \x1b]0;title\x07done \x9b1mC1\x00") == "red done C1"
+    )
+    assert plain_text(None) == "" and plain_text(60) == "60"

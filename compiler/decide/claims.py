@@ -21,8 +21,10 @@ import csv
 import datetime as dt
 import io
 import math
+import os
 import re
 from pathlib import Path
+from typing import BinaryIO
 
 import pandas as pd
 import pyarrow as pa
@@ -30,6 +32,7 @@ import pyarrow.csv as pacsv
 
 from ..vocabulary import (
     CLAIM_COLUMNS,
+    MAX_QUANTITY,
     PRODUCT_CLAIM_COLUMNS,
     REQUIRED_CLAIM_COLUMNS,
     format_number,
@@ -42,10 +45,16 @@ ROW_PROBLEM = "row_problem"
 OUT_OF_EFFECT = "out_of_effect"
 
 BOM = b"\xef\xbb\xbf"
+# The most claims read at once by the whole-file reader (read_claims_csv: the app, the library);
+# dqm decide streams its input in batches (sources.py), which need no such bound.
+MAX_CLAIMS_BYTES = 500_000_000
+SNIFF = 65_536  # bytes looked at for NUL bytes
 _OTHER_DELIMITERS = {";": "semicolons", "\t": "tabs", "|": "vertical bars"}
 _SEPARATORS = re.compile(r"[\s_\-]+")
 # A date of service as pharmacy claims carry it: 2024-06-01 or 20240601 (ASCII digits only).
 _DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})|([0-9]{4})([0-9]{2})([0-9]{2})")
+# The contract's quantity: ASCII digits (re.ASCII: never another script's), an optional fraction.
+_PLAIN_QUANTITY = re.compile(r"[ \t]*([0-9]+(?:\.[0-9]+)?)[ \t]*", re.ASCII)
 
 
 class ClaimsFileError(Exception):
@@ -57,8 +66,9 @@ def column_key(header: str) -> str:
     return _SEPARATORS.sub("_", str(header).strip().casefold()).strip("_")
 
 
-def read_claims_csv(source: str | Path | bytes) -> pd.DataFrame:
-    """The claims in a CSV file (a path, or its bytes); raises ClaimsFileError for a bad file."""
+def read_claims_csv(source: str | Path | bytes | BinaryIO) -> pd.DataFrame:
+    """The claims in a CSV file (a path, its bytes, or a binary stream such as standard input);
+    raises ClaimsFileError for a bad file."""
     name, data = _bytes(source)
     data = data.removeprefix(BOM)
     keys, start = claims_header(name, data)
@@ -78,6 +88,11 @@ def claims_header(name: str, data: bytes) -> tuple[list[str], int]:
         raise ClaimsFileError(
             f"{name} is a spreadsheet or zip file, not CSV text; in Excel use "
             "File > Save As > CSV UTF-8 (Comma delimited)."
+        )
+    if b"\x00" in data[:SNIFF]:  # /dev/zero, a UTF-16 export, an image: never CSV text
+        raise ClaimsFileError(
+            f"{name} holds NUL bytes, so it is not CSV text (a UTF-16 file or a binary one); "
+            "save it as CSV UTF-8 (in Excel: File > Save As > CSV UTF-8)."
         )
     end = data.find(b"\n")
     header_bytes = data[:end] if end >= 0 else data
@@ -104,16 +119,44 @@ def read_claims_rows(
 
 
 def quantity_number(text: object) -> float | None:
-    """A claim's quantity as a finite number: "60", " 2.5 ", "1e2"; None for anything else
-    ("sixty", "nan", "inf", blank). Thousands separators are not accepted: in a CSV a comma
-    separates columns, so "1,080" in a quantity is most likely a broken row."""
-    if isinstance(text, bool) or text is None or (isinstance(text, str) and "_" in text):
-        return None  # float() would read "1_000"; a pharmacy system never writes that
-    try:
-        value = float(text)
-    except (TypeError, ValueError):
+    """A claim's quantity as the contract writes it: plain ASCII decimal digits with an optional
+    `.` fraction, surrounding spaces allowed ("60", " 2.5 "); None for anything else: signs,
+    exponents ("1e20"), thousands separators ("1,080": in a CSV a comma separates columns, so
+    it is most likely a broken row), other digits ("６０"), words, blank. Whether the number is
+    in range (> 0, at most MAX_QUANTITY) is the engine's to say."""
+    if not isinstance(text, str):
         return None
-    return value if math.isfinite(value) else None
+    m = _PLAIN_QUANTITY.fullmatch(text)
+    return float(m.group(1)) if m else None
+
+
+def quantity_problem(text: object) -> str | None:
+    """Why a claim's quantity is not one, in the words of an invalid decision's message (None
+    when it is a quantity in range). `text` is the quantity as given: text, or a number from a
+    numeric column."""
+    if text is None or (isinstance(text, float) and math.isnan(text)):
+        return "quantity is missing"
+    if isinstance(text, str):
+        if not text.strip():
+            return "quantity is missing"
+        value = quantity_number(text)
+        if value is None:
+            negative = _PLAIN_QUANTITY.fullmatch(text.strip().removeprefix("-"))
+            if text.strip().startswith("-") and negative:
+                return f"quantity -{negative.group(1)} is not more than 0"
+            if not any("0" <= ch <= "9" for ch in text):
+                return f"quantity {text.strip()!r} is not a number"
+            return (
+                f"quantity {text.strip()!r} is not a plain number (write digits with an "
+                "optional . fraction, such as 60 or 2.5)"
+            )
+    else:
+        value = float(text)
+    if not value > 0:
+        return f"quantity {format_number(value)} is not more than 0"
+    if not value <= MAX_QUANTITY:
+        return f"quantity {format_number(value)} is over {format_number(MAX_QUANTITY)}"
+    return None
 
 
 def service_date(text: object) -> dt.date | None:
@@ -156,18 +199,49 @@ def cell_text(value: object) -> str | None:
     return text if text.strip() else None
 
 
-def _bytes(source: str | Path | bytes) -> tuple[str, bytes]:
+def _bytes(source: str | Path | bytes | BinaryIO) -> tuple[str, bytes]:
+    """The claims file's name (for messages) and its bytes, never more than MAX_CLAIMS_BYTES: a
+    larger file is refused from its size, and a stream (standard input, /dev/zero) once that
+    much has been read, never read to its end."""
     if isinstance(source, (bytes, bytearray, memoryview)):
-        return "The claims file", bytes(source)
-    path = Path(source)
-    try:
-        return str(path), path.read_bytes()
-    except FileNotFoundError:
-        raise ClaimsFileError(f"{path}: no such file.") from None
-    except IsADirectoryError:
-        raise ClaimsFileError(f"{path} is a folder, not a claims file.") from None
-    except OSError as exc:
-        raise ClaimsFileError(f"Cannot read {path}: {exc.strerror or exc}.") from None
+        name, data = "The claims file", bytes(source)
+    elif hasattr(source, "read"):
+        name, data = "Standard input", _bounded(source)
+    else:
+        name = str(source)
+        try:
+            with open(source, "rb") as f:
+                size = os.fstat(f.fileno()).st_size
+                if size > MAX_CLAIMS_BYTES:  # a regular file's size is known before reading
+                    _too_large(name)
+                data = _bounded(f)
+        except FileNotFoundError:
+            raise ClaimsFileError(f"{name}: no such file.") from None
+        except IsADirectoryError:
+            raise ClaimsFileError(f"{name} is a folder, not a claims file.") from None
+        except OSError as exc:
+            raise ClaimsFileError(f"Cannot read {name}: {exc.strerror or exc}.") from None
+    if len(data) > MAX_CLAIMS_BYTES:
+        _too_large(name)
+    return name, data
+
+
+def _bounded(stream: BinaryIO) -> bytes:
+    """Up to one byte more than MAX_CLAIMS_BYTES from a stream (that byte says it is too large)."""
+    chunks, left = [], MAX_CLAIMS_BYTES + 1
+    while left > 0 and (chunk := stream.read(min(left, 1 << 24))):
+        if not chunks and b"\x00" in chunk[:SNIFF]:
+            return chunk  # binary: read_claims_csv says so without reading on
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
+
+
+def _too_large(name: str) -> None:
+    raise ClaimsFileError(
+        f"{name} is larger than {MAX_CLAIMS_BYTES / 1e6:,.0f} MB, the most dqm reads as claims "
+        "at once; split it into smaller files."
+    )
 
 
 def _check_utf8(name: str, data: bytes, start: int = 0, first_line: int = 1) -> None:

@@ -70,7 +70,8 @@ def decisions_table(decisions: pd.DataFrame) -> pa.Table:
 
 class DecisionWriter:
     """Decision frames (or other frames of `schema`'s columns: changed claims) written one after another to a binary stream as one file:
-    - csv: a header row, then one row per decision (blank for none; whole numbers as 60);
+    - csv: a header row, then one row per decision (blank for none; whole numbers as 60), its
+      text cells formula-safe (a CSV is opened in spreadsheets);
     - json: one list of objects; jsonl: one object per line (whole numbers as 60, none as null);
     - parquet: one row group per frame, columns typed by DECISION_SCHEMA.
     Each frame is written whole before `write` returns; `close` finishes the file (the list's
@@ -86,7 +87,7 @@ class DecisionWriter:
     def write(self, decisions: pd.DataFrame) -> None:
         if self.format == "csv":
             # Arrow writes categories as their text and nullable integers as 60, not 60.0.
-            table = pa.Table.from_pandas(decisions, preserve_index=False)
+            table = pa.Table.from_pandas(formula_safe(decisions), preserve_index=False)
             pacsv.write_csv(table, self.sink, pacsv.WriteOptions(include_header=not self._started))
         elif self.format == "parquet":
             if self._parquet is None:
@@ -140,3 +141,34 @@ def _json_values(column: pd.Series) -> list:
         out[missing] = None
         return out.tolist()
     return column.astype(object).where(column.notna(), None).tolist()
+
+
+# What makes a spreadsheet read a cell as a formula (or as the start of one): = + - @, and a tab
+# or carriage return before them. OWASP's advice, which spreadsheet makers follow: start such a
+# cell with a single quote, which Excel and LibreOffice show as text and do not display.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def formula_safe(decisions: pd.DataFrame) -> pd.DataFrame:
+    """The decisions with every text cell that a spreadsheet would take for a formula (a claim id
+    `=HYPERLINK(…)`, a drug `-x`) prefixed with a single quote. Numbers are left as they are."""
+    out = {}
+    for name, column in decisions.items():
+        if isinstance(column.dtype, pd.CategoricalDtype):
+            categories = column.cat.categories
+            if categories.dtype == object or pd.api.types.is_string_dtype(categories.dtype):
+                column = (
+                    column.cat.rename_categories([_safe(c) for c in categories])
+                    if any(str(c).startswith(FORMULA_STARTS) for c in categories)
+                    else column
+                )
+        elif pd.api.types.is_string_dtype(column.dtype) or column.dtype == object:
+            risky = column.astype("str").str.startswith(FORMULA_STARTS).fillna(False)
+            if risky.any():
+                column = column.where(~risky, "'" + column.astype("str"))
+        out[name] = column
+    return pd.DataFrame(out, columns=decisions.columns, copy=False)
+
+
+def _safe(text: object) -> object:
+    return "'" + text if isinstance(text, str) and text.startswith(FORMULA_STARTS) else text

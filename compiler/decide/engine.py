@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from .. import names
-from ..vocabulary import CHANNELS, CLAIM_COLUMNS, DECISIONS, REJECT_CODE
+from ..vocabulary import CHANNELS, CLAIM_COLUMNS, DECISIONS, MAX_QUANTITY, REJECT_CODE
 from . import model
 from .claims import OUT_OF_EFFECT, ROW_PROBLEM, cell_text, column_key
 from .decisions import decision_frame
@@ -168,11 +168,12 @@ class Engine:
         out_of_effect = Coded(*encode(col.get(OUT_OF_EFFECT), n))
         in_effect = out_of_effect.codes < 0
 
+        in_range = (quantity > 0) & (quantity <= MAX_QUANTITY)  # NaN (not a number) is neither
         invalid = (
             (product == MISSING)
             | (product <= MALFORMED)  # a code that cannot be read, or identifiers that disagree
             | (channel < 0)
-            | ~(quantity > 0)
+            | ~in_range
             | (problem_codes >= 0)
             | (days == BAD_DATE)
             | attests_unknown[attested]

@@ -8,7 +8,6 @@ formatted per row. not_applicable and invalid messages are written once per dist
 from __future__ import annotations
 
 import datetime as dt
-import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,7 +23,7 @@ from ..vocabulary import (
     format_date,
     format_number,
 )
-from .claims import quantity_number
+from .claims import quantity_problem
 from .encode import BAD_DATE, MISSING, UNKNOWN, Coded
 from .evaluation import APPROVE, DENY, INVALID, NOT_APPLICABLE, OVERRIDE, Evaluation
 from .model import Criterion, Product
@@ -222,19 +221,9 @@ def invalid_message(
         wrong.append(f"channel is missing (use {_CHANNEL_WORDS})")
     elif channel == UNKNOWN:
         wrong.append(f"channel {str(channel_text).strip()!r} is not {_CHANNEL_WORDS}")
-    q = quantity_number(quantity_text) if isinstance(quantity_text, str) else quantity_text
-    if isinstance(quantity_text, str) and q is None:
-        q = "not a number"
-    if (
-        quantity_text is None
-        or (isinstance(q, float) and math.isnan(q))
-        or (isinstance(quantity_text, str) and not quantity_text.strip())
-    ):
-        wrong.append("quantity is missing")
-    elif q == "not a number":
-        wrong.append(f"quantity {str(quantity_text).strip()!r} is not a number")
-    elif not q > 0:
-        wrong.append(f"quantity {format_number(q)} is not more than 0")
+    quantity = quantity_problem(quantity_text)
+    if quantity:
+        wrong.append(quantity)
     if bad_date is not None:
         wrong.append(
             f"date_of_service {bad_date.strip()!r} is not a date: write it as YYYY-MM-DD or "

@@ -14,14 +14,14 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from ..vocabulary import format_number
+from ..vocabulary import MAX_QUANTITY, format_number
 from .claims import claims_frame
 
 if TYPE_CHECKING:  # only the engine's `product`, `ruleset` and `decide` are used
     from .engine import Engine
 
 NO_CRITERION = "No override criterion met"
-PROBE_QUANTITY = 10**9  # far beyond any limit: where the engine shows each scenario's cap
+PROBE_QUANTITY = MAX_QUANTITY  # the most a claim may ask: where the engine shows each cap
 MAX_POINTS = 2_000  # quantities decided per scenario; a claim for a million tablets must not mean a million rows
 
 
@@ -154,7 +154,8 @@ def probe_rule(
     to hold `requested` (a reviewer's claim) when it lies beyond them."""
     decided, q_max = decisions_over_quantity(engine, product_id, channel)
     if requested is not None and requested > q_max:
-        q_max = float(math.ceil(requested * 1.1))
+        # A tenth more, so the claim's line is not on the edge; never past the most a claim asks.
+        q_max = float(min(math.ceil(requested * 1.1), MAX_QUANTITY))
         decided, _ = decisions_over_quantity(engine, product_id, channel, q_max)
     return RuleProbe(q_max, regions(decided), markers(decided))
 

@@ -21,7 +21,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..vocabulary import CLAIM_COLUMNS
-from .claims import BOM, ClaimsFileError, claims_header, conform, header_keys, read_claims_rows
+from .claims import (
+    BOM,
+    SNIFF,
+    ClaimsFileError,
+    claims_header,
+    conform,
+    header_keys,
+    read_claims_rows,
+)
 
 BLOCK_BYTES = 8 << 20  # CSV read per batch: ~130,000 claims, a few tens of MB in flight
 PARQUET_ROWS = 131_072
@@ -63,7 +71,9 @@ def csv_batches(
     """The claims of CSV text on `stream`, about `block_bytes` at a time, each batch ending at the
     end of a record (never inside a quoted value holding a line break)."""
     buf = _read(stream, name, block_bytes).removeprefix(BOM)
-    while b"\n" not in buf:  # the header row, whole
+    # The header row, whole; never read on through what is no header (/dev/zero has no line
+    # break): claims_header refuses NUL bytes, and a "header" of blocks on end.
+    while b"\n" not in buf and b"\x00" not in buf[:SNIFF] and len(buf) <= 4 * block_bytes:
         more = _read(stream, name, block_bytes)
         if not more:
             break

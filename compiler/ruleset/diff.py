@@ -7,7 +7,7 @@ from typing import Any
 
 from .. import codes
 from ..effective import effective_date
-from ..vocabulary import CODE_SYSTEMS
+from ..vocabulary import CODE_SYSTEMS, plain_text
 
 # Field -> the workbook header staff know it by.
 LABELS = {
@@ -211,7 +211,7 @@ def _by_date(keys) -> dict[tuple[str, str], list[tuple]]:
 
 
 def as_text(items: Iterable[dict[str, Any]]) -> str:
-    lines = [c["text"] for c in items]
+    lines = [plain_text(c["text"]) for c in items]  # one line each, whatever the cells held
     return "\n".join(lines) if lines else "No changes."
 
 

@@ -5,12 +5,15 @@ compare it with the latest published version of the same ruleset. Nothing is wri
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from ..budget import Budget, Job
 from ..decide.engine import Engine
 from ..decide.impact import Impact, changed_decisions
 from ..workbook.findings import Finding, errors, shown_value, warnings
@@ -20,6 +23,12 @@ from .store import Store, StoreError
 from .walk import tests_as_claims
 
 FINDINGS_COLUMNS = ["severity", "sheet", "cell", "column", "value", "message"]
+WHOLE_FILE = "(workbook)"  # where a finding about the file as a whole is counted
+# What one draft may cost a server checking it for someone (the reviewer app): its findings (or
+# preview) within 7 seconds, the marked-up copy within 30 more, in 1 GB of memory. A real rules
+# workbook needs a fraction of a second and tens of megabytes; a hostile one is stopped.
+DRAFT_BUDGET = Budget(seconds=7, more_seconds=30, memory_bytes=1_000_000_000)
+SHOWN_PER_SHEET = 50  # findings a page shows per sheet (all of them in the marked-up copy)
 
 
 @dataclass
@@ -40,10 +49,42 @@ class DraftCheck:
     latest_refused: str | None = None  # why that version could not be read (the store's words)
     changes: list[dict[str, Any]] = field(default_factory=list)  # diff.changes(latest, draft)
     impact: Impact | None = None  # the latest version against the draft, on the same claims
+    left_out: dict[str, int] = field(default_factory=dict)  # per sheet, findings not in `findings`
+    totals: tuple[int, int] | None = None  # (errors, warnings) of all findings, when left_out
 
     @property
     def ok(self) -> bool:
         return self.ruleset is not None
+
+    @property
+    def error_count(self) -> int:
+        """How many errors the draft has (all of them, whether or not `findings` lists them)."""
+        return self.totals[0] if self.totals else len(self.errors)
+
+    @property
+    def warning_count(self) -> int:
+        return self.totals[1] if self.totals else len(self.warnings)
+
+    def capped(self, per_sheet: int = SHOWN_PER_SHEET) -> DraftCheck:
+        """The same check listing only the first `per_sheet` findings of each sheet (errors
+        first), with how many it leaves out per sheet: what a page can show of a draft with
+        250,000 bad rows. The totals stay those of all findings."""
+        kept: list[Finding] = []
+        seen: dict[str, int] = {}
+        left_out: dict[str, int] = {}
+        for f in self.errors + self.warnings:
+            sheet = f.sheet or WHOLE_FILE
+            seen[sheet] = seen.get(sheet, 0) + 1
+            if seen[sheet] <= per_sheet:
+                kept.append(f)
+            else:
+                left_out[sheet] = left_out.get(sheet, 0) + 1
+        return dataclasses.replace(
+            self,
+            findings=kept,
+            left_out=left_out,
+            totals=(self.error_count, self.warning_count),
+        )
 
     @property
     def errors(self) -> list[Finding]:
@@ -96,6 +137,32 @@ def check_draft(
     if content is not None:
         _preview(check, content, Store(exports), claims)
     return check
+
+
+def start_draft_check(
+    data: bytes,
+    file_name: str,
+    exports: str | Path,
+    *,
+    claims: pd.DataFrame | None = None,
+    budget: Budget = DRAFT_BUDGET,
+) -> Job:
+    """check_draft in a child process under `budget` (compiler.budget): the job's first result
+    is the check, capped for a page (`DraftCheck.capped`); its second, when the draft has
+    findings, the marked-up copy (bytes, or None when the file cannot be opened). The caller
+    never holds more than that, whatever the upload."""
+    return Job(draft_stages, data, file_name, str(exports), claims, budget=budget)
+
+
+def draft_stages(
+    data: bytes, file_name: str, exports: str, claims: pd.DataFrame | None
+) -> Iterator[DraftCheck | bytes | None]:
+    """What a draft check gives, in the order a page shows it: the capped check, then (when it
+    has findings) the annotated copy with every finding."""
+    check = check_draft(data, file_name, exports, claims=claims)
+    yield check.capped()
+    if check.findings:
+        yield annotated_copy(data, check.findings, file_name)
 
 
 def annotated_copy(data: bytes, findings: list[Finding], file_name: str) -> bytes | None:

@@ -34,12 +34,14 @@ from filelock import FileLock
 
 from ..atomic import WriteError, create_file, make_folder, replace_file, why
 from ..effective import effective_date
+from ..vocabulary import MAX_ID_LENGTH, SLUG, plain_text
 
 SCHEMA_FILE = "ruleset.schema.json"
 INDEX_FILE = "index.json"
 _VERSION_FILE = re.compile(r"^v([1-9][0-9]*)\.json$")
 _DERIVED_FILE = re.compile(r"^v([1-9][0-9]*)\.(.+)$")  # v<N>.<suffix>, the version file among them
 HISTORY_FIELDS = ("policy_id", "type_of_revision", "summary_of_changes", "review_date")
+_RULESET_ID = re.compile(SLUG, re.ASCII)
 
 
 class StoreError(Exception):
@@ -166,6 +168,8 @@ class Store:
         return sorted(d.name for d in self.root.iterdir() if d.is_dir() and self.versions(d.name))
 
     def versions(self, ruleset_id: str) -> list[int]:
+        if not is_ruleset_id(ruleset_id):  # no folder can be named so: none is looked for
+            return []
         folder = self.root / ruleset_id
         if not folder.is_dir():
             return []
@@ -179,6 +183,7 @@ class Store:
 
     def load(self, ruleset_id: str, version: int | None = None) -> dict[str, Any]:
         """A verified version (the latest when `version` is None)."""
+        check_ruleset_id(ruleset_id)
         versions = self.versions(ruleset_id)
         if not versions:
             known = ", ".join(self.ruleset_ids()) or "none"
@@ -203,18 +208,90 @@ class Store:
         self, ruleset_id: str, loaded: dict[int, dict] | None = None
     ) -> list[dict[str, Any]]:
         """The index entries, one per version file in order, each read and verified (see
-        `index_entry`). `loaded`: versions already read and verified, not to read again."""
+        `index_entry`), with the files derived from it and their sha256 (`files`). `loaded`:
+        versions already read and verified, not to read again."""
         loaded = loaded or {}
         out, previous = [], None
         for v in self.versions(ruleset_id):
             doc = loaded.get(v) or self.load(ruleset_id, v)
-            out.append(index_entry(doc, previous))
+            out.append({**index_entry(doc, previous), "files": self.derived_files(ruleset_id, v)})
             previous = doc
         return out
 
-    def index(self, ruleset_id: str) -> dict[str, Any]:
-        """The index as it should be, derived from the version files."""
-        return {"ruleset_id": ruleset_id, "versions": self.entries(ruleset_id)}
+    def derived_files(self, ruleset_id: str, version: int) -> dict[str, dict[str, str]]:
+        """The files beside a version, derived from it (v3.jdm.json), as the index lists them:
+        {"jdm": {"file": "v3.jdm.json", "sha256": ...}}, keyed by their suffix without .json."""
+        prefix, out = f"v{version}.", {}
+        for p in sorted((self.root / ruleset_id).glob(f"v{version}.*")):
+            suffix = p.name.removeprefix(prefix)
+            if suffix != "json" and _DERIVED_FILE.match(p.name) and p.is_file():
+                out[suffix.removesuffix(".json")] = {"file": p.name, "sha256": _file_sha256(p)}
+        return out
+
+    def index(self, ruleset_id: str, loaded: dict[int, dict] | None = None) -> dict[str, Any]:
+        """The index as it should be, derived from the version files (`loaded`: as `entries`)."""
+        return {"ruleset_id": ruleset_id, "versions": self.entries(ruleset_id, loaded)}
+
+    def read_index(self, ruleset_id: str, loaded: dict[int, dict] | None = None) -> dict[str, Any]:
+        """index.json as published, verified: it lists the version files as they are, and each
+        file derived from a version (its JDM graph) still has the sha256 the index gives it.
+        StoreError, in one line, otherwise. `loaded`: versions already read and verified."""
+        path = self.root / ruleset_id / INDEX_FILE
+        check_ruleset_id(ruleset_id)
+        on_disk = self._index_on_disk(ruleset_id)
+        if on_disk is None:
+            raise StoreError(
+                f"{path} is missing or unreadable; `dqm compile` of the workbook writes it again."
+            )
+        if on_disk == self.index(ruleset_id, loaded):
+            return on_disk
+        self._check_derived(ruleset_id, on_disk)
+        raise StoreError(
+            f"{path} does not list the version files as they are (edited by hand, or a publish "
+            "was cut short); `dqm compile` of the workbook writes it again."
+        )
+
+    def _index_on_disk(self, ruleset_id: str) -> dict[str, Any] | None:
+        try:
+            index = orjson.loads((self.root / ruleset_id / INDEX_FILE).read_bytes())
+        except (OSError, orjson.JSONDecodeError):
+            return None
+        return index if isinstance(index, dict) else None
+
+    def _check_derived(self, ruleset_id: str, on_disk: dict[str, Any] | None) -> None:
+        """Refuse a derived file (a JDM graph) whose sha256 differs from the one `on_disk` (the
+        index as it was published) gives it."""
+        versions = (on_disk or {}).get("versions")
+        published = set(self.versions(ruleset_id))
+        for entry in versions if isinstance(versions, list) else []:
+            recorded = entry.get("files") if isinstance(entry, dict) else None
+            if not isinstance(recorded, dict) or entry.get("version") not in published:
+                continue
+            now = self.derived_files(ruleset_id, entry["version"])
+            for key, listed in recorded.items():
+                if key in now and now[key] != listed:
+                    raise StoreError(
+                        f"{self.root / ruleset_id / now[key]['file']} has been changed since it "
+                        f"was published (its sha256 does not match {INDEX_FILE}). Restore it from "
+                        "version control; never edit exports by hand."
+                    )
+
+    def load_derived(self, ruleset_id: str, version: int, suffix: str) -> bytes:
+        """A file derived from a version (suffix "jdm.json": its JDM graph), verified against the
+        sha256 the index gives it."""
+        index = self.read_index(ruleset_id)
+        entry = next((e for e in index["versions"] if e["version"] == version), None)
+        listed = (entry or {}).get("files", {}).get(suffix.removesuffix(".json"))
+        if listed is None:
+            raise StoreError(f"{INDEX_FILE} of {ruleset_id} lists no v{version}.{suffix}.")
+        path = self.root / ruleset_id / listed["file"]
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise StoreError(f"Cannot read {path}: {exc.strerror or exc}.") from None
+        if hashlib.sha256(data).hexdigest() != listed["sha256"]:  # changed since read_index
+            raise StoreError(f"{path} has been changed since it was published.")
+        return data
 
     def index_problems(self, ruleset_id: str) -> list[str]:
         """Where index.json disagrees with the version files (empty when they agree)."""
@@ -237,10 +314,22 @@ class Store:
         swept first, and the `Publishing` says the latest version and the next number. `latest`:
         a version already read and verified, used when it is still the latest (a published file
         is never rewritten), not read again."""
+        check_ruleset_id(ruleset_id)
         folder = make_folder(self.root / ruleset_id)
+        for place in (folder, folder / ".lock"):
+            # Never written through: a linked folder would put a version elsewhere, and the lock
+            # file is opened for writing (truncated) by filelock.
+            if place.is_symlink():
+                raise StoreError(
+                    f"{place} is a symbolic link; dqm writes only into real folders and files "
+                    f"inside {self.root}/. Replace the link with the folder itself."
+                )
         with _locked(folder / ".lock"):
             versions = self.versions(ruleset_id)
             _sweep(folder, versions[-1] if versions else 0)
+            # A graph changed since its index entry was written stops the publish before it
+            # writes anything: a new index would otherwise list the changed file as published.
+            self._check_derived(ruleset_id, self._index_on_disk(ruleset_id))
             if versions and (latest is None or latest["version"] != versions[-1]):
                 latest = self.load(ruleset_id)
             yield Publishing(self, ruleset_id, latest if versions else None)
@@ -322,15 +411,34 @@ class Publishing:
         return self._loaded[version]
 
     def write_index(self) -> None:
-        """Rewrite index.json where it does not list the version files as they are."""
+        """Rewrite index.json where it does not list the version files as they are. A derived
+        file whose sha256 the index already gives, and which has changed since, is refused: the
+        index would otherwise bless the change."""
         path = self.store.root / self.ruleset_id / INDEX_FILE
         index = {
             "ruleset_id": self.ruleset_id,
             "versions": self.store.entries(self.ruleset_id, self._loaded),
         }
+        # A missing or stale index is what is repaired here; a changed graph is not.
+        self.store._check_derived(self.ruleset_id, self.store._index_on_disk(self.ruleset_id))
         data = canonical_bytes(index)
         if not path.exists() or path.read_bytes() != data:
             replace_file(path, data)
+
+
+def is_ruleset_id(text: str) -> bool:
+    """Whether `text` can name a ruleset (and so its folder): a slug of at most 64 characters."""
+    return len(text) <= MAX_ID_LENGTH and _RULESET_ID.fullmatch(text) is not None
+
+
+def check_ruleset_id(text: str) -> None:
+    """Refuse, in one line, what cannot name a ruleset, before it reaches the file system."""
+    if not is_ruleset_id(text):
+        shown = plain_text(text[:MAX_ID_LENGTH]) + ("…" if len(text) > MAX_ID_LENGTH else "")
+        raise StoreError(
+            f"{shown!r} is not a ruleset id: an id is lowercase letters, digits and hyphens, "
+            f"at most {MAX_ID_LENGTH} characters."
+        )
 
 
 def index_entry(doc: dict[str, Any], previous: dict[str, Any] | None) -> dict[str, Any]:
@@ -375,6 +483,14 @@ def _history_rows(doc: dict[str, Any]) -> list[tuple[str, str, str, str]]:
         for p in doc["policies"]
         for h in p["history"]
     ]
+
+
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def _sweep(folder: Path, latest: int) -> None:

@@ -17,6 +17,7 @@ from ..decide.claims import claims_columns
 from ..decide.engine import Engine
 from ..vocabulary import format_number as _n
 from ..vocabulary import json_number as number
+from ..vocabulary import plain_text
 from ..workbook.catalogue import render
 from ..workbook.findings import Finding
 from ..workbook.validate import Validated, validate_file
@@ -163,7 +164,7 @@ def as_table(results: list[RowResult]) -> str:
     rows = [("Test ID", "Expected", "Decided", "Result")]
     rows += [
         (
-            r.test_id,
+            plain_text(r.test_id),
             shown(r.expected_decision, r.expected_approved),
             shown(r.decision, r.approved),
             "pass" if r.passed else "FAIL",
@@ -177,5 +178,5 @@ def as_table(results: list[RowResult]) -> str:
     ]
     failed = [r for r in results if not r.passed]
     lines.append(f"{len(results) - len(failed)} passed, {len(failed)} failed.")
-    lines += [f"FAIL {r.test_id} (row {r.row}): {mismatch(r)}" for r in failed]
+    lines += [plain_text(f"FAIL {r.test_id} (row {r.row}): {mismatch(r)}") for r in failed]
     return "\n".join(lines)

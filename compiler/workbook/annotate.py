@@ -44,11 +44,12 @@ def annotate_workbook(source: bytes, findings: list[Finding], name: str = "workb
     ordered = errors(findings) + warnings(findings)
     titles = {norm_header(ws.title): ws.title for ws in wb.worksheets}
     marked: dict[tuple[str, str], object] = {}
+    merged: dict[str, dict] = {}
     for f in ordered:
         title = titles.get(norm_header(f.sheet)) if f.sheet else None
         if title is None or not f.cell:
             continue
-        cell = _cell(wb[title], f.cell)
+        cell = _cell(wb[title], f.cell, merged)
         if cell is None:
             continue
         key = (title, cell.coordinate)
@@ -59,7 +60,7 @@ def annotate_workbook(source: bytes, findings: list[Finding], name: str = "workb
             cell.fill = ERROR_FILL if f.severity == ERROR else WARNING_FILL
         cell.comment = Comment(_clean(text), AUTHOR, width=360, height=160)
         marked[key] = cell
-    _findings_sheet(wb, ordered, titles)
+    _findings_sheet(wb, ordered, titles, merged)
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()
@@ -115,21 +116,31 @@ def _open_copy(source: bytes, name: str) -> openpyxl.Workbook:
     return wb
 
 
-def _cell(ws, ref: str):
+def _cell(ws, ref: str, merged: dict):
+    """The cell at `ref` that can carry a comment (a merged range's top-left cell), or None.
+    `merged` caches, per sheet, which merged range covers each row (built once per sheet)."""
     try:
         coordinate_from_string(ref)
     except ValueError:  # e.g. '?1' for a column the reader could not place
         return None
     cell = ws[ref]
     if isinstance(cell, MergedCell):  # only a merged range's top-left cell holds a comment
-        for rng in ws.merged_cells.ranges:
-            if ref in rng:
+        if ws.title not in merged:
+            by_row: dict[int, list] = {}
+            for rng in ws.merged_cells.ranges:  # ranges never overlap: linear in the sheet
+                for row in range(rng.min_row, rng.max_row + 1):
+                    by_row.setdefault(row, []).append(rng)
+            merged[ws.title] = by_row
+        for rng in merged[ws.title].get(cell.row, []):
+            if rng.min_col <= cell.column <= rng.max_col:
                 return ws.cell(rng.min_row, rng.min_col)
         return None
     return cell
 
 
-def _findings_sheet(wb: openpyxl.Workbook, ordered: list[Finding], titles: dict[str, str]) -> None:
+def _findings_sheet(
+    wb: openpyxl.Workbook, ordered: list[Finding], titles: dict[str, str], merged: dict
+) -> None:
     ws = wb.create_sheet(FINDINGS_SHEET, 0)  # first, and openpyxl renames it if the name is taken
     wb.active = 0
     for other in wb.worksheets[1:]:
@@ -141,25 +152,29 @@ def _findings_sheet(wb: openpyxl.Workbook, ordered: list[Finding], titles: dict[
         cell.fill = HEADER_FILL
     if not ordered:
         ws.append(["", "", "", "", "", "No problems found."])
-    for f in ordered:
+    # Rows are counted here: asking openpyxl for ws.max_row walks every cell, once per finding.
+    for row, f in enumerate(ordered, start=2):
         shown = shown_value(f.value)
         if isinstance(shown, str):
             shown = _clean(shown[:_MAX_SHOWN] + ("…" if len(shown) > _MAX_SHOWN else ""))
-        ws.append(
-            [
-                f.severity,
-                f.sheet or "(workbook)",
-                f.cell or "",
-                f.column or "",
-                shown,
-                _clean(f.message),
-                f.code,
-            ]
-        )
-        row = ws.max_row
+        values = [
+            f.severity,
+            f.sheet or "(workbook)",
+            f.cell or "",
+            f.column or "",
+            shown,
+            _clean(f.message),
+            f.code,
+        ]
+        for col, value in enumerate(values, start=1):
+            cell = ws.cell(row, col, value)
+            if isinstance(value, str):
+                cell.data_type = (
+                    "s"  # text from the workbook is text: "=HYPERLINK(…)" is no formula
+                )
         ws.cell(row, 1).fill = ERROR_FILL if f.severity == ERROR else WARNING_FILL
         title = titles.get(norm_header(f.sheet)) if f.sheet else None
-        if title and f.cell and _cell(wb[title], f.cell) is not None:
+        if title and f.cell and _cell(wb[title], f.cell, merged) is not None:
             link = ws.cell(row, 3)
             link.hyperlink = Hyperlink(
                 ref=link.coordinate, location=f"'{title}'!{f.cell}"

@@ -260,6 +260,8 @@ MESSAGES: dict[str, Template] = {
     "required": "'{header}' is required. Type a value such as {example!r}.",
     "not-an-id": "'{header}' must be a short id of lowercase letters, digits and hyphens, such as "
     "{example!r}. Type it without spaces or capitals.",
+    "id-too-long": "'{header}' is longer than {most} characters; an id names files in the exports, "
+    "so keep it short, such as {example!r}.",
     "not-one-of": _not_one_of,
     "below-minimum": "'{header}' must be at least {bound}. Type a number such as {example}.",
     "not-greater-than": "'{header}' must be greater than {bound}. Type a number such as {example}.",

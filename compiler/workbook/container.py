@@ -17,6 +17,7 @@ import posixpath
 import re
 import zipfile
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from defusedxml import ElementTree
@@ -30,6 +31,14 @@ MAX_MEMBERS = 10_000
 MAX_ROWS = 250_000
 MAX_COLUMNS = 200
 MAX_CELLS = 5_000_000  # rows x columns as calamine lays them out (it allocates the whole rectangle)
+MAX_BOOK_PART = (
+    10_000_000  # workbook.xml and its relationships, parsed whole (real ones: kilobytes)
+)
+_CHUNK = 1 << 20  # a part is inflated and scanned a megabyte at a time
+_MAX_CARRY = 65_536  # at most this much of a region waits for the next one
+_OVERLAP = 64  # longer than any pattern read outside a tag
+_BOOK, _BOOK_RELS = "xl/workbook.xml", "xl/_rels/workbook.xml.rels"
+_ERROR_WINDOW = 2_100  # an error cell's value is looked for within 2,000 bytes of the cell
 
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _DTD = re.compile(rb"<!(DOCTYPE|ENTITY)", re.IGNORECASE)
@@ -118,15 +127,19 @@ def check_container(data: bytes, name: str) -> Container:
         for i in infos:
             if not i.filename.endswith((".xml", ".rels")):
                 continue
-            # zipfile stops at the declared size and checks the CRC, so a part that lies about
-            # its size fails here instead of filling memory.
-            text = zf.read(i)
-            if b"<!" in text and _DTD.search(text):  # the substring test is ~10x faster
-                return _refused("xml-declarations", file=name, part=i.filename)
-            if i.filename.startswith("xl/worksheets/"):
-                found.has_formulas = found.has_formulas or _has_formula(text)
-                parts[i.filename] = (_extent(text), _error_cells(text))
-        sheet_parts = _sheet_parts(zf)
+            sheet = _SheetScan() if i.filename.startswith("xl/worksheets/") else None
+            for region in _regions(zf, i):
+                if b"<!" in region and _DTD.search(region):  # the substring test is ~10x faster
+                    return _refused("xml-declarations", file=name, part=i.filename)
+                if sheet:
+                    sheet.feed(region)
+            if sheet:
+                if sheet.unpositioned:  # rare: a second pass counts rows and cells per row
+                    for region in _regions(zf, i):
+                        sheet.count(region)
+                found.has_formulas = found.has_formulas or sheet.formulas
+                parts[i.filename] = (sheet.extent, sheet.errors)
+        sheet_parts = _sheet_parts(zf, infos)
     except (
         zipfile.BadZipFile,
         OSError,
@@ -141,35 +154,93 @@ def check_container(data: bytes, name: str) -> Container:
         max((e[0] for e, _ in parts.values()), default=0),
         max((e[1] for e, _ in parts.values()), default=0),
     )
-    for sheet, part in sheet_parts.items():
+    for sheet_name, part in sheet_parts.items():
         if part in parts:
-            found.extents[sheet], found.error_cells[sheet] = parts[part]
+            found.extents[sheet_name], found.error_cells[sheet_name] = parts[part]
     return found
+
+
+def _regions(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> Iterator[bytes]:
+    """A part's bytes, inflated a chunk at a time and cut just after a tag's `>`, so that no tag
+    is split between two regions (each pattern below reads within one tag, or, for an error
+    cell's value, within 2,000 bytes of it: such a cell near a cut goes whole to the next region).
+
+    zipfile stops each read at the part's declared size and checks the CRC at its end: a part
+    that holds more than it declares fails there. Read whole, it would first inflate up to 2 GB
+    (zipfile cuts to the declared size only after inflating what one read asks for)."""
+    with zf.open(info) as part:
+        carry = b""
+        while chunk := part.read(_CHUNK):
+            region = carry + chunk
+            cut = region.rfind(b">") + 1
+            if len(region) - cut > _MAX_CARRY:
+                # A long run with no tag's end (text, or a tag that never ends): scan all of it,
+                # and its last bytes again with the next region, so nothing across the cut hides.
+                carry = region[-_OVERLAP:]
+                yield region
+                continue
+            error = region.rfind(b't="e"', max(cut - _ERROR_WINDOW, 0), cut)
+            if error >= 0:
+                cut = max(region.rfind(b"<", 0, error), 0)
+            carry = region[cut:]
+            yield region[:cut]
+        if carry:
+            yield carry
+
+
+class _SheetScan:
+    """What one worksheet part says, region by region: whether it holds formulas, its error
+    cells, and the rectangle calamine will allocate for it (see `extent`)."""
+
+    def __init__(self) -> None:
+        self.formulas = False
+        self.errors: list[tuple[str, str]] = []
+        self.rows = 0  # the largest row number in any r attribute
+        self.cols = 0  # the largest column
+        self.unpositioned = False  # a row or cell without r (or not first), or a prefixed one
+        self._row_count = 0  # <row> elements (counted only when some are unpositioned)
+        self._cells_in_row = 0
+        self._most_cells = 0
+
+    def feed(self, xml: bytes) -> None:
+        """Read one region. Excel's own form (` r="B12"`) is read with literal-prefix patterns:
+        this runs on every sheet of every workbook."""
+        self.formulas = self.formulas or _has_formula(xml)
+        if _odd_spacing(xml):
+            refs = _ANY_R.findall(xml)
+            letters, digits = {a for a, _ in refs if a}, [d for _, d in refs if d]
+        else:
+            letters, digits = set(_PLAIN_R_LETTERS.findall(xml)), _PLAIN_R_DIGITS.findall(xml)
+        # int(), not length: "0000000150" is row 150
+        self.rows = max(self.rows, max(map(int, set(digits)), default=0))
+        self.cols = max(self.cols, max(map(_column_number, letters), default=0))
+        self.unpositioned = self.unpositioned or bool(
+            _UNPOSITIONED_CELL.search(xml) or _UNPOSITIONED_ROW.search(xml) or _PREFIXED.search(xml)
+        )
+        self.errors += _error_cells(xml)
+
+    def count(self, xml: bytes) -> None:
+        """The second pass, for a sheet with unpositioned rows or cells: rows, and cells per row."""
+        first, *rows = _ROW.split(xml)
+        self._cells_in_row += len(_CELL.findall(first))  # the row the last region ended in
+        self._most_cells = max(self._most_cells, self._cells_in_row)
+        for row in rows:
+            self._row_count += 1
+            self._cells_in_row = len(_CELL.findall(row))
+            self._most_cells = max(self._most_cells, self._cells_in_row)
+
+    @property
+    def extent(self) -> tuple[int, int]:
+        """(rows, columns) of the rectangle calamine will allocate for this sheet, never less: from
+        the r attributes of its rows and cells (a <dimension> element can say anything), and, where
+        a row or cell has none and calamine counts positions, that count added on top (calamine
+        then counts on from the last position)."""
+        return self.rows + self._row_count, self.cols + self._most_cells
 
 
 def _refused(code: str, **params) -> Container:
     """A container refused as a whole: its one finding names no sheet."""
     return Container(Finding(code, None, None, None, None, params))
-
-
-def _extent(xml: bytes) -> tuple[int, int]:
-    """(rows, columns) of the rectangle calamine will allocate for this sheet, never less: from
-    the r attributes of its rows and cells (a <dimension> element can say anything), and, where
-    a row or cell has none and calamine counts positions, that count added on top. This runs on
-    every sheet of every workbook, so Excel's own form is read with literal-prefix patterns."""
-    if _odd_spacing(xml):
-        refs = _ANY_R.findall(xml)
-        letters, digits = {a for a, _ in refs if a}, [d for _, d in refs if d]
-    else:
-        letters, digits = set(_PLAIN_R_LETTERS.findall(xml)), _PLAIN_R_DIGITS.findall(xml)
-    rows = max(map(int, set(digits)), default=0)  # int(), not length: "0000000150" is row 150
-    cols = max(map(_column_number, letters), default=0)
-    if _UNPOSITIONED_CELL.search(xml) or _UNPOSITIONED_ROW.search(xml) or _PREFIXED.search(xml):
-        # Some row or cell may have no r (or not first): calamine then counts on from the last
-        # position, so bound it by the counts.
-        rows += len(_ROW.findall(xml))
-        cols += max((len(_CELL.findall(chunk)) for chunk in _ROW.split(xml)), default=0)
-    return rows, cols
 
 
 def _odd_spacing(xml: bytes) -> bool:
@@ -211,13 +282,17 @@ def _error_cells(xml: bytes) -> list[tuple[str, str]]:
     return out
 
 
-def _sheet_parts(zf: zipfile.ZipFile) -> dict[str, str]:
-    """Sheet name -> its worksheet part, from workbook.xml and its relationships."""
+def _sheet_parts(zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo]) -> dict[str, str]:
+    """Sheet name -> its worksheet part, from workbook.xml and its relationships (each parsed
+    whole, so each must be of a workbook's size: ValueError, a damaged file, otherwise)."""
     ns_main = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
     ns_rel = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
-    book = ElementTree.fromstring(zf.read("xl/workbook.xml"))
+    sizes = {i.filename: i.file_size for i in infos}
+    if any(sizes.get(p, 0) > MAX_BOOK_PART for p in (_BOOK, _BOOK_RELS)):
+        raise ValueError("workbook.xml or its relationships are larger than any workbook's")
+    book = ElementTree.fromstring(zf.read(_BOOK))
     try:
-        rels = ElementTree.fromstring(zf.read("xl/_rels/workbook.xml.rels"))
+        rels = ElementTree.fromstring(zf.read(_BOOK_RELS))
     except KeyError:
         return {}
     targets = {}

@@ -8,14 +8,14 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..vocabulary import format_date, json_number
+from ..vocabulary import format_date, json_number, plain_text
 from . import catalogue
 
 ERROR = "error"
 WARNING = "warning"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: a hostile sheet makes half a million of them
 class Finding:
     """One problem: what it is (a stable code), where it is (sheet, A1 cell, column header), what
     was there, and the parameters its message needs; the message itself is the catalogue's.
@@ -101,11 +101,12 @@ def as_json(findings: list[Finding]) -> dict[str, list[dict[str, Any]]]:
 
 
 def as_text(findings: list[Finding]) -> str:
-    """One line per finding, errors first, as staff read them."""
+    """One line per finding, errors first, as staff read them (as plain text: a line break or an
+    escape sequence in a cell stays in the cell)."""
     lines = []
     for f in errors(findings) + warnings(findings):
         shown = "" if f.value is None else f" (found: {shown_value(f.value)!r})"
-        lines.append(f"{f.severity.upper()} {f.where}{shown}: {f.message}")
+        lines.append(plain_text(f"{f.severity.upper()} {f.where}{shown}: {f.message}"))
     return "\n".join(lines)
 
 

@@ -14,6 +14,10 @@ from .findings import WARNING, Finding
 from .reader import Sheet
 
 CHANNEL_HEADERS = ("Retail Max Qty per Rx", "Home Delivery Max Qty per Rx")
+# Known ids compared with unknown ones per rule, for "did you mean": every typo of an ordinary
+# workbook gets its suggestion; a sheet of 250,000 unknown ids against 250,000 known ones (tens
+# of billions of comparisons, hours) gets suggestions until the budget is spent, then the list.
+SUGGESTION_BUDGET = 50_000
 ON_LIST = "Concomitant drug on list"
 CODE_SYSTEM_KEYS = {label: key for key, label in CODE_SYSTEMS.items()}  # "NDC" -> "ndc"
 
@@ -143,12 +147,12 @@ def references(
     known_ids = sorted(set(known.dropna()))
     values = frame[header]
     unresolved = values[values.notna() & ~values.isin(known_ids)]
-    out = []
-    for row, value in unresolved.items():
-        if broken and names.closest(str(value), broken) is not None:
-            continue
-        out.append(_unknown(sheet, header, row, value, value, target, known_ids))
-    return out
+    suggest = Suggestions(known_ids)
+    return [
+        _unknown(sheet, header, row, value, value, target, suggest)
+        for row, value in unresolved.items()
+        if not (broken and names.closest(str(value), broken) is not None)
+    ]
 
 
 def _unknown(
@@ -158,7 +162,7 @@ def _unknown(
     value,
     id: str,
     target: str,
-    known: list[str],
+    suggest: Suggestions,
     column: str | None = None,
 ) -> Finding:
     """`id` (in the cell of `column`, which holds `value`) is not a `header` on the `target` sheet."""
@@ -169,14 +173,30 @@ def _unknown(
         sheet.cell(column, row),
         column,
         value,
-        {"id": id, "header": header, "target": target, **_suggest(id, known)},
+        {"id": id, "header": header, "target": target, **suggest(id)},
     )
 
 
-def _suggest(value: str, known: list[str]) -> dict:
-    """What the message suggests typing instead: the known id a typo away, or the first few."""
-    close = names.closest(str(value), known)
-    return {**_first_few(known), "close": close} if close else _first_few(known)
+class Suggestions:
+    """What a message suggests typing instead of an unknown id: the known id a typo away, or the
+    first few. Each distinct id is looked up once, and lookups stop when the rule's budget of
+    comparisons is spent (then the message lists the first few)."""
+
+    def __init__(self, known: list[str]):
+        self.known = known
+        self.left = SUGGESTION_BUDGET
+        self.made: dict[str, dict] = {}
+
+    def __call__(self, value: object) -> dict:
+        key = str(value)
+        if key not in self.made:
+            close = None
+            if self.left >= len(self.known):
+                self.left -= len(self.known)
+                close = names.closest(key, self.known)
+            few = _first_few(self.known)
+            self.made[key] = {**few, "close": close} if close else few
+        return self.made[key]
 
 
 def _first_few(known: list[str]) -> dict:
@@ -189,6 +209,7 @@ def drug_list_when_on_list(
 ) -> list[Finding]:
     out = []
     known = sorted(set(lists.dropna())) if lists is not None else []
+    known_set, suggest = set(known), Suggestions(known)
     h = "Drug List ID"
     for row, met_when, list_id in zip(frame.index, frame["Met When"], frame[h], strict=True):
         cell = sheet.cell(h, row)
@@ -203,8 +224,8 @@ def drug_list_when_on_list(
                     {"header": h, "met_when": ON_LIST, **_first_few(known)},
                 )
             )
-        elif met_when == ON_LIST and lists is not None and list_id not in known:
-            out.append(_unknown(sheet, h, row, list_id, list_id, "Drug Lists", known))
+        elif met_when == ON_LIST and lists is not None and list_id not in known_set:
+            out.append(_unknown(sheet, h, row, list_id, list_id, "Drug Lists", suggest))
         elif met_when == "Attested" and list_id is not None:
             out.append(
                 Finding("drug-list-not-used", sheet.name, cell, h, list_id, {"met_when": ON_LIST})
@@ -216,13 +237,14 @@ def attested_criteria(
     sheet: Sheet, frame: pd.DataFrame, criteria: pd.DataFrame, broken: list[str] = ()
 ) -> list[Finding]:
     known = sorted(set(criteria["Criterion ID"].dropna()))
+    known_set, suggest = set(known), Suggestions(known)
     h = "Attested Criteria"
     out = []
     for row, text in frame[h].items():
         for item in names.split_list(text):
-            if item not in known and not (broken and names.closest(item, broken)):
+            if item not in known_set and not (broken and names.closest(item, broken)):
                 out.append(
-                    _unknown(sheet, "Criterion ID", row, text, item, "Criteria", known, column=h)
+                    _unknown(sheet, "Criterion ID", row, text, item, "Criteria", suggest, column=h)
                 )
     return out
 

@@ -7,20 +7,22 @@ Declarations only: reading (reader.py), typing of cells (cells.py) and the cross
 
 from __future__ import annotations
 
-from ..vocabulary import (  # noqa: F401  (OPTIONAL_SHEETS re-exported)
+from ..vocabulary import (  # noqa: F401  (OPTIONAL_SHEETS and SLUG re-exported)
     CHANNEL_LABELS,
     CODE_SYSTEMS,
     DECISIONS,
+    MAX_ID_LENGTH,
     OPTIONAL_SHEETS,
     POLICY_STATUSES,
     SHEET_NAMES,
+    SLUG,
 )
 from .pandera_import import pandera_pandas
 
 pa = pandera_pandas()
 from pandera.typing import Series  # noqa: E402  (after pandera_pandas, which loads pandera)
 
-SLUG = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
+ID = {"str_matches": SLUG, "str_length": {"max_value": MAX_ID_LENGTH}}
 
 POLICY_TYPES = ["Per Rx"]
 STATUSES = list(POLICY_STATUSES)  # blank means Active
@@ -58,7 +60,7 @@ class _Sheet(pa.DataFrameModel):
 
 class RulesetSheet(_Sheet):
     ruleset_id: Series[str] = _field(
-        "Ruleset ID", "Short id naming this ruleset in exports.", "oncology-dqm", str_matches=SLUG
+        "Ruleset ID", "Short id naming this ruleset in exports.", "oncology-dqm", **ID
     )
     title: Series[str] = _field("Title", "The ruleset's name.", "Oncology Drug Quantity Management")
     owner: Series[str] = _field("Owner", "Optional: the team that maintains it.", "Pharmacy Policy")
@@ -77,7 +79,7 @@ class PoliciesSheet(_Sheet):
         "Policy ID",
         "Short unique id of the policy.",
         "imatinib-per-rx",
-        str_matches=SLUG,
+        **ID,
         unique=True,
     )
     title: Series[str] = _field(
@@ -115,7 +117,7 @@ class LimitsSheet(_Sheet):
         "Product ID",
         "Short unique id of the product (strength and form).",
         "imatinib-400mg-tab",
-        str_matches=SLUG,
+        **ID,
         unique=True,
     )
     product: Series[str] = _field(
@@ -174,7 +176,7 @@ class CriteriaSheet(_Sheet):
         "Criterion ID",
         "Short unique id of the override criterion.",
         "strong-cyp3a4-inducer",
-        str_matches=SLUG,
+        **ID,
         unique=True,
     )
     description: Series[str] = _field(
@@ -225,7 +227,7 @@ class OverridesSheet(_Sheet):
 
 class DrugListsSheet(_Sheet):
     drug_list_id: Series[str] = _field(
-        "Drug List ID", "Short id of the drug list.", "strong-cyp3a4-inducers", str_matches=SLUG
+        "Drug List ID", "Short id of the drug list.", "strong-cyp3a4-inducers", **ID
     )
     drug: Series[str] = _field("Drug", "The drug's name.", "rifampin")
     also_known_as: Series[str] = _field(

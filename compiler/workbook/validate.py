@@ -113,6 +113,7 @@ def _text_as_str(frame: pd.DataFrame) -> pd.DataFrame:
 CHECK_CODES = {
     "required": "required",
     "str_matches": "not-an-id",
+    "str_length": "id-too-long",
     "isin": "not-one-of",
     "greater_than_or_equal_to": "below-minimum",
     "greater_than": "not-greater-than",
@@ -165,6 +166,8 @@ def _code(col: pa.Column, check: pa.Check | None) -> tuple[str, dict]:
     code = CHECK_CODES.get(check.name, "check-failed")
     if code == "not-one-of":
         params["allowed"] = list(check.statistics["allowed_values"])
+    elif code == "id-too-long":
+        params["most"] = check.statistics["max_value"]
     elif code in ("below-minimum", "not-greater-than"):
         params["bound"] = check.statistics["min_value"]
     elif code == "check-failed":

@@ -1,0 +1,56 @@
+"""compiler.budget: work run apart, in a child process, under a time and a memory budget; what
+the reviewer app checks an uploaded draft with."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from compiler.budget import Budget, Job, OverBudget
+from tests.fixtures import jobs
+
+ROOMY = Budget(seconds=60, more_seconds=60, memory_bytes=1_000_000_000)
+
+
+def test_a_job_hands_back_each_result_in_turn():
+    job = Job(jobs.counts, 2, budget=ROOMY)
+    assert (job.next(), job.next()) == (1, 2)
+
+
+def test_a_job_past_its_time_is_stopped_and_says_so():
+    job = Job(jobs.sleeps, 30, budget=Budget(0.5, 60, 1_000_000_000))
+    started = time.monotonic()
+    with pytest.raises(OverBudget) as exc:
+        job.next()
+    assert str(exc.value) == "it took longer than 0.5 seconds"
+    assert time.monotonic() - started < 10  # stopped, not waited for
+    assert not job._process.is_alive()
+
+
+def test_each_later_result_has_its_own_deadline():
+    job = Job(jobs.first_then_sleeps, 30, budget=Budget(60, 0.5, 1_000_000_000))
+    assert job.next() == "first"
+    with pytest.raises(OverBudget, match="^it took longer than 0.5 seconds$"):
+        job.next()
+
+
+def test_a_job_past_its_memory_is_stopped_and_says_so():
+    job = Job(jobs.grows, 400, budget=Budget(60, 60, 100_000_000))
+    with pytest.raises(OverBudget) as exc:
+        job.next()
+    assert str(exc.value) == "it needed more than 100 MB of memory"
+    assert not job._process.is_alive()
+
+
+def test_a_job_that_fails_says_why_in_one_line():
+    with pytest.raises(OverBudget) as exc:
+        Job(jobs.fails, budget=ROOMY).next()
+    assert str(exc.value) == "it failed: ValueError: the work went wrong"
+
+
+def test_waiting_is_reported_so_a_caller_can_show_progress():
+    waited = []
+    job = Job(jobs.sleeps, 1.5, budget=ROOMY)
+    assert job.next(on_wait=waited.append) == "woke"
+    assert waited and all(0 < w < 1.5 for w in waited)
