@@ -10,7 +10,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from .cli import UserError, _version, _workbook
+from .cli import UserError, _same_file, _version, _workbook
 from .ruleset.store import Store, StoreError
 from .vocabulary import plain_text
 from .workbook import findings
@@ -39,6 +39,11 @@ def decide(args: argparse.Namespace) -> int:
             f"--as-of chooses among a ruleset's published versions, but {args.ruleset} is one "
             "version file; give the ruleset's id (with --exports), or leave out --as-of."
         ) from None
+    if args.output and args.claims != "-" and _same_file(Path(args.output), Path(args.claims)):
+        raise UserError(
+            f"--output {args.output} is the claims file itself; give another file name for the "
+            "decisions."
+        )
     fmt = _output_format(args)
     if args.spark:
         return _decide_on_spark(args, chosen, as_of, fmt)
