@@ -5,6 +5,7 @@ quiet session for the module (Java 17 or later and the spark extra: scripts/setu
 from __future__ import annotations
 
 import copy
+import datetime as dt
 
 import numpy as np
 import pandas as pd
@@ -18,6 +19,7 @@ from compiler.decide.decisions import decisions_table
 from compiler.decide.engine import Engine
 from compiler.decide.impact import Transitions, compare
 from compiler.decide.sources import claims_batches
+from compiler.decide.versions import Versions
 from compiler.ruleset.store import Store
 from tests.fixtures.paths import EXPORTS
 
@@ -174,8 +176,9 @@ def test_a_missing_column_is_one_clear_error(spark, v3, tmp_path, dqm):
     with pytest.raises(ClaimsFileError) as exc:
         dqm_spark.decide(frame, v3)
     assert str(exc.value) == (
-        "The claims DataFrame has no channel or quantity column (its columns are: claim_id, "
-        "product_id, qty); it must name product_id, channel, quantity."
+        "The claims DataFrame has no channel column and no quantity column (its columns are: "
+        "claim_id, product_id, qty); it must name channel, quantity and at least one of "
+        "product_id, ndc and rxcui."
     )
     path = tmp_path / "claims.parquet"
     pq.write_table(pa.table({"product_id": ["x"], "channel": ["retail"]}), path)
@@ -185,5 +188,33 @@ def test_a_missing_column_is_one_clear_error(spark, v3, tmp_path, dqm):
     assert (code, out) == (2, "")
     assert err == (
         "dqm: The claims DataFrame has no quantity column (its columns are: product_id, channel); "
-        "it must name product_id, channel, quantity.\n"
+        "it must name channel, quantity and at least one of product_id, ndc and rxcui.\n"
     )
+
+
+def test_spark_decides_each_claim_by_the_version_in_effect_on_its_date(spark, tmp_path):
+    store = Store(EXPORTS)
+    docs = {v: store.load("oncology-dqm", v) for v in store.versions("oncology-dqm")}
+    path = tmp_path / "claims.csv"
+    path.write_text(
+        "claim_id,product_id,channel,quantity,date_of_service\n"
+        "D1,imatinib-400mg-tab,retail,61,2024-06-01\n"
+        "D2,imatinib-400mg-tab,retail,61,20250101\n"
+        "D3,imatinib-400mg-tab,retail,61,2026-03-02\n"
+        "D4,imatinib-400mg-tab,retail,61,2020-01-01\n"
+        "D5,imatinib-400mg-tab,retail,61,\n"
+    )
+    claims, width = dqm_spark.read_claims(spark, str(path))
+    got = dqm_spark.decide(claims, list(docs.values()), csv_width=width).toPandas()
+    versions = Versions.of(docs)
+    want = pd.concat(
+        [decisions_table(versions.decide(b)).to_pandas() for b in claims_batches(path)],
+        ignore_index=True,
+    )
+    pd.testing.assert_frame_equal(got, want)
+    assert got["ruleset_version"].tolist()[:3] == [1, 2, 4]
+    assert got["decision"].tolist()[3] == "not_applicable" and pd.isna(got["ruleset_version"][3])
+    as_of = dqm_spark.decide(
+        claims, list(docs.values()), as_of=dt.date(2024, 6, 1), csv_width=width
+    )
+    assert set(as_of.toPandas()["ruleset_version"]) == {1}
