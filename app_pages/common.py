@@ -16,6 +16,7 @@ import streamlit as st
 from compiler.decide.engine import Engine
 from compiler.decide.versions import Versions
 from compiler.effective import takes_effect
+from compiler.ruleset import walk
 from compiler.ruleset.draft import DraftCheck, check_draft
 from compiler.ruleset.store import Store, StoreError, index_entry
 from compiler.vocabulary import CLAIM_COLUMNS
@@ -159,11 +160,12 @@ def choose_version(sidebar: Any = st.sidebar) -> Choice | None:
         sidebar.error(chosen.refused)
         return None
     sidebar.caption(f"In effect from {chosen.entry['effective_date'] or 'the start'}")
-    for pid, date in chosen.entry["review_dates"].items():
-        sidebar.caption(f"{pid}: reviewed {date}")
+    doc = load_version(ruleset_id, version)
+    for pid, words in walk.review_words(doc).items():
+        sidebar.caption(f"{pid}: {words}")
     for text in history_summary(chosen.entry):
         sidebar.caption(f"History: {text}")
-    return Choice(ruleset_id, version, load_version(ruleset_id, version))
+    return Choice(ruleset_id, version, doc)
 
 
 BY_DATE, BY_CHOICE = "date", "sidebar"
@@ -195,8 +197,11 @@ def require_version() -> Choice:
 
 
 def product_label(engine: Engine, product_id: str) -> str:
-    """`Gleevec® (imatinib tablets, generic), 400 mg tablets (imatinib-400mg-tab)`"""
-    return f"{engine.product(product_id).label} ({product_id})"
+    """`Gleevec® (imatinib tablets, generic), 400 mg tablets (imatinib-400mg-tab)`, and
+    `— policy retired 2026-12-01` after a product whose policy is retired."""
+    product = engine.product(product_id)
+    retired = f" — policy retired {product.retired_on}" if product.retired_on else ""
+    return f"{product.label} ({product_id}){retired}"
 
 
 def editable(claims: pd.DataFrame) -> pd.DataFrame:

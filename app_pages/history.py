@@ -11,6 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from app_pages import common
+from compiler.ruleset import walk
 
 TAKES_EFFECT = "takes effect"  # the timeline's line of effective dates
 
@@ -75,7 +76,7 @@ for v, item in reversed(listed.items()):
         continue
     doc = common.load_version(choice.ruleset_id, v)
     with st.container(border=True):
-        dates = ", ".join(f"{p} reviewed {d}" for p, d in item.entry["review_dates"].items())
+        dates = ", ".join(f"{p} {words}" for p, words in walk.review_words(doc).items())
         effective = item.entry["effective_date"] or "the start"
         st.markdown(f"#### v{v}  \nIn effect from {effective}; {dates}")
         # The History rows this version added (the store's index entry).

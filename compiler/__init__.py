@@ -6,6 +6,7 @@ The public API (README.md, "Use it from Python"); each name is imported on first
     import compiler
 
     checked = compiler.validate("workbook/oncology-dqm.xlsx")      # findings, each with a code
+    checked = compiler.check_workbook("workbook/oncology-dqm.xlsx", "exports")  # all compile finds
     result = compiler.compile_workbook("workbook/oncology-dqm.xlsx", "exports")
     engine = compiler.load_engine("oncology-dqm", exports="exports")  # hash and schema verified
     decisions = engine.decide(claims_frame)                   # one version decides every claim
@@ -22,6 +23,9 @@ from typing import Any
 _API = {
     "validate": "compiler.workbook.validate:validate_file",
     "Validated": "compiler.workbook.validate:Validated",
+    "check_workbook": "compiler.ruleset.check:check_workbook",
+    "Checked": "compiler.ruleset.check:Checked",
+    "WriteError": "compiler.atomic:WriteError",
     "Finding": "compiler.workbook.findings:Finding",
     "compile_workbook": "compiler.ruleset.compile:compile_workbook",
     "CompileResult": "compiler.ruleset.compile:CompileResult",

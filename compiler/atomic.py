@@ -1,10 +1,17 @@
 """Atomic file writes, the one way dqm writes a file: a temporary file beside the target, fsynced,
 then renamed (or hard-linked) into place, so a half-written file is never visible. Portable: only
-what `os` offers on Windows as on POSIX (policy staff run dqm on Windows laptops)."""
+what `os` offers on Windows as on POSIX (policy staff run dqm on Windows laptops).
+
+A write that the operating system refuses (no permission, a full disk, a folder that is a file)
+raises `WriteError`, one line naming the file and the reason in plain words, and leaves no
+temporary file behind. `create_file` never replaces a file (FileExistsError: the caller says why
+it matters); `replace_file` and `replacing` replace one whole, or leave it as it was.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import sys
 import tempfile
@@ -13,16 +20,25 @@ from pathlib import Path
 from typing import BinaryIO
 
 
-def replace_file(path: str | Path, data: bytes) -> Path:
+class WriteError(Exception):
+    """A file dqm could not write: `Cannot write PATH: REASON.`"""
+
+    def __init__(self, path: str | Path, reason: str):
+        self.path, self.reason = Path(path), reason
+        super().__init__(f"Cannot write {path}: {reason}.")
+
+
+def replace_file(path: str | Path, data: bytes | list) -> Path:
     """Write `path` atomically, replacing what is there."""
     path = Path(path)
-    tmp = _temp_beside(path, data)
-    try:
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
-    _fsync_dir(path.parent)
+    with _reported(path):
+        tmp = _temp_beside(path, data)
+        try:
+            os.replace(tmp, path)
+        except BaseException:
+            os.unlink(tmp)
+            raise
+        _fsync_dir(path.parent)
     return path
 
 
@@ -50,7 +66,38 @@ def writing(path: str | Path) -> Iterator[BinaryIO]:
 def create_file(path: str | Path, data: bytes | list) -> Path:
     """Create `path` atomically; FileExistsError if it exists (the link never overwrites)."""
     path = Path(path)
-    return place(_temp_beside(path, data), path)
+    with _reported(path, passing=FileExistsError):
+        return place(_temp_beside(path, data), path)
+
+
+@contextlib.contextmanager
+def replacing(path: str | Path) -> Iterator[BinaryIO]:
+    """A binary stream whose bytes replace `path` whole once the block ends without an error; on
+    an error `path` is left as it was and the temporary file is removed. For output written as it
+    is made (decisions), never held in memory whole."""
+    path = Path(path)
+    with _reported(path):
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                yield out
+                out.flush()
+                os.fsync(out.fileno())
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, path)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
+        _fsync_dir(path.parent)
+
+
+def make_folder(path: str | Path) -> Path:
+    """`path` as a folder, made with its parents where missing."""
+    path = Path(path)
+    with _reported(path):
+        path.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 def place(tmp: str | Path, path: str | Path) -> Path:
@@ -63,6 +110,44 @@ def place(tmp: str | Path, path: str | Path) -> Path:
         os.unlink(tmp)
     _fsync_dir(path.parent)
     return path
+
+
+def why(exc: OSError, path: str | Path) -> str:
+    """An operating system's refusal to write `path`, in plain words."""
+    path = Path(path)
+    code = exc.errno
+    if code in (errno.EACCES, errno.EPERM):
+        return f"permission denied (dqm may not write in {path.parent})"
+    if code == errno.ENOSPC:
+        return "the disk is full"
+    if code == getattr(errno, "EDQUOT", None):
+        return "the disk quota is used up"
+    if code == errno.EROFS:
+        return "the disk is read-only"
+    if code == errno.EFBIG:
+        return "the file would be larger than this system allows"
+    if code == errno.EISDIR or (path.is_dir() and code == errno.EEXIST):
+        return f"{path} is a folder"
+    if code in (errno.ENOTDIR, errno.EEXIST):
+        blocker = next((p for p in [path, *path.parents] if p.exists() and not p.is_dir()), None)
+        if blocker is not None:
+            return f"{blocker} is a file, not a folder"
+    if code == errno.ENOENT:
+        missing = next((p for p in path.parents if not p.exists()), path.parent)
+        return f"the folder {missing} does not exist"
+    return (exc.strerror or str(exc)).rstrip(".").lower()
+
+
+@contextlib.contextmanager
+def _reported(path: Path, passing: type[OSError] | None = None) -> Iterator[None]:
+    """OSError as WriteError naming `path`, except `passing` (a link that must not overwrite: the
+    caller says why that matters)."""
+    try:
+        yield
+    except OSError as exc:
+        if passing is not None and isinstance(exc, passing):
+            raise
+        raise WriteError(path, why(exc, path)) from None
 
 
 def _temp_beside(

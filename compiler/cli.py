@@ -9,9 +9,12 @@ import os
 import sys
 from pathlib import Path
 
-from .ruleset import diff
+from .atomic import WriteError
+from .ruleset import diff, walk
 from .ruleset.store import Published, Store, StoreError, Unchanged
 from .workbook import findings as fmt
+
+DEFAULT_EXPORTS = "exports"
 
 
 class UserError(Exception):
@@ -25,9 +28,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
             "source workbook. Give another file name."
         )
     workbook = _workbook(args.workbook)
-    from .workbook.validate import validate_file
+    from .ruleset.check import check_workbook, first_version_note
 
-    result = validate_file(workbook)
+    result = check_workbook(workbook, args.exports)
     if args.annotate:
         from .workbook.annotate import AnnotateError, annotate_file
 
@@ -45,11 +48,14 @@ def cmd_validate(args: argparse.Namespace) -> int:
         if result.findings:
             print(fmt.as_text(result.findings))
         print(f"{args.workbook}: {n_err} error(s), {n_warn} warning(s).")
+    if result.first_version:
+        print(first_version_note(result.ruleset_id, args.exports), file=sys.stderr)
     return 0 if result.ok else 1
 
 
 def cmd_compile(args: argparse.Namespace) -> int:
     workbook = _workbook(args.workbook)
+    from .ruleset.check import first_version_note
     from .ruleset.compile import compile_workbook
 
     result = compile_workbook(workbook, args.exports)
@@ -58,6 +64,8 @@ def cmd_compile(args: argparse.Namespace) -> int:
     outcome = result.outcome
     if isinstance(outcome, Published):
         print(outcome.path)
+        if outcome.version == 1:
+            print(first_version_note(outcome.doc["ruleset_id"], args.exports), file=sys.stderr)
         return 0
     if isinstance(outcome, Unchanged):
         print(f"Nothing changed: v{outcome.version} is current ({outcome.path}).")
@@ -71,13 +79,18 @@ def cmd_template(args: argparse.Namespace) -> int:
     from .workbook.template import write_workbook
 
     out = Path(args.out)
-    if out.exists():
+    if out.suffix.lower() != ".xlsx":
         raise UserError(
-            f"{out} already exists; dqm template never overwrites a file. Give a new name."
+            f"{out}: a template is an Excel workbook; give a name ending in .xlsx, such as "
+            f"{out.with_suffix('.xlsx').name}."
         )
-    if not out.parent.is_dir():
-        raise UserError(f"Cannot write {out}: the folder {out.parent} does not exist.")
-    print(write_workbook(out))
+    exists = f"{out} already exists; dqm template never overwrites a file. Give a new name."
+    if out.exists() or out.is_symlink():
+        raise UserError(exists)
+    try:
+        print(write_workbook(out))
+    except FileExistsError:  # made meanwhile
+        raise UserError(exists) from None
     return 0
 
 
@@ -117,6 +130,7 @@ def cmd_versions(args: argparse.Namespace) -> int:
     from .effective import effective_date
 
     store = Store(args.exports)
+    store.require_folder()
     ids = [args.ruleset] if args.ruleset else store.ruleset_ids()
     if not ids:
         print(f"No published rulesets in {args.exports}/.")
@@ -131,9 +145,7 @@ def cmd_versions(args: argparse.Namespace) -> int:
         print(f"{rid}")
         for v in versions:
             doc = store.load(rid, v)
-            dates = ", ".join(
-                f"{p['policy_id']} reviewed {p['review_date']}" for p in doc["policies"]
-            )
+            dates = ", ".join(f"{pid} {words}" for pid, words in walk.review_words(doc).items())
             print(f"  v{v}  in effect from {effective_date(doc) or 'the start'}; {dates}")
             for c in doc["changes"]["items"]:
                 if c["kind"] == "history" and c["action"] == "added":
@@ -158,9 +170,24 @@ def _version(text: str) -> int:
 
 def _workbook(path: str) -> str:
     """An existing workbook file."""
+    if Path(path).is_dir():
+        raise UserError(f"{path} is a folder, not a workbook; give the .xlsx file's path.")
     if not Path(path).is_file():
         raise UserError(f"{path}: no such file.")
     return path
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    return a.resolve() == b.resolve() or (a.exists() and b.exists() and os.path.samefile(a, b))
+
+
+def _exports(s: argparse.ArgumentParser, reads: str) -> None:
+    s.add_argument(
+        "--exports",
+        default=DEFAULT_EXPORTS,
+        metavar="DIR",
+        help=f"the exports folder {reads} (default: {DEFAULT_EXPORTS})",
+    )
 
 
 def parser() -> argparse.ArgumentParser:
@@ -170,8 +197,9 @@ def parser() -> argparse.ArgumentParser:
     )
     sub = p.add_subparsers(dest="command", required=True)
 
-    s = sub.add_parser("validate", help="print every finding in a workbook")
+    s = sub.add_parser("validate", help="print every finding that compile would")
     s.add_argument("workbook")
+    _exports(s, "whose published versions the History and a new ruleset are checked against")
     s.add_argument("--json", action="store_true", help='print {"errors": [...], "warnings": [...]}')
     s.add_argument(
         "--annotate",
@@ -188,7 +216,7 @@ def parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("compile", help="validate, run Tests, publish a new version")
     s.add_argument("workbook")
-    s.add_argument("--exports", default="exports", help="exports folder (default: exports)")
+    _exports(s, "to publish into")
     s.set_defaults(func=cmd_compile)
 
     s = sub.add_parser(
@@ -212,7 +240,7 @@ def parser() -> argparse.ArgumentParser:
         metavar="DATE",
         help="decide every claim by the version in effect on DATE (YYYY-MM-DD or YYYYMMDD)",
     )
-    s.add_argument("--exports", default="exports")
+    _exports(s, "to read the ruleset from")
     s.add_argument(
         "--format",
         choices=["csv", "json", "jsonl", "parquet"],
@@ -243,7 +271,7 @@ def parser() -> argparse.ArgumentParser:
         "b", metavar="B", help="version after: N, vN, latest or a draft workbook (.xlsx)"
     )
     s.add_argument("claims", metavar="CLAIMS", help="as for dqm decide")
-    s.add_argument("--exports", default="exports")
+    _exports(s, "to read the ruleset from")
     s.add_argument(
         "--output",
         metavar="PATH",
@@ -260,14 +288,14 @@ def parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("versions", help="the published versions with their history entries")
     s.add_argument("ruleset", nargs="?")
-    s.add_argument("--exports", default="exports")
+    _exports(s, "to read")
     s.set_defaults(func=cmd_versions)
 
     s = sub.add_parser("diff", help="what changed between versions A and B")
     s.add_argument("ruleset")
     s.add_argument("a")
     s.add_argument("b")
-    s.add_argument("--exports", default="exports")
+    _exports(s, "to read")
     s.set_defaults(func=cmd_diff)
     return p
 
@@ -276,7 +304,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         return args.func(args)
-    except (UserError, StoreError) as exc:
+    except (UserError, StoreError, WriteError) as exc:
         print(f"dqm: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -28,3 +28,72 @@ def has_words(text: str, words: str) -> bool:
     """Whether normalized `words` appear as consecutive whole words in normalized `text`:
     "phenytoin sodium 100 mg capsule" has "phenytoin"; "rifampinx" does not have "rifampin"."""
     return bool(words) and f" {words} " in f" {text} "
+
+
+# Words that name a dosage form, a unit, a route or a release, never a drug: a list entry made of
+# these alone (and numbers) would match ordinary prescription text ("Mycobutin 150 mg capsule"),
+# so the workbook refuses one (workbook/slips.py). Kept here, beside the words they are matched as.
+GENERIC_WORDS = frozenset(
+    """
+    tablet tablets tab tabs caplet caplets capsule capsules cap caps pill pills softgel softgels
+    gelcap gelcaps lozenge lozenges troche troches film films wafer wafers chewable dispersible
+    disintegrating odt granules granule powder powders packet packets sachet sachets
+    solution solutions suspension suspensions syrup syrups elixir elixirs liquid liquids
+    concentrate drops drop emulsion tincture
+    injection injections injectable infusion vial vials ampule ampules ampoule ampoules syringe
+    syringes pen pens cartridge cartridges kit kits
+    cream creams ointment ointments gel gels lotion lotions foam spray sprays patch patches
+    suppository suppositories enema inhaler inhalers inhalation aerosol nebulizer
+    oral orally topical nasal ophthalmic otic rectal vaginal transdermal sublingual buccal
+    intravenous iv intramuscular im subcutaneous sc
+    extended delayed immediate release er xr xl sr cr dr ir la coated enteric
+    mg mcg ug g gm gram grams kg ml l iu unit units meq mmol percent hour hours hr day daily dose
+    doses
+    """.split()  # noqa: SIM905  (a word list reads best as words)
+)
+
+
+def is_generic(name: str) -> bool:
+    """Whether a name is only dosage forms, units, routes and numbers: "tablet", "100 mg",
+    "Oral Solution" (it would match any prescription text that has those words)."""
+    words = normalize(name).split()
+    return bool(words) and all(w.isdigit() or w in GENERIC_WORDS for w in words)
+
+
+def closest(text: str, candidates: list[str] | set[str]) -> str | None:
+    """The one candidate `text` is a slip away from (case ignored), for "did you mean": within one
+    edit (a letter added, dropped, changed, or two swapped) for a short id, two for one of ten or
+    more characters, or the only one that `text` begins, up to a hyphen (`imatinib` for
+    `imatinib-per-rx`). None when none is that close or two are equally close:
+    'dasatinib-per-rx' is three edits from 'imatinib-per-rx', another drug rather than a typo."""
+    folded = text.casefold()
+    most = 1 if len(folded) < 10 else 2
+    best: list[str] = []
+    best_distance = most
+    for candidate in candidates:
+        d = _edits(folded, candidate.casefold(), best_distance + 1)
+        if d < best_distance or (d == best_distance and not best):
+            best, best_distance = [candidate], d
+        elif d == best_distance:
+            best.append(candidate)
+    if not best and folded:
+        best = [c for c in candidates if c.casefold().startswith(folded + "-")]
+    return best[0] if len(best) == 1 else None
+
+
+def _edits(a: str, b: str, enough: int) -> int:
+    """Edit distance with adjacent swaps (optimal string alignment); stops counting at `enough`."""
+    if abs(len(a) - len(b)) >= enough:
+        return enough
+    previous2: list[int] = []
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, start=1):
+        current = [i] + [0] * len(b)
+        for j, cb in enumerate(b, start=1):
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb))
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                current[j] = min(current[j], previous2[j - 2] + 1)
+        if min(current) >= enough:
+            return enough
+        previous2, previous = previous, current
+    return min(previous[-1], enough)

@@ -7,6 +7,7 @@ light modules such as the command's argument parsing import it.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from typing import Any
 
@@ -32,6 +33,18 @@ MAX_QTY_FIELDS = {"retail": "retail_max_qty", "home_delivery": "home_delivery_ma
 # The code systems by which a claim may name a product (compiler/codes.py reads them): the key
 # claims, rulesets and decisions use, and the label the workbook writes.
 CODE_SYSTEMS = {"ndc": "NDC", "rxcui": "RxCUI"}
+
+# Units a pharmacy dispenses whole: a limit of 75.5 tablets is a slip (a warning on its cell).
+COUNTABLE_UNITS = frozenset(
+    """
+    tablet tablets caplet caplets capsule capsules softgel softgels pill pills lozenge lozenges
+    troche troches patch patches suppository suppositories vial vials syringe syringes pen pens
+    packet packets sachet sachets ampule ampules inhaler inhalers kit kits
+    """.split()  # noqa: SIM905  (a word list reads best as words)
+)
+
+# A policy's status, as the Policies sheet writes it (blank means Active) and as a version holds it.
+POLICY_STATUSES = ("Active", "Retired")
 
 DECISIONS = ("approve", "override", "deny", "not_applicable", "invalid")
 REJECT_CODE = 76  # NCPDP reject code 76: Plan Limitations Exceeded
@@ -86,6 +99,12 @@ def format_number(x: Any, *, thousands: bool = True) -> str:
     if x.is_integer():
         return f"{int(x):,}" if thousands else str(int(x))
     return f"{x:,}" if thousands else str(x)
+
+
+def format_date(day: dt.date) -> str:
+    """A date as staff and the policy documents write it: 12/08/2025. (Files and JSON hold ISO
+    dates, 2025-12-08; what people read shows this one form.)"""
+    return f"{day:%m/%d/%Y}"
 
 
 def json_number(x: Any) -> int | float | None:

@@ -331,5 +331,5 @@ TESTS = [
 
 if __name__ == "__main__":
     out = ROOT / "workbook" / "oncology-dqm.xlsx"
-    write_workbook(out, rows())
+    write_workbook(out, rows(), replace=True)
     print(out)

@@ -94,12 +94,14 @@ class DqmProcess:
         env: dict | None = None,
         timeout: float = 120,
         head: int | None = None,
+        wrap: list[str] = (),
     ) -> Ran:
         """Run it to the end. With `head`, read that many lines of its output and close the pipe,
-        as `dqm … | head -N` does; `out` is those lines."""
+        as `dqm … | head -N` does; `out` is those lines. `wrap`: a command that runs it (setpriv,
+        unshare), its arguments first."""
         if head is None:
             done = subprocess.run(
-                [DQM, *map(str, args)],
+                [*wrap, DQM, *map(str, args)],
                 input=stdin,
                 capture_output=True,
                 cwd=cwd,
@@ -153,7 +155,7 @@ def make_workbook(tmp_path):
     """Write rows (sheet -> list of rows, headers added) to a fresh .xlsx and return its path."""
 
     def make(rows, name="oncology-dqm.xlsx"):
-        return write_workbook(tmp_path / name, rows)
+        return write_workbook(tmp_path / name, rows, replace=True)
 
     return make
 

@@ -38,6 +38,8 @@ def test_importing_the_package_imports_no_stage():
 def test_validate_compile_and_decide_through_the_api(tmp_path):
     checked = compiler.validate(WORKBOOK)
     assert (checked.ok, checked.findings) == (True, [])
+    checked = compiler.check_workbook(WORKBOOK, EXPORTS)  # Tests and History against v4 as well
+    assert (checked.ok, checked.findings, checked.previous["version"]) == (True, [], 4)
     result = compiler.compile_workbook(WORKBOOK, tmp_path / "exports")
     assert result.ok and result.outcome.version == 1
     decided = compiler.decide_claims([CLAIM], "oncology-dqm", exports=EXPORTS)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import json
 from collections import Counter
@@ -389,10 +390,10 @@ def test_valid_draft_previews_decisions_and_impact_without_publishing(
     assert sorted(p.name for p in (exports / "oncology-dqm").iterdir()) == before
 
 
-def test_a_draft_is_compared_with_a_version_published_after_it_was_checked(
+def test_a_draft_is_checked_against_a_version_published_after_it_was_uploaded(
     exports, founding_rows, make_workbook
 ):
-    data = make_workbook(founding_rows, "draft.xlsx").read_bytes()  # what v4 says
+    data = make_workbook(copy.deepcopy(founding_rows), "draft.xlsx").read_bytes()  # what v4 says
     at = open_app("draft")
     at.file_uploader(key="draft_upload").upload("draft.xlsx", data)
     at.run()
@@ -400,9 +401,20 @@ def test_a_draft_is_compared_with_a_version_published_after_it_was_checked(
     published_v5(exports, founding_rows, make_workbook)
     at.run()
     assert not at.exception, [e.message for e in at.exception]
-    assert "imatinib-100mg-tab: Home Delivery Max Qty per Rx 600 → 540" in list(
-        table(at, "draft_changes")["change"]
-    )
+    # The draft predates v5: its History lacks the row v5 published, as dqm compile would say.
+    findings = at.table[0].value.reset_index()
+    assert findings.values.tolist() == [
+        [
+            "error",
+            "History",
+            "A1",
+            "Policy ID",
+            "",
+            "The History row of 'imatinib-per-rx' dated 12/01/2027 (Revision: Home delivery limit "
+            "for 100 mg raised to 600.) is published in v5 but is missing here. History is the "
+            "audit trail: a published row is never removed. Type it back as it was.",
+        ]
+    ]
 
 
 def test_history_page_shows_every_version_with_its_history_rows(exports):
@@ -645,3 +657,35 @@ def test_batch_decides_ndc_and_dated_claims_by_the_version_in_effect(exports):
     at.radio(key="batch_decide_by").set_value("sidebar").run()
     at.button(key="batch_decide").click().run()
     assert set(table(at, "batch_decisions")["ruleset_version"]) == {4}
+
+
+def test_a_retired_policy_shows_in_the_sidebar_the_product_list_and_the_decision(
+    exports, founding_rows, make_workbook
+):
+    founding_rows["Policies"][0] += [None] * (7 - len(founding_rows["Policies"][0]))
+    founding_rows["Policies"][0][3] = founding_rows["Policies"][0][3].replace(year=2027)
+    founding_rows["Policies"][0][6] = "Retired"
+    founding_rows["History"].append(
+        ["imatinib-per-rx", "Retirement", "Managed elsewhere.", founding_rows["Policies"][0][3]]
+    )
+    founding_rows["Tests"] = []
+    assert compile_workbook(make_workbook(founding_rows), exports).ok
+    at = open_app()
+    assert [c.value for c in at.sidebar.caption] == [
+        "In effect from 2025-12-08",
+        "imatinib-per-rx: retired 2027-12-01",
+        "History: Retirement: Managed elsewhere.",
+    ]
+    product = at.selectbox(key="claim_product")
+    assert product.format_func(PRODUCT_400) == (
+        "Gleevec® (imatinib tablets, generic), 400 mg tablets (imatinib-400mg-tab) — policy "
+        "retired 2027-12-01"
+    )
+    at.date_input(key="claim_date").set_value(dt.date(2027, 12, 1))  # the day it retires
+    enter_claim(at, PRODUCT_400, "retail", 120, ["rifampin"])
+    assert not at.exception, [e.message for e in at.exception]
+    assert at.markdown[0].value.startswith("## :gray[")
+    assert at.info[0].value == (
+        "Not applicable: policy imatinib-per-rx was retired on 12/01/2027; ruleset oncology-dqm v5 "
+        "sets no quantity limit for imatinib-400mg-tab since then."
+    )

@@ -526,6 +526,175 @@ CASES = [
         ),
     ),
     (
+        "comma-in-aliases",
+        {"value": "Mycobutin, Ansatipine", "fixed": "Mycobutin; Ansatipine"},
+        (
+            "Also Known As separates names with ';', not ','. As typed, 'Mycobutin, Ansatipine' "
+            "is one name, which no claim spells. Type 'Mycobutin; Ansatipine'."
+        ),
+    ),
+    (
+        "name-too-generic",
+        {"name": "tablet"},
+        (
+            "'tablet' is only a dosage form, unit or number, not a drug's name: every claim drug "
+            "written with it (such as 'Gleevec 400 mg tablet') would match this list. Type the "
+            "drug's own name or brand, or delete it."
+        ),
+    ),
+    (
+        "fractional-count",
+        {
+            "product": "imatinib-400mg-tab",
+            "unit": "tablets",
+            "header": "Retail Max Qty per Rx",
+            "value": 75.5,
+            "whole": 75,
+        },
+        (
+            "imatinib-400mg-tab is counted in tablets, which are dispensed whole, but its Retail "
+            "Max Qty per Rx is 75.5. Type a whole number, such as 75."
+        ),
+    ),
+    (
+        "fractional-count",
+        {
+            "product": "x",
+            "unit": "capsules",
+            "header": "Retail Max Qty per Rx",
+            "value": 0.5,
+            "whole": 0,
+        },
+        (
+            "x is counted in capsules, which are dispensed whole, but its Retail Max Qty per Rx "
+            "is 0.5. Type a whole number, such as 1."
+        ),
+    ),
+    (
+        "only-optional-cells",
+        {
+            "sheet": "Limits",
+            "filled": ["Footnote"],
+            "required": [
+                "Policy ID",
+                "Product ID",
+                "Product",
+                "Strength and Form",
+                "Retail Max Qty per Rx",
+                "Home Delivery Max Qty per Rx",
+                "Unit",
+            ],
+        },
+        (
+            "This row has only 'Footnote' filled in; a row on Limits also needs 'Policy ID', "
+            "'Product ID', 'Product', 'Strength and Form', 'Retail Max Qty per Rx', 'Home "
+            "Delivery Max Qty per Rx' and 'Unit'. If it belongs to the row above, move it into "
+            "that row's Footnote cell; otherwise fill in the rest, or delete this row."
+        ),
+    ),
+    (
+        "only-optional-cells",
+        {
+            "sheet": "Tests",
+            "filled": ["Concomitant Drugs", "Notes"],
+            "required": ["Test ID", "Product ID"],
+        },
+        (
+            "This row has only 'Concomitant Drugs' and 'Notes' filled in; a row on Tests also "
+            "needs 'Test ID' and 'Product ID'. If it belongs to the row above, move it into that "
+            "row's Concomitant Drugs cell; otherwise fill in the rest, or delete this row."
+        ),
+    ),
+    (
+        "retirement-not-in-history",
+        {
+            "policy": "imatinib-per-rx",
+            "review_date": dt.date(2026, 12, 1),
+            "type_of_revision": "Annual Revision",
+        },
+        (
+            "Policy 'imatinib-per-rx' is Retired, but its latest History row (Annual Revision, "
+            "12/01/2026) does not record the retirement. Add a History row for 'imatinib-per-rx' "
+            "with Type of Revision 'Retirement', why in Summary of Changes, and the date it "
+            "stops applying as Review Date (and as its Review Date here)."
+        ),
+    ),
+    (
+        "history-row-removed",
+        {
+            "policy": "imatinib-per-rx",
+            "type_of_revision": "Annual Revision",
+            "summary_of_changes": "No criteria changes.",
+            "review_date": dt.date(2024, 12, 17),
+            "version": 3,
+        },
+        (
+            "The History row of 'imatinib-per-rx' dated 12/17/2024 (Annual Revision: No criteria "
+            "changes.) is published in v3 but is missing here. History is the audit trail: a "
+            "published row is never removed. Type it back as it was."
+        ),
+    ),
+    (
+        "history-row-edited",
+        {
+            "policy": "imatinib-per-rx",
+            "header": "Summary of Changes",
+            "published": "No criteria changes.",
+            "version": 3,
+        },
+        (
+            "This History row of 'imatinib-per-rx' is published in v3 with Summary of Changes "
+            "'No criteria changes.'. History is the audit trail: published rows are never "
+            "edited. Type it back as it was, and add a new row for the new revision."
+        ),
+    ),
+    (
+        "history-row-edited",
+        {
+            "policy": "imatinib-per-rx",
+            "header": "Review Date",
+            "published": dt.date(2024, 12, 17),
+            "version": 3,
+        },
+        (
+            "This History row of 'imatinib-per-rx' is published in v3 with Review Date "
+            "'12/17/2024'. History is the audit trail: published rows are never edited. Type it "
+            "back as it was, and add a new row for the new revision."
+        ),
+    ),
+    (
+        "history-row-backdated",
+        {
+            "policy": "imatinib-per-rx",
+            "review_date": dt.date(2020, 1, 15),
+            "latest": dt.date(2025, 12, 8),
+            "version": 3,
+        },
+        (
+            "This new History row is dated 01/15/2020, before the latest published revision of "
+            "'imatinib-per-rx' (12/08/2025, in v3). A new revision comes after the ones already "
+            "published: type its real date (usually today's)."
+        ),
+    ),
+    (
+        "history-date-too-far-ahead",
+        {"review_date": dt.date(2207, 12, 1), "latest_allowed": dt.date(2027, 12, 1)},
+        (
+            "12/01/2207 is more than a year ahead (the latest date accepted today is "
+            "12/01/2027). Type the date of the review, such as today's; check the year."
+        ),
+    ),
+    (
+        "new-ruleset-in-exports",
+        {"ruleset_id": "oncology-dqm-2", "exports": "./exports", "published": ["oncology-dqm"]},
+        (
+            "No ruleset 'oncology-dqm-2' is published in ./exports, which holds 'oncology-dqm': "
+            "compiling starts 'oncology-dqm-2' at v1, apart from their history. If you meant to "
+            "revise one of those, type its Ruleset ID here; if you meant another folder, give "
+            "--exports."
+        ),
+    ),
+    (
         "tests-decision-mismatch",
         {"expected": "Approve", "decided": "deny", "approved": 0, "reason": REASON},
         f"Expected Approve, but dqm decides Deny: {REASON} Correct the expectation or the rules.",
@@ -637,6 +806,6 @@ def test_finding_renders_its_message_and_its_json_carries_code_and_params():
         ],
     }
     assert as_text([warning, f]) == (
-        f"ERROR Policies!D2 (found: '2025-12-08'): {f.message}\n"
+        f"ERROR Policies!D2 (found: '12/08/2025'): {f.message}\n"
         f"WARNING Sheet Drug Lists: {warning.message}"
     )

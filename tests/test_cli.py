@@ -5,6 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 
+import pytest
+
+from compiler.cli import parser
 from tests.fixtures.paths import WORKBOOK
 
 SIXTY = "'Retail Max Qty per Rx' must be a number. Type a number such as 60, in digits."
@@ -204,3 +207,32 @@ def test_diff_of_the_codes_review_lists_each_code_added_and_no_effective_date_ch
         "imatinib-per-rx: History row added: Selected Revision, 2026-12-01: Product codes added "
         "(NDC and RxCUI) so claims can name the products. No criteria changes.",
     ]
+
+
+def test_a_folder_given_as_the_workbook_is_named_as_a_folder(dqm, tmp_path):
+    assert dqm("validate", tmp_path) == (
+        2,
+        "",
+        f"dqm: {tmp_path} is a folder, not a workbook; give the .xlsx file's path.\n",
+    )
+
+
+def test_versions_of_a_mistyped_exports_folder_is_an_error_not_an_empty_list(dqm, tmp_path):
+    typo = tmp_path / "exprots"
+    assert dqm("versions", "--exports", typo) == (
+        2,
+        "",
+        f"dqm: {typo}: no such folder (--exports names the exports folder).\n",
+    )
+    typo.mkdir()  # a real folder with nothing published is still an answer
+    assert dqm("versions", "--exports", typo) == (0, f"No published rulesets in {typo}/.\n", "")
+
+
+@pytest.mark.parametrize("command", ["validate", "compile", "decide", "versions", "diff"])
+def test_every_exports_option_says_what_it_is_and_its_default(command):
+    sub = next(a for a in parser()._actions if a.dest == "command").choices[command]
+    (option,) = [a for a in sub._actions if "--exports" in a.option_strings]
+    assert option.default == "exports"
+    assert option.help.startswith("the exports folder ")
+    assert option.help.endswith(" (default: exports)")
+    assert "--exports DIR" in sub.format_help()

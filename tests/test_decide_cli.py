@@ -265,14 +265,17 @@ DATED = (
 @pytest.fixture
 def raised(founding_rows, make_workbook, exports_copy, dqm):
     """Publish into the copied store a version that raises the 400 mg retail limit to `retail`
-    (its override's cap 30 above), in effect from `effective`."""
+    (its override's cap 30 above), in effect from `effective`. Each workbook keeps the History
+    rows published before it (History is an audit trail)."""
+    history = copy.deepcopy(founding_rows["History"])
 
     def publish(version: int, retail: int, effective: dt.date, reviewed: dt.date) -> None:
         rows = copy.deepcopy(founding_rows)
         rows["Ruleset"][0][3] = effective
         rows["Limits"][1][4], rows["Overrides"][0][2] = retail, retail + 30
         rows["Tests"] = []
-        rows["History"].append(["imatinib-per-rx", "Revision", f"Retail {retail}.", reviewed])
+        history.append(["imatinib-per-rx", "Revision", f"Retail {retail}.", reviewed])
+        rows["History"] = copy.deepcopy(history)
         rows["Policies"][0][3] = reviewed
         path = make_workbook(rows, f"v{version}.xlsx")
         out = f"{exports_copy / 'oncology-dqm' / f'v{version}.json'}\n"

@@ -253,14 +253,14 @@ def test_attested_criterion_is_met_only_when_the_claim_names_it():
         product_id=TAB400,
         channel="retail",
         quantity=100,
-        attested_criteria="something-else",
+        attested_criteria="strong-cyp3a4-inducer",  # a criterion, but met by a drug on its list
     ) == ("deny", 0, 60, 76)
     d = decide_one(
         engine,
         product_id=TAB400,
         channel="retail",
         quantity=100,
-        attested_criteria="other; Reviewer-Confirmed-Dose ",
+        attested_criteria="strong-cyp3a4-inducer; Reviewer-Confirmed-Dose ",
     )
     assert (
         d["decision"],
@@ -269,6 +269,40 @@ def test_attested_criterion_is_met_only_when_the_claim_names_it():
         d["matched_drugs"],
         d["approval_months"],
     ) == ("override", 100, "reviewer-confirmed-dose", None, 6)
+
+
+def dose_escalation_ruleset() -> dict:
+    """The enriched ruleset with its attested criterion named as a policy team named theirs."""
+    text = json.dumps(enriched_ruleset()).replace(
+        "reviewer-confirmed-dose", "dose-escalation-documented"
+    )
+    return json.loads(text)
+
+
+def test_attested_criterion_the_ruleset_lacks_makes_the_claim_invalid_naming_it():
+    engine = Engine(dose_escalation_ruleset())
+    claim = {"product_id": TAB400, "channel": "retail", "quantity": 100}
+    assert decide_one(engine, **claim, attested_criteria="dose-escalation-documented")[
+        "decision"
+    ] == ("override")
+    typo = decide_one(engine, **claim, attested_criteria="dose-escalaton-documented")
+    assert (typo["decision"], typo["approved_quantity"], typo["reject_code"], typo["message"]) == (
+        "invalid",
+        None,
+        None,
+        "Invalid: attested criterion 'dose-escalaton-documented' is not one of the ruleset's "
+        "criteria (did you mean 'dose-escalation-documented'?).",
+    )
+    other = decide_one(engine, **claim, attested_criteria="pregnancy; DOSE-ESCALATION-DOCUMENTED")
+    assert (other["decision"], other["message"]) == (
+        "invalid",
+        "Invalid: attested criterion 'pregnancy' is not one of the ruleset's criteria.",
+    )
+    decision, steps = engine.explain({**claim, "attested_criteria": "dose-escalaton-documented"})
+    assert steps[-1] == (
+        "The claim is invalid: attested criterion 'dose-escalaton-documented' is not one of the "
+        "ruleset's criteria (did you mean 'dose-escalation-documented'?)."
+    )
 
 
 def test_highest_channel_maximum_wins_among_met_overrides():

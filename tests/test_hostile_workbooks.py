@@ -69,7 +69,7 @@ REFUSED: dict[str, list[tuple]] = {
         whole("zip-bomb", file="bomb.xlsx", part="xl/media/padding.xml", ratio=1028)
     ],
     "zip_bomb_declared": [
-        whole("unpacks-too-large", file="declared.xlsx", size=4_295_051_695, most=200_000_000)
+        whole("unpacks-too-large", file="declared.xlsx", size=4_295_053_082, most=200_000_000)
     ],
     "lying_part_size": [whole("damaged-file", file="lying.xlsx")],
     "too_many_parts": [
@@ -106,6 +106,7 @@ REFUSED: dict[str, list[tuple]] = {
             "Review Date",
             "Approval Duration (months)",
             "Notes",
+            "Status",
         ),
         no_sheet(
             "Limits",

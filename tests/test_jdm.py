@@ -12,7 +12,7 @@ import zen
 
 from compiler.api import load_engine
 from compiler.decide.engine import Engine
-from compiler.ruleset import jdm
+from compiler.ruleset import jdm, walk
 from compiler.ruleset.compile import GRAPH, compile_workbook
 from compiler.ruleset.store import Published, Store, Unchanged, canonical_bytes
 from tests.fixtures.paths import EXPORTS, WORKBOOK
@@ -62,14 +62,18 @@ def many_products_ruleset() -> dict:
     return doc
 
 
-def random_claims(n: int, seed: int, products: list[str] | None = None) -> pd.DataFrame:
+def random_claims(
+    n: int, seed: int, products: list[str] | None = None, attestable: list[str] = ()
+) -> pd.DataFrame:
+    """Random claims; `attestable`: the ruleset's attested criteria, which a fifth of them attest
+    (a criterion the ruleset lacks would make a claim invalid)."""
     rng = np.random.default_rng(seed)
     quantity = rng.integers(1, 700, n).astype(float)
     quantity[rng.random(n) < 0.1] += 0.5  # some fractional quantities
     drugs = np.full(n, None, dtype=object)
     some = rng.random(n) < 0.4
     drugs[some] = ["; ".join(rng.choice(POOL, k)) for k in rng.integers(1, 4, some.sum())]
-    attested = np.where(rng.random(n) < 0.2, "reviewer-confirmed-dose", None)
+    attested = np.where(rng.random(n) < 0.2, "; ".join(attestable) or None, None)
     return pd.DataFrame(
         {
             "claim_id": np.arange(n).astype(str),
@@ -116,7 +120,7 @@ def test_zen_engine_decides_100000_random_claims_as_dqm_does(ruleset):
         if ruleset == "many-products"
         else None
     )
-    claims = random_claims(100_000, seed=7, products=products)
+    claims = random_claims(100_000, 7, products, walk.attested_criteria(doc))
     decided = engine.decide(claims)
     assert set(decided["decision"]) == {"approve", "override", "deny", "not_applicable"}
     if ruleset == "enriched":  # both overrides win somewhere

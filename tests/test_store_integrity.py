@@ -330,8 +330,9 @@ def test_compiles_killed_at_random_moments_land_in_every_window_and_leave_the_st
 
 def test_two_compiles_at_once_publish_two_versions_never_one(revised, exports_copy, dqm_process):
     # Real processes: the ruleset's lock is held across processes, so only two processes show it.
+    # The second workbook was made from the first (History is an audit trail: it keeps its row).
     first = revised("a.xlsx", ["apalutamide"], [dt.date(2027, 1, 15)])
-    second = revised("b.xlsx", ["enzalutamide"], [dt.date(2027, 2, 1)])
+    second = revised("b.xlsx", ["enzalutamide"], [dt.date(2027, 1, 15), dt.date(2027, 2, 1)])
     # The first holds the lock for 3 s after writing its version; the second must wait for it.
     a = windowed_process(first, exports_copy, hold_at="v5.json written", hold=3)
     windows_until(a, "v5.json written")
@@ -356,22 +357,34 @@ def test_two_compiles_at_once_publish_two_versions_never_one(revised, exports_co
     assert store.index_problems(RULESET) == []
 
 
-def test_two_compiles_started_together_get_v5_and_v6(revised, exports_copy, dqm_process):
+def test_two_compiles_started_together_never_clobber_each_other(revised, exports_copy, dqm_process):
     # Real processes, started together: only separate processes race for the lock as staff's would.
+    # The second workbook was made from the first. Whichever takes the lock first is v5; after it
+    # the second is v6 (it keeps the first's History row), or the first is refused, its History
+    # lacking the row v5 published: never one version over the other.
     first = revised("a.xlsx", ["apalutamide"], [dt.date(2027, 1, 15)])
-    second = revised("b.xlsx", ["enzalutamide"], [dt.date(2027, 2, 1)])
+    second = revised("b.xlsx", ["enzalutamide"], [dt.date(2027, 1, 15), dt.date(2027, 2, 1)])
     procs = [
         dqm_process.start("compile", workbook, "--exports", exports_copy)
         for workbook in (first, second)
     ]
     outs = [p.communicate(timeout=60) for p in procs]
-    assert [p.returncode for p in procs] == [0, 0], outs
-    published = sorted(o[0].strip() for o in outs)
-    assert published == [
-        str(exports_copy / RULESET / "v5.json"),
-        str(exports_copy / RULESET / "v6.json"),
-    ]
     store = Store(exports_copy)
-    assert assert_consistent(store) == [1, 2, 3, 4, 5, 6]
-    assert store.load(RULESET, 5)["content_sha256"] != store.load(RULESET, 6)["content_sha256"]
+    v5, v6 = exports_copy / RULESET / "v5.json", exports_copy / RULESET / "v6.json"
+    if [p.returncode for p in procs] == [0, 0]:  # the first took the lock first
+        assert [o[0].strip() for o in outs] == [str(v5), str(v6)]
+        assert assert_consistent(store) == [1, 2, 3, 4, 5, 6]
+    else:  # the second did
+        assert [p.returncode for p in procs] == [1, 0], outs
+        assert outs[1][0].strip() == str(v5)
+        assert (
+            outs[0][1]
+            .splitlines()[0]
+            .startswith(
+                "ERROR History!A1: The History row of 'imatinib-per-rx' dated 02/01/2027 "
+                "(Ad Hoc Revision: Inducers added on 2027-02-01.) is published in v5 but is missing "
+                "here."
+            )
+        ), outs
+        assert assert_consistent(store) == [1, 2, 3, 4, 5]
     assert store.index_problems(RULESET) == []

@@ -18,6 +18,7 @@ DROPDOWNS = {
     ("Policies", "C"): '"Per Rx"',
     ("Product Codes", "B"): '"NDC,RxCUI"',
     ("Product Codes", "A"): "'Limits'!$B$2:$B$1000",
+    ("Policies", "G"): '"Active,Retired"',
     ("Criteria", "C"): '"Concomitant drug on list,Attested"',
     ("Tests", "C"): '"Retail,Home Delivery"',
     ("Tests", "G"): '"Approve,Override,Deny"',

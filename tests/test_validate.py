@@ -244,7 +244,7 @@ def test_override_references_resolve(founding_rows, make_workbook):
 
 
 def test_test_claim_references_resolve(founding_rows, make_workbook):
-    founding_rows["Tests"][0][1] = "imatinib-500mg-tab"
+    founding_rows["Tests"][0][1] = "imatinib-400mg-tabs"
     founding_rows["Tests"][1][5] = "strong-cyp3a4-inducer; pregnant"
     assert flat(make_workbook(founding_rows)) == [
         (
@@ -252,9 +252,9 @@ def test_test_claim_references_resolve(founding_rows, make_workbook):
             "Tests",
             "B2",
             "Product ID",
-            "imatinib-500mg-tab",
+            "imatinib-400mg-tabs",
             {
-                "id": "imatinib-500mg-tab",
+                "id": "imatinib-400mg-tabs",
                 "header": "Product ID",
                 "target": "Limits",
                 "known": ["imatinib-100mg-tab", "imatinib-400mg-tab"],

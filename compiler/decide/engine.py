@@ -91,6 +91,11 @@ class Engine:
         self._has_overrides = np.array(
             [i in self._overrides_of for i in range(len(self.products))] or [False], dtype=bool
         )
+        # Per product (and two final "none"s): whether its policy is retired.
+        self._retired = np.array(
+            [p.retired_on is not None for p in self.products] + [False, False], dtype=bool
+        )
+        self._criteria_folded = {c.casefold() for c in self.criteria}
 
     @property
     def product_ids(self) -> list[str]:
@@ -152,6 +157,11 @@ class Engine:
         drugs, texts = encode(col["concomitant_drugs"], n)
         drug_texts = DrugTexts(self.drugs, texts)
         attested, attested_texts = encode(col["attested_criteria"], n)
+        unknown_attested = [
+            tuple(a for a in names.split_list(t) if a.casefold() not in self._criteria_folded)
+            for t in attested_texts
+        ]
+        attests_unknown = np.array([bool(u) for u in unknown_attested] + [False], dtype=bool)
         problem_codes, problems = encode(col.get(ROW_PROBLEM), n)
         problem = Coded(problem_codes, problems)
         days, date_text = service_days(col.get("date_of_service"), n)
@@ -165,8 +175,11 @@ class Engine:
             | ~(quantity > 0)
             | (problem_codes >= 0)
             | (days == BAD_DATE)
+            | attests_unknown[attested]
         )
-        valid = ~invalid & (product >= 0) & in_effect
+        # Whether the claim's product's policy is retired (every code below 0 reads the final "none")
+        retired = self._retired[np.where(product >= 0, product, -1)]
+        valid = ~invalid & (product >= 0) & in_effect & ~retired
         safe_product = np.where(product >= 0, product, 0)
         safe_channel = np.where(channel >= 0, channel, 0)
         limit = self._max_qty[safe_product, safe_channel] if len(self.products) else np.zeros(n)
@@ -196,7 +209,7 @@ class Engine:
         decision = np.full(n, DENY, dtype=np.int8)
         decision[valid & ~over] = APPROVE
         decision[winner >= 0] = OVERRIDE
-        decision[~invalid & ((product == UNKNOWN) | ~in_effect)] = NOT_APPLICABLE
+        decision[~invalid & ((product == UNKNOWN) | ~in_effect | retired)] = NOT_APPLICABLE
         decision[invalid] = INVALID
         approved = np.where(
             decision == APPROVE,
@@ -229,6 +242,7 @@ class Engine:
             approved=approved,
             winner=winner,
             met=met,
+            unknown_attested=unknown_attested,
         )
 
     def _over_limit_groups(
@@ -299,7 +313,7 @@ class Engine:
             "matched_drugs": self._matched_column(ev, winner),
             "reject_code": np.where((decided == OVERRIDE) | (decided == DENY), REJECT_CODE, np.nan),
             "approval_months": self._ov_months[winner],
-            "message": message_column(ev, self._messages),
+            "message": message_column(ev, self._messages, self.products),
             "ruleset_id": Coded(np.zeros(n, dtype=np.int8), [self.ruleset_id]),
             "ruleset_version": np.where(  # none for a claim no version was in effect for
                 in_effect, np.nan if self.version is None else self.version, np.nan

@@ -43,6 +43,8 @@ class Evaluation:
     approved: np.ndarray  # NaN for not_applicable and invalid
     winner: np.ndarray  # index into Engine.overrides, -1 when none applies
     met: dict[str, np.ndarray] = field(default_factory=dict)  # criterion id -> met per row
+    # Per attested text (as attested codes it): the Criterion IDs it names that the ruleset lacks.
+    unknown_attested: list[tuple[str, ...]] = field(default_factory=list)
 
     @property
     def product_text(self) -> Coded:

@@ -19,7 +19,7 @@ from ..vocabulary import (
     json_number,
 )
 from .encode import Coded
-from .evaluation import APPROVE, DENY, INVALID, Evaluation
+from .evaluation import APPROVE, DENY, INVALID, NOT_APPLICABLE, Evaluation
 
 if TYPE_CHECKING:  # the engine calls this module; only its rules are read here
     from .engine import Engine
@@ -40,7 +40,8 @@ def trace(engine: Engine, ev: Evaluation, row: dict[str, Any]) -> list[str]:
     if decided == INVALID:
         return lines + [f"The claim is invalid: {row['message'].removeprefix('Invalid: ')}"]
     p = engine.products[ev.product[0]] if ev.product[0] >= 0 else None
-    if p is None or ev.out_of_effect.codes[0] >= 0:
+    # no such product, no version in effect on the date, or its policy is retired
+    if p is None or decided == NOT_APPLICABLE:
         return lines + [row["message"]]
     for column, text, code, _ in ev.named.given(0):
         if code is not None:  # named by a code: which product it is

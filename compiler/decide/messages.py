@@ -7,19 +7,21 @@ formatted per row. not_applicable and invalid messages are written once per dist
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from .. import codes
+from .. import codes, names
 from ..vocabulary import (
     CHANNEL_LABELS,
     CHANNELS,
     CODE_SYSTEMS,
     PRODUCT_CLAIM_COLUMNS,
     REJECT_CODE,
+    format_date,
     format_number,
 )
 from .claims import quantity_number
@@ -49,12 +51,21 @@ class Messages:
     approve: np.ndarray
     deny: np.ndarray
     override: np.ndarray
+    criteria: tuple[str, ...] = ()  # the ruleset's Criterion IDs, for "did you mean"
 
     def not_applicable(self, given: tuple[Given, ...]) -> str:
         """The message for a claim whose product (named by product_id, NDC or RxCUI) has no limit
         in the ruleset."""
         named = " or ".join(_subject(column, text) for column, text, _, _ in given)
         return f"Ruleset {self.ruleset} has no quantity limit for {named}."
+
+    def retired(self, product: Product) -> str:
+        """The message for a claim whose product's policy is retired."""
+        day = format_date(dt.date.fromisoformat(product.retired_on))
+        return (
+            f"Not applicable: policy {product.policy_id} was retired on {day}; ruleset "
+            f"{self.ruleset} sets no quantity limit for {product.product_id} since then."
+        )
 
 
 def _subject(column: str, text: str) -> str:
@@ -109,34 +120,45 @@ def fixed_messages(
                 )
         first += len(p.overrides)
     ruleset = f"{ruleset_id} v{version}" if version is not None else f"{ruleset_id} (draft)"
-    return Messages(ruleset, [p.product_id for p in products], texts, approve, deny, override)
+    return Messages(
+        ruleset, [p.product_id for p in products], texts, approve, deny, override, tuple(criteria)
+    )
 
 
-def message_column(ev: Evaluation, messages: Messages) -> Coded:
+def message_column(ev: Evaluation, messages: Messages, products: list[Product]) -> Coded:
     """Each claim's message, as codes into the fixed messages and those written for this batch."""
     decided = ev.decision
-    codes_ = np.full(ev.n, -1, dtype=np.int64)
+    message_codes = np.full(ev.n, -1, dtype=np.int64)
     categories = list(messages.texts)
     rows = np.flatnonzero(decided == APPROVE)
-    codes_[rows] = messages.approve[ev.product[rows], ev.channel[rows]]
+    message_codes[rows] = messages.approve[ev.product[rows], ev.channel[rows]]
     rows = np.flatnonzero(decided == DENY)
-    codes_[rows] = messages.deny[ev.product[rows], ev.channel[rows]]
+    message_codes[rows] = messages.deny[ev.product[rows], ev.channel[rows]]
     rows = np.flatnonzero(decided == OVERRIDE)
     capped = ev.quantity[rows] > ev.approved[rows]
-    codes_[rows] = messages.override[ev.winner[rows], ev.channel[rows], capped.astype(np.int64)]
-    rows = np.flatnonzero(decided == NOT_APPLICABLE)
+    message_codes[rows] = messages.override[
+        ev.winner[rows], ev.channel[rows], capped.astype(np.int64)
+    ]
+    not_applicable = decided == NOT_APPLICABLE
+    retired = not_applicable & (ev.out_of_effect.codes < 0) & (ev.product >= 0)
+    rows = np.flatnonzero(not_applicable & ~retired)
     if len(rows):  # one message per distinct cause: the identifiers' texts, or the note
         causes = np.stack(
             [ev.out_of_effect.codes[rows], *(i.text.codes[rows] for i in ev.named.identifiers)]
         )
         distinct, first, inverse = np.unique(causes, axis=1, return_index=True, return_inverse=True)
-        codes_[rows] = inverse.reshape(-1) + len(categories)
+        message_codes[rows] = inverse.reshape(-1) + len(categories)
         for cause, i in zip(distinct.T, rows[first], strict=True):
             categories.append(
                 ev.out_of_effect.categories[cause[0]]
                 if cause[0] >= 0
                 else messages.not_applicable(ev.named.given(i))
             )
+    rows = np.flatnonzero(retired)  # a product of a retired policy, in effect on the date
+    if len(rows):
+        known, inverse = np.unique(ev.product[rows], return_inverse=True)
+        message_codes[rows] = inverse.reshape(-1) + len(categories)
+        categories += [messages.retired(products[p]) for p in known]
     written: dict[Any, int] = {}
     for i in np.flatnonzero(decided == INVALID):  # rare; one message per distinct cause
         key = (
@@ -147,13 +169,15 @@ def message_column(ev: Evaluation, messages: Messages) -> Coded:
             ev.quantity_text.at(i),
             ev.date_text.at(i) if ev.days[i] == BAD_DATE else None,
             ev.problem.at(i),
+            ev.unknown_attested[ev.attested[i]] if ev.attested[i] >= 0 else (),
+            messages.criteria if ev.attested[i] >= 0 else (),
         )
         code = written.get(key)
         if code is None:
             categories.append(invalid_message(*key, product_ids=messages.product_ids))
             code = written[key] = len(categories) - 1
-        codes_[i] = code
-    return Coded(codes_, categories)
+        message_codes[i] = code
+    return Coded(message_codes, categories)
 
 
 def invalid_message(
@@ -164,13 +188,23 @@ def invalid_message(
     quantity_text: Any,
     bad_date: str | None,
     problem: str | None,
+    unknown_attested: tuple[str, ...] = (),
+    criteria: tuple[str, ...] = (),
     product_ids: list[str] | None = None,
 ) -> str:
     """What is wrong with a malformed claim, every problem in one sentence. `product`: what the
-    claim's identifiers `given` name (resolve.py); `product_ids`: the ruleset's, to name the products identifiers disagree on."""
+    claim's identifiers `given` name (resolve.py); `product_ids`: the ruleset's, to name the products identifiers disagree on;
+    `unknown_attested`: the attested Criterion IDs the ruleset lacks, each with a "did you mean"
+    among its `criteria`."""
     wrong = []
     if problem:
         wrong.append(problem.rstrip("."))
+    for criterion in unknown_attested:
+        close = names.closest(criterion, criteria)
+        wrong.append(
+            f"attested criterion {criterion!r} is not one of the ruleset's criteria"
+            + (f" (did you mean {close!r}?)" if close else "")
+        )
     if product == MISSING:
         wrong.append(f"product is missing (give {_PRODUCT_WORDS})")
     elif product == MALFORMED:

@@ -26,6 +26,7 @@ class Product:
     unit: str
     max_qty: tuple[float, float]  # per channel, in CHANNELS order: (retail, home delivery)
     overrides: tuple[Override, ...]
+    retired_on: str | None = None  # its policy's retirement date (ISO), when it is retired
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,7 @@ def products(ruleset: dict[str, Any]) -> list[Product]:
                 Override(o["criterion_id"], _max_qty(o), o["approval_months"])
                 for o in p["overrides"]
             ),
+            retired_on(policy),
         )
         for policy in ruleset["policies"]
         for p in policy["products"]
@@ -83,6 +85,12 @@ def code_descriptions(ruleset: dict[str, Any]) -> dict[tuple[str, str], str | No
         for p in policy["products"]
         for c in p.get("codes", ())
     }
+
+
+def retired_on(policy: dict[str, Any]) -> str | None:
+    """A retired policy's retirement date: its Review Date, the date of the History row that
+    records the retirement (ISO); None for an active policy (no `status`, or `active`)."""
+    return policy["review_date"] if policy.get("status") == "retired" else None
 
 
 def criteria(ruleset: dict[str, Any]) -> dict[str, Criterion]:

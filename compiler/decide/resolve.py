@@ -60,10 +60,10 @@ class Named:
             return self.product_text
         text = self.product_text
         shift = len(text.categories)
-        codes_ = np.where(
+        product_codes = np.where(
             text.codes >= 0, text.codes, np.where(self.product >= 0, self.product + shift, -1)
         )
-        return Coded(codes_, [*text.categories, *product_ids])
+        return Coded(product_codes, [*text.categories, *product_ids])
 
 
 def resolve(

@@ -114,8 +114,10 @@ def build(validated: Validated) -> dict[str, Any]:
             "notes": notes,
             "products": _sorted(products.get(policy_id, []), "product_id"),
             "history": sorted(history.get(policy_id, []), key=_history_key),
+            # Only a retired policy says so: an active one's version reads (and hashes) as before.
+            **({"status": "retired"} if status == "Retired" else {}),
         }
-        for policy_id, title, policy_type, review_date, months, notes in _rows(
+        for policy_id, title, policy_type, review_date, months, notes, status in _rows(
             f["Policies"],
             "Policy ID",
             "Title",
@@ -123,6 +125,7 @@ def build(validated: Validated) -> dict[str, Any]:
             "Review Date",
             "Approval Duration (months)",
             "Notes",
+            "Status",
         )
     ]
 

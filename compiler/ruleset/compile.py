@@ -4,18 +4,17 @@ beside it) is decided here; the store only writes and verifies files."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..workbook.findings import Finding
-from ..workbook.validate import validate_file
 from . import diff, jdm
-from .build import build
-from .history import new_history_required
+from .check import check_workbook
+from .history import history_findings
 from .store import Published, Publishing, Refused, Store, Unchanged, canonical_bytes, sealed
-from .testsheet import mismatch_findings
 
 GRAPH = "jdm.json"  # each version's GoRules JDM graph, beside it as v<N>.jdm.json
 
@@ -30,28 +29,36 @@ class CompileResult:
         return isinstance(self.outcome, (Published, Unchanged))
 
 
-def compile_workbook(path: str | Path, exports: str | Path = "exports") -> CompileResult:
-    validated = validate_file(path)
-    if not validated.ok:
-        return CompileResult(validated.findings)
-    content = build(validated)
-    failed_tests = mismatch_findings(validated, content)
-    if failed_tests:
-        return CompileResult(validated.findings + failed_tests)
+def compile_workbook(
+    path: str | Path, exports: str | Path = "exports", today: dt.date | None = None
+) -> CompileResult:
+    """Check the workbook as `dqm validate` does (check.py) and, with no errors, publish it. The
+    History rules run again under the ruleset's lock, against the version that is latest then."""
+    checked = check_workbook(path, exports, today=today)
+    if not checked.ok:
+        return CompileResult(checked.findings)
+    validated = checked.validated
     outcome = publish(
-        Store(exports), content, gate=lambda prev, new: new_history_required(validated, prev, new)
+        Store(exports),
+        checked.content,
+        gate=lambda prev, new: history_findings(validated, prev, new, today),
+        latest=checked.previous,
     )
-    findings = validated.findings + (outcome.reasons if isinstance(outcome, Refused) else [])
+    findings = checked.findings + (outcome.reasons if isinstance(outcome, Refused) else [])
     return CompileResult(findings, outcome)
 
 
 def publish(
-    store: Store, content: dict[str, Any], gate: Callable[[dict | None, dict], list] | None = None
+    store: Store,
+    content: dict[str, Any],
+    gate: Callable[[dict | None, dict], list] | None = None,
+    latest: dict[str, Any] | None = None,
 ) -> Published | Unchanged | Refused:
     """Publish `content` as the next version unless it says what the latest already says.
     `gate(previous, content)` may refuse it (returns reasons). Either way a missing index entry or
-    graph of an earlier version is repaired; a refusal writes nothing."""
-    with store.publishing(content["ruleset_id"]) as publishing:
+    graph of an earlier version is repaired; a refusal writes nothing. `latest`: the latest
+    version as already read (it is read again only if another has been published since)."""
+    with store.publishing(content["ruleset_id"], latest) as publishing:
         previous = publishing.previous
         if previous and previous["content_sha256"] == content["content_sha256"]:
             publishing.write_index()

@@ -31,6 +31,7 @@ LABELS = {
     "met_when": "Met When",
     "drug_list_id": "Drug List ID",
     "also_known_as": "Also Known As",
+    "status": "Status",
 }
 
 
@@ -64,7 +65,7 @@ def changes(before: dict[str, Any] | None, after: dict[str, Any]) -> list[dict[s
         "policy",
         _policies(before),
         _policies(after),
-        ["title", "policy_type", "review_date", "approval_months", "notes"],
+        ["title", "policy_type", "review_date", "approval_months", "notes", "status"],
     )
     out += _compare(
         "limit",
@@ -274,7 +275,10 @@ def _keyed(rows: list[dict], key: str) -> dict[str, dict]:
 
 
 def _policies(doc: dict) -> dict[str, dict]:
-    return _keyed(doc["policies"], "policy_id")
+    # Status in the workbook's words; a version without one is Active.
+    return {
+        p["policy_id"]: {**p, "status": p.get("status", "active").title()} for p in doc["policies"]
+    }
 
 
 def _products(doc: dict) -> dict[str, dict]:

@@ -13,12 +13,10 @@ import pandas as pd
 
 from ..decide.engine import Engine
 from ..decide.impact import Impact, changed_decisions
-from ..workbook.findings import Finding, errors, plain_value, warnings
-from ..workbook.validate import validate_file
+from ..workbook.findings import Finding, errors, shown_value, warnings
 from . import diff
-from .build import build
+from .check import check_workbook
 from .store import Store, StoreError
-from .testsheet import mismatch_findings
 from .walk import tests_as_claims
 
 FINDINGS_COLUMNS = ["severity", "sheet", "cell", "column", "value", "message"]
@@ -64,7 +62,7 @@ class DraftCheck:
                     "sheet": f.sheet or "",
                     "cell": f.cell or "",
                     "column": f.column or "",
-                    "value": "" if f.value is None else str(plain_value(f.value)),
+                    "value": "" if f.value is None else str(shown_value(f.value)),
                     "message": f.message,
                 }
                 for f in self.errors + self.warnings
@@ -84,14 +82,11 @@ def check_draft(
     """Check the workbook `data` (uploaded as `file_name`) as `dqm compile` would, against the
     store at `exports`, publishing nothing. A draft that compiles decides its own Tests, or
     `claims` when it has no Tests and claims are given; `annotate` asks for the marked-up copy."""
-    validated = validate_file(file_name, data=data)
-    findings = validated.findings
-    content = None
-    if validated.ok:
-        content = build(validated)
-        findings = findings + mismatch_findings(validated, content)
-        if errors(findings):
-            content = None
+    try:
+        checked = check_workbook(file_name, exports, data=data)
+    except StoreError:  # the latest version is refused: _preview says so; check the workbook alone
+        checked = check_workbook(file_name, None, data=data)
+    findings, content = checked.findings, checked.content
     check = DraftCheck(
         file_name,
         findings,

@@ -8,7 +8,8 @@ engine. Outputs: decision, approved_quantity, limit, criterion_id, reject_code, 
 
 Rows, per product and channel: approve at or under the limit; then one row per override, highest
 channel maximum first (ties in criterion order), so the first met override is the one the engine
-picks; then deny. A last row answers not_applicable for any other product.
+picks; then deny. A last row answers not_applicable for any other product, the products of a
+retired policy among them.
 """
 
 from __future__ import annotations
@@ -51,6 +52,8 @@ def graph(ruleset: dict[str, Any]) -> dict[str, Any]:
         _lit(REJECT_CODE),
     )
     for policy in ruleset["policies"]:
+        if policy.get("status") == "retired":
+            continue  # its products fall to the last row, not_applicable, as the engine decides
         for p in policy["products"]:
             product = _lit(p["product_id"])  # each literal made once per product, not per row
             criteria = [

@@ -32,7 +32,7 @@ import jsonschema_rs
 import orjson
 from filelock import FileLock
 
-from ..atomic import create_file, replace_file
+from ..atomic import WriteError, create_file, make_folder, replace_file, why
 from ..effective import effective_date
 
 SCHEMA_FILE = "ruleset.schema.json"
@@ -148,6 +148,18 @@ class Store:
     def __init__(self, root: str | Path = "exports"):
         self.root = Path(root)
 
+    def require_folder(self, missing_ok: bool = False) -> None:
+        """StoreError when the root is a file (or, unless `missing_ok`, is not there): one line for
+        a mistyped --exports rather than "no published rulesets"."""
+        if self.root.is_dir() or (missing_ok and not self.root.exists()):
+            return
+        if self.root.exists():
+            raise StoreError(
+                f"{self.root} is a file, not a folder; --exports names the folder that "
+                "versions are published in."
+            )
+        raise StoreError(f"{self.root}: no such folder (--exports names the exports folder).")
+
     def ruleset_ids(self) -> list[str]:
         if not self.root.is_dir():
             return []
@@ -218,15 +230,20 @@ class Store:
         )
 
     @contextlib.contextmanager
-    def publishing(self, ruleset_id: str) -> Iterator[Publishing]:
+    def publishing(
+        self, ruleset_id: str, latest: dict[str, Any] | None = None
+    ) -> Iterator[Publishing]:
         """Hold the ruleset's lock while publishing into it: what a killed publisher left behind is
-        swept first, and the `Publishing` says the latest version and the next number."""
-        folder = self.root / ruleset_id
-        folder.mkdir(parents=True, exist_ok=True)
-        with FileLock(folder / ".lock"):
+        swept first, and the `Publishing` says the latest version and the next number. `latest`:
+        a version already read and verified, used when it is still the latest (a published file
+        is never rewritten), not read again."""
+        folder = make_folder(self.root / ruleset_id)
+        with _locked(folder / ".lock"):
             versions = self.versions(ruleset_id)
             _sweep(folder, versions[-1] if versions else 0)
-            yield Publishing(self, ruleset_id, self.load(ruleset_id) if versions else None)
+            if versions and (latest is None or latest["version"] != versions[-1]):
+                latest = self.load(ruleset_id)
+            yield Publishing(self, ruleset_id, latest if versions else None)
 
     def _write_schema(self) -> None:
         data = (json.dumps(schema(), indent=2, ensure_ascii=False) + "\n").encode()
@@ -260,12 +277,28 @@ class Publishing:
         _check_schema(doc, f"v{self.version}")  # never publish what a reader would refuse (its
         # hash was made from this very dict a moment ago)
         self.store._write_schema()
-        for suffix, derived_data in (derived or {}).items():
-            _write_new(self.store.path(self.ruleset_id, self.version, suffix), derived_data)
+        written: list[Path] = []
         path = self.store.path(self.ruleset_id, self.version)
-        _write_new(path, data)
+        try:
+            for suffix, derived_data in (derived or {}).items():
+                written.append(self.store.path(self.ruleset_id, self.version, suffix))
+                _write_new(written[-1], derived_data)
+            _write_new(path, data)
+        except BaseException:
+            # Under the lock, files of a version that never came are ours to take back: a failed
+            # write (a full disk) leaves the store as it was, not an orphan for the next sweep.
+            for p in written:
+                p.unlink(missing_ok=True)
+            raise
         self._loaded[self.version] = doc
-        self.write_index()
+        try:
+            self.write_index()
+        except WriteError as exc:
+            raise WriteError(
+                exc.path,
+                f"{exc.reason}. v{self.version} itself is published whole ({path}, with its "
+                "graph); the next dqm compile brings index.json up to date",
+            ) from None
         return path
 
     def write_derived(self, version: int, suffix: str, data: bytes | list) -> Path:
@@ -353,6 +386,20 @@ def _sweep(folder: Path, latest: int) -> None:
         m = _DERIVED_FILE.match(p.name)
         if m and int(m.group(1)) > latest:
             p.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """The lock file `path` held (a lock that cannot be made, in a read-only folder: WriteError)."""
+    lock = FileLock(path)
+    try:
+        lock.acquire()
+    except OSError as exc:
+        raise WriteError(path, why(exc, path)) from None
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def _write_new(path: Path, data: bytes | list) -> None:

@@ -44,3 +44,24 @@ def tests_as_claims(ruleset: dict[str, Any]) -> pd.DataFrame:
     return claims_columns(
         {claim: [t[field] for t in tests] for field, claim in _TEST_CLAIM_FIELDS.items()}
     )
+
+
+def retired_policies(ruleset: dict[str, Any]) -> dict[str, str]:
+    """Each retired policy's id and retirement date (ISO: its Review Date, the date of the History
+    row recording it); empty when every policy is active."""
+    return {
+        p["policy_id"]: p["review_date"]
+        for p in ruleset["policies"]
+        if p.get("status") == "retired"
+    }
+
+
+def review_words(ruleset: dict[str, Any]) -> dict[str, str]:
+    """Each policy as its versions are listed: `reviewed 2025-12-08`, or `retired 2026-12-01`."""
+    retired = retired_policies(ruleset)
+    return {
+        p["policy_id"]: f"retired {retired[p['policy_id']]}"
+        if p["policy_id"] in retired
+        else f"reviewed {p['review_date']}"
+        for p in ruleset["policies"]
+    }

@@ -19,9 +19,9 @@ from openpyxl.styles import Font, PatternFill
 from openpyxl.utils.cell import coordinate_from_string
 from openpyxl.worksheet.hyperlink import Hyperlink
 
-from ..atomic import replace_file
+from ..atomic import create_file
 from .container import MAX_FILE_BYTES, check_container
-from .findings import ERROR, Finding, errors, plain_value, warnings
+from .findings import ERROR, Finding, errors, shown_value, warnings
 from .reader import norm_header
 from .template import HEADER_FILL
 
@@ -66,20 +66,42 @@ def annotate_workbook(source: bytes, findings: list[Finding], name: str = "workb
 
 
 def annotate_file(workbook: str | Path, out: str | Path, findings: list[Finding]) -> Path:
-    """Write the annotated copy of `workbook` to `out` (never to `workbook` itself)."""
+    """Write the annotated copy of `workbook` to `out`, a new .xlsx file: never the workbook
+    itself, never any other existing file (a workbook is staff work)."""
     workbook, out = Path(workbook), Path(out)
     if out.resolve() == workbook.resolve() or (out.exists() and os.path.samefile(out, workbook)):
         raise AnnotateError(
             f"--annotate {out} is the workbook itself; dqm never writes the source "
             "workbook. Give another file name, such as "
-            f"{workbook.with_name(workbook.stem + '-findings.xlsx').name}."
+            f"{_suggested(workbook)}."
         )
+    if out.suffix.lower() != ".xlsx":
+        raise AnnotateError(
+            f"--annotate {out}: the annotated copy is an Excel workbook; give a name ending in "
+            f".xlsx, such as {_suggested(workbook)}."
+        )
+    if out.exists() or out.is_symlink():
+        raise AnnotateError(_exists(out, workbook))
     if not out.parent.is_dir():
         raise AnnotateError(f"Cannot write {out}: the folder {out.parent} does not exist.")
     refused_unread = any(f.sheet is None for f in findings)  # the reader never opened it: nor do we
     source = b"" if refused_unread else workbook.read_bytes()
     data = annotate_workbook(source, findings, workbook.name)
-    return replace_file(out, data)
+    try:
+        return create_file(out, data)
+    except FileExistsError:  # made while the copy was being written
+        raise AnnotateError(_exists(out, workbook)) from None
+
+
+def _suggested(workbook: Path) -> str:
+    return workbook.with_name(workbook.stem + "-findings.xlsx").name
+
+
+def _exists(out: Path, workbook: Path) -> str:
+    return (
+        f"--annotate {out} already exists; dqm never replaces a file (it may be someone's "
+        f"work). Give a new name, such as {_suggested(workbook)}, or move that file away."
+    )
 
 
 def _open_copy(source: bytes, name: str) -> openpyxl.Workbook:
@@ -120,7 +142,7 @@ def _findings_sheet(wb: openpyxl.Workbook, ordered: list[Finding], titles: dict[
     if not ordered:
         ws.append(["", "", "", "", "", "No problems found."])
     for f in ordered:
-        shown = plain_value(f.value)
+        shown = shown_value(f.value)
         if isinstance(shown, str):
             shown = _clean(shown[:_MAX_SHOWN] + ("…" if len(shown) > _MAX_SHOWN else ""))
         ws.append(

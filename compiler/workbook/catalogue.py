@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from .. import codes
+from ..vocabulary import format_date as _d
 from ..vocabulary import format_number as _n
 
 Template = str | Callable[..., str]
@@ -135,6 +136,69 @@ def _malformed_ndc(code: str, problem: str, digits: int, typed_as_number: bool =
     return f"NDC {code!r} {wrong}. {_TYPE_NDC}" + (_LOST_ZEROS if typed_as_number else "")
 
 
+def _only_optional_cells(sheet: str, filled: list[str], required: list[str]) -> str:
+    return (
+        f"This row has only {_and(filled)} filled in; a row on {sheet} also needs "
+        f"{_and(required)}. If it belongs to the row above, move it into that row's "
+        f"{filled[0]} cell; otherwise fill in the rest, or delete this row."
+    )
+
+
+def _and(items: list[str]) -> str:
+    quoted = [f"'{i}'" for i in items]
+    return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " and " + quoted[-1]
+
+
+def _fractional_count(product: str, unit: str, header: str, value: float, whole: int) -> str:
+    return (
+        f"{product} is counted in {unit}, which are dispensed whole, but its {header} is "
+        f"{_n(value)}. Type a whole number, such as {_n(max(whole, 1))}."
+    )
+
+
+def _history_row_removed(
+    policy: str, type_of_revision: str, summary_of_changes: str, review_date, version: int
+) -> str:
+    return (
+        f"The History row of {policy!r} dated {_d(review_date)} ({type_of_revision}: "
+        f"{summary_of_changes}) is published in v{version} but is missing here. History is the "
+        "audit trail: a published row is never removed. Type it back as it was."
+    )
+
+
+def _history_row_edited(policy: str, header: str, published, version: int) -> str:
+    shown = _d(published) if hasattr(published, "strftime") else published
+    return (
+        f"This History row of {policy!r} is published in v{version} with {header} {shown!r}. "
+        "History is the audit trail: published rows are never edited. Type it back as it was, and "
+        "add a new row for the new revision."
+    )
+
+
+def _history_row_backdated(policy: str, review_date, latest, version: int) -> str:
+    return (
+        f"This new History row is dated {_d(review_date)}, before the latest published revision "
+        f"of {policy!r} ({_d(latest)}, in v{version}). A new revision comes after the ones "
+        "already published: type its real date (usually today's)."
+    )
+
+
+def _history_date_too_far_ahead(review_date, latest_allowed) -> str:
+    return (
+        f"{_d(review_date)} is more than a year ahead (the latest date accepted today is "
+        f"{_d(latest_allowed)}). Type the date of the review, such as today's; check the year."
+    )
+
+
+def _new_ruleset_in_exports(ruleset_id: str, exports: str, published: list[str]) -> str:
+    return (
+        f"No ruleset {ruleset_id!r} is published in {exports}, which holds "
+        f"{', '.join(repr(p) for p in published)}: compiling starts {ruleset_id!r} at v1, apart "
+        "from their history. If you meant to revise one of those, type its Ruleset ID here; if "
+        "you meant another folder, give --exports."
+    )
+
+
 MESSAGES: dict[str, Template] = {
     # The file as a whole (reader.py, container.py, raw.py): nothing in it was read.
     "cannot-open-file": "Cannot open {path}: {reason}.",
@@ -233,8 +297,24 @@ MESSAGES: dict[str, Template] = {
     "duplicate-code": "{system} {code!r} is the same code as row {first_row} ({system} {shown}, "
     "for {product!r}); one code names one product in the whole workbook. Delete one of the two "
     "rows, or correct the code.",
+    "comma-in-aliases": "Also Known As separates names with ';', not ','. As typed, {value!r} is "
+    "one name, which no claim spells. Type {fixed!r}.",
+    "name-too-generic": "{name!r} is only a dosage form, unit or number, not a drug's name: every "
+    "claim drug written with it (such as 'Gleevec 400 mg tablet') would match this list. Type the "
+    "drug's own name or brand, or delete it.",
+    "fractional-count": _fractional_count,
+    "only-optional-cells": _only_optional_cells,
+    "retirement-not-in-history": "Policy {policy!r} is Retired, but its latest History row "
+    "({type_of_revision}, {review_date:%m/%d/%Y}) does not record the retirement. Add a History row "
+    "for {policy!r} with Type of Revision 'Retirement', why in Summary of Changes, and the date it "
+    "stops applying as Review Date (and as its Review Date here).",
     # Against what is published (ruleset/history.py) and the Tests sheet (ruleset/testsheet.py).
     "history-row-missing": _history_row_missing,
+    "history-row-removed": _history_row_removed,
+    "history-row-edited": _history_row_edited,
+    "history-row-backdated": _history_row_backdated,
+    "history-date-too-far-ahead": _history_date_too_far_ahead,
+    "new-ruleset-in-exports": _new_ruleset_in_exports,
     "tests-decision-mismatch": _tests_decision_mismatch,
     "tests-quantity-mismatch": _tests_quantity_mismatch,
 }

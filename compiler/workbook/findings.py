@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..vocabulary import json_number
+from ..vocabulary import format_date, json_number
 from . import catalogue
 
 ERROR = "error"
@@ -77,6 +77,14 @@ def plain_value(value: Any) -> Any:
     return str(value)
 
 
+def shown_value(value: Any) -> Any:
+    """A cell value as people read it beside a message: dates as the messages write them
+    (12/01/2026), whatever the cell held; the rest as `plain_value`."""
+    if isinstance(value, (dt.date, dt.datetime)):
+        return format_date(value)
+    return plain_value(value)
+
+
 def errors(findings: Iterable[Finding]) -> list[Finding]:
     return [f for f in findings if f.severity == ERROR]
 
@@ -96,7 +104,7 @@ def as_text(findings: list[Finding]) -> str:
     """One line per finding, errors first, as staff read them."""
     lines = []
     for f in errors(findings) + warnings(findings):
-        shown = "" if f.value is None else f" (found: {plain_value(f.value)!r})"
+        shown = "" if f.value is None else f" (found: {shown_value(f.value)!r})"
         lines.append(f"{f.severity.upper()} {f.where}{shown}: {f.message}")
     return "\n".join(lines)
 

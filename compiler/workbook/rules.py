@@ -5,13 +5,11 @@ their required headers."""
 
 from __future__ import annotations
 
-import difflib
-
 import pandas as pd
 
 from .. import codes, names
 from ..vocabulary import CODE_SYSTEMS
-from . import schemas
+from . import schemas, slips
 from .findings import WARNING, Finding
 from .reader import Sheet
 
@@ -20,9 +18,28 @@ ON_LIST = "Concomitant drug on list"
 CODE_SYSTEM_KEYS = {label: key for key, label in CODE_SYSTEMS.items()}  # "NDC" -> "ndc"
 
 
-def check(sheets: dict[str, Sheet], frames: dict[str, pd.DataFrame]) -> list[Finding]:
+def check(
+    sheets: dict[str, Sheet], frames: dict[str, pd.DataFrame], found: list[Finding] = ()
+) -> list[Finding]:
+    """The cross-sheet rules' findings; `found`: the findings already made of single cells, so
+    that a reference to an id that is itself in error is reported once, at that id."""
+
     def have(*wanted: str) -> bool:
         return all(w in sheets and sheets[w].complete for w in wanted)
+
+    in_error = {(f.sheet, f.column, f.cell) for f in found}
+    columns_in_error = {(sheet, column) for sheet, column, _ in in_error}
+
+    def broken(target: str, header: str) -> list[str]:
+        """The ids on `target` whose own cell is in error."""
+        if (target, header) not in columns_in_error:
+            return []
+        t = sheets[target]
+        return [
+            value
+            for row, value in frames[target][header].items()
+            if value is not None and (target, header, t.cell(header, row)) in in_error
+        ]
 
     out: list[Finding] = []
     if have("Ruleset"):
@@ -38,7 +55,12 @@ def check(sheets: dict[str, Sheet], frames: dict[str, pd.DataFrame]) -> list[Fin
     for sheet, header, target, target_header in refs:
         if have(sheet, target):
             out += references(
-                sheets[sheet], frames[sheet], header, frames[target][target_header], target
+                sheets[sheet],
+                frames[sheet],
+                header,
+                frames[target][target_header],
+                target,
+                broken(target, target_header),
             )
     if have("Criteria"):
         out += drug_list_when_on_list(
@@ -47,7 +69,9 @@ def check(sheets: dict[str, Sheet], frames: dict[str, pd.DataFrame]) -> list[Fin
             frames["Drug Lists"]["Drug List ID"] if have("Drug Lists") else None,
         )
     if have("Tests", "Criteria"):
-        out += attested_criteria(sheets["Tests"], frames["Tests"], frames["Criteria"])
+        out += attested_criteria(
+            sheets["Tests"], frames["Tests"], frames["Criteria"], broken("Criteria", "Criterion ID")
+        )
     if have("Overrides"):
         out += one_override_per_criterion(sheets["Overrides"], frames["Overrides"])
     if have("Overrides", "Limits"):
@@ -62,8 +86,20 @@ def check(sheets: dict[str, Sheet], frames: dict[str, pd.DataFrame]) -> list[Fin
         )
     if have("Drug Lists"):
         out += names_unique_within_list(sheets["Drug Lists"], frames["Drug Lists"])
+        out += slips.aliases_separated_by_semicolons(sheets["Drug Lists"], frames["Drug Lists"])
+        out += slips.names_not_generic(sheets["Drug Lists"], frames["Drug Lists"])
     if have("Product Codes"):
         out += product_codes(sheets["Product Codes"], frames["Product Codes"])
+    if have("Limits"):
+        both = have("Overrides")
+        out += slips.whole_counts(
+            sheets["Limits"],
+            frames["Limits"],
+            sheets["Overrides"] if both else None,
+            frames["Overrides"] if both else None,
+        )
+    if have("Policies", "History"):
+        out += retirement_recorded(sheets["Policies"], frames["Policies"], frames["History"])
     return out
 
 
@@ -94,13 +130,23 @@ def one_ruleset_row(sheet: Sheet, frame: pd.DataFrame) -> list[Finding]:
 
 
 def references(
-    sheet: Sheet, frame: pd.DataFrame, header: str, known: pd.Series, target: str
+    sheet: Sheet,
+    frame: pd.DataFrame,
+    header: str,
+    known: pd.Series,
+    target: str,
+    broken: list[str] = (),
 ) -> list[Finding]:
+    """Each id in `header` that is not among `known` (the ids on the `target` sheet). An id close
+    to one of `broken` (target ids that are themselves in error, such as `IMATINIB-400MG-TAB`,
+    not an id) is left alone: its finding is at that id, once, not on every row that names it."""
     known_ids = sorted(set(known.dropna()))
     values = frame[header]
     unresolved = values[values.notna() & ~values.isin(known_ids)]
     out = []
     for row, value in unresolved.items():
+        if broken and names.closest(str(value), broken) is not None:
+            continue
         out.append(_unknown(sheet, header, row, value, value, target, known_ids))
     return out
 
@@ -128,9 +174,9 @@ def _unknown(
 
 
 def _suggest(value: str, known: list[str]) -> dict:
-    """What the message suggests typing instead: the closest known id, or the first few."""
-    close = difflib.get_close_matches(str(value), known, n=1, cutoff=0.6)
-    return {**_first_few(known), "close": close[0]} if close else _first_few(known)
+    """What the message suggests typing instead: the known id a typo away, or the first few."""
+    close = names.closest(str(value), known)
+    return {**_first_few(known), "close": close} if close else _first_few(known)
 
 
 def _first_few(known: list[str]) -> dict:
@@ -166,13 +212,15 @@ def drug_list_when_on_list(
     return out
 
 
-def attested_criteria(sheet: Sheet, frame: pd.DataFrame, criteria: pd.DataFrame) -> list[Finding]:
+def attested_criteria(
+    sheet: Sheet, frame: pd.DataFrame, criteria: pd.DataFrame, broken: list[str] = ()
+) -> list[Finding]:
     known = sorted(set(criteria["Criterion ID"].dropna()))
     h = "Attested Criteria"
     out = []
     for row, text in frame[h].items():
         for item in names.split_list(text):
-            if item not in known:
+            if item not in known and not (broken and names.closest(item, broken)):
                 out.append(
                     _unknown(sheet, "Criterion ID", row, text, item, "Criteria", known, column=h)
                 )
@@ -374,6 +422,45 @@ def _malformed_code(
             "typed_as_number": typed_as_number,
         }
     return Finding(finding, sheet.name, sheet.cell("Code", row), "Code", raw, params)
+
+
+RETIREMENT = "retire"  # a Type of Revision that records it: "Retirement", "Retired", …
+
+
+def retirement_recorded(
+    sheet: Sheet, policies: pd.DataFrame, history: pd.DataFrame
+) -> list[Finding]:
+    """A Retired policy's latest History row records the retirement (its Type of Revision says
+    so): the History sheet is the audit trail of when and why a policy stopped applying."""
+    h = "Status"
+    retired = policies[(policies[h] == "Retired") & policies["Policy ID"].notna()]
+    if not len(retired):
+        return []
+    dated = history.dropna(subset=["Review Date"]).sort_values("Review Date", kind="stable")
+    latest = dated.groupby("Policy ID").tail(1).set_index("Policy ID")
+    out = []
+    for row, pid in retired["Policy ID"].items():
+        if pid not in latest.index:
+            continue  # policy-without-history says so
+        last = latest.loc[pid]
+        revision = last["Type of Revision"]
+        if revision is not None and RETIREMENT in revision.casefold():
+            continue
+        out.append(
+            Finding(
+                "retirement-not-in-history",
+                sheet.name,
+                sheet.cell(h, row),
+                h,
+                sheet.frame.at[row, h],
+                {
+                    "policy": pid,
+                    "review_date": last["Review Date"].date(),
+                    "type_of_revision": revision,
+                },
+            )
+        )
+    return out
 
 
 def _num(x: float) -> int | float:

@@ -12,6 +12,7 @@ from ..vocabulary import (  # noqa: F401  (OPTIONAL_SHEETS re-exported)
     CODE_SYSTEMS,
     DECISIONS,
     OPTIONAL_SHEETS,
+    POLICY_STATUSES,
     SHEET_NAMES,
 )
 from .pandera_import import pandera_pandas
@@ -22,6 +23,7 @@ from pandera.typing import Series  # noqa: E402  (after pandera_pandas, which lo
 SLUG = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 
 POLICY_TYPES = ["Per Rx"]
+STATUSES = list(POLICY_STATUSES)  # blank means Active
 MET_WHEN = ["Concomitant drug on list", "Attested"]
 CHANNELS = list(CHANNEL_LABELS.values())  # as the Tests sheet writes them
 CODE_SYSTEM_LABELS = list(CODE_SYSTEMS.values())  # as the Product Codes sheet writes them
@@ -93,6 +95,13 @@ class PoliciesSheet(_Sheet):
         "Approval Duration (months)", "How long an override approval lasts.", "12", ge=1
     )
     notes: Series[str] = _field("Notes", "Optional notes.", "")
+    status: Series[str] = _field(
+        "Status",
+        "Optional: Active (or blank) or Retired. A retired policy keeps its rows; its last History "
+        "row records the retirement.",
+        "Retired",
+        isin=STATUSES,
+    )
 
     required = _required(
         "Policy ID", "Title", "Policy Type", "Review Date", "Approval Duration (months)"

@@ -15,7 +15,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter, quote_sheetname
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from ..atomic import replace_file
+from ..atomic import create_file, replace_file
 from . import schemas
 
 HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
@@ -34,8 +34,10 @@ SHEET_HELP = {
     "Overrides": "One row per product and criterion: the higher maximum when the criterion is met. "
     "A product with no row here has no overrides.",
     "Drug Lists": "One row per drug on a list; a name appears at most once per list.",
-    "History": "One row per revision of a policy. A changed workbook must bring a new row; the "
-    "latest Review Date of a policy equals its Review Date on Policies.",
+    "History": "One row per revision of a policy: the audit trail. A changed workbook must bring "
+    "a new row; the latest Review Date of a policy equals its Review Date on Policies. A published "
+    "row is never edited or removed, and a new row is never dated before the policy's latest "
+    "published one. Retiring a policy: set its Status to Retired and add a 'Retirement' row.",
     "Tests": "Optional: test claims with the decision you expect. A workbook whose Tests fail "
     "does not compile.",
 }
@@ -48,6 +50,7 @@ TEXT_COLUMNS = {("Product Codes", "Code")}
 FIXED_CHOICES = {
     ("Policies", "Policy Type"): schemas.POLICY_TYPES,
     ("Product Codes", "Code System"): schemas.CODE_SYSTEM_LABELS,
+    ("Policies", "Status"): schemas.STATUSES,
     ("Criteria", "Met When"): schemas.MET_WHEN,
     ("Tests", "Channel"): schemas.CHANNELS,
     ("Tests", "Expected Decision"): schemas.EXPECTED_DECISIONS,
@@ -89,16 +92,19 @@ def choices_formula(sheet: str, header: str) -> str | None:
     return None
 
 
-def write_workbook(path: str | Path, rows: dict[str, list[list]] | None = None) -> Path:
+def write_workbook(
+    path: str | Path, rows: dict[str, list[list]] | None = None, *, replace: bool = False
+) -> Path:
     """Write the Instructions sheet and every contract sheet with its headers (row 1), their help
-    and dropdowns, and the given data rows."""
+    and dropdowns, and the given data rows. A new file (FileExistsError if `path` exists: a
+    workbook is staff work) unless `replace`."""
     rows = rows or {}
     wb = openpyxl.Workbook()
     wb.remove(wb.active)
     _instructions(wb.create_sheet(INSTRUCTIONS))
     for name in schemas.SHEETS:
         _contract_sheet(wb.create_sheet(name), name, rows.get(name, []))
-    return save_atomically(wb, path)
+    return save_atomically(wb, path, replace=replace)
 
 
 def _contract_sheet(ws, name: str, data: list[list]) -> None:
@@ -216,8 +222,9 @@ def _letter(sheet: str, header: str) -> str:
     return get_column_letter(list(schemas.columns(sheet)).index(header) + 1)
 
 
-def save_atomically(wb: openpyxl.Workbook, path: str | Path) -> Path:
-    """Save a workbook so that a half-written file never shows."""
+def save_atomically(wb: openpyxl.Workbook, path: str | Path, *, replace: bool = False) -> Path:
+    """Save a workbook so that a half-written file never shows: a new file (FileExistsError if
+    `path` exists) unless `replace`."""
     out = io.BytesIO()
     wb.save(out)
-    return replace_file(path, out.getvalue())
+    return (replace_file if replace else create_file)(path, out.getvalue())

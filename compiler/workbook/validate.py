@@ -42,8 +42,8 @@ def validate(workbook: Workbook) -> Validated:
         frame, sheet_findings = check_sheet(sheet, reported)
         frames[name] = frame
         findings += sheet_findings
-    findings += rules.check(workbook.sheets, frames)
-    return Validated(workbook, frames, _ordered(findings))
+    findings += rules.check(workbook.sheets, frames, findings)
+    return Validated(workbook, frames, ordered(findings))
 
 
 def _reported(reader_findings: list[Finding]) -> set[tuple]:
@@ -63,11 +63,41 @@ def check_sheet(sheet: Sheet, reported: set = frozenset()) -> tuple[pd.DataFrame
     }
     if len(frame) == 0:
         return frame, findings
+    lonely = _only_optional_rows(sheet)
     try:
         schemas.SHEETS[sheet.name].validate(_text_as_str(frame), lazy=True)
     except pa.errors.SchemaErrors as exc:
-        findings += _schema_findings(sheet, frame, exc.schema_errors, bad_cells)
-    return frame, findings
+        failed = _schema_findings(sheet, frame, exc.schema_errors, bad_cells)
+        findings += [f for f in failed if f.code != "required" or _row(f.cell) not in lonely]
+    return frame, findings + list(lonely.values())
+
+
+def _only_optional_rows(sheet: Sheet) -> dict[int, Finding]:
+    """Rows holding only optional cells (a footnote typed on a row of its own, below its product):
+    one finding each, at its first filled cell, instead of one per blank required cell."""
+    required = schemas.required_headers(sheet.name)
+    if not sheet.complete or not required:
+        return {}
+    raw = sheet.frame
+    rows = raw.index[raw[required].isna().all(axis=1)]
+    out = {}
+    for row in rows:
+        filled = [h for h in raw.columns if h not in required and raw.at[row, h] is not None]
+        if not filled:
+            continue
+        out[int(row)] = Finding(
+            "only-optional-cells",
+            sheet.name,
+            sheet.cell(filled[0], row),
+            filled[0],
+            raw.at[row, filled[0]],
+            {"sheet": sheet.name, "filled": filled, "required": required},
+        )
+    return out
+
+
+def _row(cell: str | None) -> int:
+    return _split(cell)[1]
 
 
 def _text_as_str(frame: pd.DataFrame) -> pd.DataFrame:
@@ -142,7 +172,7 @@ def _code(col: pa.Column, check: pa.Check | None) -> tuple[str, dict]:
     return code, params
 
 
-def _ordered(findings: list[Finding]) -> list[Finding]:
+def ordered(findings: list[Finding]) -> list[Finding]:
     """Workbook order: sheet as in the contract, then row, then column."""
     sheet_order = {name: i for i, name in enumerate(schemas.SHEETS)}
 

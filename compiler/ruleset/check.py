@@ -1,0 +1,117 @@
+"""A workbook checked as `dqm compile` checks it, publishing nothing: the sheets (validate), the
+History against the latest published version, the Tests, and the History row a change needs.
+`dqm validate`, `dqm compile` and the app's Draft page all ask `check_workbook`, so a workbook that
+validates clean compiles."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..workbook.findings import Finding, errors
+from ..workbook.schemas import SLUG
+from ..workbook.validate import Validated, ordered, validate_file
+from .build import build
+from .history import audit, new_history_required
+from .store import Store
+from .testsheet import mismatch_findings
+
+
+@dataclass
+class Checked:
+    """A workbook's findings, and what compiling it would publish over."""
+
+    validated: Validated
+    findings: list[Finding]
+    content: dict[str, Any] | None  # the ruleset it would publish, when it has no errors
+    ruleset_id: str | None  # its Ruleset ID, when that is a valid id
+    previous: dict[str, Any] | None  # the latest published version of that ruleset, verified
+    exports: Path | None  # the exports folder checked against (None: none)
+
+    @property
+    def ok(self) -> bool:
+        return not errors(self.findings)
+
+    @property
+    def first_version(self) -> bool:
+        """Whether compiling would start the ruleset in this exports folder (nothing before it)."""
+        return self.exports is not None and self.ruleset_id is not None and self.previous is None
+
+
+def check_workbook(
+    path: str | Path,
+    exports: str | Path | None = "exports",
+    data: bytes | None = None,
+    today: dt.date | None = None,
+) -> Checked:
+    """Every finding `dqm compile` would make of the workbook at `path` (or its bytes `data`)
+    against the exports store at `exports`; StoreError when that store cannot be read. With
+    `exports` None, the workbook alone (as if nothing were published)."""
+    validated = validate_file(path, data)
+    store = Store(exports) if exports is not None else None
+    ruleset_id = _ruleset_id(validated)
+    previous = None
+    if store is not None:
+        store.require_folder(missing_ok=True)
+        previous = store.load(ruleset_id) if ruleset_id and store.versions(ruleset_id) else None
+    findings = list(validated.findings) + audit(validated, previous, today)
+    if store is not None and ruleset_id and previous is None:
+        findings += _new_ruleset(validated, store, ruleset_id)
+    content = None
+    if validated.ok:
+        content = build(validated)
+        findings += mismatch_findings(validated, content)
+        if not errors(findings):
+            findings += new_history_required(validated, previous, content)
+    findings = ordered(findings)
+    return Checked(
+        validated,
+        findings,
+        content if not errors(findings) else None,
+        ruleset_id,
+        previous,
+        store.root if store is not None else None,
+    )
+
+
+def first_version_note(ruleset_id: str, exports: str | Path) -> str:
+    """What `validate` and `compile` say when the ruleset has no version in the folder yet."""
+    return f"first version of {ruleset_id} in {shown_folder(exports)}: no earlier versions there"
+
+
+def shown_folder(folder: str | Path) -> str:
+    """A folder as the person typed it, a relative one marked as such: ./exports."""
+    text = str(folder)
+    return text if Path(text).is_absolute() or text.startswith(".") else f"./{text}"
+
+
+def _ruleset_id(validated: Validated) -> str | None:
+    frame = validated.frames.get("Ruleset")
+    if frame is None or len(frame) == 0 or "Ruleset ID" not in frame:
+        return None
+    value = frame["Ruleset ID"].iloc[0]
+    return value if isinstance(value, str) and re.match(SLUG, value) else None
+
+
+def _new_ruleset(validated: Validated, store: Store, ruleset_id: str) -> list[Finding]:
+    """A warning when the folder holds other rulesets but not this one: a changed Ruleset ID, or
+    the wrong folder, would otherwise start a new history at v1 without a word."""
+    others = store.ruleset_ids()
+    if not others:
+        return []
+    sheet = validated.workbook.sheets["Ruleset"]
+    row = int(validated.frames["Ruleset"].index[0])
+    return [
+        Finding(
+            "new-ruleset-in-exports",
+            "Ruleset",
+            sheet.cell("Ruleset ID", row),
+            "Ruleset ID",
+            sheet.frame.at[row, "Ruleset ID"],
+            {"ruleset_id": ruleset_id, "exports": shown_folder(store.root), "published": others},
+            "warning",
+        )
+    ]

@@ -1,0 +1,113 @@
+"""Slips that read as valid but would silently decide claims wrongly: a comma where Also Known As
+wants `;` (two names become one that no claim spells), a list name made only of dosage forms and
+units (`tablet` would match every tablet), a fraction of a tablet as a limit. Each is a finding on
+its cell. The rows' own schemas have passed or failed on their own; these read the typed frames.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from .. import names
+from ..vocabulary import COUNTABLE_UNITS
+from .findings import WARNING, Finding
+from .reader import Sheet
+
+ALIASES = "Also Known As"
+CHANNEL_HEADERS = ("Retail Max Qty per Rx", "Home Delivery Max Qty per Rx")
+
+
+def aliases_separated_by_semicolons(sheet: Sheet, frame: pd.DataFrame) -> list[Finding]:
+    """A `,` in Also Known As: the contract's separator is `;` only."""
+    out = []
+    for row, text in frame[ALIASES].items():
+        if text is None or "," not in text:
+            continue
+        fixed = "; ".join(
+            part.strip() for piece in text.split(";") for part in piece.split(",") if part.strip()
+        )
+        out.append(
+            Finding(
+                "comma-in-aliases",
+                sheet.name,
+                sheet.cell(ALIASES, row),
+                ALIASES,
+                sheet.frame.at[row, ALIASES],
+                {"value": text, "fixed": fixed},
+            )
+        )
+    return out
+
+
+def names_not_generic(sheet: Sheet, frame: pd.DataFrame) -> list[Finding]:
+    """A drug or alias that is only dosage forms, units and numbers (names.GENERIC_WORDS)."""
+    out = []
+    for row, drug, aliases in zip(frame.index, frame["Drug"], frame[ALIASES], strict=True):
+        for header, name in [("Drug", drug)] + [(ALIASES, a) for a in names.split_list(aliases)]:
+            if name and names.is_generic(name):
+                out.append(
+                    Finding(
+                        "name-too-generic",
+                        sheet.name,
+                        sheet.cell(header, row),
+                        header,
+                        sheet.frame.at[row, header],
+                        {"name": name},
+                    )
+                )
+    return out
+
+
+def whole_counts(
+    limits_sheet: Sheet,
+    limits: pd.DataFrame,
+    overrides_sheet: Sheet | None = None,
+    overrides: pd.DataFrame | None = None,
+) -> list[Finding]:
+    """A warning on a limit or override maximum that is a fraction of a countable unit (75.5
+    tablets): a pharmacy dispenses whole tablets, so the number is most likely mistyped."""
+    sheets = [(limits_sheet, limits)]
+    if overrides_sheet is not None and overrides is not None:
+        sheets.append((overrides_sheet, overrides))
+    fractions = [
+        (sheet, header, frame[frame[header] % 1 > 0])
+        for sheet, frame in sheets
+        for header in CHANNEL_HEADERS
+    ]
+    if not any(len(f) for _, _, f in fractions):
+        return []  # the usual case: no unit is asked about
+    countable = {u: _countable(u) for u in set(limits["Unit"].dropna())}
+    units = {
+        pid: unit
+        for pid, unit in zip(limits["Product ID"], limits["Unit"], strict=True)
+        if pid is not None and unit is not None and countable[unit]
+    }
+    out = []
+    for sheet, header, frame in fractions:
+        for row, pid, qty in zip(frame.index, frame["Product ID"], frame[header], strict=True):
+            if pid not in units:
+                continue
+            out.append(
+                Finding(
+                    "fractional-count",
+                    sheet.name,
+                    sheet.cell(header, row),
+                    header,
+                    sheet.frame.at[row, header],
+                    {
+                        "product": pid,
+                        "unit": units[pid],
+                        "header": header,
+                        "value": float(qty),
+                        "whole": math.floor(qty),
+                    },
+                    WARNING,
+                )
+            )
+    return out
+
+
+def _countable(unit: str) -> bool:
+    return any(word in COUNTABLE_UNITS for word in names.normalize(unit).split())
