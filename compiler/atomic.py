@@ -42,27 +42,6 @@ def replace_file(path: str | Path, data: bytes | list) -> Path:
     return path
 
 
-@contextlib.contextmanager
-def writing(path: str | Path) -> Iterator[BinaryIO]:
-    """A binary file to write `path` through, for output too large to hold (decisions streamed
-    batch by batch): a temporary file beside `path`, fsynced and renamed over it when the block
-    ends, removed when the block raises, so `path` is complete or as it was before."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            yield out
-            out.flush()
-            os.fsync(out.fileno())
-        os.chmod(tmp, 0o644)  # as _temp_beside: readable by the file's readers
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    _fsync_dir(path.parent)
-
-
 def create_file(path: str | Path, data: bytes | list) -> Path:
     """Create `path` atomically; FileExistsError if it exists (the link never overwrites)."""
     path = Path(path)

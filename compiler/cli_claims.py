@@ -64,7 +64,7 @@ def _stream_decisions(args: argparse.Namespace, decide, fmt: str) -> int:
 
     try:
         if args.output:
-            with _writing(args.output) as sink:
+            with _writing(args.output, args.claims) as sink:
                 run(sink)
         else:
             run(sys.stdout.buffer)
@@ -194,12 +194,23 @@ def _output_format(args: argparse.Namespace) -> str:
     return suffix if suffix in ("json", "jsonl", "parquet") else "csv"
 
 
-def _writing(path: str):
-    from .atomic import writing
+def _writing(output: str, claims: str, what: str = "decisions"):
+    """--output replaced whole through a temporary file, or left as it was (atomic.replacing);
+    never the claims file itself, nor a folder."""
+    from .atomic import replacing
 
-    if Path(path).is_dir():
-        raise UserError(f"--output {path} is a folder; give a file name.")
-    return writing(path)
+    path = Path(output)
+    if claims != "-" and _same_file(path, Path(claims)):
+        raise UserError(
+            f"--output {path} is the claims file itself; give another file name for the {what}."
+        )
+    if path.is_dir():
+        raise UserError(f"--output {path} is a folder; give a file name for the {what}.")
+    return replacing(path)
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    return a.resolve() == b.resolve() or (a.exists() and b.exists() and os.path.samefile(a, b))
 
 
 def impact(args: argparse.Namespace) -> int:
@@ -231,7 +242,7 @@ def impact(args: argparse.Namespace) -> int:
         batches = claims_batches(source, "Standard input")
         try:
             if args.output:
-                with _writing(args.output) as sink:
+                with _writing(args.output, args.claims, "changed claims") as sink:
                     writer = DecisionWriter(sink, fmt, IMPACT_SCHEMA)
                     transitions = impact_stream(batches, before, after, writer.write, Tally())
                     writer.close()

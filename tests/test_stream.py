@@ -301,7 +301,10 @@ def test_an_unwritable_output_is_one_line(dqm, tmp_path):
         "decide", tmp_path / "claims.csv", "--ruleset", V3, "--output", tmp_path / "no" / "d.csv"
     )
     assert (code, out) == (2, "")
-    assert err == f"dqm: Cannot write {tmp_path / 'no' / 'd.csv'}: No such file or directory.\n"
+    assert err == (
+        f"dqm: Cannot write {tmp_path / 'no' / 'd.csv'}: the folder {tmp_path / 'no'} does not "
+        "exist.\n"
+    )
 
 
 def test_parquet_on_standard_input_is_refused_in_one_line(dqm, tmp_path):
