@@ -143,7 +143,7 @@ def test_csv_read_by_spark_decides_its_odd_rows_as_one_process(spark, v3, tmp_pa
     assert sorted(p.name for p in tmp_path.iterdir()) == ["claims.csv", "decisions"]
 
 
-def test_spark_impact_counts_exactly_as_one_process(spark, v3, tmp_path):
+def test_spark_impact_counts_exactly_as_one_process(spark, v3, tmp_path, dqm):
     raised = copy.deepcopy(v3)
     product = next(
         p for p in raised["policies"][0]["products"] if p["product_id"] == "imatinib-400mg-tab"
@@ -167,6 +167,16 @@ def test_spark_impact_counts_exactly_as_one_process(spark, v3, tmp_path):
     expected = pd.concat(rows, ignore_index=True).sort_values("claim_id", ignore_index=True)
     assert got["claim_id"].tolist() == expected["claim_id"].tolist()
     assert got["change"].tolist() == expected["change"].tolist()
+    # The command line: the transitions printed, the changed claims written by Spark.
+    out = tmp_path / "changed"
+    ran = dqm("impact", "oncology-dqm", "2", "3", path, "--spark", "local[2]", "--output", out)
+    assert (ran.code, ran.err) == (0, "")
+    assert ran.out.splitlines()[0] == (
+        f"oncology-dqm v2 → v3: 0 of 50,000 claims decide differently; the changed claims are in "
+        f"{out}."
+    )
+    assert ran.out.splitlines()[-1].split() == ["all", "claims", "50,000", "2,816,230", "2,816,230"]
+    assert pq.read_table(out).num_rows == 0
 
 
 def test_a_missing_column_is_one_clear_error(spark, v3, tmp_path, dqm):
