@@ -119,11 +119,11 @@ def test_csv_read_by_spark_decides_its_odd_rows_as_one_process(spark, v3, tmp_pa
     # Spark cannot say on which line a row was: only that message differs.
     assert got["message"][1] == (
         "Invalid: a row has 7 fields but the header has 6; put double quotes around a value "
-        "that contains a comma."
+        "that contains a comma; attested criterion 'x' is not one of the ruleset's criteria."
     )
     assert want["message"][1] == (
         "Invalid: line 4 has 7 fields but the header has 6; put double quotes around a value "
-        "that contains a comma."
+        "that contains a comma; attested criterion 'x' is not one of the ruleset's criteria."
     )
     same = [i for i in range(len(want)) if i != 1]
     pd.testing.assert_frame_equal(
