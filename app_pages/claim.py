@@ -1,5 +1,7 @@
-"""One claim: the reviewer types a claim and reads the engine's decision, its explanation, and a
-picture of the rule for that product and channel."""
+"""One claim: the reviewer types a claim (a date of service, and the product by its id, an NDC or
+an RxCUI) and reads which version is in effect on that date, the decision of that version (or of
+the one chosen in the sidebar), its explanation, and a picture of the rule for that product and
+channel."""
 
 from __future__ import annotations
 

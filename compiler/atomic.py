@@ -5,7 +5,7 @@ what `os` offers on Windows as on POSIX (policy staff run dqm on Windows laptops
 A write that the operating system refuses (no permission, a full disk, a folder that is a file)
 raises `WriteError`, one line naming the file and the reason in plain words, and leaves no
 temporary file behind. `create_file` never replaces a file (FileExistsError: the caller says why
-it matters); `replace_file` and `replacing` replace one whole, or leave it as it was.
+it matters); `replace_file` and `writing` replace one whole, or leave it as it was.
 """
 
 from __future__ import annotations
@@ -42,33 +42,36 @@ def replace_file(path: str | Path, data: bytes | list) -> Path:
     return path
 
 
+@contextlib.contextmanager
+def writing(path: str | Path) -> Iterator[BinaryIO]:
+    """A binary file to write `path` through, for output too large to hold (decisions streamed
+    batch by batch): a temporary file beside `path`, fsynced and renamed over it when the block
+    ends, removed when the block raises, so `path` is complete or as it was before."""
+    path = Path(path)
+    with _reported(path):
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            yield out
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(tmp, 0o644)  # as _temp_beside: readable by the file's readers
+        os.replace(tmp, path)
+    except BaseException as exc:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        if isinstance(exc, OSError):  # a full disk, a folder made read-only meanwhile
+            raise WriteError(path, why(exc, path)) from None
+        raise
+    with _reported(path):
+        _fsync_dir(path.parent)
+
+
 def create_file(path: str | Path, data: bytes | list) -> Path:
     """Create `path` atomically; FileExistsError if it exists (the link never overwrites)."""
     path = Path(path)
     with _reported(path, passing=FileExistsError):
         return place(_temp_beside(path, data), path)
-
-
-@contextlib.contextmanager
-def replacing(path: str | Path) -> Iterator[BinaryIO]:
-    """A binary stream whose bytes replace `path` whole once the block ends without an error; on
-    an error `path` is left as it was and the temporary file is removed. For output written as it
-    is made (decisions), never held in memory whole."""
-    path = Path(path)
-    with _reported(path):
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as out:
-                yield out
-                out.flush()
-                os.fsync(out.fileno())
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, path)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
-            raise
-        _fsync_dir(path.parent)
 
 
 def make_folder(path: str | Path) -> Path:

@@ -10,7 +10,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from .cli import UserError, _version, _workbook
+from .cli import UserError, _same_file, _version, _workbook
 from .ruleset.store import Store, StoreError
 from .workbook import findings
 
@@ -38,6 +38,11 @@ def decide(args: argparse.Namespace) -> int:
             f"--as-of chooses among a ruleset's published versions, but {args.ruleset} is one "
             "version file; give the ruleset's id (with --exports), or leave out --as-of."
         ) from None
+    if args.output and args.claims != "-" and _same_file(Path(args.output), Path(args.claims)):
+        raise UserError(
+            f"--output {args.output} is the claims file itself; give another file name for the "
+            "decisions."
+        )
     fmt = _output_format(args)
     if args.spark:
         return _decide_on_spark(args, chosen, as_of, fmt)
@@ -64,7 +69,7 @@ def _stream_decisions(args: argparse.Namespace, decide, fmt: str) -> int:
 
     try:
         if args.output:
-            with _writing(args.output, args.claims) as sink:
+            with _writing(args.output) as sink:
                 run(sink)
         else:
             run(sys.stdout.buffer)
@@ -194,23 +199,12 @@ def _output_format(args: argparse.Namespace) -> str:
     return suffix if suffix in ("json", "jsonl", "parquet") else "csv"
 
 
-def _writing(output: str, claims: str, what: str = "decisions"):
-    """--output replaced whole through a temporary file, or left as it was (atomic.replacing);
-    never the claims file itself, nor a folder."""
-    from .atomic import replacing
+def _writing(path: str):
+    from .atomic import writing
 
-    path = Path(output)
-    if claims != "-" and _same_file(path, Path(claims)):
-        raise UserError(
-            f"--output {path} is the claims file itself; give another file name for the {what}."
-        )
-    if path.is_dir():
-        raise UserError(f"--output {path} is a folder; give a file name for the {what}.")
-    return replacing(path)
-
-
-def _same_file(a: Path, b: Path) -> bool:
-    return a.resolve() == b.resolve() or (a.exists() and b.exists() and os.path.samefile(a, b))
+    if Path(path).is_dir():
+        raise UserError(f"--output {path} is a folder; give a file name.")
+    return writing(path)
 
 
 def impact(args: argparse.Namespace) -> int:
@@ -242,7 +236,7 @@ def impact(args: argparse.Namespace) -> int:
         batches = claims_batches(source, "Standard input")
         try:
             if args.output:
-                with _writing(args.output, args.claims, "changed claims") as sink:
+                with _writing(args.output) as sink:
                     writer = DecisionWriter(sink, fmt, IMPACT_SCHEMA)
                     transitions = impact_stream(batches, before, after, writer.write, Tally())
                     writer.close()

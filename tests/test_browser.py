@@ -212,6 +212,7 @@ def test_compare_page_lists_changes_and_impact(page):
 def test_history_page_shows_the_timeline(page):
     open_page(page, "History", "History of oncology-dqm")
     main = page.get_by_test_id("stMain")
+    main.get_by_role("heading", level=4).nth(2).wait_for()  # a loaded VM draws them one by one
     headings = [h.strip() for h in main.get_by_role("heading", level=4).all_inner_texts()]
     assert headings == ["v4", "v3", "v2", "v1"]
     assert "In effect from 2025-12-08; imatinib-per-rx reviewed 2026-12-01" in main.inner_text()

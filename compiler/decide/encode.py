@@ -129,11 +129,24 @@ def quantities(series: Column, n: int) -> tuple[np.ndarray, Coded | Plain]:
     return numbers[codes], Coded(codes, texts)
 
 
-def service_days(series: Column, n: int) -> tuple[np.ndarray, Coded]:
+@dataclass
+class Dates(Coded):
+    """A date of service column as read: codes into the dates as echoed, and each one's day
+    number (read once for a batch decided in parts)."""
+
+    day_of: np.ndarray = None  # per category, then NO_DATE for a missing one
+
+    def take(self, rows: np.ndarray) -> Dates:
+        return Dates(self.codes[rows], self.categories, self.day_of)
+
+
+def service_days(series: Column, n: int) -> tuple[np.ndarray, Dates]:
     """Each claim's date of service as a day number, NO_DATE (missing or blank) or BAD_DATE (not
     a date in the contract's grammar), and as the decision echoes it: YYYY-MM-DD (`20240601` ->
     `2024-06-01`), or as given when it is not a date. Each distinct text is read once. A column
     of timestamps (a table's date column) is read as its dates."""
+    if isinstance(series, Dates):
+        return series.day_of[series.codes], series
     if isinstance(series, pd.Series) and pd.api.types.is_datetime64_any_dtype(series.dtype):
         series = series.dt.strftime("%Y-%m-%d")  # a time of day is not part of a date of service
     codes, texts = encode(series, n)
@@ -142,7 +155,8 @@ def service_days(series: Column, n: int) -> tuple[np.ndarray, Coded]:
         date = service_date(text)
         days.append(date.toordinal() if date else NO_DATE if not text.strip() else BAD_DATE)
         shown.append(date.isoformat() if date else text)
-    return np.array(days + [NO_DATE], dtype=np.int64)[codes], Coded(codes, shown)
+    day_of = np.array(days + [NO_DATE], dtype=np.int64)
+    return day_of[codes], Dates(codes, shown, day_of)
 
 
 def channel_code(text: str) -> int:

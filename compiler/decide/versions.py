@@ -134,8 +134,10 @@ class Versions:
                 part[OUT_OF_EFFECT] = Coded(dates.codes[rows], notes)
                 version = self.first  # decides whether the claim is valid; names no version
             parts.append((rows, self.engine(int(version)).decide_columns(part, len(rows))))
-        merged = _merge(parts, n)
+        merged = _merge(parts, n, skip=("claim_id", "date_of_service"))
+        # What the claim says, whichever version decided it: echoed once for the whole batch.
         merged["claim_id"] = claim_ids(columns["claim_id"], n)
+        merged["date_of_service"] = dates
         return decision_frame(merged)
 
     def explain(
@@ -170,11 +172,16 @@ class Versions:
         return f" (it takes effect on {self.effective[version].isoformat()})"
 
 
-def _merge(parts: list[tuple[np.ndarray, dict[str, Any]]], n: int) -> dict[str, Any]:
+def _merge(
+    parts: list[tuple[np.ndarray, dict[str, Any]]], n: int, skip: tuple[str, ...] = ()
+) -> dict[str, Any]:
     """The decision columns of groups of claims (their rows, their columns) as one batch's, in
-    input order: coded text re-coded over the groups' distinct values, numbers spread back."""
+    input order: coded text re-coded over the groups' distinct values, numbers spread back. The
+    columns in `skip` are left to the caller."""
     out: dict[str, Any] = {}
     for key, first in parts[0][1].items():
+        if key in skip:
+            continue
         if first is None:
             out[key] = None
         elif isinstance(first, Coded):
