@@ -119,7 +119,7 @@ def measure(args: list[str], runs: int, clean: Path | None = None) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--sizes", type=int, nargs="+", default=[1_000_000, 8_000_000, 20_000_000])
+    ap.add_argument("--sizes", type=int, nargs="*", default=[1_000_000, 8_000_000, 20_000_000])
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--spark-claims", type=int, default=10_000_000)
     ap.add_argument("--skip-spark", action="store_true")

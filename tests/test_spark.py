@@ -5,6 +5,7 @@ quiet session for the module (Java 17 or later and the spark extra: scripts/setu
 from __future__ import annotations
 
 import copy
+import datetime as dt
 
 import numpy as np
 import pandas as pd
@@ -18,6 +19,7 @@ from compiler.decide.decisions import decisions_table
 from compiler.decide.engine import Engine
 from compiler.decide.impact import Transitions, compare
 from compiler.decide.sources import claims_batches
+from compiler.decide.versions import Versions
 from compiler.ruleset.store import Store
 from tests.fixtures.paths import EXPORTS
 
@@ -141,7 +143,7 @@ def test_csv_read_by_spark_decides_its_odd_rows_as_one_process(spark, v3, tmp_pa
     assert sorted(p.name for p in tmp_path.iterdir()) == ["claims.csv", "decisions"]
 
 
-def test_spark_impact_counts_exactly_as_one_process(spark, v3, tmp_path):
+def test_spark_impact_counts_exactly_as_one_process(spark, v3, tmp_path, dqm):
     raised = copy.deepcopy(v3)
     product = next(
         p for p in raised["policies"][0]["products"] if p["product_id"] == "imatinib-400mg-tab"
@@ -165,6 +167,16 @@ def test_spark_impact_counts_exactly_as_one_process(spark, v3, tmp_path):
     expected = pd.concat(rows, ignore_index=True).sort_values("claim_id", ignore_index=True)
     assert got["claim_id"].tolist() == expected["claim_id"].tolist()
     assert got["change"].tolist() == expected["change"].tolist()
+    # The command line: the transitions printed, the changed claims written by Spark.
+    out = tmp_path / "changed"
+    ran = dqm("impact", "oncology-dqm", "2", "3", path, "--spark", "local[2]", "--output", out)
+    assert (ran.code, ran.err) == (0, "")
+    assert ran.out.splitlines()[0] == (
+        f"oncology-dqm v2 → v3: 0 of 50,000 claims decide differently; the changed claims are in "
+        f"{out}."
+    )
+    assert ran.out.splitlines()[-1].split() == ["all", "claims", "50,000", "2,816,230", "2,816,230"]
+    assert pq.read_table(out).num_rows == 0
 
 
 def test_a_missing_column_is_one_clear_error(spark, v3, tmp_path, dqm):
@@ -188,3 +200,31 @@ def test_a_missing_column_is_one_clear_error(spark, v3, tmp_path, dqm):
         "dqm: The claims DataFrame has no quantity column (its columns are: product_id, channel); "
         "it must name channel, quantity and at least one of product_id, ndc and rxcui.\n"
     )
+
+
+def test_spark_decides_each_claim_by_the_version_in_effect_on_its_date(spark, tmp_path):
+    store = Store(EXPORTS)
+    docs = {v: store.load("oncology-dqm", v) for v in store.versions("oncology-dqm")}
+    path = tmp_path / "claims.csv"
+    path.write_text(
+        "claim_id,product_id,channel,quantity,date_of_service\n"
+        "D1,imatinib-400mg-tab,retail,61,2024-06-01\n"
+        "D2,imatinib-400mg-tab,retail,61,20250101\n"
+        "D3,imatinib-400mg-tab,retail,61,2026-03-02\n"
+        "D4,imatinib-400mg-tab,retail,61,2020-01-01\n"
+        "D5,imatinib-400mg-tab,retail,61,\n"
+    )
+    claims, width = dqm_spark.read_claims(spark, str(path))
+    got = dqm_spark.decide(claims, list(docs.values()), csv_width=width).toPandas()
+    versions = Versions.of(docs)
+    want = pd.concat(
+        [decisions_table(versions.decide(b)).to_pandas() for b in claims_batches(path)],
+        ignore_index=True,
+    )
+    pd.testing.assert_frame_equal(got, want)
+    assert got["ruleset_version"].tolist()[:3] == [1, 2, 4]
+    assert got["decision"].tolist()[3] == "not_applicable" and pd.isna(got["ruleset_version"][3])
+    as_of = dqm_spark.decide(
+        claims, list(docs.values()), as_of=dt.date(2024, 6, 1), csv_width=width
+    )
+    assert set(as_of.toPandas()["ruleset_version"]) == {1}

@@ -302,5 +302,21 @@ def test_an_unwritable_output_is_one_line(dqm, tmp_path):
     )
     assert (code, out) == (2, "")
     assert err == (
-        f"dqm: Cannot write {tmp_path / 'no' / 'd.csv'}: the folder {tmp_path / 'no'} does not exist.\n"
+        f"dqm: Cannot write {tmp_path / 'no' / 'd.csv'}: the folder {tmp_path / 'no'} does not "
+        "exist.\n"
+    )
+
+
+def test_parquet_on_standard_input_is_refused_in_one_line(dqm, tmp_path):
+    pq.write_table(
+        pa.table({"product_id": ["x"], "channel": ["retail"], "quantity": ["1"]}),
+        tmp_path / "c.parquet",
+    )
+    code, out, err = dqm(
+        "decide", "-", "--ruleset", V3, stdin=(tmp_path / "c.parquet").read_bytes()
+    )
+    assert (code, out) == (2, "")
+    assert err == (
+        "dqm: Standard input is a Parquet file, which is read from a file or a folder: give its "
+        "path.\n"
     )

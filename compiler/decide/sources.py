@@ -71,6 +71,10 @@ def csv_batches(
     """The claims of CSV text on `stream`, about `block_bytes` at a time, each batch ending at the
     end of a record (never inside a quoted value holding a line break)."""
     buf = _read(stream, name, block_bytes).removeprefix(BOM)
+    if buf.startswith(_PARQUET_MAGIC):  # Parquet's footer, at the end, says where its data is
+        raise ClaimsFileError(
+            f"{name} is a Parquet file, which is read from a file or a folder: give its path."
+        )
     # The header row, whole; never read on through what is no header (/dev/zero has no line
     # break): claims_header refuses NUL bytes, and a "header" of blocks on end.
     while b"\n" not in buf and b"\x00" not in buf[:SNIFF] and len(buf) <= 4 * block_bytes:
