@@ -9,6 +9,11 @@ Recorded 2026-11-27, 2-core x86_64 build machine, Python 3.11.7, Streamlit 1.67,
     One claim page, warm rerun ..............   79 ms
     Rule picture (decide + chart spec) ......   73 ms
     Batch: decide 10,000 uploaded claims ....  133 ms  (the script run after "Decide all")
+Recorded 2026-12-01 08:48 UTC after issue 14 (load average ~1.1), medians of 7:
+    One claim page, cold (caches cleared) ...  156 ms
+    One claim page, warm rerun ..............   13 ms  (versions and the chart spec are kept)
+    Rule picture, built afresh ..............   60 ms
+    Batch: decide 10,000 uploaded claims ....   37 ms  (decided as uploaded, 1,000 rows shown)
 AppTest times exclude the browser's rendering; the browser tier's whole run is about 30 s for 6 scenarios.
 """
 
@@ -85,7 +90,7 @@ def batch_upload(data: bytes) -> float:
     elapsed = timed(at.run)
     assert not at.exception, at.exception
     n = data.count(b"\n") - 1
-    assert any(h.value.startswith(f"{n} decisions by ") for h in at.subheader), (
+    assert any(h.value.startswith(f"{n:,} decisions by ") for h in at.subheader), (
         "the batch was not decided"
     )
     return elapsed
