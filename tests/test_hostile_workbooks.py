@@ -432,7 +432,7 @@ def test_largest_hostile_input_is_refused_fast_in_bounded_memory(tmp_path):
     grown = peak_rss_mb() - base
     assert [(f.sheet, f.cell) for f in errors(result.findings)] == [("Drug Lists", None)]
     assert elapsed < 10, f"{elapsed:.1f}s"
-    assert grown < 300, f"peak RSS grew {grown:.0f} MB"
+    assert grown < 100, f"peak RSS grew {grown:.0f} MB"
 
 
 def test_every_corpus_case_has_its_expected_findings_here():
