@@ -185,7 +185,9 @@ def test_a_draft_s_cells_and_a_claims_file_s_name_are_shown_as_text(hostile, bro
     page.get_by_test_id("stAlertContentError").wait_for()
     wait_idle(page)
     error = page.get_by_test_id("stAlertContentError").inner_text().replace(WORD_JOINER, "")
-    assert error.startswith(f"{claims.name}: The claims file has no product_id, ndc or rxcui column")
+    assert error.startswith(
+        f"{claims.name}: The claims file has no product_id, ndc or rxcui column"
+    )
     assert "**product**" in error
     assert markup_in(page) == []
     assert [u for u in requested if "evil" in u] == []
