@@ -419,9 +419,9 @@ def test_a_graph_edited_by_hand_is_refused_by_readers_and_by_the_next_publish(
     assert str(exc.value) == refusal
     assert dqm("versions", "--exports", exports_copy) == (2, "", f"dqm: {refusal}\n")
     # A publish would list the changed graph as published: it stops before writing anything.
-    workbook = revised("a.xlsx", ["apalutamide"], [dt.date(2026, 1, 15)])
+    workbook = revised("a.xlsx", ["apalutamide"], [dt.date(2027, 1, 15)])
     assert dqm("compile", workbook, "--exports", exports_copy) == (2, "", f"dqm: {refusal}\n")
-    assert store.versions(RULESET) == [1, 2, 3]
+    assert store.versions(RULESET) == [1, 2, 3, 4]
 
 
 def test_an_index_edited_by_hand_is_refused_by_readers(exports_copy, dqm):
@@ -451,7 +451,7 @@ def test_a_publish_never_writes_through_a_symbolic_link(link, revised, exports_c
         (folder / ".lock").symlink_to(elsewhere)
         place = folder / ".lock"
     before = sorted(p.name for p in (elsewhere.iterdir() if link == "folder" else []))
-    workbook = revised("a.xlsx", ["apalutamide"], [dt.date(2026, 1, 15)])
+    workbook = revised("a.xlsx", ["apalutamide"], [dt.date(2027, 1, 15)])
     assert dqm("compile", workbook, "--exports", exports_copy) == (
         2,
         "",
