@@ -21,7 +21,6 @@ from .atomic import make_folder, replace_file
 from .decide.claims import quantity_number, quantity_problem, read_claims_csv, service_date
 from .decide.decisions import write_decisions
 from .decide.encode import MISSING, UNKNOWN, channel_code
-from .decide.engine import Engine
 from .decide.versions import Versions
 from .ruleset.build import content_sha256
 from .ruleset.store import Store, canonical_bytes, seal
@@ -177,7 +176,7 @@ def decisions(
         if version is not None and version not in versions:
             continue
         decided = (
-            by_date.decide(frame) if version is None else Engine(versions[version]).decide(frame)
+            by_date.decide(frame) if version is None else by_date.engine(version).decide(frame)
         )
         sink = io.BytesIO()
         write_decisions(decided, sink, "jsonl")  # what `dqm decide --format jsonl` writes
