@@ -201,6 +201,7 @@ class Version {
     const date = hasDate ? readDate(claim.date_of_service) : null;
     const attested = listItems(claim.attested_criteria).map(fold);
     const problems = [];
+    if (claim[RAGGED]) problems.push("more fields than the header");
     if (productProblem) problems.push(productProblem);
     if (channel === null) problems.push("channel missing");
     else if (channel === "unknown") problems.push("channel unknown");
@@ -280,7 +281,7 @@ class Ruleset {
 
   decide(claims, version = null) {
     return claims.map((c, i) => {
-      const claim = { ...c, claim_id: given(c.claim_id) ? c.claim_id : String(i + 1) };
+      const claim = { ...c, [RAGGED]: c[RAGGED], claim_id: given(c.claim_id) ? c.claim_id : String(i + 1) };
       if (version !== null) return this.versions.get(version).decide(claim);
       const date = given(claim.date_of_service) ? readDate(claim.date_of_service) : null;
       if (date === null) return this.versions.get(this.latest).decide(claim);
@@ -324,12 +325,16 @@ function parseCsv(text) {
   return rows.filter((r) => !(r.length === 1 && r[0] === ""));
 }
 const headerKey = (h) => channelKey(h);
+const RAGGED = Symbol("more fields than the header");
 function readClaims(file) {
   const text = fs.readFileSync(file, "utf8").replace(/^\ufeff/, "");
   if (!file.endsWith(".csv")) return text.split("\n").filter((l) => l.trim()).map((l) => JSON.parse(l));
   const [header, ...rows] = parseCsv(text);
   const keys = header.map(headerKey);
-  return rows.map((r) => Object.fromEntries(keys.map((k, j) => [k, r[j] === "" ? undefined : r[j]])));
+  return rows.map((r) => {
+    const claim = Object.fromEntries(keys.map((k, j) => [k, r[j] === "" ? undefined : r[j]]));
+    return r.length > keys.length ? { ...claim, [RAGGED]: true } : claim; // §3: invalid
+  });
 }
 
 // -- §8 conformance ----------------------------------------------------------------------------
