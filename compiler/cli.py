@@ -17,6 +17,7 @@ from .vocabulary import plain_text
 from .workbook import findings as fmt
 
 DEFAULT_EXPORTS = "exports"
+CONFORMANCE_EXPORTS = (DEFAULT_EXPORTS, "conformance/exports")  # the bundled rulesets, and a demo
 _VERSION = re.compile(r"[vV]?([0-9]{1,9})", re.ASCII)
 
 
@@ -162,6 +163,27 @@ def cmd_diff(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_conformance(args: argparse.Namespace) -> int:
+    from .conformance import ConformanceError, check, write
+
+    exports = args.exports or list(CONFORMANCE_EXPORTS)
+    try:
+        if args.check:
+            stale = check(exports, args.out)
+            if stale:
+                print(
+                    f"dqm: {plain_text(stale)}; run dqm conformance to write them.", file=sys.stderr
+                )
+                return 1
+            print(f"The conformance vectors in {args.out}/ are current.")
+            return 0
+        for path in write(exports, args.out):
+            print(path)
+    except ConformanceError as exc:
+        raise UserError(str(exc)) from None
+    return 0
+
+
 def _version(text: str) -> int:
     # ASCII digits only: str.isdigit() and int() would read "３" (full-width) or "٣" as 3.
     m = _VERSION.fullmatch(text)
@@ -299,6 +321,30 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("b")
     _exports(s, "to read")
     s.set_defaults(func=cmd_diff)
+
+    s = sub.add_parser(
+        "conformance",
+        help="write the conformance vectors (inputs and dqm's exact outputs) for consumers",
+    )
+    s.add_argument(
+        "--exports",
+        action="append",
+        metavar="DIR",
+        help="an exports folder whose every published version gets vectors; may be given more "
+        f"than once (default: {' and '.join(CONFORMANCE_EXPORTS)})",
+    )
+    s.add_argument(
+        "--out",
+        default="conformance",
+        metavar="DIR",
+        help="the vectors' folder (default: conformance)",
+    )
+    s.add_argument(
+        "--check",
+        action="store_true",
+        help="write nothing; exit 1 naming the first difference when the vectors in DIR are stale",
+    )
+    s.set_defaults(func=cmd_conformance)
     return p
 
 

@@ -2,19 +2,51 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
-_APOSTROPHES = re.compile(r"['\u2018\u2019\u02bc\u0060\u00b4]")
-_NON_WORD = re.compile(r"[^0-9a-z]+")
+# The contract's drug words (WORKBOOK.md, "Drug names"; docs/consumers.md states it for
+# consumers). Apostrophes are deleted ("John’s" -> "johns"); format characters (soft hyphen,
+# zero-width space) are dropped; every other character that is not a letter, a number or a
+# combining mark is a break: `rifampin–isoniazid`, `Tegretol®XR`, `Dilantin™` (before
+# decomposition, which would make `™` the letters "TM").
+_APOSTROPHES = "'\u2019\u02bc"
+_ASCII_BREAKS = re.compile(r"[^0-9a-z]+")
+_KEPT = frozenset("LMN")  # letters, combining marks (accents, stripped later), numbers
 
 
 def normalize(name: str) -> str:
-    """Case, accents, punctuation, apostrophe style and spacing ignored:
-    "St. John’s  Wort" -> "st johns wort"."""
-    text = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().casefold()
-    text = _APOSTROPHES.sub("", text)
-    return _NON_WORD.sub(" ", text).strip()
+    """A drug name as its words, one space apart: case, accents, punctuation, symbols,
+    apostrophe style and spacing ignored: "St. John’s  Wort" -> "st johns wort",
+    "Tegretol®XR" -> "tegretol xr"."""
+    if name.isascii():  # nearly every name: the same steps, by one regular expression
+        return " ".join(_ASCII_BREAKS.sub(" ", name.replace("'", "").lower()).split())
+    text = "".join(_kept(ch) for ch in name)
+    # Compatibility decomposition (full-width letters, ligatures), case folding, decomposition
+    # again; then the accents (combining marks) go, and whatever is left that is not a letter
+    # or a number (from a decomposed letter) is a break too.
+    text = unicodedata.normalize("NFKD", unicodedata.normalize("NFKD", text).casefold())
+    return " ".join("".join(_folded(ch) for ch in text).split())
+
+
+@functools.lru_cache(maxsize=4096)
+def _kept(ch: str) -> str:
+    """One character of the name before decomposition: itself, nothing, or a break."""
+    category = unicodedata.category(ch)
+    if category == "Cf" or ch in _APOSTROPHES:
+        return ""
+    return ch if category[0] in _KEPT else " "
+
+
+@functools.lru_cache(maxsize=4096)
+def _folded(ch: str) -> str:
+    """One character after decomposition and case folding: accents and apostrophes go,
+    letters and numbers stay, anything else is a break."""
+    category = unicodedata.category(ch)
+    if category[0] == "M" or ch in _APOSTROPHES:
+        return ""
+    return ch if category[0] in "LN" else " "
 
 
 def split_list(text: str | None) -> list[str]:

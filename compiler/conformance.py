@@ -1,0 +1,291 @@
+"""Conformance vectors: inputs and the exact outputs dqm gives, for a consumer who reproduces
+decisions from the version files and docs/consumers.md alone (examples/node-consumer runs them).
+
+Every output here is computed by the library itself (names, codes, the claims grammar, the
+engine through the same CSV reader and JSON-lines writer as `dqm decide`); only the inputs are
+chosen by hand. `dqm conformance` writes them; `--check` says whether the files are current.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from . import codes, names
+from .atomic import make_folder, replace_file
+from .decide.claims import quantity_number, quantity_problem, read_claims_csv, service_date
+from .decide.decisions import write_decisions
+from .decide.encode import MISSING, UNKNOWN, channel_code
+from .decide.versions import Versions
+from .ruleset.build import content_sha256
+from .ruleset.store import Store, canonical_bytes, seal
+from .vocabulary import CHANNELS, CLAIM_COLUMNS, DECISION_COLUMNS
+
+# Every field a consumer compares; the message is there to read, its wording is dqm's own.
+COMPARED = [c for c in DECISION_COLUMNS if c != "message"]
+DEFAULT_EXPORTS = ("exports", "conformance/exports")
+
+
+class ConformanceError(Exception):
+    """The vectors cannot be made or are stale; the message is one line."""
+
+
+# -- normalisation ------------------------------------------------------------------------------
+
+DRUG_TEXTS = [
+    "rifampin", "RIFAMPICIN", "Rifadin 300 mg capsule", "rifaximin", "rifampinx",
+    "Phenytoin Sodium 100 mg capsule", "St. John's Wort", "St John’s wort", "St Johnʼs wort",
+    "John‘s", "rifampin–isoniazid", "rifampin—isoniazid", "rifampin/isoniazid",
+    "Tegretol®XR", "carbamazepine→phenytoin", "Dilantin™", "DEXAMÉTHASONE 4 mg",
+    "Phe\u0301nobarbital", "rif\u00adampin", "rif\u200bampin", "ｒｉｆａｍｐｉｎ", "Straße",
+    "ΡΙΦΑΜΠΙΚΙΝΗ 300", "Ριφαμπικίνη", "ΟΔΟΣ", "Рифампицин", "利福平·胶囊", "vitamin B₁₂",
+    "½ tablet", "ﬁlm-coated", "  spaced   out  ", "®™", "", "tab\tnewline\nend",
+]  # fmt: skip
+NDC_TEXTS = [
+    "47335-475-83", "47335-0475-83", "47335047583", " 47335047583 ", "4733547583",
+    "1234-5678-90", "12345-678-90", "12345-6789-1", "12345-6789-02", "1234-56789-0",
+    "47335-475-8", "47335 475 83", "4733504758x", "٤٧٣٣٥٠٤٧٥٨٣", "473350475830", "-47335-475-83",
+]  # fmt: skip
+RXCUI_TEXTS = ["403879", "0403879", " 403879 ", "0", "000", "12a", "40 3879", "４０３８７９", "-1"]
+QUANTITY_TEXTS = [
+    "60", " 60 ", "\t60\t", "60.0", "2.5", "0.5", "1000000", "1000000.0", "1000000.5", "0",
+    "0.0", "-5", "+5", "1e3", "1,000", "1_000", ".5", "5.", "６０", "٦٠", "abc", "", "   ",
+    "60 tablets", "0x10", "NaN", "inf",
+]  # fmt: skip
+DATE_TEXTS = [
+    "2024-06-01", "20240601", " 2024-06-01 ", "2024-02-29", "2023-02-29", "2024-13-01",
+    "2024-06-31", "2024/06/01", "06/01/2024", "2024-6-1", "240601", "2024-06-01T00:00",
+    "２０２４-06-01", "0000-01-01", "",
+]  # fmt: skip
+CHANNEL_TEXTS = [
+    "retail", "RETAIL", " Retail ", "home_delivery", "Home Delivery", "home-delivery",
+    "HOME__DELIVERY", "home - delivery", "_home_delivery_", "homedelivery", "mail",
+    "home delivery\u00a0", "", "  ", "-_-",
+]  # fmt: skip
+PRODUCT_ID_TEXTS = ["imatinib-400mg-tab", " IMATINIB-400MG-TAB ", "Imatinib-400MG-Tab\u3000"]
+
+
+def normalisation() -> dict[str, Any]:
+    """Each grammar's cases: text in, what dqm reads out (null: not readable)."""
+    return {
+        "drug_words": [{"text": t, "words": names.normalize(t)} for t in DRUG_TEXTS],
+        "ndc": [{"text": t, "ndc": codes.read_ndc(t).value} for t in NDC_TEXTS],
+        "rxcui": [{"text": t, "rxcui": codes.read_rxcui(t).value} for t in RXCUI_TEXTS],
+        "quantity": [
+            {
+                "text": t,
+                "quantity": _number(quantity_number(t)),
+                "valid": quantity_problem(t) is None,
+            }
+            for t in QUANTITY_TEXTS
+        ],
+        "date_of_service": [
+            {"text": t, "date": d.isoformat() if (d := service_date(t)) else None}
+            for t in DATE_TEXTS
+        ],
+        "channel": [{"text": t, "channel": _channel(t)} for t in CHANNEL_TEXTS],
+        "product_id": [{"text": t, "key": t.strip().casefold()} for t in PRODUCT_ID_TEXTS],
+    }
+
+
+def _channel(text: str) -> str | None:
+    code = channel_code(text)
+    return None if code == MISSING else "unknown" if code == UNKNOWN else CHANNELS[code]
+
+
+def _number(x: float | None) -> int | float | None:
+    return None if x is None else int(x) if x.is_integer() else x
+
+
+# -- hashes -------------------------------------------------------------------------------------
+
+TINY = {
+    "schema_version": 2,
+    "ruleset_id": "tiny",
+    "version": 1,
+    "title": "Tiny – ruleset é",
+    "owner": None,
+    "effective_date": "2024-01-01",
+    "source": {"file_name": "tiny.xlsx", "sha256": "0" * 64},
+    "policies": [
+        {
+            "policy_id": "p",
+            "review_date": "2023-06-01",
+            "history": [{"review_date": "2023-06-01", "summary_of_changes": "New."}],
+            "products": [{"product_id": "x", "codes": [], "retail_max_qty": 2.5}],
+        }
+    ],
+    "criteria": [],
+    "drug_lists": [],
+    "tests": [],
+}
+
+
+def hashes(stores: list[Store], out: Path) -> dict[str, Any]:
+    """The two hashes of a tiny document (with the exact bytes each is taken of) and of every
+    published version file."""
+    tiny_latest = {**TINY, "effective_date": "2023-06-01"}  # its latest Review Date: left out
+    documents = []
+    for name, doc in (("tiny", TINY), ("tiny-effective-on-latest-review", tiny_latest)):
+        body = {k: v for k, v in doc.items() if k not in ("sha256", "content_sha256")}
+        body["content_sha256"] = content_sha256(body)
+        sealed = seal(body)
+        documents.append(
+            {
+                "name": name,
+                "document": sealed,
+                "canonical": canonical_bytes(body).decode(),
+                "sha256": sealed["sha256"],
+                "content_sha256": body["content_sha256"],
+            }
+        )
+    files = []
+    for store in stores:
+        for ruleset_id in store.ruleset_ids():
+            for v in store.versions(ruleset_id):
+                doc = store.load(ruleset_id, v)
+                files.append(
+                    {
+                        "file": _relative(store.path(ruleset_id, v), out),
+                        "sha256": doc["sha256"],
+                        "content_sha256": doc["content_sha256"],
+                    }
+                )
+    return {"documents": documents, "files": files}
+
+
+# -- decisions ----------------------------------------------------------------------------------
+
+
+def decisions(
+    store: Store, ruleset_id: str, cases: list[dict[str, Any]], out: Path
+) -> dict[str, Any]:
+    """Each case's claims decided by the real engine: by date of service (`version` null) or by
+    one version, as `dqm decide --version N` decides them."""
+    versions = {v: store.load(ruleset_id, v) for v in store.versions(ruleset_id)}
+    by_date = Versions.of(versions)
+    decided_cases = []
+    for case in cases:
+        frame = read_claims_csv(_csv(case["claims"]))
+        version = case.get("version")
+        if version is not None and version not in versions:
+            continue
+        decided = (
+            by_date.decide(frame) if version is None else by_date.engine(version).decide(frame)
+        )
+        sink = io.BytesIO()
+        write_decisions(decided, sink, "jsonl")  # what `dqm decide --format jsonl` writes
+        rows = [orjson.loads(line) for line in sink.getvalue().splitlines()]
+        decided_cases.append({**case, "version": version, "decisions": rows})
+    return {
+        "ruleset_id": ruleset_id,
+        "versions": [
+            {
+                "version": v,
+                "file": _relative(store.path(ruleset_id, v), out),
+                "sha256": d["sha256"],
+            }
+            for v, d in versions.items()
+        ],
+        "compare": COMPARED,
+        "cases": decided_cases,
+    }
+
+
+def _csv(claims: list[dict[str, str]]) -> bytes:
+    """Claims as a claims CSV (every contract column; a field not given is an empty cell)."""
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow(CLAIM_COLUMNS)
+    for claim in claims:
+        writer.writerow([claim.get(c, "") for c in CLAIM_COLUMNS])
+    return text.getvalue().encode()
+
+
+# -- files --------------------------------------------------------------------------------------
+
+
+def _relative(path: Path, out: Path) -> str:
+    """A version file's path as the vectors in `out` name it: relative to that folder."""
+    return Path(os.path.relpath(path.resolve(), out.resolve())).as_posix()
+
+
+def vectors(exports: list[str | Path], out: str | Path) -> dict[str, bytes]:
+    """File name -> bytes of every vector file to go into `out`, for the rulesets published in
+    `exports`."""
+    out = Path(out)
+    from .conformance_cases import cases_for
+
+    stores = [Store(e) for e in exports]
+    for store in stores:
+        store.require_folder()
+    files = {
+        "normalisation.json": _dump(normalisation()),
+        "hashes.json": _dump(hashes(stores, out)),
+    }
+    for store in stores:
+        for ruleset_id in store.ruleset_ids():
+            name = f"decisions-{ruleset_id}.json"
+            if name in files:
+                raise ConformanceError(f"Ruleset {ruleset_id} is published in two of {exports}.")
+            files[name] = _dump(decisions(store, ruleset_id, cases_for(store, ruleset_id), out))
+    return files
+
+
+def _dump(data: Any) -> bytes:
+    return orjson.dumps(data, option=orjson.OPT_INDENT_2) + b"\n"
+
+
+def write(exports: list[str | Path], out: str | Path) -> list[Path]:
+    """Write the vector files into `out`; a vector file of a ruleset no longer published goes."""
+    files = vectors(exports, out)
+    folder = make_folder(Path(out))
+    for stale in folder.glob("*.json"):
+        if stale.name not in files:
+            stale.unlink()
+    return [replace_file(folder / name, data) for name, data in files.items()]
+
+
+def check(exports: list[str | Path], out: str | Path) -> str | None:
+    """The first difference between the vector files in `out` and fresh ones (None: current)."""
+    files = vectors(exports, out)
+    folder = Path(out)
+    on_disk = sorted(p.name for p in folder.glob("*.json")) if folder.is_dir() else []
+    for name in sorted(set(on_disk) - set(files)):
+        return f"{folder / name} is not a vector file any more (its ruleset is not published)"
+    for name, data in files.items():
+        path = folder / name
+        if not path.is_file():
+            return f"{path} is missing"
+        old = path.read_bytes()
+        if old != data:
+            where = _first_difference(orjson.loads(old), orjson.loads(data), "")
+            return f"{path} is stale: {where or 'its formatting differs'}"
+    return None
+
+
+def _first_difference(old: Any, new: Any, at: str) -> str | None:
+    if isinstance(old, dict) and isinstance(new, dict):
+        for key in [*old, *(k for k in new if k not in old)]:
+            if key not in new or key not in old:
+                return f"{at}.{key} is {'gone' if key not in new else 'new'}"
+            if (found := _first_difference(old[key], new[key], f"{at}.{key}")) is not None:
+                return found
+        return None
+    if isinstance(old, list) and isinstance(new, list):
+        for i, (a, b) in enumerate(zip(old, new, strict=False)):
+            if (found := _first_difference(a, b, f"{at}[{i}]")) is not None:
+                return found
+        if len(old) != len(new):
+            return f"{at or 'the file'} has {len(old)} items, {len(new)} now"
+        return None
+    if old != new or type(old) is not type(new):
+        return (
+            f"{at or 'the file'} is {orjson.dumps(old).decode()}, {orjson.dumps(new).decode()} now"
+        )
+    return None

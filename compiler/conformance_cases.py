@@ -1,0 +1,259 @@
+"""The claims of the conformance vectors (compiler/conformance.py decides them): cases made from
+each published version's own products, overrides, codes and drug lists, so every branch of the
+decision is met for any ruleset, and a few hand-picked extras for the bundled ones."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from .effective import takes_effect
+from .ruleset.store import Store
+from .vocabulary import CHANNELS, MAX_QTY_FIELDS, format_number
+
+Claim = dict[str, str]
+CHANNEL_SPELLINGS = {
+    "retail": ["retail", "RETAIL", " Retail "],
+    "home_delivery": ["home_delivery", "Home Delivery", "home-delivery"],
+}
+
+
+def cases_for(store: Store, ruleset_id: str) -> list[dict[str, Any]]:
+    """Every case for one ruleset: each version's own cases, decided by that version, then the
+    cases that choose the version by date of service."""
+    versions = {v: store.load(ruleset_id, v) for v in store.versions(ruleset_id)}
+    out = []
+    for v, doc in versions.items():
+        out += [{**c, "version": v} for c in version_cases(doc)]
+    out += dated_cases(versions)
+    out += [{**c, "version": c.get("version")} for c in EXTRAS.get(ruleset_id, [])]
+    return out
+
+
+def _q(x: float) -> str:
+    return format_number(x, thousands=False)
+
+
+def version_cases(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    """Approve at the limit, deny one over, each override below, at and over its maximum on each
+    channel, each code, and every invalid and not-applicable reason, for one version."""
+    criteria = {c["criterion_id"]: c for c in doc["criteria"]}
+    lists = {dl["drug_list_id"]: dl["drugs"] for dl in doc["drug_lists"]}
+    products = [(pol, p) for pol in doc["policies"] for p in pol["products"]]
+    cases: list[dict[str, Any]] = []
+
+    def case(name: str, **claim: str) -> None:
+        cases.append({"name": name, "claims": [claim]})
+
+    for i, (_, p) in enumerate(products):
+        pid = p["product_id"]
+        for channel in CHANNELS:
+            spelled = CHANNEL_SPELLINGS[channel][i % 3]
+            limit = p[MAX_QTY_FIELDS[channel]]
+            case(
+                f"{pid} {channel} at the limit", product_id=pid, channel=spelled, quantity=_q(limit)
+            )
+            case(
+                f"{pid} {channel} one over", product_id=pid, channel=channel, quantity=_q(limit + 1)
+            )
+            for o in p["overrides"]:
+                c = criteria[o["criterion_id"]]
+                if c["met_when"] == "attested":
+                    met = {"attested_criteria": c["criterion_id"].upper()}
+                else:
+                    drug = lists[c["drug_list_id"]][0]
+                    met = {"concomitant_drugs": f"lisinopril; {drug['drug']} 10 mg"}
+                cap = o[MAX_QTY_FIELDS[channel]]
+                for label, qty in (("below", (limit + cap) / 2), ("at", cap), ("over", cap + 10)):
+                    case(
+                        f"{pid} {channel} {o['criterion_id']} {label} its maximum",
+                        product_id=pid, channel=channel, quantity=_q(qty), **met,
+                    )  # fmt: skip
+                case(
+                    f"{pid} {channel} over the limit, {o['criterion_id']} not met",
+                    product_id=pid, channel=channel, quantity=_q(limit + 1),
+                    concomitant_drugs="lisinopril", attested_criteria="",
+                )  # fmt: skip
+        for code in p.get("codes", ()):
+            case(f"{pid} by {code['code_system']} {code['code']}", **{code["code_system"]: code["code"]},
+                 channel="retail", quantity="1")  # fmt: skip
+        for system in ("ndc", "rxcui"):
+            given = [c["code"] for c in p.get("codes", ()) if c["code_system"] == system]
+            if given:
+                case(f"{pid} and its own {system}", product_id=pid, **{system: given[0]},
+                     channel="retail", quantity="1")  # fmt: skip
+    pol, p = products[0]
+    pid = p["product_id"]
+    others = [q for _, q in products if q is not p]
+    # Not applicable: a product, an NDC, an RxCUI the version does not have.
+    case("unknown product", product_id="no-such-product", channel="retail", quantity="1")
+    case("unknown NDC", ndc="00000-0000-00", channel="retail", quantity="1")
+    case("unknown RxCUI", rxcui="999999999", channel="retail", quantity="1")
+    case("unknown product and unknown NDC", product_id="nope", ndc="00000-0000-00",
+         channel="retail", quantity="1")  # fmt: skip
+    # Invalid, each reason alone.
+    base = {"product_id": pid, "channel": "retail", "quantity": "1"}
+    for name, change in [
+        ("no product", {"product_id": ""}),
+        ("malformed NDC", {"ndc": "4733547583"}),
+        ("malformed RxCUI", {"rxcui": "12a"}),
+        ("known product, unknown NDC", {"ndc": "00000-0000-00"}),
+        ("unknown channel", {"channel": "mail"}),
+        ("missing channel", {"channel": ""}),
+        ("missing quantity", {"quantity": ""}),
+        ("quantity not a number", {"quantity": "abc"}),
+        ("quantity not plain", {"quantity": "1e3"}),
+        ("quantity with a sign", {"quantity": "+5"}),
+        ("quantity 0", {"quantity": "0"}),
+        ("quantity negative", {"quantity": "-5"}),
+        ("quantity over 1,000,000", {"quantity": "1000000.5"}),
+        ("quantity 1,000,000", {"quantity": "1000000"}),
+        ("quantity non-ASCII digits", {"quantity": "６０"}),
+        ("malformed date", {"date_of_service": "2024-02-30"}),
+        ("date not in the grammar", {"date_of_service": "06/01/2024"}),
+        ("unknown attested criterion", {"attested_criteria": "no-such-criterion"}),
+        ("two problems", {"channel": "mail", "quantity": "0"}),
+    ]:
+        case(name, **{**base, **change})
+    if others:
+        q = others[0]
+        case("product_id and another product's code disagree", product_id=pid, channel="retail",
+             quantity="1", **_first_code(q))  # fmt: skip
+        case("unknown product_id with a known code", product_id="nope", channel="retail",
+             quantity="1", **_first_code(q))  # fmt: skip
+    cases.append(
+        {
+            "name": "default claim ids: the claim's 1-based position",
+            "claims": [
+                {"product_id": pid, "channel": "retail", "quantity": "1"},
+                {"claim_id": "given-id", "product_id": pid, "channel": "retail", "quantity": "1"},
+                {"product_id": pid, "channel": "retail", "quantity": "1"},
+            ],
+        }
+    )
+    return [c for c in cases if all(_given(claim) for claim in c["claims"])]
+
+
+def _first_code(product: dict[str, Any]) -> Claim:
+    codes = product.get("codes") or [{"code_system": "ndc", "code": "00000-0000-00"}]
+    return {codes[0]["code_system"]: codes[0]["code"]}
+
+
+def _given(claim: Claim) -> bool:
+    """A claim names its product somehow, or is meant not to (an empty product_id)."""
+    return any(k in claim for k in ("product_id", "ndc", "rxcui"))
+
+
+def dated_cases(versions: dict[int, dict[str, Any]]) -> list[dict[str, Any]]:
+    """Claims dated on and around each version's effective date (and without a date), so the
+    version in effect decides: the highest-numbered one in effect on the date."""
+    latest = versions[max(versions)]
+    pol, p = next((pol, p) for pol in latest["policies"] for p in pol["products"])
+    days = set()
+    for doc in versions.values():
+        start = takes_effect(doc)
+        if start != dt.date.min:
+            days |= {start - dt.timedelta(days=1), start}
+    cases = []
+    for day in sorted(days):
+        for spelled in (day.isoformat(), f"{day:%Y%m%d}"):
+            cases.append(
+                {
+                    "name": f"dated {spelled}",
+                    "version": None,
+                    "claims": [
+                        {"product_id": p["product_id"], "channel": "retail",
+                         "quantity": _q(p["retail_max_qty"]), "date_of_service": spelled},
+                        {"product_id": p["product_id"], "channel": "retail",
+                         "quantity": "0", "date_of_service": spelled},
+                    ],
+                }
+            )  # fmt: skip
+    cases.append(
+        {
+            "name": "undated: the latest version",
+            "version": None,
+            "claims": [{"product_id": p["product_id"], "channel": "retail", "quantity": "1"}],
+        }
+    )
+    return cases
+
+
+EXTRAS: dict[str, list[dict[str, Any]]] = {
+    "oncology-dqm": [
+        {"name": f"drug spelled {drug!r}", "claims": [
+            {"product_id": "imatinib-400mg-tab", "channel": "retail", "quantity": "90",
+             "concomitant_drugs": drug}]}
+        for drug in [
+            "RIFAMPICIN", "Rifadin 300 mg capsule", "St John’s wort", "St. John's Wort",
+            "Phenytoin Sodium 100 mg capsule", "rifampin–isoniazid", "Tegretol®XR",
+            "carbamazepine→phenytoin", "Dilantin™ 100 mg", "DEXAMÉTHASONE 4 mg", "rif\u00adampin",
+            "rifaximin", "rifampinx", "St John wort", "lisinopril; Dexamethasone 4 mg tablet",
+            "rifampin;Rifadin ; lisinopril", " ; ;", "ｒｉｆａｍｐｉｎ",
+        ]
+    ] + [
+        {"name": "the founding policy's worked examples", "version": None, "claims": [
+            {"claim_id": "a", "product_id": "imatinib-400mg-tab", "channel": "retail", "quantity": "60"},
+            {"claim_id": "b", "product_id": "imatinib-400mg-tab", "channel": "retail", "quantity": "61"},
+            {"claim_id": "c", "product_id": "imatinib-400mg-tab", "channel": "retail", "quantity": "75",
+             "concomitant_drugs": "rifampin"},
+            {"claim_id": "d", "product_id": "imatinib-400mg-tab", "channel": "retail", "quantity": "120",
+             "concomitant_drugs": "Rifadin"},
+            {"claim_id": "e", "product_id": "imatinib-400mg-tab", "channel": "Home Delivery",
+             "quantity": "270", "concomitant_drugs": "carbamazepine"},
+            {"claim_id": "f", "product_id": "imatinib-100mg-tab", "channel": "retail", "quantity": "181",
+             "concomitant_drugs": "rifampin"}]},
+        {"name": "NDC on a date whose version has no codes", "version": None, "claims": [
+            {"ndc": "47335-475-83", "channel": "retail", "quantity": "60",
+             "date_of_service": "2025-01-01"}]},
+        {"name": "product id ignoring case and surrounding spaces", "claims": [
+            {"product_id": " IMATINIB-400MG-TAB ", "channel": "retail", "quantity": "60"}]},
+        {"name": "NDC spellings", "version": 4, "claims": [
+            {"ndc": n, "channel": "retail", "quantity": "60"}
+            for n in ["47335-475-83", "47335-0475-83", "47335047583", " 47335047583 ",
+                      "4733547583", "47335-475-8", "47335 475 83"]]},
+        {"name": "RxCUI with leading zeros", "version": 4, "claims": [
+            {"rxcui": "0403879", "channel": "retail", "quantity": "60"}]},
+        {"name": "a drug-list criterion attested is not met by attesting", "claims": [
+            {"product_id": "imatinib-400mg-tab", "channel": "retail", "quantity": "61",
+             "attested_criteria": "strong-cyp3a4-inducer"}]},
+        {"name": "invalid claim dated before every version", "version": None, "claims": [
+            {"product_id": "imatinib-400mg-tab", "channel": "mail", "quantity": "1",
+             "date_of_service": "2020-01-01"}]},
+        {"name": "fractional quantities", "claims": [
+            {"product_id": "imatinib-400mg-tab", "channel": "retail", "quantity": q}
+            for q in ["59.5", "60.0", "60.25", " 2.5 ", "0.001"]]},
+    ],
+    "conformance-demo": [
+        {"name": "tie at home delivery: the criterion id that sorts first", "claims": [
+            {"product_id": "alpha-10mg-tab", "channel": "home_delivery", "quantity": q,
+             "concomitant_drugs": "Rifadin", "attested_criteria": "Attested-Dose; inducer"}
+            for q in ["100", "120", "150"]]},
+        {"name": "both met at retail: the higher maximum", "claims": [
+            {"product_id": "alpha-10mg-tab", "channel": "retail", "quantity": q,
+             "concomitant_drugs": "carbamazepine", "attested_criteria": "attested-dose"}
+            for q in ["50", "70"]]},
+        {"name": "non-ASCII drug names", "claims": [
+            {"product_id": "alpha-oral-solution", "channel": "retail", "quantity": "9",
+             "concomitant_drugs": d}
+            for d in ["ΡΙΦΑΜΠΙΚΙΝΗ 300 mg", "phenobarbital", "PHÉNOBARBITAL", "Luminal®",
+                      "St John’s wort", "hypericum–extract"]]},
+        {"name": "fractional limits", "claims": [
+            {"product_id": "alpha-oral-solution", "channel": c, "quantity": q, "concomitant_drugs": d}
+            for c, q, d in [("retail", "7.5", ""), ("retail", "7.6", ""), ("retail", "8", "rifampin"),
+                            ("retail", "11", "rifampin"), ("home_delivery", "22.5", ""),
+                            ("home_delivery", "22.51", "tegretol")]]},
+        {"name": "codes in every layout", "version": None, "claims": [
+            {"ndc": n, "channel": "retail", "quantity": "1"}
+            for n in ["1234-5678-90", "01234567890", "12345-678-90", "12345067890", "12345-6789-1",
+                      "12345678901", "12345-6789-02", "12345678902"]] + [
+            {"rxcui": r, "channel": "retail", "quantity": "1"} for r in ["2002", "0002002", "3003"]]},
+        {"name": "retired policy, by date", "version": None, "claims": [
+            {"product_id": "beta-5mg-cap", "channel": "retail", "quantity": "5",
+             "date_of_service": d} for d in ["2024-02-29", "2024-03-01", "2024-07-01", ""]]},
+        {"name": "a correction supersedes a version published before it", "version": None, "claims": [
+            {"product_id": "alpha-10mg-tab", "channel": "retail", "quantity": "35",
+             "date_of_service": d}
+            for d in ["2023-12-31", "2024-01-01", "2024-02-29", "2024-03-01", "2024-06-01", "2025-01-01"]]},
+    ],
+}  # fmt: skip

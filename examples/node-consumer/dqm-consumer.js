@@ -1,0 +1,445 @@
+#!/usr/bin/env node
+// A second, independent consumer of dqm's version files, in plain Node.js (20+, no packages),
+// written from docs/consumers.md alone. Section numbers (§) refer to that guide.
+//
+//   node dqm-consumer.js verify VERSION.json [INDEX.json]
+//   node dqm-consumer.js decide --exports DIR --ruleset ID [--version N] CLAIMS.csv|CLAIMS.jsonl
+//   node dqm-consumer.js conformance CONFORMANCE_DIR
+"use strict";
+
+const crypto = require("node:crypto");
+const fs = require("node:fs");
+const path = require("node:path");
+
+// -- text helpers (§ Terms) ------------------------------------------------------------------
+const W = "\\t-\\r\\x1c-\\x1f \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000";
+const TRIM = new RegExp(`^[${W}]+|[${W}]+$`, "g");
+const trim = (s) => s.replace(TRIM, "");
+
+// Full case folding as lowercasing plus the exceptions of § Case folding.
+const FOLD = new Map([
+  ["ß", "ss"], ["ẞ", "ss"], ["ς", "σ"], ["\u0345", "ι"], ["ſ", "s"],
+  ["ﬀ", "ff"], ["ﬁ", "fi"], ["ﬂ", "fl"], ["ﬃ", "ffi"], ["ﬄ", "ffl"], ["ﬅ", "st"], ["ﬆ", "st"],
+]);
+[..."вдосттъѣꙋ"].forEach((c, i) => FOLD.set(String.fromCodePoint(0x1c80 + i), c));
+for (let cp = 0x13f8; cp <= 0x13fd; cp++) FOLD.set(String.fromCodePoint(cp), String.fromCodePoint(cp - 8));
+for (let cp = 0xab70; cp <= 0xabbf; cp++) FOLD.set(String.fromCodePoint(cp), String.fromCodePoint(cp - 0xab70 + 0x13a0));
+const fold = (s) => Array.from(s.toLowerCase(), (c) => FOLD.get(c) ?? c).join("");
+
+// -- §6 drug words ---------------------------------------------------------------------------
+function words(text) {
+  let s = text.replace(/[\p{Cf}'\u2019\u02bc]/gu, "");
+  s = s.replace(/[^\p{L}\p{M}\p{N}]/gu, " ");
+  s = fold(s.normalize("NFKD")).normalize("NFKD");
+  s = s.replace(/[\p{M}'\u2019\u02bc]/gu, "").replace(/[^\p{L}\p{N}]/gu, " ");
+  return s.split(" ").filter(Boolean).join(" ");
+}
+const hasWords = (drugWords, entryWords) =>
+  entryWords !== "" && ` ${drugWords} `.includes(` ${entryWords} `);
+
+// -- §3 claims grammar -----------------------------------------------------------------------
+function readNdc(text) {
+  const t = trim(text);
+  if (!/^[0-9-]+$/.test(t)) return null;
+  const g = t.split("-");
+  if (g.length === 1) return t.length === 11 ? t : null;
+  if (g.length !== 3) return null;
+  const layout = g.map((x) => x.length).join("-");
+  if (layout === "5-4-2") return g.join("");
+  if (layout === "4-4-2") return "0" + g.join("");
+  if (layout === "5-3-2") return `${g[0]}0${g[1]}${g[2]}`;
+  if (layout === "5-4-1") return `${g[0]}${g[1]}0${g[2]}`;
+  return null;
+}
+function readRxcui(text) {
+  const t = trim(text);
+  if (!/^[0-9]+$/.test(t)) return null;
+  return t.replace(/^0+/, "") || "0";
+}
+const channelKey = (text) =>
+  fold(trim(text)).replace(new RegExp(`[${W}_-]+`, "g"), "_").replace(/^_+|_+$/g, "");
+function readChannel(text) {
+  const key = channelKey(text);
+  if (key === "") return null; // missing
+  return key === "retail" || key === "home_delivery" ? key : "unknown";
+}
+function readQuantity(text) {
+  const m = /^[ \t]*([0-9]+(?:\.[0-9]+)?)[ \t]*$/.exec(text);
+  return m ? Number(m[1]) : null;
+}
+const quantityInRange = (q) => q !== null && q > 0 && q <= 1000000;
+function readDate(text) {
+  const t = trim(text);
+  const m = /^([0-9]{4})-([0-9]{2})-([0-9]{2})$/.exec(t) || /^([0-9]{4})([0-9]{2})([0-9]{2})$/.exec(t);
+  if (!m) return null;
+  const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  const leap = (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
+  const days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][mo - 1];
+  if (y < 1 || mo < 1 || mo > 12 || d < 1 || d > days) return null;
+  return `${m[1]}-${m[2]}-${m[3]}`;
+}
+const given = (v) => v !== undefined && v !== null && v !== "";
+const listItems = (text) => (given(text) ? text.split(";").map(trim).filter(Boolean) : []);
+const drugItems = (text) => (given(text) ? text.split(";").map((d) => d.replace(/^[\t-\r ]+|[\t-\r ]+$/g, "")) : []);
+
+// -- §1, §2 files and hashes -----------------------------------------------------------------
+function sortKeys(x) {
+  if (Array.isArray(x)) return x.map(sortKeys);
+  if (x && typeof x === "object") {
+    const out = {};
+    for (const k of Object.keys(x).sort()) out[k] = sortKeys(x[k]);
+    return out;
+  }
+  return x;
+}
+const sha256 = (data) => crypto.createHash("sha256").update(data).digest("hex");
+const canonical = (doc) => JSON.stringify(sortKeys(doc), null, 2) + "\n";
+
+function contentForm(doc) {
+  const rules = {};
+  for (const k of ["ruleset_id", "title", "owner", "policies", "criteria", "drug_lists"]) rules[k] = doc[k];
+  rules.policies = doc.policies.map((pol) => ({
+    ...pol,
+    products: pol.products.map((p) => {
+      if (!Array.isArray(p.codes) || p.codes.length) return p;
+      const { codes, ...rest } = p;
+      return rest;
+    }),
+  }));
+  if ("effective_date" in doc && doc.effective_date !== latestReview(doc)) rules.effective_date = doc.effective_date;
+  return JSON.stringify(sortKeys(rules));
+}
+function latestReview(doc) {
+  const dates = doc.policies.flatMap((p) => p.history.map((h) => h.review_date)).sort();
+  return dates.length ? dates[dates.length - 1] : null;
+}
+function hashes(doc) {
+  const { sha256: _, ...body } = doc;
+  return { sha256: sha256(canonical(body)), content_sha256: sha256(contentForm(doc)) };
+}
+function byteSha256(bytes) {
+  // The file minus its top-level "sha256" line (§2), hashed as stored.
+  const text = bytes.toString("utf8");
+  const line = /\n {2}"sha256": "[0-9a-f]{64}",(?=\n)/;
+  return sha256(Buffer.from(text.replace(line, ""), "utf8"));
+}
+
+function verifyFile(versionPath, indexPath) {
+  const bytes = fs.readFileSync(versionPath);
+  const doc = JSON.parse(bytes.toString("utf8"));
+  const problems = [];
+  const h = hashes(doc);
+  if (h.sha256 !== doc.sha256) problems.push(`sha256 is ${doc.sha256}, its content hashes to ${h.sha256}`);
+  if (byteSha256(bytes) !== doc.sha256) problems.push("sha256 does not match the file's bytes");
+  if (h.content_sha256 !== doc.content_sha256) problems.push(`content_sha256 is ${doc.content_sha256}, computed ${h.content_sha256}`);
+  if (indexPath) {
+    const index = JSON.parse(fs.readFileSync(indexPath, "utf8"));
+    const entry = index.versions.find((e) => e.version === doc.version);
+    if (!entry) problems.push(`${indexPath} does not list v${doc.version}`);
+    else {
+      if (entry.sha256 !== doc.sha256) problems.push(`${indexPath} gives v${doc.version} sha256 ${entry.sha256}`);
+      if (entry.content_sha256 !== doc.content_sha256) problems.push(`${indexPath} gives another content_sha256`);
+      for (const [kind, f] of Object.entries(entry.files || {})) {
+        const got = sha256(fs.readFileSync(path.join(path.dirname(indexPath), f.file)));
+        if (got !== f.sha256) problems.push(`${f.file} (${kind}) hashes to ${got}, the index says ${f.sha256}`);
+      }
+    }
+  }
+  return { doc, problems };
+}
+
+// -- §5 one version ---------------------------------------------------------------------------
+const MAX_FIELD = { retail: "retail_max_qty", home_delivery: "home_delivery_max_qty" };
+
+class Version {
+  constructor(doc) {
+    this.doc = doc;
+    this.products = [];
+    this.byId = new Map();
+    this.byCode = { ndc: new Map(), rxcui: new Map() };
+    for (const pol of doc.policies) {
+      for (const p of pol.products) {
+        const product = { ...p, policy_id: pol.policy_id, retired: pol.status === "retired" };
+        this.products.push(product);
+        this.byId.set(fold(p.product_id), product);
+        for (const c of p.codes || []) this.byCode[c.code_system].set(c.code, product);
+      }
+    }
+    this.criteria = new Map(doc.criteria.map((c) => [fold(c.criterion_id), c]));
+    this.lists = new Map(
+      doc.drug_lists.map((dl) => [
+        dl.drug_list_id,
+        dl.drugs.flatMap((d) => [d.drug, ...d.also_known_as]).map(words),
+      ]),
+    );
+  }
+
+  // The claim's product: a product, "unknown", or an invalid reason (§5 Product).
+  product(claim) {
+    const named = [];
+    if (given(claim.product_id)) {
+      const key = fold(trim(claim.product_id));
+      if (key !== "") named.push(this.byId.get(key) ?? "unknown");
+    }
+    for (const [system, read] of [["ndc", readNdc], ["rxcui", readRxcui]]) {
+      if (!given(claim[system]) || trim(claim[system]) === "") continue;
+      const code = read(claim[system]);
+      if (code === null) return { invalid: `malformed ${system}` };
+      named.push(this.byCode[system].get(code) ?? "unknown");
+    }
+    if (!named.length) return { invalid: "no product" };
+    if (named.some((n) => n !== named[0])) return { invalid: "identifiers disagree" };
+    return { product: named[0] };
+  }
+
+  decide(claim, outOfEffect = false) {
+    const { product, invalid: productProblem } = this.product(claim);
+    const known = product && product !== "unknown" ? product : null;
+    const channel = given(claim.channel) ? readChannel(claim.channel) : null;
+    const quantity = given(claim.quantity) ? readQuantity(claim.quantity) : null;
+    const hasDate = given(claim.date_of_service) && trim(claim.date_of_service) !== "";
+    const date = hasDate ? readDate(claim.date_of_service) : null;
+    const attested = listItems(claim.attested_criteria).map(fold);
+    const problems = [];
+    if (claim[RAGGED]) problems.push("more fields than the header");
+    if (productProblem) problems.push(productProblem);
+    if (channel === null) problems.push("channel missing");
+    else if (channel === "unknown") problems.push("channel unknown");
+    if (!quantityInRange(quantity)) problems.push("quantity");
+    if (hasDate && date === null) problems.push("date");
+    if (attested.some((a) => !this.criteria.has(a))) problems.push("unknown attested criterion");
+
+    const out = {
+      claim_id: claim.claim_id,
+      product_id: given(claim.product_id) ? claim.product_id : known ? known.product_id : null,
+      policy_id: known && !outOfEffect ? known.policy_id : null,
+      channel: channel === "unknown" ? claim.channel : channel,
+      quantity,
+      date_of_service: !given(claim.date_of_service) ? null : date ?? claim.date_of_service,
+      decision: null,
+      approved_quantity: null,
+      limit: null,
+      criterion_id: null,
+      matched_drugs: null,
+      reject_code: null,
+      approval_months: null,
+      message: "",
+      ruleset_id: this.doc.ruleset_id,
+      ruleset_version: outOfEffect ? null : this.doc.version,
+    };
+    if (problems.length) return { ...out, decision: "invalid", message: `Invalid: ${problems.join("; ")}.` };
+    if (!known || outOfEffect || known.retired) return { ...out, decision: "not_applicable", message: "Not applicable." };
+    const limit = known[MAX_FIELD[channel]];
+    out.limit = limit;
+    if (quantity <= limit) return { ...out, decision: "approve", approved_quantity: quantity, message: "Within the limit." };
+
+    const drugs = drugItems(claim.concomitant_drugs).map((d) => [d, words(d)]);
+    let winner = null;
+    let matched = null;
+    for (const o of known.overrides) {
+      const c = this.criteria.get(fold(o.criterion_id));
+      let met;
+      let onList = null;
+      if (c.met_when === "attested") met = attested.includes(fold(c.criterion_id));
+      else {
+        const entries = this.lists.get(c.drug_list_id);
+        onList = drugs.filter(([, w]) => entries.some((e) => hasWords(w, e))).map(([d]) => d);
+        met = onList.length > 0;
+      }
+      if (!met) continue;
+      const cap = o[MAX_FIELD[channel]];
+      const best = winner && winner[MAX_FIELD[channel]];
+      if (!winner || cap > best || (cap === best && o.criterion_id < winner.criterion_id)) {
+        winner = o;
+        matched = onList && onList.join("; ");
+      }
+    }
+    if (!winner) return { ...out, decision: "deny", approved_quantity: 0, reject_code: 76, message: `Over the limit of ${limit}.` };
+    return {
+      ...out,
+      decision: "override",
+      approved_quantity: Math.min(quantity, winner[MAX_FIELD[channel]]),
+      criterion_id: winner.criterion_id,
+      matched_drugs: matched,
+      reject_code: 76,
+      approval_months: winner.approval_months,
+      message: `Over the limit; ${winner.criterion_id} met.`,
+    };
+  }
+}
+
+// -- §4 which version decides ----------------------------------------------------------------
+class Ruleset {
+  constructor(docs) {
+    this.versions = new Map(docs.map((d) => [d.version, new Version(d)]));
+    this.latest = Math.max(...this.versions.keys());
+    const effective = (d) => d.effective_date ?? latestReview(d); // null: in effect on every date
+    this.starts = docs.map((d) => [effective(d) ?? "", d.version]).sort((a, b) =>
+      a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] - b[1]);
+    this.first = this.starts[0][1];
+  }
+
+  decide(claims, version = null) {
+    return claims.map((c, i) => {
+      const claim = { ...c, [RAGGED]: c[RAGGED], claim_id: given(c.claim_id) ? c.claim_id : String(i + 1) };
+      if (version !== null) return this.versions.get(version).decide(claim);
+      const date = given(claim.date_of_service) ? readDate(claim.date_of_service) : null;
+      if (date === null) return this.versions.get(this.latest).decide(claim);
+      let inEffect = null;
+      for (const [start, v] of this.starts) if (start <= date) inEffect = Math.max(inEffect ?? 0, v);
+      if (inEffect === null) return this.versions.get(this.first).decide(claim, true);
+      return this.versions.get(inEffect).decide(claim);
+    });
+  }
+}
+
+function loadRuleset(exportsDir, rulesetId) {
+  const folder = path.join(exportsDir, rulesetId);
+  const index = JSON.parse(fs.readFileSync(path.join(folder, "index.json"), "utf8"));
+  const docs = index.versions.map((e) => {
+    const { doc, problems } = verifyFile(path.join(folder, e.file), path.join(folder, "index.json"));
+    if (problems.length) throw new Error(`${e.file}: ${problems[0]}`);
+    return doc;
+  });
+  return new Ruleset(docs);
+}
+
+// -- claims files (§3) -----------------------------------------------------------------------
+function parseCsv(text) {
+  const rows = [];
+  let row = [], field = "", quoted = false, i = 0;
+  for (; i < text.length; i++) {
+    const ch = text[i];
+    if (quoted) {
+      if (ch === '"' && text[i + 1] === '"') { field += '"'; i++; }
+      else if (ch === '"') quoted = false;
+      else field += ch;
+    } else if (ch === '"') quoted = true;
+    else if (ch === ",") { row.push(field); field = ""; }
+    else if (ch === "\n" || ch === "\r") {
+      if (ch === "\r" && text[i + 1] === "\n") i++;
+      row.push(field); rows.push(row); row = []; field = "";
+    } else field += ch;
+  }
+  if (field !== "" || row.length) { row.push(field); rows.push(row); }
+  return rows.filter((r) => !(r.length === 1 && r[0] === ""));
+}
+const headerKey = (h) => channelKey(h);
+const RAGGED = Symbol("more fields than the header");
+function readClaims(file) {
+  const text = fs.readFileSync(file, "utf8").replace(/^\ufeff/, "");
+  if (!file.endsWith(".csv")) return text.split("\n").filter((l) => l.trim()).map((l) => JSON.parse(l));
+  const [header, ...rows] = parseCsv(text);
+  const keys = header.map(headerKey);
+  return rows.map((r) => {
+    const claim = Object.fromEntries(keys.map((k, j) => [k, r[j] === "" ? undefined : r[j]]));
+    return r.length > keys.length ? { ...claim, [RAGGED]: true } : claim; // §3: invalid
+  });
+}
+
+// -- §8 conformance ----------------------------------------------------------------------------
+function conformance(dir) {
+  const failures = [];
+  let checked = 0;
+  const expect = (what, got, want) => {
+    checked++;
+    if (!Object.is(got, want) && JSON.stringify(got) !== JSON.stringify(want)) {
+      failures.push(`${what}: got ${JSON.stringify(got)}, expected ${JSON.stringify(want)}`);
+    }
+  };
+  const norm = JSON.parse(fs.readFileSync(path.join(dir, "normalisation.json"), "utf8"));
+  for (const c of norm.drug_words) expect(`words ${JSON.stringify(c.text)}`, words(c.text), c.words);
+  for (const c of norm.ndc) expect(`ndc ${JSON.stringify(c.text)}`, readNdc(c.text), c.ndc);
+  for (const c of norm.rxcui) expect(`rxcui ${JSON.stringify(c.text)}`, readRxcui(c.text), c.rxcui);
+  for (const c of norm.quantity) {
+    const q = given(c.text) ? readQuantity(c.text) : null;
+    expect(`quantity ${JSON.stringify(c.text)}`, q, c.quantity);
+    expect(`quantity valid ${JSON.stringify(c.text)}`, quantityInRange(q), c.valid);
+  }
+  for (const c of norm.date_of_service) expect(`date ${JSON.stringify(c.text)}`, readDate(c.text), c.date);
+  for (const c of norm.channel) expect(`channel ${JSON.stringify(c.text)}`, readChannel(c.text), c.channel);
+  for (const c of norm.product_id) expect(`product key ${JSON.stringify(c.text)}`, fold(trim(c.text)), c.key);
+
+  const hashFile = JSON.parse(fs.readFileSync(path.join(dir, "hashes.json"), "utf8"));
+  for (const d of hashFile.documents) {
+    const { sha256: _, ...body } = d.document;
+    expect(`canonical ${d.name}`, canonical(body), d.canonical);
+    const h = hashes(d.document);
+    expect(`sha256 ${d.name}`, h.sha256, d.sha256);
+    expect(`content_sha256 ${d.name}`, h.content_sha256, d.content_sha256);
+  }
+  for (const f of hashFile.files) {
+    const file = path.join(dir, f.file);
+    const { doc, problems } = verifyFile(file, path.join(path.dirname(file), "index.json"));
+    expect(`problems ${f.file}`, problems, []);
+    expect(`sha256 ${f.file}`, doc.sha256, f.sha256);
+    expect(`content_sha256 ${f.file}`, hashes(doc).content_sha256, f.content_sha256);
+  }
+
+  for (const name of fs.readdirSync(dir).filter((n) => /^decisions-.*\.json$/.test(n)).sort()) {
+    const vectors = JSON.parse(fs.readFileSync(path.join(dir, name), "utf8"));
+    const docs = vectors.versions.map((v) => {
+      const doc = JSON.parse(fs.readFileSync(path.join(dir, v.file), "utf8"));
+      expect(`${name} ${v.file} sha256`, hashes(doc).sha256, v.sha256);
+      return doc;
+    });
+    const ruleset = new Ruleset(docs);
+    for (const c of vectors.cases) {
+      const got = ruleset.decide(c.claims, c.version);
+      c.decisions.forEach((want, i) => {
+        for (const field of vectors.compare) {
+          expect(`${name} "${c.name}" claim ${i + 1} ${field}`, got[i][field], want[field]);
+        }
+      });
+    }
+  }
+  return { checked, failures };
+}
+
+// -- command line ------------------------------------------------------------------------------
+function main(argv) {
+  const [command, ...rest] = argv;
+  if (command === "verify" && rest.length >= 1) {
+    const { doc, problems } = verifyFile(rest[0], rest[1]);
+    if (problems.length) { console.error(`${rest[0]}: ${problems.join("; ")}`); return 1; }
+    console.log(`${rest[0]}: ${doc.ruleset_id} v${doc.version}, sha256 and content_sha256 hold${rest[1] ? ", as the index says" : ""}.`);
+    return 0;
+  }
+  if (command === "decide") {
+    const opts = { exports: "exports", version: null };
+    const files = [];
+    for (let i = 0; i < rest.length; i++) {
+      if (rest[i] === "--exports") opts.exports = rest[++i];
+      else if (rest[i] === "--ruleset") opts.ruleset = rest[++i];
+      else if (rest[i] === "--version") opts.version = Number(rest[++i]);
+      else files.push(rest[i]);
+    }
+    if (!opts.ruleset || files.length !== 1) return usage();
+    const ruleset = loadRuleset(opts.exports, opts.ruleset);
+    const out = ruleset.decide(readClaims(files[0]), opts.version).map((d) => JSON.stringify(d));
+    fs.writeSync(1, out.join("\n") + (out.length ? "\n" : ""));
+    return 0;
+  }
+  if (command === "conformance" && rest.length === 1) {
+    const { checked, failures } = conformance(rest[0]);
+    if (failures.length) {
+      console.error(`${failures.length} of ${checked} checks differ:`);
+      for (const f of failures.slice(0, 20)) console.error(`  ${f}`);
+      return 1;
+    }
+    console.log(`All ${checked} conformance checks agree.`);
+    return 0;
+  }
+  return usage();
+}
+function usage() {
+  console.error("usage: dqm-consumer.js verify VERSION.json [INDEX.json] | decide --exports DIR --ruleset ID [--version N] CLAIMS | conformance DIR");
+  return 2;
+}
+
+try {
+  process.exitCode = main(process.argv.slice(2));
+} catch (err) {
+  console.error(`dqm-consumer: ${err.message}`);
+  process.exitCode = 2;
+}

@@ -1,0 +1,213 @@
+"""The Node.js consumer (examples/node-consumer), written from docs/consumers.md alone, agrees with
+dqm: on every conformance vector, on the hashes of every published file, and with `dqm decide` on
+100,000 seeded random claims full of edge cases. CI machines have Node: without it these fail."""
+
+from __future__ import annotations
+
+import csv
+import json
+import random
+import shutil
+import subprocess
+
+import pytest
+
+from compiler.vocabulary import CLAIM_COLUMNS, DECISION_COLUMNS
+from tests.conftest import DQM
+from tests.fixtures.paths import EXPORTS, ROOT
+
+CONSUMER = ROOT / "examples" / "node-consumer" / "dqm-consumer.js"
+DEMO_EXPORTS = ROOT / "conformance" / "exports"
+COMPARED = [c for c in DECISION_COLUMNS if c != "message"]
+
+
+def node(*args: str) -> subprocess.CompletedProcess:
+    exe = shutil.which("node")
+    assert exe is not None, "node is not installed: the Node consumer cannot be checked"
+    return subprocess.run(
+        [exe, str(CONSUMER), *args], capture_output=True, text=True, cwd=ROOT, timeout=300
+    )
+
+
+def test_node_agrees_on_every_conformance_vector():
+    ran = node("conformance", "conformance")
+    assert (ran.returncode, ran.stderr) == (0, "")
+    assert ran.stdout.startswith("All ") and ran.stdout.endswith(" conformance checks agree.\n")
+
+
+def test_node_finds_a_difference_in_the_vectors(tmp_path):
+    out = tmp_path / "conformance"
+    out.mkdir()
+    for name in ("normalisation.json", "hashes.json"):
+        data = json.loads((ROOT / "conformance" / name).read_text())
+        if name == "hashes.json":  # only the worked examples: the published files are elsewhere
+            data["files"] = []
+        else:
+            data["drug_words"][0]["words"] = "rifampicin"
+        (out / name).write_text(json.dumps(data, ensure_ascii=False))
+    ran = node("conformance", str(out))
+    assert ran.returncode == 1
+    assert ran.stderr.splitlines()[1] == '  words "rifampin": got "rifampin", expected "rifampicin"'
+
+
+@pytest.mark.parametrize("version", [1, 2, 3, 4])
+def test_node_verifies_each_published_version_and_its_graph(version):
+    folder = EXPORTS / "oncology-dqm"
+    ran = node("verify", str(folder / f"v{version}.json"), str(folder / "index.json"))
+    assert (ran.returncode, ran.stderr) == (0, "")
+    assert ran.stdout == (
+        f"{folder}/v{version}.json: oncology-dqm v{version}, sha256 and content_sha256 hold, "
+        "as the index says.\n"
+    )
+
+
+def test_node_refuses_a_changed_version(tmp_path):
+    text = (
+        (EXPORTS / "oncology-dqm" / "v4.json")
+        .read_text()
+        .replace('"retail_max_qty": 60', '"retail_max_qty": 61')
+    )
+    (tmp_path / "v4.json").write_text(text)
+    ran = node("verify", str(tmp_path / "v4.json"))
+    assert ran.returncode == 1
+    assert "sha256 does not match the file's bytes" in ran.stderr
+    assert "content_sha256 is " in ran.stderr
+
+
+# -- 100,000 random claims ---------------------------------------------------------------------
+
+ONCOLOGY = {
+    "products": ["imatinib-400mg-tab", "imatinib-100mg-tab"],
+    "limits": [60, 61, 90, 91, 120, 180, 181, 270, 271, 540, 541],
+    "ndc": ["47335-475-83", "47335047583", "47335-0475-88", "47335-472-13", "47335047281"],
+    "rxcui": ["403879", "0404589", "403878", "404588"],
+    "criteria": ["strong-cyp3a4-inducer", "STRONG-CYP3A4-INDUCER"],
+    "drugs": ["rifampin", "Rifadin", "rifampicin", "carbamazepine", "Tegretol", "Dilantin",
+              "phenytoin", "St. John's Wort", "hypericum", "Decadron", "Mycobutin", "Priftin"],
+    "dates": ["2023-12-12", "2023-12-13", "2024-12-16", "2024-12-17", "2025-12-07",
+              "2025-12-08", "2026-12-01"],
+}  # fmt: skip
+DEMO = {
+    "products": ["alpha-10mg-tab", "alpha-oral-solution", "beta-5mg-cap"],
+    "limits": [7.5, 7.6, 10, 10.5, 11, 20, 22.5, 30, 31, 40, 45, 60, 90, 120, 121],
+    "ndc": ["1234-5678-90", "01234567890", "12345-678-90", "12345-6789-1", "12345-6789-02"],
+    "rxcui": ["1001", "0002002", "3003"],
+    "criteria": ["attested-dose", "Attested-Dose", "inducer", "z-interacting"],
+    "drugs": ["rifampin", "Ριφαμπικίνη", "Tegretol", "Phénobarbital", "Luminal", "hypericum",
+              "St. John's Wort", "ketoconazole", "Nizoral"],
+    "dates": ["2023-12-31", "2024-01-01", "2024-02-29", "2024-03-01", "2024-05-31", "2024-06-01",
+              "2024-09-01"],
+}  # fmt: skip
+ODD_TEXT = ["", " ", "  \t", "x", "-", "=1+1", "a,b", 'say "hi"', "two\nlines", "é", "日本"]
+
+
+def spelled(rng: random.Random, text: str) -> str:
+    """An id or channel as a person might type it: other case, spaces around."""
+    return rng.choice(
+        [text, text.upper(), text.title(), f" {text} ", f"\t{text}", text.replace("-", "_")]
+    )
+
+
+def drug_text(rng: random.Random, names: list[str]) -> str:
+    name = rng.choice([*names, "lisinopril", "metformin", "rifaximin", "rifampinx"])
+    return rng.choice(
+        [
+            name,
+            name.upper(),
+            f"{name} 300 mg capsule",
+            f"{name}–isoniazid",
+            f"{name}®XR",
+            f"{name}™",
+            f"{name}→phenytoin",
+            name.replace("'", "’"),
+            name.replace("'", "ʼ"),
+            name.replace("'", "‘"),
+            name.replace("i", "í", 1),
+            f"{name[:3]}\u00ad{name[3:]}",  # a soft hyphen inside the name: dropped
+            f"{name[:2]}\u200b{name[2:]}",  # a zero-width space: dropped too
+            f"ｘ{name}",
+            f"{name}/{rng.choice(names)}",
+        ]
+    )
+
+
+def random_claim(rng: random.Random, spec: dict) -> dict[str, str]:
+    claim: dict[str, str] = {}
+    if rng.random() < 0.3:
+        claim["claim_id"] = rng.choice(["c1", "  ", "=HYPERLINK(1)", str(rng.randint(1, 99))])
+    r = rng.random()
+    if r < 0.6:
+        claim["product_id"] = spelled(rng, rng.choice(spec["products"]))
+    elif r < 0.7:
+        claim["product_id"] = rng.choice(["unknown-product", "  ", "imatinib"])
+    if rng.random() < 0.25:
+        claim["ndc"] = rng.choice(
+            [*spec["ndc"], "4733547583", "00000-0000-00", "12345-67-890", " 47335047583 ", "x"]
+        )
+    if rng.random() < 0.2:
+        claim["rxcui"] = rng.choice([*spec["rxcui"], "999999", "12a", " 403879", "٤٠٣"])
+    channel = rng.choice(["retail", "home_delivery", "Home Delivery", "home-delivery", "mail"])
+    if rng.random() < 0.95:
+        claim["channel"] = spelled(rng, channel)
+    limit = rng.choice(spec["limits"])
+    claim["quantity"] = rng.choice(
+        [
+            str(limit),
+            str(limit + rng.choice([-1, 1, 0.5, 0.01])),
+            f" {limit} ",
+            f"{limit}.0",
+            rng.choice(["0", "-5", "+5", "1e3", "1,000", ".5", "5.", "６０", "abc", "", "1000000",
+                        "1000000.01", "0.001", "\t7\t"]),
+        ]
+    )  # fmt: skip
+    if rng.random() < 0.7:
+        day = rng.choice(spec["dates"])
+        claim["date_of_service"] = rng.choice(
+            [day, day.replace("-", ""), f" {day} ", "2024-02-30", "06/01/2024", "   "]
+        )
+    if rng.random() < 0.6:
+        drugs = [drug_text(rng, spec["drugs"]) for _ in range(rng.randint(1, 3))]
+        claim["concomitant_drugs"] = rng.choice(["; ", ";", " ;\t"]).join(drugs)
+    if rng.random() < 0.25:
+        picks = rng.sample([*spec["criteria"], "no-such-criterion"], rng.randint(1, 2))
+        claim["attested_criteria"] = rng.choice([";", " ; "]).join(picks)
+    if rng.random() < 0.02:
+        claim[rng.choice(CLAIM_COLUMNS)] = rng.choice(ODD_TEXT)
+    return {k: v for k, v in claim.items() if v != ""}
+
+
+@pytest.mark.parametrize(
+    ("ruleset", "exports", "spec", "count", "seed"),
+    [
+        ("oncology-dqm", EXPORTS, ONCOLOGY, 60_000, 11),
+        ("conformance-demo", DEMO_EXPORTS, DEMO, 40_000, 12),
+    ],
+)
+def test_node_agrees_with_dqm_decide_on_random_claims(
+    tmp_path, ruleset, exports, spec, count, seed
+):
+    rng = random.Random(seed)
+    claims = tmp_path / "claims.csv"
+    with open(claims, "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(CLAIM_COLUMNS)
+        for _ in range(count):
+            claim = random_claim(rng, spec)
+            writer.writerow([claim.get(c, "") for c in CLAIM_COLUMNS])
+    decide = [DQM, "decide", str(claims), "--ruleset", ruleset, "--exports", str(exports)]
+    ran = subprocess.run(
+        [*decide, "--format", "jsonl"], capture_output=True, text=True, timeout=300
+    )
+    assert (ran.returncode, ran.stderr) == (0, "")
+    consumer = node("decide", "--exports", str(exports), "--ruleset", ruleset, str(claims))
+    assert (consumer.returncode, consumer.stderr) == (0, "")
+    ours, theirs = ran.stdout.splitlines(), consumer.stdout.splitlines()
+    assert len(ours) == len(theirs) == count
+    differences = []
+    for line, (a, b) in enumerate(zip(ours, theirs, strict=True), start=2):
+        a, b = json.loads(a), json.loads(b)
+        if any(a[c] != b[c] or type(a[c]) is not type(b[c]) for c in COMPARED):
+            differences.append((line, {c: (a[c], b[c]) for c in COMPARED if a[c] != b[c]}))
+    assert differences[:5] == []
+    decisions = {json.loads(line)["decision"] for line in ours}
+    assert decisions == {"approve", "override", "deny", "not_applicable", "invalid"}
