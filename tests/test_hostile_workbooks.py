@@ -185,12 +185,6 @@ REFUSED: dict[str, list[tuple]] = {
             {"header": "Criterion ID", "example": "strong-cyp3a4-inducer"},
         ),
         (
-            "Criteria",
-            "A2",
-            "id-too-long",
-            {"header": "Criterion ID", "example": "strong-cyp3a4-inducer", "most": 64},
-        ),
-        (
             "Overrides",
             "B2",
             "unknown-reference",
