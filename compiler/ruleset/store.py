@@ -35,6 +35,7 @@ from filelock import FileLock
 from ..atomic import WriteError, create_file, make_folder, replace_file, why
 from ..effective import effective_date
 from ..vocabulary import MAX_ID_LENGTH, SLUG, plain_text
+from . import integrity
 
 SCHEMA_FILE = "ruleset.schema.json"
 INDEX_FILE = "index.json"
@@ -88,14 +89,25 @@ def _validator():
 
 
 def verify(doc: Any, where: str) -> dict[str, Any]:
-    """Refuse a version whose hash or schema does not hold."""
+    """Refuse, in one line, a version whose schema, hashes or consistency does not hold: every
+    reader (a version by number or by date, a version file's path, the app, Spark) comes here."""
     if not isinstance(doc, dict):
         raise StoreError(f"{where} is not a ruleset version file.")
     _check_schema(doc, where)
-    if seal(doc)["sha256"] != doc["sha256"]:
+    for field, changed in (
+        ("sha256", seal(doc)["sha256"] != doc["sha256"]),
+        ("content_sha256", integrity.content_changed(doc)),
+    ):
+        if changed:
+            raise StoreError(
+                f"{where} has been changed since it was published (its {field} does not "
+                "match its content). Restore it from version control; never edit exports by hand."
+            )
+    problem = integrity.first_problem(doc)
+    if problem is not None:
         raise StoreError(
-            f"{where} has been changed since it was published (its sha256 does not "
-            "match its content). Restore it from version control; never edit exports by hand."
+            f"{where} is inconsistent: {plain_text(problem)}. It was not written by dqm compile; "
+            "use a published version."
         )
     return doc
 
