@@ -8,6 +8,7 @@ import json
 
 import pytest
 
+from compiler.decide.decisions import JSON_ROWS
 from compiler.decide.sources import BLOCK_BYTES
 
 ROWS = 45_000
@@ -26,13 +27,14 @@ def line_broken_claims() -> str:
     return "\n".join(rows) + "\n"
 
 
-def test_quoted_line_breaks_decide_at_any_size(dqm, tmp_path):
+@pytest.mark.parametrize("fmt", ["json", "jsonl"])  # each written in slices of JSON_ROWS
+def test_quoted_line_breaks_decide_at_any_size(fmt, dqm, tmp_path):
     path = tmp_path / "claims.csv"
     path.write_text(line_broken_claims(), newline="")
-    assert path.stat().st_size > BLOCK_BYTES
-    code, out, err = dqm("decide", path, "--ruleset", "oncology-dqm", "--format", "jsonl")
+    assert path.stat().st_size > BLOCK_BYTES and ROWS > 2 * JSON_ROWS
+    code, out, err = dqm("decide", path, "--ruleset", "oncology-dqm", "--format", fmt)
     assert (code, err) == (0, "")
-    decided = [json.loads(line) for line in out.splitlines()]
+    decided = json.loads(out) if fmt == "json" else [json.loads(x) for x in out.splitlines()]
     assert len(decided) == ROWS
     assert [d["claim_id"] for d in decided] == [f"C{i}" for i in range(ROWS)]
     assert {d["decision"] for d in decided} == {"approve", "override", "deny"}

@@ -204,3 +204,17 @@ def test_content_sha256_is_verified_on_read(dqm, tmp_path):
         f"dqm: {path} has been changed since it was published (its content_sha256 does not "
         "match its content). Restore it from version control; never edit exports by hand.\n",
     )
+
+
+def test_an_index_with_a_date_not_on_the_calendar_is_refused(dqm, exports_copy):
+    # index.json is derived from the version files: a reader compares it with them.
+    path = exports_copy / "oncology-dqm" / "index.json"
+    index = json.loads(path.read_text())
+    index["versions"][3]["effective_date"] = "2025-02-30"
+    path.write_bytes(canonical_bytes(index))
+    assert dqm("versions", "--exports", exports_copy) == (
+        2,
+        "",
+        f"dqm: {path} does not list the version files as they are (edited by hand, or a publish "
+        "was cut short); `dqm compile` of the workbook writes it again.\n",
+    )
