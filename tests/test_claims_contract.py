@@ -150,3 +150,19 @@ def decide_one(dqm, tmp_path, **claim) -> dict:
     assert (code, err) == (0, "")
     [decided] = json.loads(out)
     return decided
+
+
+def test_jsonl_is_one_object_per_line_whatever_the_text_holds(dqm, tmp_path):
+    # Text that looks like the seam between two objects stays inside its string.
+    tricky = ['a},{"claim_id":"b', '},{"claim_id":', "x}\n{y", '{"', "\\", "},{"]
+    path = tmp_path / "claims.csv"
+    rows = ["claim_id,product_id,channel,quantity,concomitant_drugs"]
+    rows += [
+        '"' + t.replace('"', '""') + f'",imatinib-400mg-tab,retail,61,"{i}"'
+        for i, t in enumerate(tricky)
+    ]
+    path.write_text("\n".join(rows) + "\n", newline="")
+    code, out, err = dqm("decide", path, "--ruleset", "oncology-dqm", "--format", "jsonl")
+    assert (code, err) == (0, "")
+    assert [json.loads(line)["claim_id"] for line in out.split("\n")[:-1]] == tricky
+    assert out.endswith("}\n") and out.count("\n") == len(tricky)

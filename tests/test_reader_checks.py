@@ -72,7 +72,7 @@ INCONSISTENT = [
     (
         lambda d: product(d, 1)["overrides"][0].update(criterion_id="strong-cyp2c9-inducer"),
         "product imatinib-400mg-tab's override for criterion strong-cyp2c9-inducer names a "
-        "criterion it lacks",
+        "criterion the version does not have",
     ),
     (
         lambda d: product(d, 1)["overrides"][0].update(retail_max_qty=60),
@@ -102,7 +102,7 @@ INCONSISTENT = [
     (
         rename_drug_list,
         "criterion strong-cyp3a4-inducer is met by a drug on a list but names drug list "
-        "strong-cyp2c9-inducers, which it lacks",
+        "strong-cyp2c9-inducers, which the version does not have",
     ),
     (
         lambda d: d["criteria"][0].update(drug_list_id=None),
@@ -118,7 +118,7 @@ INCONSISTENT = [
     ),
     (
         lambda d: d["tests"][0].update(product_id="imatinib-800mg-tab"),
-        "test 100-home-at-limit names product imatinib-800mg-tab, which it lacks",
+        "test 100-home-at-limit names product imatinib-800mg-tab, which the version does not have",
     ),
     (
         lambda d: d.update(effective_date="2025-02-30"),
@@ -157,7 +157,7 @@ def test_a_schema_1_version_is_checked_as_well(dqm, tmp_path):
         2,
         "",
         f"dqm: {path} is inconsistent: test 400-home-at-limit names product imatinib-400mg-tab, "
-        f"which it lacks.{TAIL}",
+        f"which the version does not have.{TAIL}",
     )
 
 

@@ -74,14 +74,18 @@ def _problems(doc: dict[str, Any]) -> Iterator[str]:
         if c["met_when"] == "concomitant_drug_on_list" and list_id not in lists:
             yield (
                 f"criterion {c['criterion_id']} is met by a drug on a list but names "
-                + ("no drug list" if list_id is None else f"drug list {list_id}, which it lacks")
+                + (
+                    "no drug list"
+                    if list_id is None
+                    else f"drug list {list_id}, which the version does not have"
+                )
             )
     criteria = {c["criterion_id"] for c in doc["criteria"]}
     yield from _overrides(products, criteria)
     product_ids = {p["product_id"] for p in products}
     for t in doc["tests"]:
         if t["product_id"] not in product_ids:
-            yield f"test {t['test_id']} names product {t['product_id']}, which it lacks"
+            yield f"test {t['test_id']} names product {t['product_id']}, which the version does not have"
 
 
 def _overrides(products: list[dict[str, Any]], criteria: set[str]) -> Iterator[str]:
@@ -92,7 +96,7 @@ def _overrides(products: list[dict[str, Any]], criteria: set[str]) -> Iterator[s
         for o in p["overrides"]:
             criterion_id = o["criterion_id"]
             if criterion_id not in criteria:
-                yield f"{_override(p, o)} names a criterion it lacks"
+                yield f"{_override(p, o)} names a criterion the version does not have"
             if criterion_id in seen:
                 yield f"product {p['product_id']} has two overrides for {criterion_id}"
             seen.add(criterion_id)
