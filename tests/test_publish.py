@@ -285,7 +285,8 @@ def test_index_entry_lists_each_history_row_added_not_one_edited_in_place(
 def test_the_store_knows_files_only():
     # The store never imports what a version holds or what is derived from it: compile does. It
     # lists each version's effective date in the index, by the one rule of when a version takes
-    # effect (plain Python, no stage). A fresh interpreter, since this one has imported everything.
+    # effect (plain Python, no stage), and checks what a reader checks of a version (integrity:
+    # plain Python too). A fresh interpreter, since this one has imported everything.
     code = (
         "import sys, compiler.ruleset.store; print(*sorted(m for m in sys.modules "
         "if m.startswith('compiler.')))"
@@ -295,6 +296,7 @@ def test_the_store_knows_files_only():
         "compiler.atomic",
         "compiler.effective",
         "compiler.ruleset",
+        "compiler.ruleset.integrity",
         "compiler.ruleset.store",
         "compiler.vocabulary",  # what an id is: a ruleset's folder is named by one
     ]

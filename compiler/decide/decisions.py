@@ -15,6 +15,7 @@ from ..vocabulary import DECISION_COLUMNS, NUMBER_COLUMNS
 from .encode import Coded
 
 FORMATS = ("csv", "json", "jsonl", "parquet")
+JSON_ROWS = 16_384  # decisions turned into JSON objects at once
 
 # The decision columns with one type each, for formats that fix a column's type (Parquet, Spark):
 # text, quantities as doubles (2.5 mL is a quantity), codes and counts as integers.
@@ -96,15 +97,19 @@ class DecisionWriter:
                 self._parquet = pq.ParquetWriter(self.sink, self.schema)
             table = pa.Table.from_pandas(decisions, preserve_index=False)
             self._parquet.write_table(table.cast(self.schema))
-        elif len(decisions):
+        else:
             import orjson  # only for JSON: a Spark worker deciding needs no more than the engine
 
-            records = _records(decisions)
-            if self.format == "jsonl":
-                self.sink.write(b"\n".join(map(orjson.dumps, records)) + b"\n")
-            else:
-                text = orjson.dumps(records)  # b"[{...},{...}]": this batch's objects
-                self.sink.write((b"," if self._started else b"[") + text[1:-1])
+            # A slice at a time: a batch's decisions as dicts would hold several times the
+            # batch's own memory (benchmarks/bench_json_memory.py).
+            for start in range(0, len(decisions), JSON_ROWS):
+                records = _records(decisions.iloc[start : start + JSON_ROWS])
+                text = orjson.dumps(records)[1:-1]  # b"{...},{...}": this slice's objects
+                if self.format == "jsonl":
+                    self.sink.write(_lines(text, decisions.columns[0]) + b"\n")
+                else:
+                    self.sink.write((b"," if self._started else b"[") + text)
+                    self._started = True
         self._started = self._started or self.format == "csv" or len(decisions) > 0
         self.rows += len(decisions)
 
@@ -125,6 +130,17 @@ def _records(decisions: pd.DataFrame) -> list[dict[str, Any]]:
     names = list(decisions.columns)
     columns = [_json_values(decisions[c]) for c in names]
     return [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)]
+
+
+def _lines(objects: bytes, first_key: str) -> bytes:
+    """Flat JSON objects joined by commas, as orjson writes a list's, one per line instead: one
+    call to orjson for them all (a call per object costs ten times as much). `},{"<first key>":`
+    is only ever between two objects: in a string, a quote is escaped (`\\"`), so `{"` there can
+    only be the string's closing quote, and after one comes `,`, `:` or `}`, never a key."""
+    import orjson
+
+    key = orjson.dumps(first_key) + b":"
+    return objects.replace(b"},{" + key, b"}\n{" + key)
 
 
 def _json_values(column: pd.Series) -> list:

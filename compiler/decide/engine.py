@@ -63,8 +63,8 @@ class Engine:
         self._max_qty = np.array(
             [p.max_qty for p in self.products] or np.zeros((0, len(CHANNELS))), dtype=float
         )
-        # Every override of every product, in the product's order (criterion id): ties on the
-        # channel maximum go to the first, in the engine and in the JDM graph alike.
+        # Every override of every product, in model.override_order (criterion id): of the met
+        # overrides, the highest maximum for the channel wins, a tie going to the first.
         self.overrides: list[tuple[int, Override]] = [
             (i, o) for i, p in enumerate(self.products) for o in p.overrides
         ]

@@ -45,7 +45,7 @@ class ListEntry:
 
 
 def products(ruleset: dict[str, Any]) -> list[Product]:
-    """Every product of every policy, in the ruleset's order."""
+    """Every product of every policy, in the ruleset's order, its overrides in `override_order`."""
     return [
         Product(
             p["product_id"],
@@ -55,13 +55,20 @@ def products(ruleset: dict[str, Any]) -> list[Product]:
             _max_qty(p),
             tuple(
                 Override(o["criterion_id"], _max_qty(o), o["approval_months"])
-                for o in p["overrides"]
+                for o in sorted(p["overrides"], key=override_order)
             ),
             retired_on(policy),
         )
         for policy in ruleset["policies"]
         for p in policy["products"]
     ]
+
+
+def override_order(override: dict[str, Any]) -> str:
+    """The order in which a product's overrides are weighed: by criterion id (code point), so
+    that of two met overrides with the same maximum for the channel the first wins, whatever the
+    order of the file's `overrides` array (the engine and the JDM graph alike)."""
+    return override["criterion_id"]
 
 
 def product_codes(ruleset: dict[str, Any]) -> dict[str, dict[str, int]]:

@@ -2,25 +2,21 @@
 
 from __future__ import annotations
 
-import hashlib
 import math
 from typing import Any
 
 import numpy as np
-import orjson
 import pandas as pd
 
 from .. import codes, names
 from ..effective import latest_review_date
 from ..vocabulary import CHANNEL_LABELS, CODE_SYSTEMS, json_number
 from ..workbook.validate import Validated
+from .integrity import content_sha256
 
 # 1: the first files (v1-v3 of the founding ruleset); 2: adds the version's effective_date and
 # each product's codes. ruleset.schema.json describes both; readers read both.
 SCHEMA_VERSION = 2
-# What a ruleset *says*; its content hash decides whether anything changed. The source file and
-# the workbook's own Tests travel with a version but are not rules.
-CONTENT_KEYS = ("ruleset_id", "title", "owner", "policies", "criteria", "drug_lists")
 CODE_SYSTEM_OF_LABEL = {label: system for system, label in CODE_SYSTEMS.items()}  # "NDC" -> "ndc"
 CHANNEL_OF_LABEL = {
     label: channel for channel, label in CHANNEL_LABELS.items()
@@ -204,29 +200,6 @@ def build(validated: Validated) -> dict[str, Any]:
     }
     content["content_sha256"] = content_sha256(content)
     return content
-
-
-def content_sha256(doc: dict[str, Any]) -> str:
-    """Hash of what the ruleset says, independent of the file it came from (and of the schema
-    it is written in): a product without codes, and an effective date that is the latest History
-    Review Date (what a version without one takes effect on), are hashed as a schema-1 version
-    writes them, without the field. So rules that say what a published version says hash as it
-    does, and publish nothing."""
-    rules = {k: doc[k] for k in CONTENT_KEYS}
-    if any("codes" in p and not p["codes"] for pol in doc["policies"] for p in pol["products"]):
-        rules["policies"] = [
-            {
-                **pol,
-                "products": [
-                    p if p.get("codes") else {k: v for k, v in p.items() if k != "codes"}
-                    for p in pol["products"]
-                ],
-            }
-            for pol in doc["policies"]
-        ]
-    if "effective_date" in doc and doc["effective_date"] != latest_review_date(doc):
-        rules["effective_date"] = doc["effective_date"]
-    return hashlib.sha256(orjson.dumps(rules, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
 def _history_key(h: dict) -> tuple:

@@ -7,7 +7,7 @@ the engine), so a caller states which criteria are met; `contexts()` computes th
 engine. Outputs: decision, approved_quantity, limit, criterion_id, reject_code, approval_months.
 
 Rows, per product and channel: approve at or under the limit; then one row per override, highest
-channel maximum first (ties in criterion order), so the first met override is the one the engine
+channel maximum first (ties by criterion id, as the engine breaks them), so the first met override is the one the engine
 picks; then deny. A last row answers not_applicable for any other product, the products of a
 retired policy among them.
 """
@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from ..decide.model import override_order
 from ..vocabulary import CHANNELS, MAX_QTY_FIELDS, REJECT_CODE, format_number, json_number
 
 if TYPE_CHECKING:  # pandas only for the hint: the graph itself is plain data
@@ -77,8 +78,8 @@ def graph(ruleset: dict[str, Any]) -> dict[str, Any]:
                 ranked = (
                     criteria
                     if len(criteria) < 2
-                    else sorted(  # stable: ties keep order
-                        criteria, key=lambda c: -c[0][max_field]
+                    else sorted(  # ties in the engine's order, whatever the array's
+                        criteria, key=lambda c: (-c[0][max_field], override_order(c[0]))
                     )
                 )
                 for o, criterion, months in ranked:

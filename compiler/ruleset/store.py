@@ -1,7 +1,7 @@
 """The exports store, the only writer of exports/: immutable, hashed, schema-checked files. It knows
 files only; what goes into a version, and what is derived from one, is the caller's (compile.py).
 
-Layout: <root>/ruleset.schema.json, <root>/<ruleset-id>/v<N>.json, the files derived from a
+Layout: <root>/*.schema.json (SCHEMA_FILES), <root>/<ruleset-id>/v<N>.json, the files derived from a
 version beside it (v<N>.<suffix>), and index.json.
 - Every file is written to a temporary file, fsynced, and hard-linked into place: the link fails
   if the name exists, so a published file is never rewritten, and a reader never sees half.
@@ -35,8 +35,12 @@ from filelock import FileLock
 from ..atomic import WriteError, create_file, make_folder, replace_file, why
 from ..effective import effective_date
 from ..vocabulary import MAX_ID_LENGTH, SLUG, plain_text
+from . import integrity
 
 SCHEMA_FILE = "ruleset.schema.json"
+# Every schema the store writes beside the rulesets (exports/SCHEMA-CHANGELOG.md): a version
+# file's, index.json's, and one decision of `dqm decide`.
+SCHEMA_FILES = (SCHEMA_FILE, "index.schema.json", "decision.schema.json")
 INDEX_FILE = "index.json"
 _VERSION_FILE = re.compile(r"^v([1-9][0-9]*)\.json$")
 _DERIVED_FILE = re.compile(r"^v([1-9][0-9]*)\.(.+)$")  # v<N>.<suffix>, the version file among them
@@ -76,9 +80,10 @@ def sealed(doc: dict[str, Any]) -> tuple[dict[str, Any], list[bytes | memoryview
     return doc, [view[:at], b'\n  "sha256": "' + digest.encode() + b'",', view[at:]]
 
 
-@lru_cache(maxsize=1)
-def schema() -> dict[str, Any]:
-    return json.loads(resources.files("compiler").joinpath(SCHEMA_FILE).read_text())
+@lru_cache(maxsize=len(SCHEMA_FILES))
+def schema(name: str = SCHEMA_FILE) -> dict[str, Any]:
+    """One of the package's schemas (SCHEMA_FILES): the version files' by default."""
+    return json.loads(resources.files("compiler").joinpath(name).read_text())
 
 
 @lru_cache(maxsize=1)
@@ -88,14 +93,25 @@ def _validator():
 
 
 def verify(doc: Any, where: str) -> dict[str, Any]:
-    """Refuse a version whose hash or schema does not hold."""
+    """Refuse, in one line, a version whose schema, hashes or consistency does not hold: every
+    reader (a version by number or by date, a version file's path, the app, Spark) comes here."""
     if not isinstance(doc, dict):
         raise StoreError(f"{where} is not a ruleset version file.")
     _check_schema(doc, where)
-    if seal(doc)["sha256"] != doc["sha256"]:
+    for field, changed in (
+        ("sha256", seal(doc)["sha256"] != doc["sha256"]),
+        ("content_sha256", integrity.content_changed(doc)),
+    ):
+        if changed:
+            raise StoreError(
+                f"{where} has been changed since it was published (its {field} does not "
+                "match its content). Restore it from version control; never edit exports by hand."
+            )
+    problem = integrity.first_problem(doc)
+    if problem is not None:
         raise StoreError(
-            f"{where} has been changed since it was published (its sha256 does not "
-            "match its content). Restore it from version control; never edit exports by hand."
+            f"{where} is inconsistent: {plain_text(problem)}. It was not written by dqm compile; "
+            "use a published version."
         )
     return doc
 
@@ -335,10 +351,12 @@ class Store:
             yield Publishing(self, ruleset_id, latest if versions else None)
 
     def _write_schema(self) -> None:
-        data = (json.dumps(schema(), indent=2, ensure_ascii=False) + "\n").encode()
-        target = self.root / SCHEMA_FILE
-        if not target.exists() or target.read_bytes() != data:
-            replace_file(target, data)
+        """The schemas of what the exports hold and what `dqm decide` writes, beside them."""
+        for name in SCHEMA_FILES:
+            data = (json.dumps(schema(name), indent=2, ensure_ascii=False) + "\n").encode()
+            target = self.root / name
+            if not target.exists() or target.read_bytes() != data:
+                replace_file(target, data)
 
 
 class Publishing:
