@@ -52,6 +52,11 @@ def decide(args: argparse.Namespace) -> int:
     return _stream_decisions(args, chosen.decide, fmt)
 
 
+# JSON is written about three times slower than CSV, so its batches wait longer in the queues:
+# smaller ones keep JSON's peak memory under CSV's (benchmarks/README.md, issue 11).
+JSON_BLOCK_BYTES = 2 << 20
+
+
 def _stream_decisions(args: argparse.Namespace, decide, fmt: str) -> int:
     """Claims read, decided and written batch by batch (compiler/decide/stream.py), into
     --output through a temporary file, or onto stdout."""
@@ -65,7 +70,8 @@ def _stream_decisions(args: argparse.Namespace, decide, fmt: str) -> int:
 
     def run(sink) -> None:
         writer = DecisionWriter(sink, fmt)
-        decide_stream(claims_batches(source, "Standard input"), decide, writer.write, tally)
+        block = JSON_BLOCK_BYTES if fmt in ("json", "jsonl") else None
+        decide_stream(claims_batches(source, "Standard input", block), decide, writer.write, tally)
         writer.close()
 
     try:

@@ -15,7 +15,7 @@ from ..vocabulary import DECISION_COLUMNS, NUMBER_COLUMNS
 from .encode import Coded
 
 FORMATS = ("csv", "json", "jsonl", "parquet")
-JSON_ROWS = 16_384  # decisions turned into JSON objects at once
+JSON_ROWS = 4_096  # decisions turned into JSON objects at once
 
 # The decision columns with one type each, for formats that fix a column's type (Parquet, Spark):
 # text, quantities as doubles (2.5 mL is a quantity), codes and counts as integers.
