@@ -18,7 +18,8 @@ FORMATS = ("csv", "json", "jsonl", "parquet")
 JSON_ROWS = 16_384  # decisions turned into JSON objects at once
 
 # The decision columns with one type each, for formats that fix a column's type (Parquet, Spark):
-# text, quantities as doubles (2.5 mL is a quantity), codes and counts as integers.
+# text, quantities as doubles (2.5 mL is a quantity), codes and counts as integers. A quantity
+# that is not a number ("ten": the text formats echo it) is null there (typed_quantities).
 _WHOLE = {"reject_code", "approval_months", "ruleset_version"}
 DECISION_SCHEMA = pa.schema(
     [
@@ -30,7 +31,7 @@ DECISION_SCHEMA = pa.schema(
 
 def decision_frame(columns: dict[str, Any]) -> pd.DataFrame:
     """One row per claim with the contract's columns: coded text as categories, whole numbers as
-    nullable integers."""
+    nullable integers; a quantity column echoing a text (encode.echoed_quantities) as objects."""
     return pd.DataFrame(
         {
             k: v.categorical()
@@ -46,7 +47,10 @@ def decision_frame(columns: dict[str, Any]) -> pd.DataFrame:
 
 
 def nullable_numbers(values: np.ndarray) -> pd.api.extensions.ExtensionArray | np.ndarray:
-    """Whole numbers as nullable integers (60, not 60.0); otherwise floats."""
+    """Whole numbers as nullable integers (60, not 60.0); otherwise floats. Objects (quantities
+    echoing a text, numbers already as JSON writes them) stay as they are."""
+    if isinstance(values, np.ndarray) and values.dtype == object:
+        return values
     values = np.asarray(values, dtype=float)
     present = ~np.isnan(values)
     filled = np.where(present, values, 0.0)
@@ -65,8 +69,71 @@ def write_decisions(decisions: pd.DataFrame, sink: BinaryIO, fmt: str = "csv") -
 
 
 def decisions_table(decisions: pd.DataFrame) -> pa.Table:
-    """A decision frame as an Arrow table of DECISION_SCHEMA (categories as text)."""
-    return pa.Table.from_pandas(decisions, preserve_index=False).cast(DECISION_SCHEMA)
+    """A decision frame as an Arrow table of DECISION_SCHEMA (categories as text; a quantity
+    that is not a number as null)."""
+    table = pa.Table.from_pandas(typed_quantities(decisions), preserve_index=False)
+    return table.cast(DECISION_SCHEMA)
+
+
+def typed_quantities(decisions: pd.DataFrame) -> pd.DataFrame:
+    """The frame with its quantity column as numbers only, a text given for one as none: for the
+    formats whose columns have one type (Parquet, Spark)."""
+    if not _echoes_text(decisions):
+        return decisions
+    _, numbers = _quantity_parts(decisions["quantity"])
+    return decisions.assign(quantity=nullable_numbers(numbers))
+
+
+def shown_decisions(decisions: pd.DataFrame) -> pd.DataFrame:
+    """The frame as a table on a page shows it: a quantity column echoing a text as text (a
+    displayed column has one type)."""
+    if not _echoes_text(decisions):
+        return decisions
+    return decisions.assign(quantity=quantity_texts(decisions["quantity"]))
+
+
+def quantity_texts(column: pd.Series) -> pd.Series:
+    """A quantity column echoing a text as text: the text as it is, numbers as Arrow writes a
+    numeric column (60, 2.5), none as None."""
+    is_text, numbers = _quantity_parts(column)
+    shown = pa.array(nullable_numbers(numbers), from_pandas=True).cast(pa.string())
+    shown = shown.to_numpy(zero_copy_only=False)
+    shown[is_text] = column.to_numpy()[is_text]
+    return pd.Series(shown, index=column.index, dtype=object)
+
+
+def _echoes_text(decisions: pd.DataFrame) -> bool:
+    """Whether the frame's quantity column is objects: some claim's quantity is echoed as text."""
+    return "quantity" in decisions.columns and decisions["quantity"].dtype == object
+
+
+def _quantity_parts(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Which quantities are text, and the numbers (NaN for a text or none)."""
+    values = column.to_numpy()
+    is_text = np.fromiter((isinstance(v, str) for v in values), bool, len(values))
+    numbers = np.where(is_text | pd.isna(values), np.nan, values).astype(float)
+    return is_text, numbers
+
+
+def _write_csv(decisions: pd.DataFrame, sink: BinaryIO, header: bool) -> None:
+    """Decisions as CSV rows; each row's bytes depend on that row alone (a stream of batches
+    writes what one frame of them all would): a number unquoted (60), text quoted. Arrow gives
+    a column one type, so where some quantities are text, the runs of rows with a text quantity
+    and those without are written in turn (one run each in most frames)."""
+    if not _echoes_text(decisions):
+        table = pa.Table.from_pandas(decisions, preserve_index=False)
+        pacsv.write_csv(table, sink, pacsv.WriteOptions(include_header=header))
+        return
+    is_text, _ = _quantity_parts(decisions["quantity"])
+    tables = [
+        pa.Table.from_pandas(frame, preserve_index=False)
+        for frame in (typed_quantities(decisions), shown_decisions(decisions))
+    ]
+    starts = np.flatnonzero(np.r_[True, is_text[1:] != is_text[:-1]])
+    for start, end in zip(starts, [*starts[1:], len(is_text)], strict=True):
+        table = tables[int(is_text[start])].slice(start, end - start)
+        pacsv.write_csv(table, sink, pacsv.WriteOptions(include_header=header))
+        header = False
 
 
 class DecisionWriter:
@@ -88,14 +155,13 @@ class DecisionWriter:
     def write(self, decisions: pd.DataFrame) -> None:
         if self.format == "csv":
             # Arrow writes categories as their text and nullable integers as 60, not 60.0.
-            table = pa.Table.from_pandas(formula_safe(decisions), preserve_index=False)
-            pacsv.write_csv(table, self.sink, pacsv.WriteOptions(include_header=not self._started))
+            _write_csv(formula_safe(decisions), self.sink, header=not self._started)
         elif self.format == "parquet":
             if self._parquet is None:
                 import pyarrow.parquet as pq  # only for Parquet: not every command needs it
 
                 self._parquet = pq.ParquetWriter(self.sink, self.schema)
-            table = pa.Table.from_pandas(decisions, preserve_index=False)
+            table = pa.Table.from_pandas(typed_quantities(decisions), preserve_index=False)
             self._parquet.write_table(table.cast(self.schema))
         else:
             import orjson  # only for JSON: a Spark worker deciding needs no more than the engine
@@ -167,7 +233,8 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 def formula_safe(decisions: pd.DataFrame) -> pd.DataFrame:
     """The decisions with every text cell that a spreadsheet would take for a formula (a claim id
-    `=HYPERLINK(…)`, a drug `-x`) prefixed with a single quote. Numbers are left as they are."""
+    `=HYPERLINK(…)`, a drug `-x`, a quantity `+60`) prefixed with a single quote. Numbers are
+    left as they are."""
     out = {}
     for name, column in decisions.items():
         if isinstance(column.dtype, pd.CategoricalDtype):
@@ -180,6 +247,8 @@ def formula_safe(decisions: pd.DataFrame) -> pd.DataFrame:
                 )
         elif pd.api.types.is_string_dtype(column.dtype) or column.dtype == object:
             risky = column.astype("str").str.startswith(FORMULA_STARTS).fillna(False)
+            if risky.any() and column.dtype == object:  # a number (a quantity of -5) is no text
+                risky &= column.map(lambda v: isinstance(v, str)).astype(bool)
             if risky.any():
                 column = column.where(~risky, "'" + column.astype("str"))
         out[name] = column
