@@ -9,6 +9,7 @@ from typing import Any, BinaryIO
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from ..vocabulary import DECISION_COLUMNS, NUMBER_COLUMNS
@@ -89,17 +90,19 @@ def shown_decisions(decisions: pd.DataFrame) -> pd.DataFrame:
     displayed column has one type)."""
     if not _echoes_text(decisions):
         return decisions
-    return decisions.assign(quantity=quantity_texts(decisions["quantity"]))
+    shown = quantity_cells(decisions["quantity"]).to_numpy(zero_copy_only=False)
+    return decisions.assign(quantity=pd.Series(shown, index=decisions.index, dtype=object))
 
 
-def quantity_texts(column: pd.Series) -> pd.Series:
-    """A quantity column echoing a text as text: the text as it is, numbers as Arrow writes a
-    numeric column (60, 2.5), none as None."""
+def quantity_cells(column: pd.Series) -> pa.Array:
+    """A quantity column as text: a text as it is, a number as Arrow writes a numeric column (60,
+    2.5), none as null."""
+    if column.dtype != object:
+        return pa.array(column, from_pandas=True).cast(pa.string())
     is_text, numbers = _quantity_parts(column)
     shown = pa.array(nullable_numbers(numbers), from_pandas=True).cast(pa.string())
-    shown = shown.to_numpy(zero_copy_only=False)
-    shown[is_text] = column.to_numpy()[is_text]
-    return pd.Series(shown, index=column.index, dtype=object)
+    texts = pa.array(np.where(is_text, column.to_numpy(), None), pa.string())
+    return pc.if_else(pa.array(is_text), texts, shown)
 
 
 def _echoes_text(decisions: pd.DataFrame) -> bool:
@@ -116,32 +119,25 @@ def _quantity_parts(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _write_csv(decisions: pd.DataFrame, sink: BinaryIO, header: bool) -> None:
-    """Decisions as CSV rows; each row's bytes depend on that row alone (a stream of batches
-    writes what one frame of them all would): a number unquoted (60), text quoted. Arrow gives
-    a column one type, so where some quantities are text, the runs of rows with a text quantity
-    and those without are written in turn (one run each in most frames)."""
-    if not _echoes_text(decisions):
-        table = pa.Table.from_pandas(decisions, preserve_index=False)
-        pacsv.write_csv(table, sink, pacsv.WriteOptions(include_header=header))
-        return
-    is_text, _ = _quantity_parts(decisions["quantity"])
-    tables = [
-        pa.Table.from_pandas(frame, preserve_index=False)
-        for frame in (typed_quantities(decisions), shown_decisions(decisions))
-    ]
-    starts = np.flatnonzero(np.r_[True, is_text[1:] != is_text[:-1]])
-    for start, end in zip(starts, [*starts[1:], len(is_text)], strict=True):
-        table = tables[int(is_text[start])].slice(start, end - start)
-        pacsv.write_csv(table, sink, pacsv.WriteOptions(include_header=header))
-        header = False
+    """Decisions as CSV rows, the quantity always as a text cell ("60", "ten"): a column has one
+    type in Arrow, and each row's bytes must not depend on its neighbours' (a stream of batches
+    writes what one frame of them all would). (Casting it costs what writing it as a number
+    did: Arrow casts numbers to text to write them.)"""
+    table = pa.Table.from_pandas(typed_quantities(decisions), preserve_index=False)
+    if "quantity" in table.column_names:
+        at = table.column_names.index("quantity")
+        table = table.set_column(at, "quantity", quantity_cells(decisions["quantity"]))
+    pacsv.write_csv(table, sink, pacsv.WriteOptions(include_header=header))
 
 
 class DecisionWriter:
     """Decision frames (or other frames of `schema`'s columns: changed claims) written one after another to a binary stream as one file:
     - csv: a header row, then one row per decision (blank for none; whole numbers as 60), its
-      text cells formula-safe (a CSV is opened in spreadsheets);
-    - json: one list of objects; jsonl: one object per line (whole numbers as 60, none as null);
-    - parquet: one row group per frame, columns typed by DECISION_SCHEMA.
+      text cells formula-safe (a CSV is opened in spreadsheets), the quantity a text cell ("60",
+      or "ten" as given);
+    - json: one list of objects; jsonl: one object per line (whole numbers as 60, none as null,
+      a quantity that is not a number as its text);
+    - parquet: one row group per frame, columns typed by DECISION_SCHEMA (that quantity null).
     Each frame is written whole before `write` returns; `close` finishes the file (the list's
     end, Parquet's footer, CSV's header when no decision was written)."""
 
