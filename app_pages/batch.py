@@ -15,7 +15,7 @@ import streamlit as st
 from app_pages import common
 from app_pages.common import md
 from compiler.decide.claims import ClaimsFileError, read_claims_csv
-from compiler.decide.decisions import write_decisions
+from compiler.decide.decisions import shown_decisions, write_decisions
 from compiler.ruleset.store import StoreError
 from compiler.vocabulary import CLAIM_COLUMNS, DECISIONS
 
@@ -158,7 +158,7 @@ if result and result[0] == by:
     )
     if len(decisions) > SHOWN_ROWS:
         st.caption(f"The first {SHOWN_ROWS:,} are shown; the download holds all of them.")
-    st.dataframe(decisions.head(SHOWN_ROWS), hide_index=True, width="stretch")
+    st.dataframe(shown_decisions(decisions.head(SHOWN_ROWS)), hide_index=True, width="stretch")
     st.download_button(
         "Download decisions (CSV)",
         decisions_csv(decisions),

@@ -17,6 +17,7 @@ import streamlit as st
 from app_pages import common
 from app_pages.common import md
 from compiler.budget import Job, OverBudget
+from compiler.decide.decisions import shown_decisions
 from compiler.ruleset.draft import DRAFT_BUDGET, DraftCheck, start_draft_check
 
 MAX_DRAFT_MB = 10  # a rules workbook is tens of kilobytes; the server's own limit is the same
@@ -141,7 +142,7 @@ def show_preview(check: DraftCheck) -> None:
     )
     st.subheader("Decisions of the draft")
     st.caption(f"On {source}.")
-    st.dataframe(check.decisions, hide_index=True, width="stretch")
+    st.dataframe(shown_decisions(check.decisions), hide_index=True, width="stretch")
 
     st.subheader("Against the latest published version")
     if check.latest_version is None:

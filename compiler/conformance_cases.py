@@ -109,6 +109,12 @@ def version_cases(doc: dict[str, Any]) -> list[dict[str, Any]]:
         ("quantity over 1,000,000", {"quantity": "1000000.5"}),
         ("quantity 1,000,000", {"quantity": "1000000"}),
         ("quantity non-ASCII digits", {"quantity": "６０"}),
+        # The decision echoes a quantity that is not a number as given, spaces and all (§7).
+        ("quantity a word with spaces", {"quantity": " ten "}),
+        ("quantity with a separator", {"quantity": "1,080"}),
+        ("quantity only spaces", {"quantity": "  "}),
+        ("quantity spaced, a number", {"quantity": " 1 "}),
+        ("quantity over 1,000,000, whole", {"quantity": "2000000"}),
         ("malformed date", {"date_of_service": "2024-02-30"}),
         ("date not in the grammar", {"date_of_service": "06/01/2024"}),
         ("unknown attested criterion", {"attested_criteria": "no-such-criterion"}),

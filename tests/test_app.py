@@ -232,6 +232,8 @@ def test_batch_decides_an_uploaded_claims_csv_including_a_bad_row(exports):
     decisions = table(at, "batch_decisions")
     assert list(decisions["claim_id"]) == ["a", "b", "c"]
     assert list(decisions["decision"]) == ["override", "invalid", "approve"]
+    # -5 is not a plain number: echoed as given, the column shown as text.
+    assert list(decisions["quantity"]) == ["120", "-5", "540"]
 
 
 def test_batch_edit_changes_what_is_decided(exports):

@@ -94,7 +94,7 @@ def test_decide_json_is_a_list_of_objects_with_numbers(dqm, claims_file):
         "ruleset_id": "oncology-dqm",
         "ruleset_version": 3,
     }
-    assert decided[0]["reject_code"] is None and decided[6]["quantity"] is None
+    assert decided[0]["reject_code"] is None and decided[6]["quantity"] == "ten"  # as given
 
 
 def test_decide_with_an_earlier_version(dqm, claims_file):

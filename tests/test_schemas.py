@@ -19,7 +19,7 @@ from tests.fixtures.paths import EXPORTS, WORKBOOK
 IDS = {
     "ruleset.schema.json": "https://dqm.invalid/schemas/ruleset-2.schema.json",
     "index.schema.json": "https://dqm.invalid/schemas/index-1.schema.json",
-    "decision.schema.json": "https://dqm.invalid/schemas/decision-1.schema.json",
+    "decision.schema.json": "https://dqm.invalid/schemas/decision-2.schema.json",
 }
 VERSION_FILES = [p for p in sorted(EXPORTS.glob("*/v*.json")) if p.stem[1:].isdigit()]
 # The founding policy's worked examples, then claims that decide not_applicable and invalid.
@@ -53,7 +53,7 @@ EXPECTED = [
     ("N1", "not_applicable", 30, None, None, None, None),
     ("N2", "not_applicable", 30, None, None, None, None),
     ("N3", "not_applicable", 30, None, None, None, None),
-    ("I1", "invalid", None, None, None, None, None),
+    ("I1", "invalid", "ten", None, None, None, None),  # echoed: not a number
     ("I2", "invalid", 30, None, None, None, None),
     ("I3", "invalid", 30, None, None, None, None),
     ("I4", "invalid", 30, None, None, None, None),
@@ -149,9 +149,11 @@ def test_decisions_validate_against_the_decision_schema(fmt, dqm, claims):
         )
         for r in rows
     ] == EXPECTED
-    # Whole numbers as integers, a fraction as itself, none as null, never "".
+    # Whole numbers as integers, a fraction as itself, none as null, never "" (a quantity that is
+    # not a number is echoed as its text).
     numbers = ("quantity", "approved_quantity", "limit", "reject_code", "approval_months")
-    assert {type(r[k]) for r in rows for k in numbers} == {int, float, type(None)}
+    assert {type(r[k]) for r in rows for k in numbers} == {int, float, str, type(None)}
+    assert [r["quantity"] for r in rows if isinstance(r["quantity"], str)] == ["ten"]
     assert [r["quantity"] for r in rows if isinstance(r["quantity"], float)] == [2.5]
     assert '"quantity":120,' in out and ".0," not in out and '""' not in out
     assert rows[-1] == {
@@ -190,7 +192,7 @@ def test_csv_writes_whole_numbers_as_integers(dqm, claims):
         if r["claim_id"] in ("E4", "I1", "F1", "F2")
     ] == [
         ("E4", "120", "90", "60", "76", "12", "4"),
-        ("I1", "", "", "", "", "", "4"),
+        ("I1", "ten", "", "", "", "", "4"),
         ("F1", "2.5", "2.5", "60", "", "", "4"),
         ("F2", "120", "120", "180", "", "", "4"),
     ]

@@ -9,6 +9,7 @@ from typing import Any, BinaryIO
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from ..vocabulary import DECISION_COLUMNS, NUMBER_COLUMNS
@@ -18,7 +19,8 @@ FORMATS = ("csv", "json", "jsonl", "parquet")
 JSON_ROWS = 4_096  # decisions turned into JSON objects at once
 
 # The decision columns with one type each, for formats that fix a column's type (Parquet, Spark):
-# text, quantities as doubles (2.5 mL is a quantity), codes and counts as integers.
+# text, quantities as doubles (2.5 mL is a quantity), codes and counts as integers. A quantity
+# that is not a number ("ten": the text formats echo it) is null there (typed_quantities).
 _WHOLE = {"reject_code", "approval_months", "ruleset_version"}
 DECISION_SCHEMA = pa.schema(
     [
@@ -30,7 +32,7 @@ DECISION_SCHEMA = pa.schema(
 
 def decision_frame(columns: dict[str, Any]) -> pd.DataFrame:
     """One row per claim with the contract's columns: coded text as categories, whole numbers as
-    nullable integers."""
+    nullable integers; a quantity column echoing a text (encode.echoed_quantities) as objects."""
     return pd.DataFrame(
         {
             k: v.categorical()
@@ -46,7 +48,10 @@ def decision_frame(columns: dict[str, Any]) -> pd.DataFrame:
 
 
 def nullable_numbers(values: np.ndarray) -> pd.api.extensions.ExtensionArray | np.ndarray:
-    """Whole numbers as nullable integers (60, not 60.0); otherwise floats."""
+    """Whole numbers as nullable integers (60, not 60.0); otherwise floats. Objects (quantities
+    echoing a text, numbers already as JSON writes them) stay as they are."""
+    if isinstance(values, np.ndarray) and values.dtype == object:
+        return values
     values = np.asarray(values, dtype=float)
     present = ~np.isnan(values)
     filled = np.where(present, values, 0.0)
@@ -65,16 +70,74 @@ def write_decisions(decisions: pd.DataFrame, sink: BinaryIO, fmt: str = "csv") -
 
 
 def decisions_table(decisions: pd.DataFrame) -> pa.Table:
-    """A decision frame as an Arrow table of DECISION_SCHEMA (categories as text)."""
-    return pa.Table.from_pandas(decisions, preserve_index=False).cast(DECISION_SCHEMA)
+    """A decision frame as an Arrow table of DECISION_SCHEMA (categories as text; a quantity
+    that is not a number as null)."""
+    table = pa.Table.from_pandas(typed_quantities(decisions), preserve_index=False)
+    return table.cast(DECISION_SCHEMA)
+
+
+def typed_quantities(decisions: pd.DataFrame) -> pd.DataFrame:
+    """The frame with its quantity column as numbers only, a text given for one as none: for the
+    formats whose columns have one type (Parquet, Spark)."""
+    if not _echoes_text(decisions):
+        return decisions
+    _, numbers = _quantity_parts(decisions["quantity"])
+    return decisions.assign(quantity=nullable_numbers(numbers))
+
+
+def shown_decisions(decisions: pd.DataFrame) -> pd.DataFrame:
+    """The frame as a table on a page shows it: a quantity column echoing a text as text (a
+    displayed column has one type)."""
+    if not _echoes_text(decisions):
+        return decisions
+    shown = quantity_cells(decisions["quantity"]).to_numpy(zero_copy_only=False)
+    return decisions.assign(quantity=pd.Series(shown, index=decisions.index, dtype=object))
+
+
+def quantity_cells(column: pd.Series) -> pa.Array:
+    """A quantity column as text: a text as it is, a number as Arrow writes a numeric column (60,
+    2.5), none as null."""
+    if column.dtype != object:
+        return pa.array(column, from_pandas=True).cast(pa.string())
+    is_text, numbers = _quantity_parts(column)
+    shown = pa.array(nullable_numbers(numbers), from_pandas=True).cast(pa.string())
+    texts = pa.array(np.where(is_text, column.to_numpy(), None), pa.string())
+    return pc.if_else(pa.array(is_text), texts, shown)
+
+
+def _echoes_text(decisions: pd.DataFrame) -> bool:
+    """Whether the frame's quantity column is objects: some claim's quantity is echoed as text."""
+    return "quantity" in decisions.columns and decisions["quantity"].dtype == object
+
+
+def _quantity_parts(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Which quantities are text, and the numbers (NaN for a text or none)."""
+    values = column.to_numpy()
+    is_text = np.fromiter((isinstance(v, str) for v in values), bool, len(values))
+    numbers = np.where(is_text | pd.isna(values), np.nan, values).astype(float)
+    return is_text, numbers
+
+
+def _write_csv(decisions: pd.DataFrame, sink: BinaryIO, header: bool) -> None:
+    """Decisions as CSV rows, the quantity always as a text cell ("60", "ten"): a column has one
+    type in Arrow, and each row's bytes must not depend on its neighbours' (a stream of batches
+    writes what one frame of them all would). (Casting it costs what writing it as a number
+    did: Arrow casts numbers to text to write them.)"""
+    table = pa.Table.from_pandas(typed_quantities(decisions), preserve_index=False)
+    if "quantity" in table.column_names:
+        at = table.column_names.index("quantity")
+        table = table.set_column(at, "quantity", quantity_cells(decisions["quantity"]))
+    pacsv.write_csv(table, sink, pacsv.WriteOptions(include_header=header))
 
 
 class DecisionWriter:
     """Decision frames (or other frames of `schema`'s columns: changed claims) written one after another to a binary stream as one file:
     - csv: a header row, then one row per decision (blank for none; whole numbers as 60), its
-      text cells formula-safe (a CSV is opened in spreadsheets);
-    - json: one list of objects; jsonl: one object per line (whole numbers as 60, none as null);
-    - parquet: one row group per frame, columns typed by DECISION_SCHEMA.
+      text cells formula-safe (a CSV is opened in spreadsheets), the quantity a text cell ("60",
+      or "ten" as given);
+    - json: one list of objects; jsonl: one object per line (whole numbers as 60, none as null,
+      a quantity that is not a number as its text);
+    - parquet: one row group per frame, columns typed by DECISION_SCHEMA (that quantity null).
     Each frame is written whole before `write` returns; `close` finishes the file (the list's
     end, Parquet's footer, CSV's header when no decision was written)."""
 
@@ -88,14 +151,13 @@ class DecisionWriter:
     def write(self, decisions: pd.DataFrame) -> None:
         if self.format == "csv":
             # Arrow writes categories as their text and nullable integers as 60, not 60.0.
-            table = pa.Table.from_pandas(formula_safe(decisions), preserve_index=False)
-            pacsv.write_csv(table, self.sink, pacsv.WriteOptions(include_header=not self._started))
+            _write_csv(formula_safe(decisions), self.sink, header=not self._started)
         elif self.format == "parquet":
             if self._parquet is None:
                 import pyarrow.parquet as pq  # only for Parquet: not every command needs it
 
                 self._parquet = pq.ParquetWriter(self.sink, self.schema)
-            table = pa.Table.from_pandas(decisions, preserve_index=False)
+            table = pa.Table.from_pandas(typed_quantities(decisions), preserve_index=False)
             self._parquet.write_table(table.cast(self.schema))
         else:
             import orjson  # only for JSON: a Spark worker deciding needs no more than the engine
@@ -167,7 +229,8 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 def formula_safe(decisions: pd.DataFrame) -> pd.DataFrame:
     """The decisions with every text cell that a spreadsheet would take for a formula (a claim id
-    `=HYPERLINK(…)`, a drug `-x`) prefixed with a single quote. Numbers are left as they are."""
+    `=HYPERLINK(…)`, a drug `-x`, a quantity `+60`) prefixed with a single quote. Numbers are
+    left as they are."""
     out = {}
     for name, column in decisions.items():
         if isinstance(column.dtype, pd.CategoricalDtype):
@@ -180,6 +243,8 @@ def formula_safe(decisions: pd.DataFrame) -> pd.DataFrame:
                 )
         elif pd.api.types.is_string_dtype(column.dtype) or column.dtype == object:
             risky = column.astype("str").str.startswith(FORMULA_STARTS).fillna(False)
+            if risky.any() and column.dtype == object:  # a number (a quantity of -5) is no text
+                risky &= column.map(lambda v: isinstance(v, str)).astype(bool)
             if risky.any():
                 column = column.where(~risky, "'" + column.astype("str"))
         out[name] = column

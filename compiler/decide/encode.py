@@ -129,6 +129,34 @@ def quantities(series: Column, n: int) -> tuple[np.ndarray, Coded | Plain]:
     return numbers[codes], Coded(codes, texts)
 
 
+def echoed_quantities(quantity: np.ndarray, given: Coded | Plain) -> np.ndarray:
+    """The quantity a decision echoes: the number; the text as given (untrimmed) where it is not
+    a number ("1e20", "ten", "+60"); none where it is missing (blank, or only whitespace). The
+    numbers as they are when no claim has such a text (most batches: nothing to do); else one
+    object per claim, a whole number as int (60, not 60.0), none as None."""
+    if isinstance(given, Plain):
+        return quantity
+    texts = [t if t.strip() and quantity_number(t) is None else None for t in given.categories]
+    is_text = np.array([t is not None for t in texts] + [False], dtype=bool)
+    if not is_text.any() or not (rows := is_text[given.codes]).any():
+        return quantity
+    out = number_objects(quantity)
+    out[rows] = np.array(texts + [None], dtype=object)[given.codes[rows]]
+    return out
+
+
+def number_objects(values: np.ndarray) -> np.ndarray:
+    """Numbers as objects as JSON writes them: int when whole (below 2**53), else float; NaN as
+    None."""
+    out = values.astype(object)
+    present = ~np.isnan(values)
+    whole = present & (np.abs(np.where(present, values, 0.0)) < 2**53)
+    whole &= np.mod(np.where(whole, values, 0.0), 1.0) == 0.0
+    out[whole] = values[whole].astype(np.int64).astype(object)
+    out[~present] = None
+    return out
+
+
 @dataclass
 class Dates(Coded):
     """A date of service column as read: codes into the dates as echoed, and each one's day

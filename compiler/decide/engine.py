@@ -33,6 +33,7 @@ from .encode import (
     Column,
     channel_code,
     claim_ids,
+    echoed_quantities,
     encode,
     quantities,
     service_days,
@@ -287,7 +288,8 @@ class Engine:
     # -- framing ----------------------------------------------------------------------------
 
     def _columns(self, ev: Evaluation) -> dict[str, Any]:
-        """The decision's columns: coded text, or float arrays (decisions.py makes whole ones integers)."""
+        """The decision's columns: coded text, or float arrays (decisions.py makes whole ones
+        integers); the quantity as objects where a claim's is text (encode.echoed_quantities)."""
         n = ev.n
         decided = ev.decision
         winner = np.where(decided == OVERRIDE, ev.winner, -1)
@@ -305,7 +307,7 @@ class Engine:
                 self._policy_ids,
             ),
             "channel": self._channel_column(ev),
-            "quantity": ev.quantity,
+            "quantity": echoed_quantities(ev.quantity, ev.quantity_text),
             "date_of_service": ev.date_text,
             "decision": Coded(decided, DECISIONS),
             "approved_quantity": ev.approved,

@@ -18,6 +18,7 @@ import pandas as pd
 import pyarrow as pa
 
 from ..vocabulary import DECISIONS, format_number, json_number
+from .decisions import typed_quantities
 from .stream import Tally, decide_stream
 
 if TYPE_CHECKING:  # the engine sits beside this module; only its `decide` is used
@@ -201,6 +202,7 @@ def changed_decisions(before: pd.DataFrame, after: pd.DataFrame) -> pd.DataFrame
             "limit_after": b["limit"],
         }
     )[mask]
+    out = typed_quantities(out)  # a quantity given as text is never a change: invalid either way
     out["change"] = [_wording(r) for r in out.itertuples(index=False)]
     return out.reset_index(drop=True)[IMPACT_COLUMNS]
 

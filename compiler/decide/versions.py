@@ -25,7 +25,7 @@ import pandas as pd
 from ..effective import takes_effect
 from .claims import OUT_OF_EFFECT, cell_text, column_key, service_date
 from .decisions import decision_frame
-from .encode import Coded, Plain, claim_ids, encoded, service_days
+from .encode import Coded, Plain, claim_ids, encoded, number_objects, service_days
 from .engine import COLUMNS, Engine
 
 NONE_IN_EFFECT = 0  # versions are numbered from 1
@@ -200,9 +200,14 @@ def _merge(
                 codes[rows] = np.array(remap + [-1], dtype=np.int64)[part_codes]
             out[key] = Coded(codes, list(index))
         else:
-            values = np.empty(n, dtype=float)
-            for rows, columns in parts:
-                column = columns[key]
-                values[rows] = column.values if isinstance(column, Plain) else column
+            arrays = [
+                (rows, c.values if isinstance((c := columns[key]), Plain) else c)
+                for rows, columns in parts
+            ]
+            # A quantity echoing a text in some group: objects for all (numbers as JSON writes them).
+            text = any(a.dtype == object for _, a in arrays)
+            values = np.empty(n, dtype=object if text else float)
+            for rows, a in arrays:
+                values[rows] = number_objects(a) if text and a.dtype != object else a
             out[key] = values
     return out

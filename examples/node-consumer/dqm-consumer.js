@@ -214,7 +214,8 @@ class Version {
       product_id: given(claim.product_id) ? claim.product_id : known ? known.product_id : null,
       policy_id: known && !outOfEffect ? known.policy_id : null,
       channel: channel === "unknown" ? claim.channel : channel,
-      quantity,
+      // §7: the number; the text as given where it is not one; null when missing (§3).
+      quantity: quantity ?? (given(claim.quantity) && trim(claim.quantity) !== "" ? claim.quantity : null),
       date_of_service: !given(claim.date_of_service) ? null : date ?? claim.date_of_service,
       decision: null,
       approved_quantity: null,
