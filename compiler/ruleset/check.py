@@ -105,12 +105,10 @@ def _new_ruleset(validated: Validated, store: Store, ruleset_id: str) -> list[Fi
     sheet = validated.workbook.sheets["Ruleset"]
     row = int(validated.frames["Ruleset"].index[0])
     return [
-        Finding(
+        sheet.finding(
             "new-ruleset-in-exports",
-            "Ruleset",
-            sheet.cell("Ruleset ID", row),
             "Ruleset ID",
-            sheet.frame.at[row, "Ruleset ID"],
+            row,
             {"ruleset_id": ruleset_id, "exports": shown_folder(store.root), "published": others},
             "warning",
         )

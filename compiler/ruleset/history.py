@@ -124,10 +124,7 @@ def audit(
             )
         else:
             continue
-        value = sheet.frame.at[row, "Review Date"]
-        out.append(
-            Finding(code, sheet.name, sheet.cell("Review Date", row), "Review Date", value, params)
-        )
+        out.append(sheet.finding(code, "Review Date", row, params))
     return out
 
 

@@ -26,7 +26,7 @@ import pandas as pd
 from ..vocabulary import norm_header
 from . import raw, schemas
 from .container import MAX_FILE_BYTES
-from .findings import WARNING, Finding, column_letter
+from .findings import ERROR, WARNING, Finding, column_letter
 
 
 @dataclass
@@ -45,6 +45,13 @@ class Sheet:
 
     def cell(self, header: str, row: int) -> str:
         return f"{self.letters.get(header, '?')}{row}"
+
+    def finding(
+        self, code: str, header: str, row: int, params: dict, severity: str = ERROR
+    ) -> Finding:
+        """A finding at the cell of `header` in Excel row `row`, holding what the cell holds."""
+        value = self.frame.at[row, header]
+        return Finding(code, self.name, self.cell(header, row), header, value, params, severity)
 
 
 @dataclass

@@ -121,12 +121,10 @@ def one_ruleset_row(sheet: Sheet, frame: pd.DataFrame) -> list[Finding]:
             )
         ]
     return [
-        Finding(
+        sheet.finding(
             "ruleset-extra-row",
-            sheet.name,
-            sheet.cell(h, row),
             h,
-            sheet.frame.at[row, h],
+            row,
             {"first_row": int(frame.index[0])},
         )
         for row in frame.index[1:]
@@ -286,12 +284,10 @@ def overrides_above_limits(
             low["row"], low["Product ID"], low["row limit"], low[f"{h} limit"], strict=True
         ):
             out.append(
-                Finding(
+                sheet.finding(
                     "override-not-above-limit",
-                    sheet.name,
-                    sheet.cell(h, row),
                     h,
-                    sheet.frame.at[row, h],
+                    row,
                     {
                         "product": pid,
                         "header": h,
@@ -307,12 +303,10 @@ def home_delivery_below_retail(sheet: Sheet, frame: pd.DataFrame) -> list[Findin
     retail, home = CHANNEL_HEADERS
     low = frame[frame[home] < frame[retail]]
     return [
-        Finding(
+        sheet.finding(
             "home-delivery-below-retail",
-            sheet.name,
-            sheet.cell(home, row),
             home,
-            sheet.frame.at[row, home],
+            row,
             {"home_delivery": _num(h), "retail": _num(r), "product": pid},
             WARNING,
         )
@@ -373,12 +367,10 @@ def names_unique_within_list(sheet: Sheet, frame: pd.DataFrame) -> list[Finding]
             key = (list_id, names.normalize(name))
             if key in seen:
                 out.append(
-                    Finding(
+                    sheet.finding(
                         "duplicate-name-in-list",
-                        sheet.name,
-                        sheet.cell(header, row),
                         header,
-                        sheet.frame.at[row, header],
+                        row,
                         {"name": name, "list_id": list_id, "first_row": seen[key]},
                     )
                 )
@@ -469,12 +461,10 @@ def retirement_recorded(
         if revision is not None and RETIREMENT in revision.casefold():
             continue
         out.append(
-            Finding(
+            sheet.finding(
                 "retirement-not-in-history",
-                sheet.name,
-                sheet.cell(h, row),
                 h,
-                sheet.frame.at[row, h],
+                row,
                 {
                     "policy": pid,
                     "review_date": last["Review Date"].date(),

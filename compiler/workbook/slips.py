@@ -29,12 +29,10 @@ def aliases_separated_by_semicolons(sheet: Sheet, frame: pd.DataFrame) -> list[F
             part.strip() for piece in text.split(";") for part in piece.split(",") if part.strip()
         )
         out.append(
-            Finding(
+            sheet.finding(
                 "comma-in-aliases",
-                sheet.name,
-                sheet.cell(ALIASES, row),
                 ALIASES,
-                sheet.frame.at[row, ALIASES],
+                row,
                 {"value": text, "fixed": fixed},
             )
         )
@@ -48,12 +46,10 @@ def names_not_generic(sheet: Sheet, frame: pd.DataFrame) -> list[Finding]:
         for header, name in [("Drug", drug)] + [(ALIASES, a) for a in names.split_list(aliases)]:
             if name and names.is_generic(name):
                 out.append(
-                    Finding(
+                    sheet.finding(
                         "name-too-generic",
-                        sheet.name,
-                        sheet.cell(header, row),
                         header,
-                        sheet.frame.at[row, header],
+                        row,
                         {"name": name},
                     )
                 )
@@ -90,12 +86,10 @@ def whole_counts(
             if pid not in units:
                 continue
             out.append(
-                Finding(
+                sheet.finding(
                     "fractional-count",
-                    sheet.name,
-                    sheet.cell(header, row),
                     header,
-                    sheet.frame.at[row, header],
+                    row,
                     {
                         "product": pid,
                         "unit": units[pid],
