@@ -33,17 +33,18 @@ def compile_workbook(
     path: str | Path, exports: str | Path = "exports", today: dt.date | None = None
 ) -> CompileResult:
     """Check the workbook as `dqm validate` does (check.py) and, with no errors, publish it. The
-    History rules run again under the ruleset's lock, against the version that is latest then."""
+    History rules run again under the ruleset's lock when another version has been published
+    since the check (the check already ran them against the one it read)."""
     checked = check_workbook(path, exports, today=today)
     if not checked.ok:
         return CompileResult(checked.findings)
-    validated = checked.validated
-    outcome = publish(
-        Store(exports),
-        checked.content,
-        gate=lambda prev, new: history_findings(validated, prev, new, today),
-        latest=checked.previous,
-    )
+
+    def gate(previous: dict | None, content: dict) -> list[Finding]:
+        if previous is checked.previous:  # still the latest: the check's History rules hold
+            return []
+        return history_findings(checked.validated, previous, content, today)
+
+    outcome = publish(Store(exports), checked.content, gate=gate, latest=checked.previous)
     findings = checked.findings + (outcome.reasons if isinstance(outcome, Refused) else [])
     return CompileResult(findings, outcome)
 
