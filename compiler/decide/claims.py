@@ -67,8 +67,9 @@ def column_key(header: str) -> str:
 
 
 def read_claims_csv(source: str | Path | bytes | BinaryIO) -> pd.DataFrame:
-    """The claims in a CSV file (a path, its bytes, or a binary stream such as standard input);
-    raises ClaimsFileError for a bad file."""
+    """The claims in a CSV file (a path, its bytes, or a binary stream such as standard input),
+    every cell as text or missing, the columns other than claim_id as categories; raises
+    ClaimsFileError for a bad file."""
     name, data = _bytes(source)
     data = data.removeprefix(BOM)
     keys, start = claims_header(name, data)
@@ -305,6 +306,12 @@ class _Ragged(Exception):
     """A row whose field count differs from the header's."""
 
 
+# A claim's id is its own; every other column holds few distinct values (products, channels,
+# quantities, dates, drug lists): read as dictionaries by Arrow's threads, they reach the engine
+# already encoded (decide/encode.py), which would otherwise encode each column itself.
+_TEXT, _CODED = pa.string(), pa.dictionary(pa.int32(), pa.string())
+
+
 def _read_fast(
     name: str, data: bytes, start: int, keys: list[str], first_line: int
 ) -> pd.DataFrame:
@@ -324,7 +331,7 @@ def _read_fast(
             # Quoted cells may hold line breaks (the contract allows them).
             parse_options=pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=ragged),
             convert_options=pacsv.ConvertOptions(
-                column_types={k: pa.string() for k in wanted},
+                column_types={k: _TEXT if k == "claim_id" else _CODED for k in wanted},
                 include_columns=wanted,
                 null_values=[""],
                 strings_can_be_null=True,

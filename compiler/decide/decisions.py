@@ -17,6 +17,9 @@ from .encode import Coded
 
 FORMATS = ("csv", "json", "jsonl", "parquet")
 JSON_ROWS = 4_096  # decisions turned into JSON objects at once
+# Decisions Arrow writes as CSV at once: each chunk is one write into a Python stream, which
+# takes the GIL from the threads reading and deciding; ~3 MB, not Arrow's 1,024 rows (~200 KB).
+CSV_ROWS = 16_384
 
 # The decision columns with one type each, for formats that fix a column's type (Parquet, Spark):
 # text, quantities as doubles (2.5 mL is a quantity), codes and counts as integers. A quantity
@@ -94,14 +97,16 @@ def shown_decisions(decisions: pd.DataFrame) -> pd.DataFrame:
     return decisions.assign(quantity=pd.Series(shown, index=decisions.index, dtype=object))
 
 
-def quantity_cells(column: pd.Series) -> pa.Array:
-    """A quantity column as text: a text as it is, a number as Arrow writes a numeric column (60,
-    2.5), none as null."""
+def quantity_cells(column: pd.Series, formula_safe: bool = False) -> pa.Array:
+    """A quantity column as text: a text as it is (formula-safe, if asked: never a number, so
+    -5 from a numeric column stays -5), a number as Arrow writes a numeric column (60, 2.5),
+    none as null."""
     if column.dtype != object:
         return pa.array(column, from_pandas=True).cast(pa.string())
     is_text, numbers = _quantity_parts(column)
     shown = pa.array(nullable_numbers(numbers), from_pandas=True).cast(pa.string())
     texts = pa.array(np.where(is_text, column.to_numpy(), None), pa.string())
+    texts = _formula_safe_text(texts) if formula_safe else texts
     return pc.if_else(pa.array(is_text), texts, shown)
 
 
@@ -119,15 +124,21 @@ def _quantity_parts(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _write_csv(decisions: pd.DataFrame, sink: BinaryIO, header: bool) -> None:
-    """Decisions as CSV rows, the quantity always as a text cell ("60", "ten"): a column has one
-    type in Arrow, and each row's bytes must not depend on its neighbours' (a stream of batches
-    writes what one frame of them all would). (Casting it costs what writing it as a number
-    did: Arrow casts numbers to text to write them.)"""
+    """Decisions as CSV rows, text cells formula-safe, the quantity always as a text cell ("60",
+    "ten"): a column has one type in Arrow, and each row's bytes must not depend on its
+    neighbours' (a stream of batches writes what one frame of them all would). (Casting it
+    costs what writing it as a number did: Arrow casts numbers to text to write them.)
+    Everything after the frame's conversion is Arrow's, which leaves the GIL to the threads
+    reading and deciding the next batches (decide/stream.py)."""
     table = pa.Table.from_pandas(typed_quantities(decisions), preserve_index=False)
-    if "quantity" in table.column_names:
-        at = table.column_names.index("quantity")
-        table = table.set_column(at, "quantity", quantity_cells(decisions["quantity"]))
-    pacsv.write_csv(table, sink, pacsv.WriteOptions(include_header=header))
+    columns = [
+        quantity_cells(decisions["quantity"], formula_safe=True)
+        if name == "quantity"
+        else formula_safe(column)
+        for name, column in zip(table.column_names, table.columns, strict=True)
+    ]
+    table = pa.table(columns, names=table.column_names)
+    pacsv.write_csv(table, sink, pacsv.WriteOptions(include_header=header, batch_size=CSV_ROWS))
 
 
 class DecisionWriter:
@@ -151,7 +162,7 @@ class DecisionWriter:
     def write(self, decisions: pd.DataFrame) -> None:
         if self.format == "csv":
             # Arrow writes categories as their text and nullable integers as 60, not 60.0.
-            _write_csv(formula_safe(decisions), self.sink, header=not self._started)
+            _write_csv(decisions, self.sink, header=not self._started)
         elif self.format == "parquet":
             if self._parquet is None:
                 import pyarrow.parquet as pq  # only for Parquet: not every command needs it
@@ -224,32 +235,33 @@ def _json_values(column: pd.Series) -> list:
 # What makes a spreadsheet read a cell as a formula (or as the start of one): = + - @, and a tab
 # or carriage return before them. OWASP's advice, which spreadsheet makers follow: start such a
 # cell with a single quote, which Excel and LibreOffice show as text and do not display.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_PATTERN = "^[=+@\t\r-]"
 
 
-def formula_safe(decisions: pd.DataFrame) -> pd.DataFrame:
-    """The decisions with every text cell that a spreadsheet would take for a formula (a claim id
-    `=HYPERLINK(…)`, a drug `-x`, a quantity `+60`) prefixed with a single quote. Numbers are
-    left as they are."""
-    out = {}
-    for name, column in decisions.items():
-        if isinstance(column.dtype, pd.CategoricalDtype):
-            categories = column.cat.categories
-            if categories.dtype == object or pd.api.types.is_string_dtype(categories.dtype):
-                column = (
-                    column.cat.rename_categories([_safe(c) for c in categories])
-                    if any(str(c).startswith(FORMULA_STARTS) for c in categories)
-                    else column
-                )
-        elif pd.api.types.is_string_dtype(column.dtype) or column.dtype == object:
-            risky = column.astype("str").str.startswith(FORMULA_STARTS).fillna(False)
-            if risky.any() and column.dtype == object:  # a number (a quantity of -5) is no text
-                risky &= column.map(lambda v: isinstance(v, str)).astype(bool)
-            if risky.any():
-                column = column.where(~risky, "'" + column.astype("str"))
-        out[name] = column
-    return pd.DataFrame(out, columns=decisions.columns, copy=False)
+def formula_safe(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """The column with every text cell that a spreadsheet would take for a formula (a claim id
+    `=HYPERLINK(…)`, a drug `-x`) prefixed with a single quote; a coded column's distinct texts
+    only, however many rows use them. Numbers are left as they are."""
+    chunks = []
+    for chunk in column.chunks:
+        if pa.types.is_dictionary(chunk.type):
+            dictionary = _formula_safe_text(chunk.dictionary)
+            if dictionary is not chunk.dictionary:
+                chunk = pa.DictionaryArray.from_arrays(chunk.indices, dictionary)
+        else:
+            chunk = _formula_safe_text(chunk)
+        chunks.append(chunk)
+    return pa.chunked_array(chunks, chunks[0].type) if chunks else column
 
 
-def _safe(text: object) -> object:
-    return "'" + text if isinstance(text, str) and text.startswith(FORMULA_STARTS) else text
+def _formula_safe_text(array: pa.Array) -> pa.Array:
+    """A text array made formula-safe (the array itself when no cell needs it)."""
+    if not (pa.types.is_string(array.type) or pa.types.is_large_string(array.type)):
+        return array
+    risky = pc.match_substring_regex(array, _FORMULA_PATTERN)
+    if not pc.any(risky).as_py():
+        return array
+    quote = pa.scalar("'", array.type)
+    return pc.if_else(
+        risky, pc.binary_join_element_wise(quote, array, pa.scalar("", array.type)), array
+    )

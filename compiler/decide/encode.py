@@ -95,6 +95,11 @@ def encode(series: Column, n: int) -> tuple[np.ndarray, list[str]]:
             [-1 if v is None else seen.setdefault(v, len(seen)) for v in series], dtype=np.int64
         )
         return codes, list(seen)
+    if isinstance(series.dtype, pd.CategoricalDtype):  # read as a dictionary (decide/claims.py)
+        categories = series.cat.categories.to_numpy(dtype=object)  # no Arrow scalar per value
+        return series.cat.codes.to_numpy(dtype=np.int64), [
+            c if isinstance(c, str) else str(c) for c in categories
+        ]
     array = series.array
     if hasattr(array, "__arrow_array__") and n:
         chunked = pa.chunked_array(array.__arrow_array__())
