@@ -71,7 +71,8 @@ def _stream_decisions(args: argparse.Namespace, decide, fmt: str) -> int:
     def run(sink) -> None:
         writer = DecisionWriter(sink, fmt)
         block = JSON_BLOCK_BYTES if fmt in ("json", "jsonl") else None
-        decide_stream(claims_batches(source, "Standard input", block), decide, writer.write, tally)
+        batches = claims_batches(source, "Standard input", block)
+        decide_stream(batches, decide, writer.write_encoded, tally, encode=writer.encode)
         writer.close()
 
     try:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import time
 
 import pandas as pd
 import pyarrow as pa
@@ -230,6 +231,33 @@ def test_a_write_error_stops_the_reading():
     with pytest.raises(OSError, match="No space left"):
         decide_stream(batches(), lambda f: f, write)
     assert len(read) < 20
+
+
+def test_batches_encoded_side_by_side_are_written_in_input_order():
+    # The first batch takes longest to encode: the pool finishes the later ones first, and the
+    # writer still writes batch after batch as they were read.
+    def encode(frame):
+        time.sleep(0.05 * (3 - frame["n"].iloc[0]))
+        return list(frame["n"] * 10)
+
+    written: list[int] = []
+    batches = (pd.DataFrame({"n": [i, i]}) for i in range(4))
+    tally = decide_stream(batches, lambda f: f, written.extend, encode=encode)
+    assert written == [0, 0, 10, 10, 20, 20, 30, 30] and tally.written == 8
+
+
+def test_an_encoding_error_stops_the_stream_after_the_batches_before_it():
+    def encode(frame):
+        if frame["n"].iloc[0] == 2:
+            raise ValueError("cannot encode batch 2")
+        return list(frame["n"])
+
+    written: list[int] = []
+    tally = Tally()
+    batches = (pd.DataFrame({"n": [i]}) for i in range(1_000))
+    with pytest.raises(ValueError, match="cannot encode batch 2"):
+        decide_stream(batches, lambda f: f, written.extend, tally, encode=encode)
+    assert written == [0, 1] and tally.written == 2 and tally.read < 20
 
 
 def test_decide_streams_batches_on_the_command_line(dqm, tmp_path, monkeypatch, engine):

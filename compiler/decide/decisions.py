@@ -4,6 +4,7 @@ stream of batches writes the same bytes as one frame of them all."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 import numpy as np
@@ -17,9 +18,7 @@ from .encode import Coded
 
 FORMATS = ("csv", "json", "jsonl", "parquet")
 JSON_ROWS = 4_096  # decisions turned into JSON objects at once
-# Decisions Arrow writes as CSV at once: each chunk is one write into a Python stream, which
-# takes the GIL from the threads reading and deciding; ~3 MB, not Arrow's 1,024 rows (~200 KB).
-CSV_ROWS = 16_384
+CSV_ROWS = 16_384  # decisions Arrow makes CSV text of at once (its default, 1,024, is slower)
 
 # The decision columns with one type each, for formats that fix a column's type (Parquet, Spark):
 # text, quantities as doubles (2.5 mL is a quantity), codes and counts as integers. A quantity
@@ -72,11 +71,11 @@ def write_decisions(decisions: pd.DataFrame, sink: BinaryIO, fmt: str = "csv") -
     writer.close()
 
 
-def decisions_table(decisions: pd.DataFrame) -> pa.Table:
-    """A decision frame as an Arrow table of DECISION_SCHEMA (categories as text; a quantity
-    that is not a number as null)."""
+def decisions_table(decisions: pd.DataFrame, schema: pa.Schema = DECISION_SCHEMA) -> pa.Table:
+    """A decision frame (or changed claims: impact.IMPACT_SCHEMA) as an Arrow table of `schema`
+    (categories as text; a quantity that is not a number as null)."""
     table = pa.Table.from_pandas(typed_quantities(decisions), preserve_index=False)
-    return table.cast(DECISION_SCHEMA)
+    return table.cast(schema)
 
 
 def typed_quantities(decisions: pd.DataFrame) -> pd.DataFrame:
@@ -123,13 +122,12 @@ def _quantity_parts(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return is_text, numbers
 
 
-def _write_csv(decisions: pd.DataFrame, sink: BinaryIO, header: bool) -> None:
-    """Decisions as CSV rows, text cells formula-safe, the quantity always as a text cell ("60",
-    "ten"): a column has one type in Arrow, and each row's bytes must not depend on its
-    neighbours' (a stream of batches writes what one frame of them all would). (Casting it
-    costs what writing it as a number did: Arrow casts numbers to text to write them.)
-    Everything after the frame's conversion is Arrow's, which leaves the GIL to the threads
-    reading and deciding the next batches (decide/stream.py)."""
+def _csv_table(decisions: pd.DataFrame) -> pa.Table:
+    """Decisions as the table Arrow writes as CSV: text cells formula-safe, the quantity always
+    as a text cell ("60", "ten"): a column has one type in Arrow, and each row's bytes must not
+    depend on its neighbours' (a stream of batches writes what one frame of them all would).
+    (Casting it costs what writing it as a number did: Arrow casts numbers to text to write
+    them.)"""
     table = pa.Table.from_pandas(typed_quantities(decisions), preserve_index=False)
     columns = [
         quantity_cells(decisions["quantity"], formula_safe=True)
@@ -137,12 +135,20 @@ def _write_csv(decisions: pd.DataFrame, sink: BinaryIO, header: bool) -> None:
         else formula_safe(column)
         for name, column in zip(table.column_names, table.columns, strict=True)
     ]
-    table = pa.table(columns, names=table.column_names)
-    pacsv.write_csv(table, sink, pacsv.WriteOptions(include_header=header, batch_size=CSV_ROWS))
+    return pa.table(columns, names=table.column_names)
+
+
+@dataclass
+class Encoded:
+    """A frame of decisions as DecisionWriter.write_encoded writes it: for CSV and Parquet the
+    table Arrow's writer takes (made ahead, on any thread); for JSON the frame itself."""
+
+    data: pa.Table | pd.DataFrame
 
 
 class DecisionWriter:
-    """Decision frames (or other frames of `schema`'s columns: changed claims) written one after another to a binary stream as one file:
+    """Decision frames (or other frames of `schema`'s columns: changed claims) written one after
+    another to a binary stream as one file:
     - csv: a header row, then one row per decision (blank for none; whole numbers as 60), its
       text cells formula-safe (a CSV is opened in spreadsheets), the quantity a text cell ("60",
       or "ten" as given);
@@ -155,21 +161,36 @@ class DecisionWriter:
     def __init__(self, sink: BinaryIO, fmt: str = "csv", schema: pa.Schema = DECISION_SCHEMA):
         if fmt not in FORMATS:
             raise ValueError(f"Unknown decisions format {fmt!r}; use one of {', '.join(FORMATS)}.")
-        self.sink, self.format, self.rows, self.schema = sink, fmt, 0, schema
+        self.sink, self.format, self.schema = sink, fmt, schema
         self._started = False
         self._parquet = None
 
     def write(self, decisions: pd.DataFrame) -> None:
+        self.write_encoded(self.encode(decisions))
+
+    def encode(self, decisions: pd.DataFrame) -> Encoded:
+        """The frame made ready to write: for CSV and Parquet the table Arrow's writer takes, so
+        that a stream makes it ahead (stream.decide_stream's `encode`) and the thread writing does
+        nothing but Arrow's writing, which leaves the GIL to the reading and deciding."""
         if self.format == "csv":
-            # Arrow writes categories as their text and nullable integers as 60, not 60.0.
-            _write_csv(decisions, self.sink, header=not self._started)
+            return Encoded(_csv_table(decisions))
+        if self.format == "parquet":
+            return Encoded(decisions_table(decisions, self.schema))
+        return Encoded(decisions)
+
+    def write_encoded(self, encoded: Encoded) -> None:
+        """Write a frame made ready by `encode`, after those written before it."""
+        decisions = encoded.data
+        if self.format == "csv":
+            options = pacsv.WriteOptions(include_header=not self._started, batch_size=CSV_ROWS)
+            pacsv.write_csv(decisions, self.sink, options)
+            self._started = True
         elif self.format == "parquet":
             if self._parquet is None:
                 import pyarrow.parquet as pq  # only for Parquet: not every command needs it
 
                 self._parquet = pq.ParquetWriter(self.sink, self.schema)
-            table = pa.Table.from_pandas(typed_quantities(decisions), preserve_index=False)
-            self._parquet.write_table(table.cast(self.schema))
+            self._parquet.write_table(decisions)
         else:
             import orjson  # only for JSON: a Spark worker deciding needs no more than the engine
 
@@ -183,8 +204,6 @@ class DecisionWriter:
                 else:
                     self.sink.write((b"," if self._started else b"[") + text)
                     self._started = True
-        self._started = self._started or self.format == "csv" or len(decisions) > 0
-        self.rows += len(decisions)
 
     def close(self) -> None:
         """Finish the file; the sink itself stays open."""

@@ -163,7 +163,7 @@ def with_claim_ids(claims: pd.DataFrame, before: int) -> pd.DataFrame:
 
 def text_claims(columns: dict[str, pa.Array], n: int, file: Path | str) -> pd.DataFrame:
     """Typed columns (Parquet's, Spark's) by contract key as the claims frame a CSV of them would
-    give: numbers and dates as text, an empty text as none, all but the id as categories."""
+    give: numbers and dates as text, an empty text as none."""
     table = {}
     for key, column in columns.items():
         try:
@@ -172,9 +172,7 @@ def text_claims(columns: dict[str, pa.Array], n: int, file: Path | str) -> pd.Da
             raise ClaimsFileError(
                 f"{file}: column {key} holds {column.type}, not text or numbers."
             ) from None
-        text = pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text)
-        # As the CSV reader gives them: every column but the id coded (decide/claims.py).
-        table[key] = text if key == "claim_id" else text.dictionary_encode()
+        table[key] = pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text)
     return conform(pa.table(table).to_pandas() if table else pd.DataFrame(index=range(n)), n)
 
 

@@ -3,9 +3,11 @@ deciding and writing overlapped on the machine's cores and memory bounded by the
 
 A reader thread feeds a short queue of claim batches (pyarrow reads with the GIL released), this
 thread decides them with the same function a whole frame is decided with, and a writer thread
-writes each batch's decisions whole before the next. When reading fails part-way, the batches
-before the failure are decided and written, then the reader's error is raised; when writing
-fails, reading stops and the writer's error is raised.
+writes each batch's decisions whole before the next. Where the output's encoding is the costly
+part (CSV: Arrow's writer, which leaves the GIL), a small pool encodes batches side by side and
+the writer writes their bytes in order. When reading fails part-way, the batches before the
+failure are decided and written, then the reader's error is raised; when writing fails, reading
+stops and the writer's error is raised.
 """
 
 from __future__ import annotations
@@ -13,12 +15,14 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 
 DEPTH = 2  # batches waiting on each side: enough to keep both cores busy, few enough to be small
+ENCODERS = 2  # batches made ready to write at once (one per core of a small machine)
 
 
 @dataclass
@@ -43,15 +47,19 @@ def decide_stream(
     write: Callable[[Any], None],
     tally: Tally | None = None,
     size: Callable[[Any], int] = len,
+    encode: Callable[[Any], Any] | None = None,
 ) -> Tally:
-    """Decide every batch of `batches` with `decide` and hand each result to `write`, in order;
+    """Decide every batch of `batches` with `decide` and hand each result to `write`, in order
+    (first through `encode`, when given: on a pool of ENCODERS threads, several batches at once);
     `size` counts a result's decisions. Returns the tally (also kept in `tally`, for a caller
     that wants to know how far a failed stream got)."""
     tally = tally or Tally()
     stop = threading.Event()
     claims: queue.Queue = queue.Queue(DEPTH)
-    decided: queue.Queue = queue.Queue(DEPTH)
+    # (result or its encoding's future, decisions in it); the pool's batches count here too.
+    decided: queue.Queue = queue.Queue(DEPTH + (ENCODERS if encode else 0))
     failure: list[BaseException] = []
+    pool = ThreadPoolExecutor(ENCODERS, thread_name_prefix="dqm-encode") if encode else None
 
     def read() -> None:
         try:
@@ -66,8 +74,9 @@ def decide_stream(
     def write_all() -> None:
         try:
             while (item := _get(decided, stop)) is not _END and item is not None:
-                write(item)
-                tally.written += size(item)
+                result, n = item
+                write(result.result() if isinstance(result, Future) else result)
+                tally.written += n
         except BaseException as exc:
             failure.append(exc)
             stop.set()
@@ -85,13 +94,19 @@ def decide_stream(
             if isinstance(item, _Failed):
                 read_error = item.error
                 break
-            if not _put(decided, decide(item), stop):
+            result = decide(item)
+            n = size(result)
+            if pool is not None:
+                result = pool.submit(encode, result)
+            if not _put(decided, (result, n), stop):
                 break
         _put(decided, _END, stop)
         writer.join()
     finally:
         stop.set()  # the reader, if still reading, stops at its next batch
         reader.join()
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
     if failure:
         raise failure[0]
     if read_error is not None:
