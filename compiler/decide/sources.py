@@ -131,7 +131,7 @@ def parquet_batches(path: Path, rows: int | None = None) -> Iterator[pd.DataFram
         names = parquet.schema_arrow.names
         keys = header_keys(str(file), names, "", columns="its columns are")
         wanted = [(n, k) for n, k in zip(names, keys, strict=True) if k in CLAIM_COLUMNS]
-        batches = parquet.iter_batches(batch_size=rows, columns=[n for n, _ in wanted])
+        batches = _batches(parquet, rows, [n for n, _ in wanted])
         while True:
             try:
                 batch = next(batches, None)
@@ -147,6 +147,13 @@ def parquet_batches(path: Path, rows: int | None = None) -> Iterator[pd.DataFram
             )
             yield with_claim_ids(frame, claims)
             claims += len(frame)
+
+
+def _batches(parquet, rows: int, columns: list[str]) -> Iterator[pa.RecordBatch]:
+    """A Parquet file's batches, one row group's reader after another: one reader over the whole
+    file holds on to what it read (its memory grew by ~130 MB over a 20-row-group file)."""
+    for group in range(parquet.metadata.num_row_groups):
+        yield from parquet.iter_batches(batch_size=rows, row_groups=[group], columns=columns)
 
 
 def with_claim_ids(claims: pd.DataFrame, before: int) -> pd.DataFrame:
