@@ -4,7 +4,6 @@ stream of batches writes the same bytes as one frame of them all."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 import numpy as np
@@ -138,14 +137,6 @@ def _csv_table(decisions: pd.DataFrame) -> pa.Table:
     return pa.table(columns, names=table.column_names)
 
 
-@dataclass
-class Encoded:
-    """A frame of decisions as DecisionWriter.write_encoded writes it: for CSV and Parquet the
-    table Arrow's writer takes (made ahead, on any thread); for JSON the frame itself."""
-
-    data: pa.Table | pd.DataFrame
-
-
 class DecisionWriter:
     """Decision frames (or other frames of `schema`'s columns: changed claims) written one after
     another to a binary stream as one file:
@@ -168,19 +159,19 @@ class DecisionWriter:
     def write(self, decisions: pd.DataFrame) -> None:
         self.write_encoded(self.encode(decisions))
 
-    def encode(self, decisions: pd.DataFrame) -> Encoded:
+    def encode(self, decisions: pd.DataFrame) -> pa.Table | pd.DataFrame:
         """The frame made ready to write: for CSV and Parquet the table Arrow's writer takes, so
-        that a stream makes it ahead (stream.decide_stream's `encode`) and the thread writing does
-        nothing but Arrow's writing, which leaves the GIL to the reading and deciding."""
+        that a stream makes it ahead (stream.decide_stream's `encode`, on any thread) and the
+        thread writing does nothing but Arrow's writing, which leaves the GIL to the reading
+        and deciding; for JSON the frame itself."""
         if self.format == "csv":
-            return Encoded(_csv_table(decisions))
+            return _csv_table(decisions)
         if self.format == "parquet":
-            return Encoded(decisions_table(decisions, self.schema))
-        return Encoded(decisions)
+            return decisions_table(decisions, self.schema)
+        return decisions
 
-    def write_encoded(self, encoded: Encoded) -> None:
+    def write_encoded(self, decisions: pa.Table | pd.DataFrame) -> None:
         """Write a frame made ready by `encode`, after those written before it."""
-        decisions = encoded.data
         if self.format == "csv":
             options = pacsv.WriteOptions(include_header=not self._started, batch_size=CSV_ROWS)
             pacsv.write_csv(decisions, self.sink, options)
