@@ -72,7 +72,9 @@ def _stream_decisions(args: argparse.Namespace, decide, fmt: str) -> int:
         writer = DecisionWriter(sink, fmt)
         block = JSON_BLOCK_BYTES if fmt in ("json", "jsonl") else None
         batches = claims_batches(source, "Standard input", block)
-        decide_stream(batches, decide, writer.write_encoded, tally, encode=writer.encode)
+        # JSON is encoded as it is written: batches made ahead would wait in memory.
+        encode = writer.encode if fmt in ("csv", "parquet") else None
+        decide_stream(batches, decide, writer.write_encoded, tally, encode=encode)
         writer.close()
 
     try:
