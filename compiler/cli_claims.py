@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import io
 import os
 import shutil
 import sys
@@ -82,8 +83,8 @@ def _stream_decisions(args: argparse.Namespace, decide, fmt: str) -> int:
             with _writing(args.output) as sink:
                 run(sink)
         else:
-            run(sys.stdout.buffer)
-            sys.stdout.flush()
+            with _standard_output() as sink:
+                run(sink)
     except ClaimsFileError as exc:
         if args.output:
             raise UserError(f"{exc} Nothing was written to {args.output}.") from None
@@ -93,12 +94,41 @@ def _stream_decisions(args: argparse.Namespace, decide, fmt: str) -> int:
             ) from None
         raise UserError(str(exc)) from None
     except BrokenPipeError:  # the reader went away (`dqm decide … | head`): stop quietly
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
     except OSError as exc:
         where = args.output or "the decisions to standard output"
         raise UserError(f"Cannot write {where}: {exc.strerror or exc}.") from None
     return 0
+
+
+@contextlib.contextmanager
+def _standard_output():
+    """Standard output as bytes, each write taken whole. Under PYTHONUNBUFFERED (set in many
+    containers) sys.stdout.buffer is the raw file, whose write may take only part of what it is
+    given (a full disk, a reader gone) and say so only in its return value, which Arrow's writer
+    does not read: buffered, every write is whole or raises. When writing fails, standard output
+    becomes /dev/null, so that what is still buffered is not written again as Python exits."""
+    sys.stdout.flush()
+    raw = isinstance(sys.stdout.buffer, io.RawIOBase)
+    sink = io.BufferedWriter(sys.stdout.buffer) if raw else sys.stdout.buffer
+    try:
+        yield sink
+        sink.flush()
+    except OSError:  # BrokenPipeError too
+        _discard_standard_output()
+        raise
+    finally:
+        if raw:
+            try:
+                sink.detach()  # flushes first
+            except OSError:
+                _discard_standard_output()
+                sink.detach()
+
+
+def _discard_standard_output() -> None:
+    with contextlib.suppress(OSError, ValueError):  # a stream without a file (tests)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 def _decide_on_spark(args: argparse.Namespace, chosen, as_of, fmt: str) -> int:

@@ -264,6 +264,49 @@ def test_compile_on_a_full_disk_is_one_line_and_leaves_the_store_as_it_was(
     assert store.index_problems(RULESET) == []
 
 
+# Standard output on a 256 KiB tmpfs: the decisions (~700 KB) cannot all fit.
+STDOUT_ON_A_FULL_DISK = """
+set -e
+mount -t tmpfs -o size=256k tmpfs "$DISK"
+set +e
+"$@" > "$DISK/decisions"
+"""
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json"])
+@pytest.mark.parametrize("unbuffered", ["1", ""])
+def test_decide_onto_a_full_disk_through_stdout_is_one_line_never_a_silent_cut(
+    fmt, unbuffered, tmp_path, dqm_process
+):
+    # With PYTHONUNBUFFERED (as in many containers) standard output is Python's raw file, whose
+    # write may take part of what it is given without an error: the CSV was cut at 256 KiB and
+    # the command said nothing and exited 0. Without it, the error came twice, the second time
+    # as Python exited ("Exception ignored in: <_io.TextIOWrapper name='<stdout>'…", exit 120).
+    claims = tmp_path / "claims.csv"
+    rows = "".join(f"C{i},imatinib-400mg-tab,retail,61,,\n" for i in range(5_000))
+    claims.write_text(
+        "claim_id,product_id,channel,quantity,concomitant_drugs,attested_criteria\n" + rows
+    )
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    unshare = ["unshare", "-m"] if os.geteuid() == 0 else ["unshare", "-r", "-m"]
+    ran = dqm_process(
+        "decide",
+        claims,
+        "--ruleset",
+        RULESET,
+        "--format",
+        fmt,
+        wrap=[*unshare, "sh", "-c", STDOUT_ON_A_FULL_DISK, "sh"],
+        env={"DISK": str(disk), "PYTHONUNBUFFERED": unbuffered},
+    )
+    assert ran == (
+        2,
+        "",
+        "dqm: Cannot write the decisions to standard output: No space left on device.\n",
+    )
+
+
 def full_at(monkeypatch, name: str) -> None:
     """The disk fills up while the file `name` is being written (in this process)."""
     real = atomic._temp_beside
