@@ -143,6 +143,18 @@ def test_parquet_file_and_folder_decide_as_the_same_claims_in_csv(tmp_path, engi
         pd.testing.assert_frame_equal(got.astype(object), want.astype(object))
 
 
+def test_parquet_batches_shrink_with_the_block_size_as_csv_batches_do(tmp_path, monkeypatch):
+    monkeypatch.setattr(sources, "PARQUET_ROWS", 100)
+    claims = pd.DataFrame({"claim_id": [f"C{i}" for i in range(250)], "product_id": "x"})
+    claims[["channel", "quantity"]] = ["retail", "60"]
+    pq.write_table(pa.Table.from_pandas(claims, preserve_index=False), tmp_path / "c.parquet")
+    quarter = sources.BLOCK_BYTES // 4  # as JSON's blocks are to CSV's
+    assert [len(b) for b in claims_batches(tmp_path / "c.parquet")] == [100, 100, 50]
+    assert [len(b) for b in claims_batches(tmp_path / "c.parquet", block_bytes=quarter)] == [
+        25
+    ] * 10
+
+
 def test_parquet_numbers_and_dates_are_read_as_their_text(tmp_path, engine):
     pq.write_table(
         pa.table(

@@ -41,14 +41,16 @@ def claims_batches(
 ) -> Iterator[pd.DataFrame]:
     """The claims of a CSV or Parquet file, or a folder of Parquet files (a path), or of CSV on a
     binary stream, batch after batch in file order (CSV about `block_bytes` at a time, by default
-    BLOCK_BYTES; Parquet PARQUET_ROWS claims at a time)."""
+    BLOCK_BYTES; Parquet PARQUET_ROWS claims at a time, fewer in proportion to a smaller
+    `block_bytes`: JSON's batches, which wait longer to be written)."""
     block_bytes = block_bytes or BLOCK_BYTES
+    rows = max(1, PARQUET_ROWS * block_bytes // BLOCK_BYTES)
     if not isinstance(source, (str, Path)):
         yield from csv_batches(source, name or "The claims file", block_bytes)
         return
     path = Path(source)
     if path.is_dir():
-        yield from parquet_batches(path)
+        yield from parquet_batches(path, rows)
         return
     try:
         stream = open(path, "rb")  # noqa: SIM115  (closed below, after the last batch)
@@ -59,7 +61,7 @@ def claims_batches(
     with stream:
         if stream.read(4) == _PARQUET_MAGIC:
             stream.close()
-            yield from parquet_batches(path)
+            yield from parquet_batches(path, rows)
             return
         stream.seek(0)
         yield from csv_batches(stream, str(path), block_bytes)
