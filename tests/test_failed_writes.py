@@ -236,19 +236,24 @@ exit $code
 """
 
 
+def own_mounts(script: str) -> list[str]:
+    """dqm_process's `wrap` for `script`, run by sh in a private mount namespace ("$@" is dqm)."""
+    unshare = ["unshare", "-m"] if os.geteuid() == 0 else ["unshare", "-r", "-m"]
+    return [*unshare, "sh", "-c", script, "sh"]
+
+
 def test_compile_on_a_full_disk_is_one_line_and_leaves_the_store_as_it_was(
     revised, exports_copy, tmp_path, dqm_process
 ):
     disk, after = tmp_path / "disk", tmp_path / "after"
     disk.mkdir()
     after.mkdir()
-    unshare = ["unshare", "-m"] if os.geteuid() == 0 else ["unshare", "-r", "-m"]
     ran = dqm_process(
         "compile",
         revised,
         "--exports",
         disk / "exports",
-        wrap=[*unshare, "sh", "-c", FULL_DISK, "sh"],
+        wrap=own_mounts(FULL_DISK),
         env={"DISK": str(disk), "STORE": str(exports_copy), "AFTER": str(after)},
     )
     folder = disk / "exports" / RULESET
@@ -289,7 +294,6 @@ def test_decide_onto_a_full_disk_through_stdout_is_one_line_never_a_silent_cut(
     )
     disk = tmp_path / "disk"
     disk.mkdir()
-    unshare = ["unshare", "-m"] if os.geteuid() == 0 else ["unshare", "-r", "-m"]
     ran = dqm_process(
         "decide",
         claims,
@@ -297,7 +301,7 @@ def test_decide_onto_a_full_disk_through_stdout_is_one_line_never_a_silent_cut(
         RULESET,
         "--format",
         fmt,
-        wrap=[*unshare, "sh", "-c", STDOUT_ON_A_FULL_DISK, "sh"],
+        wrap=own_mounts(STDOUT_ON_A_FULL_DISK),
         env={"DISK": str(disk), "PYTHONUNBUFFERED": unbuffered},
     )
     assert ran == (
