@@ -11,7 +11,16 @@ from playwright import sync_api
 from playwright.sync_api import expect
 
 from compiler.ruleset.store import Store
-from tests.fixtures.browser import CHROMIUM, CHROMIUM_ARGS, screenshot, streamlit_server, wait_idle
+from tests.fixtures.browser import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    add_drug,
+    app_page,
+    enter_quantity,
+    screenshot,
+    streamlit_server,
+    wait_idle,
+)
 from tests.fixtures.paths import EXPORTS
 
 pytestmark = pytest.mark.browser
@@ -38,11 +47,7 @@ def browser():
 def page(browser, app_url):
     # Tall enough that a full-page screenshot holds the whole page (Streamlit scrolls inside).
     context = browser.new_context(viewport={"width": 1400, "height": 2000})
-    page = context.new_page()
-    page.set_default_timeout(30_000)
-    page.goto(app_url)
-    wait_idle(page)
-    yield page
+    yield app_page(context, app_url)
     context.close()
 
 
@@ -79,17 +84,8 @@ def test_reviewer_reads_override_90_for_rifampin_at_120_retail(page):
     )
     page.get_by_test_id("stRadio").get_by_text("Retail", exact=True).click()
     wait_idle(page)
-    quantity = page.get_by_label("Quantity requested")
-    quantity.fill("120")
-    quantity.press("Enter")
-    wait_idle(page)
-    drugs = page.get_by_role("combobox", name="Concomitant drugs")
-    drugs.click()
-    drugs.press_sequentially("rifampin")
-    drugs.press("Enter")
-    wait_idle(page)
-    page.keyboard.press("Escape")
-    wait_idle(page)
+    enter_quantity(page, "120")
+    add_drug(page, "rifampin")
 
     main = page.get_by_test_id("stMain")
     expect(main.get_by_role("heading", name="Override")).to_have_count(1)
@@ -253,10 +249,7 @@ def test_reviewer_enters_an_ndc_and_a_date_and_reads_the_decision_and_the_versio
     wait_idle(page)
     page.keyboard.press("Escape")
     wait_idle(page)
-    quantity = page.get_by_label("Quantity requested")
-    quantity.fill("181")
-    quantity.press("Enter")
-    wait_idle(page)
+    enter_quantity(page, "181")
     expect(
         main.get_by_text(
             "On 2026-03-02 the version of oncology-dqm in effect is v4 (in effect from 2025-12-08)."

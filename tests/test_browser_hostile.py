@@ -22,7 +22,16 @@ from compiler.vocabulary import plain_text
 from compiler.workbook.template import write_workbook
 from tests.fixtures import founding
 from tests.fixtures import hostile as corpus
-from tests.fixtures.browser import CHROMIUM, CHROMIUM_ARGS, screenshot, streamlit_server, wait_idle
+from tests.fixtures.browser import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    add_drug,
+    app_page,
+    enter_quantity,
+    screenshot,
+    streamlit_server,
+    wait_idle,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -94,25 +103,13 @@ def test_workbook_text_is_shown_as_text_on_every_page(hostile, browser):
     context = browser.new_context(viewport={"width": 1400, "height": 2400})
     requested: list[str] = []
     context.on("request", lambda r: requested.append(r.url))
-    page = context.new_page()
-    page.set_default_timeout(30_000)
-    page.goto(url)
-    wait_idle(page)
+    page = app_page(context, url)
 
     page.get_by_role("combobox", name="Product").click()
     page.get_by_role("option", name="(imatinib-400mg-tab)").click()
     wait_idle(page)
-    quantity = page.get_by_label("Quantity requested")
-    quantity.fill("120")
-    quantity.press("Enter")
-    wait_idle(page)
-    drugs = page.get_by_role("combobox", name="Concomitant drugs")
-    drugs.click()
-    drugs.press_sequentially("[link]")
-    drugs.press("Enter")
-    wait_idle(page)
-    page.keyboard.press("Escape")
-    wait_idle(page)
+    enter_quantity(page, "120")
+    add_drug(page, "[link]")
     main = page.get_by_test_id("stMain")
     expect(main.get_by_role("heading", name="Override")).to_have_count(1)
 
@@ -156,10 +153,7 @@ def test_a_draft_s_cells_and_a_claims_file_s_name_are_shown_as_text(hostile, bro
     context = browser.new_context(viewport={"width": 1400, "height": 2000})
     requested: list[str] = []
     context.on("request", lambda r: requested.append(r.url))
-    page = context.new_page()
-    page.set_default_timeout(30_000)
-    page.goto(url)
-    wait_idle(page)
+    page = app_page(context, url)
 
     rows = founding.rows()
     rows["Limits"][1][4] = "http://evil.test/cell ![c](http://evil.test/cell.png) **sixty**"
@@ -234,11 +228,7 @@ def test_a_draft_with_250000_bad_rows_is_answered_while_the_server_answers_every
     assert workbook.stat().st_size < 10_000_000
     with streamlit_server(exports_copy, tmp_path / "streamlit.log") as url:
         context = browser.new_context(viewport={"width": 1400, "height": 2000})
-        uploader, reviewer = context.new_page(), context.new_page()
-        for page in (uploader, reviewer):
-            page.set_default_timeout(30_000)
-            page.goto(url)
-            wait_idle(page)
+        uploader, reviewer = app_page(context, url), app_page(context, url)
         uploader.get_by_test_id("stSidebarNav").get_by_role("link", name="Draft workbook").click()
         wait_idle(uploader)
         poller = HealthPoller(url)
@@ -297,10 +287,7 @@ def claims_csv(path: Path, n: int) -> Path:
 def session(browser, url: str, draft: Path, claims: Path) -> None:
     """A reviewer who checks a draft and decides a large claims file, then leaves."""
     context = browser.new_context(viewport={"width": 1200, "height": 1600})
-    page = context.new_page()
-    page.set_default_timeout(60_000)
-    page.goto(url)
-    wait_idle(page)
+    page = app_page(context, url, timeout=60_000)
     page.get_by_test_id("stSidebarNav").get_by_role("link", name="Draft workbook").click()
     wait_idle(page)
     page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(draft))

@@ -135,13 +135,19 @@ INCONSISTENT = [
 ]
 
 
-@pytest.mark.parametrize("edit, problem", INCONSISTENT)
-def test_decide_refuses_an_inconsistent_version_file_in_one_line(edit, problem, dqm, tmp_path):
-    path = tmp_path / "v4.json"
-    path.write_bytes(resealed(edited(edit)))
+def decide_by_file(dqm, tmp_path: Path, data: bytes, name: str = "v4.json"):
+    """`dqm decide` of CLAIMS by a version file holding `data`: the file's path, and the run."""
+    path = tmp_path / name
+    path.write_bytes(data)
     claims = tmp_path / "claims.csv"
     claims.write_text(CLAIMS)
-    assert dqm("decide", claims, "--ruleset", path) == (
+    return path, dqm("decide", claims, "--ruleset", path)
+
+
+@pytest.mark.parametrize("edit, problem", INCONSISTENT)
+def test_decide_refuses_an_inconsistent_version_file_in_one_line(edit, problem, dqm, tmp_path):
+    path, ran = decide_by_file(dqm, tmp_path, resealed(edited(edit)))
+    assert ran == (
         2,
         "",
         f"dqm: {path} is inconsistent: {problem}.{TAIL}",
@@ -149,11 +155,9 @@ def test_decide_refuses_an_inconsistent_version_file_in_one_line(edit, problem, 
 
 
 def test_a_schema_1_version_is_checked_as_well(dqm, tmp_path):
-    path = tmp_path / "v1.json"
-    path.write_bytes(resealed(edited(lambda d: product(d, 1).update(product_id="x"), V1)))
-    claims = tmp_path / "claims.csv"
-    claims.write_text(CLAIMS)
-    assert dqm("decide", claims, "--ruleset", path) == (
+    edit = edited(lambda d: product(d, 1).update(product_id="x"), V1)
+    path, ran = decide_by_file(dqm, tmp_path, resealed(edit), "v1.json")
+    assert ran == (
         2,
         "",
         f"dqm: {path} is inconsistent: test 400-home-at-limit names product imatinib-400mg-tab, "
@@ -194,11 +198,8 @@ def test_every_reader_of_the_store_refuses_it(args, dqm, exports_copy, tmp_path)
 def test_content_sha256_is_verified_on_read(dqm, tmp_path):
     # The rules changed and only `sha256` sealed again: content_sha256 no longer describes them.
     doc = edited(lambda d: product(d, 1).update(retail_max_qty=61))
-    path = tmp_path / "v4.json"
-    path.write_bytes(canonical_bytes(seal(doc)))
-    claims = tmp_path / "claims.csv"
-    claims.write_text(CLAIMS)
-    assert dqm("decide", claims, "--ruleset", path) == (
+    path, ran = decide_by_file(dqm, tmp_path, canonical_bytes(seal(doc)))
+    assert ran == (
         2,
         "",
         f"dqm: {path} has been changed since it was published (its content_sha256 does not "
