@@ -172,6 +172,11 @@ def test_missing_graphs_are_written_and_existing_ones_never_rewritten(exports_co
     assert (folder / "v1.jdm.json").read_bytes() == (
         EXPORTS / "oncology-dqm" / "v1.jdm.json"
     ).read_bytes()
+    # …and listed in the index with its sha256, as published: readers take the store as it is.
+    assert (folder / "index.json").read_bytes() == (
+        EXPORTS / "oncology-dqm" / "index.json"
+    ).read_bytes()
+    assert Store(exports_copy).index_problems("oncology-dqm") == []
     # One changed since the index listed it is neither rewritten nor listed as published.
     (folder / "v2.jdm.json").write_bytes(b"left alone")
     with pytest.raises(StoreError, match="v2.jdm.json has been changed since it was published"):

@@ -86,9 +86,12 @@ def publish(
 
 
 def write_missing_graphs(publishing: Publishing) -> None:
-    """Each version's JDM graph beside it where a crash or a hand left it out; one already written
-    is never rewritten."""
-    for version in publishing.missing(GRAPH):
+    """Each version's JDM graph beside it where a crash or a hand left it out, then listed in the
+    index with its sha256; one already written is never rewritten."""
+    missing = publishing.missing(GRAPH)
+    for version in missing:
         publishing.write_derived(
             version, GRAPH, canonical_bytes(jdm.graph(publishing.load(version)))
         )
+    if missing:
+        publishing.write_index()
