@@ -143,10 +143,10 @@ def cmd_versions(args: argparse.Namespace) -> int:
         versions = store.versions(rid)
         if not versions:
             store.load(rid)  # says why: not a ruleset id, or none published under it
-        store.read_index(rid)  # an index or a JDM graph changed since it was published is refused
+        docs = {v: store.load(rid, v) for v in versions}
+        store.read_index(rid, docs)  # an index or a JDM graph changed since publishing: refused
         print(f"{rid}")
-        for v in versions:
-            doc = store.load(rid, v)
+        for v, doc in docs.items():
             dates = ", ".join(f"{pid} {words}" for pid, words in walk.review_words(doc).items())
             print(f"  v{v}  in effect from {effective_date(doc) or 'the start'}; {dates}")
             for c in doc["changes"]["items"]:
