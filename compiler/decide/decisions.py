@@ -127,14 +127,14 @@ def _csv_table(decisions: pd.DataFrame) -> pa.Table:
     depend on its neighbours' (a stream of batches writes what one frame of them all would).
     (Casting it costs what writing it as a number did: Arrow casts numbers to text to write
     them.)"""
-    table = pa.Table.from_pandas(typed_quantities(decisions), preserve_index=False)
-    columns = [
-        quantity_cells(decisions["quantity"], formula_safe=True)
-        if name == "quantity"
-        else formula_safe(column)
-        for name, column in zip(table.column_names, table.columns, strict=True)
-    ]
-    return pa.table(columns, names=table.column_names)
+    others = pa.Table.from_pandas(
+        decisions.drop(columns="quantity", errors="ignore"), preserve_index=False
+    )
+    columns = {n: formula_safe(c) for n, c in zip(others.column_names, others.columns, strict=True)}
+    if "quantity" in decisions.columns:
+        columns["quantity"] = quantity_cells(decisions["quantity"], formula_safe=True)
+    names = [str(n) for n in decisions.columns]
+    return pa.table([columns[n] for n in names], names=names)
 
 
 class DecisionWriter:
