@@ -24,11 +24,10 @@ from .decide.encode import MISSING, UNKNOWN, channel_code
 from .decide.versions import Versions
 from .ruleset.build import content_sha256
 from .ruleset.store import Store, canonical_bytes, seal
-from .vocabulary import CHANNELS, CLAIM_COLUMNS, DECISION_COLUMNS
+from .vocabulary import CHANNELS, CLAIM_COLUMNS, DECISION_COLUMNS, json_number
 
 # Every field a consumer compares; the message is there to read, its wording is dqm's own.
 COMPARED = [c for c in DECISION_COLUMNS if c != "message"]
-DEFAULT_EXPORTS = ("exports", "conformance/exports")
 
 
 class ConformanceError(Exception):
@@ -79,7 +78,7 @@ def normalisation() -> dict[str, Any]:
         "quantity": [
             {
                 "text": t,
-                "quantity": _number(quantity_number(t)),
+                "quantity": json_number(quantity_number(t)),
                 "valid": quantity_problem(t) is None,
             }
             for t in QUANTITY_TEXTS
@@ -96,10 +95,6 @@ def normalisation() -> dict[str, Any]:
 def _channel(text: str) -> str | None:
     code = channel_code(text)
     return None if code == MISSING else "unknown" if code == UNKNOWN else CHANNELS[code]
-
-
-def _number(x: float | None) -> int | float | None:
-    return None if x is None else int(x) if x.is_integer() else x
 
 
 # -- hashes -------------------------------------------------------------------------------------
@@ -132,7 +127,7 @@ def hashes(stores: list[Store], out: Path) -> dict[str, Any]:
     tiny_latest = {**TINY, "effective_date": "2023-06-01"}  # its latest Review Date: left out
     documents = []
     for name, doc in (("tiny", TINY), ("tiny-effective-on-latest-review", tiny_latest)):
-        body = {k: v for k, v in doc.items() if k not in ("sha256", "content_sha256")}
+        body = dict(doc)
         body["content_sha256"] = content_sha256(body)
         sealed = seal(body)
         documents.append(
