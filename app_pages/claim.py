@@ -15,10 +15,10 @@ import streamlit as st
 from app_pages import common, picture
 from app_pages.common import md, plain
 from compiler import codes
-from compiler.decide.claims import quantity_number
+from compiler.decide.claims import quantity_number, quantity_problem
 from compiler.decide.engine import Engine
 from compiler.ruleset.store import StoreError
-from compiler.vocabulary import CHANNEL_LABELS, CODE_SYSTEMS, MAX_QUANTITY, format_number
+from compiler.vocabulary import CHANNEL_LABELS, CODE_SYSTEMS, format_number
 
 # How the reviewer names the claim's product: the claims column, and its label.
 NAMED_BY = {"product_id": "Product", "ndc": "NDC", "rxcui": "RxCUI"}
@@ -230,15 +230,14 @@ else:
         "each override criterion met. Dashed lines mark the limit and the override caps; the "
         "orange line is this claim's quantity."
     )
-    requested = quantity_number(claim["quantity"])  # marked on the chart when it is a quantity
+    # The claim's quantity, marked on the chart when it is one (a number in range).
+    in_range = quantity_problem(claim["quantity"]) is None
     st.vega_lite_chart(
         picture.rule_chart(
             engine,
             engine.product(product_id).product_id,
             claim["channel"],
-            requested=requested
-            if requested is not None and 0 < requested <= MAX_QUANTITY
-            else None,
+            requested=quantity_number(claim["quantity"]) if in_range else None,
         ),
         width="stretch",
     )

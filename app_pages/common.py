@@ -458,5 +458,3 @@ def clear_caches() -> None:
     """Forget every cached version, engine, listing and chart (tests call this between cases)."""
     for cached in _MEMOS:
         cached.cache_clear()
-    st.cache_data.clear()
-    st.cache_resource.clear()
