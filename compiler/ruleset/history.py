@@ -86,12 +86,10 @@ def audit(
         i = next(i for i in (1, 2, 3) if edited[i + 1] != pub[i])
         header = FIELDS[i]
         out.append(
-            Finding(
+            sheet.finding(
                 "history-row-edited",
-                sheet.name,
-                sheet.cell(header, edited[0]),
                 header,
-                sheet.frame.at[edited[0], header],
+                edited[0],
                 {
                     "policy": pub[0],
                     "header": header,
