@@ -259,9 +259,10 @@ class Store:
             raise StoreError(
                 f"{path} is missing or unreadable; `dqm compile` of the workbook writes it again."
             )
-        if on_disk == self.index(ruleset_id, loaded):
+        expected = self.index(ruleset_id, loaded)
+        if on_disk == expected:
             return on_disk
-        self._check_derived(ruleset_id, on_disk)
+        self._check_derived(ruleset_id, on_disk, _files(expected))
         raise StoreError(
             f"{path} does not list the version files as they are (edited by hand, or a publish "
             "was cut short); `dqm compile` of the workbook writes it again."
@@ -274,20 +275,30 @@ class Store:
             return None
         return index if isinstance(index, dict) else None
 
-    def _check_derived(self, ruleset_id: str, on_disk: dict[str, Any] | None) -> None:
+    def _check_derived(
+        self,
+        ruleset_id: str,
+        on_disk: dict[str, Any] | None,
+        now: dict[int, dict[str, dict[str, str]]] | None = None,
+    ) -> None:
         """Refuse a derived file (a JDM graph) whose sha256 differs from the one `on_disk` (the
-        index as it was published) gives it."""
+        index as it was published) gives it. `now`: each version's derived files as they are
+        (`derived_files`), when already hashed."""
         versions = (on_disk or {}).get("versions")
         published = set(self.versions(ruleset_id))
         for entry in versions if isinstance(versions, list) else []:
             recorded = entry.get("files") if isinstance(entry, dict) else None
             if not isinstance(recorded, dict) or entry.get("version") not in published:
                 continue
-            now = self.derived_files(ruleset_id, entry["version"])
+            files = (
+                now.get(entry["version"], {})
+                if now is not None
+                else self.derived_files(ruleset_id, entry["version"])
+            )
             for key, listed in recorded.items():
-                if key in now and now[key] != listed:
+                if key in files and files[key] != listed:
                     raise StoreError(
-                        f"{self.root / ruleset_id / now[key]['file']} has been changed since it "
+                        f"{self.root / ruleset_id / files[key]['file']} has been changed since it "
                         f"was published (its sha256 does not match {INDEX_FILE}). Restore it from "
                         "version control; never edit exports by hand."
                     )
@@ -433,15 +444,18 @@ class Publishing:
         file whose sha256 the index already gives, and which has changed since, is refused: the
         index would otherwise bless the change."""
         path = self.store.root / self.ruleset_id / INDEX_FILE
-        index = {
-            "ruleset_id": self.ruleset_id,
-            "versions": self.store.entries(self.ruleset_id, self._loaded),
-        }
+        index = self.store.index(self.ruleset_id, self._loaded)
         # A missing or stale index is what is repaired here; a changed graph is not.
-        self.store._check_derived(self.ruleset_id, self.store._index_on_disk(self.ruleset_id))
+        on_disk = self.store._index_on_disk(self.ruleset_id)
+        self.store._check_derived(self.ruleset_id, on_disk, _files(index))
         data = canonical_bytes(index)
         if not path.exists() or path.read_bytes() != data:
             replace_file(path, data)
+
+
+def _files(index: dict[str, Any]) -> dict[int, dict[str, dict[str, str]]]:
+    """Each version's derived files as an index (made by `Store.index`) lists them."""
+    return {e["version"]: e["files"] for e in index["versions"]}
 
 
 def is_ruleset_id(text: str) -> bool:
