@@ -30,6 +30,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
+from ..errors import ClaimsFileError
+from ..text import cell_text
 from ..vocabulary import (
     CLAIM_COLUMNS,
     MAX_QUANTITY,
@@ -55,10 +57,6 @@ _SEPARATORS = re.compile(r"[\s_\-]+")
 _DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})|([0-9]{4})([0-9]{2})([0-9]{2})")
 # The contract's quantity: ASCII digits (re.ASCII: never another script's), an optional fraction.
 _PLAIN_QUANTITY = re.compile(r"[ \t]*([0-9]+(?:\.[0-9]+)?)[ \t]*", re.ASCII)
-
-
-class ClaimsFileError(Exception):
-    """A claims file that cannot be read as claims at all; the message is one line."""
 
 
 def column_key(header: str) -> str:
@@ -183,21 +181,6 @@ def claims_columns(columns: dict[str, list]) -> pd.DataFrame:
     n = max((len(v) for v in columns.values()), default=0)
     data = {c: [cell_text(v) for v in columns.get(c, [None] * n)] for c in CLAIM_COLUMNS}
     return pd.DataFrame(data, columns=CLAIM_COLUMNS, dtype="str")
-
-
-def cell_text(value: object) -> str | None:
-    """A cell as the text a CSV would hold: 60 -> '60', a date -> '2024-06-01', None/NaN/'' ->
-    missing."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return None
-    if isinstance(value, dt.datetime) and value.time() == dt.time(0):
-        value = value.date()  # a date as a table (the app, a spreadsheet) holds it: at midnight
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, float):  # as a CSV would hold it: no thousands separator
-        return format_number(value, thousands=False)
-    text = str(value)
-    return text if text.strip() else None
 
 
 def _bytes(source: str | Path | bytes | BinaryIO) -> tuple[str, bytes]:

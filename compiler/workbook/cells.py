@@ -10,6 +10,7 @@ import re
 import numpy as np
 import pandas as pd
 
+from ..text import cell_text
 from . import schemas
 from .findings import Finding
 from .reader import Sheet
@@ -67,7 +68,8 @@ def typed_frame(sheet: Sheet) -> tuple[pd.DataFrame, list[Finding], set[tuple[st
             out[header] = pd.Series(dates, index=values.index).astype("datetime64[us]")
         else:
             choices = _choices(col)
-            texts = [v if v is None or v.__class__ is str else as_text(v) for v in values]
+            # A number typed into a text column (an id, an NDC) keeps its digits: 60, not 60.0.
+            texts = [v if v is None or v.__class__ is str else cell_text(v) for v in values]
             if choices:  # accept harmless variants of allowed values: case and spaces
                 texts = [choices.get(" ".join(t.split()).casefold(), t) if t else t for t in texts]
             out[header] = pd.Series(texts, index=values.index, dtype=object)
@@ -85,19 +87,6 @@ def as_number(value: object) -> float | None:
         if _NUMBER.match(text):
             return float(text.replace(",", ""))
     return None
-
-
-def as_text(value: object) -> str | None:
-    """A cell as text; numbers typed into text columns (ids, NDC-like codes) keep their digits."""
-    if value is None:
-        return None
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, dt.datetime):
-        return value.isoformat()
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return str(value).strip() or None
 
 
 def _choices(col) -> dict[str, str]:

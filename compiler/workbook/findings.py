@@ -8,6 +8,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..text import cell_text
 from ..vocabulary import format_date, json_number, plain_text
 from . import catalogue
 
@@ -67,7 +68,7 @@ def plain_value(value: Any) -> Any:
     if value is None:
         return None
     if isinstance(value, (dt.date, dt.datetime)):
-        return value.isoformat()
+        return cell_text(value)
     if isinstance(value, float):  # NaN (an empty cell) is None
         return json_number(value)
     if isinstance(value, (str, int, bool)):
