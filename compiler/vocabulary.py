@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import numbers
 import re
 from typing import Any
 
@@ -124,10 +125,13 @@ def norm_header(text: object) -> str:
 
 def format_number(x: Any, *, thousands: bool = True) -> str:
     """A number as people write it: 60 (not 60.0), 2.5, 1,080. `thousands=False` leaves out the
-    separator (1080), for text read back as a number: a quantity in a claims CSV, a JDM literal."""
+    separator (1080), for text read back as a number: a quantity in a claims CSV, a JDM literal.
+    A whole number is written as an integer however large, exactly (2**53 as 9007199254740992,
+    1e20 as 100000000000000000000: never an exponent); a fraction in Python's shortest form."""
+    whole = _whole(x)
+    if whole is not None:
+        return f"{whole:,}" if thousands else str(whole)
     x = float(x)
-    if x.is_integer():
-        return f"{int(x):,}" if thousands else str(int(x))
     return f"{x:,}" if thousands else str(x)
 
 
@@ -138,12 +142,25 @@ def format_date(day: dt.date) -> str:
 
 
 def json_number(x: Any) -> int | float | None:
-    """A number as JSON writes it best: 60, not 60.0; None for a missing one (None, NaN, pandas' NA)."""
+    """A number as JSON writes it best: a whole one as an int, exactly, however large (60, not
+    60.0; 1e20 as 100000000000000000000, not 1e+20); a fraction as a float; None for a missing
+    one (None, NaN, pandas' NA) and for one JSON cannot hold (an infinity). (A JSON writer whose
+    integers stop at 64 bits writes a larger one as its text, str(n): decisions.py.)"""
     if (
         x is None or type(x).__name__ == "NAType"
     ):  # pandas' NA, named so pandas need not be imported
         return None
+    whole = _whole(x)
+    if whole is not None:
+        return whole
     x = float(x)
-    if math.isnan(x):
-        return None
-    return int(x) if x.is_integer() else x
+    return None if math.isnan(x) or math.isinf(x) else x
+
+
+def _whole(x: Any) -> int | None:
+    """x as an int when it is a whole number (an int of any size, numpy's too, or a whole
+    float: its exact value), else None (a fraction, NaN, an infinity)."""
+    if isinstance(x, numbers.Integral):
+        return int(x)
+    x = float(x)
+    return int(x) if x.is_integer() else None

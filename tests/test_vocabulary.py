@@ -27,6 +27,13 @@ from compiler.vocabulary import format_number, json_number
         (0, "0", "0"),
         (-5.0, "-5", "-5"),
         (1_000_000, "1,000,000", "1000000"),
+        # Whole numbers from 2**53 up: exact integers, never an exponent (a double's exact value).
+        (2.0**53, "9,007,199,254,740,992", "9007199254740992"),
+        (2**53 + 1, "9,007,199,254,740,993", "9007199254740993"),
+        (1e20, "100,000,000,000,000,000,000", "100000000000000000000"),
+        (1e23, "99,999,999,999,999,991,611,392", "99999999999999991611392"),
+        (np.float64(2.0**70), "1,180,591,620,717,411,303,424", "1180591620717411303424"),
+        (12345678.5, "12,345,678.5", "12345678.5"),
     ],
 )
 def test_format_number_writes_whole_numbers_without_a_decimal_point(x, people, plain):
@@ -45,6 +52,18 @@ def test_format_number_writes_whole_numbers_without_a_decimal_point(x, people, p
         (math.nan, None),
         (np.float64("nan"), None),
         (pd.NA, None),
+        # Whole from 2**53 up: the double's exact value as an int, never a float (1e+20).
+        (2.0**53, 2**53),
+        (2**53 + 1, 2**53 + 1),
+        (np.int64(2**62 + 1), 2**62 + 1),
+        (1e20, 10**20),
+        (1e23, 99999999999999991611392),
+        (np.float64(2.0**70), 2**70),
+        (2.0**53 + 0.0, 9007199254740992),
+        (1e15 + 0.5, 1e15 + 0.5),
+        # JSON holds no infinity (a claims quantity of 310 digits reads as one).
+        (math.inf, None),
+        (-math.inf, None),
     ],
 )
 def test_json_number_is_an_int_when_whole_and_none_when_missing(x, expected):
