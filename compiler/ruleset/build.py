@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
@@ -10,7 +9,10 @@ import pandas as pd
 
 from .. import codes, names
 from ..effective import latest_review_date
+from ..text import iso_dates
 from ..vocabulary import CHANNEL_LABELS, CODE_SYSTEMS, json_number
+from ..workbook import schemas
+from ..workbook.headers import APPROVAL_MONTHS, POLICY_ID, PRODUCT_ID
 from ..workbook.validate import Validated
 from .integrity import content_sha256
 
@@ -26,172 +28,71 @@ CHANNEL_OF_LABEL = {
 def build(validated: Validated) -> dict[str, Any]:
     """The ruleset content of a valid workbook (no version, hash or changes yet)."""
     f = validated.frames
-    ruleset = f["Ruleset"].iloc[0]
     policies_months = dict(
-        zip(f["Policies"]["Policy ID"], f["Policies"]["Approval Duration (months)"], strict=True)
+        zip(f["Policies"][POLICY_ID], f["Policies"][APPROVAL_MONTHS], strict=True)
     )
-    product_policy = dict(zip(f["Limits"]["Product ID"], f["Limits"]["Policy ID"], strict=True))
+    product_policy = dict(zip(f["Limits"][PRODUCT_ID], f["Limits"][POLICY_ID], strict=True))
 
     overrides: dict[str, list] = {}
-    for product_id, criterion_id, retail, home, months, text in _rows(
-        f["Overrides"],
-        "Product ID",
-        "Criterion ID",
-        "Retail Max Qty per Rx",
-        "Home Delivery Max Qty per Rx",
-        "Approval Duration (months)",
-        "Criteria Text",
-    ):
-        if months is None:
+    for o in _records(f, "Overrides"):
+        product_id, months = o.pop("product_id"), o["approval_months"]
+        if months is None:  # blank: the policy's duration
             months = policies_months[product_policy[product_id]]
-        overrides.setdefault(product_id, []).append(
-            {
-                "criterion_id": criterion_id,
-                "retail_max_qty": retail,
-                "home_delivery_max_qty": home,
-                "approval_months": json_number(months),
-                "criteria_text": text,
-            }
-        )
+        o["approval_months"] = json_number(months)
+        overrides.setdefault(product_id, []).append(o)
     product_codes: dict[str, list] = {}
-    if "Product Codes" in f:
-        for product_id, label, text, description in _rows(
-            f["Product Codes"], "Product ID", "Code System", "Code", "Description"
-        ):
-            system = CODE_SYSTEM_OF_LABEL[label]
-            product_codes.setdefault(product_id, []).append(
-                {
-                    "code_system": system,
-                    "code": codes.read_code(system, str(text)).value,
-                    "description": description,
-                }
-            )
+    for c in _records(f, "Product Codes"):
+        system = c["code_system"] = CODE_SYSTEM_OF_LABEL[c["code_system"]]
+        c["code"] = codes.read_code(system, str(c["code"])).value
+        product_codes.setdefault(c.pop("product_id"), []).append(c)
     products: dict[str, list] = {}
-    for policy_id, product_id, product, strength, retail, home, unit, footnote in _rows(
-        f["Limits"],
-        "Policy ID",
-        "Product ID",
-        "Product",
-        "Strength and Form",
-        "Retail Max Qty per Rx",
-        "Home Delivery Max Qty per Rx",
-        "Unit",
-        "Footnote",
-    ):
-        products.setdefault(policy_id, []).append(
-            {
-                "product_id": product_id,
-                "product": product,
-                "strength_and_form": strength,
-                "retail_max_qty": retail,
-                "home_delivery_max_qty": home,
-                "unit": unit,
-                "footnote": footnote,
-                "codes": sorted(
-                    product_codes.get(product_id, []), key=lambda c: (c["code_system"], c["code"])
-                ),
-                "overrides": _sorted(overrides.get(product_id, []), "criterion_id"),
-            }
+    for p in _records(f, "Limits"):
+        p["codes"] = sorted(
+            product_codes.get(p["product_id"], []), key=lambda c: (c["code_system"], c["code"])
         )
+        p["overrides"] = _sorted(overrides.get(p["product_id"], []), "criterion_id")
+        products.setdefault(p.pop("policy_id"), []).append(p)
     history: dict[str, list] = {}
-    for policy_id, revision, summary, date in _rows(
-        f["History"], "Policy ID", "Type of Revision", "Summary of Changes", "Review Date"
-    ):
-        history.setdefault(policy_id, []).append(
-            {"type_of_revision": revision, "summary_of_changes": summary, "review_date": date}
-        )
-    policies = [
-        {
-            "policy_id": policy_id,
-            "title": title,
-            "policy_type": policy_type,
-            "review_date": review_date,
-            "approval_months": months,
-            "notes": notes,
-            "products": _sorted(products.get(policy_id, []), "product_id"),
-            "history": sorted(history.get(policy_id, []), key=_history_key),
-            # Only a retired policy says so: an active one's version reads (and hashes) as before.
-            **({"status": "retired"} if status == "Retired" else {}),
-        }
-        for policy_id, title, policy_type, review_date, months, notes, status in _rows(
-            f["Policies"],
-            "Policy ID",
-            "Title",
-            "Policy Type",
-            "Review Date",
-            "Approval Duration (months)",
-            "Notes",
-            "Status",
-        )
-    ]
+    for h in _records(f, "History"):
+        history.setdefault(h.pop("policy_id"), []).append(h)
+    policies = []
+    for p in _records(f, "Policies"):
+        p["products"] = _sorted(products.get(p["policy_id"], []), "product_id")
+        p["history"] = sorted(history.get(p["policy_id"], []), key=_history_key)
+        # Only a retired policy says so: an active one's version reads (and hashes) as before.
+        if p.pop("status") == "Retired":
+            p["status"] = "retired"
+        policies.append(p)
 
-    criteria = [
-        {
-            "criterion_id": criterion_id,
-            "description": description,
-            "met_when": "attested" if met_when == "Attested" else "concomitant_drug_on_list",
-            "drug_list_id": list_id if met_when != "Attested" else None,
-        }
-        for criterion_id, description, met_when, list_id in _rows(
-            f["Criteria"], "Criterion ID", "Description", "Met When", "Drug List ID"
-        )
-    ]
+    criteria = []
+    for c in _records(f, "Criteria"):
+        attested = c["met_when"] == "Attested"
+        c["met_when"] = "attested" if attested else "concomitant_drug_on_list"
+        if attested:
+            c["drug_list_id"] = None
+        criteria.append(c)
 
     lists: dict[str, list] = {}
-    for list_id, drug, aliases, notes in _rows(
-        f["Drug Lists"], "Drug List ID", "Drug", "Also Known As", "Notes"
-    ):
-        lists.setdefault(list_id, []).append(
-            {"drug": drug, "also_known_as": names.split_list(aliases), "notes": notes}
-        )
+    for d in _records(f, "Drug Lists"):
+        d["also_known_as"] = names.split_list(d["also_known_as"])
+        lists.setdefault(d.pop("drug_list_id"), []).append(d)
     drug_lists = [
         {"drug_list_id": k, "drugs": sorted(v, key=lambda d: names.normalize(d["drug"]))}
         for k, v in lists.items()
     ]
 
-    tests = (
-        [
-            {
-                "test_id": test_id,
-                "product_id": product_id,
-                "channel": CHANNEL_OF_LABEL[channel],
-                "quantity": quantity,
-                "concomitant_drugs": drugs,
-                "attested_criteria": attested,
-                "expected_decision": expected.lower(),
-                "expected_approved_qty": expected_qty,
-                "notes": notes,
-            }
-            for test_id, product_id, channel, quantity, drugs, attested, expected, expected_qty, notes in _rows(
-                f["Tests"],
-                "Test ID",
-                "Product ID",
-                "Channel",
-                "Quantity",
-                "Concomitant Drugs",
-                "Attested Criteria",
-                "Expected Decision",
-                "Expected Approved Qty",
-                "Notes",
-            )
-        ]
-        if "Tests" in f
-        else []
-    )
+    tests = _records(f, "Tests")
+    for t in tests:
+        t["channel"] = CHANNEL_OF_LABEL[t["channel"]]
+        t["expected_decision"] = t["expected_decision"].lower()
 
     policies = sorted(policies, key=lambda p: p["policy_id"])
-    effective = ruleset["Effective Date"]
+    ruleset = _records(f, "Ruleset")[0]
     content = {
         "schema_version": SCHEMA_VERSION,
-        "ruleset_id": ruleset["Ruleset ID"],
-        "title": ruleset["Title"],
-        "owner": _text(ruleset["Owner"]),
+        **ruleset,
         # Blank: the version takes effect on its latest History Review Date.
-        "effective_date": (
-            effective.strftime("%Y-%m-%d")
-            if not pd.isna(effective)
-            else latest_review_date({"policies": policies})
-        ),
+        "effective_date": ruleset["effective_date"] or latest_review_date({"policies": policies}),
         "source": {"file_name": validated.workbook.file_name, "sha256": validated.workbook.sha256},
         "policies": policies,
         "criteria": sorted(criteria, key=lambda c: c["criterion_id"]),
@@ -206,12 +107,18 @@ def _history_key(h: dict) -> tuple:
     return (h["review_date"], h["type_of_revision"], h["summary_of_changes"])
 
 
-def _text(x: Any) -> str | None:
-    return None if x is None or (isinstance(x, float) and math.isnan(x)) else x
-
-
 def _sorted(rows: list[dict], key: str) -> list[dict]:
     return rows if len(rows) < 2 else sorted(rows, key=lambda r: r[key])  # most hold one or none
+
+
+def _records(frames: dict[str, pd.DataFrame], sheet: str) -> list[dict[str, Any]]:
+    """The sheet's rows as dicts keyed by the ruleset field each header fills (the schemas'
+    pairing: 'Retail Max Qty per Rx' -> 'retail_max_qty'); none for an optional sheet left out."""
+    if sheet not in frames:
+        return []
+    pairing = schemas.fields(sheet)
+    fields = list(pairing.values())
+    return [dict(zip(fields, row, strict=True)) for row in _rows(frames[sheet], *pairing)]
 
 
 def _rows(frame: pd.DataFrame, *headers: str) -> zip:
@@ -221,7 +128,7 @@ def _rows(frame: pd.DataFrame, *headers: str) -> zip:
     for c in headers:
         col = frame[c]
         if pd.api.types.is_datetime64_any_dtype(col):
-            col = col.dt.strftime("%Y-%m-%d")
+            col = iso_dates(col)
         elif pd.api.types.is_float_dtype(col):
             values = col.to_numpy()
             blank, whole = np.isnan(values), np.mod(values, 1) == 0

@@ -17,6 +17,7 @@ from ..vocabulary import (  # noqa: F401  (OPTIONAL_SHEETS and SLUG re-exported)
     SHEET_NAMES,
     SLUG,
 )
+from . import headers as h
 from .pandera_import import pandera_pandas
 
 pa = pandera_pandas()
@@ -60,221 +61,219 @@ class _Sheet(pa.DataFrameModel):
 
 class RulesetSheet(_Sheet):
     ruleset_id: Series[str] = _field(
-        "Ruleset ID", "Short id naming this ruleset in exports.", "oncology-dqm", **ID
+        h.RULESET_ID, "Short id naming this ruleset in exports.", "oncology-dqm", **ID
     )
-    title: Series[str] = _field("Title", "The ruleset's name.", "Oncology Drug Quantity Management")
-    owner: Series[str] = _field("Owner", "Optional: the team that maintains it.", "Pharmacy Policy")
+    title: Series[str] = _field(h.TITLE, "The ruleset's name.", "Oncology Drug Quantity Management")
+    owner: Series[str] = _field(h.OWNER, "Optional: the team that maintains it.", "Pharmacy Policy")
     effective_date: Series[pa.DateTime] = _field(
-        "Effective Date",
+        h.EFFECTIVE_DATE,
         "Optional: the first date of service this version decides (a date cell); blank: the "
         "latest History Review Date.",
         "12/08/2025",
     )
 
-    required = _required("Ruleset ID", "Title")
+    required = _required(h.RULESET_ID, h.TITLE)
 
 
 class PoliciesSheet(_Sheet):
     policy_id: Series[str] = _field(
-        "Policy ID",
+        h.POLICY_ID,
         "Short unique id of the policy.",
         "imatinib-per-rx",
         **ID,
         unique=True,
     )
     title: Series[str] = _field(
-        "Title",
+        h.TITLE,
         "The policy's title.",
         "Oncology – Imatinib Drug Quantity Management Policy – Per Rx",
     )
     policy_type: Series[str] = _field(
-        "Policy Type", "The kind of quantity limit.", "Per Rx", isin=POLICY_TYPES
+        h.POLICY_TYPE, "The kind of quantity limit.", "Per Rx", isin=POLICY_TYPES
     )
     review_date: Series[pa.DateTime] = _field(
-        "Review Date", "Date of the latest review (a date cell).", "12/08/2025"
+        h.REVIEW_DATE, "Date of the latest review (a date cell).", "12/08/2025"
     )
     approval_months: Series[float] = _field(
-        "Approval Duration (months)", "How long an override approval lasts.", "12", ge=1
+        h.APPROVAL_MONTHS, "How long an override approval lasts.", "12", ge=1
     )
-    notes: Series[str] = _field("Notes", "Optional notes.", "")
+    notes: Series[str] = _field(h.NOTES, "Optional notes.", "")
     status: Series[str] = _field(
-        "Status",
+        h.STATUS,
         "Optional: Active (or blank) or Retired. A retired policy keeps its rows; its last History "
         "row records the retirement.",
         "Retired",
         isin=STATUSES,
     )
 
-    required = _required(
-        "Policy ID", "Title", "Policy Type", "Review Date", "Approval Duration (months)"
-    )
-    whole_number = _whole_number("Approval Duration (months)")
+    required = _required(h.POLICY_ID, h.TITLE, h.POLICY_TYPE, h.REVIEW_DATE, h.APPROVAL_MONTHS)
+    whole_number = _whole_number(h.APPROVAL_MONTHS)
 
 
 class LimitsSheet(_Sheet):
-    policy_id: Series[str] = _field("Policy ID", "The policy (from Policies).", "imatinib-per-rx")
+    policy_id: Series[str] = _field(h.POLICY_ID, "The policy (from Policies).", "imatinib-per-rx")
     product_id: Series[str] = _field(
-        "Product ID",
+        h.PRODUCT_ID,
         "Short unique id of the product (strength and form).",
         "imatinib-400mg-tab",
         **ID,
         unique=True,
     )
     product: Series[str] = _field(
-        "Product", "The product's name.", "Gleevec® (imatinib tablets, generic)"
+        h.PRODUCT, "The product's name.", "Gleevec® (imatinib tablets, generic)"
     )
     strength_and_form: Series[str] = _field(
-        "Strength and Form", "Strength and dosage form.", "400 mg tablets"
+        h.STRENGTH_AND_FORM, "Strength and dosage form.", "400 mg tablets"
     )
     retail_max_qty: Series[float] = _field(
-        "Retail Max Qty per Rx", "Most units one retail prescription may dispense.", "60", gt=0
+        h.RETAIL_MAX_QTY, "Most units one retail prescription may dispense.", "60", gt=0
     )
     home_delivery_max_qty: Series[float] = _field(
-        "Home Delivery Max Qty per Rx",
+        h.HOME_DELIVERY_MAX_QTY,
         "Most units one home delivery prescription may dispense.",
         "180",
         gt=0,
     )
-    unit: Series[str] = _field("Unit", "The unit counted.", "tablets")
-    footnote: Series[str] = _field("Footnote", "Optional: why the limit is what it is.", "")
+    unit: Series[str] = _field(h.UNIT, "The unit counted.", "tablets")
+    footnote: Series[str] = _field(h.FOOTNOTE, "Optional: why the limit is what it is.", "")
 
     required = _required(
-        "Policy ID",
-        "Product ID",
-        "Product",
-        "Strength and Form",
-        "Retail Max Qty per Rx",
-        "Home Delivery Max Qty per Rx",
-        "Unit",
+        h.POLICY_ID,
+        h.PRODUCT_ID,
+        h.PRODUCT,
+        h.STRENGTH_AND_FORM,
+        h.RETAIL_MAX_QTY,
+        h.HOME_DELIVERY_MAX_QTY,
+        h.UNIT,
     )
 
 
 class ProductCodesSheet(_Sheet):
     product_id: Series[str] = _field(
-        "Product ID", "The product (from Limits) a claim names by this code.", "imatinib-400mg-tab"
+        h.PRODUCT_ID, "The product (from Limits) a claim names by this code.", "imatinib-400mg-tab"
     )
     code_system: Series[str] = _field(
-        "Code System",
+        h.CODE_SYSTEM,
         "NDC (a package's National Drug Code) or RxCUI (RxNorm).",
         "NDC",
         isin=CODE_SYSTEM_LABELS,
     )
     code: Series[str] = _field(
-        "Code",
+        h.CODE,
         "NDC: 11 digits, or 10 with hyphens as printed (4-4-2, 5-3-2, 5-4-1). RxCUI: digits.",
         "47335-475-83",
     )
     description: Series[str] = _field(
-        "Description", "Optional: the package or concept.", "Sun Pharma, bottle of 30"
+        h.DESCRIPTION, "Optional: the package or concept.", "Sun Pharma, bottle of 30"
     )
 
-    required = _required("Product ID", "Code System", "Code")
+    required = _required(h.PRODUCT_ID, h.CODE_SYSTEM, h.CODE)
 
 
 class CriteriaSheet(_Sheet):
     criterion_id: Series[str] = _field(
-        "Criterion ID",
+        h.CRITERION_ID,
         "Short unique id of the override criterion.",
         "strong-cyp3a4-inducer",
         **ID,
         unique=True,
     )
     description: Series[str] = _field(
-        "Description", "What must be true.", "Patient is taking a strong CYP3A4 inducer"
+        h.DESCRIPTION, "What must be true.", "Patient is taking a strong CYP3A4 inducer"
     )
     met_when: Series[str] = _field(
-        "Met When", "How a claim meets it.", "Concomitant drug on list", isin=MET_WHEN
+        h.MET_WHEN, "How a claim meets it.", "Concomitant drug on list", isin=MET_WHEN
     )
     drug_list_id: Series[str] = _field(
-        "Drug List ID",
+        h.DRUG_LIST_ID,
         "The drug list, when Met When is 'Concomitant drug on list'.",
         "strong-cyp3a4-inducers",
     )
 
-    required = _required("Criterion ID", "Description", "Met When")
+    required = _required(h.CRITERION_ID, h.DESCRIPTION, h.MET_WHEN)
 
 
 class OverridesSheet(_Sheet):
     product_id: Series[str] = _field(
-        "Product ID", "The product (from Limits).", "imatinib-400mg-tab"
+        h.PRODUCT_ID, "The product (from Limits).", "imatinib-400mg-tab"
     )
     criterion_id: Series[str] = _field(
-        "Criterion ID", "The criterion (from Criteria).", "strong-cyp3a4-inducer"
+        h.CRITERION_ID, "The criterion (from Criteria).", "strong-cyp3a4-inducer"
     )
     retail_max_qty: Series[float] = _field(
-        "Retail Max Qty per Rx", "Retail maximum when the criterion is met.", "90", gt=0
+        h.RETAIL_MAX_QTY, "Retail maximum when the criterion is met.", "90", gt=0
     )
     home_delivery_max_qty: Series[float] = _field(
-        "Home Delivery Max Qty per Rx",
+        h.HOME_DELIVERY_MAX_QTY,
         "Home delivery maximum when the criterion is met.",
         "270",
         gt=0,
     )
     approval_months: Series[float] = _field(
-        "Approval Duration (months)", "Optional: overrides the policy's duration.", "12", ge=1
+        h.APPROVAL_MONTHS, "Optional: overrides the policy's duration.", "12", ge=1
     )
-    criteria_text: Series[str] = _field("Criteria Text", "Optional: the policy's wording.", "")
+    criteria_text: Series[str] = _field(h.CRITERIA_TEXT, "Optional: the policy's wording.", "")
 
     required = _required(
-        "Product ID",
-        "Criterion ID",
-        "Retail Max Qty per Rx",
-        "Home Delivery Max Qty per Rx",
+        h.PRODUCT_ID,
+        h.CRITERION_ID,
+        h.RETAIL_MAX_QTY,
+        h.HOME_DELIVERY_MAX_QTY,
     )
 
-    whole_number = _whole_number("Approval Duration (months)")
+    whole_number = _whole_number(h.APPROVAL_MONTHS)
 
 
 class DrugListsSheet(_Sheet):
     drug_list_id: Series[str] = _field(
-        "Drug List ID", "Short id of the drug list.", "strong-cyp3a4-inducers", **ID
+        h.DRUG_LIST_ID, "Short id of the drug list.", "strong-cyp3a4-inducers", **ID
     )
-    drug: Series[str] = _field("Drug", "The drug's name.", "rifampin")
+    drug: Series[str] = _field(h.DRUG, "The drug's name.", "rifampin")
     also_known_as: Series[str] = _field(
-        "Also Known As", "Optional: other names and brands separated by ;", "rifampicin; Rifadin"
+        h.ALSO_KNOWN_AS, "Optional: other names and brands separated by ;", "rifampicin; Rifadin"
     )
-    notes: Series[str] = _field("Notes", "Optional notes.", "")
+    notes: Series[str] = _field(h.NOTES, "Optional notes.", "")
 
-    required = _required("Drug List ID", "Drug")
+    required = _required(h.DRUG_LIST_ID, h.DRUG)
 
 
 class HistorySheet(_Sheet):
-    policy_id: Series[str] = _field("Policy ID", "The policy (from Policies).", "imatinib-per-rx")
+    policy_id: Series[str] = _field(h.POLICY_ID, "The policy (from Policies).", "imatinib-per-rx")
     type_of_revision: Series[str] = _field(
-        "Type of Revision", "Kind of revision.", "Annual Revision"
+        h.TYPE_OF_REVISION, "Kind of revision.", "Annual Revision"
     )
     summary_of_changes: Series[str] = _field(
-        "Summary of Changes", "What changed.", "No criteria changes."
+        h.SUMMARY_OF_CHANGES, "What changed.", "No criteria changes."
     )
-    review_date: Series[pa.DateTime] = _field("Review Date", "Date of this review.", "12/08/2025")
+    review_date: Series[pa.DateTime] = _field(h.REVIEW_DATE, "Date of this review.", "12/08/2025")
 
-    required = _required("Policy ID", "Type of Revision", "Summary of Changes", "Review Date")
+    required = _required(h.POLICY_ID, h.TYPE_OF_REVISION, h.SUMMARY_OF_CHANGES, h.REVIEW_DATE)
 
 
 class TestsSheet(_Sheet):
     test_id: Series[str] = _field(
-        "Test ID", "Unique id of the test claim.", "t-400-retail-60", unique=True
+        h.TEST_ID, "Unique id of the test claim.", "t-400-retail-60", unique=True
     )
     product_id: Series[str] = _field(
-        "Product ID", "The product (from Limits).", "imatinib-400mg-tab"
+        h.PRODUCT_ID, "The product (from Limits).", "imatinib-400mg-tab"
     )
-    channel: Series[str] = _field("Channel", "Retail or Home Delivery.", "Retail", isin=CHANNELS)
-    quantity: Series[float] = _field("Quantity", "Units requested.", "60", gt=0)
+    channel: Series[str] = _field(h.CHANNEL, "Retail or Home Delivery.", "Retail", isin=CHANNELS)
+    quantity: Series[float] = _field(h.QUANTITY, "Units requested.", "60", gt=0)
     concomitant_drugs: Series[str] = _field(
-        "Concomitant Drugs", "Optional: other drugs, separated by ;", "rifampin"
+        h.CONCOMITANT_DRUGS, "Optional: other drugs, separated by ;", "rifampin"
     )
     attested_criteria: Series[str] = _field(
-        "Attested Criteria", "Optional: Criterion IDs attested, separated by ;", ""
+        h.ATTESTED_CRITERIA, "Optional: Criterion IDs attested, separated by ;", ""
     )
     expected_decision: Series[str] = _field(
-        "Expected Decision", "Approve, Override or Deny.", "Approve", isin=EXPECTED_DECISIONS
+        h.EXPECTED_DECISION, "Approve, Override or Deny.", "Approve", isin=EXPECTED_DECISIONS
     )
     expected_approved_qty: Series[float] = _field(
-        "Expected Approved Qty", "Optional: the quantity you expect approved.", "60", ge=0
+        h.EXPECTED_APPROVED_QTY, "Optional: the quantity you expect approved.", "60", ge=0
     )
-    notes: Series[str] = _field("Notes", "Optional notes.", "")
+    notes: Series[str] = _field(h.NOTES, "Optional notes.", "")
 
-    required = _required("Test ID", "Product ID", "Channel", "Quantity", "Expected Decision")
+    required = _required(h.TEST_ID, h.PRODUCT_ID, h.CHANNEL, h.QUANTITY, h.EXPECTED_DECISION)
 
 
 # Sheet name -> model, in workbook order. Product Codes and Tests are optional.
@@ -295,6 +294,12 @@ assert tuple(SHEETS) == SHEET_NAMES  # the names raw.py reads before pandera is 
 def columns(sheet: str) -> dict[str, pa.Column]:
     """Header -> pandera column, in the sheet's order."""
     return SHEETS[sheet].to_schema().columns
+
+
+def fields(sheet: str) -> dict[str, str]:
+    """Header -> the ruleset field it fills (the model's attribute: 'Retail Max Qty per Rx' ->
+    'retail_max_qty'), in the sheet's order: what build() maps rows by."""
+    return {header: info.original_name for header, (_, info) in SHEETS[sheet].__fields__.items()}
 
 
 def kind(col: pa.Column) -> str:
