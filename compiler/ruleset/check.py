@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ..workbook.findings import Finding, errors
+from ..workbook.headers import RULESET_ID
 from ..workbook.schemas import SLUG
 from ..workbook.validate import Validated, ordered, validate_file
 from .build import build
@@ -90,9 +91,9 @@ def shown_folder(folder: str | Path) -> str:
 
 def _ruleset_id(validated: Validated) -> str | None:
     frame = validated.frames.get("Ruleset")
-    if frame is None or len(frame) == 0 or "Ruleset ID" not in frame:
+    if frame is None or len(frame) == 0 or RULESET_ID not in frame:
         return None
-    value = frame["Ruleset ID"].iloc[0]
+    value = frame[RULESET_ID].iloc[0]
     return value if isinstance(value, str) and re.match(SLUG, value) else None
 
 
@@ -107,7 +108,7 @@ def _new_ruleset(validated: Validated, store: Store, ruleset_id: str) -> list[Fi
     return [
         sheet.finding(
             "new-ruleset-in-exports",
-            "Ruleset ID",
+            RULESET_ID,
             row,
             {"ruleset_id": ruleset_id, "exports": shown_folder(store.root), "published": others},
             "warning",

@@ -8,30 +8,55 @@ from typing import Any
 from .. import codes
 from ..effective import effective_date
 from ..vocabulary import CODE_SYSTEMS, plain_text
+from ..workbook.headers import (
+    ALSO_KNOWN_AS,
+    APPROVAL_MONTHS,
+    CRITERIA_TEXT,
+    DESCRIPTION,
+    DRUG_LIST_ID,
+    EFFECTIVE_DATE,
+    FOOTNOTE,
+    HOME_DELIVERY_MAX_QTY,
+    MET_WHEN,
+    NOTES,
+    OWNER,
+    POLICY_ID,
+    POLICY_TYPE,
+    PRODUCT,
+    PRODUCT_ID,
+    RETAIL_MAX_QTY,
+    REVIEW_DATE,
+    STATUS,
+    STRENGTH_AND_FORM,
+    SUMMARY_OF_CHANGES,
+    TITLE,
+    TYPE_OF_REVISION,
+    UNIT,
+)
 
 # Field -> the workbook header staff know it by.
 LABELS = {
-    "title": "Title",
-    "owner": "Owner",
-    "effective_date": "Effective Date",
-    "product_id": "Product ID",
-    "policy_type": "Policy Type",
-    "review_date": "Review Date",
-    "approval_months": "Approval Duration (months)",
-    "notes": "Notes",
-    "product": "Product",
-    "strength_and_form": "Strength and Form",
-    "retail_max_qty": "Retail Max Qty per Rx",
-    "home_delivery_max_qty": "Home Delivery Max Qty per Rx",
-    "unit": "Unit",
-    "footnote": "Footnote",
-    "policy_id": "Policy ID",
-    "criteria_text": "Criteria Text",
-    "description": "Description",
-    "met_when": "Met When",
-    "drug_list_id": "Drug List ID",
-    "also_known_as": "Also Known As",
-    "status": "Status",
+    "title": TITLE,
+    "owner": OWNER,
+    "effective_date": EFFECTIVE_DATE,
+    "product_id": PRODUCT_ID,
+    "policy_type": POLICY_TYPE,
+    "review_date": REVIEW_DATE,
+    "approval_months": APPROVAL_MONTHS,
+    "notes": NOTES,
+    "product": PRODUCT,
+    "strength_and_form": STRENGTH_AND_FORM,
+    "retail_max_qty": RETAIL_MAX_QTY,
+    "home_delivery_max_qty": HOME_DELIVERY_MAX_QTY,
+    "unit": UNIT,
+    "footnote": FOOTNOTE,
+    "policy_id": POLICY_ID,
+    "criteria_text": CRITERIA_TEXT,
+    "description": DESCRIPTION,
+    "met_when": MET_WHEN,
+    "drug_list_id": DRUG_LIST_ID,
+    "also_known_as": ALSO_KNOWN_AS,
+    "status": STATUS,
 }
 
 
@@ -124,7 +149,7 @@ def history_changes(before: dict[str, Any], after: dict[str, Any]) -> list[dict[
     for (policy, date), rows in sorted(by_date_new.items()):
         if len(rows) == 1 and len(by_date_old.get((policy, date), [])) == 1:
             (a,), (b,) = by_date_old.pop((policy, date)), rows
-            for i, field in ((1, "Type of Revision"), (2, "Summary of Changes")):
+            for i, field in ((1, TYPE_OF_REVISION), (2, SUMMARY_OF_CHANGES)):
                 if a[i] != b[i]:
                     out.append(
                         _record(

@@ -10,11 +10,13 @@ from typing import Any
 
 import pandas as pd
 
+from ..text import iso_date, iso_dates
 from ..workbook.findings import Finding
+from ..workbook.headers import POLICY_ID, REVIEW_DATE, SUMMARY_OF_CHANGES, TYPE_OF_REVISION
 from ..workbook.validate import Validated
 from . import diff
 
-FIELDS = ("Policy ID", "Type of Revision", "Summary of Changes", "Review Date")
+FIELDS = (POLICY_ID, TYPE_OF_REVISION, SUMMARY_OF_CHANGES, REVIEW_DATE)
 
 
 def history_findings(
@@ -93,7 +95,7 @@ def audit(
                 {
                     "policy": pub[0],
                     "header": header,
-                    "published": _date(pub[i]) if header == "Review Date" else pub[i],
+                    "published": _date(pub[i]) if header == REVIEW_DATE else pub[i],
                     "version": version,
                 },
             )
@@ -115,14 +117,14 @@ def audit(
                 "latest": _date(latest[pid]),
                 "version": version,
             }
-        elif day > ahead.isoformat():
+        elif day > iso_date(ahead):
             code, params = (
                 "history-date-too-far-ahead",
                 {"review_date": _date(day), "latest_allowed": ahead},
             )
         else:
             continue
-        out.append(sheet.finding(code, "Review Date", row, params))
+        out.append(sheet.finding(code, REVIEW_DATE, row, params))
     return out
 
 
@@ -143,8 +145,8 @@ def new_history_required(
         Finding(
             "history-row-missing",
             "History",
-            sheet.cell("Policy ID", sheet.next_row),
-            "Policy ID",
+            sheet.cell(POLICY_ID, sheet.next_row),
+            POLICY_ID,
             None,
             {
                 "version": previous["version"],
@@ -159,7 +161,7 @@ def _rows(frame: pd.DataFrame) -> list[tuple[int, str, str, str, str]]:
     """(Excel row, policy, type, summary, ISO date) of each History row with all four cells (a
     row missing one has its own finding)."""
     whole = frame.dropna(subset=list(FIELDS))
-    days = whole["Review Date"].dt.strftime("%Y-%m-%d")
+    days = iso_dates(whole[REVIEW_DATE])
     return list(
         zip(
             whole.index.tolist(),
@@ -186,8 +188,8 @@ def _removed(sheet, pub: tuple, version: int) -> Finding:
     return Finding(
         "history-row-removed",
         sheet.name,
-        sheet.cell("Policy ID", 1),
-        "Policy ID",
+        sheet.cell(POLICY_ID, 1),
+        POLICY_ID,
         None,
         {
             "policy": pub[0],

@@ -20,6 +20,16 @@ from ..vocabulary import json_number as number
 from ..vocabulary import plain_text
 from ..workbook.catalogue import render
 from ..workbook.findings import Finding
+from ..workbook.headers import (
+    ATTESTED_CRITERIA,
+    CHANNEL,
+    CONCOMITANT_DRUGS,
+    EXPECTED_APPROVED_QTY,
+    EXPECTED_DECISION,
+    PRODUCT_ID,
+    QUANTITY,
+    TEST_ID,
+)
 from ..workbook.validate import Validated, validate_file
 from .build import build
 
@@ -65,7 +75,7 @@ def mismatch_findings(validated: Validated, content: dict[str, Any]) -> list[Fin
         if r.passed:
             continue
         code, params = _mismatch(r)
-        header = "Expected Decision" if not r.decision_ok else "Expected Approved Qty"
+        header = EXPECTED_DECISION if not r.decision_ok else EXPECTED_APPROVED_QTY
         value = r.expected_decision if not r.decision_ok else r.expected_approved
         out.append(Finding(code, "Tests", sheet.cell(header, r.row), header, value, params))
     return out
@@ -73,12 +83,12 @@ def mismatch_findings(validated: Validated, content: dict[str, Any]) -> list[Fin
 
 # Tests sheet header -> the claim field it fills.
 CLAIM_FIELDS = {
-    "Test ID": "claim_id",
-    "Product ID": "product_id",
-    "Channel": "channel",
-    "Quantity": "quantity",
-    "Concomitant Drugs": "concomitant_drugs",
-    "Attested Criteria": "attested_criteria",
+    TEST_ID: "claim_id",
+    PRODUCT_ID: "product_id",
+    CHANNEL: "channel",
+    QUANTITY: "quantity",
+    CONCOMITANT_DRUGS: "concomitant_drugs",
+    ATTESTED_CRITERIA: "attested_criteria",
 }
 
 
@@ -90,7 +100,7 @@ def run_rows(validated: Validated, content: dict[str, Any]) -> list[RowResult]:
     claims = claims_columns(
         {field: tests[header].tolist() for header, field in CLAIM_FIELDS.items()}
     )
-    decided = Engine(_only_products(content, set(tests["Product ID"]))).decide(claims)
+    decided = Engine(_only_products(content, set(tests[PRODUCT_ID]))).decide(claims)
     approved = decided["approved_quantity"].tolist()
     return [
         RowResult(
@@ -103,10 +113,10 @@ def run_rows(validated: Validated, content: dict[str, Any]) -> list[RowResult]:
             str(message),
         )
         for test_id, row, expected, expected_qty, decision, qty, message in zip(
-            tests["Test ID"].tolist(),
+            tests[TEST_ID].tolist(),
             tests.index.tolist(),
-            tests["Expected Decision"].tolist(),
-            tests["Expected Approved Qty"].tolist(),
+            tests[EXPECTED_DECISION].tolist(),
+            tests[EXPECTED_APPROVED_QTY].tolist(),
             decided["decision"].tolist(),
             approved,
             decided["message"].tolist(),
@@ -161,7 +171,7 @@ def as_table(results: list[RowResult]) -> str:
     def shown(decision: str, qty) -> str:
         return decision.lower() + ("" if qty is None else f" {_n(qty)}")
 
-    rows = [("Test ID", "Expected", "Decided", "Result")]
+    rows = [(TEST_ID, "Expected", "Decided", "Result")]
     rows += [
         (
             plain_text(r.test_id),

@@ -11,9 +11,25 @@ from .. import codes, names
 from ..vocabulary import CODE_SYSTEMS
 from . import schemas, slips
 from .findings import WARNING, Finding
+from .headers import (
+    ALSO_KNOWN_AS,
+    ATTESTED_CRITERIA,
+    CHANNEL_MAX_QTY,
+    CODE,
+    CODE_SYSTEM,
+    CRITERION_ID,
+    DRUG,
+    DRUG_LIST_ID,
+    MET_WHEN,
+    POLICY_ID,
+    PRODUCT_ID,
+    REVIEW_DATE,
+    RULESET_ID,
+    STATUS,
+    TYPE_OF_REVISION,
+)
 from .reader import Sheet
 
-CHANNEL_HEADERS = ("Retail Max Qty per Rx", "Home Delivery Max Qty per Rx")
 # Known ids compared with unknown ones per rule, for "did you mean": every typo of an ordinary
 # workbook gets its suggestion; a sheet of 250,000 unknown ids against 250,000 known ones (tens
 # of billions of comparisons, hours) gets suggestions until the budget is spent, then the list.
@@ -49,12 +65,12 @@ def check(
     if have("Ruleset"):
         out += one_ruleset_row(sheets["Ruleset"], frames["Ruleset"])
     refs = [
-        ("Limits", "Policy ID", "Policies", "Policy ID"),
-        ("Product Codes", "Product ID", "Limits", "Product ID"),
-        ("History", "Policy ID", "Policies", "Policy ID"),
-        ("Overrides", "Product ID", "Limits", "Product ID"),
-        ("Overrides", "Criterion ID", "Criteria", "Criterion ID"),
-        ("Tests", "Product ID", "Limits", "Product ID"),
+        ("Limits", POLICY_ID, "Policies", POLICY_ID),
+        ("Product Codes", PRODUCT_ID, "Limits", PRODUCT_ID),
+        ("History", POLICY_ID, "Policies", POLICY_ID),
+        ("Overrides", PRODUCT_ID, "Limits", PRODUCT_ID),
+        ("Overrides", CRITERION_ID, "Criteria", CRITERION_ID),
+        ("Tests", PRODUCT_ID, "Limits", PRODUCT_ID),
     ]
     for sheet, header, target, target_header in refs:
         if have(sheet, target):
@@ -70,11 +86,11 @@ def check(
         out += drug_list_when_on_list(
             sheets["Criteria"],
             frames["Criteria"],
-            frames["Drug Lists"]["Drug List ID"] if have("Drug Lists") else None,
+            frames["Drug Lists"][DRUG_LIST_ID] if have("Drug Lists") else None,
         )
     if have("Tests", "Criteria"):
         out += attested_criteria(
-            sheets["Tests"], frames["Tests"], frames["Criteria"], broken("Criteria", "Criterion ID")
+            sheets["Tests"], frames["Tests"], frames["Criteria"], broken("Criteria", CRITERION_ID)
         )
     if have("Overrides"):
         out += one_override_per_criterion(sheets["Overrides"], frames["Overrides"])
@@ -108,7 +124,7 @@ def check(
 
 
 def one_ruleset_row(sheet: Sheet, frame: pd.DataFrame) -> list[Finding]:
-    h = "Ruleset ID"
+    h = RULESET_ID
     if len(frame) == 0:
         return [
             Finding(
@@ -208,8 +224,8 @@ def drug_list_when_on_list(
     out = []
     known = sorted(set(lists.dropna())) if lists is not None else []
     known_set, suggest = set(known), Suggestions(known)
-    h = "Drug List ID"
-    for row, met_when, list_id in zip(frame.index, frame["Met When"], frame[h], strict=True):
+    h = DRUG_LIST_ID
+    for row, met_when, list_id in zip(frame.index, frame[MET_WHEN], frame[h], strict=True):
         cell = sheet.cell(h, row)
         if met_when == ON_LIST and list_id is None:
             out.append(
@@ -234,15 +250,15 @@ def drug_list_when_on_list(
 def attested_criteria(
     sheet: Sheet, frame: pd.DataFrame, criteria: pd.DataFrame, broken: list[str] = ()
 ) -> list[Finding]:
-    known = sorted(set(criteria["Criterion ID"].dropna()))
+    known = sorted(set(criteria[CRITERION_ID].dropna()))
     known_set, suggest = set(known), Suggestions(known)
-    h = "Attested Criteria"
+    h = ATTESTED_CRITERIA
     out = []
     for row, text in frame[h].items():
         for item in names.split_list(text):
             if item not in known_set and not (broken and names.closest(item, broken)):
                 out.append(
-                    _unknown(sheet, "Criterion ID", row, text, item, "Criteria", suggest, column=h)
+                    _unknown(sheet, CRITERION_ID, row, text, item, "Criteria", suggest, column=h)
                 )
     return out
 
@@ -251,7 +267,7 @@ def one_override_per_criterion(sheet: Sheet, frame: pd.DataFrame) -> list[Findin
     out = []
     seen: dict[tuple, int] = {}
     for row, product, criterion in zip(
-        frame.index, frame["Product ID"], frame["Criterion ID"], strict=True
+        frame.index, frame[PRODUCT_ID], frame[CRITERION_ID], strict=True
     ):
         if product is None or criterion is None:
             continue
@@ -261,8 +277,8 @@ def one_override_per_criterion(sheet: Sheet, frame: pd.DataFrame) -> list[Findin
                 Finding(
                     "duplicate-override",
                     sheet.name,
-                    sheet.cell("Criterion ID", row),
-                    "Criterion ID",
+                    sheet.cell(CRITERION_ID, row),
+                    CRITERION_ID,
                     criterion,
                     {"product": product, "criterion": criterion, "first_row": seen[key]},
                 )
@@ -275,13 +291,13 @@ def one_override_per_criterion(sheet: Sheet, frame: pd.DataFrame) -> list[Findin
 def overrides_above_limits(
     sheet: Sheet, frame: pd.DataFrame, limits: pd.DataFrame
 ) -> list[Finding]:
-    first = limits.reset_index().drop_duplicates("Product ID")  # a repeated id is its own finding
-    joined = frame.reset_index().merge(first, on="Product ID", how="inner", suffixes=("", " limit"))
+    first = limits.reset_index().drop_duplicates(PRODUCT_ID)  # a repeated id is its own finding
+    joined = frame.reset_index().merge(first, on=PRODUCT_ID, how="inner", suffixes=("", " limit"))
     out = []
-    for h in CHANNEL_HEADERS:
+    for h in CHANNEL_MAX_QTY:
         low = joined[joined[h] <= joined[f"{h} limit"]]
         for row, pid, limit_row, theirs in zip(
-            low["row"], low["Product ID"], low["row limit"], low[f"{h} limit"], strict=True
+            low["row"], low[PRODUCT_ID], low["row limit"], low[f"{h} limit"], strict=True
         ):
             out.append(
                 sheet.finding(
@@ -300,7 +316,7 @@ def overrides_above_limits(
 
 
 def home_delivery_below_retail(sheet: Sheet, frame: pd.DataFrame) -> list[Finding]:
-    retail, home = CHANNEL_HEADERS
+    retail, home = CHANNEL_MAX_QTY
     low = frame[frame[home] < frame[retail]]
     return [
         sheet.finding(
@@ -310,20 +326,20 @@ def home_delivery_below_retail(sheet: Sheet, frame: pd.DataFrame) -> list[Findin
             {"home_delivery": _num(h), "retail": _num(r), "product": pid},
             WARNING,
         )
-        for row, h, r, pid in zip(low.index, low[home], low[retail], low["Product ID"], strict=True)
+        for row, h, r, pid in zip(low.index, low[home], low[retail], low[PRODUCT_ID], strict=True)
     ]
 
 
 def latest_history_is_review_date(
     sheet: Sheet, policies: pd.DataFrame, history: pd.DataFrame
 ) -> list[Finding]:
-    latest = history.dropna(subset=["Review Date"]).groupby("Policy ID")["Review Date"].max()
-    h = "Review Date"
+    latest = history.dropna(subset=[REVIEW_DATE]).groupby(POLICY_ID)[REVIEW_DATE].max()
+    h = REVIEW_DATE
     # NaT where the policy has no History row (reindex keeps the dates' type even when none)
-    theirs = pd.Series(latest.reindex(policies["Policy ID"]).to_numpy(), index=policies.index)
-    differ = policies[policies["Policy ID"].notna() & policies[h].notna() & (theirs != policies[h])]
+    theirs = pd.Series(latest.reindex(policies[POLICY_ID]).to_numpy(), index=policies.index)
+    differ = policies[policies[POLICY_ID].notna() & policies[h].notna() & (theirs != policies[h])]
     out = []
-    for row, pid, review in zip(differ.index, differ["Policy ID"], differ[h], strict=True):
+    for row, pid, review in zip(differ.index, differ[POLICY_ID], differ[h], strict=True):
         if pid not in latest.index:
             out.append(
                 Finding(
@@ -357,11 +373,9 @@ def names_unique_within_list(sheet: Sheet, frame: pd.DataFrame) -> list[Finding]
     out = []
     seen: dict[tuple[str, str], int] = {}
     for row, list_id, drug, aka in zip(
-        frame.index, frame["Drug List ID"], frame["Drug"], frame["Also Known As"], strict=True
+        frame.index, frame[DRUG_LIST_ID], frame[DRUG], frame[ALSO_KNOWN_AS], strict=True
     ):
-        for header, name in [("Drug", drug)] + [
-            ("Also Known As", a) for a in names.split_list(aka)
-        ]:
+        for header, name in [(DRUG, drug)] + [(ALSO_KNOWN_AS, a) for a in names.split_list(aka)]:
             if not name:
                 continue
             key = (list_id, names.normalize(name))
@@ -384,10 +398,10 @@ def product_codes(sheet: Sheet, frame: pd.DataFrame) -> list[Finding]:
     never guessed), and names one product in the whole workbook once read (`47335-475-83` and
     `47335047583` are the same NDC)."""
     out = []
-    h = "Code"
+    h = CODE
     seen: dict[tuple[str, str], tuple[int, str]] = {}
     for row, product, label, text in zip(
-        frame.index, frame["Product ID"], frame["Code System"], frame[h], strict=True
+        frame.index, frame[PRODUCT_ID], frame[CODE_SYSTEM], frame[h], strict=True
     ):
         system = CODE_SYSTEM_KEYS.get(label)
         if system is None or text is None:
@@ -435,7 +449,7 @@ def _malformed_code(
             "digits": code.digits,
             "typed_as_number": typed_as_number,
         }
-    return Finding(finding, sheet.name, sheet.cell("Code", row), "Code", raw, params)
+    return Finding(finding, sheet.name, sheet.cell(CODE, row), CODE, raw, params)
 
 
 RETIREMENT = "retire"  # a Type of Revision that records it: "Retirement", "Retired", …
@@ -446,18 +460,18 @@ def retirement_recorded(
 ) -> list[Finding]:
     """A Retired policy's latest History row records the retirement (its Type of Revision says
     so): the History sheet is the audit trail of when and why a policy stopped applying."""
-    h = "Status"
-    retired = policies[(policies[h] == "Retired") & policies["Policy ID"].notna()]
+    h = STATUS
+    retired = policies[(policies[h] == "Retired") & policies[POLICY_ID].notna()]
     if not len(retired):
         return []
-    dated = history.dropna(subset=["Review Date"]).sort_values("Review Date", kind="stable")
-    latest = dated.groupby("Policy ID").tail(1).set_index("Policy ID")
+    dated = history.dropna(subset=[REVIEW_DATE]).sort_values(REVIEW_DATE, kind="stable")
+    latest = dated.groupby(POLICY_ID).tail(1).set_index(POLICY_ID)
     out = []
-    for row, pid in retired["Policy ID"].items():
+    for row, pid in retired[POLICY_ID].items():
         if pid not in latest.index:
             continue  # policy-without-history says so
         last = latest.loc[pid]
-        revision = last["Type of Revision"]
+        revision = last[TYPE_OF_REVISION]
         if revision is not None and RETIREMENT in revision.casefold():
             continue
         out.append(
@@ -467,7 +481,7 @@ def retirement_recorded(
                 row,
                 {
                     "policy": pid,
-                    "review_date": last["Review Date"].date(),
+                    "review_date": last[REVIEW_DATE].date(),
                     "type_of_revision": revision,
                 },
             )

@@ -13,16 +13,14 @@ import pandas as pd
 from .. import names
 from ..vocabulary import COUNTABLE_UNITS
 from .findings import WARNING, Finding
+from .headers import ALSO_KNOWN_AS, CHANNEL_MAX_QTY, DRUG, PRODUCT_ID, UNIT
 from .reader import Sheet
-
-ALIASES = "Also Known As"
-CHANNEL_HEADERS = ("Retail Max Qty per Rx", "Home Delivery Max Qty per Rx")
 
 
 def aliases_separated_by_semicolons(sheet: Sheet, frame: pd.DataFrame) -> list[Finding]:
     """A `,` in Also Known As: the contract's separator is `;` only."""
     out = []
-    for row, text in frame[ALIASES].items():
+    for row, text in frame[ALSO_KNOWN_AS].items():
         if text is None or "," not in text:
             continue
         fixed = "; ".join(
@@ -31,7 +29,7 @@ def aliases_separated_by_semicolons(sheet: Sheet, frame: pd.DataFrame) -> list[F
         out.append(
             sheet.finding(
                 "comma-in-aliases",
-                ALIASES,
+                ALSO_KNOWN_AS,
                 row,
                 {"value": text, "fixed": fixed},
             )
@@ -42,8 +40,10 @@ def aliases_separated_by_semicolons(sheet: Sheet, frame: pd.DataFrame) -> list[F
 def names_not_generic(sheet: Sheet, frame: pd.DataFrame) -> list[Finding]:
     """A drug or alias that is only dosage forms, units and numbers (names.GENERIC_WORDS)."""
     out = []
-    for row, drug, aliases in zip(frame.index, frame["Drug"], frame[ALIASES], strict=True):
-        for header, name in [("Drug", drug)] + [(ALIASES, a) for a in names.split_list(aliases)]:
+    for row, drug, aliases in zip(frame.index, frame[DRUG], frame[ALSO_KNOWN_AS], strict=True):
+        for header, name in [(DRUG, drug)] + [
+            (ALSO_KNOWN_AS, a) for a in names.split_list(aliases)
+        ]:
             if name and names.is_generic(name):
                 out.append(
                     sheet.finding(
@@ -70,19 +70,19 @@ def whole_counts(
     fractions = [
         (sheet, header, frame[frame[header] % 1 > 0])
         for sheet, frame in sheets
-        for header in CHANNEL_HEADERS
+        for header in CHANNEL_MAX_QTY
     ]
     if not any(len(f) for _, _, f in fractions):
         return []  # the usual case: no unit is asked about
-    countable = {u: _countable(u) for u in set(limits["Unit"].dropna())}
+    countable = {u: _countable(u) for u in set(limits[UNIT].dropna())}
     units = {
         pid: unit
-        for pid, unit in zip(limits["Product ID"], limits["Unit"], strict=True)
+        for pid, unit in zip(limits[PRODUCT_ID], limits[UNIT], strict=True)
         if pid is not None and unit is not None and countable[unit]
     }
     out = []
     for sheet, header, frame in fractions:
-        for row, pid, qty in zip(frame.index, frame["Product ID"], frame[header], strict=True):
+        for row, pid, qty in zip(frame.index, frame[PRODUCT_ID], frame[header], strict=True):
             if pid not in units:
                 continue
             out.append(

@@ -16,6 +16,7 @@ from openpyxl.utils import get_column_letter, quote_sheetname
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from ..atomic import create_file, replace_file
+from . import headers as h
 from . import schemas
 
 HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
@@ -44,27 +45,27 @@ SHEET_HELP = {
 
 # Columns whose cells are text even when they look like numbers: Excel would drop an NDC's
 # leading zero (00093-… becomes 93…), so they are formatted as Text.
-TEXT_COLUMNS = {("Product Codes", "Code")}
+TEXT_COLUMNS = {("Product Codes", h.CODE)}
 
 # Columns whose cells must be one of a fixed list (the schemas' `isin` checks).
 FIXED_CHOICES = {
-    ("Policies", "Policy Type"): schemas.POLICY_TYPES,
-    ("Product Codes", "Code System"): schemas.CODE_SYSTEM_LABELS,
-    ("Policies", "Status"): schemas.STATUSES,
-    ("Criteria", "Met When"): schemas.MET_WHEN,
-    ("Tests", "Channel"): schemas.CHANNELS,
-    ("Tests", "Expected Decision"): schemas.EXPECTED_DECISIONS,
+    ("Policies", h.POLICY_TYPE): schemas.POLICY_TYPES,
+    ("Product Codes", h.CODE_SYSTEM): schemas.CODE_SYSTEM_LABELS,
+    ("Policies", h.STATUS): schemas.STATUSES,
+    ("Criteria", h.MET_WHEN): schemas.MET_WHEN,
+    ("Tests", h.CHANNEL): schemas.CHANNELS,
+    ("Tests", h.EXPECTED_DECISION): schemas.EXPECTED_DECISIONS,
 }
 
 # Columns whose cells name a row of another sheet: (sheet, header) -> (sheet, header) listed.
 ID_CHOICES = {
-    ("Limits", "Policy ID"): ("Policies", "Policy ID"),
-    ("History", "Policy ID"): ("Policies", "Policy ID"),
-    ("Product Codes", "Product ID"): ("Limits", "Product ID"),
-    ("Criteria", "Drug List ID"): ("Drug Lists", "Drug List ID"),
-    ("Overrides", "Product ID"): ("Limits", "Product ID"),
-    ("Overrides", "Criterion ID"): ("Criteria", "Criterion ID"),
-    ("Tests", "Product ID"): ("Limits", "Product ID"),
+    ("Limits", h.POLICY_ID): ("Policies", h.POLICY_ID),
+    ("History", h.POLICY_ID): ("Policies", h.POLICY_ID),
+    ("Product Codes", h.PRODUCT_ID): ("Limits", h.PRODUCT_ID),
+    ("Criteria", h.DRUG_LIST_ID): ("Drug Lists", h.DRUG_LIST_ID),
+    ("Overrides", h.PRODUCT_ID): ("Limits", h.PRODUCT_ID),
+    ("Overrides", h.CRITERION_ID): ("Criteria", h.CRITERION_ID),
+    ("Tests", h.PRODUCT_ID): ("Limits", h.PRODUCT_ID),
 }
 
 
