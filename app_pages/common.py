@@ -31,7 +31,8 @@ from compiler.decide.engine import Engine
 from compiler.decide.versions import Versions
 from compiler.effective import takes_effect
 from compiler.ruleset import walk
-from compiler.ruleset.store import Store, StoreError, index_entry
+from compiler.ruleset.index import index_entry
+from compiler.ruleset.store import Store, StoreError
 from compiler.vocabulary import CLAIM_COLUMNS, plain_text
 
 APP_DIR = Path(__file__).resolve().parents[1]
@@ -212,29 +213,22 @@ def _listed(key: tuple) -> tuple[dict[int, Listed], str | None]:
     """The listing, and why the ruleset's index.json (or a JDM graph it lists) cannot be
     trusted, if it cannot."""
     root, ruleset_id, _ = key
-    s = Store(root)
-    out, previous, loaded = {}, None, {}
-    for v in s.versions(ruleset_id):
-        try:
-            doc = loaded[v] = load_version(ruleset_id, v)
-        except StoreError as exc:
-            out[v] = Listed(v, refused=str(exc))
+    listing = Store(root).listing(ruleset_id, lambda v: load_version(ruleset_id, v))
+    out, previous = {}, None
+    for v in sorted([*listing.docs, *listing.refused]):
+        if v in listing.refused:
+            out[v] = Listed(v, refused=listing.refused[v])
             continue
-        out[v] = Listed(v, index_entry(doc, previous))
-        previous = doc
-    try:
-        s.read_index(ruleset_id, loaded)
-        problem = None
-    except StoreError as exc:
-        problem = str(exc)
-    return out, problem
+        out[v] = Listed(v, index_entry(listing.docs[v], previous))
+        previous = listing.docs[v]
+    return out, listing.index_problem()
 
 
 def versions_by_date(ruleset_id: str) -> Versions:
     """The ruleset's published versions as claims choose among them by date of service, deciding
     with the app's cached engines. Every version is read (and verified) first: a claim may fall in
     any one's dates, so one that is refused refuses the choice (StoreError, in the store's words)."""
-    docs = {v: load_version(ruleset_id, v) for v in store().versions(ruleset_id)}
+    docs = store().listing(ruleset_id, lambda v: load_version(ruleset_id, v)).require()
     return Versions(
         ruleset_id, {v: takes_effect(doc) for v, doc in docs.items()}, lambda v: engine_for(docs[v])
     )

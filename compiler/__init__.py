@@ -1,17 +1,27 @@
 """dqm: Drug Quantity Management rules, from an Excel workbook to every decision.
 
-The public API (README.md, "Use it from Python"); each name is imported on first use, so
-`import compiler` stays light:
+The public API; each name is imported on first use, so `import compiler` stays light:
 
     import compiler
 
-    checked = compiler.validate("workbook/oncology-dqm.xlsx")      # findings, each with a code
-    checked = compiler.check_workbook("workbook/oncology-dqm.xlsx", "exports")  # all compile finds
-    result = compiler.compile_workbook("workbook/oncology-dqm.xlsx", "exports")
-    engine = compiler.load_engine("oncology-dqm", exports="exports")  # hash and schema verified
-    decisions = engine.decide(claims_frame)                   # one version decides every claim
-    decisions = compiler.decide_claims(claims_frame, "oncology-dqm")  # each by its date of service
-    decision, steps = engine.explain({"product_id": ..., "channel": "retail", "quantity": 90})
+    # One way to validate: every finding `dqm validate` (and so `dqm compile`) makes, each with
+    # a sheet, a cell and a code; against the published versions in `exports`.
+    checked = compiler.validate("workbook/oncology-dqm.xlsx", exports="exports")
+    result = compiler.compile_workbook("workbook/oncology-dqm.xlsx", "exports")   # publish
+
+    # One way to decide claims in memory (a frame, or dicts with the claim columns): each claim by
+    # the version in effect on its date of service, or by `version=`, or `as_of=` one date.
+    decisions = compiler.decide_claims(claims, "oncology-dqm", exports="exports")
+    decision, steps = compiler.explain_claim(claim, "oncology-dqm", exports="exports")
+
+    # Claims in a file of any size (CSV or Parquet), decided as `dqm decide` does: streamed, or
+    # on Spark, and written whole into `output` (csv, json, jsonl or parquet).
+    compiler.decide_file("claims.csv", "oncology-dqm", output="decisions.parquet")
+
+`ruleset` is a ruleset id (a slug such as "oncology-dqm"), a version file's path (a name ending
+in .json or holding a folder), a version's dict, or what `load_engine` / `load_versions` return.
+Every error dqm raises on purpose is a `DqmError` (one line for people, and a `code`); the kinds
+below it are listed here too.
 """
 
 from __future__ import annotations
@@ -21,26 +31,37 @@ from typing import Any
 
 # public name -> "module:attribute"
 _API = {
-    "validate": "compiler.workbook.validate:validate_file",
-    "Validated": "compiler.workbook.validate:Validated",
-    "check_workbook": "compiler.ruleset.check:check_workbook",
+    # validate and publish
+    "validate": "compiler.ruleset.check:check_workbook",
     "Checked": "compiler.ruleset.check:Checked",
-    "WriteError": "compiler.atomic:WriteError",
     "Finding": "compiler.workbook.findings:Finding",
     "compile_workbook": "compiler.ruleset.compile:compile_workbook",
     "CompileResult": "compiler.ruleset.compile:CompileResult",
     "check_draft": "compiler.ruleset.draft:check_draft",
     "Store": "compiler.ruleset.store:Store",
-    "StoreError": "compiler.ruleset.store:StoreError",
-    "Engine": "compiler.decide.engine:Engine",
-    "load_engine": "compiler.api:load_engine",
-    "load_versions": "compiler.api:load_versions",
-    "Versions": "compiler.decide.versions:Versions",
-    "NoVersionInEffect": "compiler.decide.versions:NoVersionInEffect",
-    "read_ndc": "compiler.codes:read_ndc",
+    # decide
     "decide_claims": "compiler.api:decide_claims",  # `compiler.decide` is the stage package
     "explain_claim": "compiler.api:explain_claim",
+    "decide_file": "compiler.api:decide_file",
+    "impact_file": "compiler.api:impact_file",
+    "impact_side": "compiler.api:impact_side",
+    "load_engine": "compiler.api:load_engine",
+    "load_versions": "compiler.api:load_versions",
+    "Engine": "compiler.decide.engine:Engine",
+    "Versions": "compiler.decide.versions:Versions",
     "read_claims_csv": "compiler.decide.claims:read_claims_csv",
+    "read_ndc": "compiler.codes:read_ndc",
+    # errors: DqmError and every kind under it
+    "DqmError": "compiler.errors:DqmError",
+    "UsageError": "compiler.errors:UsageError",
+    "StoreError": "compiler.errors:StoreError",
+    "WriteError": "compiler.errors:WriteError",
+    "ClaimsFileError": "compiler.errors:ClaimsFileError",
+    "NoVersionInEffect": "compiler.errors:NoVersionInEffect",
+    "AnnotateError": "compiler.errors:AnnotateError",
+    "ConformanceError": "compiler.errors:ConformanceError",
+    "OverBudget": "compiler.errors:OverBudget",
+    "DraftRefused": "compiler.api:DraftRefused",
 }
 
 __all__ = sorted(_API)

@@ -1,17 +1,22 @@
-"""The public API's glue: what joins the stages (the store's versions and the engine) for callers."""
+"""The public API's glue: what joins the stages (the store's versions, a draft workbook, the engine
+and the decision job) for callers, the command line among them."""
 
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from .decide import job
 from .decide.claims import claims_frame
 from .decide.engine import Engine
+from .decide.impact import Transitions
 from .decide.versions import Versions
-from .ruleset.store import Store, StoreError, load_file
+from .errors import DqmError, UsageError
+from .ruleset.store import Store, StoreError, load_file, version_number
 
 Ruleset = str | dict[str, Any] | Engine | Versions
 
@@ -21,7 +26,7 @@ def load_engine(
 ) -> Engine:
     """An engine for a published ruleset id (the latest version unless `version`) or for the path of
     a version file; the file's hash and schema are verified (StoreError when they do not hold)."""
-    if _is_file(ruleset):
+    if is_version_file(ruleset):
         doc = load_file(ruleset)
         if version is not None and doc["version"] != version:
             raise StoreError(f"{ruleset} is version {doc['version']}, not {version}.")
@@ -76,21 +81,24 @@ def choose_ruleset(
     as_of: dt.date | None = None,
 ) -> Engine | Versions:
     """What decides claims, as `decide_claims` takes it: one version (an Engine) or a ruleset's
-    versions. ValueError for a version and a date together, or a date with one version;
+    versions. UsageError for a version and a date together, or a date with one version;
     NoVersionInEffect when no version is in effect on `as_of`; StoreError from the store."""
     if version is not None and as_of is not None:
-        raise ValueError("Give a version or a date to decide as of, not both.")
+        raise UsageError("Give a version or a date to decide as of, not both.")
     if isinstance(ruleset, (Engine, Versions)):
         chosen = ruleset
     elif isinstance(ruleset, dict):
         chosen = Engine(ruleset)
-    elif version is not None or _is_file(ruleset):
+    elif version is not None or is_version_file(ruleset):
         chosen = load_engine(ruleset, version, exports)
     else:
         chosen = load_versions(ruleset, exports)
     if as_of is not None and isinstance(chosen, Engine):
-        raise ValueError(
-            "A date to decide as of chooses among a ruleset's published versions; give the "
+        raise UsageError(
+            f"--as-of chooses among a ruleset's published versions, but {ruleset} is one version "
+            "file; give the ruleset's id (with --exports), or leave out --as-of."
+            if isinstance(ruleset, str)
+            else "A date to decide as of chooses among a ruleset's published versions; give the "
             "ruleset's id, not one version."
         )
     if as_of is not None:
@@ -98,8 +106,80 @@ def choose_ruleset(
     return chosen
 
 
-def _is_file(ruleset: str) -> bool:
-    try:
-        return ruleset.endswith(".json") or Path(ruleset).is_file()
-    except OSError:  # a name too long for the file system (ENAMETOOLONG) is no file here
-        return False
+def is_version_file(ruleset: str) -> bool:
+    """Whether `ruleset` names a version file (a name ending in .json, or with a folder in it)
+    rather than a ruleset id, which has neither: told from the text alone, never from what
+    happens to be on disk."""
+    return ruleset.casefold().endswith(".json") or any(sep in ruleset for sep in ("/", os.sep))
+
+
+def decide_file(
+    claims: job.Claims,
+    ruleset: Ruleset,
+    *,
+    version: int | None = None,
+    as_of: dt.date | None = None,
+    exports: str | Path = "exports",
+    output: str | None = None,
+    fmt: str | None = None,
+    spark: str | None = None,
+) -> int | None:
+    """`dqm decide`: every claim of a file (or a binary stream of CSV) decided as `decide_claims`
+    chooses, written whole into `output` (None: standard output) as csv, json, jsonl or parquet;
+    on Spark (`spark`: its master) into a new folder of Parquet files. The number of decisions
+    written (None from Spark)."""
+    chosen = choose_ruleset(ruleset, version, exports, as_of)
+    return job.decide_file(claims, chosen, as_of=as_of, output=output, fmt=fmt, spark=spark)
+
+
+class DraftRefused(DqmError):
+    """A draft workbook named as a side of `impact` that does not compile; `findings` says why."""
+
+    code = "draft_refused"
+
+    def __init__(self, message: str, findings: list):
+        super().__init__(message)
+        self.findings = findings
+
+
+def impact_side(ruleset_id: str, side: str, exports: str | Path = "exports") -> tuple[str, dict]:
+    """A side of `impact`: a published version (N, vN or latest) as (`v4`, its document), or a
+    draft workbook (.xlsx) checked as compile would (`draft NAME`, its ruleset)."""
+    if not side.lower().endswith((".xlsx", ".xlsm")):
+        doc = Store(exports).load(ruleset_id, version_number(side))
+        return f"v{doc['version']}", doc
+    from .ruleset.draft import check_draft
+
+    path = Path(workbook_path(side))
+    check = check_draft(path.read_bytes(), path.name, exports)
+    if not check.ok:
+        raise DraftRefused(
+            f"{side} does not compile: {len(check.errors)} error(s); nothing compared.",
+            check.findings,
+        )
+    if check.ruleset["ruleset_id"] != ruleset_id:
+        raise UsageError(f"{side} is ruleset {check.ruleset['ruleset_id']!r}, not {ruleset_id!r}.")
+    return f"draft {path.name}", check.ruleset
+
+
+def impact_file(
+    claims: job.Claims,
+    before: dict,
+    after: dict,
+    *,
+    output: str | None = None,
+    fmt: str | None = None,
+    spark: str | None = None,
+) -> Transitions:
+    """`dqm impact`: the same claims decided by two versions (documents, as `impact_side` gives
+    them); the transitions, and the changed claims written whole into `output` when given."""
+    return job.impact_file(claims, before, after, output=output, fmt=fmt, spark=spark)
+
+
+def workbook_path(path: str) -> str:
+    """An existing workbook file, or UsageError saying what the path is instead."""
+    if Path(path).is_dir():
+        raise UsageError(f"{path} is a folder, not a workbook; give the .xlsx file's path.")
+    if not Path(path).is_file():
+        raise UsageError(f"{path}: no such file.")
+    return path

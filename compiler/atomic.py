@@ -19,13 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-
-class WriteError(Exception):
-    """A file dqm could not write: `Cannot write PATH: REASON.`"""
-
-    def __init__(self, path: str | Path, reason: str):
-        self.path, self.reason = Path(path), reason
-        super().__init__(f"Cannot write {path}: {reason}.")
+from .errors import WriteError
 
 
 def replace_file(path: str | Path, data: bytes | list) -> Path:

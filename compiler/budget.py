@@ -25,6 +25,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from .errors import OverBudget
+
 # Imported once by the fork server, so that each job starts with them loaded.
 PRELOAD = ["compiler.ruleset.draft", "compiler.workbook.annotate"]
 _POLL = 0.05  # seconds between looks at a running job's memory
@@ -41,10 +43,6 @@ class Budget:
     seconds: float
     more_seconds: float
     memory_bytes: int
-
-
-class OverBudget(Exception):
-    """A job stopped: out of time or memory, or it died. The message is one line for people."""
 
 
 class Job:

@@ -6,44 +6,33 @@ import argparse
 import gc
 import json
 import os
-import re
 import sys
 from pathlib import Path
 
-from .atomic import WriteError
-from .ruleset import diff, walk
-from .ruleset.store import Published, Store, StoreError, Unchanged
+from .cli_parser import CONFORMANCE_EXPORTS, parser
+from .errors import DqmError, UsageError
 from .vocabulary import plain_text
 from .workbook import findings as fmt
-
-DEFAULT_EXPORTS = "exports"
-CONFORMANCE_EXPORTS = (DEFAULT_EXPORTS, "conformance/exports")  # the bundled rulesets, and a demo
-_VERSION = re.compile(r"[vV]?([0-9]{1,9})", re.ASCII)
-
-
-class UserError(Exception):
-    """A bad argument or unreadable file: one line on stderr, exit 2."""
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
     if args.annotate and Path(args.annotate).resolve() == Path(args.workbook).resolve():
-        raise UserError(
+        raise UsageError(
             f"--annotate {args.annotate} is the workbook itself; dqm never writes the "
             "source workbook. Give another file name."
         )
-    workbook = _workbook(args.workbook)
+    from .api import workbook_path
     from .ruleset.check import check_workbook, first_version_note
 
+    workbook = workbook_path(args.workbook)
     result = check_workbook(workbook, args.exports)
     if args.annotate:
-        from .workbook.annotate import AnnotateError, annotate_file
+        from .workbook.annotate import annotate_file
 
         try:
             out = annotate_file(args.workbook, args.annotate, result.findings)
-        except AnnotateError as exc:
-            raise UserError(str(exc)) from None
         except OSError as exc:
-            raise UserError(f"Cannot write {args.annotate}: {exc.strerror or exc}.") from None
+            raise UsageError(f"Cannot write {args.annotate}: {exc.strerror or exc}.") from None
         print(f"Findings marked in {out}.", file=sys.stderr if args.json else sys.stdout)
     if args.json:
         print(json.dumps(fmt.as_json(result.findings), ensure_ascii=False, indent=2))
@@ -58,9 +47,12 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_compile(args: argparse.Namespace) -> int:
-    workbook = _workbook(args.workbook)
+    from .api import workbook_path
     from .ruleset.check import first_version_note
     from .ruleset.compile import compile_workbook
+    from .ruleset.store import Published, Unchanged
+
+    workbook = workbook_path(args.workbook)
 
     result = compile_workbook(workbook, args.exports)
     if result.findings:
@@ -84,35 +76,83 @@ def cmd_template(args: argparse.Namespace) -> int:
 
     out = Path(args.out)
     if out.suffix.lower() != ".xlsx":
-        raise UserError(
+        raise UsageError(
             f"{out}: a template is an Excel workbook; give a name ending in .xlsx, such as "
             f"{out.with_suffix('.xlsx').name}."
         )
     exists = f"{out} already exists; dqm template never overwrites a file. Give a new name."
     if out.exists() or out.is_symlink():
-        raise UserError(exists)
+        raise UsageError(exists)
     try:
         print(write_workbook(out))
     except FileExistsError:  # made meanwhile
-        raise UserError(exists) from None
+        raise UsageError(exists) from None
     return 0
 
 
 def cmd_decide(args: argparse.Namespace) -> int:
-    from .cli_claims import decide
+    from .api import decide_file
+    from .decide.claims import service_date
+    from .ruleset.store import version_number
 
-    return decide(args)
+    as_of = None
+    if args.as_of is not None:
+        as_of = service_date(args.as_of)
+        if as_of is None:
+            raise UsageError(
+                f"--as-of {args.as_of!r} is not a date; write it as YYYY-MM-DD or YYYYMMDD."
+            )
+    version = version_number(args.version) if args.version else None
+    decide_file(
+        _claims(args.claims),
+        args.ruleset,
+        version=version,
+        as_of=as_of,
+        exports=args.exports,
+        output=args.output,
+        fmt=args.format,
+        spark=args.spark,
+    )
+    if args.spark:
+        print(plain_text(f"Decisions written to {args.output}."), file=sys.stderr)
+    return 0
 
 
 def cmd_impact(args: argparse.Namespace) -> int:
-    from .cli_claims import impact
+    from .api import DraftRefused, impact_file, impact_side
 
-    return impact(args)
+    try:
+        (label_a, doc_a), (label_b, doc_b) = (
+            impact_side(args.ruleset, side, args.exports) for side in (args.a, args.b)
+        )
+    except DraftRefused as exc:
+        print(fmt.as_text(exc.findings), file=sys.stderr)
+        raise
+    transitions = impact_file(
+        _claims(args.claims), doc_a, doc_b, output=args.output, fmt=args.format, spark=args.spark
+    )
+    n, changed_n = transitions.claims, transitions.changed_decision
+    where = f"; the changed claims are in {args.output}" if args.output else ""
+    print(  # names given on the command line: never a terminal escape (plain_text)
+        plain_text(
+            f"{args.ruleset} {label_a} → {label_b}: {changed_n:,} of {n:,} claims decide "
+            f"differently{where}."
+        )
+    )
+    print("\n".join(map(plain_text, transitions.as_text().splitlines())))
+    return 0
+
+
+def _claims(path: str):
+    """The claims argument: a path, or - for CSV on standard input."""
+    return sys.stdin.buffer if path == "-" else path
 
 
 def cmd_test(args: argparse.Namespace) -> int:
-    workbook = _workbook(args.workbook)
+    from .api import workbook_path
     from .ruleset.testsheet import as_table, run_workbook
+
+    workbook = workbook_path(args.workbook)
 
     run = run_workbook(workbook)
     if not run.validated.ok:
@@ -132,6 +172,9 @@ def cmd_test(args: argparse.Namespace) -> int:
 
 def cmd_versions(args: argparse.Namespace) -> int:
     from .effective import effective_date
+    from .errors import StoreError
+    from .ruleset import walk
+    from .ruleset.store import Store
 
     store = Store(args.exports)
     store.require_folder()
@@ -140,11 +183,11 @@ def cmd_versions(args: argparse.Namespace) -> int:
         print(f"No published rulesets in {args.exports}/.")
         return 0
     for rid in ids:
-        versions = store.versions(rid)
-        if not versions:
-            store.load(rid)  # says why: not a ruleset id, or none published under it
-        docs = {v: store.load(rid, v) for v in versions}
-        store.read_index(rid, docs)  # an index or a JDM graph changed since publishing: refused
+        listing = store.listing(rid)
+        docs = listing.require()
+        problem = listing.index_problem()  # an index or a JDM graph changed since publishing
+        if problem is not None:
+            raise StoreError(problem)
         print(f"{rid}")
         for v, doc in docs.items():
             dates = ", ".join(f"{pid} {words}" for pid, words in walk.review_words(doc).items())
@@ -156,8 +199,11 @@ def cmd_versions(args: argparse.Namespace) -> int:
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
+    from .ruleset import diff
+    from .ruleset.store import Store, version_number
+
     store = Store(args.exports)
-    a, b = store.load(args.ruleset, _version(args.a)), store.load(args.ruleset, _version(args.b))
+    a, b = (store.load(args.ruleset, version_number(side)) for side in (args.a, args.b))
     print(f"{args.ruleset}: v{a['version']} → v{b['version']}")
     print(diff.as_text(diff.changes(a, b)))
     return 0
@@ -180,179 +226,28 @@ def cmd_conformance(args: argparse.Namespace) -> int:
         for path in write(exports, args.out):
             print(path)
     except ConformanceError as exc:
-        raise UserError(str(exc)) from None
+        raise UsageError(str(exc)) from None
     return 0
 
 
-def _version(text: str) -> int:
-    # ASCII digits only: str.isdigit() and int() would read "３" (full-width) or "٣" as 3.
-    m = _VERSION.fullmatch(text)
-    if m is None or int(m.group(1)) < 1:
-        raise UserError(f"{plain_text(text)!r} is not a version number; use 1, 2, … or v1, v2, ….")
-    return int(m.group(1))
-
-
-def _workbook(path: str) -> str:
-    """An existing workbook file."""
-    if Path(path).is_dir():
-        raise UserError(f"{path} is a folder, not a workbook; give the .xlsx file's path.")
-    if not Path(path).is_file():
-        raise UserError(f"{path}: no such file.")
-    return path
-
-
-def _same_file(a: Path, b: Path) -> bool:
-    return a.resolve() == b.resolve() or (a.exists() and b.exists() and os.path.samefile(a, b))
-
-
-def _exports(s: argparse.ArgumentParser, reads: str) -> None:
-    s.add_argument(
-        "--exports",
-        default=DEFAULT_EXPORTS,
-        metavar="DIR",
-        help=f"the exports folder {reads} (default: {DEFAULT_EXPORTS})",
-    )
-
-
-def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="dqm",
-        description="Drug Quantity Management rules: workbook → versioned JSON → decisions.",
-    )
-    sub = p.add_subparsers(dest="command", required=True)
-
-    s = sub.add_parser("validate", help="print every finding that compile would")
-    s.add_argument("workbook")
-    _exports(s, "whose published versions the History and a new ruleset are checked against")
-    s.add_argument("--json", action="store_true", help='print {"errors": [...], "warnings": [...]}')
-    s.add_argument(
-        "--annotate",
-        metavar="OUT.xlsx",
-        help="also write a copy with each bad cell marked and a Findings sheet",
-    )
-    s.set_defaults(func=cmd_validate)
-
-    s = sub.add_parser(
-        "template", help="write a blank workbook with every sheet, header, help and dropdown"
-    )
-    s.add_argument("out", metavar="OUT.xlsx")
-    s.set_defaults(func=cmd_template)
-
-    s = sub.add_parser("compile", help="validate, run Tests, publish a new version")
-    s.add_argument("workbook")
-    _exports(s, "to publish into")
-    s.set_defaults(func=cmd_compile)
-
-    s = sub.add_parser(
-        "decide", help="decide every claim of a CSV or Parquet file against a published ruleset"
-    )
-    s.add_argument(
-        "claims",
-        metavar="CLAIMS",
-        help="a CSV or Parquet file, a folder of Parquet files, or - for CSV on standard input",
-    )
-    s.add_argument(
-        "--ruleset",
-        required=True,
-        help="ruleset id (each claim by the version in effect on its date_of_service; the "
-        "latest for a claim without one) or a version file's path (that version decides all)",
-    )
-    which = s.add_mutually_exclusive_group()
-    which.add_argument("--version", help="decide every claim by this version of the ruleset id")
-    which.add_argument(
-        "--as-of",
-        metavar="DATE",
-        help="decide every claim by the version in effect on DATE (YYYY-MM-DD or YYYYMMDD)",
-    )
-    _exports(s, "to read the ruleset from")
-    s.add_argument(
-        "--format",
-        choices=["csv", "json", "jsonl", "parquet"],
-        help="csv (default), json (one list), jsonl (one object per line) or parquet; by "
-        "default the one --output's suffix names",
-    )
-    s.add_argument(
-        "--output",
-        metavar="PATH",
-        help="write the decisions into PATH (complete, or not at all) instead of standard output; "
-        "with --spark, a new folder of Parquet files",
-    )
-    s.add_argument(
-        "--spark",
-        metavar="MASTER",
-        help="decide on Apache Spark: local[N] or a cluster's URL (needs the spark extra)",
-    )
-    s.set_defaults(func=cmd_decide)
-
-    s = sub.add_parser(
-        "impact",
-        help="the same claims decided by versions A and B: decision transitions, approved totals "
-        "and the changed claims",
-    )
-    s.add_argument("ruleset", help="ruleset id")
-    s.add_argument("a", metavar="A", help="version before: N, vN or latest")
-    s.add_argument(
-        "b", metavar="B", help="version after: N, vN, latest or a draft workbook (.xlsx)"
-    )
-    s.add_argument("claims", metavar="CLAIMS", help="as for dqm decide")
-    _exports(s, "to read the ruleset from")
-    s.add_argument(
-        "--output",
-        metavar="PATH",
-        help="write the changed claims into PATH (csv, json, jsonl or parquet by its suffix); "
-        "with --spark, a new folder of Parquet files",
-    )
-    s.add_argument("--format", choices=["csv", "json", "jsonl", "parquet"], help=argparse.SUPPRESS)
-    s.add_argument("--spark", metavar="MASTER", help="compare on Apache Spark (as dqm decide)")
-    s.set_defaults(func=cmd_impact)
-
-    s = sub.add_parser("test", help="decide a workbook's Tests rows and print a pass/fail table")
-    s.add_argument("workbook")
-    s.set_defaults(func=cmd_test)
-
-    s = sub.add_parser("versions", help="the published versions with their history entries")
-    s.add_argument("ruleset", nargs="?")
-    _exports(s, "to read")
-    s.set_defaults(func=cmd_versions)
-
-    s = sub.add_parser("diff", help="what changed between versions A and B")
-    s.add_argument("ruleset")
-    s.add_argument("a")
-    s.add_argument("b")
-    _exports(s, "to read")
-    s.set_defaults(func=cmd_diff)
-
-    s = sub.add_parser(
-        "conformance",
-        help="write the conformance vectors (inputs and dqm's exact outputs) for consumers",
-    )
-    s.add_argument(
-        "--exports",
-        action="append",
-        metavar="DIR",
-        help="an exports folder whose every published version gets vectors; may be given more "
-        f"than once (default: {' and '.join(CONFORMANCE_EXPORTS)})",
-    )
-    s.add_argument(
-        "--out",
-        default="conformance",
-        metavar="DIR",
-        help="the vectors' folder (default: conformance)",
-    )
-    s.add_argument(
-        "--check",
-        action="store_true",
-        help="write nothing; exit 1 naming the first difference when the vectors in DIR are stale",
-    )
-    s.set_defaults(func=cmd_conformance)
-    return p
+COMMANDS = {
+    "validate": cmd_validate,
+    "template": cmd_template,
+    "compile": cmd_compile,
+    "decide": cmd_decide,
+    "impact": cmd_impact,
+    "test": cmd_test,
+    "versions": cmd_versions,
+    "diff": cmd_diff,
+    "conformance": cmd_conformance,
+}
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
-        return args.func(args)
-    except (UserError, StoreError, WriteError) as exc:
+        return COMMANDS[args.command](args)
+    except DqmError as exc:
         print(f"dqm: {plain_text(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

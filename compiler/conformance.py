@@ -23,15 +23,13 @@ from .decide.decisions import write_decisions
 from .decide.encode import MISSING, UNKNOWN, channel_code
 from .decide.versions import Versions
 from .ruleset.build import content_sha256
-from .ruleset.store import Store, canonical_bytes, seal
+from .errors import ConformanceError
+from .ruleset.sealing import canonical_bytes, seal
+from .ruleset.store import Store
 from .vocabulary import CHANNELS, CLAIM_COLUMNS, DECISION_COLUMNS, json_number
 
 # Every field a consumer compares; the message is there to read, its wording is dqm's own.
 COMPARED = [c for c in DECISION_COLUMNS if c != "message"]
-
-
-class ConformanceError(Exception):
-    """The vectors cannot be made or are stale; the message is one line."""
 
 
 # -- normalisation ------------------------------------------------------------------------------

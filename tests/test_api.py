@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import subprocess
 import sys
 
@@ -36,9 +37,9 @@ def test_importing_the_package_imports_no_stage():
 
 
 def test_validate_compile_and_decide_through_the_api(tmp_path):
-    checked = compiler.validate(WORKBOOK)
-    assert (checked.ok, checked.findings) == (True, [])
-    checked = compiler.check_workbook(WORKBOOK, EXPORTS)  # Tests and History against v4 as well
+    checked = compiler.validate(WORKBOOK, exports=None)  # the workbook alone
+    assert (checked.ok, checked.findings, checked.previous) == (True, [], None)
+    checked = compiler.validate(WORKBOOK, EXPORTS)  # Tests and History against v4 as well
     assert (checked.ok, checked.findings, checked.previous["version"]) == (True, [], 4)
     result = compiler.compile_workbook(WORKBOOK, tmp_path / "exports")
     assert result.ok and result.outcome.version == 1
@@ -97,7 +98,57 @@ def test_a_ruleset_id_decides_each_claim_by_its_date_of_service_unless_told_othe
         compiler.NoVersionInEffect, match="the first, v1, takes effect on 2023-12-13"
     ):
         compiler.decide_claims(dated, versions, as_of=dt.date(2023, 1, 1))
-    with pytest.raises(ValueError, match="give the ruleset's id, not one version"):
+    with pytest.raises(compiler.UsageError, match="give the ruleset's id, not one version"):
         compiler.decide_claims(
             dated, compiler.load_engine("oncology-dqm", exports=EXPORTS), as_of=dt.date.today()
         )
+
+
+def test_every_error_dqm_raises_on_purpose_is_a_dqm_error_with_its_own_code():
+    kinds = [
+        getattr(compiler, name)
+        for name in compiler.__all__
+        if name.endswith(("Error", "Effect", "Budget", "Refused"))
+    ]
+    assert sorted(k.__name__ for k in kinds) == [
+        "AnnotateError",
+        "ClaimsFileError",
+        "ConformanceError",
+        "DqmError",
+        "DraftRefused",
+        "NoVersionInEffect",
+        "OverBudget",
+        "StoreError",
+        "UsageError",
+        "WriteError",
+    ]
+    assert all(issubclass(k, compiler.DqmError) for k in kinds)
+    codes = [k.code for k in kinds]
+    assert len(set(codes)) == len(codes)
+    with pytest.raises(compiler.DqmError) as caught:
+        compiler.load_engine("no-such-ruleset", exports=EXPORTS)
+    assert (caught.value.code, str(caught.value)) == (
+        "store",
+        f"No published ruleset 'no-such-ruleset' in {EXPORTS}/ (published: oncology-dqm).",
+    )
+
+
+def test_decide_file_writes_the_decisions_whole_as_dqm_decide_does(tmp_path):
+    claims = tmp_path / "claims.csv"
+    claims.write_text(
+        "claim_id,product_id,channel,quantity,date_of_service\n"
+        "A,imatinib-400mg-tab,retail,60,2025-12-08\n"
+        "B,imatinib-400mg-tab,retail,61,2025-12-08\n"
+    )
+    out = tmp_path / "decisions.jsonl"
+    assert compiler.decide_file(str(claims), "oncology-dqm", exports=EXPORTS, output=str(out)) == 2
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [
+        (r["claim_id"], r["decision"], r["approved_quantity"], r["ruleset_version"]) for r in rows
+    ] == [
+        ("A", "approve", 60, 4),
+        ("B", "deny", 0, 4),
+    ]
+    with pytest.raises(compiler.UsageError, match="is the claims file itself"):
+        compiler.decide_file(str(claims), "oncology-dqm", exports=EXPORTS, output=str(claims))
+    assert claims.read_text().startswith("claim_id,")

@@ -155,7 +155,7 @@ def test_bad_arguments_get_one_line_and_code_2(dqm, tmp_path):
     assert dqm("diff", "oncology-dqm", "one", "2") == (
         2,
         "",
-        "dqm: 'one' is not a version number; use 1, 2, … or v1, v2, ….\n",
+        "dqm: 'one' is not a version number; use 1, 2, … or v1, v2, … (or latest).\n",
     )
     assert dqm("versions", "nope") == (
         2,
@@ -267,7 +267,7 @@ def test_a_version_number_is_ascii_digits(dqm):
         assert dqm("diff", "oncology-dqm", "1", text) == (
             2,
             "",
-            f"dqm: {text!r} is not a version number; use 1, 2, … or v1, v2, ….\n",
+            f"dqm: {text!r} is not a version number; use 1, 2, … or v1, v2, … (or latest).\n",
         )
     assert dqm("diff", "oncology-dqm", "v1", "V3").code == 0
 

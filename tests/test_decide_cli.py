@@ -198,7 +198,7 @@ def test_decide_refuses_a_malformed_file_in_one_line(dqm, claims_file, content, 
         ),
         (
             ["CLAIMS", "--ruleset", "oncology-dqm", "--version", "nine"],
-            "dqm: 'nine' is not a version number; use 1, 2, … or v1, v2, ….\n",
+            "dqm: 'nine' is not a version number; use 1, 2, … or v1, v2, … (or latest).\n",
         ),
         (
             ["CLAIMS", "--ruleset", "oncology-dqm", "--version", "7"],

@@ -9,7 +9,8 @@ import json
 import jsonschema
 import pytest
 
-from compiler.ruleset.store import SCHEMA_FILE, Store, StoreError, canonical_bytes, schema, seal
+from compiler.ruleset.sealing import SCHEMA_FILE, canonical_bytes, schema, seal
+from compiler.ruleset.store import Store, StoreError
 from tests.fixtures.paths import EXPORTS
 
 VERSION_FILES = sorted(EXPORTS.glob("*/v[0-9]*.json"))

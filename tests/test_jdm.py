@@ -14,7 +14,8 @@ from compiler.api import load_engine
 from compiler.decide.engine import Engine
 from compiler.ruleset import jdm, walk
 from compiler.ruleset.compile import GRAPH, compile_workbook
-from compiler.ruleset.store import Published, Store, StoreError, Unchanged, canonical_bytes
+from compiler.ruleset.sealing import canonical_bytes
+from compiler.ruleset.store import Published, Store, StoreError, Unchanged
 from tests.fixtures.paths import EXPORTS, WORKBOOK
 from tests.fixtures.rulesets import V3, enriched_ruleset
 

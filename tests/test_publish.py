@@ -15,7 +15,9 @@ import pytest
 from compiler import atomic
 from compiler.atomic import WriteError
 from compiler.ruleset import diff
-from compiler.ruleset import store as store_module
+from compiler.ruleset import index as index_module
+from compiler.ruleset import publishing as publishing_module
+from compiler.ruleset import sealing as sealing_module
 from compiler.ruleset.build import build
 from compiler.ruleset.compile import compile_workbook
 from compiler.ruleset.history import new_history_required
@@ -240,7 +242,7 @@ def test_a_published_file_is_never_rewritten(exports_copy):
     path = exports_copy / "oncology-dqm" / "v3.json"
     before = path.read_bytes()
     with pytest.raises(StoreError, match="already published and is never rewritten"):
-        store_module._write_new(path, b"{}")
+        publishing_module._write_new(path, b"{}")
     assert path.read_bytes() == before
 
 
@@ -272,7 +274,7 @@ def test_index_entry_lists_each_history_row_added_not_one_edited_in_place(
     assert [
         (c["action"], c["field"]) for c in diff.changes(v4, content) if c["kind"] == "history"
     ] == [("changed", "Type of Revision"), ("added", None)]
-    assert store_module.history_added(content, v4) == [
+    assert index_module.history_added(content, v4) == [
         {
             "policy_id": "imatinib-per-rx",
             "type_of_revision": "Revision",
@@ -295,8 +297,12 @@ def test_the_store_knows_files_only():
     assert run.stdout.split() == [
         "compiler.atomic",
         "compiler.effective",
+        "compiler.errors",
         "compiler.ruleset",
+        "compiler.ruleset.index",
         "compiler.ruleset.integrity",
+        "compiler.ruleset.publishing",
+        "compiler.ruleset.sealing",
         "compiler.ruleset.store",
         "compiler.vocabulary",  # what an id is: a ruleset's folder is named by one
     ]
@@ -362,6 +368,6 @@ def test_sealed_bytes_are_the_canonical_bytes_of_the_sealed_version():
         {**v3, "zz": {'\n  "source": ': "a key after sha256 and a tricky string"}},
         {k: v for k, v in v3.items() if k in ("changes", "owner", "policies")},
     ):
-        sealed_doc, data = store_module.sealed(doc)
-        assert sealed_doc == store_module.seal(doc)
-        assert b"".join(data) == store_module.canonical_bytes(sealed_doc)
+        sealed_doc, data = sealing_module.sealed(doc)
+        assert sealed_doc == sealing_module.seal(doc)
+        assert b"".join(data) == sealing_module.canonical_bytes(sealed_doc)

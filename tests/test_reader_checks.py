@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from compiler.ruleset.integrity import content_sha256
-from compiler.ruleset.store import Store, canonical_bytes, seal
+from compiler.ruleset.sealing import canonical_bytes, seal
+from compiler.ruleset.store import Store
 from tests.fixtures.paths import EXPORTS
 
 V1 = json.loads((EXPORTS / "oncology-dqm" / "v1.json").read_text())

@@ -13,7 +13,7 @@ import jsonschema
 import pytest
 
 from compiler.ruleset.compile import compile_workbook
-from compiler.ruleset.store import SCHEMA_FILES, schema
+from compiler.ruleset.sealing import SCHEMA_FILES, schema
 from tests.fixtures.paths import EXPORTS, WORKBOOK
 
 IDS = {

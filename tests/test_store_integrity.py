@@ -20,7 +20,8 @@ from pathlib import Path
 import pytest
 
 from compiler.ruleset import jdm
-from compiler.ruleset.store import Store, StoreError, canonical_bytes, seal
+from compiler.ruleset.sealing import canonical_bytes, seal
+from compiler.ruleset.store import Store, StoreError
 from compiler.workbook.template import write_workbook
 from tests.fixtures.paths import EXPORTS
 

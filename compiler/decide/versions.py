@@ -23,17 +23,13 @@ import numpy as np
 import pandas as pd
 
 from ..effective import takes_effect
+from ..errors import NoVersionInEffect
 from .claims import OUT_OF_EFFECT, cell_text, column_key, service_date
 from .decisions import decision_frame
 from .encode import Coded, Plain, claim_ids, encoded, number_objects, service_days
 from .engine import COLUMNS, Engine
 
 NONE_IN_EFFECT = 0  # versions are numbered from 1
-
-
-class NoVersionInEffect(ValueError):
-    """No version of the ruleset is in effect on the date asked for; the message says which
-    version takes effect first."""
 
 
 class Versions:

@@ -14,7 +14,9 @@ from ..workbook.findings import Finding
 from . import diff, jdm
 from .check import check_workbook
 from .history import history_findings
-from .store import Published, Publishing, Refused, Store, Unchanged, canonical_bytes, sealed
+from .publishing import Publishing
+from .sealing import canonical_bytes, sealed
+from .store import Published, Refused, Store, Unchanged
 
 GRAPH = "jdm.json"  # each version's GoRules JDM graph, beside it as v<N>.jdm.json
 

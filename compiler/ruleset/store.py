@@ -20,128 +20,52 @@ import contextlib
 import hashlib
 import json
 import re
-from collections import Counter
-from collections.abc import Iterator
-from dataclasses import dataclass
-from functools import lru_cache
-from importlib import resources
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import jsonschema_rs
 import orjson
 from filelock import FileLock
 
-from ..atomic import WriteError, create_file, make_folder, replace_file, why
-from ..effective import effective_date
+from ..atomic import make_folder, replace_file, why
+from ..errors import StoreError, UsageError, WriteError
 from ..vocabulary import MAX_ID_LENGTH, SLUG, plain_text
-from . import integrity
+from .index import INDEX_FILE, index_entry
+from .publishing import Publishing, files_of
+from .sealing import SCHEMA_FILES, load_file, schema
 
-SCHEMA_FILE = "ruleset.schema.json"
-# Every schema the store writes beside the rulesets (exports/SCHEMA-CHANGELOG.md): a version
-# file's, index.json's, and one decision of `dqm decide`.
-SCHEMA_FILES = (SCHEMA_FILE, "index.schema.json", "decision.schema.json")
-INDEX_FILE = "index.json"
 _VERSION_FILE = re.compile(r"^v([1-9][0-9]*)\.json$")
 _DERIVED_FILE = re.compile(r"^v([1-9][0-9]*)\.(.+)$")  # v<N>.<suffix>, the version file among them
-HISTORY_FIELDS = ("policy_id", "type_of_revision", "summary_of_changes", "review_date")
 _RULESET_ID = re.compile(SLUG, re.ASCII)
+_VERSION = re.compile(r"[vV]?([0-9]{1,9})", re.ASCII)
 
 
-class StoreError(Exception):
-    """A problem with the exports store, worded for the person who asked."""
+@dataclass
+class Listing:
+    """A ruleset's published versions as `Store.listing` read them."""
 
+    store: Store
+    ruleset_id: str
+    docs: dict[int, dict[str, Any]] = field(default_factory=dict)  # verified, in order
+    refused: dict[int, str] = field(default_factory=dict)  # why a version cannot be read
 
-def canonical_bytes(doc: dict[str, Any]) -> bytes:
-    """The one serialisation of a version: sorted keys, two-space indent, UTF-8, final newline.
-    (orjson: the standard library's encoder is pure Python when indenting, 20x slower.)"""
-    return orjson.dumps(doc, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n"
+    def require(self) -> dict[int, dict[str, Any]]:
+        """Every version, verified; StoreError naming the first refused, or (none published)
+        which rulesets there are."""
+        if not self.docs and not self.refused:
+            self.store.load(self.ruleset_id)  # the store's words: no such ruleset, which there are
+        if self.refused:
+            raise StoreError(next(iter(self.refused.values())))
+        return self.docs
 
-
-def seal(doc: dict[str, Any]) -> dict[str, Any]:
-    """The document with `sha256`: the hash of its canonical bytes without that field."""
-    body = {k: v for k, v in doc.items() if k != "sha256"}
-    return {**body, "sha256": hashlib.sha256(canonical_bytes(body)).hexdigest()}
-
-
-def sealed(doc: dict[str, Any]) -> tuple[dict[str, Any], list[bytes | memoryview]]:
-    """`seal(doc)` and its canonical bytes as buffers to write in turn, serialised once (25 MB
-    at 20,000 products): the sha256 line goes where the sorted keys put it. JSON strings never
-    hold a raw newline, so a line of two spaces and a quote can only be a top-level key."""
-    body = {k: v for k, v in doc.items() if k != "sha256"}
-    data = canonical_bytes(body)
-    digest = hashlib.sha256(data).hexdigest()
-    after = min((k for k in body if k > "sha256"), default=None)
-    doc = {**body, "sha256": digest}
-    if after is None:  # nothing sorts after it: serialise again rather than edit the closing brace
-        return doc, [canonical_bytes(doc)]
-    at = data.index(b"\n  " + orjson.dumps(after) + b": ")
-    view = memoryview(data)
-    return doc, [view[:at], b'\n  "sha256": "' + digest.encode() + b'",', view[at:]]
-
-
-@lru_cache(maxsize=len(SCHEMA_FILES))
-def schema(name: str = SCHEMA_FILE) -> dict[str, Any]:
-    """One of the package's schemas (SCHEMA_FILES): the version files' by default."""
-    return json.loads(resources.files("compiler").joinpath(name).read_text())
-
-
-@lru_cache(maxsize=1)
-def _validator():
-    # jsonschema-rs: the same draft 2020-12 semantics as `jsonschema`, fast enough for 20,000 products
-    return jsonschema_rs.validator_for(schema())
-
-
-def verify(doc: Any, where: str) -> dict[str, Any]:
-    """Refuse, in one line, a version whose schema, hashes or consistency does not hold: every
-    reader (a version by number or by date, a version file's path, the app, Spark) comes here."""
-    if not isinstance(doc, dict):
-        raise StoreError(f"{where} is not a ruleset version file.")
-    _check_schema(doc, where)
-    for field, changed in (
-        ("sha256", seal(doc)["sha256"] != doc["sha256"]),
-        ("content_sha256", integrity.content_changed(doc)),
-    ):
-        if changed:
-            raise StoreError(
-                f"{where} has been changed since it was published (its {field} does not "
-                "match its content). Restore it from version control; never edit exports by hand."
-            )
-    problem = integrity.first_problem(doc)
-    if problem is not None:
-        raise StoreError(
-            f"{where} is inconsistent: {plain_text(problem)}. It was not written by dqm compile; "
-            "use a published version."
-        )
-    return doc
-
-
-def _check_schema(doc: dict[str, Any], where: str) -> None:
-    if _validator().is_valid(doc):  # a yes/no is faster to get than the first error
-        return
-    error = next(_validator().iter_errors(doc), None)
-    if error is not None:
-        at = "/".join(str(p) for p in error.instance_path) or "(top)"
-        raise StoreError(
-            f"{where} does not match the ruleset schema at {at}: {error.message}. "
-            "It was not written by dqm compile; use a published version."
-        )
-
-
-def load_file(path: str | Path) -> dict[str, Any]:
-    """Read and verify one version file."""
-    path = Path(path)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise StoreError(f"Cannot read {path}: {exc.strerror or exc}.") from None
-    try:
-        doc = orjson.loads(data)
-    except orjson.JSONDecodeError:
-        raise StoreError(
-            f"{path} is not valid JSON, so it is not a ruleset version file."
-        ) from None
-    return verify(doc, str(path))
+    def index_problem(self) -> str | None:
+        """Why the ruleset's index.json (or a JDM graph it lists) cannot be trusted, or None."""
+        try:
+            self.store.read_index(self.ruleset_id, self.docs)
+        except StoreError as exc:
+            return str(exc)
+        return None
 
 
 @dataclass
@@ -163,6 +87,8 @@ class Refused:
 
 
 class Store:
+    """An exports folder (see the module's docstring), read and published into."""
+
     def __init__(self, root: str | Path = "exports"):
         self.root = Path(root)
 
@@ -192,6 +118,20 @@ class Store:
         return sorted(
             int(m.group(1)) for p in folder.iterdir() if (m := _VERSION_FILE.match(p.name))
         )
+
+    def listing(
+        self, ruleset_id: str, load: Callable[[int], dict[str, Any]] | None = None
+    ) -> Listing:
+        """Every published version of a ruleset, each read and verified (by `load`, a cached
+        reader, when given), and those refused with the store's words."""
+        load = load or (lambda v: self.load(ruleset_id, v))
+        listing = Listing(self, ruleset_id)
+        for v in self.versions(ruleset_id):
+            try:
+                listing.docs[v] = load(v)
+            except StoreError as exc:
+                listing.refused[v] = str(exc)
+        return listing
 
     def path(self, ruleset_id: str, version: int, suffix: str = "json") -> Path:
         """The version file v<N>.json, or with `suffix` a file derived from it (v<N>.<suffix>)."""
@@ -262,7 +202,7 @@ class Store:
         expected = self.index(ruleset_id, loaded)
         if on_disk == expected:
             return on_disk
-        self._check_derived(ruleset_id, on_disk, _files(expected))
+        self._check_derived(ruleset_id, on_disk, files_of(expected))
         raise StoreError(
             f"{path} does not list the version files as they are (edited by hand, or a publish "
             "was cut short); `dqm compile` of the workbook writes it again."
@@ -370,92 +310,17 @@ class Store:
                 replace_file(target, data)
 
 
-class Publishing:
-    """One publisher's hold on a ruleset (only inside `Store.publishing`, under its lock)."""
-
-    def __init__(self, store: Store, ruleset_id: str, previous: dict[str, Any] | None):
-        self.store, self.ruleset_id = store, ruleset_id
-        self.previous = previous  # the latest version, verified; None for a new ruleset
-        self.version = previous["version"] + 1 if previous else 1  # the number the next one takes
-        self._loaded = {previous["version"]: previous} if previous else {}
-
-    def write(
-        self,
-        doc: dict[str, Any],
-        data: bytes | list,
-        derived: dict[str, bytes | list] | None = None,
-    ) -> Path:
-        """Publish `doc`, sealed and numbered `self.version`, whose canonical bytes are `data`: the
-        files derived from it first (suffix -> bytes), then the version file, then the index."""
-        if (doc["ruleset_id"], doc["version"]) != (self.ruleset_id, self.version):
-            raise ValueError(
-                f"{doc['ruleset_id']} v{doc['version']} is not the next version "
-                f"of {self.ruleset_id}, v{self.version}."
-            )
-        _check_schema(doc, f"v{self.version}")  # never publish what a reader would refuse (its
-        # hash was made from this very dict a moment ago)
-        self.store._write_schema()
-        written: list[Path] = []
-        path = self.store.path(self.ruleset_id, self.version)
-        try:
-            for suffix, derived_data in (derived or {}).items():
-                written.append(self.store.path(self.ruleset_id, self.version, suffix))
-                _write_new(written[-1], derived_data)
-            _write_new(path, data)
-        except BaseException:
-            # Under the lock, files of a version that never came are ours to take back: a failed
-            # write (a full disk) leaves the store as it was, not an orphan for the next sweep.
-            for p in written:
-                p.unlink(missing_ok=True)
-            raise
-        self._loaded[self.version] = doc
-        try:
-            self.write_index()
-        except WriteError as exc:
-            raise WriteError(
-                exc.path,
-                f"{exc.reason}. v{self.version} itself is published whole ({path}, with its "
-                "graph); the next dqm compile brings index.json up to date",
-            ) from None
-        return path
-
-    def write_derived(self, version: int, suffix: str, data: bytes | list) -> Path:
-        """A file derived from a published version, written beside it; never rewritten."""
-        path = self.store.path(self.ruleset_id, version, suffix)
-        _write_new(path, data)
-        return path
-
-    def missing(self, suffix: str) -> list[int]:
-        """The published versions without their v<N>.<suffix> beside them."""
-        return [
-            v
-            for v in self.store.versions(self.ruleset_id)
-            if not self.store.path(self.ruleset_id, v, suffix).exists()
-        ]
-
-    def load(self, version: int) -> dict[str, Any]:
-        """A published version, verified (once per publish)."""
-        if version not in self._loaded:
-            self._loaded[version] = self.store.load(self.ruleset_id, version)
-        return self._loaded[version]
-
-    def write_index(self) -> None:
-        """Rewrite index.json where it does not list the version files as they are. A derived
-        file whose sha256 the index already gives, and which has changed since, is refused: the
-        index would otherwise bless the change."""
-        path = self.store.root / self.ruleset_id / INDEX_FILE
-        index = self.store.index(self.ruleset_id, self._loaded)
-        # A missing or stale index is what is repaired here; a changed graph is not.
-        on_disk = self.store._index_on_disk(self.ruleset_id)
-        self.store._check_derived(self.ruleset_id, on_disk, _files(index))
-        data = canonical_bytes(index)
-        if not path.exists() or path.read_bytes() != data:
-            replace_file(path, data)
-
-
-def _files(index: dict[str, Any]) -> dict[int, dict[str, dict[str, str]]]:
-    """Each version's derived files as an index (made by `Store.index`) lists them."""
-    return {e["version"]: e["files"] for e in index["versions"]}
+def version_number(text: str) -> int | None:
+    """A version as people write it: 4, v4, or latest (None, as `Store.load` takes the latest).
+    ASCII digits only: str.isdigit() and int() would read "３" (full-width) or "٣" as 3."""
+    if text.strip().casefold() == "latest":
+        return None
+    m = _VERSION.fullmatch(text)
+    if m is None or int(m.group(1)) < 1:
+        raise UsageError(
+            f"{plain_text(text)!r} is not a version number; use 1, 2, … or v1, v2, … (or latest)."
+        )
+    return int(m.group(1))
 
 
 def is_ruleset_id(text: str) -> bool:
@@ -471,50 +336,6 @@ def check_ruleset_id(text: str) -> None:
             f"{shown!r} is not a ruleset id: an id is lowercase letters, digits and hyphens, "
             f"at most {MAX_ID_LENGTH} characters."
         )
-
-
-def index_entry(doc: dict[str, Any], previous: dict[str, Any] | None) -> dict[str, Any]:
-    """What the index says of one version, given the version before it (None for the first):
-    enough to choose it without opening it."""
-    return {
-        "version": doc["version"],
-        "file": f"v{doc['version']}.json",
-        "sha256": doc["sha256"],
-        "content_sha256": doc["content_sha256"],
-        "effective_date": effective_date(doc),
-        "review_dates": {p["policy_id"]: p["review_date"] for p in doc["policies"]},
-        "history_added": history_added(doc, previous),
-    }
-
-
-def history_added(doc: dict[str, Any], previous: dict[str, Any] | None) -> list[dict[str, str]]:
-    """The History rows `doc` adds to `previous` (all of them in a first version), as
-    {policy_id, type_of_revision, summary_of_changes, review_date}, by policy and Review Date.
-    Rows are known by policy and Review Date, as the version's changes know them: a row edited in
-    place (same policy and date, another type or summary) is a change, not an added row."""
-    before = _history_rows(previous) if previous else []
-    had = Counter((r[0], r[3]) for r in before)
-    exact = set(before)
-    rows: dict[tuple[str, str], list[tuple[str, str, str, str]]] = {}
-    for row in _history_rows(doc):
-        rows.setdefault((row[0], row[3]), []).append(row)
-    new = []
-    for key, same_date in rows.items():
-        extra = len(same_date) - had[key]
-        if extra > 0:  # the rows the previous version lacks come first
-            new += sorted(same_date, key=lambda r: r in exact)[:extra]
-    return [
-        dict(zip(HISTORY_FIELDS, row, strict=True))
-        for row in sorted(new, key=lambda r: (r[0], r[3], r[1], r[2]))
-    ]
-
-
-def _history_rows(doc: dict[str, Any]) -> list[tuple[str, str, str, str]]:
-    return [
-        (p["policy_id"], h["type_of_revision"], h["summary_of_changes"], h["review_date"])
-        for p in doc["policies"]
-        for h in p["history"]
-    ]
 
 
 def _file_sha256(path: Path) -> str:
@@ -548,11 +369,3 @@ def _locked(path: Path) -> Iterator[None]:
         yield
     finally:
         lock.release()
-
-
-def _write_new(path: Path, data: bytes | list) -> None:
-    """Create `path` atomically; a published file is never rewritten."""
-    try:
-        create_file(path, data)
-    except FileExistsError:
-        raise StoreError(f"{path} is already published and is never rewritten.") from None

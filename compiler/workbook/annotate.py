@@ -20,6 +20,7 @@ from openpyxl.utils.cell import coordinate_from_string
 from openpyxl.worksheet.hyperlink import Hyperlink
 
 from ..atomic import create_file
+from ..errors import AnnotateError
 from .container import MAX_FILE_BYTES, check_container
 from .findings import ERROR, Finding, errors, shown_value, warnings
 from .reader import norm_header
@@ -30,10 +31,6 @@ ERROR_FILL = PatternFill("solid", fgColor="FFC7CE")  # Excel's own "bad" red
 WARNING_FILL = PatternFill("solid", fgColor="FFEB9C")  # and its "neutral" amber
 AUTHOR = "dqm validate"
 _MAX_SHOWN = 1_000  # characters of a value shown on the Findings sheet
-
-
-class AnnotateError(Exception):
-    """A request that cannot be carried out, worded for the person who asked."""
 
 
 def annotate_workbook(source: bytes, findings: list[Finding], name: str = "workbook.xlsx") -> bytes:

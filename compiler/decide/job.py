@@ -1,0 +1,197 @@
+"""A decision job: claims of any size in (a file, a folder of Parquet files, or a stream), decided
+by one version or by each claim's version in effect, streamed or handed to Spark, and the output
+written whole (output.py). `dqm decide` and `dqm impact` are these two functions; so is any caller
+that decides files rather than frames."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+from ..errors import UsageError
+from . import output as out
+from .claims import ClaimsFileError
+from .engine import Engine
+from .impact import Transitions
+from .versions import Versions
+
+Claims = str | Path | BinaryIO  # a path, or a binary stream of CSV (standard input)
+STANDARD_INPUT = "Standard input"
+
+# JSON is written about three times slower than CSV, so its batches wait longer in the queues:
+# smaller ones keep JSON's peak memory under CSV's (benchmarks/README.md).
+JSON_BLOCK_BYTES = 2 << 20
+
+
+def decide_file(
+    claims: Claims,
+    chosen: Engine | Versions,
+    *,
+    as_of=None,
+    output: str | None = None,
+    fmt: str | None = None,
+    spark: str | None = None,
+) -> int | None:
+    """Decide every claim of `claims` by `chosen` (each by its date of service, or as of `as_of`,
+    when it is a ruleset's versions) into `output` (None: standard output), in `fmt` (by default
+    the one the output's suffix names). On Spark (`spark`: its master), a new folder of Parquet
+    files. Returns the number of decisions written (None from Spark, which does not count)."""
+    if output and isinstance(claims, (str, Path)) and out.same_file(output, claims):
+        raise UsageError(
+            f"--output {output} is the claims file itself; give another file name for the "
+            "decisions."
+        )
+    if spark:
+        return _decide_on_spark(claims, chosen, as_of, output, fmt, spark)
+    fmt = out.output_format(fmt, output)
+    decide = (lambda c: chosen.decide(c, as_of)) if isinstance(chosen, Versions) else chosen.decide
+    return _stream(claims, decide, output, fmt)
+
+
+def _stream(claims: Claims, decide, output: str | None, fmt: str) -> int:
+    """Claims read, decided and written batch by batch (stream.py)."""
+    from .decisions import DecisionWriter
+    from .sources import claims_batches
+    from .stream import Tally, decide_stream
+
+    tally = Tally()
+    try:
+        with out.into(output) as sink:
+            writer = DecisionWriter(sink, fmt)
+            block = JSON_BLOCK_BYTES if fmt in ("json", "jsonl") else None
+            batches = claims_batches(claims, STANDARD_INPUT, block)
+            # JSON is encoded as it is written: batches made ahead would wait in memory.
+            encode = writer.encode if fmt in ("csv", "parquet") else None
+            decide_stream(batches, decide, writer.write_encoded, tally, encode=encode)
+            writer.close()
+    except ClaimsFileError as exc:
+        if output:
+            raise ClaimsFileError(f"{exc} Nothing was written to {output}.") from None
+        if tally.written:
+            raise ClaimsFileError(
+                f"{exc} Stopped there: the first {tally.written:,} decisions were written."
+            ) from None
+        raise
+    except BrokenPipeError:  # the reader went away (`dqm decide … | head`)
+        raise
+    except OSError as exc:
+        where = output or "the decisions to standard output"
+        raise UsageError(f"Cannot write {where}: {exc.strerror or exc}.") from None
+    return tally.written
+
+
+def impact_file(
+    claims: Claims,
+    before: dict,
+    after: dict,
+    *,
+    output: str | None = None,
+    fmt: str | None = None,
+    spark: str | None = None,
+) -> Transitions:
+    """The same claims decided by two versions: the transitions between their decisions, and the
+    claims whose decision changed written into `output` (when given)."""
+    fmt = out.output_format(fmt, output)
+    if spark:
+        _spark_claims(claims)
+        spark_module = _spark_module()
+        with _spark_session(spark_module, spark) as session:
+            frame, width = spark_module.read_claims(session, str(claims))
+            transitions, changed = spark_module.impact(frame, before, after, csv_width=width)
+            if output:
+                out.write_spark_folder(changed, output)
+        return transitions
+
+    from .decisions import DecisionWriter
+    from .impact import IMPACT_SCHEMA, impact_stream
+    from .sources import claims_batches
+    from .stream import Tally
+
+    decide_before, decide_after = Engine(before).decide, Engine(after).decide
+    batches = claims_batches(claims, STANDARD_INPUT)
+    if not output:
+        return impact_stream(batches, decide_before, decide_after, lambda changed: None)
+    try:
+        with out.into(output) as sink:
+            writer = DecisionWriter(sink, fmt, IMPACT_SCHEMA)
+            transitions = impact_stream(batches, decide_before, decide_after, writer.write, Tally())
+            writer.close()
+    except OSError as exc:
+        raise UsageError(f"Cannot write {output}: {exc.strerror or exc}.") from None
+    return transitions
+
+
+def _decide_on_spark(claims, chosen, as_of, output, fmt: str | None, master: str) -> None:
+    """Claims read, decided and written as a folder of Parquet files by Spark; the folder appears
+    complete under `output`, or not at all."""
+    if not output:
+        raise UsageError(
+            "--spark writes its decisions into a folder of Parquet files: give --output DIR."
+        )
+    if fmt and fmt != "parquet":
+        raise UsageError(f"--spark writes Parquet, not {fmt}; leave out --format.")
+    _spark_claims(claims)
+    spark_module = _spark_module()
+    with _spark_session(spark_module, master) as session:
+        frame, width = spark_module.read_claims(session, str(claims))
+        docs = (
+            [chosen.engine(v).ruleset for v in chosen.effective]
+            if isinstance(chosen, Versions)
+            else [chosen.ruleset]
+        )
+        decisions = spark_module.decide(frame, docs, as_of=as_of, csv_width=width)
+        out.write_spark_folder(decisions, output)
+    return None
+
+
+def _spark_claims(claims: Claims) -> None:
+    if not isinstance(claims, (str, Path)):
+        raise UsageError("--spark reads the claims from a file or folder, not standard input.")
+
+
+def _spark_module():
+    try:
+        import pyspark  # noqa: F401
+    except ImportError:
+        raise UsageError(
+            "--spark needs Apache Spark's Python package: pip install 'dqm[spark]' (and Java 17 "
+            "or later)."
+        ) from None
+    from . import spark
+
+    return spark
+
+
+@contextlib.contextmanager
+def _spark_session(spark_module, master: str) -> Iterator:
+    """A session for one job, stopped after it (unless the process already had one: a notebook's
+    or a test's, which is theirs to stop). A failed Spark job is one line, not the JVM's stack."""
+    from pyspark.sql import SparkSession
+
+    ours = SparkSession.getActiveSession() is None
+    try:
+        session = spark_module.session(master)
+    except Exception as exc:  # pyspark raises plain exceptions when Java cannot start
+        raise UsageError(
+            f"Spark could not start with master {master} ({_first_line(exc)}); it needs Java 17 "
+            "or later (java -version)."
+        ) from None
+    try:
+        yield session
+    except (UsageError, ClaimsFileError):
+        raise
+    except Exception as exc:
+        raise UsageError(f"Spark stopped: {_first_line(exc)}") from None
+    finally:
+        if ours:
+            session.stop()
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    for line in text.splitlines():
+        if line.strip() and not line.startswith(("Traceback", "  ", "\t")):
+            return line.strip()[:300]
+    return type(exc).__name__
