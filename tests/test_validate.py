@@ -211,14 +211,14 @@ def test_limit_for_a_policy_that_does_not_exist(founding_rows, make_workbook):
 def test_did_you_mean_stops_when_its_budget_of_comparisons_is_spent(monkeypatch):
     """A sheet of unknown ids against a sheet of known ones made 'did you mean' quadratic (250,000
     by 250,000): each distinct id is looked up once, within the rule's budget."""
-    from compiler.workbook import rules
+    from compiler.workbook import references
 
-    monkeypatch.setattr(rules, "SUGGESTION_BUDGET", 5)
+    monkeypatch.setattr(references, "SUGGESTION_BUDGET", 5)
     compared = []
     monkeypatch.setattr(
-        rules.names, "closest", lambda word, known: compared.append(word) or known[0]
+        references.names, "closest", lambda word, known: compared.append(word) or known[0]
     )
-    suggest = rules.Suggestions(["imatinib-per-rx", "dasatinib-per-rx"])
+    suggest = references.Suggestions(["imatinib-per-rx", "dasatinib-per-rx"])
     assert suggest("imatinib-per-rxx")["close"] == "imatinib-per-rx"
     assert suggest("imatinib-per-rxx")["close"] == "imatinib-per-rx"  # remembered, not compared
     assert suggest("nilotinib-per-rx")["close"] == "imatinib-per-rx"
