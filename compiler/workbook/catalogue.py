@@ -156,6 +156,30 @@ def _fractional_count(product: str, unit: str, header: str, value: float, whole:
     )
 
 
+def _policy_without_history(policy: str, review_date) -> str:
+    return (
+        f"Policy {policy!r} has no row on the History sheet. Add one with Policy ID {policy!r} "
+        f"and Review Date {_d(review_date)}."
+    )
+
+
+def _review_date_differs(policy: str, history_date, review_date) -> str:
+    return (
+        f"The latest History row for {policy!r} has Review Date {_d(history_date)}, but this cell "
+        f"says {_d(review_date)}. Make them the same date: type the new review's date here and add "
+        "its row to History."
+    )
+
+
+def _retirement_not_in_history(policy: str, type_of_revision: str, review_date) -> str:
+    return (
+        f"Policy {policy!r} is Retired, but its latest History row ({type_of_revision}, "
+        f"{_d(review_date)}) does not record the retirement. Add a History row for {policy!r} with "
+        "Type of Revision 'Retirement', why in Summary of Changes, and the date it stops applying "
+        "as Review Date (and as its Review Date here)."
+    )
+
+
 def _history_row_removed(
     policy: str, type_of_revision: str, summary_of_changes: str, review_date, version: int
 ) -> str:
@@ -269,7 +293,7 @@ MESSAGES: dict[str, Template] = {
     "not-unique": "'{header}' {value!r} is already used in row {first_row}; each one must be unique. "
     "Type a different one, or delete the repeated row.",
     "check-failed": "'{header}' failed the check {check}. Type a value such as {example!r}.",
-    # The cross-sheet rules (rules.py).
+    # The cross-sheet rules (rules.py and the modules it runs).
     "ruleset-row-missing": "The Ruleset sheet needs exactly one row. Type the ruleset's id in row 2, "
     "such as {example!r}, and its Title.",
     "ruleset-extra-row": "The Ruleset sheet has one row only; row {first_row} is it. Delete this row.",
@@ -284,12 +308,8 @@ MESSAGES: dict[str, Template] = {
     "home-delivery-below-retail": "Home delivery ({home_delivery}) is below retail ({retail}) for "
     "{product}; home delivery usually allows a longer supply. Check "
     "the number.",
-    "policy-without-history": "Policy {policy!r} has no row on the History sheet. Add one with Policy "
-    "ID {policy!r} and Review Date {review_date:%m/%d/%Y}.",
-    "review-date-differs": "The latest History row for {policy!r} has Review Date "
-    "{history_date:%m/%d/%Y}, but this cell says {review_date:%m/%d/%Y}. Make "
-    "them the same date: type the new review's date here and add its row to "
-    "History.",
+    "policy-without-history": _policy_without_history,
+    "review-date-differs": _review_date_differs,
     "duplicate-name-in-list": "{name!r} is already on list {list_id!r} in row {first_row}. A name "
     "appears once per list: delete it here or there.",
     "ambiguous-ndc": _ambiguous_ndc,
@@ -306,10 +326,7 @@ MESSAGES: dict[str, Template] = {
     "drug's own name or brand, or delete it.",
     "fractional-count": _fractional_count,
     "only-optional-cells": _only_optional_cells,
-    "retirement-not-in-history": "Policy {policy!r} is Retired, but its latest History row "
-    "({type_of_revision}, {review_date:%m/%d/%Y}) does not record the retirement. Add a History row "
-    "for {policy!r} with Type of Revision 'Retirement', why in Summary of Changes, and the date it "
-    "stops applying as Review Date (and as its Review Date here).",
+    "retirement-not-in-history": _retirement_not_in_history,
     # Against what is published (ruleset/history.py) and the Tests sheet (ruleset/testsheet.py).
     "history-row-missing": _history_row_missing,
     "history-row-removed": _history_row_removed,
