@@ -6,7 +6,7 @@ or the folder named by $DQM_EXPORTS. Every decision comes from compiler.decide.e
 
 import streamlit as st
 
-from app_pages import common
+from app_pages import common, sessions
 
 # An emoji, not a Material icon: Streamlit fetches those from fonts.gstatic.com, and the app asks
 # nothing of any server but its own.
@@ -20,7 +20,8 @@ pages = st.navigation(
         st.Page("app_pages/history.py", title="History", icon=":material/history:"),
     ]
 )
-common.release_with_session()  # what a session holds goes back to the system when it ends
+sessions.warm_up()  # once per process: the draft check's fork server
+sessions.release_with_session()  # what a session holds goes back to the system when it ends
 st.sidebar.title("Drug Quantity Management")
 st.session_state["choice"] = common.choose_version()
 pages.run()

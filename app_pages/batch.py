@@ -12,8 +12,8 @@ import io
 import pandas as pd
 import streamlit as st
 
-from app_pages import common
-from app_pages.common import md
+from app_pages import common, published
+from app_pages.text import md
 from compiler.decide.claims import ClaimsFileError, read_claims_csv
 from compiler.decide.decisions import shown_decisions, write_decisions
 from compiler.ruleset.store import StoreError
@@ -133,7 +133,7 @@ by = (
 if st.button("Decide all", type="primary", key="batch_decide"):
     try:
         decided = (
-            common.versions_by_date(choice.ruleset_id).decide(claims)
+            published.versions_by_date(choice.ruleset_id).decide(claims)
             if mode == common.BY_DATE
             else choice.engine.decide(claims)
         )

@@ -12,8 +12,8 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from app_pages import common, picture
-from app_pages.common import md, plain
+from app_pages import common, picture, published
+from app_pages.text import md, plain
 from compiler import codes
 from compiler.decide.claims import quantity_number, quantity_problem
 from compiler.decide.engine import Engine
@@ -48,7 +48,7 @@ ICONS = {
 def claim_form(doc: dict[str, Any], engine: Engine) -> dict[str, Any]:
     """The claim as the contract's claims columns (text, as a claims file would hold it); the
     products, drug names and criteria offered are those of `doc`, the version that decides it."""
-    offered = common.offered(doc)
+    offered = published.offered(doc)
     attestable = offered.attested_criteria
     left, right = st.columns(2)
     with left:
@@ -182,7 +182,7 @@ day = st.date_input(
     format="YYYY-MM-DD",
 )
 try:
-    versions = common.versions_by_date(choice.ruleset_id)
+    versions = published.versions_by_date(choice.ruleset_id)
 except StoreError as exc:  # a version the date might fall on cannot be read
     versions = None
     refused = str(exc)

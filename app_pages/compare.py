@@ -8,8 +8,8 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from app_pages import common
-from app_pages.common import md
+from app_pages import common, published
+from app_pages.text import md
 from compiler.decide import impact
 from compiler.ruleset import diff, walk
 from compiler.ruleset.store import StoreError
@@ -46,7 +46,7 @@ def show_impact(result: impact.Impact, source: str, labels: tuple[str, str]) -> 
 
 choice = common.require_version()
 st.title("Compare versions")
-listed = common.listed_versions(choice.ruleset_id)
+listed = published.listed_versions(choice.ruleset_id)
 versions = list(listed)
 left, right = st.columns(2)
 a = left.selectbox(
@@ -64,12 +64,12 @@ b = right.selectbox(
     format_func=lambda v: listed[v].label,
 )
 try:
-    doc_a = common.load_version(choice.ruleset_id, a)
-    doc_b = common.load_version(choice.ruleset_id, b)
+    doc_a = published.load_version(choice.ruleset_id, a)
+    doc_b = published.load_version(choice.ruleset_id, b)
 except StoreError as exc:
     st.error(str(exc))
     st.stop()
 show_changes(doc_a, doc_b)
 claims, source = comparison_claims(doc_b)
-result = impact.compare(common.engine_for(doc_a), common.engine_for(doc_b), claims)
+result = impact.compare(published.engine_for(doc_a), published.engine_for(doc_b), claims)
 show_impact(result, source, (f"v{a}", f"v{b}"))

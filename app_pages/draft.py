@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import pandas as pd
 import streamlit as st
 
-from app_pages import common
-from app_pages.common import md
+from app_pages import common, published
+from app_pages.text import md
 from compiler.budget import Job, OverBudget
 from compiler.decide.decisions import shown_decisions
 from compiler.ruleset.draft import DRAFT_BUDGET, DraftCheck, start_draft_check
@@ -42,7 +42,7 @@ def draft_state(file_name: str, data: bytes, claims: pd.DataFrame | None) -> Dra
     key = (
         file_name,
         hashlib.sha256(data).hexdigest(),
-        common.folder_states(),
+        published.folder_states(),
         _claims_digest(claims),
     )
     held: DraftState | None = st.session_state.get(STATE)
@@ -50,7 +50,9 @@ def draft_state(file_name: str, data: bytes, claims: pd.DataFrame | None) -> Dra
         return held
     if held is not None and held.job is not None:
         held.job.stop()
-    state = DraftState(key, start_draft_check(data, file_name, common.exports_dir(), claims=claims))
+    state = DraftState(
+        key, start_draft_check(data, file_name, published.exports_dir(), claims=claims)
+    )
     st.session_state[STATE] = state
     return state
 

@@ -10,21 +10,21 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from app_pages import common
-from app_pages.common import md, plain
+from app_pages import common, published
+from app_pages.text import md, plain
 from compiler.ruleset import walk
 
 TAKES_EFFECT = "takes effect"  # the timeline's line of effective dates
 
 
-def timeline_rows(listed: dict[int, common.Listed]) -> tuple[list[dict[str, Any]], list[str]]:
+def timeline_rows(listed: dict[int, published.Listed]) -> tuple[list[dict[str, Any]], list[str]]:
     """One row per version on each line of the timeline: the date it takes effect, and each
     policy's review date; and why each refused version was refused."""
     rows = []
     for v, item in listed.items():
         if item.entry is None:
             continue
-        summary = plain("; ".join(common.history_summary(item.entry)) or "No new History row.")
+        summary = plain("; ".join(published.history_summary(item.entry)) or "No new History row.")
         if item.entry["effective_date"]:
             rows.append(
                 {
@@ -66,7 +66,7 @@ def timeline_chart(rows: list[dict[str, Any]]) -> alt.LayerChart:
 
 choice = common.require_version()
 st.title(f"History of {md(choice.ruleset_id)}")
-listed = common.listed_versions(choice.ruleset_id)
+listed = published.listed_versions(choice.ruleset_id)
 rows, refused = timeline_rows(listed)
 for message in refused:
     st.error(md(message))
@@ -75,13 +75,13 @@ if rows:
 for v, item in reversed(listed.items()):
     if item.entry is None:
         continue
-    doc = common.load_version(choice.ruleset_id, v)
+    doc = published.load_version(choice.ruleset_id, v)
     with st.container(border=True):
         dates = ", ".join(f"{p} {words}" for p, words in walk.review_words(doc).items())
         effective = item.entry["effective_date"] or "the start"
         st.markdown(f"#### v{v}  \nIn effect from {md(effective)}; {md(dates)}")
         # The History rows this version added (the store's index entry).
-        for text in common.history_summary(item.entry) or ["No new History row."]:
+        for text in published.history_summary(item.entry) or ["No new History row."]:
             st.markdown(f"- {md(text)}")
         changes = doc["changes"]["items"]
         since = doc["changes"]["since_version"]

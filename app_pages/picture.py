@@ -13,7 +13,8 @@ from typing import Any
 
 import altair as alt
 
-from app_pages.common import memo, plain
+from app_pages.memo import memo
+from app_pages.text import plain
 from compiler.decide.engine import Engine
 from compiler.decide.probe import RuleProbe, probe_rule
 from compiler.vocabulary import format_number

@@ -33,7 +33,7 @@ from streamlit.testing.v1 import AppTest
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from app_pages import common, picture  # noqa: E402  (app_pages is not installed: ROOT above)
+from app_pages import memo, picture  # noqa: E402  (app_pages is not installed: ROOT above)
 from compiler.decide.engine import Engine  # noqa: E402
 from compiler.ruleset.store import Store  # noqa: E402
 
@@ -66,7 +66,7 @@ def claims_csv(n: int, seed: int = 0) -> bytes:
 
 
 def cold_claim_page() -> float:
-    common.clear_caches()
+    memo.clear_caches()
     return timed(lambda: AppTest.from_file(APP, default_timeout=120).run())
 
 
@@ -77,7 +77,7 @@ def warm_rerun(at: AppTest, quantity: float) -> float:
 
 def cold_chart(engine: Engine) -> float:
     """The rule picture built afresh (its spec is cached per version, product and channel)."""
-    common.clear_caches()
+    memo.clear_caches()
     return timed(lambda: picture.rule_chart(engine, "imatinib-400mg-tab", "retail", requested=120))
 
 

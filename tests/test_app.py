@@ -19,7 +19,7 @@ from hypothesis import strategies as st_h
 from streamlit.testing.v1 import AppTest
 
 import compiler.ruleset.store
-from app_pages import common
+from app_pages import memo, text
 from compiler.ruleset.compile import compile_workbook
 from tests.fixtures.paths import ROOT
 
@@ -31,9 +31,9 @@ PRODUCT_400 = "imatinib-400mg-tab"
 def exports(exports_copy, monkeypatch):
     """The app reads a copy of the bundled exports; caches start empty in every test."""
     monkeypatch.setenv("DQM_EXPORTS", str(exports_copy))
-    common.clear_caches()
+    memo.clear_caches()
     yield exports_copy
-    common.clear_caches()
+    memo.clear_caches()
 
 
 def open_app(page: str | None = None) -> AppTest:
@@ -45,8 +45,8 @@ def open_app(page: str | None = None) -> AppTest:
 
 
 def shown(markdown: str) -> str:
-    """What a reader sees of Markdown the app escaped (common.md undone): the file's own text."""
-    return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", markdown).replace(common.WORD_JOINER, "")
+    """What a reader sees of Markdown the app escaped (text.md undone): the file's own text."""
+    return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", markdown).replace(text.WORD_JOINER, "")
 
 
 def metrics(at: AppTest) -> dict[str, str]:
@@ -800,20 +800,20 @@ def test_file_names_and_file_text_are_escaped_where_the_page_reads_markdown(expo
     at.file_uploader(key="batch_upload").upload(name, b"claim_id,product,channel\n1,x,retail\n")
     at.run()
     message = at.error[0].value
-    assert message.startswith(common.md(name) + ": ")
+    assert message.startswith(text.md(name) + ": ")
     assert "![x](" not in message and "**claims**" not in message and "http://" not in message
     assert shown(message).startswith(f"{name}: The claims file has no product_id")
 
 
 def test_text_for_markdown_is_escaped_and_never_links():
-    wj = common.WORD_JOINER
-    assert common.md("**Rifadin** ![x](http://e.test/i.png)\n# h") == (
+    wj = text.WORD_JOINER
+    assert text.md("**Rifadin** ![x](http://e.test/i.png)\n# h") == (
         r"\*\*Rifadin\*\* \!\[x\]\(http\:\/\/" + wj + r"e\.test\/i\.png\) \# h"
     )
-    assert common.md("www.e.test a@e.test $1$ :red[x] <b>&amp;") == (
+    assert text.md("www.e.test a@e.test $1$ :red[x] <b>&amp;") == (
         "www" + wj + r"\.e\.test a\@" + wj + r"e\.test \$1\$ \:red\[x\] \<b\>\&amp\;"
     )
-    assert shown(common.md("St. John’s wort; \u202erifampin")) == "St. John’s wort; rifampin"
+    assert shown(text.md("St. John’s wort; \u202erifampin")) == "St. John’s wort; rifampin"
 
 
 # -- one source of numbers: the page and `dqm decide` agree --------------------------------------
