@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import shutil
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -42,8 +43,9 @@ def writing(path: str | Path) -> Iterator[BinaryIO]:
     batch by batch): a temporary file beside `path`, fsynced and renamed over it when the block
     ends, removed when the block raises, so `path` is complete or as it was before."""
     path = Path(path)
+    sweep_abandoned(path)
     with _reported(path):
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        fd, tmp = tempfile.mkstemp(prefix=temporary_prefix(path), suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as out:
             yield out
@@ -59,6 +61,41 @@ def writing(path: str | Path) -> Iterator[BinaryIO]:
         raise
     with _reported(path):
         _fsync_dir(path.parent)
+
+
+def temporary_prefix(path: Path) -> str:
+    """The start of a temporary name beside `path`: `.NAME.dqm-PID.`, so that a later run can tell
+    the temporaries of a writer that was killed (its process gone) and remove them."""
+    return f".{path.name}.dqm-{os.getpid()}."
+
+
+def sweep_abandoned(path: Path) -> None:
+    """Remove the temporary files and folders beside `path` that a killed writer left (named by
+    `temporary_prefix`, their process no longer running). A live writer's are left alone; so is
+    everything on a system that cannot ask whether a process runs (Windows)."""
+    if os.name != "posix" or not path.parent.is_dir():
+        return
+    stem = f".{path.name}.dqm-"
+    with contextlib.suppress(OSError), os.scandir(path.parent) as entries:
+        for entry in entries:
+            pid = entry.name.removeprefix(stem).split(".", 1)[0]
+            ours = entry.name.startswith(stem) and entry.name.endswith(".tmp") and pid.isdigit()
+            if ours and not _running(int(pid)):
+                with contextlib.suppress(OSError):
+                    if entry.is_dir(follow_symlinks=False):
+                        shutil.rmtree(entry.path)
+                    else:
+                        os.unlink(entry.path)
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # signal 0: only asks
+    except ProcessLookupError:
+        return False
+    except OSError:  # another user's process: running
+        return True
+    return True
 
 
 def create_file(path: str | Path, data: bytes | list) -> Path:

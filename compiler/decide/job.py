@@ -67,7 +67,7 @@ def _stream(claims: Claims, decide, output: str | None, fmt: str) -> int:
             decide_stream(batches, decide, writer.write_encoded, tally, encode=encode)
             writer.close()
     except ClaimsFileError as exc:
-        if output:
+        if output and not out.writes_through(output):
             raise ClaimsFileError(f"{exc} Nothing was written to {output}.") from None
         if tally.written:
             raise ClaimsFileError(
@@ -77,7 +77,7 @@ def _stream(claims: Claims, decide, output: str | None, fmt: str) -> int:
     except BrokenPipeError:  # the reader went away (`dqm decide … | head`)
         raise
     except OSError as exc:
-        where = output or "the decisions to standard output"
+        where = out.described(output) if output else "the decisions to standard output"
         raise UsageError(f"Cannot write {where}: {exc.strerror or exc}.") from None
     return tally.written
 
@@ -119,7 +119,7 @@ def impact_file(
             transitions = impact_stream(batches, decide_before, decide_after, writer.write, Tally())
             writer.close()
     except OSError as exc:
-        raise UsageError(f"Cannot write {output}: {exc.strerror or exc}.") from None
+        raise UsageError(f"Cannot write {out.described(output)}: {exc.strerror or exc}.") from None
     return transitions
 
 

@@ -6,13 +6,15 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import re
 import shutil
+import stat
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from ..atomic import writing
+from ..atomic import sweep_abandoned, temporary_prefix, writing
 from ..errors import UsageError
 
 FORMATS = ("csv", "json", "jsonl", "parquet")
@@ -33,16 +35,70 @@ def same_file(a: str | Path, b: str | Path) -> bool:
 
 @contextlib.contextmanager
 def into(output: str | None) -> Iterator[BinaryIO]:
-    """The sink a job writes into: the file `output`, complete or not at all, or (None) standard
-    output."""
+    """The sink a job writes into: the file `output`, complete or not at all; an open descriptor's
+    name (/dev/stdout, /dev/fd/N: a pipe such as bash's `>(gzip)`), written through; or (None)
+    standard output. Only a regular file is ever replaced: a folder, a symbolic link, a named pipe
+    or a device given as `output` is refused."""
     if output is None:
         with standard_output() as sink:
             yield sink
         return
-    if Path(output).is_dir():
-        raise UsageError(f"--output {output} is a folder; give a file name.")
+    if writes_through(output):
+        with open(output, "wb") as sink:
+            yield sink
+        return
+    _check_replaceable(output)
     with writing(output) as sink:
         yield sink
+
+
+# Names of a descriptor the process already has open: what the caller redirected it to (a pipe,
+# a terminal, a file) is written through, never replaced by a file of dqm's.
+_OPEN_DESCRIPTOR = re.compile(r"/dev/(stdout|stderr|fd/[0-9]+)|/proc/(self|[0-9]+)/fd/[0-9]+")
+
+
+def writes_through(output: str) -> bool:
+    """Whether `output` names an open descriptor, written through rather than replaced."""
+    return os.name == "posix" and _OPEN_DESCRIPTOR.fullmatch(output) is not None
+
+
+def described(output: str) -> str:
+    """`output` as a message names it: a pipe (bash's `>(gzip)`) as a pipe."""
+    if writes_through(output):
+        with contextlib.suppress(OSError):
+            if stat.S_ISFIFO(os.stat(output).st_mode):
+                return f"the pipe {output}"
+    return output
+
+
+def _check_replaceable(output: str) -> None:
+    try:
+        mode = os.lstat(output).st_mode
+    except OSError:  # nothing there (or nothing that can be looked at): the write says why
+        return
+    if stat.S_ISREG(mode):
+        return
+    if stat.S_ISDIR(mode):
+        raise UsageError(f"--output {output} is a folder; give a file name.")
+    if stat.S_ISLNK(mode):
+        raise UsageError(
+            f"--output {output} is a symbolic link; dqm replaces only a regular file. Give the "
+            f"path it points to ({os.path.realpath(output)}), or another name."
+        )
+    kind = (
+        "a named pipe (FIFO)"
+        if stat.S_ISFIFO(mode)
+        else "a device"
+        if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+        else "a socket"
+        if stat.S_ISSOCK(mode)
+        else "not a regular file"
+    )
+    raise UsageError(
+        f"--output {output} is {kind}; dqm writes its decisions into a regular file, which it "
+        f"replaces whole. To write into it, leave out --output and redirect standard output "
+        f"(> {output})."
+    )
 
 
 @contextlib.contextmanager
@@ -87,7 +143,8 @@ def write_spark_folder(decisions, output: str) -> None:
         raise UsageError(f"--output {output} already exists; --spark writes a new folder.")
     if not target.parent.is_dir():
         raise UsageError(f"Cannot write {output}: the folder {target.parent} does not exist.")
-    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    sweep_abandoned(target)
+    temporary = target.with_name(f"{temporary_prefix(target)}spark.tmp")
     try:
         decisions.write.parquet(str(temporary.resolve()))
         os.rename(temporary, target)

@@ -1,0 +1,114 @@
+"""--output replaces only a regular file: a named pipe, a device or a symbolic link given as the
+output is refused in one line; an open descriptor's name (/dev/stdout, bash's `>(gzip)`) is written
+through; the temporary files of a writer that was killed are removed by the next write."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.fixtures.paths import EXPORTS
+
+CLAIMS = "claim_id,product_id,channel,quantity\nA,imatinib-400mg-tab,retail,60\n"
+
+
+@pytest.fixture
+def claims(tmp_path):
+    path = tmp_path / "claims.csv"
+    path.write_text(CLAIMS)
+    return path
+
+
+def decide(dqm, claims, output):
+    return dqm(
+        "decide", claims, "--ruleset", "oncology-dqm", "--exports", EXPORTS, "--output", output
+    )
+
+
+def test_a_named_pipe_is_refused_not_replaced(dqm, claims, tmp_path):
+    fifo = tmp_path / "decisions.csv"
+    os.mkfifo(fifo)
+    assert decide(dqm, claims, fifo) == (
+        2,
+        "",
+        f"dqm: --output {fifo} is a named pipe (FIFO); dqm writes its decisions into a regular "
+        f"file, which it replaces whole. To write into it, leave out --output and redirect "
+        f"standard output (> {fifo}).\n",
+    )
+    assert os.path.exists(fifo) and not os.path.isfile(fifo)
+
+
+def test_a_device_is_refused_not_replaced(dqm, claims, tmp_path):
+    device = tmp_path / "full"
+    os.mknod(device, 0o666 | 0o020000, os.makedev(1, 7))  # a copy of /dev/full
+    code, _, err = decide(dqm, claims, device)
+    assert (code, err.split(";")[0]) == (2, f"dqm: --output {device} is a device")
+    assert not os.path.isfile(device)
+
+
+def test_a_symbolic_link_is_refused_naming_what_it_points_to(dqm, claims, tmp_path):
+    target = tmp_path / "real.csv"
+    target.write_text("kept\n")
+    link = tmp_path / "link.csv"
+    link.symlink_to(target)
+    assert decide(dqm, claims, link) == (
+        2,
+        "",
+        f"dqm: --output {link} is a symbolic link; dqm replaces only a regular file. Give the path "
+        f"it points to ({target}), or another name.\n",
+    )
+    assert (link.is_symlink(), target.read_text()) == (True, "kept\n")
+
+
+def test_a_pipe_given_by_name_is_written_through(claims, tmp_path):
+    # bash's `dqm decide … --output >(wc -l)`: the output is /dev/fd/N, a pipe the process holds.
+    read, write = os.pipe()
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "import sys; sys.stdout.write(sys.stdin.read())"],
+        stdin=read,
+        stdout=subprocess.PIPE,
+    )
+    os.close(read)
+    run = subprocess.run(
+        [
+            os.path.join(os.path.dirname(sys.executable), "dqm"),
+            "decide",
+            str(claims),
+            "--ruleset",
+            "oncology-dqm",
+            "--exports",
+            str(EXPORTS),
+            "--output",
+            f"/dev/fd/{write}",
+        ],
+        pass_fds=(write,),
+        capture_output=True,
+        text=True,
+    )
+    os.close(write)
+    through = proc.communicate(timeout=60)[0].decode()
+    assert (run.returncode, run.stderr) == (0, "")
+    assert through.splitlines()[1] == (
+        '"A","imatinib-400mg-tab","imatinib-per-rx","retail","60",,"approve",60,60,,,,,'
+        '"Within the Retail limit of 60 tablets per Rx.","oncology-dqm",4'
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["claims.csv"]
+
+
+def test_a_killed_writers_temporary_files_are_removed_by_the_next_write(dqm, claims, tmp_path):
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    ).stdout.strip()
+    left = tmp_path / f".out.csv.dqm-{dead}.k2j3h4.tmp"
+    left.write_bytes(b"half a file")
+    live = tmp_path / f".out.csv.dqm-{os.getpid()}.a1b2c3.tmp"  # a writer still running
+    live.write_bytes(b"being written")
+    other = tmp_path / f".other.csv.dqm-{dead}.k2j3h4.tmp"  # another output's
+    other.write_bytes(b"not ours")
+    assert decide(dqm, claims, tmp_path / "out.csv").code == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        ["claims.csv", "out.csv", live.name, other.name]
+    )
