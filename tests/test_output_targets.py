@@ -8,6 +8,8 @@ import os
 import subprocess
 import sys
 
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
 import pytest
 
 from tests.fixtures.paths import EXPORTS
@@ -112,3 +114,19 @@ def test_a_killed_writers_temporary_files_are_removed_by_the_next_write(dqm, cla
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
         ["claims.csv", "out.csv", live.name, other.name]
     )
+
+
+def test_an_output_inside_the_claims_folder_is_refused(dqm, tmp_path):
+    folder = tmp_path / "claims"
+    folder.mkdir()
+    (folder / "part-0.csv").write_text(CLAIMS)
+    pq.write_table(pacsv.read_csv(folder / "part-0.csv"), folder / "part-0.parquet")
+    (folder / "part-0.csv").unlink()
+    output = folder / "decisions.parquet"
+    assert decide(dqm, folder, output) == (
+        2,
+        "",
+        f"dqm: --output {output} is inside the claims folder {folder}, so the next run would "
+        "read these decisions as claims; write them outside it.\n",
+    )
+    assert sorted(p.name for p in folder.iterdir()) == ["part-0.parquet"]

@@ -43,6 +43,11 @@ def decide_file(
             f"--output {output} is the claims file itself; give another file name for the "
             "decisions."
         )
+    if output and isinstance(claims, (str, Path)) and out.inside(output, claims):
+        raise UsageError(
+            f"--output {output} is inside the claims folder {claims}, so the next run would read "
+            "these decisions as claims; write them outside it."
+        )
     if spark:
         return _decide_on_spark(claims, chosen, as_of, output, fmt, spark)
     fmt = out.output_format(fmt, output)

@@ -33,6 +33,14 @@ def same_file(a: str | Path, b: str | Path) -> bool:
     return a.resolve() == b.resolve() or (a.exists() and b.exists() and os.path.samefile(a, b))
 
 
+def inside(output: str | Path, folder: str | Path) -> bool:
+    """Whether `output` would be written inside the folder `folder` (a claims folder)."""
+    folder = Path(folder)
+    if "://" in str(output) or not folder.is_dir():
+        return False
+    return Path(folder).resolve() in Path(output).resolve().parents
+
+
 @contextlib.contextmanager
 def into(output: str | None) -> Iterator[BinaryIO]:
     """The sink a job writes into: the file `output`, complete or not at all; an open descriptor's
