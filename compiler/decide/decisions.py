@@ -1,19 +1,22 @@
-"""Decisions out: the engine's columns as the contract's decision frame, and decision frames
-written as one file (`dqm decide`): CSV, a JSON list, JSON lines or Parquet, batch after batch, so a
-stream of batches writes the same bytes as one frame of them all."""
+"""Decisions out: the engine's columns as the contract's decision frame (or, for a claims table,
+as `Decisions`, which never needs pandas), and decisions written as one file (`dqm decide`): CSV, a
+JSON list, JSON lines or Parquet, batch after batch, so a stream of batches writes the same bytes as
+one frame of them all, and a frame the same bytes as its `Decisions`."""
 
 from __future__ import annotations
 
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from ..vocabulary import DECISION_COLUMNS, NUMBER_COLUMNS
-from .encode import Coded
+from .encode import Coded, number_objects
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 FORMATS = ("csv", "json", "jsonl", "parquet")
 JSON_ROWS = 4_096  # decisions turned into JSON objects at once
@@ -31,9 +34,48 @@ DECISION_SCHEMA = pa.schema(
 )
 
 
+class Decisions:
+    """The decisions of a batch as the engine computed them (Engine.decide_columns: coded text,
+    numbers as float arrays, a quantity echoing a text as objects, the claim ids as Arrow text),
+    written by DecisionWriter as a frame of them would be: what Engine.decide gives for a claims
+    table, so that dqm decide never makes (or imports) pandas. `frame()` is the decision frame."""
+
+    def __init__(self, columns: dict[str, Any], n: int):
+        self.columns, self.n = columns, n
+
+    def __len__(self) -> int:
+        return self.n
+
+    def frame(self) -> pd.DataFrame:
+        return decision_frame(self.columns)
+
+    def slice(self, start: int, stop: int) -> Decisions:
+        """Decisions start…stop-1 (for JSON, written a slice at a time)."""
+        stop = min(stop, self.n)
+        return Decisions(
+            {k: _rows(v, start, stop) for k, v in self.columns.items()}, max(stop - start, 0)
+        )
+
+
+def _rows(column: Any, start: int, stop: int) -> Any:
+    if column is None:
+        return None
+    if isinstance(column, Coded):
+        return Coded(column.codes[start:stop], column.categories)
+    if isinstance(column, (pa.Array, pa.ChunkedArray)):
+        return column.slice(start, stop - start)
+    return column[start:stop]  # numpy arrays, lists, a Series (positional: index 0…n-1)
+
+
 def decision_frame(columns: dict[str, Any]) -> pd.DataFrame:
     """One row per claim with the contract's columns: coded text as categories, whole numbers as
     nullable integers; a quantity column echoing a text (encode.echoed_quantities) as objects."""
+    import pandas as pd
+
+    columns = {
+        k: v.to_pandas() if isinstance(v, (pa.Array, pa.ChunkedArray)) else v
+        for k, v in columns.items()
+    }
     return pd.DataFrame(
         {
             k: v.categorical()
@@ -54,13 +96,52 @@ def nullable_numbers(values: np.ndarray) -> pd.api.extensions.ExtensionArray | n
     if isinstance(values, np.ndarray) and values.dtype == object:
         return values
     values = np.asarray(values, dtype=float)
+    whole = _whole(values)
+    if whole is None:
+        return values
+    import pandas as pd
+
+    return pd.arrays.IntegerArray(*whole)
+
+
+def _whole(values: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """Float values as (integers, missing) when every present one is whole (below 2**53)."""
     present = ~np.isnan(values)
     filled = np.where(present, values, 0.0)
     if np.all(np.abs(filled) < 2**53):
         ints = filled.astype(np.int64)
         if np.array_equal(ints, filled):
-            return pd.arrays.IntegerArray(ints, ~present)
-    return values
+            return ints, ~present
+    return None
+
+
+def number_array(values: np.ndarray) -> pa.Array:
+    """Float values as the Arrow column a frame of them makes (nullable_numbers): int64 when every
+    present value is whole, else float64; NaN as null."""
+    whole = _whole(np.asarray(values, dtype=float))
+    if whole is not None:
+        return pa.array(whole[0], pa.int64(), mask=whole[1])
+    return pa.array(values, pa.float64(), from_pandas=True)
+
+
+def _text_array(column: Any, n: int) -> pa.Array | pa.ChunkedArray:
+    """A text column of Decisions as Arrow: coded text as a dictionary array (-1: null), Arrow
+    text as it is, a list or a Series as text."""
+    if isinstance(column, Coded):
+        codes, categories = column.codes, column.categories
+        if len(categories) > 2 * len(codes) + 16:  # e.g. every message of a large ruleset
+            used, codes = np.unique(codes, return_inverse=True)
+            codes = codes.reshape(-1)
+            if len(used) and used[0] < 0:
+                used, codes = used[1:], codes - 1
+            categories = [categories[u] for u in used]
+        indices = pa.array(codes, pa.int32(), mask=codes < 0)
+        return pa.DictionaryArray.from_arrays(indices, pa.array(categories, pa.string()))
+    if isinstance(column, (pa.Array, pa.ChunkedArray)):
+        return column  # in its chunks as read: Parquet pages follow them, as from a frame
+    if column is None:
+        return pa.nulls(n, pa.string())
+    return pa.array(column, pa.string(), from_pandas=True)
 
 
 def write_decisions(decisions: pd.DataFrame, sink: BinaryIO, fmt: str = "csv") -> None:
@@ -70,11 +151,38 @@ def write_decisions(decisions: pd.DataFrame, sink: BinaryIO, fmt: str = "csv") -
     writer.close()
 
 
-def decisions_table(decisions: pd.DataFrame, schema: pa.Schema = DECISION_SCHEMA) -> pa.Table:
-    """A decision frame (or changed claims: impact.IMPACT_SCHEMA) as an Arrow table of `schema`
-    (categories as text; a quantity that is not a number as null)."""
+def decisions_table(
+    decisions: pd.DataFrame | Decisions, schema: pa.Schema = DECISION_SCHEMA
+) -> pa.Table:
+    """A decision frame (or changed claims: impact.IMPACT_SCHEMA), or Decisions, as an Arrow
+    table of `schema` (categories as text; a quantity that is not a number as null)."""
+    if isinstance(decisions, Decisions):
+        columns = []
+        for field in schema:
+            value = decisions.columns[field.name]
+            if field.name in NUMBER_COLUMNS:
+                if value.dtype == object:  # a quantity echoing a text: none here
+                    value = np.array([_number(v) for v in value], dtype=float)
+                columns.append(number_array(value).cast(field.type))
+            else:
+                columns.append(_text_array(value, decisions.n).cast(field.type))
+        return pa.Table.from_arrays(columns, schema=schema)
     table = pa.Table.from_pandas(typed_quantities(decisions), preserve_index=False)
     return table.cast(schema)
+
+
+def _chunked(array: pa.Array | pa.ChunkedArray) -> pa.ChunkedArray:
+    return array if isinstance(array, pa.ChunkedArray) else pa.chunked_array([array])
+
+
+def _number(value: Any) -> float:
+    """A quantity echoed as an object: the number, or NaN for a text or none."""
+    if value is None or isinstance(value, str):
+        return np.nan
+    try:
+        return float(value)
+    except (TypeError, ValueError):  # pandas' NA
+        return np.nan
 
 
 def typed_quantities(decisions: pd.DataFrame) -> pd.DataFrame:
@@ -91,42 +199,58 @@ def shown_decisions(decisions: pd.DataFrame) -> pd.DataFrame:
     displayed column has one type)."""
     if not _echoes_text(decisions):
         return decisions
+    import pandas as pd
+
     shown = quantity_cells(decisions["quantity"]).to_numpy(zero_copy_only=False)
     return decisions.assign(quantity=pd.Series(shown, index=decisions.index, dtype=object))
 
 
-def quantity_cells(column: pd.Series, formula_safe: bool = False) -> pa.Array:
+def quantity_cells(column: pd.Series | np.ndarray, formula_safe: bool = False) -> pa.Array:
     """A quantity column as text: a text as it is (formula-safe, if asked: never a number, so
     -5 from a numeric column stays -5), a number as Arrow writes a numeric column (60, 2.5),
-    none as null."""
-    if column.dtype != object:
+    none as null. `column` a frame's, or Decisions' (numbers as floats, or objects)."""
+    if isinstance(column, np.ndarray) and column.dtype != object:
+        return number_array(column).cast(pa.string())
+    if column.dtype.kind in "iuf":  # numbers only
         return pa.array(column, from_pandas=True).cast(pa.string())
     is_text, numbers = _quantity_parts(column)
-    shown = pa.array(nullable_numbers(numbers), from_pandas=True).cast(pa.string())
-    texts = pa.array(np.where(is_text, column.to_numpy(), None), pa.string())
+    shown = number_array(numbers).cast(pa.string())
+    values = column if isinstance(column, np.ndarray) else column.to_numpy()
+    texts = pa.array(np.where(is_text, values, None), pa.string())
     texts = _formula_safe_text(texts) if formula_safe else texts
     return pc.if_else(pa.array(is_text), texts, shown)
 
 
 def _echoes_text(decisions: pd.DataFrame) -> bool:
-    """Whether the frame's quantity column is objects: some claim's quantity is echoed as text."""
-    return "quantity" in decisions.columns and decisions["quantity"].dtype == object
+    """Whether the frame's quantity column is objects: some claim's quantity is echoed as text
+    (objects, or text when every one is: pandas makes a column of texts "str")."""
+    return "quantity" in decisions.columns and decisions["quantity"].dtype.kind not in "iuf"
 
 
-def _quantity_parts(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+def _quantity_parts(column: pd.Series | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Which quantities are text, and the numbers (NaN for a text or none)."""
-    values = column.to_numpy()
+    values = column if isinstance(column, np.ndarray) else column.to_numpy()
     is_text = np.fromiter((isinstance(v, str) for v in values), bool, len(values))
-    numbers = np.where(is_text | pd.isna(values), np.nan, values).astype(float)
+    numbers = np.array([_number(v) for v in values], dtype=float)
     return is_text, numbers
 
 
-def _csv_table(decisions: pd.DataFrame) -> pa.Table:
+def _csv_table(decisions: pd.DataFrame | Decisions) -> pa.Table:
     """Decisions as the table Arrow writes as CSV: text cells formula-safe, the quantity always
     as a text cell ("60", "ten"): a column has one type in Arrow, and each row's bytes must not
     depend on its neighbours' (a stream of batches writes what one frame of them all would).
     (Casting it costs what writing it as a number did: Arrow casts numbers to text to write
     them.)"""
+    if isinstance(decisions, Decisions):
+        columns = {
+            name: quantity_cells(value, formula_safe=True)
+            if name == "quantity"
+            else number_array(value)
+            if name in NUMBER_COLUMNS
+            else formula_safe(_chunked(_text_array(value, decisions.n)))
+            for name, value in decisions.columns.items()
+        }
+        return pa.table([columns[n] for n in DECISION_COLUMNS], names=DECISION_COLUMNS)
     others = pa.Table.from_pandas(
         decisions.drop(columns="quantity", errors="ignore"), preserve_index=False
     )
@@ -156,21 +280,21 @@ class DecisionWriter:
         self._started = False
         self._parquet = None
 
-    def write(self, decisions: pd.DataFrame) -> None:
+    def write(self, decisions: pd.DataFrame | Decisions) -> None:
         self.write_encoded(self.encode(decisions))
 
-    def encode(self, decisions: pd.DataFrame) -> pa.Table | pd.DataFrame:
-        """The frame made ready to write: for CSV and Parquet the table Arrow's writer takes, so
-        that a stream makes it ahead (stream.decide_stream's `encode`, on any thread) and the
-        thread writing does nothing but Arrow's writing, which leaves the GIL to the reading
-        and deciding; for JSON the frame itself."""
+    def encode(self, decisions: pd.DataFrame | Decisions) -> pa.Table | pd.DataFrame | Decisions:
+        """The frame (or Decisions) made ready to write: for CSV and Parquet the table Arrow's
+        writer takes, so that a stream makes it ahead (stream.decide_stream's `encode`, on any
+        thread) and the thread writing does nothing but Arrow's writing, which leaves the GIL to
+        the reading and deciding; for JSON the frame itself."""
         if self.format == "csv":
             return _csv_table(decisions)
         if self.format == "parquet":
             return decisions_table(decisions, self.schema)
         return decisions
 
-    def write_encoded(self, decisions: pa.Table | pd.DataFrame) -> None:
+    def write_encoded(self, decisions: pa.Table | pd.DataFrame | Decisions) -> None:
         """Write a frame made ready by `encode`, after those written before it."""
         if self.format == "csv":
             options = pacsv.WriteOptions(include_header=not self._started, batch_size=CSV_ROWS)
@@ -188,10 +312,15 @@ class DecisionWriter:
             # A slice at a time: a batch's decisions as dicts would hold several times the
             # batch's own memory (benchmarks/bench_json_memory.py).
             for start in range(0, len(decisions), JSON_ROWS):
-                records = _records(decisions.iloc[start : start + JSON_ROWS])
+                if isinstance(decisions, Decisions):
+                    records = _decision_records(decisions.slice(start, start + JSON_ROWS))
+                    first = DECISION_COLUMNS[0]
+                else:
+                    records = _records(decisions.iloc[start : start + JSON_ROWS])
+                    first = decisions.columns[0]
                 text = orjson.dumps(records)[1:-1]  # b"{...},{...}": this slice's objects
                 if self.format == "jsonl":
-                    self.sink.write(_lines(text, decisions.columns[0]) + b"\n")
+                    self.sink.write(_lines(text, first) + b"\n")
                 else:
                     self.sink.write((b"," if self._started else b"[") + text)
                     self._started = True
@@ -199,12 +328,12 @@ class DecisionWriter:
     def close(self) -> None:
         """Finish the file; the sink itself stays open."""
         if self.format == "csv" and not self._started:
-            self.write(self.schema.empty_table().to_pandas())
+            self.write_encoded(self.schema.empty_table())
         elif self.format == "json":
             self.sink.write(b"]\n" if self._started else b"[]\n")
         elif self.format == "parquet":
             if self._parquet is None:
-                self.write(self.schema.empty_table().to_pandas())
+                self.write_encoded(self.schema.empty_table())
             self._parquet.close()
 
 
@@ -213,6 +342,23 @@ def _records(decisions: pd.DataFrame) -> list[dict[str, Any]]:
     names = list(decisions.columns)
     columns = [_json_values(decisions[c]) for c in names]
     return [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)]
+
+
+def _decision_records(decisions: Decisions) -> list[dict[str, Any]]:
+    """The same for Decisions, as a frame of them gives (decision_frame, then _records)."""
+    columns = [_json_list(decisions.columns[c]) for c in DECISION_COLUMNS]
+    return [dict(zip(DECISION_COLUMNS, row, strict=True)) for row in zip(*columns, strict=True)]
+
+
+def _json_list(column: Any) -> list:
+    if isinstance(column, Coded):
+        categories = np.array([*map(str, column.categories), None], dtype=object)
+        return categories[column.codes].tolist()  # code -1: the None at the end
+    if isinstance(column, (pa.Array, pa.ChunkedArray)):
+        return column.to_pylist()
+    if isinstance(column, np.ndarray):
+        return (column if column.dtype == object else number_objects(column)).tolist()
+    return _json_values(column)  # a Series (claim ids echoed by a frame's caller)
 
 
 def _lines(objects: bytes, first_key: str) -> bytes:
@@ -227,6 +373,8 @@ def _lines(objects: bytes, first_key: str) -> bytes:
 
 
 def _json_values(column: pd.Series) -> list:
+    import pandas as pd
+
     if isinstance(column.dtype, pd.CategoricalDtype):
         categories = np.array([*map(str, column.cat.categories), None], dtype=object)
         return categories[column.cat.codes.to_numpy()].tolist()  # code -1: the None at the end

@@ -1,17 +1,23 @@
 """Dictionary encoding: a claims column as codes into its few distinct values.
 
 The engine decides each distinct value once (a product id, a channel, a drug text) and numpy maps
-the answers back to every row; these are the codes and the distinct values.
+the answers back to every row; these are the codes and the distinct values. A column comes as an
+Arrow array (a claims batch read by dqm decide: pandas is never imported), a pandas Series (the
+frame API), or a list (one claim explained).
 """
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 from ..vocabulary import CHANNELS
 from .claims import column_key, quantity_number, service_date
@@ -33,6 +39,8 @@ class Coded:
     categories: list
 
     def categorical(self) -> pd.Categorical:
+        import pandas as pd
+
         codes, categories = self.codes, self.categories
         if (
             len(categories) > 2 * len(codes) + 16
@@ -68,7 +76,14 @@ class Plain:
         return Plain(self.values[rows])
 
 
-Column = pd.Series | list | Coded | Plain | None  # a claims column as the engine takes it
+# A claims column as the engine takes it.
+Column = "pd.Series | pa.ChunkedArray | pa.Array | list | Coded | Plain | None"
+
+
+def is_series(value: object) -> bool:
+    """Whether `value` is a pandas Series (without importing pandas: none exists unless it was)."""
+    pd = sys.modules.get("pandas")
+    return pd is not None and isinstance(value, pd.Series)
 
 
 def encoded(series: pd.Series | None, n: int) -> Coded | Plain | None:
@@ -95,6 +110,10 @@ def encode(series: Column, n: int) -> tuple[np.ndarray, list[str]]:
             [-1 if v is None else seen.setdefault(v, len(seen)) for v in series], dtype=np.int64
         )
         return codes, list(seen)
+    if isinstance(series, (pa.Array, pa.ChunkedArray)):
+        return _arrow_codes(series, n)
+    import pandas as pd
+
     if isinstance(series.dtype, pd.CategoricalDtype):  # read as a dictionary (decide/claims.py)
         categories = series.cat.categories.to_numpy(dtype=object)  # no Arrow scalar per value
         return series.cat.codes.to_numpy(dtype=np.int64), [
@@ -113,11 +132,31 @@ def encode(series: Column, n: int) -> tuple[np.ndarray, list[str]]:
     return codes.astype(np.int64), [str(u) if not isinstance(u, str) else u for u in uniques]
 
 
+def _arrow_codes(array: pa.Array | pa.ChunkedArray, n: int) -> tuple[np.ndarray, list[str]]:
+    """An Arrow text column's codes and distinct texts: a dictionary column (CSV claims, read as
+    dictionaries by Arrow's threads) as it is, its chunks' dictionaries unified; plain text
+    dictionary-encoded by Arrow."""
+    if isinstance(array, pa.ChunkedArray):
+        if array.num_chunks == 0:
+            return np.full(n, -1, dtype=np.int64), []
+        if pa.types.is_dictionary(array.type):
+            array = array.unify_dictionaries()
+        array = array.combine_chunks()
+    if not pa.types.is_dictionary(array.type):
+        if pa.types.is_null(array.type):
+            return np.full(len(array), -1, dtype=np.int64), []
+        array = array.dictionary_encode()
+    codes = array.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+    return codes, array.dictionary.to_pylist()
+
+
 def _numeric(series: Column) -> bool:
-    return (
-        isinstance(series, pd.Series)
-        and pd.api.types.is_numeric_dtype(series.dtype)
-        and not pd.api.types.is_bool_dtype(series.dtype)
+    if not is_series(series):
+        return False
+    import pandas as pd
+
+    return pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(
+        series.dtype
     )
 
 
@@ -180,7 +219,7 @@ def service_days(series: Column, n: int) -> tuple[np.ndarray, Dates]:
     of timestamps (a table's date column) is read as its dates."""
     if isinstance(series, Dates):
         return series.day_of[series.codes], series
-    if isinstance(series, pd.Series) and pd.api.types.is_datetime64_any_dtype(series.dtype):
+    if is_series(series) and series.dtype.kind == "M":  # datetime64, with or without a zone
         series = series.dt.strftime("%Y-%m-%d")  # a time of day is not part of a date of service
     codes, texts = encode(series, n)
     days, shown = [], []
@@ -201,10 +240,16 @@ def channel_code(text: str) -> int:
     return _CHANNEL_CODES.get(key, UNKNOWN)
 
 
-def claim_ids(series: pd.Series | list | None, n: int) -> pd.Series | list:
+def claim_ids(series: Column, n: int) -> pd.Series | pa.ChunkedArray | list:
     """The claim ids as given, as text; a missing one is the claim's row number ("1" for the first)."""
     if isinstance(series, list):
         return [str(i + 1) if v is None else v for i, v in enumerate(series)]
+    if isinstance(series, (pa.Array, pa.ChunkedArray)):
+        if pa.types.is_dictionary(series.type) or not pa.types.is_string(series.type):
+            series = series.cast(pa.string())
+        if not series.null_count:
+            return series
+        return pc.coalesce(series, pa.array(np.arange(1, n + 1)).cast(pa.string()))
     if series is not None:
         series = series.reset_index(drop=True)
         if not series.isna().any():

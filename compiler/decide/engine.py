@@ -2,7 +2,9 @@
 
 Every decision in dqm (the command line, the reviewer app, the workbook's Tests sheet) comes from
 `Engine.decide` or `Engine.explain`, which share `_evaluate`: the explanation narrates the arrays
-the decision was computed from, it does not decide a second time.
+the decision was computed from, it does not decide a second time. `decide` takes a claims frame
+(pandas, giving a decision frame) or a claims table (Arrow, as dqm decide reads claims: giving
+`Decisions`, written without pandas ever being imported); both are the same `decide_columns`.
 
 Speed comes from deciding each distinct value once: product, channel, quantity, drug and attested
 texts are dictionary-encoded (encode.py), the few distinct values are looked up in plain Python,
@@ -14,16 +16,16 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
+import pyarrow as pa
 
 from .. import names
 from ..vocabulary import CHANNELS, CLAIM_COLUMNS, DECISIONS, MAX_QUANTITY, REJECT_CODE
 from . import model
 from .claims import OUT_OF_EFFECT, ROW_PROBLEM, cell_text, column_key
-from .decisions import decision_frame
+from .decisions import Decisions, decision_frame
 from .drugs import DrugLists, DrugTexts
 from .encode import (
     BAD_DATE,
@@ -43,6 +45,9 @@ from .explain import decision_row, trace
 from .messages import fixed_messages, message_column
 from .model import Override, Product
 from .resolve import MALFORMED, resolve
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 # What the engine reads of a claims frame: the contract's columns and two notes on a claim (the
 # reader's on a malformed row, and decide/versions.py's on a date no version was in effect on).
@@ -111,8 +116,20 @@ class Engine:
         i = self._product_index.get(str(product_id).strip().casefold())
         return None if i is None else self.products[i]
 
-    def decide(self, claims: pd.DataFrame) -> pd.DataFrame:
-        """One decision per claim row, in the same order, with the contract's fields."""
+    def decide(self, claims: pd.DataFrame | pa.Table) -> pd.DataFrame | Decisions:
+        """One decision per claim row, in the same order, with the contract's fields: a decision
+        frame for a claims frame, Decisions for a claims table (sources.claims_batches' with
+        `tables`: each column as read, text or Arrow dictionaries)."""
+        if isinstance(claims, pa.Table):
+            n = claims.num_rows
+            given = {
+                column_key(name): claims.column(i) for i, name in enumerate(claims.column_names)
+            }
+            columns = {c: given.get(c) for c in COLUMNS}
+            columns[OUT_OF_EFFECT] = None  # decide/versions.py's note, never a table's column
+            if columns["claim_id"] is None:
+                columns["claim_id"] = pa.nulls(n, pa.string())  # numbered by claim_ids
+            return Decisions(self.decide_columns(columns, n), n)
         claims = claims.rename(columns=column_key)
         columns = {c: claims[c] if c in claims.columns else None for c in COLUMNS}
         columns[OUT_OF_EFFECT] = None  # decide/versions.py's note, never a table's column

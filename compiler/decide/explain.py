@@ -4,10 +4,10 @@ computed from (evaluation.py); it does not decide a second time."""
 from __future__ import annotations
 
 import math
+import sys
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from .. import codes, names
 from ..vocabulary import (
@@ -119,7 +119,8 @@ def _plain(value: Any) -> Any:
     """A cell as a plain Python value: None for missing, numpy numbers as int or float."""
     if isinstance(value, np.integer):
         return int(value)
-    if value is None or value is pd.NA or isinstance(value, np.floating):
+    pd = sys.modules.get("pandas")  # pandas' NA exists only if pandas was imported
+    if value is None or (pd is not None and value is pd.NA) or isinstance(value, np.floating):
         return json_number(value)
     if isinstance(value, float) and math.isnan(value):
         return None

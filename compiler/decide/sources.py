@@ -1,5 +1,6 @@
 """Claims in batches, for files of any size: a CSV file cut at whole records, or Parquet (a file,
-or a folder of files), each batch a claims frame as `read_claims_csv` gives it.
+or a folder of files), each batch a claims frame as `read_claims_csv` gives it, or (`tables=True`)
+the Arrow table that frame is made of, which the engine decides without pandas (dqm decide).
 
 A CSV batch is read by the same reader as a whole file (claims.read_claims_rows), so a malformed
 row decides the same way and its message names its line in the file. A claim without an id gets
@@ -13,10 +14,9 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -27,9 +27,15 @@ from .claims import (
     ClaimsFileError,
     claims_header,
     conform,
+    conform_table,
     header_keys,
-    read_claims_rows,
+    read_claims_table,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+Batch = "pd.DataFrame | pa.Table"  # a claims frame, or (tables=True) its Arrow table
 
 BLOCK_BYTES = 8 << 20  # CSV read per batch: ~130,000 claims, a few tens of MB in flight
 PARQUET_ROWS = 131_072
@@ -37,20 +43,24 @@ _PARQUET_MAGIC = b"PAR1"
 
 
 def claims_batches(
-    source: str | Path | BinaryIO, name: str | None = None, block_bytes: int | None = None
-) -> Iterator[pd.DataFrame]:
+    source: str | Path | BinaryIO,
+    name: str | None = None,
+    block_bytes: int | None = None,
+    tables: bool = False,
+) -> Iterator[Batch]:
     """The claims of a CSV or Parquet file, or a folder of Parquet files (a path), or of CSV on a
     binary stream, batch after batch in file order (CSV about `block_bytes` at a time, by default
     BLOCK_BYTES; Parquet PARQUET_ROWS claims at a time, fewer in proportion to a smaller
-    `block_bytes`: JSON's batches, which wait longer to be written)."""
+    `block_bytes`: JSON's batches, which wait longer to be written). Each batch a claims frame,
+    or with `tables` its Arrow table (Engine.decide takes either)."""
     block_bytes = block_bytes or BLOCK_BYTES
     rows = max(1, PARQUET_ROWS * block_bytes // BLOCK_BYTES)
     if not isinstance(source, (str, Path)):
-        yield from csv_batches(source, name or "The claims file", block_bytes)
+        yield from csv_batches(source, name or "The claims file", block_bytes, tables)
         return
     path = Path(source)
     if path.is_dir():
-        yield from parquet_batches(path, rows)
+        yield from parquet_batches(path, rows, tables)
         return
     try:
         stream = open(path, "rb")  # noqa: SIM115  (closed below, after the last batch)
@@ -61,15 +71,15 @@ def claims_batches(
     with stream:
         if stream.read(4) == _PARQUET_MAGIC:
             stream.close()
-            yield from parquet_batches(path, rows)
+            yield from parquet_batches(path, rows, tables)
             return
         stream.seek(0)
-        yield from csv_batches(stream, str(path), block_bytes)
+        yield from csv_batches(stream, str(path), block_bytes, tables)
 
 
 def csv_batches(
-    stream: BinaryIO, name: str, block_bytes: int = BLOCK_BYTES
-) -> Iterator[pd.DataFrame]:
+    stream: BinaryIO, name: str, block_bytes: int = BLOCK_BYTES, tables: bool = False
+) -> Iterator[Batch]:
     """The claims of CSV text on `stream`, about `block_bytes` at a time, each batch ending at the
     end of a record (never inside a quoted value holding a line break)."""
     buf = _read(stream, name, block_bytes).removeprefix(BOM)
@@ -92,9 +102,9 @@ def csv_batches(
             end = _csv_record_end(buf, pos)  # quotes that do not pair up: ask Python's csv
         if end > pos:
             chunk = buf[pos:end]
-            frame = read_claims_rows(name, chunk, keys, first_line=line)
-            yield with_claim_ids(frame, claims)
-            claims += len(frame)
+            table = read_claims_table(name, chunk, keys, first_line=line)
+            yield _batch(table, claims, tables)
+            claims += table.num_rows
             line += chunk.count(b"\n")
             buf, pos = buf[end:], 0
         if eof:
@@ -104,7 +114,7 @@ def csv_batches(
         buf += more
 
 
-def parquet_batches(path: Path, rows: int | None = None) -> Iterator[pd.DataFrame]:
+def parquet_batches(path: Path, rows: int | None = None, tables: bool = False) -> Iterator[Batch]:
     """The claims of a Parquet file, or of the Parquet files in a folder (by name; files whose
     names start with `.` or `_`, such as Spark's `_SUCCESS`, are not claims)."""
     import pyarrow.parquet as pq
@@ -144,11 +154,11 @@ def parquet_batches(path: Path, rows: int | None = None) -> Iterator[pd.DataFram
                 ) from None
             if batch is None:
                 break
-            frame = text_claims(
+            table = text_table(
                 {k: batch.column(i) for i, (_, k) in enumerate(wanted)}, batch.num_rows, file
             )
-            yield with_claim_ids(frame, claims)
-            claims += len(frame)
+            yield _batch(table, claims, tables)
+            claims += table.num_rows
 
 
 def _batches(parquet, rows: int, columns: list[str]) -> Iterator[pa.RecordBatch]:
@@ -156,6 +166,24 @@ def _batches(parquet, rows: int, columns: list[str]) -> Iterator[pa.RecordBatch]
     file holds on to what it read (its memory grew by ~130 MB over a 20-row-group file)."""
     for group in range(parquet.metadata.num_row_groups):
         yield from parquet.iter_batches(batch_size=rows, row_groups=[group], columns=columns)
+
+
+def _batch(table: pa.Table, before: int, tables: bool) -> Batch:
+    """A batch read, its missing claim ids numbered (the batch's first claim being the file's
+    `before + 1`th): the table, or its frame."""
+    if tables:
+        return table_claim_ids(table, before)
+    return with_claim_ids(table.to_pandas(), before)
+
+
+def table_claim_ids(claims: pa.Table, before: int) -> pa.Table:
+    """`with_claim_ids` for a claims table."""
+    ids = claims["claim_id"]
+    if not ids.null_count:
+        return claims
+    numbers = pa.array(np.arange(before + 1, before + len(claims) + 1)).cast(pa.string())
+    filled = pc.coalesce(ids.cast(pa.string()), numbers)
+    return claims.set_column(claims.column_names.index("claim_id"), "claim_id", filled)
 
 
 def with_claim_ids(claims: pd.DataFrame, before: int) -> pd.DataFrame:
@@ -173,6 +201,17 @@ def with_claim_ids(claims: pd.DataFrame, before: int) -> pd.DataFrame:
 def text_claims(columns: dict[str, pa.Array], n: int, file: Path | str) -> pd.DataFrame:
     """Typed columns (Parquet's, Spark's) by contract key as the claims frame a CSV of them would
     give: numbers and dates as text, an empty text as none."""
+    import pandas as pd
+
+    table = text_table(columns, n, file, conformed=False)
+    return conform(table.to_pandas() if table.num_columns else pd.DataFrame(index=range(n)), n)
+
+
+def text_table(
+    columns: dict[str, pa.Array], n: int, file: Path | str, conformed: bool = True
+) -> pa.Table:
+    """The same as an Arrow table, with the contract's columns (unless not `conformed`: the
+    columns given, as text)."""
     table = {}
     for key, column in columns.items():
         try:
@@ -182,7 +221,8 @@ def text_claims(columns: dict[str, pa.Array], n: int, file: Path | str) -> pd.Da
                 f"{file}: column {key} holds {column.type}, not text or numbers."
             ) from None
         table[key] = pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text)
-    return conform(pa.table(table).to_pandas() if table else pd.DataFrame(index=range(n)), n)
+    table = pa.table(table) if table else pa.table({})
+    return conform_table(table, n) if conformed else table
 
 
 def _record_end(buf: bytes, pos: int) -> int:

@@ -19,8 +19,6 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-import pandas as pd
-
 DEPTH = 2  # batches waiting on each side: enough to keep both cores busy, few enough to be small
 ENCODERS = 2  # batches made ready to write at once (one per core of a small machine)
 
@@ -42,8 +40,8 @@ _END = object()
 
 
 def decide_stream(
-    batches: Iterable[pd.DataFrame],
-    decide: Callable[[pd.DataFrame], Any],
+    batches: Iterable[Any],
+    decide: Callable[[Any], Any],
     write: Callable[[Any], None],
     tally: Tally | None = None,
     size: Callable[[Any], int] = len,

@@ -1,0 +1,90 @@
+"""Claims decided as Arrow tables (sources.claims_batches(tables=True) -> Engine.decide ->
+decisions.Decisions -> DecisionWriter), the path dqm decide takes without pandas, write the same
+bytes as claims frames decided into decision frames, in every format."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from compiler.decide.decisions import Decisions, DecisionWriter
+from compiler.decide.engine import Engine
+from compiler.decide.sources import claims_batches
+from compiler.decide.stream import decide_stream
+from compiler.ruleset.store import Store
+from tests.fixtures.paths import EXPORTS
+from tests.test_stream import mixed_claims
+
+FORMATS = ["csv", "json", "jsonl", "parquet"]
+
+
+@pytest.fixture(scope="module")
+def engine() -> Engine:
+    return Engine(Store(EXPORTS).load("oncology-dqm", 3))
+
+
+def written(engine: Engine, source, fmt: str, tables: bool, block_bytes: int | None = None):
+    out = io.BytesIO()
+    writer = DecisionWriter(out, fmt)
+    batches = claims_batches(source, "claims.csv", block_bytes, tables=tables)
+    encode = writer.encode if fmt in ("csv", "parquet") else None
+    decide_stream(batches, engine.decide, writer.write_encoded, encode=encode)
+    writer.close()
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_tables_write_the_frames_bytes(engine, fmt):
+    data = mixed_claims(900)  # ragged rows, missing ids, quantities in words, CRLF
+    frames = written(engine, io.BytesIO(data), fmt, tables=False, block_bytes=2048)
+    tables = written(engine, io.BytesIO(data), fmt, tables=True, block_bytes=2048)
+    assert tables == frames
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_tables_from_parquet_write_the_frames_bytes(engine, fmt, tmp_path):
+    pq.write_table(
+        pa.table(
+            {
+                "Claim ID": pa.array([7, None, 9], pa.int64()),
+                "Product ID": pa.array(["imatinib-400mg-tab", "", "imatinib-100mg-tab"]),
+                "channel": pa.array(["retail", "retail", "=cmd"]).dictionary_encode(),
+                "quantity": pa.array([120.0, 2.5, 60.0]),
+                "concomitant_drugs": pa.array(["Rifadin", None, "-x"]),
+            }
+        ),
+        tmp_path / "typed.parquet",
+    )
+    path = tmp_path / "typed.parquet"
+    assert written(engine, path, fmt, tables=True) == written(engine, path, fmt, tables=False)
+
+
+def test_a_batch_whose_quantities_are_all_words(engine):
+    """Every quantity a text: the frame's column is pandas text, not objects; both paths echo it
+    (formula-safe in CSV) and write none for it in Parquet."""
+    data = b"claim_id,product_id,channel,quantity\nC1,imatinib-400mg-tab,retail,=1+1\n"
+    for fmt in FORMATS:
+        frames = written(engine, io.BytesIO(data), fmt, tables=False)
+        assert written(engine, io.BytesIO(data), fmt, tables=True) == frames
+    csv = written(engine, io.BytesIO(data), "csv", tables=True).decode()
+    assert '"\'=1+1"' in csv
+    parquet = pq.read_table(io.BytesIO(written(engine, io.BytesIO(data), "parquet", tables=True)))
+    assert parquet.column("quantity").to_pylist() == [None]
+
+
+def test_decisions_frame_is_the_decision_frame(engine):
+    (table,) = claims_batches(io.BytesIO(mixed_claims(50)), "claims.csv", tables=True)
+    (frame,) = claims_batches(io.BytesIO(mixed_claims(50)), "claims.csv")
+    decided = engine.decide(table)
+    assert isinstance(decided, Decisions) and len(decided) == len(frame)
+    expected = engine.decide(frame)
+    got = decided.frame()
+    assert got.astype(object).where(got.notna(), None).values.tolist() == (
+        expected.astype(object).where(expected.notna(), None).values.tolist()
+    )
+    rows = json.loads(written(engine, io.BytesIO(mixed_claims(50)), "json", tables=True))
+    assert [r["claim_id"] for r in rows] == expected["claim_id"].tolist()
