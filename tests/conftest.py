@@ -23,6 +23,8 @@ from tests.fixtures.paths import EXPORTS, ROOT
 
 DQM = str(Path(sys.executable).with_name("dqm"))  # the installed console script
 
+pytest_plugins = ["tests.fixtures.tiers"]  # the test tiers: which tests a run selects
+
 
 def pytest_sessionfinish(session, exitstatus):
     # A run that collected nothing is a broken run, never a green one (and never pytest's exit 5).

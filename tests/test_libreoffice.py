@@ -1,7 +1,8 @@
 """Real office software: workbooks opened and saved by LibreOffice Calc (Debian's
 libreoffice-calc-nogui, `soffice --headless --convert-to xlsx`) compile as Excel's do.
 
-These tests need soffice; scripts/setup.sh installs it. Without it they fail, never skip."""
+The libreoffice tier: soffice, which scripts/setup.sh installs. Without it they are skipped, and
+fail under scripts/test.sh (DQM_ALL_TIERS=1)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,8 @@ from compiler.workbook.findings import errors
 from compiler.workbook.validate import validate_file
 from tests.fixtures import hostile as corpus
 from tests.fixtures.paths import WORKBOOK as BUNDLED
+
+pytestmark = pytest.mark.libreoffice
 
 
 def soffice() -> str:

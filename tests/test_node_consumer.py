@@ -1,6 +1,7 @@
 """The Node.js consumer (examples/node-consumer), written from docs/consumers.md alone, agrees with
 dqm: on every conformance vector, on the hashes of every published file, and with `dqm decide` on
-100,000 seeded random claims full of edge cases. CI machines have Node: without it these fail."""
+100,000 seeded random claims full of edge cases. The node tier: without Node these are skipped,
+and fail under scripts/test.sh (DQM_ALL_TIERS=1)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,8 @@ from tests.fixtures.paths import EXPORTS, ROOT
 CONSUMER = ROOT / "examples" / "node-consumer" / "dqm-consumer.js"
 DEMO_EXPORTS = ROOT / "conformance" / "exports"
 COMPARED = [c for c in DECISION_COLUMNS if c != "message"]
+
+pytestmark = pytest.mark.node
 
 
 def node(*args: str) -> subprocess.CompletedProcess:

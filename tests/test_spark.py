@@ -25,6 +25,8 @@ from tests.fixtures.paths import EXPORTS
 
 V3_PATH = EXPORTS / "oncology-dqm" / "v3.json"
 
+pytestmark = pytest.mark.spark
+
 
 @pytest.fixture(scope="module")
 def spark():
