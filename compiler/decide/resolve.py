@@ -55,10 +55,13 @@ class Named:
 
     def resolved_ids(self, product_ids: list[str]) -> Coded:
         """The decision's product_id: the claim's product_id as given, else the product its code
-        names (none when it names none)."""
+        names (none when it names none). A product_id of only whitespace is not given (its key
+        is empty: docs/consumers.md §3)."""
+        text, ids = self.product_text, self.identifiers[0]
+        if (ids.product_of[:-1] == MISSING).any():  # rare: some claim's product_id is blank
+            text = Coded(np.where(ids.products() == MISSING, -1, text.codes), text.categories)
         if len(self.identifiers) == 1:  # product_id alone: as given
-            return self.product_text
-        text = self.product_text
+            return text
         shift = len(text.categories)
         product_codes = np.where(
             text.codes >= 0, text.codes, np.where(self.product >= 0, self.product + shift, -1)
