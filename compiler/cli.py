@@ -55,6 +55,8 @@ def cmd_compile(args: argparse.Namespace) -> int:
     workbook = workbook_path(args.workbook)
 
     result = compile_workbook(workbook, args.exports)
+    for note in result.repaired:
+        print(f"dqm: {plain_text(note)}", file=sys.stderr)
     if result.findings:
         print(fmt.as_text(result.findings), file=sys.stdout if result.ok else sys.stderr)
     outcome = result.outcome
@@ -172,7 +174,7 @@ def cmd_test(args: argparse.Namespace) -> int:
 
 def cmd_versions(args: argparse.Namespace) -> int:
     from .effective import effective_date
-    from .errors import StoreError
+    from .errors import StoreError, WriteError
     from .ruleset import walk
     from .ruleset.store import Store
 
@@ -183,6 +185,11 @@ def cmd_versions(args: argparse.Namespace) -> int:
         print(f"No published rulesets in {args.exports}/.")
         return 0
     for rid in ids:
+        try:
+            for note in store.repair(rid):
+                print(f"dqm: {plain_text(note)}", file=sys.stderr)
+        except WriteError:  # a store dqm may only read: what is wrong is said below
+            pass
         listing = store.listing(rid)
         docs = listing.require()
         problem = listing.index_problem()  # an index or a JDM graph changed since publishing

@@ -361,7 +361,8 @@ def test_disk_full_at_the_index_leaves_a_whole_version_and_says_so(
     assert dqm("compile", revised, "--exports", exports_copy) == (
         0,
         f"Nothing changed: v5 is current ({folder / 'v5.json'}).\n",
-        "",
+        f"dqm: {folder / 'index.json'} now lists v5, published whole by a compile that was cut "
+        "short before it listed it.\n",
     )
     assert store.index_problems(RULESET) == []
 

@@ -238,7 +238,7 @@ def test_compile_killed_after_the_graph_before_the_version_publishes_nothing(
     assert dqm("compile", other, "--exports", exports_copy) == (
         0,
         f"{exports_copy / RULESET / 'v5.json'}\n",
-        "",
+        f"dqm: Removed 1 file(s) a cut-short compile left in {exports_copy / RULESET}.\n",
     )
     assert assert_consistent(store) == [1, 2, 3, 4, 5]
     v5 = store.load(RULESET, 5)
@@ -269,7 +269,8 @@ def test_compile_killed_after_the_version_before_the_index_is_repaired_by_the_ne
     assert dqm("compile", workbook, "--exports", exports_copy) == (
         0,
         f"Nothing changed: v5 is current ({exports_copy / RULESET / 'v5.json'}).\n",
-        "",
+        f"dqm: {index} now lists v5, published whole by a compile that was cut short before it "
+        "listed it.\n",
     )
     assert store.index_problems(RULESET) == []
     assert temporary_files(exports_copy) == []

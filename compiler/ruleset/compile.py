@@ -14,7 +14,7 @@ from ..workbook.findings import Finding
 from . import diff, jdm
 from .check import check_workbook
 from .history import history_findings
-from .publishing import Publishing
+from .publishing import Publishing, cut_short
 from .sealing import canonical_bytes, sealed
 from .store import Published, Refused, Store, Unchanged
 
@@ -25,6 +25,7 @@ GRAPH = "jdm.json"  # each version's GoRules JDM graph, beside it as v<N>.jdm.js
 class CompileResult:
     findings: list[Finding] = field(default_factory=list)
     outcome: Published | Unchanged | Refused | None = None
+    repaired: list[str] = field(default_factory=list)  # what a cut-short compile left, now mended
 
     @property
     def ok(self) -> bool:
@@ -38,17 +39,25 @@ def compile_workbook(
     History rules run again under the ruleset's lock when another version has been published
     since the check (the check already ran them against the one it read)."""
     checked = check_workbook(path, exports, today=today)
+    store, rid = Store(exports), checked.ruleset_id
+    # What a compile killed part way left is mended whatever this workbook holds: by the
+    # publish below, under its lock, or (nothing published) by a repair.
+    repaired = cut_short(store, rid) if rid else []
     if not checked.ok:
-        return CompileResult(checked.findings)
+        if rid:
+            store.repair(rid)
+        return CompileResult(checked.findings, repaired=repaired)
 
     def gate(previous: dict | None, content: dict) -> list[Finding]:
         if previous is checked.previous:  # still the latest: the check's History rules hold
             return []
         return history_findings(checked.validated, previous, content, today)
 
-    outcome = publish(Store(exports), checked.content, gate=gate, latest=checked.previous)
+    outcome = publish(store, checked.content, gate=gate, latest=checked.previous)
+    if isinstance(outcome, Refused):
+        store.repair(rid)
     findings = checked.findings + (outcome.reasons if isinstance(outcome, Refused) else [])
-    return CompileResult(findings, outcome)
+    return CompileResult(findings, outcome, repaired)
 
 
 def publish(

@@ -3,12 +3,14 @@ rows it adds to the version before it."""
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from typing import Any
 
 from ..effective import effective_date
 
 INDEX_FILE = "index.json"
+DERIVED_FILE = re.compile(r"^v([1-9][0-9]*)\.(.+)$")  # v<N>.<suffix>, the version file among them
 HISTORY_FIELDS = ("policy_id", "type_of_revision", "summary_of_changes", "review_date")
 
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..atomic import create_file, replace_file
 from ..errors import StoreError, WriteError
-from .index import INDEX_FILE
+from .index import DERIVED_FILE, INDEX_FILE
 from .sealing import canonical_bytes, check_schema
 
 if TYPE_CHECKING:
@@ -109,3 +109,63 @@ def _write_new(path: Path, data: bytes | list) -> None:
         create_file(path, data)
     except FileExistsError:
         raise StoreError(f"{path} is already published and is never rewritten.") from None
+
+
+def cut_short(store: Store, ruleset_id: str) -> list[str]:
+    """What a publish killed part way left, in words, read from file names alone (no lock):
+    temporary files, files derived from a version that never came, or a version published whole
+    that index.json does not list yet (the index is written last); the next publish, or `repair`,
+    mends them. An index listing a version whose file is gone is no cut-short publish, and
+    rewriting the index would hide a loss: StoreError."""
+    folder, versions = store.root / ruleset_id, store.versions(ruleset_id)
+    if not versions:
+        return []
+    listed = _listed(store, ruleset_id)
+    if listed is not None and listed != versions[: len(listed)]:
+        missing = ", ".join(f"v{v}" for v in listed if v not in versions)
+        raise StoreError(
+            f"{folder / INDEX_FILE} lists {missing or 'versions'} that the folder does not hold "
+            "as published; restore the folder from version control."
+        )
+    notes = []
+    swept = len(leftovers(folder, versions[-1]))
+    if swept:
+        notes.append(f"Removed {swept} file(s) a cut-short compile left in {folder}.")
+    if listed != versions:
+        added = ", ".join(f"v{v}" for v in versions[len(listed or []) :])
+        notes.append(
+            f"{folder / INDEX_FILE} now lists {added}, published whole by a compile that was cut "
+            "short before it listed it."
+        )
+    return notes
+
+
+def repair(store: Store, ruleset_id: str) -> list[str]:
+    """Mend what `cut_short` finds, under the ruleset's lock (which sweeps the leftovers), and
+    say what was mended; nothing is locked or written when nothing needs it."""
+    notes = cut_short(store, ruleset_id)
+    if notes:
+        with store.publishing(ruleset_id) as publishing:
+            cut_short(store, ruleset_id)  # the refusal holds under the lock too
+            publishing.write_index()
+    return notes
+
+
+def _listed(store: Store, ruleset_id: str) -> list[int] | None:
+    """The version numbers index.json lists, in its order (None: no readable index)."""
+    index = store._index_on_disk(ruleset_id)
+    entries = index.get("versions") if index else None
+    if not isinstance(entries, list):
+        return None
+    return [e.get("version") if isinstance(e, dict) else None for e in entries]
+
+
+def leftovers(folder: Path, latest: int) -> list[Path]:
+    """What a killed publisher left behind: temporary files, and files derived from a version
+    after the latest, whose version file was never written."""
+    if not folder.is_dir():
+        return []
+    after = [
+        p for p in folder.iterdir() if (m := DERIVED_FILE.match(p.name)) and int(m[1]) > latest
+    ]
+    return sorted([*folder.glob(".*.tmp"), *after])

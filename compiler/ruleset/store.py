@@ -31,12 +31,11 @@ from filelock import FileLock
 from ..atomic import make_folder, replace_file, why
 from ..errors import StoreError, UsageError, WriteError
 from ..vocabulary import MAX_ID_LENGTH, SLUG, plain_text
-from .index import INDEX_FILE, index_entry
-from .publishing import Publishing, files_of
+from .index import DERIVED_FILE, INDEX_FILE, index_entry
+from .publishing import Publishing, files_of, leftovers, repair
 from .sealing import SCHEMA_FILES, load_file, schema
 
 _VERSION_FILE = re.compile(r"^v([1-9][0-9]*)\.json$")
-_DERIVED_FILE = re.compile(r"^v([1-9][0-9]*)\.(.+)$")  # v<N>.<suffix>, the version file among them
 _RULESET_ID = re.compile(SLUG, re.ASCII)
 _VERSION = re.compile(r"[vV]?([0-9]{1,9})", re.ASCII)
 
@@ -133,6 +132,11 @@ class Store:
                 listing.refused[v] = str(exc)
         return listing
 
+    def repair(self, ruleset_id: str) -> list[str]:
+        """Finish or discard what a publisher that was cut short left (publishing.repair): what
+        was done, in words; nothing when there was nothing to do."""
+        return repair(self, ruleset_id)
+
     def path(self, ruleset_id: str, version: int, suffix: str = "json") -> Path:
         """The version file v<N>.json, or with `suffix` a file derived from it (v<N>.<suffix>)."""
         return self.root / ruleset_id / f"v{version}.{suffix}"
@@ -180,7 +184,7 @@ class Store:
         prefix, out = f"v{version}.", {}
         for p in sorted((self.root / ruleset_id).glob(f"v{version}.*")):
             suffix = p.name.removeprefix(prefix)
-            if suffix != "json" and _DERIVED_FILE.match(p.name) and p.is_file():
+            if suffix != "json" and DERIVED_FILE.match(p.name) and p.is_file():
                 out[suffix.removesuffix(".json")] = {"file": p.name, "sha256": _file_sha256(p)}
         return out
 
@@ -347,14 +351,9 @@ def _file_sha256(path: Path) -> str:
 
 
 def _sweep(folder: Path, latest: int) -> None:
-    """Remove what a killed publisher left behind (only ever under the lock): temporary files, and
-    files derived from a version after the latest, whose version file was never written."""
-    for p in folder.glob(".*.tmp"):
+    """Remove the leftovers (only ever under the lock)."""
+    for p in leftovers(folder, latest):
         p.unlink(missing_ok=True)
-    for p in folder.iterdir():
-        m = _DERIVED_FILE.match(p.name)
-        if m and int(m.group(1)) > latest:
-            p.unlink(missing_ok=True)
 
 
 @contextlib.contextmanager
