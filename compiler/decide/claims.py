@@ -38,6 +38,7 @@ from ..vocabulary import (
     REQUIRED_CLAIM_COLUMNS,
     format_number,
 )
+from . import arrays
 
 if TYPE_CHECKING:  # pandas only for the frame API: dqm decide reads claims as Arrow tables
     import pandas as pd
@@ -365,10 +366,10 @@ def _read_tolerant(data: bytes, keys: list[str], first_line: int) -> pa.Table:
                 v = fields[i] if i < len(fields) else ""
                 columns[k].append(v if v != "" else None)
     table = conform_table(
-        pa.table({k: pa.array(v, pa.string()) for k, v in columns.items()}), len(problems)
+        pa.table({k: arrays.text_array(v) for k, v in columns.items()}), len(problems)
     )
     if any(p is not None for p in problems):
-        table = table.append_column(ROW_PROBLEM, pa.array(problems, pa.string()))
+        table = table.append_column(ROW_PROBLEM, arrays.text_array(problems))
     return table
 
 

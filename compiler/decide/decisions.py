@@ -13,6 +13,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from ..vocabulary import DECISION_COLUMNS, NUMBER_COLUMNS
+from . import arrays
 from .encode import Coded, number_objects
 
 if TYPE_CHECKING:
@@ -106,12 +107,14 @@ def nullable_numbers(values: np.ndarray) -> pd.api.extensions.ExtensionArray | n
 
 def _whole(values: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     """Float values as (integers, missing) when every present one is whole (below 2**53)."""
-    present = ~np.isnan(values)
-    filled = np.where(present, values, 0.0)
-    if np.all(np.abs(filled) < 2**53):
+    missing = np.isnan(values)
+    if missing.all():  # e.g. no claim was rejected: reject_code
+        return np.zeros(len(values), dtype=np.int64), missing
+    filled = np.where(missing, 0.0, values) if missing.any() else values
+    if max(filled.max(), -filled.min()) < 2**53:
         ints = filled.astype(np.int64)
-        if np.array_equal(ints, filled):
-            return ints, ~present
+        if (ints == filled).all():
+            return ints, missing
     return None
 
 
@@ -120,8 +123,8 @@ def number_array(values: np.ndarray) -> pa.Array:
     present value is whole, else float64; NaN as null."""
     whole = _whole(np.asarray(values, dtype=float))
     if whole is not None:
-        return pa.array(whole[0], pa.int64(), mask=whole[1])
-    return pa.array(values, pa.float64(), from_pandas=True)
+        return arrays.int_array(whole[0], pa.int64(), whole[1])
+    return arrays.float_array(values)
 
 
 def _text_array(column: Any, n: int) -> pa.Array | pa.ChunkedArray:
@@ -135,8 +138,8 @@ def _text_array(column: Any, n: int) -> pa.Array | pa.ChunkedArray:
             if len(used) and used[0] < 0:
                 used, codes = used[1:], codes - 1
             categories = [categories[u] for u in used]
-        indices = pa.array(codes, pa.int32(), mask=codes < 0)
-        return pa.DictionaryArray.from_arrays(indices, pa.array(categories, pa.string()))
+        indices = arrays.int_array(codes, pa.int32(), codes < 0)
+        return pa.DictionaryArray.from_arrays(indices, arrays.text_array(categories))
     if isinstance(column, (pa.Array, pa.ChunkedArray)):
         return column  # in its chunks as read: Parquet pages follow them, as from a frame
     if column is None:
@@ -216,9 +219,9 @@ def quantity_cells(column: pd.Series | np.ndarray, formula_safe: bool = False) -
     is_text, numbers = _quantity_parts(column)
     shown = number_array(numbers).cast(pa.string())
     values = column if isinstance(column, np.ndarray) else column.to_numpy()
-    texts = pa.array(np.where(is_text, values, None), pa.string())
+    texts = arrays.text_array([v if t else None for v, t in zip(values, is_text, strict=True)])
     texts = _formula_safe_text(texts) if formula_safe else texts
-    return pc.if_else(pa.array(is_text), texts, shown)
+    return pc.if_else(arrays.bool_array(is_text), texts, shown)
 
 
 def _echoes_text(decisions: pd.DataFrame) -> bool:
@@ -394,6 +397,7 @@ def _json_values(column: pd.Series) -> list:
 # or carriage return before them. OWASP's advice, which spreadsheet makers follow: start such a
 # cell with a single quote, which Excel and LibreOffice show as text and do not display.
 _FORMULA_PATTERN = "^[=+@\t\r-]"
+_FORMULA_STARTS = b"=+@\t\r-"  # the same, as the first byte of the cell's UTF-8
 
 
 def formula_safe(column: pa.ChunkedArray) -> pa.ChunkedArray:
@@ -416,10 +420,8 @@ def _formula_safe_text(array: pa.Array) -> pa.Array:
     """A text array made formula-safe (the array itself when no cell needs it)."""
     if not (pa.types.is_string(array.type) or pa.types.is_large_string(array.type)):
         return array
-    risky = pc.match_substring_regex(array, _FORMULA_PATTERN)
-    if not pc.any(risky).as_py():
+    if not arrays.first_byte_in(array, _FORMULA_STARTS).any():  # most columns: none
         return array
-    quote = pa.scalar("'", array.type)
-    return pc.if_else(
-        risky, pc.binary_join_element_wise(quote, array, pa.scalar("", array.type)), array
-    )
+    risky = pc.match_substring_regex(array, _FORMULA_PATTERN)
+    quote, empty = (arrays.text_scalar(t).cast(array.type) for t in ("'", ""))
+    return pc.if_else(risky, pc.binary_join_element_wise(quote, array, empty), array)

@@ -13,6 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .. import names
+from . import arrays
 from .model import ListEntry
 
 _TRIM = " \t\r\n\v\f"  # what is trimmed around each `;`-separated drug
@@ -96,10 +97,11 @@ class DrugTexts:
             return np.array([*codes, -1], dtype=np.int64), list(seen)
         counts = np.bincount(parent[keep], minlength=len(self.texts))
         offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
-        lists = pa.ListArray.from_arrays(pa.array(offsets), flat.filter(pa.array(keep)))
-        encoded = pc.binary_join(lists, "; ").dictionary_encode()
-        codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
-        return np.append(codes, -1), encoded.dictionary.to_pylist()
+        lists = pa.ListArray.from_arrays(
+            arrays.int_array(offsets, pa.int32()), flat.filter(arrays.bool_array(keep))
+        )
+        encoded = pc.binary_join(lists, arrays.text_scalar("; ")).dictionary_encode()
+        return np.append(arrays.ints(encoded.indices), -1), encoded.dictionary.to_pylist()
 
     def _items(self) -> tuple[np.ndarray, np.ndarray, list[str], pa.Array | list[str]]:
         """(text of each drug, drug code, distinct drugs, each drug's text) over all texts."""
@@ -114,11 +116,11 @@ class DrugTexts:
                 codes = np.array([seen.setdefault(f, len(seen)) for f in flat], dtype=np.int64)
                 self._split = (np.array(parent, dtype=np.int64), codes, list(seen), flat)
             else:
-                parts = pc.split_pattern(pa.array(self.texts, pa.string()), ";")
+                parts = pc.split_pattern(arrays.text_array(self.texts), ";")
                 flat = pc.utf8_trim(pc.list_flatten(parts), _TRIM)
-                parent = pc.list_parent_indices(parts).to_numpy()
+                parent = arrays.ints(pc.list_parent_indices(parts))
                 encoded = flat.dictionary_encode()
-                codes = encoded.indices.to_numpy(zero_copy_only=False)
+                codes = arrays.ints(encoded.indices)
                 self._split = (parent, codes, encoded.dictionary.to_pylist(), flat)
         return self._split
 

@@ -16,6 +16,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from . import arrays
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -146,8 +148,7 @@ def _arrow_codes(array: pa.Array | pa.ChunkedArray, n: int) -> tuple[np.ndarray,
         if pa.types.is_null(array.type):
             return np.full(len(array), -1, dtype=np.int64), []
         array = array.dictionary_encode()
-    codes = array.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
-    return codes, array.dictionary.to_pylist()
+    return arrays.ints(array.indices), array.dictionary.to_pylist()
 
 
 def _numeric(series: Column) -> bool:
@@ -249,7 +250,7 @@ def claim_ids(series: Column, n: int) -> pd.Series | pa.ChunkedArray | list:
             series = series.cast(pa.string())
         if not series.null_count:
             return series
-        return pc.coalesce(series, pa.array(np.arange(1, n + 1)).cast(pa.string()))
+        return pc.coalesce(series, arrays.int_array(np.arange(1, n + 1)).cast(pa.string()))
     if series is not None:
         series = series.reset_index(drop=True)
         if not series.isna().any():

@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..vocabulary import CLAIM_COLUMNS
+from . import arrays
 from .claims import (
     BOM,
     SNIFF,
@@ -181,7 +182,7 @@ def table_claim_ids(claims: pa.Table, before: int) -> pa.Table:
     ids = claims["claim_id"]
     if not ids.null_count:
         return claims
-    numbers = pa.array(np.arange(before + 1, before + len(claims) + 1)).cast(pa.string())
+    numbers = arrays.int_array(np.arange(before + 1, before + len(claims) + 1)).cast(pa.string())
     filled = pc.coalesce(ids.cast(pa.string()), numbers)
     return claims.set_column(claims.column_names.index("claim_id"), "claim_id", filled)
 
@@ -220,7 +221,8 @@ def text_table(
             raise ClaimsFileError(
                 f"{file}: column {key} holds {column.type}, not text or numbers."
             ) from None
-        table[key] = pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text)
+        empty, none = arrays.text_scalar(""), arrays.text_scalar(None)
+        table[key] = pc.if_else(pc.equal(text, empty), none, text)
     table = pa.table(table) if table else pa.table({})
     return conform_table(table, n) if conformed else table
 

@@ -1,0 +1,114 @@
+"""numpy arrays and Python lists to Arrow arrays and back, through Arrow's buffers.
+
+pyarrow imports pandas (~0.4 s) the first time it converts Python or numpy values (`pa.array`,
+`pa.scalar`, a Python value handed to a compute function) or converts to numpy (`to_numpy`),
+when pandas is installed, to check whether the values are pandas'. `dqm decide` never has pandas
+values, so the engine's hot paths build and read Arrow arrays from their buffers instead, and
+the command starts without pandas.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+
+_INTS = {
+    pa.int8(): np.int8,
+    pa.int16(): np.int16,
+    pa.int32(): np.int32,
+    pa.int64(): np.int64,
+    pa.uint8(): np.uint8,
+    pa.uint16(): np.uint16,
+    pa.uint32(): np.uint32,
+    pa.uint64(): np.uint64,
+}
+
+
+def ints(array: pa.Array | pa.ChunkedArray, missing: int = -1) -> np.ndarray:
+    """An Arrow integer array as int64 numbers, a null as `missing`."""
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    n, offset = len(array), array.offset
+    validity, data = array.buffers()[:2]
+    if data is None or n == 0:
+        return np.zeros(n, dtype=np.int64)
+    values = np.frombuffer(data, dtype=_INTS[array.type], count=offset + n)[offset:]
+    values = values.astype(np.int64)
+    if array.null_count:
+        values[~_bits(validity, offset, n)] = missing
+    return values
+
+
+def _bits(buffer: pa.Buffer, offset: int, n: int) -> np.ndarray:
+    """A bitmap (Arrow's validity or booleans, least significant bit first) as bools."""
+    packed = np.frombuffer(buffer, dtype=np.uint8)
+    return np.unpackbits(packed, count=offset + n, bitorder="little")[offset:].astype(bool)
+
+
+def _bitmap(values: np.ndarray) -> pa.Buffer:
+    return pa.py_buffer(np.packbits(np.asarray(values, dtype=bool), bitorder="little"))
+
+
+def int_array(
+    values: np.ndarray, type: pa.DataType | None = None, missing: np.ndarray | None = None
+) -> pa.Array:
+    """Numbers as an Arrow integer array of `type` (by default int64), null where `missing`."""
+    type = type or pa.int64()
+    data = np.ascontiguousarray(values, dtype=_INTS[type])
+    validity, nulls = None, 0
+    if missing is not None and (nulls := int(np.count_nonzero(missing))):
+        validity = _bitmap(~missing)
+    return pa.Array.from_buffers(type, len(data), [validity, pa.py_buffer(data)], nulls)
+
+
+def float_array(values: np.ndarray) -> pa.Array:
+    """Floats as an Arrow double array, NaN as null."""
+    data = np.ascontiguousarray(values, dtype=np.float64)
+    missing = np.isnan(data)
+    nulls = int(np.count_nonzero(missing))
+    validity = _bitmap(~missing) if nulls else None
+    return pa.Array.from_buffers(pa.float64(), len(data), [validity, pa.py_buffer(data)], nulls)
+
+
+def bool_array(values: np.ndarray) -> pa.Array:
+    return pa.Array.from_buffers(pa.bool_(), len(values), [None, _bitmap(values)], 0)
+
+
+def text_array(texts: list[str | None]) -> pa.Array:
+    """Python texts (None: null) as an Arrow string array."""
+    encoded = [b"" if t is None else t.encode() for t in texts]
+    offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
+    np.cumsum([len(b) for b in encoded], out=offsets[1:])
+    kind, width = (pa.string(), np.int32) if offsets[-1] < 2**31 else (pa.large_string(), None)
+    missing = np.array([t is None for t in texts], dtype=bool)
+    nulls = int(np.count_nonzero(missing))
+    buffers = [
+        _bitmap(~missing) if nulls else None,
+        pa.py_buffer(offsets.astype(width or np.int64)),
+        pa.py_buffer(b"".join(encoded)),
+    ]
+    return pa.Array.from_buffers(kind, len(texts), buffers, nulls)
+
+
+def text_scalar(text: str | None) -> pa.Scalar:
+    """One text (None: null) as an Arrow string scalar, for compute functions."""
+    return text_array([text])[0]
+
+
+def first_byte_in(array: pa.Array, starts: bytes) -> np.ndarray:
+    """Per text of a string array: whether its first byte is one of `starts` (false for a null or
+    an empty text), read from the array's offsets and data without a copy."""
+    n, offset = len(array), array.offset
+    validity, offsets, data = array.buffers()[:3]
+    if n == 0 or data is None:
+        return np.zeros(n, dtype=bool)
+    width = np.int64 if pa.types.is_large_string(array.type) else np.int32
+    bounds = np.frombuffer(offsets, dtype=width, count=offset + n + 1)[offset:]
+    begin, nonempty = bounds[:-1], bounds[1:] > bounds[:-1]
+    lookup = np.zeros(256, dtype=bool)
+    lookup[list(starts)] = True
+    found = np.zeros(n, dtype=bool)
+    found[nonempty] = lookup[np.frombuffer(data, dtype=np.uint8)[begin[nonempty]]]
+    if array.null_count:
+        found &= _bits(validity, offset, n)
+    return found
