@@ -8,9 +8,14 @@ chosen by hand. `dqm conformance` writes them; `--check` says whether the files 
 
 from __future__ import annotations
 
+import bisect
 import csv
+import hashlib
 import io
+import json
 import os
+import unicodedata
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,12 +23,19 @@ import orjson
 
 from . import codes, names
 from .atomic import make_folder, replace_file
-from .decide.claims import quantity_number, quantity_problem, read_claims_csv, service_date
+from .decide.claims import (
+    ROW_PROBLEM,
+    ClaimsFileError,
+    quantity_number,
+    quantity_problem,
+    read_claims_csv,
+    service_date,
+)
 from .decide.decisions import write_decisions
-from .decide.encode import MISSING, UNKNOWN, channel_code
+from .decide.encode import MISSING, UNKNOWN, channel_code, claim_ids
 from .decide.versions import Versions
-from .ruleset.build import content_sha256
 from .errors import ConformanceError
+from .ruleset.build import content_sha256
 from .ruleset.sealing import canonical_bytes, seal
 from .ruleset.store import Store
 from .vocabulary import CHANNELS, CLAIM_COLUMNS, DECISION_COLUMNS, json_number
@@ -53,6 +65,10 @@ QUANTITY_TEXTS = [
     "60", " 60 ", "\t60\t", "60.0", "2.5", "0.5", "1000000", "1000000.0", "1000000.5", "0",
     "0.0", "-5", "+5", "1e3", "1,000", "1_000", ".5", "5.", "６０", "٦٠", "abc", "", "   ",
     "60 tablets", "0x10", "NaN", "inf",
+    # Whole from 2**53 up: the double's exact value, an integer (never 1e+20); from about 1.8e308
+    # a double overflows (infinite: over the range, and null in JSON, which has no infinity).
+    "9007199254740993", "100000000000000000000", "1" + "0" * 25, "12345678901234567.5",
+    "0.0000001", "9" * 400,
 ]  # fmt: skip
 DATE_TEXTS = [
     "2024-06-01", "20240601", " 2024-06-01 ", "2024-02-29", "2023-02-29", "2024-13-01",
@@ -64,7 +80,49 @@ CHANNEL_TEXTS = [
     "HOME__DELIVERY", "home - delivery", "_home_delivery_", "homedelivery", "mail",
     "home delivery\u00a0", "", "  ", "-_-",
 ]  # fmt: skip
-PRODUCT_ID_TEXTS = ["imatinib-400mg-tab", " IMATINIB-400MG-TAB ", "Imatinib-400MG-Tab\u3000"]
+# An empty key (only whitespace) is a product_id not given.
+PRODUCT_ID_TEXTS = [
+    "imatinib-400mg-tab",
+    " IMATINIB-400MG-TAB ",
+    "Imatinib-400MG-Tab\u3000",
+    "  ",
+    "\t\u3000",
+]
+# Claims CSV files as bytes arrive (UTF-8 text here): which lines are claims (a blank one is
+# skipped and takes no position), how headers match, and which files are refused (claims null).
+CLAIMS_CSV = [
+    ("a plain file", "claim_id,product_id,channel,quantity\nA,x,retail,60\nB,y,home_delivery,2.5\n"),
+    ("blank lines are skipped and take no position",
+     "product_id,channel,quantity\n\nx,retail,1\n   \nx,retail,2\n\"\"\nx,retail,3\n\" \"\n"
+     "\t\nx,retail,4\n\n"),
+    ("a line of commas is a claim", "product_id,channel,quantity\nx,retail,1\n,\n,,\n\"\",\"\"\nx,retail,2"),
+    ("a cell of spaces is text, an empty cell missing",
+     "claim_id,product_id,channel,quantity,date_of_service\n  ,x, ,  ,\n\"\",x,retail,1,\"\"\n"),
+    ("byte-order mark, CRLF, no final line break",
+     "\ufeffProduct ID,Channel,QUANTITY\r\nx,retail,1\r\n\r\ny,retail,2"),
+    ("header names folded; other columns ignored",
+     " Claim ID ,PRODUCT__ID,home,Channel,Quantity,Date-of-Service,Concomitant Drugs,"
+     "attested criteria,Notes,notes\n"
+     "c1,x,h,Retail,1,2024-06-01,rifampin; aspirin,a;b,n1,n2\n"),
+    ("quoted cells hold commas, quotes and line breaks",
+     'product_id,channel,quantity,concomitant_drugs\nx,retail,1,"a, b; ""c""\nd"\n'),
+    ("fewer fields: the rest missing; more: invalid, the first read",
+     "claim_id,product_id,channel,quantity\nA,x\nB,x,retail,1,extra\nx\n"),
+    ("a code instead of product_id", "ndc,channel,quantity\n47335-475-83,retail,1\n"),
+    ("only a header: no claims", "product_id,channel,quantity\n"),
+    ("only a header and blank lines: no claims", "product_id,channel,quantity\n\n  \n"),
+    ("refused: two columns fold to product_id", "product_id,Product ID,channel,quantity\nx,x,retail,1\n"),
+    ("refused: two columns fold to channel", "product_id,channel,quantity,CHANNEL\nx,retail,1,retail\n"),
+    ("refused: no channel column", "product_id,quantity\nx,1\n"),
+    ("refused: no quantity column", "product_id,channel\nx,retail\n"),
+    ("refused: no product_id, ndc or rxcui column", "claim_id,channel,quantity\nA,retail,1\n"),
+    ("refused: columns separated by semicolons", "product_id;channel;quantity\nx;retail;1\n"),
+    ("refused: a blank first line (the header is the first line)",
+     "\nproduct_id,channel,quantity\nx,retail,1\n"),
+    ("refused: begins with PK (a spreadsheet)", "PKG,product_id,channel,quantity\n1,x,retail,1\n"),
+    ("refused: empty", ""),
+    ("refused: only blank lines", "\n \n"),
+]  # fmt: skip
 
 
 def normalisation() -> dict[str, Any]:
@@ -87,12 +145,103 @@ def normalisation() -> dict[str, Any]:
         ],
         "channel": [{"text": t, "channel": _channel(t)} for t in CHANNEL_TEXTS],
         "product_id": [{"text": t, "key": t.strip().casefold()} for t in PRODUCT_ID_TEXTS],
+        "claims_csv": [{"name": n, "csv": t, "claims": claims_read(t)} for n, t in CLAIMS_CSV],
     }
+
+
+def claims_read(text: str) -> list[dict[str, Any]] | None:
+    """The claims a claims CSV holds, as `dqm decide` reads them: each claim's fields as text (a
+    field not given is absent), its claim_id defaulted to its position, and `more_fields: true`
+    on a row with more fields than the header (the claim is invalid); None: the file is refused."""
+    try:
+        frame = read_claims_csv(text.encode())
+    except ClaimsFileError:
+        return None
+    ids = list(claim_ids(frame["claim_id"], len(frame)))
+    problems = frame[ROW_PROBLEM] if ROW_PROBLEM in frame.columns else None
+    claims = []
+    for i, row in enumerate(frame[CLAIM_COLUMNS].astype(object).itertuples(index=False)):
+        claim = {c: v for c, v in zip(CLAIM_COLUMNS, row, strict=True) if isinstance(v, str)}
+        claim["claim_id"] = ids[i]
+        if problems is not None and isinstance(problems.iloc[i], str):
+            claim["more_fields"] = True
+        claims.append({c: claim[c] for c in [*CLAIM_COLUMNS, "more_fields"] if c in claim})
+    return claims
 
 
 def _channel(text: str) -> str | None:
     code = channel_code(text)
     return None if code == MISSING else "unknown" if code == UNKNOWN else CHANNELS[code]
+
+
+# -- drug words, code point by code point -------------------------------------------------------
+
+HANGUL = (0xAC00, 0xD7A3)  # syllables: NFKD splits each into its jamo, by arithmetic
+
+
+def drug_word_table() -> dict[str, Any]:
+    """What each code point becomes in the drug-words steps (docs/consumers.md §6), for every
+    code point: the steps act on each character alone (NFKD reorders only marks, which all go),
+    so a text's words are its characters' results joined and split on spaces. Each entry is
+    `<first>[..<last>] <kind>`: keep (itself), drop (nothing), break (a space), hangul (its
+    jamo), or `map` and the code points it becomes (0020: a break). Made by names.normalize
+    itself, on the character between two letters; checked against every drug text here."""
+    entries: list[list] = []
+    for cp in range(0x110000):
+        ch = chr(cp)
+        if HANGUL[0] <= cp <= HANGUL[1]:
+            kind = "hangul"
+        elif unicodedata.category(ch) in ("Cn", "Co", "Cs"):
+            kind = "break"  # unassigned, private use, surrogate: not a letter, number or mark
+        else:
+            out = names.normalize(f"a{ch}a")[1:-1]
+            kind = (
+                "drop" if out == "" else "break" if out == " " else "keep" if out == ch
+                else "map " + " ".join(f"{ord(c):04X}" for c in out)
+            )  # fmt: skip
+        if entries and entries[-1][2] == kind and not kind.startswith("map"):
+            entries[-1][1] = cp
+        else:
+            entries.append([cp, cp, kind])
+    table = {
+        "unicode_version": unicodedata.unidata_version,
+        "entries": [
+            (f"{a:04X}" if a == b else f"{a:04X}..{b:04X}") + f" {kind}" for a, b, kind in entries
+        ],
+    }
+    words = table_words(table)
+    for text in DRUG_TEXTS:
+        if words(text) != names.normalize(text):
+            raise ConformanceError(f"The drug-word table gives other words for {text!r}.")
+    return table
+
+
+def table_words(table: dict[str, Any]) -> Callable[[str], str]:
+    """A text's drug words by the table alone, as a consumer finds them (§6)."""
+    spans = []
+    for entry in table["entries"]:
+        span, kind = entry.split(" ", 1)
+        first, _, last = span.partition("..")
+        spans.append((int(first, 16), kind))
+    starts = [first for first, _ in spans]
+
+    def becomes(ch: str) -> str:
+        cp = ord(ch)
+        kind = spans[bisect.bisect_right(starts, cp) - 1][1]
+        if kind == "hangul":  # L, V and (unless none) T jamo, by the syllable's index
+            s = cp - HANGUL[0]
+            jamo = [0x1100 + s // 588, 0x1161 + s % 588 // 28] + (
+                [0x11A7 + s % 28] if s % 28 else []
+            )
+            return "".join(map(chr, jamo))
+        if kind.startswith("map "):
+            return "".join(chr(int(h, 16)) for h in kind.split()[1:])
+        return {"keep": ch, "drop": "", "break": " "}[kind]
+
+    def words(text: str) -> str:
+        return " ".join(w for w in "".join(map(becomes, text)).split(" ") if w)
+
+    return words
 
 
 # -- hashes -------------------------------------------------------------------------------------
@@ -128,11 +277,16 @@ def hashes(stores: list[Store], out: Path) -> dict[str, Any]:
         body = dict(doc)
         body["content_sha256"] = content_sha256(body)
         sealed = seal(body)
+        content = _content_form(body)
+        if hashlib.sha256(content.encode()).hexdigest() != body["content_sha256"]:
+            raise ConformanceError(f"The content form of {name} is not what content_sha256 hashes.")
         documents.append(
             {
                 "name": name,
                 "document": sealed,
-                "canonical": canonical_bytes(body).decode(),
+                "canonical": canonical_bytes(body).decode(),  # without sha256: what it hashes
+                "stored": canonical_bytes(sealed).decode(),  # the file: with sha256
+                "content": content,  # what content_sha256 hashes
                 "sha256": sealed["sha256"],
                 "content_sha256": body["content_sha256"],
             }
@@ -150,6 +304,27 @@ def hashes(stores: list[Store], out: Path) -> dict[str, Any]:
                     }
                 )
     return {"documents": documents, "files": files}
+
+
+def _content_form(doc: dict[str, Any]) -> str:
+    """The compact canonical JSON content_sha256 is the hash of (docs/consumers.md §2), for the
+    worked examples (checked against content_sha256 itself)."""
+    rules = {
+        k: doc[k] for k in ("ruleset_id", "title", "owner", "policies", "criteria", "drug_lists")
+    }
+    rules["policies"] = [
+        {
+            **pol,
+            "products": [
+                {k: v for k, v in p.items() if k != "codes" or v} for p in pol["products"]
+            ],
+        }
+        for pol in doc["policies"]
+    ]
+    reviews = [h["review_date"] for pol in doc["policies"] for h in pol["history"]]
+    if "effective_date" in doc and doc["effective_date"] != max(reviews, default=None):
+        rules["effective_date"] = doc["effective_date"]
+    return json.dumps(rules, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
 # -- decisions ----------------------------------------------------------------------------------
@@ -173,7 +348,8 @@ def decisions(
         )
         sink = io.BytesIO()
         write_decisions(decided, sink, "jsonl")  # what `dqm decide --format jsonl` writes
-        rows = [orjson.loads(line) for line in sink.getvalue().splitlines()]
+        # The standard library's reader: an integer of any size stays one (60, 10**20).
+        rows = [json.loads(line) for line in sink.getvalue().splitlines()]
         decided_cases.append({**case, "version": version, "decisions": rows})
     return {
         "ruleset_id": ruleset_id,
@@ -219,6 +395,7 @@ def vectors(exports: list[str | Path], out: str | Path) -> dict[str, bytes]:
         store.require_folder()
     files = {
         "normalisation.json": _dump(normalisation()),
+        "drug-words.json": _dump(drug_word_table()),
         "hashes.json": _dump(hashes(stores, out)),
     }
     for store in stores:
@@ -231,7 +408,19 @@ def vectors(exports: list[str | Path], out: str | Path) -> dict[str, bytes]:
 
 
 def _dump(data: Any) -> bytes:
-    return orjson.dumps(data, option=orjson.OPT_INDENT_2) + b"\n"
+    return orjson.dumps(_big_ints(data), option=orjson.OPT_INDENT_2) + b"\n"
+
+
+def _big_ints(data: Any) -> Any:
+    """Integers beyond 64 bits (a claim's quantity 10**20) as their digits: orjson writes no
+    larger ones."""
+    if isinstance(data, dict):
+        return {k: _big_ints(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_big_ints(v) for v in data]
+    if isinstance(data, int) and not -(2**63) <= data < 2**64:
+        return orjson.Fragment(str(data).encode())
+    return data
 
 
 def write(exports: list[str | Path], out: str | Path) -> list[Path]:
@@ -257,7 +446,7 @@ def check(exports: list[str | Path], out: str | Path) -> str | None:
             return f"{path} is missing"
         old = path.read_bytes()
         if old != data:
-            where = _first_difference(orjson.loads(old), orjson.loads(data), "")
+            where = _first_difference(json.loads(old), json.loads(data), "")
             return f"{path} is stale: {where or 'its formatting differs'}"
     return None
 

@@ -26,6 +26,7 @@ def cases_for(store: Store, ruleset_id: str) -> list[dict[str, Any]]:
     for v, doc in versions.items():
         out += [{**c, "version": v} for c in version_cases(doc)]
     out += dated_cases(versions)
+    out += claim_text_cases(versions[max(versions)])
     out += [{**c, "version": c.get("version")} for c in EXTRAS.get(ruleset_id, [])]
     return out
 
@@ -148,6 +149,33 @@ def _first_code(product: dict[str, Any]) -> Claim:
 def _given(claim: Claim) -> bool:
     """A claim names its product somehow, or is meant not to (an empty product_id)."""
     return any(k in claim for k in ("product_id", "ndc", "rxcui"))
+
+
+def claim_text_cases(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    """Claims by the latest version (no date) whose texts are at the edges of §3 and §7: a
+    product_id of only whitespace is not given (a code names the product; the decision echoes
+    that product's id, or null), and whole quantities from 2**53 up are written as integers."""
+    products = [p for pol in doc["policies"] for p in pol["products"]]
+    coded = next((p for p in products if p.get("codes")), None)
+    pid = products[0]["product_id"]
+    blank = [
+        {"product_id": "  ", "channel": "retail", "quantity": "1"},
+        {"product_id": "\t\u3000", "ndc": "00000-0000-00", "channel": "retail", "quantity": "1"},
+    ]
+    if coded is not None:
+        code = coded["codes"][0]
+        blank.append({"product_id": "   ", code["code_system"]: code["code"], "channel": "retail",
+                      "quantity": "1"})  # fmt: skip
+    quantities = ["9007199254740993", "100000000000000000000", "1" + "0" * 25,
+                  "12345678901234567.5", "9" * 400]  # fmt: skip
+    return [
+        {"name": "product_id of only whitespace: not given", "version": None, "claims": blank},
+        {
+            "name": "whole quantities from 2**53 up: exact integers",
+            "version": None,
+            "claims": [{"product_id": pid, "channel": "retail", "quantity": q} for q in quantities],
+        },
+    ]
 
 
 def dated_cases(versions: dict[int, dict[str, Any]]) -> list[dict[str, Any]]:

@@ -61,7 +61,7 @@ def test_format_number_writes_whole_numbers_without_a_decimal_point(x, people, p
         (np.float64(2.0**70), 2**70),
         (2.0**53 + 0.0, 9007199254740992),
         (1e15 + 0.5, 1e15 + 0.5),
-        # JSON holds no infinity (a claims quantity of 310 digits reads as one).
+        # JSON holds no infinity (a claims quantity of 400 digits reads as one).
         (math.inf, None),
         (-math.inf, None),
     ],

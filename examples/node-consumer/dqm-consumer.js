@@ -3,7 +3,7 @@
 // written from docs/consumers.md alone. Section numbers (§) refer to that guide.
 //
 //   node dqm-consumer.js verify VERSION.json [INDEX.json]
-//   node dqm-consumer.js decide --exports DIR --ruleset ID [--version N] CLAIMS.csv|CLAIMS.jsonl
+//   node dqm-consumer.js decide --exports DIR --ruleset ID [--version N] [--drug-words TABLE.json] CLAIMS.csv|CLAIMS.jsonl
 //   node dqm-consumer.js conformance CONFORMANCE_DIR
 "use strict";
 
@@ -27,11 +27,46 @@ for (let cp = 0xab70; cp <= 0xabbf; cp++) FOLD.set(String.fromCodePoint(cp), Str
 const fold = (s) => Array.from(s.toLowerCase(), (c) => FOLD.get(c) ?? c).join("");
 
 // -- §6 drug words ---------------------------------------------------------------------------
+// By the table of what each code point becomes (conformance/drug-words.json), not by the
+// runtime's own Unicode, whose version is not dqm's.
+let wordTable = null;
+function loadWordTable(file) {
+  const table = JSON.parse(fs.readFileSync(file, "utf8"));
+  const starts = [], kinds = [];
+  let next = 0;
+  for (const entry of table.entries) {
+    const [span, kind, ...rest] = entry.split(" ");
+    const [first, last = first] = span.split("..").map((h) => parseInt(h, 16));
+    if (first !== next) throw new Error(`${file}: ${entry} does not follow ${next.toString(16)}`);
+    const mapped = kind === "map" ? String.fromCodePoint(...rest.map((h) => parseInt(h, 16))) : null;
+    starts.push(first);
+    kinds.push(mapped ?? kind);
+    next = last + 1;
+  }
+  if (next !== 0x110000) throw new Error(`${file} stops at ${next.toString(16)}`);
+  wordTable = { starts, kinds, cache: new Map() };
+}
+function becomes(ch) {
+  const t = wordTable ?? (loadWordTable(path.join(__dirname, "..", "..", "conformance", "drug-words.json")), wordTable);
+  let out = t.cache.get(ch);
+  if (out !== undefined) return out;
+  const cp = ch.codePointAt(0);
+  let lo = 0, hi = t.starts.length - 1;
+  while (lo < hi) { const mid = (lo + hi + 1) >> 1; if (t.starts[mid] <= cp) lo = mid; else hi = mid - 1; }
+  const kind = t.kinds[lo];
+  if (kind === "keep") out = ch;
+  else if (kind === "drop") out = "";
+  else if (kind === "break") out = " ";
+  else if (kind === "hangul") {
+    const s = cp - 0xac00;
+    out = String.fromCodePoint(0x1100 + Math.floor(s / 588), 0x1161 + Math.floor((s % 588) / 28), ...(s % 28 ? [0x11a7 + (s % 28)] : []));
+  } else out = kind; // map: what it becomes
+  t.cache.set(ch, out);
+  return out;
+}
 function words(text) {
-  let s = text.replace(/[\p{Cf}'\u2019\u02bc]/gu, "");
-  s = s.replace(/[^\p{L}\p{M}\p{N}]/gu, " ");
-  s = fold(s.normalize("NFKD")).normalize("NFKD");
-  s = s.replace(/[\p{M}'\u2019\u02bc]/gu, "").replace(/[^\p{L}\p{N}]/gu, " ");
+  let s = "";
+  for (const ch of text) s += becomes(ch);
   return s.split(" ").filter(Boolean).join(" ");
 }
 const hasWords = (drugWords, entryWords) =>
@@ -65,8 +100,10 @@ function readChannel(text) {
 }
 function readQuantity(text) {
   const m = /^[ \t]*([0-9]+(?:\.[0-9]+)?)[ \t]*$/.exec(text);
-  return m ? Number(m[1]) : null;
+  return m ? Number(m[1]) : null; // Infinity from about 1.8e308: over the range
 }
+// §7: JSON has no infinity: a quantity too large for a double is null there.
+const jsonNumber = (x) => (Number.isFinite(x) ? x : null);
 const quantityInRange = (q) => q !== null && q > 0 && q <= 1000000;
 function readDate(text) {
   const t = trim(text);
@@ -79,6 +116,7 @@ function readDate(text) {
   return `${m[1]}-${m[2]}-${m[3]}`;
 }
 const given = (v) => v !== undefined && v !== null && v !== "";
+const productKey = (text) => (given(text) ? fold(trim(text)) : ""); // "": not given (§3)
 const listItems = (text) => (given(text) ? text.split(";").map(trim).filter(Boolean) : []);
 const drugItems = (text) => (given(text) ? text.split(";").map((d) => d.replace(/^[\t-\r ]+|[\t-\r ]+$/g, "")) : []);
 
@@ -177,10 +215,8 @@ class Version {
   // The claim's product: a product, "unknown", or an invalid reason (§5 Product).
   product(claim) {
     const named = [];
-    if (given(claim.product_id)) {
-      const key = fold(trim(claim.product_id));
-      if (key !== "") named.push(this.byId.get(key) ?? "unknown");
-    }
+    const key = productKey(claim.product_id);
+    if (key !== "") named.push(this.byId.get(key) ?? "unknown");
     for (const [system, read] of [["ndc", readNdc], ["rxcui", readRxcui]]) {
       if (!given(claim[system]) || trim(claim[system]) === "") continue;
       const code = read(claim[system]);
@@ -211,11 +247,12 @@ class Version {
 
     const out = {
       claim_id: claim.claim_id,
-      product_id: given(claim.product_id) ? claim.product_id : known ? known.product_id : null,
+      // §7: as given when it gives one (a key, §3); else the product its codes name; else null.
+      product_id: productKey(claim.product_id) !== "" ? claim.product_id : known ? known.product_id : null,
       policy_id: known && !outOfEffect ? known.policy_id : null,
       channel: channel === "unknown" ? claim.channel : channel,
       // §7: the number; the text as given where it is not one; null when missing (§3).
-      quantity: quantity ?? (given(claim.quantity) && trim(claim.quantity) !== "" ? claim.quantity : null),
+      quantity: quantity !== null ? jsonNumber(quantity) : given(claim.quantity) && trim(claim.quantity) !== "" ? claim.quantity : null,
       date_of_service: !given(claim.date_of_service) ? null : date ?? claim.date_of_service,
       decision: null,
       approved_quantity: null,
@@ -323,19 +360,51 @@ function parseCsv(text) {
     } else field += ch;
   }
   if (field !== "" || row.length) { row.push(field); rows.push(row); }
-  return rows.filter((r) => !(r.length === 1 && r[0] === ""));
+  // §3: a record of one field that is empty or only W (a blank line, `""`, spaces) is no claim.
+  return rows.filter((r) => !(r.length === 1 && trim(r[0]) === ""));
 }
 const headerKey = (h) => channelKey(h);
 const RAGGED = Symbol("more fields than the header");
-function readClaims(file) {
-  const text = fs.readFileSync(file, "utf8").replace(/^\ufeff/, "");
-  if (!file.endsWith(".csv")) return text.split("\n").filter((l) => l.trim()).map((l) => JSON.parse(l));
-  const [header, ...rows] = parseCsv(text);
-  const keys = header.map(headerKey);
-  return rows.map((r) => {
-    const claim = Object.fromEntries(keys.map((k, j) => [k, r[j] === "" ? undefined : r[j]]));
+const CLAIM_FIELDS = ["claim_id", "product_id", "ndc", "rxcui", "channel", "quantity",
+  "date_of_service", "concomitant_drugs", "attested_criteria"];
+class Refused extends Error {}
+// §3: the claims a claims CSV's bytes hold, each with its fields as text (a field not given is
+// absent) and its claim_id defaulted; throws Refused for a file that is not a claims file.
+function readClaimsCsv(bytes) {
+  if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) bytes = bytes.subarray(3);
+  if (!bytes.length || bytes.every((b) => b === 0x20 || (b >= 0x09 && b <= 0x0d))) throw new Refused("empty");
+  if (bytes.subarray(0, 2).toString("latin1") === "PK" || bytes.subarray(0, 4).equals(Buffer.from([0xd0, 0xcf, 0x11, 0xe0]))) throw new Refused("a spreadsheet");
+  if (bytes.subarray(0, 65536).includes(0)) throw new Refused("NUL bytes");
+  let text;
+  try { text = new TextDecoder("utf-8", { fatal: true }).decode(bytes); }
+  catch { throw new Refused("not UTF-8"); }
+  const end = text.indexOf("\n");
+  const headerLine = (end < 0 ? text : text.slice(0, end)).replace(/\r$/, "");
+  const keys = (parseCsv(headerLine)[0] ?? []).map(headerKey);
+  const missing = ["channel", "quantity"].filter((k) => !keys.includes(k));
+  if (!["product_id", "ndc", "rxcui"].some((k) => keys.includes(k))) missing.push("product_id, ndc or rxcui");
+  if (missing.length) throw new Refused(`no ${missing.join(", ")} column`);
+  const twice = CLAIM_FIELDS.find((k) => keys.indexOf(k) !== keys.lastIndexOf(k));
+  if (twice) throw new Refused(`two ${twice} columns`);
+  const rows = end < 0 ? [] : parseCsv(text.slice(end + 1));
+  return rows.map((r, i) => {
+    const claim = {};
+    keys.forEach((k, j) => { if (CLAIM_FIELDS.includes(k) && given(r[j])) claim[k] = r[j]; });
+    if (!given(claim.claim_id)) claim.claim_id = String(i + 1);
     return r.length > keys.length ? { ...claim, [RAGGED]: true } : claim; // §3: invalid
   });
+}
+function readClaims(file) {
+  if (file.endsWith(".csv")) return readClaimsCsv(fs.readFileSync(file));
+  const text = fs.readFileSync(file, "utf8");
+  return text.split("\n").filter((l) => l.trim()).map((l) => JSON.parse(l));
+}
+
+// §7: a decision as JSON: whole numbers as integers however large (the double's exact value,
+// never 1e+21), none as null.
+function decisionJson(d) {
+  const value = (v) => (typeof v === "number" && Number.isInteger(v) && Math.abs(v) >= 2 ** 53 ? BigInt(v).toString() : JSON.stringify(v ?? null));
+  return `{${Object.entries(d).map(([k, v]) => `${JSON.stringify(k)}:${value(v)}`).join(",")}}`;
 }
 
 // -- §8 conformance ----------------------------------------------------------------------------
@@ -348,23 +417,45 @@ function conformance(dir) {
       failures.push(`${what}: got ${JSON.stringify(got)}, expected ${JSON.stringify(want)}`);
     }
   };
+  loadWordTable(path.join(dir, "drug-words.json"));
   const norm = JSON.parse(fs.readFileSync(path.join(dir, "normalisation.json"), "utf8"));
   for (const c of norm.drug_words) expect(`words ${JSON.stringify(c.text)}`, words(c.text), c.words);
   for (const c of norm.ndc) expect(`ndc ${JSON.stringify(c.text)}`, readNdc(c.text), c.ndc);
   for (const c of norm.rxcui) expect(`rxcui ${JSON.stringify(c.text)}`, readRxcui(c.text), c.rxcui);
   for (const c of norm.quantity) {
     const q = given(c.text) ? readQuantity(c.text) : null;
-    expect(`quantity ${JSON.stringify(c.text)}`, q, c.quantity);
+    expect(`quantity ${JSON.stringify(c.text)}`, q === null ? null : jsonNumber(q), c.quantity);
     expect(`quantity valid ${JSON.stringify(c.text)}`, quantityInRange(q), c.valid);
   }
   for (const c of norm.date_of_service) expect(`date ${JSON.stringify(c.text)}`, readDate(c.text), c.date);
   for (const c of norm.channel) expect(`channel ${JSON.stringify(c.text)}`, readChannel(c.text), c.channel);
   for (const c of norm.product_id) expect(`product key ${JSON.stringify(c.text)}`, fold(trim(c.text)), c.key);
+  for (const c of norm.claims_csv ?? []) {
+    let got;
+    try {
+      got = readClaimsCsv(Buffer.from(c.csv, "utf8")).map((claim) => {
+        const out = {};
+        for (const k of CLAIM_FIELDS) if (k in claim) out[k] = claim[k];
+        return claim[RAGGED] ? { ...out, more_fields: true } : out;
+      });
+    } catch (err) {
+      if (!(err instanceof Refused)) throw err;
+      got = null;
+    }
+    expect(`claims_csv "${c.name}"`, got, c.claims);
+  }
 
   const hashFile = JSON.parse(fs.readFileSync(path.join(dir, "hashes.json"), "utf8"));
   for (const d of hashFile.documents) {
     const { sha256: _, ...body } = d.document;
+    // §2: `canonical` is the document without its sha256 member (what sha256 hashes); `stored`
+    // the file as published, with it; `content` the compact form content_sha256 hashes.
     expect(`canonical ${d.name}`, canonical(body), d.canonical);
+    expect(`sha256 of canonical ${d.name}`, sha256(d.canonical), d.sha256);
+    expect(`stored ${d.name}`, canonical(d.document), d.stored);
+    expect(`sha256 of stored minus its line ${d.name}`, byteSha256(Buffer.from(d.stored, "utf8")), d.sha256);
+    expect(`content ${d.name}`, contentForm(d.document), d.content);
+    expect(`sha256 of content ${d.name}`, sha256(d.content), d.content_sha256);
     const h = hashes(d.document);
     expect(`sha256 ${d.name}`, h.sha256, d.sha256);
     expect(`content_sha256 ${d.name}`, h.content_sha256, d.content_sha256);
@@ -413,11 +504,12 @@ function main(argv) {
       if (rest[i] === "--exports") opts.exports = rest[++i];
       else if (rest[i] === "--ruleset") opts.ruleset = rest[++i];
       else if (rest[i] === "--version") opts.version = Number(rest[++i]);
+      else if (rest[i] === "--drug-words") loadWordTable(rest[++i]);
       else files.push(rest[i]);
     }
     if (!opts.ruleset || files.length !== 1) return usage();
     const ruleset = loadRuleset(opts.exports, opts.ruleset);
-    const out = ruleset.decide(readClaims(files[0]), opts.version).map((d) => JSON.stringify(d));
+    const out = ruleset.decide(readClaims(files[0]), opts.version).map(decisionJson);
     fs.writeSync(1, out.join("\n") + (out.length ? "\n" : ""));
     return 0;
   }
@@ -434,13 +526,13 @@ function main(argv) {
   return usage();
 }
 function usage() {
-  console.error("usage: dqm-consumer.js verify VERSION.json [INDEX.json] | decide --exports DIR --ruleset ID [--version N] CLAIMS | conformance DIR");
+  console.error("usage: dqm-consumer.js verify VERSION.json [INDEX.json] | decide --exports DIR --ruleset ID [--version N] [--drug-words TABLE.json] CLAIMS | conformance DIR");
   return 2;
 }
 
 try {
   process.exitCode = main(process.argv.slice(2));
 } catch (err) {
-  console.error(`dqm-consumer: ${err.message}`);
+  console.error(`dqm-consumer: ${err instanceof Refused ? "refused the claims file: " : ""}${err.message}`);
   process.exitCode = 2;
 }
