@@ -228,7 +228,7 @@ def random_claim(rng: random.Random, spec: dict) -> dict[str, str]:
     if r < 0.6:
         claim["product_id"] = spelled(rng, rng.choice(spec["products"]))
     elif r < 0.7:
-        claim["product_id"] = rng.choice(["unknown-product", "  ", "imatinib"])
+        claim["product_id"] = rng.choice(["unknown-product", "  ", "\t\u3000", "imatinib"])
     if rng.random() < 0.25:
         claim["ndc"] = rng.choice(
             [*spec["ndc"], "4733547583", "00000-0000-00", "12345-67-890", " 47335047583 ", "x"]
@@ -281,6 +281,8 @@ def test_node_agrees_with_dqm_decide_on_random_claims(
         writer = csv.writer(f)
         writer.writerow(CLAIM_COLUMNS)
         for _ in range(count):
+            if rng.random() < 0.01:  # a blank record: no claim, no position (§3)
+                f.write(rng.choice(["\r\n", "  \r\n", '""\r\n', '" "\r\n', "\t\r\n"]))
             claim = random_claim(rng, spec)
             writer.writerow([claim.get(c, "") for c in CLAIM_COLUMNS])
     decide = [DQM, "decide", str(claims), "--ruleset", ruleset, "--exports", str(exports)]
