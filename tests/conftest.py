@@ -15,10 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from filelock import FileLock
 
 from compiler import cli
 from compiler.workbook.template import write_workbook
 from tests.fixtures import founding
+from tests.fixtures import hostile as corpus
 from tests.fixtures.paths import EXPORTS, ROOT
 
 DQM = str(Path(sys.executable).with_name("dqm"))  # the installed console script
@@ -168,3 +170,25 @@ def exports_copy(tmp_path):
     target = tmp_path / "exports"
     shutil.copytree(EXPORTS, target, ignore=shutil.ignore_patterns(".lock"))
     return target
+
+
+@pytest.fixture(scope="session")
+def hostile_workbook(tmp_path_factory) -> Callable[[str], Path]:
+    """A case of the hostile corpus (tests/fixtures/hostile.py) by name, built once per run and
+    shared by every test (and every worker) that reads it: several tests read each case, and
+    building the largest takes seconds. A test that changes the file builds its own."""
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # this run's folder, which each worker's folder is in
+    folder = root / "hostile-corpus"
+    folder.mkdir(exist_ok=True)
+
+    def build(case: str) -> Path:
+        with FileLock(folder / f"{case}.lock"):
+            built = folder / case / ".built"  # the builder's file name, once it is whole
+            if not built.exists():
+                (folder / case).mkdir(exist_ok=True)
+                built.write_text(getattr(corpus, case)(folder / case).name)
+            return folder / case / built.read_text()
+
+    return build
