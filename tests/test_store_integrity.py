@@ -276,6 +276,9 @@ def test_compile_killed_after_the_version_before_the_index_is_repaired_by_the_ne
     assert temporary_files(exports_copy) == []
 
 
+# Timing: whether a kill drawn in a window lands there depends on the compile keeping pace
+# with the clock, which a busy machine does not (the fixed windows above are tested by holds).
+@pytest.mark.timing
 def test_compiles_killed_at_random_moments_land_in_every_window_and_leave_the_store_consistent(
     revised, exports_copy, dqm
 ):
