@@ -221,6 +221,7 @@ class HealthPoller(threading.Thread):
             time.sleep(0.2)
 
 
+@pytest.mark.timing  # seconds to answer and RSS, as measured on this machine
 def test_a_draft_with_250000_bad_rows_is_answered_while_the_server_answers_everyone(
     browser, tmp_path, exports_copy
 ):
@@ -303,6 +304,7 @@ def session(browser, url: str, draft: Path, claims: Path) -> None:
     context.close()
 
 
+@pytest.mark.timing  # seconds to answer and RSS, as measured on this machine
 def test_the_memory_a_session_held_goes_back_when_it_ends(browser, tmp_path, exports_copy):
     draft = corpus.bad_rows(tmp_path, 2_000)
     claims = claims_csv(tmp_path / "claims.csv", 200_000)  # 8 MB: the page's limit is 10
