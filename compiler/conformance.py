@@ -106,6 +106,9 @@ CLAIMS_CSV = [
      "c1,x,h,Retail,1,2024-06-01,rifampin; aspirin,a;b,n1,n2\n"),
     ("quoted cells hold commas, quotes and line breaks",
      'product_id,channel,quantity,concomitant_drugs\nx,retail,1,"a, b; ""c""\nd"\n'),
+    ("a quote opens a quoted section only as a field's first character",
+     'product_id,channel,quantity,concomitant_drugs\nx,retail,1,5" tablets\nx,retail,2,"ab"cd\n'
+     'x,retail,3, "ab"\nx,retail,4,"ab"c"d"\nx,retail,5,a""b\nx,retail,6,""x\n'),
     ("fewer fields: the rest missing; more: invalid, the first read",
      "claim_id,product_id,channel,quantity\nA,x\nB,x,retail,1,extra\nx\n"),
     ("a code instead of product_id", "ndc,channel,quantity\n47335-475-83,retail,1\n"),

@@ -343,23 +343,25 @@ function loadRuleset(exportsDir, rulesetId) {
 }
 
 // -- claims files (§3) -----------------------------------------------------------------------
+// §3: a `"` opens a quoted section only as a field's first character; after it closes, the rest
+// of the field is read as it is, and a `"` elsewhere is an ordinary character.
 function parseCsv(text) {
   const rows = [];
-  let row = [], field = "", quoted = false, i = 0;
+  let row = [], field = "", quoted = false, started = false, i = 0;
   for (; i < text.length; i++) {
     const ch = text[i];
     if (quoted) {
       if (ch === '"' && text[i + 1] === '"') { field += '"'; i++; }
       else if (ch === '"') quoted = false;
       else field += ch;
-    } else if (ch === '"') quoted = true;
-    else if (ch === ",") { row.push(field); field = ""; }
+    } else if (ch === '"' && !started) { quoted = true; started = true; }
+    else if (ch === ",") { row.push(field); field = ""; started = false; }
     else if (ch === "\n" || ch === "\r") {
       if (ch === "\r" && text[i + 1] === "\n") i++;
-      row.push(field); rows.push(row); row = []; field = "";
-    } else field += ch;
+      row.push(field); rows.push(row); row = []; field = ""; started = false;
+    } else { field += ch; started = true; }
   }
-  if (field !== "" || row.length) { row.push(field); rows.push(row); }
+  if (started || row.length) { row.push(field); rows.push(row); }
   // §3: a record of one field that is empty or only W (a blank line, `""`, spaces) is no claim.
   return rows.filter((r) => !(r.length === 1 && trim(r[0]) === ""));
 }
