@@ -21,10 +21,52 @@ CLAIM = {
 }
 
 
-def test_every_public_name_resolves():
-    assert compiler.__all__ == sorted(compiler.__all__)
-    for name in compiler.__all__:
-        assert getattr(compiler, name) is not None, name
+def test_every_public_name_is_the_object_it_stands_for():
+    from compiler import api, codes, errors
+    from compiler.decide import claims, engine, versions
+    from compiler.ruleset import check, draft, store
+    from compiler.ruleset import compile as compiling
+    from compiler.workbook import findings
+
+    public = {
+        "validate": check.check_workbook,
+        "Checked": check.Checked,
+        "Finding": findings.Finding,
+        "compile_workbook": compiling.compile_workbook,
+        "CompileResult": compiling.CompileResult,
+        "check_draft": draft.check_draft,
+        "Store": store.Store,
+        "decide_claims": api.decide_claims,
+        "explain_claim": api.explain_claim,
+        "decide_file": api.decide_file,
+        "impact_file": api.impact_file,
+        "impact_side": api.impact_side,
+        "load_engine": api.load_engine,
+        "load_versions": api.load_versions,
+        "Engine": engine.Engine,
+        "Versions": versions.Versions,
+        "read_claims_csv": claims.read_claims_csv,
+        "read_ndc": codes.read_ndc,
+        "DqmError": errors.DqmError,
+        "UsageError": errors.UsageError,
+        "StoreError": errors.StoreError,
+        "WriteError": errors.WriteError,
+        "ClaimsFileError": errors.ClaimsFileError,
+        "NoVersionInEffect": errors.NoVersionInEffect,
+        "AnnotateError": errors.AnnotateError,
+        "ConformanceError": errors.ConformanceError,
+        "OverBudget": errors.OverBudget,
+        "DraftRefused": api.DraftRefused,
+    }
+    assert compiler.__all__ == sorted(public)
+    for name, thing in public.items():
+        assert getattr(compiler, name) is thing, name
+    # Every error dqm raises on purpose is a DqmError.
+    assert [n for n in public if n.endswith(("Error", "Refused", "InEffect", "OverBudget"))] == [
+        n for n in public if isinstance(public[n], type) and issubclass(public[n], errors.DqmError)
+    ]
+    with pytest.raises(AttributeError, match="^module 'compiler' has no attribute 'engine'$"):
+        compiler.engine  # noqa: B018 (a stage's module, not a public name)
 
 
 def test_importing_the_package_imports_no_stage():
