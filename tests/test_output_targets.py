@@ -130,3 +130,33 @@ def test_an_output_inside_the_claims_folder_is_refused(dqm, tmp_path):
         "read these decisions as claims; write them outside it.\n",
     )
     assert sorted(p.name for p in folder.iterdir()) == ["part-0.parquet"]
+
+
+def test_an_output_named_for_another_format_is_refused(dqm, claims, tmp_path):
+    xlsx, parquet = tmp_path / "out.xlsx", tmp_path / "out.parquet"
+    assert decide(dqm, claims, xlsx) == (
+        2,
+        "",
+        f"dqm: --output {xlsx} names a .xlsx file, but dqm writes csv there; it writes csv, "
+        "json, jsonl or parquet: name it .csv or .parquet.\n",
+    )
+    assert dqm(
+        "decide",
+        claims,
+        "--ruleset",
+        "oncology-dqm",
+        "--exports",
+        EXPORTS,
+        "--output",
+        parquet,
+        "--format",
+        "csv",
+    ) == (
+        2,
+        "",
+        f"dqm: --output {parquet} names a .parquet file, but dqm writes csv there (--format csv); "
+        "name it .csv, or leave out --format.\n",
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["claims.csv"]
+    assert decide(dqm, claims, tmp_path / "decisions").code == 0  # no suffix: csv
+    assert (tmp_path / "decisions").read_text().startswith('"claim_id",')

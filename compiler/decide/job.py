@@ -137,6 +137,7 @@ def _decide_on_spark(claims, chosen, as_of, output, fmt: str | None, master: str
         )
     if fmt and fmt != "parquet":
         raise UsageError(f"--spark writes Parquet, not {fmt}; leave out --format.")
+    out.output_format("parquet", output)  # a folder named out.csv would not be what it says
     _spark_claims(claims)
     spark_module = _spark_module()
     with _spark_session(spark_module, master) as session:

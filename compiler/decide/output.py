@@ -21,11 +21,23 @@ FORMATS = ("csv", "json", "jsonl", "parquet")
 
 
 def output_format(fmt: str | None, output: str | None) -> str:
-    """`fmt`, or the one the output's suffix names (decisions.parquet), or csv."""
-    if fmt:
-        return fmt
+    """`fmt`, or the one the output's suffix names (decisions.parquet), or csv. A suffix that names
+    another format (out.xlsx, or out.parquet with csv) is refused: the file would not be what its
+    name says."""
     suffix = Path(output).suffix.lower().lstrip(".") if output else ""
-    return suffix if suffix in ("json", "jsonl", "parquet") else "csv"
+    if not suffix or (output and writes_through(output)):
+        return fmt or "csv"
+    if suffix not in FORMATS or (fmt and fmt != suffix):
+        wanted = fmt or "csv"
+        raise UsageError(
+            f"--output {output} names a .{suffix} file, but dqm writes {wanted} there"
+            + (
+                f" (--format {fmt}); name it .{fmt}, or leave out --format."
+                if fmt
+                else f"; it writes csv, json, jsonl or parquet: name it .{wanted} or .parquet."
+            )
+        )
+    return suffix
 
 
 def same_file(a: str | Path, b: str | Path) -> bool:
