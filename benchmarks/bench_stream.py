@@ -266,6 +266,12 @@ def main() -> None:
     args = ap.parse_args()
     data = args.data
     data.mkdir(parents=True, exist_ok=True)
+    # The package's bytecode compiled first, as pip does for an installed package (under
+    # PYTHONDONTWRITEBYTECODE every run would compile dqm's modules again: ~0.08 s).
+    compile_package = (
+        "import compileall, compiler; compileall.compile_dir(compiler.__path__[0], quiet=1)"
+    )
+    subprocess.run([PYTHON, "-c", compile_package], check=True)
     print(
         json.dumps(
             {

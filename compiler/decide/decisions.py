@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from ..vocabulary import DECISION_COLUMNS, NUMBER_COLUMNS
@@ -213,7 +212,9 @@ def quantity_cells(column: pd.Series | np.ndarray, formula_safe: bool = False) -
     -5 from a numeric column stays -5), a number as Arrow writes a numeric column (60, 2.5),
     none as null. `column` a frame's, or Decisions' (numbers as floats, or objects)."""
     if isinstance(column, np.ndarray) and column.dtype != object:
-        return number_array(column).cast(pa.string())
+        return _number_text(column)
+    import pyarrow.compute as pc  # not at import: dqm decide's start
+
     if column.dtype.kind in "iuf":  # numbers only
         return pa.array(column, from_pandas=True).cast(pa.string())
     is_text, numbers = _quantity_parts(column)
@@ -222,6 +223,19 @@ def quantity_cells(column: pd.Series | np.ndarray, formula_safe: bool = False) -
     texts = arrays.text_array([v if t else None for v, t in zip(values, is_text, strict=True)])
     texts = _formula_safe_text(texts) if formula_safe else texts
     return pc.if_else(arrays.bool_array(is_text), texts, shown)
+
+
+def _number_text(values: np.ndarray) -> pa.Array:
+    """Numbers (floats, NaN for none) as text cells, as Arrow casts the column number_array
+    makes of them. A few whole ones (one claim) in Python, which writes an integer as Arrow does:
+    casting imports pyarrow.compute, a seventh of a one-claim dqm decide."""
+    whole = _whole(values) if len(values) <= 1024 else None
+    if whole is None:
+        return number_array(values).cast(pa.string())
+    ints, missing = whole
+    return arrays.text_array(
+        [None if m else str(i) for i, m in zip(ints.tolist(), missing.tolist(), strict=True)]
+    )
 
 
 def _echoes_text(decisions: pd.DataFrame) -> bool:
@@ -422,6 +436,8 @@ def _formula_safe_text(array: pa.Array) -> pa.Array:
         return array
     if not arrays.first_byte_in(array, _FORMULA_STARTS).any():  # most columns: none
         return array
+    import pyarrow.compute as pc  # not at import: dqm decide's start
+
     risky = pc.match_substring_regex(array, _FORMULA_PATTERN)
     quote, empty = (arrays.text_scalar(t).cast(array.type) for t in ("'", ""))
     return pc.if_else(risky, pc.binary_join_element_wise(quote, array, empty), array)

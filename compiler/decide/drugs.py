@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from .. import names
 from . import arrays
@@ -86,6 +85,8 @@ class DrugTexts:
     def joined(self, list_id: str) -> tuple[np.ndarray, list[str]]:
         """Per distinct text: its drugs on the list, joined by "; " as the claim wrote them, as
         codes (with a final -1 for "no drugs") into the distinct joined texts."""
+        import pyarrow.compute as pc  # not at import: dqm decide's start
+
         parent, _, _, flat = self._items()
         keep = self._item_hits(list_id)
         if isinstance(flat, list):
@@ -105,6 +106,8 @@ class DrugTexts:
 
     def _items(self) -> tuple[np.ndarray, np.ndarray, list[str], pa.Array | list[str]]:
         """(text of each drug, drug code, distinct drugs, each drug's text) over all texts."""
+        import pyarrow.compute as pc  # not at import: dqm decide's start
+
         if self._split is None:
             if len(self.texts) <= self.SMALL:
                 parent, flat = [], []

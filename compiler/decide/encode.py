@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from . import arrays
 
@@ -145,8 +144,10 @@ def _arrow_codes(array: pa.Array | pa.ChunkedArray, n: int) -> tuple[np.ndarray,
             array = array.unify_dictionaries()
         array = array.combine_chunks()
     if not pa.types.is_dictionary(array.type):
-        if pa.types.is_null(array.type):
+        if array.null_count == len(array):  # e.g. a column the claims do not carry
             return np.full(len(array), -1, dtype=np.int64), []
+        if len(array) <= 1024:  # a few (one claim): Python, and pyarrow.compute not imported
+            return encode(array.to_pylist(), n)
         array = array.dictionary_encode()
     return arrays.ints(array.indices), array.dictionary.to_pylist()
 
@@ -250,6 +251,8 @@ def claim_ids(series: Column, n: int) -> pd.Series | pa.ChunkedArray | list:
             series = series.cast(pa.string())
         if not series.null_count:
             return series
+        import pyarrow.compute as pc  # not at import: dqm decide's start
+
         return pc.coalesce(series, arrays.int_array(np.arange(1, n + 1)).cast(pa.string()))
     if series is not None:
         series = series.reset_index(drop=True)

@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, BinaryIO
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from ..vocabulary import CLAIM_COLUMNS
 from . import arrays
@@ -182,6 +181,8 @@ def table_claim_ids(claims: pa.Table, before: int) -> pa.Table:
     ids = claims["claim_id"]
     if not ids.null_count:
         return claims
+    import pyarrow.compute as pc  # not at import: dqm decide's start
+
     numbers = arrays.int_array(np.arange(before + 1, before + len(claims) + 1)).cast(pa.string())
     filled = pc.coalesce(ids.cast(pa.string()), numbers)
     return claims.set_column(claims.column_names.index("claim_id"), "claim_id", filled)
@@ -213,6 +214,8 @@ def text_table(
 ) -> pa.Table:
     """The same as an Arrow table, with the contract's columns (unless not `conformed`: the
     columns given, as text)."""
+    import pyarrow.compute as pc  # not at import: dqm decide's start
+
     table = {}
     for key, column in columns.items():
         try:
