@@ -9,7 +9,7 @@ import os
 import sys
 from pathlib import Path
 
-from .cli_parser import CONFORMANCE_EXPORTS, parser
+from .cli_parser import CONFORMANCE_EXPORTS, DEFAULT_EXPORTS, parser
 from .errors import DqmError, UsageError
 from .vocabulary import plain_text
 from .workbook import findings as fmt
@@ -53,8 +53,8 @@ def cmd_compile(args: argparse.Namespace) -> int:
     from .ruleset.store import Published, Unchanged
 
     workbook = workbook_path(args.workbook)
-
-    result = compile_workbook(workbook, args.exports)
+    named, args.exports = args.exports is not None, args.exports or DEFAULT_EXPORTS
+    result = compile_workbook(workbook, args.exports, create_exports=named)
     for note in result.repaired:
         print(f"dqm: {plain_text(note)}", file=sys.stderr)
     if result.findings:

@@ -41,7 +41,12 @@ def parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("compile", help="validate, run Tests, publish a new version")
     s.add_argument("workbook")
-    _exports(s, "to publish into")
+    s.add_argument(
+        "--exports",
+        metavar="DIR",
+        help=f"the exports folder to publish into, created if missing (default: {DEFAULT_EXPORTS}, "
+        "which must exist)",
+    )
 
     s = sub.add_parser(
         "decide", help="decide every claim of a CSV or Parquet file against a published ruleset"

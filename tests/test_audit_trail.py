@@ -192,7 +192,19 @@ def test_first_version_in_a_folder_says_so(dqm, tmp_path):
         f"{WORKBOOK}: 0 error(s), 0 warning(s).\n",
         note,
     )
-    assert dqm("compile", WORKBOOK, cwd=tmp_path) == (0, "exports/oncology-dqm/v1.json\n", note)
+    # Run from a folder without one, compile makes no exports folder it was not named.
+    assert dqm("compile", WORKBOOK, cwd=tmp_path) == (
+        2,
+        "",
+        "dqm: There is no exports folder ./exports here. Run dqm compile from the folder that "
+        "holds the exports, or name the folder with --exports DIR (it is created if missing).\n",
+    )
+    assert list(tmp_path.iterdir()) == []
+    assert dqm("compile", WORKBOOK, "--exports", "exports", cwd=tmp_path) == (
+        0,
+        "exports/oncology-dqm/v1.json\n",
+        note,
+    )
     assert dqm("compile", WORKBOOK, cwd=tmp_path) == (
         0,
         "Nothing changed: v1 is current (exports/oncology-dqm/v1.json).\n",

@@ -10,9 +10,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..errors import UsageError
 from ..workbook.findings import Finding
 from . import diff, jdm
-from .check import check_workbook
+from .check import check_workbook, shown_folder
 from .history import history_findings
 from .publishing import Publishing, cut_short
 from .sealing import canonical_bytes, sealed
@@ -33,11 +34,22 @@ class CompileResult:
 
 
 def compile_workbook(
-    path: str | Path, exports: str | Path = "exports", today: dt.date | None = None
+    path: str | Path,
+    exports: str | Path = "exports",
+    today: dt.date | None = None,
+    create_exports: bool = True,
 ) -> CompileResult:
     """Check the workbook as `dqm validate` does (check.py) and, with no errors, publish it. The
     History rules run again under the ruleset's lock when another version has been published
-    since the check (the check already ran them against the one it read)."""
+    since the check (the check already ran them against the one it read). `create_exports`
+    False: an exports folder that is not there is refused (UsageError), not made: a compile run
+    from the wrong folder would otherwise publish a "v1" beside the real store."""
+    if not create_exports and not Path(exports).exists():
+        raise UsageError(
+            f"There is no exports folder {shown_folder(exports)} here. Run dqm compile from the "
+            "folder that holds the exports, or name the folder with --exports DIR (it is created "
+            "if missing)."
+        )
     checked = check_workbook(path, exports, today=today)
     store, rid = Store(exports), checked.ruleset_id
     # What a compile killed part way left is mended whatever this workbook holds: by the
