@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import multiprocessing
 import os
 import platform
 import shutil
@@ -37,6 +38,7 @@ import statistics
 import subprocess
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -142,6 +144,13 @@ def held_decisions(reference: Path, held: Path) -> None:
             sink.write_batch(batch)
 
 
+def in_child(function, *args):
+    """`function(*args)` in a child process, so that this one stays small: a child's peak RSS
+    (what `run` reports) starts from its parent's, which it was forked from."""
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return pool.submit(function, *args).result()
+
+
 def run(args: list[str]) -> tuple[float, float, float]:
     """Wall seconds, CPU seconds (user + system) and peak RSS (MB) of one process."""
     start = time.perf_counter()
@@ -213,7 +222,7 @@ def streaming(n: int, kind: str, src: Path, runs: int, data: Path) -> dict:
     floor = [PYTHON, "-c", FLOOR, str(src), str(held)]
     _remove(reference)
     run([*dqm, str(reference)])  # untimed: the decisions the floor holds
-    held_decisions(reference, held)
+    in_child(held_decisions, reference, held)
     run([*floor, str(out)])  # the floor writes dqm's bytes, or the figures below mean nothing
     if digest(out) != digest(reference):
         raise SystemExit(f"the floor's {out} is not byte for byte dqm's {reference}")
@@ -287,7 +296,7 @@ def main() -> None:
         row = {"start_up": startup(args.startup_runs, data), "load": [before, _load()]}
         print(json.dumps(row), flush=True)
     for n in args.sizes:
-        paths = dict(zip(("csv", "parquet"), generate(n, data), strict=True))
+        paths = dict(zip(("csv", "parquet"), in_child(generate, n, data), strict=True))
         runs = args.runs if n <= 8_000_000 else max(1, args.runs // 2)
         for kind in args.formats:
             before = _load()
@@ -308,7 +317,7 @@ def measure(args: list[str], clean: Path | None = None) -> dict:
 
 
 def spark(n: int, data: Path) -> None:
-    _, parquet_path = generate(n, data)
+    _, parquet_path = in_child(generate, n, data)
     folder = data / "decisions-spark"
     decide = [DQM, "decide", str(parquet_path), "--ruleset", str(RULESET)]
     single = measure([*decide, "--output", str(data / "decisions.parquet")])
