@@ -137,8 +137,8 @@ def cmd_impact(args: argparse.Namespace) -> int:
     where = f"; the changed claims are in {args.output}" if args.output else ""
     print(  # names given on the command line: never a terminal escape (plain_text)
         plain_text(
-            f"{args.ruleset} {label_a} → {label_b}: {changed_n:,} of {n:,} claims decide "
-            f"differently{where}."
+            f"{args.ruleset} {_dated(label_a, doc_a)} → {_dated(label_b, doc_b)}: {changed_n:,} "
+            f"of {n:,} claims decide differently{where}."
         )
     )
     print("\n".join(map(plain_text, transitions.as_text().splitlines())))
@@ -206,14 +206,26 @@ def cmd_versions(args: argparse.Namespace) -> int:
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
+    from .api import DraftRefused, impact_side
     from .ruleset import diff
-    from .ruleset.store import Store, version_number
 
-    store = Store(args.exports)
-    a, b = (store.load(args.ruleset, version_number(side)) for side in (args.a, args.b))
-    print(f"{args.ruleset}: v{a['version']} → v{b['version']}")
+    try:
+        (label_a, a), (label_b, b) = (
+            impact_side(args.ruleset, side, args.exports) for side in (args.a, args.b)
+        )
+    except DraftRefused as exc:
+        print(fmt.as_text(exc.findings), file=sys.stderr)
+        raise
+    print(plain_text(f"{args.ruleset}: {_dated(label_a, a)} → {_dated(label_b, b)}"))
     print(diff.as_text(diff.changes(a, b)))
     return 0
+
+
+def _dated(label: str, doc: dict) -> str:
+    """`v4 (in effect from 2025-12-08)`: a side of diff or impact with when it takes effect."""
+    from .effective import effective_date
+
+    return f"{label} (in effect from {effective_date(doc) or 'the start'})"
 
 
 def cmd_conformance(args: argparse.Namespace) -> int:

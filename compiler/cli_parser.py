@@ -117,9 +117,11 @@ def parser() -> argparse.ArgumentParser:
     _exports(s, "to read")
 
     s = sub.add_parser("diff", help="what changed between versions A and B")
-    s.add_argument("ruleset")
-    s.add_argument("a")
-    s.add_argument("b")
+    s.add_argument("ruleset", help="ruleset id")
+    s.add_argument("a", metavar="A", help="version before: N, vN or latest")
+    s.add_argument(
+        "b", metavar="B", help="version after: N, vN, latest or a draft workbook (.xlsx)"
+    )
     _exports(s, "to read")
 
     s = sub.add_parser(

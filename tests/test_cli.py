@@ -10,7 +10,7 @@ import pytest
 from compiler.cli import parser
 from tests.fixtures.paths import WORKBOOK
 
-SIXTY = "'Retail Max Qty per Rx' must be a number. Type a number such as 60, in digits."
+SIXTY = "'Retail Max Qty' must be a number. Type a number such as 60, in digits."
 
 
 def test_validate_clean_workbook_returns_0(dqm):
@@ -43,10 +43,10 @@ def test_validate_json_lists_errors_and_warnings_as_objects(dqm, founding_rows, 
                 "code": "not-a-number",
                 "sheet": "Limits",
                 "cell": "E3",
-                "column": "Retail Max Qty per Rx",
+                "column": "Retail Max Qty",
                 "value": "sixty",
                 "message": SIXTY,
-                "params": {"header": "Retail Max Qty per Rx", "example": "60"},
+                "params": {"header": "Retail Max Qty", "example": "60"},
             }
         ],
         "warnings": [],
@@ -86,7 +86,7 @@ def test_compile_publishes_and_prints_the_new_version_path(
     assert (code, out.splitlines()) == (
         0,
         [
-            "oncology-dqm: v4 → v5",
+            "oncology-dqm: v4 (in effect from 2025-12-08) → v5 (in effect from 2025-12-08)",
             "imatinib-per-rx: Review Date 2026-12-01 → 2027-01-12",
             "imatinib-400mg-tab: Retail Max Qty per Rx 60 → 90",
             "imatinib-400mg-tab / strong-cyp3a4-inducer: Retail Max Qty per Rx 90 → 120",
@@ -132,7 +132,7 @@ def test_diff_between_published_reviews(dqm):
     assert dqm("diff", "oncology-dqm", "v2", "v3") == (
         0,
         (
-            "oncology-dqm: v2 → v3\n"
+            "oncology-dqm: v2 (in effect from 2024-12-17) → v3 (in effect from 2025-12-08)\n"
             "oncology-dqm: Effective Date 2024-12-17 → 2025-12-08\n"
             "imatinib-per-rx: Review Date 2024-12-17 → 2025-12-08\n"
             "imatinib-per-rx: History row added: Annual Revision, 2025-12-08: No criteria changes.\n"
@@ -190,7 +190,7 @@ def test_diff_of_the_codes_review_lists_each_code_added_and_no_effective_date_ch
     code, out, err = dqm("diff", "oncology-dqm", "3", "4")
     assert (code, err) == (0, "")
     assert out.splitlines() == [
-        "oncology-dqm: v3 → v4",
+        "oncology-dqm: v3 (in effect from 2025-12-08) → v4 (in effect from 2025-12-08)",
         "imatinib-per-rx: Review Date 2025-12-08 → 2026-12-01",
         "imatinib-100mg-tab: NDC 47335-0472-13 added",
         "imatinib-100mg-tab: NDC 47335-0472-81 added",
@@ -294,3 +294,22 @@ def test_an_id_longer_than_any_file_name_is_a_finding_and_a_one_line_refusal(
     claims.write_text("product_id,channel,quantity\nimatinib-400mg-tab,retail,60\n")
     assert dqm("decide", claims, "--ruleset", long_id) == (2, "", refusal)
     assert dqm("versions", long_id) == (2, "", refusal)
+
+
+def test_diff_takes_latest_and_a_draft_workbook_and_says_when_each_takes_effect(
+    dqm, founding_rows, make_workbook
+):
+    from tests.test_publish import raise_limit  # 400 mg retail 60 -> 90, with its History row
+
+    draft = make_workbook(raise_limit(founding_rows))
+    code, out, err = dqm("diff", "oncology-dqm", "latest", draft)
+    assert (code, err) == (0, "")
+    lines = out.splitlines()
+    assert lines[:2] == [
+        f"oncology-dqm: v4 (in effect from 2025-12-08) → draft {draft.name} (in effect from "
+        "2025-12-08)",
+        "imatinib-per-rx: Review Date 2026-12-01 → 2027-01-12",
+    ]
+    assert lines[2].startswith("imatinib-400mg-tab: Retail Max Qty") and lines[2].endswith(
+        " 60 → 90"
+    )

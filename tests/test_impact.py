@@ -260,7 +260,8 @@ def test_dqm_impact_of_a_draft_on_a_claims_file(
     )
     assert (code, err) == (0, "")
     assert stdout == (
-        f"oncology-dqm v4 → draft oncology-dqm.xlsx: 2 of 5 claims decide differently; the "
+        f"oncology-dqm v4 (in effect from 2025-12-08) → draft oncology-dqm.xlsx (in effect from "
+        f"2025-12-08): 2 of 5 claims decide differently; the "
         f"changed claims are in {out}.\n"
         "decision           claims  approved before  approved after\n"
         "deny → approve          2                0           1,141\n"
@@ -277,5 +278,7 @@ def test_dqm_impact_of_a_draft_on_a_claims_file(
     code, stdout, _ = dqm("impact", "oncology-dqm", "1", "v3", claims, "--exports", exports_copy)
     assert (
         code == 0
-        and stdout.splitlines()[0] == "oncology-dqm v1 → v3: 0 of 5 claims decide differently."
+        and stdout.splitlines()[0]
+        == "oncology-dqm v1 (in effect from 2023-12-13) → v3 (in effect from 2025-12-08): 0 of 5 "
+        "claims decide differently."
     )

@@ -174,7 +174,8 @@ def test_spark_impact_counts_exactly_as_one_process(spark, v3, tmp_path, dqm):
     ran = dqm("impact", "oncology-dqm", "2", "3", path, "--spark", "local[2]", "--output", out)
     assert (ran.code, ran.err) == (0, "")
     assert ran.out.splitlines()[0] == (
-        f"oncology-dqm v2 → v3: 0 of 50,000 claims decide differently; the changed claims are in "
+        f"oncology-dqm v2 (in effect from 2024-12-17) → v3 (in effect from 2025-12-08): 0 of 50,000 "
+        "claims decide differently; the changed claims are in "
         f"{out}."
     )
     assert ran.out.splitlines()[-1].split() == ["all", "claims", "50,000", "2,816,230", "2,816,230"]
