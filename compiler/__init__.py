@@ -39,6 +39,7 @@ _API = {
     "CompileResult": "compiler.ruleset.compile:CompileResult",
     "check_draft": "compiler.ruleset.draft:check_draft",
     "Store": "compiler.ruleset.store:Store",
+    "public_key": "compiler.ruleset.signing:public_key",  # Store(exports, trust=public_key(p))
     # decide
     "decide_claims": "compiler.api:decide_claims",  # `compiler.decide` is the stage package
     "explain_claim": "compiler.api:explain_claim",

@@ -19,36 +19,35 @@ from .errors import DqmError, UsageError
 from .ruleset.store import Store, StoreError, load_file, version_number
 
 Ruleset = str | dict[str, Any] | Engine | Versions
+Exports = str | Path | Store  # a Store made with `trust` reads only versions signed by its key
 
 
-def load_engine(
-    ruleset: str, version: int | None = None, exports: str | Path = "exports"
-) -> Engine:
+def _store(exports: Exports) -> Store:
+    return exports if isinstance(exports, Store) else Store(exports)
+
+
+def load_engine(ruleset: str, version: int | None = None, exports: Exports = "exports") -> Engine:
     """An engine for a published ruleset id (the latest version unless `version`) or for the path of
     a version file; the file's hash and schema are verified (StoreError when they do not hold)."""
     if is_version_file(ruleset):
-        doc = load_file(ruleset)
+        doc = load_file(ruleset, _store(exports).trust)
         if version is not None and doc["version"] != version:
             raise StoreError(f"{ruleset} is version {doc['version']}, not {version}.")
         return Engine(doc)
-    return Engine(Store(exports).load(ruleset, version))
+    return Engine(_store(exports).load(ruleset, version))
 
 
-def load_versions(ruleset_id: str, exports: str | Path = "exports") -> Versions:
+def load_versions(ruleset_id: str, exports: Exports = "exports") -> Versions:
     """Every published version of a ruleset, each verified, to decide claims by their date of
     service (an engine per version is made when a claim first needs it)."""
-    store = Store(exports)
-    versions = store.versions(ruleset_id)
-    if not versions:
-        store.load(ruleset_id)  # raises the store's words: no such ruleset, and which there are
-    return Versions.of({v: store.load(ruleset_id, v) for v in versions})
+    return Versions.of(_store(exports).listing(ruleset_id).require())
 
 
 def decide_claims(
     claims: pd.DataFrame | list[dict[str, Any]],
     ruleset: Ruleset,
     version: int | None = None,
-    exports: str | Path = "exports",
+    exports: Exports = "exports",
     as_of: dt.date | None = None,
 ) -> pd.DataFrame:
     """One decision per claim (a claims frame, or dicts with the contract's claim columns), in
@@ -65,7 +64,7 @@ def explain_claim(
     claim: dict[str, Any],
     ruleset: Ruleset,
     version: int | None = None,
-    exports: str | Path = "exports",
+    exports: Exports = "exports",
     as_of: dt.date | None = None,
 ) -> tuple[dict[str, Any], list[str]]:
     """One claim's decision (the contract's fields) and the steps that led to it, chosen as
@@ -77,7 +76,7 @@ def explain_claim(
 def choose_ruleset(
     ruleset: Ruleset,
     version: int | None = None,
-    exports: str | Path = "exports",
+    exports: Exports = "exports",
     as_of: dt.date | None = None,
 ) -> Engine | Versions:
     """What decides claims, as `decide_claims` takes it: one version (an Engine) or a ruleset's
@@ -119,7 +118,7 @@ def decide_file(
     *,
     version: int | None = None,
     as_of: dt.date | None = None,
-    exports: str | Path = "exports",
+    exports: Exports = "exports",
     output: str | None = None,
     fmt: str | None = None,
     spark: str | None = None,
@@ -142,16 +141,16 @@ class DraftRefused(DqmError):
         self.findings = findings
 
 
-def impact_side(ruleset_id: str, side: str, exports: str | Path = "exports") -> tuple[str, dict]:
+def impact_side(ruleset_id: str, side: str, exports: Exports = "exports") -> tuple[str, dict]:
     """A side of `impact`: a published version (N, vN or latest) as (`v4`, its document), or a
     draft workbook (.xlsx) checked as compile would (`draft NAME`, its ruleset)."""
     if not side.lower().endswith((".xlsx", ".xlsm")):
-        doc = Store(exports).load(ruleset_id, version_number(side))
+        doc = _store(exports).load(ruleset_id, version_number(side))
         return f"v{doc['version']}", doc
     from .ruleset.draft import check_draft
 
     path = Path(workbook_path(side))
-    check = check_draft(path.read_bytes(), path.name, exports)
+    check = check_draft(path.read_bytes(), path.name, _store(exports).root)
     if not check.ok:
         raise DraftRefused(
             f"{side} does not compile: {len(check.errors)} error(s); nothing compared.",

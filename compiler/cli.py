@@ -54,7 +54,12 @@ def cmd_compile(args: argparse.Namespace) -> int:
 
     workbook = workbook_path(args.workbook)
     named, args.exports = args.exports is not None, args.exports or DEFAULT_EXPORTS
-    result = compile_workbook(workbook, args.exports, create_exports=named)
+    key = None
+    if args.sign:
+        from .ruleset.signing import private_key
+
+        key = private_key(args.sign)
+    result = compile_workbook(workbook, args.exports, create_exports=named, sign=key)
     for note in result.repaired:
         print(f"dqm: {plain_text(note)}", file=sys.stderr)
     if result.findings:
@@ -110,7 +115,7 @@ def cmd_decide(args: argparse.Namespace) -> int:
         args.ruleset,
         version=version,
         as_of=as_of,
-        exports=args.exports,
+        exports=_store(args),
         output=args.output,
         fmt=args.format,
         spark=args.spark,
@@ -125,7 +130,7 @@ def cmd_impact(args: argparse.Namespace) -> int:
 
     try:
         (label_a, doc_a), (label_b, doc_b) = (
-            impact_side(args.ruleset, side, args.exports) for side in (args.a, args.b)
+            impact_side(args.ruleset, side, _store(args)) for side in (args.a, args.b)
         )
     except DraftRefused as exc:
         print(fmt.as_text(exc.findings), file=sys.stderr)
@@ -142,6 +147,27 @@ def cmd_impact(args: argparse.Namespace) -> int:
         )
     )
     print("\n".join(map(plain_text, transitions.as_text().splitlines())))
+    return 0
+
+
+def _store(args: argparse.Namespace):
+    """The exports store to read, trusting only versions signed with --public-key when given."""
+    from .ruleset.store import Store
+
+    trust = None
+    if args.public_key:
+        from .ruleset.signing import public_key
+
+        trust = public_key(args.public_key)
+    return Store(args.exports, trust)
+
+
+def cmd_keygen(args: argparse.Namespace) -> int:
+    from .ruleset.signing import new_key
+
+    public = new_key(args.out)
+    print(f"{args.out}: the private key; keep it outside the repository, readable by you alone.")
+    print(f"{public}: the public key; give it to every reader (--public-key).")
     return 0
 
 
@@ -176,9 +202,8 @@ def cmd_versions(args: argparse.Namespace) -> int:
     from .effective import effective_date
     from .errors import StoreError, WriteError
     from .ruleset import walk
-    from .ruleset.store import Store
 
-    store = Store(args.exports)
+    store = _store(args)
     store.require_folder()
     ids = [args.ruleset] if args.ruleset else store.ruleset_ids()
     if not ids:
@@ -211,7 +236,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
     try:
         (label_a, a), (label_b, b) = (
-            impact_side(args.ruleset, side, args.exports) for side in (args.a, args.b)
+            impact_side(args.ruleset, side, _store(args)) for side in (args.a, args.b)
         )
     except DraftRefused as exc:
         print(fmt.as_text(exc.findings), file=sys.stderr)
@@ -256,6 +281,7 @@ COMMANDS = {
     "decide": cmd_decide,
     "impact": cmd_impact,
     "test": cmd_test,
+    "keygen": cmd_keygen,
     "versions": cmd_versions,
     "diff": cmd_diff,
     "conformance": cmd_conformance,

@@ -8,6 +8,15 @@ DEFAULT_EXPORTS = "exports"
 CONFORMANCE_EXPORTS = (DEFAULT_EXPORTS, "conformance/exports")  # the bundled rulesets, and a demo
 
 
+def _public_key(s: argparse.ArgumentParser) -> None:
+    s.add_argument(
+        "--public-key",
+        metavar="KEY",
+        help="read only versions signed with this Ed25519 key's private half (a .pub.pem from "
+        "dqm keygen); an unsigned or wrongly signed version is refused",
+    )
+
+
 def _exports(s: argparse.ArgumentParser, reads: str) -> None:
     s.add_argument(
         "--exports",
@@ -47,6 +56,12 @@ def parser() -> argparse.ArgumentParser:
         help=f"the exports folder to publish into, created if missing (default: {DEFAULT_EXPORTS}, "
         "which must exist)",
     )
+    s.add_argument(
+        "--sign",
+        metavar="KEY",
+        help="sign the new version (and any earlier one still unsigned) with this Ed25519 "
+        "private key, kept outside the repository (dqm keygen makes one)",
+    )
 
     s = sub.add_parser(
         "decide", help="decide every claim of a CSV or Parquet file against a published ruleset"
@@ -70,6 +85,7 @@ def parser() -> argparse.ArgumentParser:
         help="decide every claim by the version in effect on DATE (YYYY-MM-DD or YYYYMMDD)",
     )
     _exports(s, "to read the ruleset from")
+    _public_key(s)
     s.add_argument(
         "--format",
         choices=["csv", "json", "jsonl", "parquet"],
@@ -100,6 +116,7 @@ def parser() -> argparse.ArgumentParser:
     )
     s.add_argument("claims", metavar="CLAIMS", help="as for dqm decide")
     _exports(s, "to read the ruleset from")
+    _public_key(s)
     s.add_argument(
         "--output",
         metavar="PATH",
@@ -109,12 +126,18 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--format", choices=["csv", "json", "jsonl", "parquet"], help=argparse.SUPPRESS)
     s.add_argument("--spark", metavar="MASTER", help="compare on Apache Spark (as dqm decide)")
 
+    s = sub.add_parser(
+        "keygen", help="make an Ed25519 key pair to sign versions with (compile --sign)"
+    )
+    s.add_argument("out", metavar="OUT.pem", help="the private key's file (its public key beside)")
+
     s = sub.add_parser("test", help="decide a workbook's Tests rows and print a pass/fail table")
     s.add_argument("workbook")
 
     s = sub.add_parser("versions", help="the published versions with their history entries")
     s.add_argument("ruleset", nargs="?")
     _exports(s, "to read")
+    _public_key(s)
 
     s = sub.add_parser("diff", help="what changed between versions A and B")
     s.add_argument("ruleset", help="ruleset id")
@@ -123,6 +146,7 @@ def parser() -> argparse.ArgumentParser:
         "b", metavar="B", help="version after: N, vN, latest or a draft workbook (.xlsx)"
     )
     _exports(s, "to read")
+    _public_key(s)
 
     s = sub.add_parser(
         "conformance",

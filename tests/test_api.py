@@ -24,7 +24,7 @@ CLAIM = {
 def test_every_public_name_is_the_object_it_stands_for():
     from compiler import api, codes, errors
     from compiler.decide import claims, engine, versions
-    from compiler.ruleset import check, draft, store
+    from compiler.ruleset import check, draft, signing, store
     from compiler.ruleset import compile as compiling
     from compiler.workbook import findings
 
@@ -36,6 +36,7 @@ def test_every_public_name_is_the_object_it_stands_for():
         "CompileResult": compiling.CompileResult,
         "check_draft": draft.check_draft,
         "Store": store.Store,
+        "public_key": signing.public_key,
         "decide_claims": api.decide_claims,
         "explain_claim": api.explain_claim,
         "decide_file": api.decide_file,

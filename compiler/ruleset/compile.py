@@ -8,16 +8,19 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import UsageError
 from ..workbook.findings import Finding
-from . import diff, jdm
+from . import diff, jdm, signing
 from .check import check_workbook, shown_folder
 from .history import history_findings
 from .publishing import Publishing, cut_short
 from .sealing import canonical_bytes, sealed
 from .store import Published, Refused, Store, Unchanged
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 GRAPH = "jdm.json"  # each version's GoRules JDM graph, beside it as v<N>.jdm.json
 
@@ -38,12 +41,14 @@ def compile_workbook(
     exports: str | Path = "exports",
     today: dt.date | None = None,
     create_exports: bool = True,
+    sign: Ed25519PrivateKey | None = None,
 ) -> CompileResult:
     """Check the workbook as `dqm validate` does (check.py) and, with no errors, publish it. The
     History rules run again under the ruleset's lock when another version has been published
     since the check (the check already ran them against the one it read). `create_exports`
     False: an exports folder that is not there is refused (UsageError), not made: a compile run
-    from the wrong folder would otherwise publish a "v1" beside the real store."""
+    from the wrong folder would otherwise publish a "v1" beside the real store. `sign`: a private
+    key (signing.py) that signs the new version, and every earlier one still unsigned."""
     if not create_exports and not Path(exports).exists():
         raise UsageError(
             f"There is no exports folder {shown_folder(exports)} here. Run dqm compile from the "
@@ -65,7 +70,7 @@ def compile_workbook(
             return []
         return history_findings(checked.validated, previous, content, today)
 
-    outcome = publish(store, checked.content, gate=gate, latest=checked.previous)
+    outcome = publish(store, checked.content, gate=gate, latest=checked.previous, sign=sign)
     if isinstance(outcome, Refused):
         store.repair(rid)
     findings = checked.findings + (outcome.reasons if isinstance(outcome, Refused) else [])
@@ -77,6 +82,7 @@ def publish(
     content: dict[str, Any],
     gate: Callable[[dict | None, dict], list] | None = None,
     latest: dict[str, Any] | None = None,
+    sign: Ed25519PrivateKey | None = None,
 ) -> Published | Unchanged | Refused:
     """Publish `content` as the next version unless it says what the latest already says.
     `gate(previous, content)` may refuse it (returns reasons). Either way a missing index entry or
@@ -86,7 +92,7 @@ def publish(
         previous = publishing.previous
         if previous and previous["content_sha256"] == content["content_sha256"]:
             publishing.write_index()
-            write_missing_graphs(publishing)
+            write_missing_graphs(publishing, sign)
             return Unchanged(
                 previous["version"], store.path(content["ruleset_id"], previous["version"])
             )
@@ -103,18 +109,27 @@ def publish(
                 },
             }
         )
-        path = publishing.write(doc, data, derived={GRAPH: canonical_bytes(jdm.graph(doc))})
-        write_missing_graphs(publishing)
+        derived = {GRAPH: canonical_bytes(jdm.graph(doc))}
+        if sign is not None:
+            derived[signing.SUFFIX] = signing.sign(sign, b"".join(data))
+        path = publishing.write(doc, data, derived=derived)
+        write_missing_graphs(publishing, sign)
         return Published(doc["version"], path, doc)
 
 
-def write_missing_graphs(publishing: Publishing) -> None:
-    """Each version's JDM graph beside it where a crash or a hand left it out, then listed in the
+def write_missing_graphs(publishing: Publishing, sign: Ed25519PrivateKey | None = None) -> None:
+    """Each version's JDM graph beside it where a crash or a hand left it out (with `sign`, its
+    signature too, for versions published before the ruleset was signed), then listed in the
     index with its sha256; one already written is never rewritten."""
     missing = publishing.missing(GRAPH)
     for version in missing:
         publishing.write_derived(
             version, GRAPH, canonical_bytes(jdm.graph(publishing.load(version)))
         )
-    if missing:
+    unsigned = publishing.missing(signing.SUFFIX) if sign is not None else []
+    for version in unsigned:
+        publishing.load(version)  # verified before it is vouched for
+        data = publishing.store.path(publishing.ruleset_id, version).read_bytes()
+        publishing.write_derived(version, signing.SUFFIX, signing.sign(sign, data))
+    if missing or unsigned:
         publishing.write_index()

@@ -8,7 +8,7 @@ import json
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jsonschema_rs
 import orjson
@@ -16,6 +16,9 @@ import orjson
 from ..errors import StoreError
 from ..vocabulary import plain_text
 from . import integrity
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 SCHEMA_FILE = "ruleset.schema.json"
 # Every schema the store writes beside the rulesets (exports/SCHEMA-CHANGELOG.md): a version
@@ -99,13 +102,17 @@ def check_schema(doc: dict[str, Any], where: str) -> None:
         )
 
 
-def load_file(path: str | Path) -> dict[str, Any]:
-    """Read and verify one version file."""
+def load_file(path: str | Path, trust: Ed25519PublicKey | None = None) -> dict[str, Any]:
+    """Read and verify one version file; with `trust`, a public key, its signature too."""
     path = Path(path)
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise StoreError(f"Cannot read {path}: {exc.strerror or exc}.") from None
+    if trust is not None:
+        from .signing import verify as verify_signature
+
+        verify_signature(trust, data, path)
     try:
         doc = orjson.loads(data)
     except orjson.JSONDecodeError:

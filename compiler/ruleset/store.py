@@ -23,7 +23,7 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from filelock import FileLock
@@ -34,6 +34,9 @@ from ..vocabulary import MAX_ID_LENGTH, SLUG, plain_text
 from .index import DERIVED_FILE, INDEX_FILE, index_entry
 from .publishing import Publishing, files_of, leftovers, repair
 from .sealing import SCHEMA_FILES, load_file, schema
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 _VERSION_FILE = re.compile(r"^v([1-9][0-9]*)\.json$")
 _RULESET_ID = re.compile(SLUG, re.ASCII)
@@ -88,8 +91,9 @@ class Refused:
 class Store:
     """An exports folder (see the module's docstring), read and published into."""
 
-    def __init__(self, root: str | Path = "exports"):
+    def __init__(self, root: str | Path = "exports", trust: Ed25519PublicKey | None = None):
         self.root = Path(root)
+        self.trust = trust  # a public key: every version read must carry its signature
 
     def require_folder(self, missing_ok: bool = False) -> None:
         """StoreError when the root is a file (or, unless `missing_ok`, is not there): one line for
@@ -156,7 +160,7 @@ class Store:
                 f"Ruleset {ruleset_id!r} has no version {version}; published: "
                 f"{', '.join(f'v{v}' for v in versions)}."
             )
-        doc = load_file(self.path(ruleset_id, version))
+        doc = load_file(self.path(ruleset_id, version), self.trust)
         if doc["ruleset_id"] != ruleset_id or doc["version"] != version:
             raise StoreError(
                 f"{self.path(ruleset_id, version)} holds {doc['ruleset_id']} "
