@@ -16,6 +16,7 @@ from compiler.decide.versions import Versions
 from compiler.effective import takes_effect
 from compiler.ruleset import walk
 from compiler.ruleset.index import index_entry
+from compiler.ruleset.signing import public_key
 from compiler.ruleset.store import Store, StoreError
 
 APP_DIR = Path(__file__).resolve().parents[1]
@@ -27,7 +28,14 @@ def exports_dir() -> Path:
 
 
 def store() -> Store:
-    return Store(exports_dir())
+    return Store(exports_dir(), trust())
+
+
+def trust():
+    """The public key of $DQM_PUBLIC_KEY: the app then shows only versions signed with it (an
+    unsigned or wrongly signed one is listed as refused, in the store's words)."""
+    path = os.environ.get("DQM_PUBLIC_KEY")
+    return public_key(path) if path else None
 
 
 def folder_state(ruleset_id: str) -> tuple:
@@ -65,7 +73,7 @@ def load_version(ruleset_id: str, version: int) -> dict[str, Any]:
 def _version(key: tuple) -> tuple[dict | None, str | None]:
     root, ruleset_id, version, _ = key
     try:
-        return Store(root).load(ruleset_id, version), None
+        return Store(root, trust()).load(ruleset_id, version), None
     except StoreError as exc:
         return None, str(exc)
 
@@ -110,7 +118,7 @@ class Listed:
         """`v4 · reviewed 2026-12-01 · in effect from 2025-12-08 · Selected Revision: …` (or why
         it is refused), as plain text: select boxes show their options as text."""
         if self.entry is None:
-            return f"v{self.version} · refused: changed since it was published"
+            return f"v{self.version} · refused: {_why_refused(self.refused or '')}"
         dates = ", ".join(sorted(set(self.entry["review_dates"].values())))
         return plain(
             " · ".join(
@@ -122,6 +130,15 @@ class Listed:
                 ]
             )
         )
+
+
+def _why_refused(text: str) -> str:
+    """A refusal in a few words, for a select box's option (the whole message is shown beside)."""
+    if "is not signed" in text:
+        return "not signed"
+    if "signature does not verify" in text:
+        return "its signature does not verify"
+    return "changed since it was published"
 
 
 def listing(ruleset_id: str) -> tuple[dict[int, Listed], str | None]:
@@ -142,7 +159,7 @@ def _listed(key: tuple) -> tuple[dict[int, Listed], str | None]:
     """The listing, and why the ruleset's index.json (or a JDM graph it lists) cannot be
     trusted, if it cannot."""
     root, ruleset_id, _ = key
-    listing = Store(root).listing(ruleset_id, lambda v: load_version(ruleset_id, v))
+    listing = Store(root, trust()).listing(ruleset_id, lambda v: load_version(ruleset_id, v))
     out, previous = {}, None
     for v in sorted([*listing.docs, *listing.refused]):
         if v in listing.refused:
