@@ -21,7 +21,7 @@ from compiler.workbook.catalogue import render
 from compiler.workbook.validate import validate_file
 from tests.fixtures import hostile as corpus
 
-NOT_A_NUMBER = "'Retail Max Qty per Rx' must be a number. Type a number such as 60, in digits."
+NOT_A_NUMBER = "'Retail Max Qty' must be a number. Type a number such as 60, in digits."
 
 
 def findings_rows(wb) -> list[list]:
@@ -71,7 +71,7 @@ def test_findings_sheet_lists_every_finding_first_with_links_to_the_cells(tmp_pa
         },
     )
     assert findings_rows(wb) == [
-        ["error", "Limits", "E3", "Retail Max Qty per Rx", "sixty", NOT_A_NUMBER, "not-a-number"],
+        ["error", "Limits", "E3", "Retail Max Qty", "sixty", NOT_A_NUMBER, "not-a-number"],
         ["warning", "Criteria", "E1", None, "Reviewer", unknown, "unknown-column"],
     ]
     assert wb["Findings"]["C2"].hyperlink.location == "'Limits'!E3"

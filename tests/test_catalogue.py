@@ -27,8 +27,8 @@ LIMITS_HEADERS = [
     "Product ID",
     "Product",
     "Strength and Form",
-    "Retail Max Qty per Rx",
-    "Home Delivery Max Qty per Rx",
+    "Retail Max Qty",
+    "Home Delivery Max Qty",
     "Unit",
     "Footnote",
 ]
@@ -155,7 +155,7 @@ CASES = [
         {"sheet": "Limits", "headers": LIMITS_HEADERS},
         (
             "The workbook has no sheet named 'Limits'. Add a sheet named 'Limits' with the headers Policy ID, "
-            "Product ID, Product, Strength and Form, Retail Max Qty per Rx, Home Delivery Max Qty per Rx, Unit, "
+            "Product ID, Product, Strength and Form, Retail Max Qty, Home Delivery Max Qty, Unit, "
             "Footnote in row 1."
         ),
     ),
@@ -204,8 +204,8 @@ CASES = [
     ),
     (
         "misnamed-header",
-        {"text": "Retail Max Qty", "header": "Retail Max Qty per Rx"},
-        "The header 'Retail Max Qty' is not one dqm knows; rename it to 'Retail Max Qty per Rx'.",
+        {"text": "Retail Max Qtty", "header": "Retail Max Qty"},
+        "The header 'Retail Max Qtty' is not one dqm knows; rename it to 'Retail Max Qty'.",
     ),
     (
         "missing-column",
@@ -217,7 +217,7 @@ CASES = [
         {"text": "Reviewer", "sheet": "Limits", "headers": LIMITS_HEADERS},
         (
             "Column 'Reviewer' is not part of the 'Limits' sheet and is ignored. Expected headers: Policy ID, "
-            "Product ID, Product, Strength and Form, Retail Max Qty per Rx, Home Delivery Max Qty per Rx, "
+            "Product ID, Product, Strength and Form, Retail Max Qty, Home Delivery Max Qty, "
             "Unit, Footnote."
         ),
     ),
@@ -247,8 +247,8 @@ CASES = [
     ),
     (
         "not-a-number",
-        {"header": "Retail Max Qty per Rx", "example": "60"},
-        "'Retail Max Qty per Rx' must be a number. Type a number such as 60, in digits.",
+        {"header": "Retail Max Qty", "example": "60"},
+        "'Retail Max Qty' must be a number. Type a number such as 60, in digits.",
     ),
     (
         "not-a-date",
@@ -291,8 +291,8 @@ CASES = [
     ),
     (
         "not-greater-than",
-        {"header": "Retail Max Qty per Rx", "example": "60", "bound": 0},
-        "'Retail Max Qty per Rx' must be greater than 0. Type a number such as 60.",
+        {"header": "Retail Max Qty", "example": "60", "bound": 0},
+        "'Retail Max Qty' must be greater than 0. Type a number such as 60.",
     ),
     (
         "not-whole-number",
@@ -411,12 +411,12 @@ CASES = [
         "override-not-above-limit",
         {
             "product": "imatinib-400mg-tab",
-            "header": "Home Delivery Max Qty per Rx",
+            "header": "Home Delivery Max Qty",
             "limit": 1080,
             "limit_row": 3,
         },
         (
-            "An override must allow more than the limit: imatinib-400mg-tab's Home Delivery Max Qty per Rx is "
+            "An override must allow more than the limit: imatinib-400mg-tab's Home Delivery Max Qty is "
             "1080 (Limits row 3). Type a number greater than 1080."
         ),
     ),
@@ -426,6 +426,89 @@ CASES = [
         (
             "Home delivery (30) is below retail (60) for imatinib-400mg-tab; home delivery usually allows a "
             "longer supply. Check the number."
+        ),
+    ),
+    (
+        "days-out-of-range",
+        {"header": "Retail Days", "example": "30", "most": 365},
+        (
+            "'Retail Days' must be a whole number of days from 1 to 365. Type the days the maximum "
+            "covers, such as 30 (for 60 tablets per 30 days, 30)."
+        ),
+    ),
+    (
+        "days-required",
+        {
+            "header": "Retail Days",
+            "product": "sumatriptan-100mg-tab",
+            "policy": "sumatriptan-per-days",
+            "example": None,
+        },
+        (
+            "'sumatriptan-100mg-tab' is limited Per Days (policy 'sumatriptan-per-days'), so "
+            "'Retail Days' is required. Type the number of days its maximum covers: for 60 tablets "
+            "per 30 days, type 30 here and 60 as the maximum."
+        ),
+    ),
+    (
+        "days-required",
+        {
+            "header": "Home Delivery Days",
+            "product": "sumatriptan-100mg-tab",
+            "policy": "sumatriptan-per-days",
+            "example": 90,
+        },
+        (
+            "'sumatriptan-100mg-tab' is limited Per Days (policy 'sumatriptan-per-days'), so "
+            "'Home Delivery Days' is required. Type 90, the product's Home Delivery Days on Limits "
+            "(an override counts over its product's window)."
+        ),
+    ),
+    (
+        "days-on-per-rx",
+        {"header": "Retail Days", "product": "imatinib-400mg-tab", "policy": "imatinib-per-rx"},
+        (
+            "'imatinib-400mg-tab' is limited Per Rx (policy 'imatinib-per-rx': a limit per "
+            "prescription), so 'Retail Days' stays empty. Clear this cell; or, if the limit is over "
+            "a window of days, set the policy's Policy Type to 'Per Days' on the Policies sheet."
+        ),
+    ),
+    (
+        "override-window-differs",
+        {"product": "sumatriptan-100mg-tab", "header": "Retail Days", "days": 30, "limit_row": 4},
+        (
+            "An override counts over its product's window, and 'sumatriptan-100mg-tab' has Retail "
+            "Days 30 (Limits row 4). Type 30."
+        ),
+    ),
+    (
+        "product-not-named",
+        {"headers": ["Product ID", "NDC", "RxCUI"]},
+        (
+            "This test claim names no product. Type its Product ID (from Limits), or an NDC or "
+            "RxCUI from Product Codes."
+        ),
+    ),
+    (
+        "codes-name-other-product",
+        {
+            "header": "NDC",
+            "product": "imatinib-100mg-tab",
+            "other": "Product ID",
+            "named": "imatinib-400mg-tab",
+        },
+        (
+            "NDC names 'imatinib-100mg-tab', but Product ID names 'imatinib-400mg-tab'; a test "
+            "claim names one product. Correct one of the two, or clear it."
+        ),
+    ),
+    (
+        "member-required",
+        {"product": "sumatriptan-100mg-tab", "header": "Member ID"},
+        (
+            "'sumatriptan-100mg-tab' is limited Per Days, so its test claims need a Member ID: "
+            "earlier rows of the same member and product count toward later ones. Type one, such "
+            "as M-1001."
         ),
     ),
     (
@@ -555,13 +638,13 @@ CASES = [
         {
             "product": "imatinib-400mg-tab",
             "unit": "tablets",
-            "header": "Retail Max Qty per Rx",
+            "header": "Retail Max Qty",
             "value": 75.5,
             "whole": 75,
         },
         (
             "imatinib-400mg-tab is counted in tablets, which are dispensed whole, but its Retail "
-            "Max Qty per Rx is 75.5. Type a whole number, such as 75."
+            "Max Qty is 75.5. Type a whole number, such as 75."
         ),
     ),
     (
@@ -569,12 +652,12 @@ CASES = [
         {
             "product": "x",
             "unit": "capsules",
-            "header": "Retail Max Qty per Rx",
+            "header": "Retail Max Qty",
             "value": 0.5,
             "whole": 0,
         },
         (
-            "x is counted in capsules, which are dispensed whole, but its Retail Max Qty per Rx "
+            "x is counted in capsules, which are dispensed whole, but its Retail Max Qty "
             "is 0.5. Type a whole number, such as 1."
         ),
     ),
@@ -588,15 +671,15 @@ CASES = [
                 "Product ID",
                 "Product",
                 "Strength and Form",
-                "Retail Max Qty per Rx",
-                "Home Delivery Max Qty per Rx",
+                "Retail Max Qty",
+                "Home Delivery Max Qty",
                 "Unit",
             ],
         },
         (
             "This row has only 'Footnote' filled in; a row on Limits also needs 'Policy ID', "
-            "'Product ID', 'Product', 'Strength and Form', 'Retail Max Qty per Rx', 'Home "
-            "Delivery Max Qty per Rx' and 'Unit'. If it belongs to the row above, move it into "
+            "'Product ID', 'Product', 'Strength and Form', 'Retail Max Qty', 'Home "
+            "Delivery Max Qty' and 'Unit'. If it belongs to the row above, move it into "
             "that row's Footnote cell; otherwise fill in the rest, or delete this row."
         ),
     ),
@@ -772,7 +855,7 @@ def test_a_finding_with_an_unknown_code_fails_where_it_is_made():
     with pytest.raises(
         ValueError, match="no message in the catalogue for finding code 'not-a-numbr'"
     ):
-        Finding("not-a-numbr", "Limits", "E3", "Retail Max Qty per Rx", "sixty")
+        Finding("not-a-numbr", "Limits", "E3", "Retail Max Qty", "sixty")
 
 
 def test_finding_renders_its_message_and_its_json_carries_code_and_params():

@@ -69,9 +69,9 @@ def test_a_word_in_a_limit_cell_is_a_finding_at_that_cell(exports_copy, founding
             "error",
             "Limits",
             "E3",
-            "Retail Max Qty per Rx",
+            "Retail Max Qty",
             "sixty",
-            "'Retail Max Qty per Rx' must be a number. Type a number such as 60, in digits.",
+            "'Retail Max Qty' must be a number. Type a number such as 60, in digits.",
         ]
     ]
 
@@ -81,7 +81,7 @@ def test_the_annotated_copy_marks_the_bad_cell_when_asked_for(exports_copy, foun
     check = check_draft(draft(), "oncology-dqm.xlsx", exports_copy, annotate=True)
     marked = openpyxl.load_workbook(io.BytesIO(check.annotated))["Limits"]["E3"]
     assert marked.value == "sixty"
-    assert "'Retail Max Qty per Rx' must be a number." in marked.comment.text
+    assert "'Retail Max Qty' must be a number." in marked.comment.text
 
 
 def test_a_valid_draft_has_no_annotated_copy_even_when_asked(exports_copy, draft):
@@ -115,8 +115,8 @@ def test_a_valid_draft_decides_its_tests_and_shows_its_impact_without_publishing
     before = files(exports_copy / "oncology-dqm")
     check = check_draft(draft(raise_100mg_home_limit(founding_rows)), "draft.xlsx", exports_copy)
     assert check.ok and check.ruleset["ruleset_id"] == "oncology-dqm" and check.decided_on_tests
-    # The ruleset keeps its Tests by Test ID.
-    assert list(check.decisions["claim_id"]) == sorted(t[0] for t in founding_rows["Tests"])
+    # The ruleset keeps its Tests in the sheet's order, in which they are decided as one run.
+    assert list(check.decisions["claim_id"]) == [t[0] for t in founding_rows["Tests"]]
     assert (check.latest_version, check.latest_refused) == (4, None)
     assert [c["text"] for c in check.changes] == [
         "imatinib-per-rx: Review Date 2026-12-01 → 2027-12-01",

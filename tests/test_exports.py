@@ -59,14 +59,14 @@ def test_committed_schema_is_the_compilers_schema_and_is_closed():
     committed = json.loads((EXPORTS / SCHEMA_FILE).read_text())
     assert committed == schema()
     assert committed["$schema"] == "https://json-schema.org/draft/2020-12/schema"
-    assert committed["$id"] == "https://dqm.invalid/schemas/ruleset-2.schema.json"
-    assert committed["properties"] == {"schema_version": {"enum": [1, 2]}}
+    assert committed["$id"] == "https://dqm.invalid/schemas/ruleset-3.schema.json"
+    assert committed["properties"] == {"schema_version": {"enum": [1, 2, 3]}}
     # Each schema version is a closed object of its own, chosen by the file's schema_version.
     assert [(c["if"], c["then"]) for c in committed["allOf"]] == [
         ({"properties": {"schema_version": {"const": n}}}, {"$ref": f"#/$defs/version-{n}"})
-        for n in (1, 2)
+        for n in (1, 2, 3)
     ]
-    for n in (1, 2):
+    for n in (1, 2, 3):
         assert committed["$defs"][f"version-{n}"]["additionalProperties"] is False
     jsonschema.Draft202012Validator.check_schema(committed)
 

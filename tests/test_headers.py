@@ -27,7 +27,11 @@ NOT_A_WORKBOOK_HEADER = {("annotate.py", "Code")}
 
 
 def test_every_schema_header_is_a_constant_and_every_constant_a_schema_header():
-    assert {h for sheet in schemas.SHEETS for h in schemas.columns(sheet)} == HEADERS
+    # The other spellings of a header (ALSO_SPELLED) read as it; they are no column of their own.
+    assert {h for sheet in schemas.SHEETS for h in schemas.columns(sheet)} == HEADERS - set(
+        headers.ALSO_SPELLED
+    )
+    assert set(headers.ALSO_SPELLED.values()) <= HEADERS
 
 
 def test_the_schemas_pair_each_header_with_its_ruleset_field():
@@ -36,10 +40,12 @@ def test_the_schemas_pair_each_header_with_its_ruleset_field():
         "Product ID": "product_id",
         "Product": "product",
         "Strength and Form": "strength_and_form",
-        "Retail Max Qty per Rx": "retail_max_qty",
-        "Home Delivery Max Qty per Rx": "home_delivery_max_qty",
+        "Retail Max Qty": "retail_max_qty",
+        "Home Delivery Max Qty": "home_delivery_max_qty",
         "Unit": "unit",
         "Footnote": "footnote",
+        "Retail Days": "retail_days",
+        "Home Delivery Days": "home_delivery_days",
     }
     assert schemas.fields("Tests")["Test ID"] == "test_id"
     assert [schemas.fields("Overrides")[h] for h in headers.CHANNEL_MAX_QTY] == [
@@ -53,7 +59,9 @@ def test_one_header_is_one_field_on_every_sheet_and_diff_labels_fields_by_it():
         for header, field in schemas.fields(sheet).items():
             assert field_of.setdefault(header, field) == field, (sheet, header)
     header_of = {field: header for header, field in field_of.items()}
-    assert {f: header_of[f] for f in diff.LABELS} == diff.LABELS
+    # A Per Rx maximum's change is told in its per-Rx words, the header's other spelling.
+    per_rx = {header: spelling for spelling, header in headers.ALSO_SPELLED.items()}
+    assert {f: per_rx.get(header_of[f], header_of[f]) for f in diff.LABELS} == diff.LABELS
 
 
 def test_no_module_spells_a_workbook_header_again():

@@ -17,7 +17,7 @@ from compiler.ruleset.sealing import SCHEMA_FILES, schema
 from tests.fixtures.paths import EXPORTS, WORKBOOK
 
 IDS = {
-    "ruleset.schema.json": "https://dqm.invalid/schemas/ruleset-2.schema.json",
+    "ruleset.schema.json": "https://dqm.invalid/schemas/ruleset-3.schema.json",
     "index.schema.json": "https://dqm.invalid/schemas/index-1.schema.json",
     "decision.schema.json": "https://dqm.invalid/schemas/decision-2.schema.json",
 }

@@ -90,12 +90,12 @@ def test_fractional_limit_of_tablets_is_a_warning_at_its_cell(founding_rows, mak
             "fractional-count",
             "Limits",
             "E3",
-            "Retail Max Qty per Rx",
+            "Retail Max Qty",
             75.5,
             {
                 "product": "imatinib-400mg-tab",
                 "unit": "tablets",
-                "header": "Retail Max Qty per Rx",
+                "header": "Retail Max Qty",
                 "value": 75.5,
                 "whole": 75,
             },
@@ -104,12 +104,12 @@ def test_fractional_limit_of_tablets_is_a_warning_at_its_cell(founding_rows, mak
             "fractional-count",
             "Overrides",
             "D2",
-            "Home Delivery Max Qty per Rx",
+            "Home Delivery Max Qty",
             270.25,
             {
                 "product": "imatinib-400mg-tab",
                 "unit": "tablets",
-                "header": "Home Delivery Max Qty per Rx",
+                "header": "Home Delivery Max Qty",
                 "value": 270.25,
                 "whole": 270,
             },
@@ -131,8 +131,8 @@ def test_limits_row_holding_only_a_footnote_is_one_finding(founding_rows, make_w
         "Product ID",
         "Product",
         "Strength and Form",
-        "Retail Max Qty per Rx",
-        "Home Delivery Max Qty per Rx",
+        "Retail Max Qty",
+        "Home Delivery Max Qty",
         "Unit",
     ]
     assert flat(path) == [
@@ -150,7 +150,7 @@ def test_limits_row_holding_only_a_footnote_is_one_finding(founding_rows, make_w
         1,
         "ERROR Limits!H4 (found: '^c 60 tablets is a 30-day supply.'): This row has only "
         "'Footnote' filled in; a row on Limits also needs 'Policy ID', 'Product ID', 'Product', "
-        "'Strength and Form', 'Retail Max Qty per Rx', 'Home Delivery Max Qty per Rx' and 'Unit'. "
+        "'Strength and Form', 'Retail Max Qty', 'Home Delivery Max Qty' and 'Unit'. "
         "If it belongs to the row above, move it into that row's Footnote cell; otherwise fill in "
         "the rest, or delete this row.",
     )

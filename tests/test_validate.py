@@ -33,9 +33,9 @@ def test_word_in_a_limit_cell_names_sheet_cell_and_what_to_type(founding_rows, m
             "not-a-number",
             "Limits",
             "E3",
-            "Retail Max Qty per Rx",
+            "Retail Max Qty",
             "sixty",
-            {"header": "Retail Max Qty per Rx", "example": "60"},
+            {"header": "Retail Max Qty", "example": "60"},
         )
     ]
 
@@ -45,8 +45,8 @@ def test_numbers_typed_as_text_with_commas_or_spaces_are_numbers(founding_rows, 
     founding_rows["Limits"][1][4] = " 60 "
     v = validate_file(make_workbook(founding_rows))
     assert v.findings == []
-    assert v.frames["Limits"].loc[2, "Home Delivery Max Qty per Rx"] == 1080.0
-    assert v.frames["Limits"].loc[3, "Retail Max Qty per Rx"] == 60.0
+    assert v.frames["Limits"].loc[2, "Home Delivery Max Qty"] == 1080.0
+    assert v.frames["Limits"].loc[3, "Retail Max Qty"] == 60.0
 
 
 def test_every_bad_cell_in_a_column_is_reported(founding_rows, make_workbook):
@@ -55,7 +55,7 @@ def test_every_bad_cell_in_a_column_is_reported(founding_rows, make_workbook):
     founding_rows["Limits"].append(
         ["imatinib-per-rx", "imatinib-200mg-tab", "P", "200 mg tablets", None, 90, "tablets", None]
     )
-    retail = {"header": "Retail Max Qty per Rx", "example": "60"}
+    retail = {"header": "Retail Max Qty", "example": "60"}
     assert [
         (code, cell, params) for code, _, cell, _, _, params in flat(make_workbook(founding_rows))
     ] == [
@@ -103,7 +103,7 @@ def test_id_that_is_not_a_slug(founding_rows, make_workbook):
 @pytest.mark.parametrize(
     "sheet,row,col,cell,header,value,example,allowed",
     [
-        ("Policies", 0, 2, "C2", "Policy Type", "Per Day", "Per Rx", ["Per Rx"]),
+        ("Policies", 0, 2, "C2", "Policy Type", "Per Day", "Per Rx", ["Per Rx", "Per Days"]),
         (
             "Criteria",
             0,
@@ -361,11 +361,11 @@ def test_override_maximum_must_exceed_the_products_limit(founding_rows, make_wor
             "override-not-above-limit",
             "Overrides",
             "C2",
-            "Retail Max Qty per Rx",
+            "Retail Max Qty",
             60,
             {
                 "product": "imatinib-400mg-tab",
-                "header": "Retail Max Qty per Rx",
+                "header": "Retail Max Qty",
                 "limit": 60,
                 "limit_row": 3,
             },
@@ -374,11 +374,11 @@ def test_override_maximum_must_exceed_the_products_limit(founding_rows, make_wor
             "override-not-above-limit",
             "Overrides",
             "D2",
-            "Home Delivery Max Qty per Rx",
+            "Home Delivery Max Qty",
             150,
             {
                 "product": "imatinib-400mg-tab",
-                "header": "Home Delivery Max Qty per Rx",
+                "header": "Home Delivery Max Qty",
                 "limit": 180,
                 "limit_row": 3,
             },
@@ -504,7 +504,7 @@ def test_home_delivery_below_retail_is_a_warning_not_an_error(founding_rows, mak
             "home-delivery-below-retail",
             "Limits",
             "F3",
-            "Home Delivery Max Qty per Rx",
+            "Home Delivery Max Qty",
             30,
             {"home_delivery": 30, "retail": 60, "product": "imatinib-400mg-tab"},
         )
@@ -528,10 +528,12 @@ def test_missing_sheet_has_no_cell(founding_rows, make_workbook):
                 "headers": [
                     "Product ID",
                     "Criterion ID",
-                    "Retail Max Qty per Rx",
-                    "Home Delivery Max Qty per Rx",
+                    "Retail Max Qty",
+                    "Home Delivery Max Qty",
                     "Approval Duration (months)",
                     "Criteria Text",
+                    "Retail Days",
+                    "Home Delivery Days",
                 ],
             },
         )
@@ -547,19 +549,19 @@ def _edit(path, sheet, cell, value):
 
 def test_missing_column_points_at_the_header_cell(founding_rows, make_workbook):
     path = _edit(make_workbook(founding_rows), "Limits", "G1", None)
-    assert flat(path) == [("missing-column", "Limits", "I1", "Unit", None, {"header": "Unit"})]
+    assert flat(path) == [("missing-column", "Limits", "K1", "Unit", None, {"header": "Unit"})]
 
 
 def test_renamed_header_is_pointed_at_with_the_right_name(founding_rows, make_workbook):
-    path = _edit(make_workbook(founding_rows), "Limits", "E1", "Retail Max Qty")
+    path = _edit(make_workbook(founding_rows), "Limits", "E1", "Retail Max Qtty")
     assert flat(path) == [
         (
             "misnamed-header",
             "Limits",
             "E1",
-            "Retail Max Qty per Rx",
             "Retail Max Qty",
-            {"text": "Retail Max Qty", "header": "Retail Max Qty per Rx"},
+            "Retail Max Qtty",
+            {"text": "Retail Max Qtty", "header": "Retail Max Qty"},
         )
     ]
 
@@ -568,27 +570,29 @@ def test_headers_match_ignoring_case_and_spaces_and_unknown_columns_warn(
     founding_rows, make_workbook
 ):
     path = _edit(make_workbook(founding_rows), "Limits", "E1", "  retail max QTY  per rx ")
-    path = _edit(path, "Limits", "I1", "Reviewer")
+    path = _edit(path, "Limits", "L1", "Reviewer")
     assert flat(path) == []
     assert flat(path, "warning") == [
         (
             "unknown-column",
             "Limits",
-            "I1",
+            "L1",
             None,
             "Reviewer",
             {
                 "text": "Reviewer",
                 "sheet": "Limits",
-                "headers": [
+                "headers": [  # as this sheet spells them: the per-Rx spelling is the same column
                     "Policy ID",
                     "Product ID",
                     "Product",
                     "Strength and Form",
                     "Retail Max Qty per Rx",
-                    "Home Delivery Max Qty per Rx",
+                    "Home Delivery Max Qty",
                     "Unit",
                     "Footnote",
+                    "Retail Days",
+                    "Home Delivery Days",
                 ],
             },
         )
@@ -639,7 +643,7 @@ def test_formula_without_a_saved_value_is_a_finding(founding_rows, make_workbook
             "formula-without-value",
             "Limits",
             "F3",
-            "Home Delivery Max Qty per Rx",
+            "Home Delivery Max Qty",
             "=3*E3",
             {"formula": "=3*E3"},
         )

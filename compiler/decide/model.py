@@ -27,6 +27,9 @@ class Product:
     max_qty: tuple[float, float]  # per channel, in CHANNELS order: (retail, home delivery)
     overrides: tuple[Override, ...]
     retired_on: str | None = None  # its policy's retirement date (ISO), when it is retired
+    # A Per Days product's windows in days, in CHANNELS order (retail, home delivery); None for a
+    # Per Rx product (and every product of a version before schema 3).
+    days: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,7 @@ def products(ruleset: dict[str, Any]) -> list[Product]:
                 for o in sorted(p["overrides"], key=override_order)
             ),
             retired_on(policy),
+            _days(p),
         )
         for policy in ruleset["policies"]
         for p in policy["products"]
@@ -120,6 +124,13 @@ def drug_lists(ruleset: dict[str, Any]) -> dict[str, list[ListEntry]]:
         ]
         for dl in ruleset["drug_lists"]
     }
+
+
+def _days(product: dict[str, Any]) -> tuple[int, int] | None:
+    """A Per Days product's windows (retail, home delivery); None for a Per Rx product."""
+    if "retail_days" not in product:
+        return None
+    return (product["retail_days"], product["home_delivery_days"])
 
 
 def _max_qty(limits: dict[str, Any]) -> tuple[float, float]:

@@ -17,8 +17,12 @@ from ..workbook.validate import Validated
 from .integrity import content_sha256
 
 # 1: the first files (v1-v3 of the founding ruleset); 2: adds the version's effective_date and
-# each product's codes. ruleset.schema.json describes both; readers read both.
-SCHEMA_VERSION = 2
+# each product's codes; 3: adds Per Days policies (a product's retail_days and home_delivery_days)
+# and a test's member_id, date_of_service, ndc and rxcui. ruleset.schema.json describes all three;
+# readers read all three. A version of Per Rx policies says in schema 3 what it said in 2.
+SCHEMA_VERSION = 3
+WINDOW_FIELDS = ("retail_days", "home_delivery_days")  # a Per Days product's only
+TEST_CLAIM_FIELDS = ("member_id", "date_of_service", "ndc", "rxcui")  # a test's, when given
 CODE_SYSTEM_OF_LABEL = {label: system for system, label in CODE_SYSTEMS.items()}  # "NDC" -> "ndc"
 CHANNEL_OF_LABEL = {
     label: channel for channel, label in CHANNEL_LABELS.items()
@@ -39,6 +43,8 @@ def build(validated: Validated) -> dict[str, Any]:
         if months is None:  # blank: the policy's duration
             months = policies_months[product_policy[product_id]]
         o["approval_months"] = json_number(months)
+        for w in WINDOW_FIELDS:  # an override counts over its product's window: not repeated
+            del o[w]
         overrides.setdefault(product_id, []).append(o)
     product_codes: dict[str, list] = {}
     for c in _records(f, "Product Codes"):
@@ -47,6 +53,9 @@ def build(validated: Validated) -> dict[str, Any]:
         product_codes.setdefault(c.pop("product_id"), []).append(c)
     products: dict[str, list] = {}
     for p in _records(f, "Limits"):
+        if p["retail_days"] is None:  # a Per Rx product (validation guarantees both or neither)
+            for w in WINDOW_FIELDS:
+                del p[w]
         p["codes"] = sorted(
             product_codes.get(p["product_id"], []), key=lambda c: (c["code_system"], c["code"])
         )
@@ -82,9 +91,17 @@ def build(validated: Validated) -> dict[str, Any]:
     ]
 
     tests = _records(f, "Tests")
+    code_products = {
+        (c["code_system"], c["code"]): pid for pid, cs in product_codes.items() for c in cs
+    }
     for t in tests:
         t["channel"] = CHANNEL_OF_LABEL[t["channel"]]
         t["expected_decision"] = t["expected_decision"].lower()
+        for k in TEST_CLAIM_FIELDS:  # a row that leaves them blank reads as before
+            if t[k] is None:
+                del t[k]
+        if t["product_id"] is None:  # named by a code alone: the product it names
+            t["product_id"] = _named(t, code_products)
 
     policies = sorted(policies, key=lambda p: p["policy_id"])
     ruleset = _records(f, "Ruleset")[0]
@@ -97,10 +114,22 @@ def build(validated: Validated) -> dict[str, Any]:
         "policies": policies,
         "criteria": sorted(criteria, key=lambda c: c["criterion_id"]),
         "drug_lists": sorted(drug_lists, key=lambda d: d["drug_list_id"]),
-        "tests": sorted(tests, key=lambda t: t["test_id"]),
+        # In the sheet's order: the rows are decided as one run, an earlier row of a Per Days
+        # product counting toward a later one.
+        "tests": tests,
     }
     content["content_sha256"] = content_sha256(content)
     return content
+
+
+def _named(test: dict[str, Any], code_products: dict[tuple[str, str], str]) -> str | None:
+    """The product a Tests row names by its NDC or RxCUI (validation guarantees one)."""
+    for system in ("ndc", "rxcui"):
+        if system in test:
+            read = codes.read_code(system, str(test[system]))
+            if read.value is not None and (system, read.value) in code_products:
+                return code_products[(system, read.value)]
+    return None
 
 
 def _history_key(h: dict) -> tuple:

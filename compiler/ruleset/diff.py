@@ -7,7 +7,7 @@ from typing import Any
 
 from .. import codes
 from ..effective import effective_date
-from ..vocabulary import CODE_SYSTEMS, plain_text
+from ..vocabulary import CHANNEL_LABELS, CHANNELS, CODE_SYSTEMS, MAX_QTY_FIELDS, plain_text
 from ..workbook.headers import (
     ALSO_KNOWN_AS,
     APPROVAL_MONTHS,
@@ -16,7 +16,7 @@ from ..workbook.headers import (
     DRUG_LIST_ID,
     EFFECTIVE_DATE,
     FOOTNOTE,
-    HOME_DELIVERY_MAX_QTY,
+    HOME_DELIVERY_MAX_QTY_PER_RX,
     MET_WHEN,
     NOTES,
     OWNER,
@@ -24,7 +24,7 @@ from ..workbook.headers import (
     POLICY_TYPE,
     PRODUCT,
     PRODUCT_ID,
-    RETAIL_MAX_QTY,
+    RETAIL_MAX_QTY_PER_RX,
     REVIEW_DATE,
     STATUS,
     STRENGTH_AND_FORM,
@@ -34,7 +34,8 @@ from ..workbook.headers import (
     UNIT,
 )
 
-# Field -> the workbook header staff know it by.
+# Field -> the workbook header staff know it by (a Per Rx maximum by its per-Rx words; a Per Days
+# one is told as the policy words it, `Retail: 60 per 30 days`: see _maximum).
 LABELS = {
     "title": TITLE,
     "owner": OWNER,
@@ -46,8 +47,8 @@ LABELS = {
     "notes": NOTES,
     "product": PRODUCT,
     "strength_and_form": STRENGTH_AND_FORM,
-    "retail_max_qty": RETAIL_MAX_QTY,
-    "home_delivery_max_qty": HOME_DELIVERY_MAX_QTY,
+    "retail_max_qty": RETAIL_MAX_QTY_PER_RX,
+    "home_delivery_max_qty": HOME_DELIVERY_MAX_QTY_PER_RX,
     "unit": UNIT,
     "footnote": FOOTNOTE,
     "policy_id": POLICY_ID,
@@ -260,9 +261,38 @@ def _show(v: Any) -> str:
     return str(v)
 
 
+# A channel's maximum field -> (its window field, the channel's word).
+WINDOWS = {MAX_QTY_FIELDS[c]: (f"{c}_days", CHANNEL_LABELS[c]) for c in CHANNELS}
+
+
+def _maximum(kind: str, id_: str, old: dict, new: dict, field: str) -> list[dict]:
+    """A changed maximum of a product or an override. Per Rx on both sides: its header's words
+    (`Retail Max Qty per Rx 60 → 90`); Per Days on either: the policy's words, the window with it
+    (`Retail: 60 per 30 days → 90 per 30 days`, `Retail: 60 per Rx → 60 per 30 days`)."""
+    days, channel = WINDOWS[field]
+    a, b = (old.get(field), old.get(days)), (new.get(field), new.get(days))
+    if a == b:
+        return []
+    if a[1] is None and b[1] is None:
+        return _fields(kind, id_, old, new, [field])
+    before, after = _per(*a), _per(*b)
+    return [
+        _record(
+            kind, "changed", id_, channel, before, after, f"{id_}: {channel}: {before} → {after}"
+        )
+    ]
+
+
+def _per(quantity: Any, days: int | None) -> str:
+    return f"{_show(quantity)} per {days} days" if days is not None else f"{_show(quantity)} per Rx"
+
+
 def _fields(kind: str, id_: str, old: dict, new: dict, fields: list[str]) -> list[dict]:
     out = []
     for f in fields:
+        if f in WINDOWS and (old.get(WINDOWS[f][0]) or new.get(WINDOWS[f][0])):
+            out += _maximum(kind, id_, old, new, f)
+            continue
         a, b = old.get(f), new.get(f)
         if a != b:
             out.append(
@@ -315,12 +345,17 @@ def _products(doc: dict) -> dict[str, dict]:
 
 
 def _overrides(doc: dict) -> dict[str, dict]:
+    # An override's caps are over its product's window: compared with it.
     return {
-        f"{p['product_id']} / {o['criterion_id']}": o
+        f"{p['product_id']} / {o['criterion_id']}": {**o, **_windows(p)}
         for pol in doc["policies"]
         for p in pol["products"]
         for o in p["overrides"]
     }
+
+
+def _windows(product: dict) -> dict:
+    return {days: product[days] for days, _ in WINDOWS.values() if days in product}
 
 
 def _members(doc: dict) -> dict[str, dict]:

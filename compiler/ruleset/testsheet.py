@@ -15,6 +15,7 @@ import pandas as pd
 
 from ..decide.claims import claims_columns
 from ..decide.engine import Engine
+from ..text import iso_dates
 from ..vocabulary import format_number as _n
 from ..vocabulary import json_number as number
 from ..vocabulary import plain_text
@@ -24,10 +25,14 @@ from ..workbook.headers import (
     ATTESTED_CRITERIA,
     CHANNEL,
     CONCOMITANT_DRUGS,
+    DATE_OF_SERVICE,
     EXPECTED_APPROVED_QTY,
     EXPECTED_DECISION,
+    MEMBER_ID,
+    NDC,
     PRODUCT_ID,
     QUANTITY,
+    RXCUI,
     TEST_ID,
 )
 from ..workbook.validate import Validated, validate_file
@@ -89,6 +94,10 @@ CLAIM_FIELDS = {
     QUANTITY: "quantity",
     CONCOMITANT_DRUGS: "concomitant_drugs",
     ATTESTED_CRITERIA: "attested_criteria",
+    MEMBER_ID: "member_id",
+    DATE_OF_SERVICE: "date_of_service",
+    NDC: "ndc",
+    RXCUI: "rxcui",
 }
 
 
@@ -98,9 +107,11 @@ def run_rows(validated: Validated, content: dict[str, Any]) -> list[RowResult]:
     if tests is None or len(tests) == 0:
         return []
     claims = claims_columns(
-        {field: tests[header].tolist() for header, field in CLAIM_FIELDS.items()}
+        {field: _cells(tests[header]) for header, field in CLAIM_FIELDS.items()}
     )
-    decided = Engine(_only_products(content, set(tests[PRODUCT_ID]))).decide(claims)
+    # The products the rows name (by Product ID, or by a code alone: build() resolved those).
+    named = {t["product_id"] for t in content.get("tests", ())} | set(tests[PRODUCT_ID])
+    decided = _decide(claims, Engine(_only_products(content, named)))
     approved = decided["approved_quantity"].tolist()
     return [
         RowResult(
@@ -123,6 +134,23 @@ def run_rows(validated: Validated, content: dict[str, Any]) -> list[RowResult]:
             strict=True,
         )
     ]
+
+
+def _cells(column: pd.Series) -> list:
+    """A Tests column as claim cells: dates as ISO text, blanks as None."""
+    if pd.api.types.is_datetime64_any_dtype(column):
+        return iso_dates(column).where(column.notna(), None).tolist()
+    return column.tolist()
+
+
+def _decide(claims: pd.DataFrame, engine: Engine) -> pd.DataFrame:
+    """The rows decided as one run, in sheet order (an earlier row of a Per Days product counts
+    toward a later one of the same member), where the engine's run is there to do it."""
+    try:
+        from ..decide.window import decide_run
+    except ImportError:  # claims decided one by one, as before Per Days policies
+        return engine.decide(claims)
+    return decide_run(claims, engine)
 
 
 def _only_products(content: dict[str, Any], product_ids: set[str]) -> dict[str, Any]:

@@ -18,6 +18,10 @@ _TEST_CLAIM_FIELDS = {
     "quantity": "quantity",
     "concomitant_drugs": "concomitant_drugs",
     "attested_criteria": "attested_criteria",
+    "member_id": "member_id",  # the four below: in a test of schema 3, when the row gives it
+    "date_of_service": "date_of_service",
+    "ndc": "ndc",
+    "rxcui": "rxcui",
 }
 
 
@@ -39,10 +43,11 @@ def attested_criteria(ruleset: dict[str, Any]) -> list[str]:
 
 def tests_as_claims(ruleset: dict[str, Any]) -> pd.DataFrame:
     """The ruleset's workbook Tests as a claims frame (the contract's columns, text or missing),
-    the Test ID as the claim id, in sheet order; no rows when it has no Tests."""
+    the Test ID as the claim id, in the version's order (a schema-3 version keeps the sheet's
+    order, in which its rows are decided as one run); no rows when it has no Tests."""
     tests = ruleset.get("tests", [])
     return claims_columns(
-        {claim: [t[field] for t in tests] for field, claim in _TEST_CLAIM_FIELDS.items()}
+        {claim: [t.get(field) for t in tests] for field, claim in _TEST_CLAIM_FIELDS.items()}
     )
 
 

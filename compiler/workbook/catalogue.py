@@ -156,6 +156,27 @@ def _fractional_count(product: str, unit: str, header: str, value: float, whole:
     )
 
 
+def _days_required(header: str, product: str, policy: str, example=None) -> str:
+    typed = (
+        f"Type {_n(example)}, the product's {header} on Limits (an override counts over its "
+        "product's window)."
+        if example is not None
+        else "Type the number of days its maximum covers: for 60 tablets per 30 days, type 30 "
+        "here and 60 as the maximum."
+    )
+    return (
+        f"{product!r} is limited Per Days (policy {policy!r}), so '{header}' is required. {typed}"
+    )
+
+
+def _days_on_per_rx(header: str, product: str, policy: str) -> str:
+    return (
+        f"{product!r} is limited Per Rx (policy {policy!r}: a limit per prescription), so "
+        f"'{header}' stays empty. Clear this cell; or, if the limit is over a window of days, set "
+        f"the policy's Policy Type to 'Per Days' on the Policies sheet."
+    )
+
+
 def _policy_without_history(policy: str, review_date) -> str:
     return (
         f"Policy {policy!r} has no row on the History sheet. Add one with Policy ID {policy!r} "
@@ -292,6 +313,8 @@ MESSAGES: dict[str, Template] = {
     "not-whole-number": "'{header}' must be a whole number. Type a number such as {example}.",
     "not-unique": "'{header}' {value!r} is already used in row {first_row}; each one must be unique. "
     "Type a different one, or delete the repeated row.",
+    "days-out-of-range": "'{header}' must be a whole number of days from 1 to {most}. Type the days "
+    "the maximum covers, such as {example} (for 60 tablets per 30 days, 30).",
     "check-failed": "'{header}' failed the check {check}. Type a value such as {example!r}.",
     # The cross-sheet rules (rules.py and the modules it runs).
     "ruleset-row-missing": "The Ruleset sheet needs exactly one row. Type the ruleset's id in row 2, "
@@ -305,6 +328,16 @@ MESSAGES: dict[str, Template] = {
     "Delete this row, or change the criterion.",
     "override-not-above-limit": "An override must allow more than the limit: {product}'s {header} is "
     "{limit} (Limits row {limit_row}). Type a number greater than {limit}.",
+    "days-required": _days_required,
+    "days-on-per-rx": _days_on_per_rx,
+    "override-window-differs": "An override counts over its product's window, and {product!r} has "
+    "{header} {days} (Limits row {limit_row}). Type {days}.",
+    "product-not-named": "This test claim names no product. Type its Product ID (from Limits), or "
+    "an NDC or RxCUI from Product Codes.",
+    "codes-name-other-product": "{header} names {product!r}, but {other} names {named!r}; a test "
+    "claim names one product. Correct one of the two, or clear it.",
+    "member-required": "{product!r} is limited Per Days, so its test claims need a Member ID: "
+    "earlier rows of the same member and product count toward later ones. Type one, such as M-1001.",
     "home-delivery-below-retail": "Home delivery ({home_delivery}) is below retail ({retail}) for "
     "{product}; home delivery usually allows a longer supply. Check "
     "the number.",

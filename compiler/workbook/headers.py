@@ -15,8 +15,14 @@ CRITERION_ID = "Criterion ID"
 DRUG_LIST_ID = "Drug List ID"
 REVIEW_DATE = "Review Date"
 APPROVAL_MONTHS = "Approval Duration (months)"
-RETAIL_MAX_QTY = "Retail Max Qty per Rx"
-HOME_DELIVERY_MAX_QTY = "Home Delivery Max Qty per Rx"
+RETAIL_MAX_QTY = "Retail Max Qty"
+HOME_DELIVERY_MAX_QTY = "Home Delivery Max Qty"
+RETAIL_DAYS = "Retail Days"
+HOME_DELIVERY_DAYS = "Home Delivery Days"
+# The maxima as workbooks spelled them before Per Days policies: still the same columns, and the
+# words a per-Rx limit's change is told in.
+RETAIL_MAX_QTY_PER_RX = "Retail Max Qty per Rx"
+HOME_DELIVERY_MAX_QTY_PER_RX = "Home Delivery Max Qty per Rx"
 
 # Ruleset
 RULESET_ID = "Ruleset ID"
@@ -59,6 +65,18 @@ CONCOMITANT_DRUGS = "Concomitant Drugs"
 ATTESTED_CRITERIA = "Attested Criteria"
 EXPECTED_DECISION = "Expected Decision"
 EXPECTED_APPROVED_QTY = "Expected Approved Qty"
+MEMBER_ID = "Member ID"
+DATE_OF_SERVICE = "Date of Service"
+NDC = "NDC"
+RXCUI = "RxCUI"
 
 # A product's or an override's maximum per channel, in the order of CHANNELS (retail first).
 CHANNEL_MAX_QTY = (RETAIL_MAX_QTY, HOME_DELIVERY_MAX_QTY)
+# A Per Days product's (and its overrides') window per channel, in the same order.
+CHANNEL_DAYS = (RETAIL_DAYS, HOME_DELIVERY_DAYS)
+
+# Other spellings that read as a column: spelling -> the column's header (the sheets that have it).
+ALSO_SPELLED = {
+    RETAIL_MAX_QTY_PER_RX: RETAIL_MAX_QTY,
+    HOME_DELIVERY_MAX_QTY_PER_RX: HOME_DELIVERY_MAX_QTY,
+}

@@ -14,6 +14,7 @@ Handled on purpose (documented in workbook/README.md):
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import difflib
 import hashlib
@@ -27,6 +28,7 @@ from ..vocabulary import norm_header
 from . import raw, schemas
 from .container import MAX_FILE_BYTES
 from .findings import ERROR, WARNING, Finding, column_letter
+from .headers import ALSO_SPELLED
 
 
 @dataclass
@@ -38,6 +40,8 @@ class Sheet:
     letters: dict[str, str] = field(default_factory=dict)  # header -> column letter
     next_row: int = 2  # first row after the last data row (where a new row would go)
     missing: frozenset[str] = frozenset()  # required headers not found in row 1
+    # header -> the other spelling row 1 gives it ('Retail Max Qty per Rx'), where it does
+    spelled: dict[str, str] = field(default_factory=dict)
 
     @property
     def complete(self) -> bool:
@@ -156,14 +160,17 @@ def _refused(name: str, digest: str, problem: Finding) -> Workbook:
 def _sheet_frame(name: str, rows: list[list], merged) -> tuple[Sheet, list[Finding]]:
     findings: list[Finding] = []
     headers = schemas.columns(name)
-    wanted = {norm_header(h): h for h in headers}
+    wanted = _wanted(headers)
     header_row = rows[0] if rows else []
     positions: dict[str, int] = {}
     unknown: list[tuple[int, str]] = []
+    spelled: dict[str, str] = {}
     for i, text in enumerate(header_row):
         if _blank(text):
             continue
         h = wanted.get(norm_header(text))
+        if h is not None and h not in positions and norm_header(text) != norm_header(h):
+            spelled[h] = next(s for s, to in ALSO_SPELLED.items() if _same(s, text))
         if h is None:
             unknown.append((i, str(text)))
         elif h in positions:
@@ -271,7 +278,50 @@ def _sheet_frame(name: str, rows: list[list], merged) -> tuple[Sheet, list[Findi
             )
     next_row = int(frame.index.max()) + 1 if len(frame) else 2
     missing = frozenset(h for h in schemas.required_headers(name) if h not in positions)
-    return Sheet(name, frame, letters, next_row, missing), findings
+    return Sheet(name, frame, letters, next_row, missing, spelled), findings
+
+
+def _wanted(headers) -> dict[str, str]:
+    """A header as matched (norm_header) -> the contract's header: each header, and the other
+    spellings that read as it (ALSO_SPELLED: 'Retail Max Qty per Rx' is 'Retail Max Qty')."""
+    wanted = {norm_header(h): h for h in headers}
+    for spelling, h in ALSO_SPELLED.items():
+        if h in headers:
+            wanted[norm_header(spelling)] = h
+    return wanted
+
+
+def _same(a: object, b: object) -> bool:
+    return norm_header(a) == norm_header(b)
+
+
+def as_spelled(findings: list[Finding], sheets: dict[str, Sheet]) -> list[Finding]:
+    """Findings naming their column as the workbook spells it: a workbook whose row 1 says
+    'Retail Max Qty per Rx' reads, in its findings, 'Retail Max Qty per Rx' (header and message)."""
+    spelled = {name: s.spelled for name, s in sheets.items() if s.spelled}
+    if not spelled:
+        return findings
+    out = []
+    for f in findings:
+        names = spelled.get(f.sheet)
+        if not names:
+            out.append(f)
+            continue
+        params = {k: _respelled(v, names) for k, v in f.params.items()}
+        out.append(
+            dataclasses.replace(f, column=names.get(f.column, f.column), params=params)
+            if f.column in names or params != dict(f.params)
+            else f
+        )
+    return out
+
+
+def _respelled(value, names: dict[str, str]):
+    if isinstance(value, str):
+        return names.get(value, value)
+    if isinstance(value, list) and any(isinstance(v, str) and v in names for v in value):
+        return [names.get(v, v) if isinstance(v, str) else v for v in value]
+    return value
 
 
 def _headers_lower_down(rows: list[list], wanted: dict[str, str]) -> int | None:

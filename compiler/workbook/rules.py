@@ -1,6 +1,6 @@
 """The cross-sheet rules, run in order: exactly one Ruleset row, references resolve
 (references.py), maximum quantities agree (max_quantities.py), History agrees with the policy
-(policy_history.py), names are unique within a drug list, product codes read as codes and name
+(policy_history.py), Per Days windows are given where they belong (per_days.py), names are unique within a drug list, product codes read as codes and name
 one product each (product_codes.py), and the slips (slips.py). Each rule runs only when the
 sheets it reads are present with all their required headers."""
 
@@ -10,6 +10,7 @@ import pandas as pd
 
 from .. import names
 from . import schemas, slips
+from .claim_rows import tests_name_products
 from .findings import Finding
 from .headers import (
     ALSO_KNOWN_AS,
@@ -25,6 +26,7 @@ from .max_quantities import (
     one_override_per_criterion,
     overrides_above_limits,
 )
+from .per_days import windows
 from .policy_history import latest_history_is_review_date, retirement_recorded
 from .product_codes import product_codes
 from .reader import Sheet
@@ -75,6 +77,15 @@ def check(
                 target,
                 broken(target, target_header),
             )
+    if have("Tests"):
+        out += tests_name_products(
+            sheets["Tests"],
+            frames["Tests"],
+            frames["Limits"] if have("Limits") else None,
+            frames["Policies"] if have("Policies") else None,
+            frames["Product Codes"] if have("Product Codes") else None,
+            in_error,
+        )
     if have("Criteria"):
         out += drug_list_when_on_list(
             sheets["Criteria"],
@@ -89,6 +100,16 @@ def check(
         out += one_override_per_criterion(sheets["Overrides"], frames["Overrides"])
     if have("Overrides", "Limits"):
         out += overrides_above_limits(sheets["Overrides"], frames["Overrides"], frames["Limits"])
+    if have("Policies", "Limits"):
+        both = have("Overrides")
+        out += windows(
+            frames["Policies"],
+            sheets["Limits"],
+            frames["Limits"],
+            sheets["Overrides"] if both else None,
+            frames["Overrides"] if both else None,
+            in_error,
+        )
     if have("Limits"):
         out += home_delivery_below_retail(sheets["Limits"], frames["Limits"])
     if have("Overrides"):

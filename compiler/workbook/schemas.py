@@ -25,7 +25,8 @@ from pandera.typing import Series  # noqa: E402  (after pandera_pandas, which lo
 
 ID = {"str_matches": SLUG, "str_length": {"max_value": MAX_ID_LENGTH}}
 
-POLICY_TYPES = ["Per Rx"]
+POLICY_TYPES = ["Per Rx", "Per Days"]
+MAX_DAYS = 365  # a window of days is 1 to 365 days long
 STATUSES = list(POLICY_STATUSES)  # blank means Active
 MET_WHEN = ["Concomitant drug on list", "Attested"]
 CHANNELS = list(CHANNEL_LABELS.values())  # as the Tests sheet writes them
@@ -51,6 +52,21 @@ def _required(*headers: str):
 def _whole_number(*headers: str):
     """The check that these columns' numbers are whole (months, not 1.5)."""
     return pa.check(*headers, name="whole_number")(lambda cls, s: s % 1 == 0)
+
+
+def _days(*headers: str):
+    """The check that these columns hold a window of days: a whole number from 1 to MAX_DAYS."""
+    return pa.check(*headers, name="days")(lambda cls, s: (s % 1 == 0) & (s >= 1) & (s <= MAX_DAYS))
+
+
+_RETAIL_DAYS_HELP = (
+    "Per Days policies only: the days the retail maximum covers (60 tablets per 30 days: 30), "
+    "a whole number from 1 to 365. Empty on a Per Rx policy."
+)
+_HOME_DELIVERY_DAYS_HELP = (
+    "Per Days policies only: the days the home delivery maximum covers (180 tablets per 90 days: "
+    "90), a whole number from 1 to 365. Empty on a Per Rx policy."
+)
 
 
 class _Sheet(pa.DataFrameModel):
@@ -89,7 +105,11 @@ class PoliciesSheet(_Sheet):
         "Oncology – Imatinib Drug Quantity Management Policy – Per Rx",
     )
     policy_type: Series[str] = _field(
-        h.POLICY_TYPE, "The kind of quantity limit.", "Per Rx", isin=POLICY_TYPES
+        h.POLICY_TYPE,
+        "The kind of quantity limit: Per Rx (per prescription) or Per Days (over a window of "
+        "days: Retail Days and Home Delivery Days on Limits).",
+        "Per Rx",
+        isin=POLICY_TYPES,
     )
     review_date: Series[pa.DateTime] = _field(
         h.REVIEW_DATE, "Date of the latest review (a date cell).", "12/08/2025"
@@ -126,16 +146,22 @@ class LimitsSheet(_Sheet):
         h.STRENGTH_AND_FORM, "Strength and dosage form.", "400 mg tablets"
     )
     retail_max_qty: Series[float] = _field(
-        h.RETAIL_MAX_QTY, "Most units one retail prescription may dispense.", "60", gt=0
+        h.RETAIL_MAX_QTY,
+        "Most units one retail prescription may dispense (Per Days: in any Retail Days days).",
+        "60",
+        gt=0,
     )
     home_delivery_max_qty: Series[float] = _field(
         h.HOME_DELIVERY_MAX_QTY,
-        "Most units one home delivery prescription may dispense.",
+        "Most units one home delivery prescription may dispense (Per Days: in any Home Delivery "
+        "Days days).",
         "180",
         gt=0,
     )
     unit: Series[str] = _field(h.UNIT, "The unit counted.", "tablets")
     footnote: Series[str] = _field(h.FOOTNOTE, "Optional: why the limit is what it is.", "")
+    retail_days: Series[float] = _field(h.RETAIL_DAYS, _RETAIL_DAYS_HELP, "30")
+    home_delivery_days: Series[float] = _field(h.HOME_DELIVERY_DAYS, _HOME_DELIVERY_DAYS_HELP, "90")
 
     required = _required(
         h.POLICY_ID,
@@ -146,6 +172,7 @@ class LimitsSheet(_Sheet):
         h.HOME_DELIVERY_MAX_QTY,
         h.UNIT,
     )
+    days = _days(h.RETAIL_DAYS, h.HOME_DELIVERY_DAYS)
 
 
 class ProductCodesSheet(_Sheet):
@@ -155,7 +182,7 @@ class ProductCodesSheet(_Sheet):
     code_system: Series[str] = _field(
         h.CODE_SYSTEM,
         "NDC (a package's National Drug Code) or RxCUI (RxNorm).",
-        "NDC",
+        CODE_SYSTEM_LABELS[0],
         isin=CODE_SYSTEM_LABELS,
     )
     code: Series[str] = _field(
@@ -213,6 +240,14 @@ class OverridesSheet(_Sheet):
         h.APPROVAL_MONTHS, "Optional: overrides the policy's duration.", "12", ge=1
     )
     criteria_text: Series[str] = _field(h.CRITERIA_TEXT, "Optional: the policy's wording.", "")
+    retail_days: Series[float] = _field(
+        h.RETAIL_DAYS, "Per Days policies only: the product's Retail Days, typed again.", "30"
+    )
+    home_delivery_days: Series[float] = _field(
+        h.HOME_DELIVERY_DAYS,
+        "Per Days policies only: the product's Home Delivery Days, typed again.",
+        "90",
+    )
 
     required = _required(
         h.PRODUCT_ID,
@@ -222,6 +257,7 @@ class OverridesSheet(_Sheet):
     )
 
     whole_number = _whole_number(h.APPROVAL_MONTHS)
+    days = _days(h.RETAIL_DAYS, h.HOME_DELIVERY_DAYS)
 
 
 class DrugListsSheet(_Sheet):
@@ -255,7 +291,9 @@ class TestsSheet(_Sheet):
         h.TEST_ID, "Unique id of the test claim.", "t-400-retail-60", unique=True
     )
     product_id: Series[str] = _field(
-        h.PRODUCT_ID, "The product (from Limits).", "imatinib-400mg-tab"
+        h.PRODUCT_ID,
+        "The product (from Limits); or name it by NDC or RxCUI.",
+        "imatinib-400mg-tab",
     )
     channel: Series[str] = _field(h.CHANNEL, "Retail or Home Delivery.", "Retail", isin=CHANNELS)
     quantity: Series[float] = _field(h.QUANTITY, "Units requested.", "60", gt=0)
@@ -272,8 +310,25 @@ class TestsSheet(_Sheet):
         h.EXPECTED_APPROVED_QTY, "Optional: the quantity you expect approved.", "60", ge=0
     )
     notes: Series[str] = _field(h.NOTES, "Optional notes.", "")
+    member_id: Series[str] = _field(
+        h.MEMBER_ID,
+        "The member; required for a Per Days product (earlier rows of the same member and "
+        "product count toward later ones).",
+        "M-1001",
+    )
+    date_of_service: Series[pa.DateTime] = _field(
+        h.DATE_OF_SERVICE,
+        "Optional: the date of service (a date cell); required for a Per Days product's window.",
+        "01/15/2026",
+    )
+    ndc: Series[str] = _field(
+        h.NDC, "Optional: a package NDC from Product Codes, naming the product.", "47335-475-83"
+    )
+    rxcui: Series[str] = _field(
+        h.RXCUI, "Optional: an RxCUI from Product Codes, naming the product.", "403879"
+    )
 
-    required = _required(h.TEST_ID, h.PRODUCT_ID, h.CHANNEL, h.QUANTITY, h.EXPECTED_DECISION)
+    required = _required(h.TEST_ID, h.CHANNEL, h.QUANTITY, h.EXPECTED_DECISION)
 
 
 # Sheet name -> model, in workbook order. Product Codes and Tests are optional.

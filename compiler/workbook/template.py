@@ -28,24 +28,32 @@ SHEET_HELP = {
     "Ruleset": "Exactly one row: the id and title of this ruleset, and optionally the first date "
     "of service it decides (Effective Date; blank: the latest History Review Date).",
     "Policies": "One row per policy.",
-    "Limits": "One row per product (strength and form): its maximum quantity per prescription.",
+    "Limits": "One row per product (strength and form): its maximum quantity per prescription "
+    "(Per Rx policy), or over a window of days (Per Days policy: Retail Days and Home Delivery "
+    "Days, empty on a Per Rx policy's rows).",
     "Product Codes": "Optional: one row per code by which a claim names a product (a package NDC, "
     "or an RxCUI). A code names one product in the whole workbook.",
     "Criteria": "One row per override criterion.",
     "Overrides": "One row per product and criterion: the higher maximum when the criterion is met. "
-    "A product with no row here has no overrides.",
+    "A product with no row here has no overrides. A Per Days product's override repeats the "
+    "product's Retail Days and Home Delivery Days: its caps are over the same window.",
     "Drug Lists": "One row per drug on a list; a name appears at most once per list.",
     "History": "One row per revision of a policy: the audit trail. A changed workbook must bring "
     "a new row; the latest Review Date of a policy equals its Review Date on Policies. A published "
     "row is never edited or removed, and a new row is never dated before the policy's latest "
     "published one. Retiring a policy: set its Status to Retired and add a 'Retirement' row.",
-    "Tests": "Optional: test claims with the decision you expect. A workbook whose Tests fail "
-    "does not compile.",
+    "Tests": "Optional: test claims with the decision you expect, decided as one run in sheet "
+    "order (an earlier row of a Per Days product counts toward a later one of the same Member "
+    "ID). Name the product by Product ID, NDC or RxCUI. A workbook whose Tests fail does not "
+    "compile.",
 }
 
 # Columns whose cells are text even when they look like numbers: Excel would drop an NDC's
 # leading zero (00093-… becomes 93…), so they are formatted as Text.
-TEXT_COLUMNS = {("Product Codes", h.CODE)}
+TEXT_COLUMNS = {("Product Codes", h.CODE), ("Tests", h.NDC), ("Tests", h.RXCUI)}
+
+# Columns of whole days (a Per Days window): Excel stops anything but a whole number in range.
+DAYS_COLUMNS = {(sheet, header) for sheet in ("Limits", "Overrides") for header in h.CHANNEL_DAYS}
 
 # Columns whose cells must be one of a fixed list (the schemas' `isin` checks).
 FIXED_CHOICES = {
@@ -136,6 +144,23 @@ def _contract_sheet(ws, name: str, data: list[list]) -> None:
         header_help = DataValidation(showInputMessage=True, promptTitle=title, prompt=help_text)
         header_help.add(f"{letter}1")
         ws.add_data_validation(header_help)
+        if (name, header) in DAYS_COLUMNS:
+            days = DataValidation(
+                type="whole",
+                operator="between",
+                formula1="1",
+                formula2=str(schemas.MAX_DAYS),
+                allow_blank=True,
+                showInputMessage=True,
+                promptTitle=title,
+                prompt=help_text,
+                showErrorMessage=True,
+                errorStyle="stop",
+                errorTitle=title,
+                error=f"Type a whole number of days from 1 to {schemas.MAX_DAYS}, such as 30.",
+            )
+            days.add(f"{letter}2:{letter}{last_row}")
+            ws.add_data_validation(days)
         formula = choices_formula(name, header)
         if formula:
             fixed = (name, header) in FIXED_CHOICES

@@ -10,7 +10,7 @@ from . import rules, schemas
 from .cells import typed_frame
 from .findings import Finding, errors
 from .pandera_import import pandera_pandas
-from .reader import Sheet, Workbook, read_workbook
+from .reader import Sheet, Workbook, as_spelled, read_workbook
 
 pa = pandera_pandas()
 
@@ -43,7 +43,7 @@ def validate(workbook: Workbook) -> Validated:
         frames[name] = frame
         findings += sheet_findings
     findings += rules.check(workbook.sheets, frames, findings)
-    return Validated(workbook, frames, ordered(findings))
+    return Validated(workbook, frames, ordered(as_spelled(findings, workbook.sheets)))
 
 
 def _reported(reader_findings: list[Finding]) -> set[tuple]:
@@ -118,6 +118,7 @@ CHECK_CODES = {
     "greater_than_or_equal_to": "below-minimum",
     "greater_than": "not-greater-than",
     "whole_number": "not-whole-number",
+    "days": "days-out-of-range",
 }
 
 
@@ -176,6 +177,8 @@ def _code(col: pa.Column, check: pa.Check | None) -> tuple[str, dict]:
         params["most"] = check.statistics["max_value"]
     elif code in ("below-minimum", "not-greater-than"):
         params["bound"] = check.statistics["min_value"]
+    elif code == "days-out-of-range":
+        params["most"] = schemas.MAX_DAYS
     elif code == "check-failed":
         params["check"] = check.name
     return code, params
