@@ -73,7 +73,8 @@ def test_blank_lines_are_skipped():
 
 
 def test_header_only_file_has_no_claims():
-    assert len(read_claims_csv(HEADER)) == 0
+    frame = read_claims_csv(HEADER)
+    assert (len(frame), list(frame.columns)) == (0, CLAIM_COLUMNS)
 
 
 def test_empty_file_is_refused():

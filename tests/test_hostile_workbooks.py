@@ -14,6 +14,7 @@ import tracemalloc
 from pathlib import Path
 
 import openpyxl
+import pandas as pd
 import pytest
 
 from compiler.ruleset.store import Store
@@ -23,6 +24,7 @@ from compiler.workbook.container import Container
 from compiler.workbook.findings import errors, warnings
 from compiler.workbook.validate import validate_file
 from tests.fixtures import hostile as corpus
+from tests.fixtures.paths import WORKBOOK as BUNDLED
 
 HUGE_ID = "strong inducer " * 2_184
 
@@ -414,21 +416,32 @@ def test_numbers_typed_as_text_are_read_as_numbers(hostile_workbook):
     ) == (1080.0, 60.0)
 
 
+@pytest.fixture(scope="module")
+def bundled_frames() -> dict[str, pd.DataFrame]:
+    """The bundled workbook's sheets as read, which the corpus's founding variants are made from."""
+    return validate_file(BUNDLED).frames
+
+
+def assert_read_as_bundled(frames: dict[str, pd.DataFrame], bundled: dict[str, pd.DataFrame]):
+    assert list(frames) == list(bundled)
+    for sheet, frame in bundled.items():
+        pd.testing.assert_frame_equal(frames[sheet], frame, obj=sheet)
+
+
 @pytest.mark.parametrize("case", ["sheet_names_case_and_spaces", "headers_case_and_spaces"])
-def test_names_in_another_case_or_spacing_are_accepted(case, hostile_workbook):
+def test_names_in_another_case_or_spacing_are_accepted(case, hostile_workbook, bundled_frames):
     result = validate_file(hostile_workbook(case))
     assert result.findings == []
-    assert len(result.frames["Limits"]) == 2
-    assert len(result.frames["Drug Lists"]) == 8
+    assert_read_as_bundled(result.frames, bundled_frames)  # every sheet, row and value
 
 
-def test_hidden_sheet_is_read_with_a_warning(hostile_workbook):
+def test_hidden_sheet_is_read_with_a_warning(hostile_workbook, bundled_frames):
     result = validate_file(hostile_workbook("hidden_ruleset_sheet"))
     assert errors(result.findings) == []
     assert [(f.sheet, f.cell, f.code, f.params) for f in warnings(result.findings)] == [
         ("Drug Lists", None, "hidden-sheet", {"title": "Drug Lists"})
     ]
-    assert len(result.frames["Drug Lists"]) == 8
+    assert_read_as_bundled(result.frames, bundled_frames)
 
 
 def peak_rss_mb() -> float:

@@ -19,7 +19,9 @@ def row_of(rows, test_id: str) -> int:
 def test_founding_tests_all_pass(founding_rows, make_workbook):
     run = testsheet.run_workbook(make_workbook(founding_rows))
     assert run.ok
-    assert len(run.results) == len(founding_rows["Tests"]) and all(r.passed for r in run.results)
+    assert [(r.test_id, r.passed) for r in run.results] == [
+        (t[0], True) for t in founding_rows["Tests"]
+    ]
 
 
 def test_founding_tests_cover_every_branch_of_the_policy():
