@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st_h
 from streamlit.testing.v1 import AppTest
 
+import compiler
 import compiler.ruleset.store
 from app_pages import memo, text
 from compiler.ruleset.compile import compile_workbook
@@ -185,11 +186,23 @@ def test_claim_over_the_limit_without_an_inducer_is_denied_with_the_limit_named(
 def test_claim_page_shows_the_explanation_and_the_rule_picture(exports):
     at = open_app()
     enter_claim(at, PRODUCT_400, "retail", 75, ["Rifadin"])
-    explanation = at.expander[0]
-    steps = explanation.text[0].value.split("\n")
-    assert steps and steps[0].startswith("1. ")
-    charts = at.get("vega_lite_chart")
-    assert len(charts) == 1
+    # The library's explanation of the same claim (dated today, as the page dates it), numbered.
+    claim = {"product_id": PRODUCT_400, "channel": "retail", "quantity": 75}
+    claim |= {"concomitant_drugs": "Rifadin", "date_of_service": dt.date.today().isoformat()}
+    _, steps = compiler.explain_claim(claim, "oncology-dqm", exports=exports)
+    assert steps[-1] == (
+        "Decision: override; reject code 76 at the point of service; 75 tablets approvable on "
+        "coverage review for 12 months."
+    )
+    assert at.expander[0].text[0].value.split("\n") == [
+        f"{i}. {step}" for i, step in enumerate(steps, start=1)
+    ]
+    # The rule's limit and cap, and this claim's quantity, drawn over the rule's regions.
+    (chart,) = at.get("vega_lite_chart")
+    marks = [layer["data"]["values"] for layer in json.loads(chart.proto.spec)["layer"][1:]]
+    limit_and_cap = [{"at": 60.0, "label": "limit 60"}, {"at": 90.0, "label": "cap 90"}]
+    this_claim = [{"at": 75.0, "label": "this claim: 75"}]
+    assert marks == [limit_and_cap, limit_and_cap, this_claim, this_claim]
 
 
 def test_batch_decides_the_workbook_tests_and_counts_each_decision(exports):
@@ -687,7 +700,8 @@ def test_a_retired_policy_shows_in_the_sidebar_the_product_list_and_the_decision
         ["imatinib-per-rx", "Retirement", "Managed elsewhere.", founding_rows["Policies"][0][3]]
     )
     founding_rows["Tests"] = []
-    assert compile_workbook(make_workbook(founding_rows), exports).ok
+    result = compile_workbook(make_workbook(founding_rows), exports)
+    assert (result.ok, result.outcome.version) == (True, 5)
     at = open_app()
     assert [shown(c.value) for c in at.sidebar.caption] == [
         "In effect from 2025-12-08  \nimatinib-per-rx: retired 2027-12-01  \n"
@@ -730,6 +744,7 @@ def test_a_quantity_that_is_no_claim_s_is_invalid_with_the_contract_s_message(
 def test_a_draft_with_many_findings_shows_the_first_of_each_sheet_and_counts_the_rest(
     exports, founding_rows, make_workbook
 ):
+    first = len(founding_rows["Limits"]) + 2  # the Excel row of the first bad row
     founding_rows["Limits"] += [
         ["imatinib-per-rx", f"p-{i}", "P", "1 mg", "sixty", 90, "tablets", None] for i in range(60)
     ]
@@ -740,7 +755,9 @@ def test_a_draft_with_many_findings_shows_the_first_of_each_sheet_and_counts_the
     at.run()
     assert not at.exception, [e.message for e in at.exception]
     assert shown(at.error[0].value).startswith("many.xlsx: 60 error(s), 0 warning(s).")
-    assert len(at.table[0].value) == 50
+    assert at.table[0].value[["sheet", "cell", "value"]].values.tolist() == [
+        ["Limits", f"E{row}", "sixty"] for row in range(first, first + 50)
+    ]
     assert [shown(c.value) for c in at.main.caption][-1] == (
         "Limits: 10 more finding(s) not shown here; the marked-up copy lists every one (or run "
         "`dqm validate WORKBOOK`)."
