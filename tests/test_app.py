@@ -405,7 +405,10 @@ def test_valid_draft_previews_decisions_and_impact_without_publishing(
     at.run()
     assert not at.exception, [e.message for e in at.exception]
     assert shown(at.success[0].value).startswith("draft.xlsx compiles: ruleset oncology-dqm")
-    assert len(table(at, "draft_decisions")) == len(founding_rows["Tests"])
+    # Each Tests row decided as the staff expect.
+    assert table(at, "draft_decisions")[["claim_id", "decision"]].values.tolist() == [
+        [t[0], t[6].lower().replace(" ", "_")] for t in founding_rows["Tests"]
+    ]
     assert "imatinib-100mg-tab: Home Delivery Max Qty per Rx 540 → 600" in list(
         table(at, "draft_changes")["change"]
     )
