@@ -55,57 +55,70 @@ def claim(product, channel, qty, drugs, attest) -> dict:
     }
 
 
-@settings(max_examples=300, deadline=None)
-@given(products, channels, quantities, quantities, drug_lists, attested)
-def test_larger_quantity_never_gets_a_better_decision(product, channel, q1, q2, drugs, attest):
-    small, large = sorted([q1, q2])
-    d = decide(
-        [
+# Each example is a batch of BATCH cases decided in one frame (the engine decides each row on its
+# own: test_engine.py), so each property holds for EXAMPLES * BATCH cases at a tenth of the calls.
+BATCH = 10
+
+
+def batches(*case: st.SearchStrategy) -> st.SearchStrategy:
+    return st.lists(st.tuples(*case), min_size=BATCH, max_size=BATCH)
+
+
+@settings(max_examples=30, deadline=None)  # 300 cases
+@given(batches(products, channels, quantities, quantities, drug_lists, attested))
+def test_larger_quantity_never_gets_a_better_decision(cases):
+    claims = []
+    for product, channel, q1, q2, drugs, attest in cases:
+        small, large = sorted([q1, q2])
+        claims += [
             claim(product, channel, small, drugs, attest),
             claim(product, channel, large, drugs, attest),
         ]
-    )
-    assert RANK[d["decision"][1]] <= RANK[d["decision"][0]]
+    rank = decide(claims)["decision"].map(RANK).tolist()
+    for i, case in enumerate(cases):
+        assert rank[2 * i + 1] <= rank[2 * i], case
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=30, deadline=None)  # 300 cases
 @given(
-    products,
-    channels,
-    quantities,
-    drug_lists,
-    st.one_of(st.sampled_from(DRUGS), st.text(min_size=1)),
-    attested,
+    batches(
+        products,
+        channels,
+        quantities,
+        drug_lists,
+        st.one_of(st.sampled_from(DRUGS), st.text(min_size=1)),
+        attested,
+    )
 )
-def test_added_concomitant_drug_never_gets_a_worse_decision(
-    product, channel, qty, drugs, extra, attest
-):
-    d = decide(
-        [
+def test_added_concomitant_drug_never_gets_a_worse_decision(cases):
+    claims = []
+    for product, channel, qty, drugs, extra, attest in cases:
+        claims += [
             claim(product, channel, qty, drugs, attest),
             claim(product, channel, qty, [*drugs, extra], attest),
         ]
-    )
-    assert RANK[d["decision"][1]] >= RANK[d["decision"][0]]
-    assert d["approved_quantity"][1] >= d["approved_quantity"][0]
+    d = decide(claims)
+    rank, approved = d["decision"].map(RANK).tolist(), d["approved_quantity"].tolist()
+    for i, case in enumerate(cases):
+        assert rank[2 * i + 1] >= rank[2 * i], case
+        assert approved[2 * i + 1] >= approved[2 * i], case
 
 
-@settings(max_examples=300, deadline=None)
-@given(products, channels, quantities, drug_lists, attested)
-def test_approved_quantity_never_exceeds_the_applicable_maximum(
-    product, channel, qty, drugs, attest
-):
-    row = decide([claim(product, channel, qty, drugs, attest)]).iloc[0]
-    p = ENGINE.product(product)
-    ch = 0 if channel.lower() == "retail" else 1
-    assert row["approved_quantity"] <= qty
-    if row["decision"] == "approve":
-        assert row["approved_quantity"] <= p.max_qty[ch] == row["limit"]
-    elif row["decision"] == "override":
-        chosen = next(o for o in p.overrides if o.criterion_id == row["criterion_id"])
-        assert row["approved_quantity"] == min(qty, chosen.max_qty[ch])
-    else:
-        assert (row["decision"], row["approved_quantity"]) == ("deny", 0)
+@settings(max_examples=30, deadline=None)  # 300 cases
+@given(batches(products, channels, quantities, drug_lists, attested))
+def test_approved_quantity_never_exceeds_the_applicable_maximum(cases):
+    rows = decide([claim(*case) for case in cases]).to_dict("records")
+    for (product, channel, qty, _, _), row in zip(cases, rows, strict=True):
+        p = ENGINE.product(product)
+        ch = 0 if channel.lower() == "retail" else 1
+        assert row["approved_quantity"] <= qty
+        if row["decision"] == "approve":
+            assert row["approved_quantity"] <= p.max_qty[ch] == row["limit"]
+        elif row["decision"] == "override":
+            chosen = next(o for o in p.overrides if o.criterion_id == row["criterion_id"])
+            assert row["approved_quantity"] == min(qty, chosen.max_qty[ch])
+        else:
+            assert (row["decision"], row["approved_quantity"]) == ("deny", 0)
 
 
 anything = st.one_of(
@@ -144,14 +157,20 @@ def test_every_input_row_yields_exactly_one_output_row(rows):
     assert d["message"].notna().all()
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=20, deadline=None)  # 200 cases
 @given(
-    st.sampled_from(["rifampin", "rifampicin", "Tegretol", "St. John's Wort", "phenytoin"]),
-    st.lists(st.sampled_from(["Sodium", "100", "mg", "capsule", "ER", "(generic)"]), max_size=3),
-    st.sampled_from([str.upper, str.lower, str.title, lambda s: s]),
-    st.sampled_from(["", " ", "  "]),
+    batches(
+        st.sampled_from(["rifampin", "rifampicin", "Tegretol", "St. John's Wort", "phenytoin"]),
+        st.lists(
+            st.sampled_from(["Sodium", "100", "mg", "capsule", "ER", "(generic)"]), max_size=3
+        ),
+        st.sampled_from([str.upper, str.lower, str.title, lambda s: s]),
+        st.sampled_from(["", " ", "  "]),
+    )
 )
-def test_an_inducer_with_salt_strength_case_and_spacing_still_matches(name, words, case, pad):
-    text = pad + case(" ".join([name, *words])) + pad
-    row = decide([claim("imatinib-400mg-tab", "retail", 61, [text], None)]).iloc[0]
-    assert (row["decision"], row["matched_drugs"]) == ("override", text.strip())
+def test_an_inducer_with_salt_strength_case_and_spacing_still_matches(cases):
+    texts = [pad + case(" ".join([name, *words])) + pad for name, words, case, pad in cases]
+    d = decide([claim("imatinib-400mg-tab", "retail", 61, [text], None) for text in texts])
+    assert d[["decision", "matched_drugs"]].values.tolist() == [
+        ["override", text.strip()] for text in texts
+    ]
