@@ -19,6 +19,7 @@ from compiler.workbook.annotate import (
 )
 from compiler.workbook.catalogue import render
 from compiler.workbook.validate import validate_file
+from tests.fixtures import founding
 from tests.fixtures import hostile as corpus
 
 NOT_A_NUMBER = "'Retail Max Qty' must be a number. Type a number such as 60, in digits."
@@ -101,8 +102,10 @@ def test_clean_workbook_gets_a_findings_sheet_saying_so(tmp_path, dqm):
 
 
 @pytest.mark.parametrize("case", ["zip_bomb_ratio", "not_a_zip", "too_many_rows", "encrypted"])
-def test_refused_file_is_not_opened_and_its_copy_holds_the_findings_alone(case, tmp_path):
-    source = getattr(corpus, case)(tmp_path)
+def test_refused_file_is_not_opened_and_its_copy_holds_the_findings_alone(
+    case, tmp_path, hostile_workbook
+):
+    source = hostile_workbook(case)
     out = tmp_path / "annotated.xlsx"
     findings = validate_file(source).findings
     annotate_file(source, out, findings)
@@ -196,6 +199,8 @@ def test_annotation_is_linear_in_findings(tmp_path, monkeypatch):
         Worksheet, "max_row", property(lambda ws: asked.append(ws.title) or max_row.fget(ws))
     )
 
+    first = len(founding.rows()["Limits"]) + 2  # the Excel row of the first bad row
+
     def bad_rows(rows):
         rows["Limits"] += [
             ["imatinib-per-rx", f"p-{i}", "P", "1 mg", "sixty", 90, "tablets", None]
@@ -204,6 +209,8 @@ def test_annotation_is_linear_in_findings(tmp_path, monkeypatch):
 
     source = corpus.founding(tmp_path, edit=bad_rows)
     findings = validate_file(source).findings
-    assert len(findings) == 300
+    assert [(f.sheet, f.cell, f.code) for f in findings] == [
+        ("Limits", f"E{row}", "not-a-number") for row in range(first, first + 300)
+    ]
     annotate_workbook(source.read_bytes(), findings)
     assert asked.count("Findings") <= 2  # a constant, not one per finding
