@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 
 import pandas as pd
 import pytest
@@ -282,3 +283,119 @@ def test_dqm_impact_of_a_draft_on_a_claims_file(
         == "oncology-dqm v1 (in effect from 2023-12-13) → v3 (in effect from 2025-12-08): 0 of 5 "
         "claims decide differently."
     )
+
+
+# -- what a changed claim carries: both sides' product, the claim's codes and date, the words ----
+
+CODED_CLAIMS = (
+    "claim_id,ndc,rxcui,product_id,channel,quantity,date_of_service\n"
+    "n1,47335-475-83,,,retail,60,2026-03-02\n"
+    "r1,,403878,,retail,180,20260302\n"
+    "p1,,,imatinib-400mg-tab,retail,61,2026-03-02\n"
+)
+# v3 has no product codes: a claim naming its product by a code is no product of v3's, and v4
+# (which added the codes) resolves it. Before, product_id was v3's side alone: blank.
+CODED_CHANGED = [
+    {
+        "claim_id": "n1",
+        "product_id_before": None,
+        "product_id_after": "imatinib-400mg-tab",
+        "ndc": "47335-475-83",
+        "rxcui": None,
+        "channel": "retail",
+        "quantity": 60,
+        "date_of_service": "2026-03-02",
+        "decision_before": "not_applicable",
+        "decision_after": "approve",
+        "approved_quantity_before": None,
+        "approved_quantity_after": 60,
+        "limit_before": None,
+        "limit_after": 60,
+        "message_before": "Ruleset oncology-dqm v3 has no quantity limit for NDC '47335-475-83'.",
+        "message_after": "Within the Retail limit of 60 tablets per Rx.",
+        "change": "not_applicable → approve; approved (none) → 60",
+    },
+    {
+        "claim_id": "r1",
+        "product_id_before": None,
+        "product_id_after": "imatinib-100mg-tab",
+        "ndc": None,
+        "rxcui": "403878",
+        "channel": "retail",
+        "quantity": 180,
+        "date_of_service": "2026-03-02",
+        "decision_before": "not_applicable",
+        "decision_after": "approve",
+        "approved_quantity_before": None,
+        "approved_quantity_after": 180,
+        "limit_before": None,
+        "limit_after": 180,
+        "message_before": "Ruleset oncology-dqm v3 has no quantity limit for RxCUI '403878'.",
+        "message_after": "Within the Retail limit of 180 tablets per Rx.",
+        "change": "not_applicable → approve; approved (none) → 180",
+    },
+]
+
+
+def records(frame: pd.DataFrame) -> list[dict]:
+    """Rows as dicts, blanks as None and whole numbers as int."""
+    out = frame.astype(object).where(frame.notna(), None).to_dict("records")
+    return [
+        {k: int(v) if isinstance(v, float) and v.is_integer() else v for k, v in r.items()}
+        for r in out
+    ]
+
+
+def test_a_changed_claim_carries_both_sides_product_its_codes_date_and_messages(v3):
+    from compiler.decide.claims import read_claims_csv
+
+    v4 = Store(EXPORTS).load("oncology-dqm", 4)
+    claims = read_claims_csv(CODED_CLAIMS.encode())
+    result = impact.compare(Engine(v3), Engine(v4), claims)
+    assert list(result.changed.columns) == impact.IMPACT_COLUMNS
+    assert records(result.changed) == CODED_CHANGED
+    assert result.rows.tolist() == [0, 1]  # where each changed claim is in the batch
+
+
+def test_dqm_impact_output_writes_every_column_of_a_changed_claim(dqm, tmp_path):
+    claims = tmp_path / "claims.csv"
+    claims.write_text(CODED_CLAIMS)
+    out = tmp_path / "changed.csv"
+    code, stdout, err = dqm("impact", "oncology-dqm", "3", "4", claims, "--output", out)
+    assert (code, err) == (0, "")
+    assert stdout.splitlines()[0].endswith(
+        f"2 of 3 claims decide differently; the changed claims are in {out}."
+    )
+    lines = out.read_text().splitlines()
+    assert lines[0] == ",".join(f'"{c}"' for c in impact.IMPACT_COLUMNS)
+    assert lines[1] == (
+        '"n1",,"imatinib-400mg-tab","47335-475-83",,"retail","60","2026-03-02","not_applicable",'
+        '"approve",,60,,60,"Ruleset oncology-dqm v3 has no quantity limit for NDC '
+        '\'47335-475-83\'.","Within the Retail limit of 60 tablets per Rx.",'
+        '"not_applicable → approve; approved (none) → 60"'
+    )
+    written = pd.read_csv(out, dtype={"quantity": str, "rxcui": str})
+    written["quantity"] = written["quantity"].astype(int)
+    assert records(written) == CODED_CHANGED
+    jsonl = tmp_path / "changed.jsonl"
+    assert dqm("impact", "oncology-dqm", "3", "4", claims, "--output", jsonl).code == 0
+    assert [json.loads(line) for line in jsonl.read_text().splitlines()] == CODED_CHANGED
+
+
+@pytest.mark.spark
+def test_spark_impact_writes_the_same_columns_and_values(tmp_path, v3):
+    from compiler.decide import spark as dqm_spark
+
+    v4 = Store(EXPORTS).load("oncology-dqm", 4)
+    path = tmp_path / "claims.csv"
+    path.write_text(CODED_CLAIMS)
+    session = dqm_spark.session("local[1]", app="dqm-impact-tests")
+    try:
+        frame, width = dqm_spark.read_claims(session, str(path))
+        transitions, changed = dqm_spark.impact(frame, v3, v4, csv_width=width)
+        got = changed.toPandas().sort_values("claim_id", ignore_index=True)
+    finally:
+        session.stop()
+    assert list(got.columns) == impact.IMPACT_COLUMNS
+    assert records(got) == CODED_CHANGED
+    assert transitions.changed_decision == 2

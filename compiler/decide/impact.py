@@ -26,20 +26,30 @@ if TYPE_CHECKING:  # the engine sits beside this module; only its `decide` is us
 
 Decide = Callable[[pd.DataFrame], pd.DataFrame]
 
-# What a reviewer reads for each changed claim, in this order.
+# What a reviewer reads for each changed claim, in this order: the claim as it names its product
+# (a product id, an NDC, an RxCUI) and its date, the product each side resolved it to (an NDC one
+# version does not know is no product there), and each side's decision, quantity, limit and words.
 IMPACT_COLUMNS = [
     "claim_id",
-    "product_id",
+    "product_id_before",
+    "product_id_after",
+    "ndc",
+    "rxcui",
     "channel",
     "quantity",
+    "date_of_service",
     "decision_before",
     "decision_after",
     "approved_quantity_before",
     "approved_quantity_after",
     "limit_before",
     "limit_after",
+    "message_before",
+    "message_after",
     "change",
 ]
+# The claim's own columns, taken from the claims batch (blank when the batch is not given).
+_CLAIM_CODES = ["ndc", "rxcui"]
 
 
 # The changed claims with one type per column, for Parquet and Spark.
@@ -154,6 +164,7 @@ class Impact:
     after: pd.DataFrame
     changed: pd.DataFrame
     transitions: Transitions | None = None
+    rows: np.ndarray | None = None  # each changed claim's position in the batch
 
     def __post_init__(self) -> None:
         if self.transitions is None:
@@ -167,52 +178,94 @@ class Impact:
     def summary(self) -> str:
         n = len(self.changed)
         if n == 0:
-            return f"No claim changes decision or approved quantity ({self.claims} compared)."
+            return f"No claim changes decision or approved quantity ({self.claims:,} compared)."
         verb = "changes" if n == 1 else "change"
-        return f"{n} of {self.claims} claims {verb} decision or approved quantity."
+        return f"{n:,} of {self.claims:,} claims {verb} decision or approved quantity."
 
 
-def changed_decisions(before: pd.DataFrame, after: pd.DataFrame) -> pd.DataFrame:
-    """Rows of two decision frames (same claims, same order) whose decision or approved quantity
-    differs, with both sides side by side and the change in words."""
+def changed_rows(before: pd.DataFrame, after: pd.DataFrame) -> np.ndarray:
+    """The positions of the claims whose decision or approved quantity differs between two
+    decision frames of the same claims, in order."""
     if len(before) != len(after):
         raise ValueError(
             f"The two decision frames hold {len(before)} and {len(after)} rows; "
             "decide the same claims with both rulesets."
         )
-    a = before.reset_index(drop=True)
-    b = after.reset_index(drop=True)
-    decision_differs = a["decision"].astype(object).ne(b["decision"].astype(object))
-    qty_a = pd.to_numeric(a["approved_quantity"], errors="coerce")
-    qty_b = pd.to_numeric(b["approved_quantity"], errors="coerce")
+    decision_differs = (
+        before["decision"].astype(object).to_numpy() != after["decision"].astype(object).to_numpy()
+    )
+    qty_a = pd.to_numeric(before["approved_quantity"], errors="coerce").to_numpy(
+        float, na_value=np.nan
+    )
+    qty_b = pd.to_numeric(after["approved_quantity"], errors="coerce").to_numpy(
+        float, na_value=np.nan
+    )
     # Two blanks (an invalid claim on both sides) are the same, not a change.
-    qty_differs = qty_a.ne(qty_b) & ~(qty_a.isna() & qty_b.isna())
-    mask = decision_differs | qty_differs
+    qty_differs = (qty_a != qty_b) & ~(np.isnan(qty_a) & np.isnan(qty_b))
+    return np.flatnonzero(decision_differs | qty_differs)
+
+
+def changed_decisions(
+    before: pd.DataFrame, after: pd.DataFrame, claims: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """Rows of two decision frames (same claims, same order) whose decision or approved quantity
+    differs, with both sides side by side and the change in words; the claims' NDC and RxCUI
+    from `claims` (the batch both decided), blank without it."""
+    return _changed(before, after, claims, changed_rows(before, after))
+
+
+def _changed(
+    before: pd.DataFrame, after: pd.DataFrame, claims: pd.DataFrame | None, rows: np.ndarray
+) -> pd.DataFrame:
+    a = before.iloc[rows].reset_index(drop=True)
+    b = after.iloc[rows].reset_index(drop=True)
+    given = {}
+    for code in _CLAIM_CODES:
+        column = None if claims is None else claims.get(code)
+        given[code] = (
+            pd.Series([None] * len(rows), dtype="str")
+            if column is None
+            else column.iloc[rows].reset_index(drop=True)
+        )
     out = pd.DataFrame(
         {
             "claim_id": a["claim_id"],
-            "product_id": a["product_id"],
+            "product_id_before": a["product_id"],
+            "product_id_after": b["product_id"],
+            **given,
             "channel": a["channel"],
             "quantity": a["quantity"],
+            # The date as the decisions echo it (ISO when it is a date), the same on both sides.
+            "date_of_service": _column(a, "date_of_service"),
             "decision_before": a["decision"],
             "decision_after": b["decision"],
             "approved_quantity_before": a["approved_quantity"],
             "approved_quantity_after": b["approved_quantity"],
             "limit_before": a["limit"],
             "limit_after": b["limit"],
+            "message_before": _column(a, "message"),
+            "message_after": _column(b, "message"),
         }
-    )[mask]
+    )
     out = typed_quantities(out)  # a quantity given as text is never a change: invalid either way
-    out["change"] = [_wording(r) for r in out.itertuples(index=False)]
-    return out.reset_index(drop=True)[IMPACT_COLUMNS]
+    out["change"] = pd.Series([_wording(r) for r in out.itertuples(index=False)], dtype="str")
+    return out[IMPACT_COLUMNS]
+
+
+def _column(frame: pd.DataFrame, name: str) -> pd.Series:
+    """A column of a decision frame, or blanks when the frame has none (a frame made by hand)."""
+    if name in frame.columns:
+        return frame[name]
+    return pd.Series([None] * len(frame), index=frame.index, dtype="str")
 
 
 def compare(before: Engine | Decide, after: Engine | Decide, claims: pd.DataFrame) -> Impact:
     """Decide one batch with both rulesets (engines, or their decide functions) and report what
-    changes: the changed claims and the transitions."""
+    changes: the changed claims (with the claims' own codes) and the transitions."""
     a = _decide(before)(claims)
     b = _decide(after)(claims)
-    return Impact(a, b, changed_decisions(a, b))
+    rows = changed_rows(a, b)
+    return Impact(a, b, _changed(a, b, claims, rows), rows=rows)
 
 
 def impact_stream(
