@@ -25,7 +25,8 @@ from tests.fixtures.paths import EXPORTS, ROOT
 
 DQM = str(Path(sys.executable).with_name("dqm"))  # the installed console script
 
-pytest_plugins = ["tests.fixtures.tiers"]  # the test tiers: which tests a run selects
+# The test tiers (which tests a run selects), and pytester for tests/test_tiers.py.
+pytest_plugins = ["tests.fixtures.tiers", "pytester"]
 
 
 def pytest_sessionfinish(session, exitstatus):
