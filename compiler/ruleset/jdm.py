@@ -6,6 +6,12 @@ Criterion IDs the claim meets. Drug-name matching and attestation are dqm's (dec
 the engine), so a caller states which criteria are met; `contexts()` computes them with the
 engine. Outputs: decision, approved_quantity, limit, criterion_id, reject_code, approval_months.
 
+A ruleset with a Per Days product takes one more input, `accumulated_quantity` (A: what the
+member received of the product in the claim's window, the caller's to compute; 0 for a Per Rx
+product), and gives one more output, `period_days` (the window). A Per Days product's rows decide
+A + quantity against the limit, and an override approves up to its cap less A. A ruleset of Per
+Rx products only is the graph it always was, byte for byte.
+
 Rows, per product and channel: approve at or under the limit; then one row per override, highest
 channel maximum first (ties by criterion id, as the engine breaks them), so the first met override is the one the engine
 picks; then deny. A last row answers not_applicable for any other product, the products of a
@@ -32,6 +38,8 @@ INPUTS = [
     ("quantity", "Quantity", "quantity"),
     ("met", "Met criteria", "met_criteria"),
 ]
+ACCUMULATED = ("accumulated", "Accumulated quantity", "accumulated_quantity")
+PERIOD = ("period", "Period days", "period_days")
 OUTPUTS = [
     ("decision", "Decision", "decision"),
     ("approved", "Approved quantity", "approved_quantity"),
@@ -44,6 +52,12 @@ OUTPUTS = [
 
 def graph(ruleset: dict[str, Any]) -> dict[str, Any]:
     """The JDM decision graph of a ruleset (a published version or a draft)."""
+    windowed = any(
+        "retail_days" in p
+        for policy in ruleset["policies"]
+        if policy.get("status") != "retired"
+        for p in policy["products"]
+    )
     rules: list[dict[str, str]] = []
     channel_lits = {channel: _lit(channel) for channel in CHANNELS}
     approve, override, deny, reject = (
@@ -64,6 +78,12 @@ def graph(ruleset: dict[str, Any]) -> dict[str, Any]:
                 max_field = MAX_QTY_FIELDS[channel]
                 limit = _lit(p[max_field])
                 when = {"product": product, "channel": channel_lits[channel]}
+                if windowed:
+                    when["accumulated"] = ""
+                days = p.get(f"{channel}_days")
+                if days is not None:
+                    rules += _per_days_rows(p, channel, when, criteria, days)
+                    continue
                 rules.append(
                     _row(
                         f"{p['product_id']}/{channel}/approve",
@@ -113,12 +133,17 @@ def graph(ruleset: dict[str, Any]) -> dict[str, Any]:
     rules.append(
         _row(
             "other-product/not-applicable",
-            {"product": "", "channel": ""},
+            {"product": "", "channel": "", **({"accumulated": ""} if windowed else {})},
             "",
             "",
             decision=_lit("not_applicable"),
         )
     )
+    if windowed:
+        for r in rules:
+            r.setdefault("period", "")
+    inputs = INPUTS[:3] + [ACCUMULATED] + INPUTS[3:] if windowed else INPUTS
+    outputs = OUTPUTS + [PERIOD] if windowed else OUTPUTS
     version = ruleset.get("version")
     return {
         "contentType": CONTENT_TYPE,
@@ -131,8 +156,8 @@ def graph(ruleset: dict[str, Any]) -> dict[str, Any]:
                 "name": f"{ruleset['ruleset_id']} v{version}" if version else ruleset["ruleset_id"],
                 "content": {
                     "hitPolicy": "first",
-                    "inputs": [{"id": i, "name": name, "field": f} for i, name, f in INPUTS],
-                    "outputs": [{"id": i, "name": name, "field": f} for i, name, f in OUTPUTS],
+                    "inputs": [{"id": i, "name": name, "field": f} for i, name, f in inputs],
+                    "outputs": [{"id": i, "name": name, "field": f} for i, name, f in outputs],
                     "rules": rules,
                     "passThrough": False,
                     "inputField": None,
@@ -154,13 +179,76 @@ def graph(ruleset: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _per_days_rows(
+    p: dict[str, Any], channel: str, when: dict[str, str], criteria: list, days: int
+) -> list[dict[str, str]]:
+    """A Per Days product's rows for one channel: approve while A + quantity is within the
+    limit; else the met override with the highest cap (ties by criterion id) approves
+    min(quantity, cap − A) while that is above 0; else deny."""
+    max_field = MAX_QTY_FIELDS[channel]
+    limit, period, reject = _lit(p[max_field]), _lit(days), _lit(REJECT_CODE)
+    within, over = f"$ + {ACCUMULATED[2]} <= {limit}", f"$ + {ACCUMULATED[2]} > {limit}"
+    base = f"{p['product_id']}/{channel}"
+    rows = [
+        _row(
+            f"{base}/approve",
+            when,
+            within,
+            "",
+            decision=_lit("approve"),
+            approved="quantity",
+            limit=limit,
+            period=period,
+        )
+    ]
+    ranked = sorted(criteria, key=lambda c: (-c[0][max_field], override_order(c[0])))
+    for o, criterion, months in ranked:
+        cap = _lit(o[max_field])
+        rows.append(
+            _row(
+                f"{base}/override/{o['criterion_id']}",
+                {**when, "accumulated": f"< {cap}"},  # something left under the cap
+                over,
+                f"contains($, {criterion})",
+                decision=_lit("override"),
+                approved=f"min([quantity, {cap} - {ACCUMULATED[2]}])",
+                limit=limit,
+                criterion=criterion,
+                reject=reject,
+                months=months,
+                period=period,
+            )
+        )
+    rows.append(
+        _row(
+            f"{base}/deny",
+            when,
+            over,
+            "",
+            decision=_lit("deny"),
+            approved="0",
+            limit=limit,
+            reject=reject,
+            period=period,
+        )
+    )
+    return rows
+
+
 def contexts(engine, claims: pd.DataFrame) -> list[dict[str, Any] | None]:
     """Each claim as the graph's input, its met criteria computed by `engine`; None for a claim
     the engine decides as invalid (the graph decides valid claims only)."""
     decided = engine.decide(claims)
     met = engine.met_criteria(claims)
+    accumulated = (  # a Per Days product's, as the engine counted it; 0 for the others
+        decided["accumulated_quantity"].tolist()
+        if "accumulated_quantity" in decided
+        else [None] * len(decided)
+    )
     out: list[dict[str, Any] | None] = []
-    for row, criteria in zip(decided.itertuples(index=False), met, strict=True):
+    for row, criteria, received in zip(
+        decided.itertuples(index=False), met, accumulated, strict=True
+    ):
         if row.decision == "invalid":
             out.append(None)
             continue
@@ -171,6 +259,9 @@ def contexts(engine, claims: pd.DataFrame) -> list[dict[str, Any] | None]:
                 "channel": row.channel,
                 "quantity": json_number(row.quantity),
                 "met_criteria": criteria,
+                "accumulated_quantity": 0
+                if received is None or received != received
+                else json_number(received),
             }
         )
     return out
@@ -188,11 +279,13 @@ def _row(
     criterion: str = "",
     reject: str = "",
     months: str = "",
+    period: str | None = None,
 ) -> dict[str, str]:
-    return {
+    row = {
         "_id": rule_id,
         "product": when["product"],
         "channel": when["channel"],
+        **({"accumulated": when["accumulated"]} if "accumulated" in when else {}),
         "quantity": quantity,
         "met": met,
         "decision": decision,
@@ -202,6 +295,9 @@ def _row(
         "reject": reject,
         "months": months,
     }
+    if period is not None:
+        row["period"] = period
+    return row
 
 
 def _lit(value: Any) -> str:
