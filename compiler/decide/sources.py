@@ -14,7 +14,7 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import numpy as np
 import pyarrow as pa
@@ -117,32 +117,11 @@ def csv_batches(
 def parquet_batches(path: Path, rows: int | None = None, tables: bool = False) -> Iterator[Batch]:
     """The claims of a Parquet file, or of the Parquet files in a folder (by name; files whose
     names start with `.` or `_`, such as Spark's `_SUCCESS`, are not claims)."""
-    import pyarrow.parquet as pq
 
     rows = rows or PARQUET_ROWS
-
-    if path.is_dir():
-        files = sorted(
-            p
-            for p in path.rglob("*")
-            if p.is_file() and not any(part.startswith((".", "_")) for part in p.parts[-1:])
-        )
-        if not files:
-            raise ClaimsFileError(f"{path} is a folder with no Parquet files in it.")
-    else:
-        files = [path]
     claims = 0
-    for file in files:
-        try:
-            parquet = pq.ParquetFile(file)
-        except (pa.ArrowException, OSError) as exc:
-            raise ClaimsFileError(
-                f"{file} is not a complete Parquet file ({_first_line(exc)}); it may have been "
-                "cut short while it was copied."
-            ) from None
-        names = parquet.schema_arrow.names
-        keys = header_keys(str(file), names, "", columns="its columns are")
-        wanted = [(n, k) for n, k in zip(names, keys, strict=True) if k in CLAIM_COLUMNS]
+    for file in parquet_files(path):
+        parquet, wanted = open_parquet(file)
         batches = _batches(parquet, rows, [n for n, _ in wanted])
         while True:
             try:
@@ -159,6 +138,39 @@ def parquet_batches(path: Path, rows: int | None = None, tables: bool = False) -
             )
             yield _batch(table, claims, tables)
             claims += table.num_rows
+
+
+def parquet_files(path: Path) -> list[Path]:
+    """The Parquet files of claims at `path`: the file, or a folder's files by name (those whose
+    names start with `.` or `_`, such as Spark's `_SUCCESS`, are not claims)."""
+    if not path.is_dir():
+        return [path]
+    files = sorted(
+        p
+        for p in path.rglob("*")
+        if p.is_file() and not any(part.startswith((".", "_")) for part in p.parts[-1:])
+    )
+    if not files:
+        raise ClaimsFileError(f"{path} is a folder with no Parquet files in it.")
+    return files
+
+
+def open_parquet(file: Path) -> tuple[Any, list[tuple[str, str]]]:
+    """A Parquet file of claims, opened (its footer read), and its columns the contract names as
+    (the file's name, the contract's key); ClaimsFileError for a file cut short, or one that
+    lacks a needed column."""
+    import pyarrow.parquet as pq
+
+    try:
+        parquet = pq.ParquetFile(file)
+    except (pa.ArrowException, OSError) as exc:
+        raise ClaimsFileError(
+            f"{file} is not a complete Parquet file ({_first_line(exc)}); it may have been "
+            "cut short while it was copied."
+        ) from None
+    names = parquet.schema_arrow.names
+    keys = header_keys(str(file), names, "", columns="its columns are")
+    return parquet, [(n, k) for n, k in zip(names, keys, strict=True) if k in CLAIM_COLUMNS]
 
 
 def _batches(parquet, rows: int, columns: list[str]) -> Iterator[pa.RecordBatch]:

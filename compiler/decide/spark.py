@@ -29,10 +29,10 @@ import pandas as pd
 import pyarrow as pa
 
 from ..vocabulary import CLAIM_COLUMNS, DECISIONS
-from .claims import ROW_PROBLEM, ClaimsFileError, claims_header, header_keys
+from .claims import ROW_PROBLEM, ClaimsFileError, _check_utf8, claims_header, header_keys
 from .decisions import DECISION_SCHEMA, decisions_table
 from .impact import IMPACT_COLUMNS, IMPACT_SCHEMA, TRANSITION_COLUMNS, Transitions, compare
-from .sources import text_claims, with_claim_ids
+from .sources import open_parquet, parquet_files, text_claims, text_table, with_claim_ids
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -119,8 +119,10 @@ def read_claims(spark: SparkSession, path: str) -> tuple[DataFrame, int]:
     column text; quoted cells may hold line breaks) or Parquet (a file or a folder). Returns the
     DataFrame and, for CSV, its header's column count (for `decide`'s csv_width), else 0."""
     local = Path(path)
-    if local.is_dir() or "://" in path:
+    if "://" in path:  # read where it lies: what is checked here is Spark's own reading
         return spark.read.parquet(path), 0
+    if local.is_dir():
+        return _local_parquet(spark, local), 0
     try:
         with open(local, "rb") as f:
             head = f.read(1 << 20)
@@ -129,8 +131,9 @@ def read_claims(spark: SparkSession, path: str) -> tuple[DataFrame, int]:
     except OSError as exc:
         raise ClaimsFileError(f"Cannot read {path}: {exc.strerror or exc}.") from None
     if head.startswith(b"PAR1"):
-        return spark.read.parquet(path), 0
+        return _local_parquet(spark, local), 0
     keys, _ = claims_header(path, head.removeprefix(b"\xef\xbb\xbf"))
+    _check_utf8_file(local)
     schema = ", ".join(f"`{k}` string" for k in [*keys, CORRUPT])
     frame = spark.read.csv(
         path,
@@ -142,6 +145,56 @@ def read_claims(spark: SparkSession, path: str) -> tuple[DataFrame, int]:
         columnNameOfCorruptRecord=CORRUPT,
     )
     return frame, len(keys)
+
+
+def _local_parquet(spark: SparkSession, path: Path) -> DataFrame:
+    """Parquet claims on this machine read as the single process reads them: the same files, each
+    with its own columns (a folder may mix schemas), each file's footer and column types checked
+    here first with the same refusals, and every column made text by the same Arrow cast on the
+    workers; the files' claims follow one another in the same order."""
+    frames = []
+    for file in parquet_files(path):
+        parquet, wanted = open_parquet(file)
+        types = parquet.schema_arrow
+        text_table({k: pa.array([], types.field(n).type) for n, k in wanted}, 0, file)
+        names = [k for _, k in wanted]
+        frame = (
+            spark.read.parquet(str(file.resolve()))
+            .select(*[f"`{n}`" for n, _ in wanted])
+            .toDF(*names)
+        )
+        schema = ", ".join(f"`{k}` string" for k in names)
+        frames.append(frame.mapInArrow(functools.partial(_as_text, names, str(file)), schema))
+    return functools.reduce(lambda a, b: a.unionByName(b, allowMissingColumns=True), frames)
+
+
+def _as_text(names: list[str], file: str, batches: Iterator[pa.RecordBatch]):
+    """A file's batches with every column as text, as sources.text_table makes them."""
+    for batch in batches:
+        table = text_table(
+            dict(zip(names, batch.columns, strict=True)), batch.num_rows, file, False
+        )
+        yield from table.to_batches()
+
+
+def _check_utf8_file(path: Path, block: int = 8 << 20) -> None:
+    """A CSV file's bytes checked as UTF-8 before Spark reads it (Spark would replace a byte that
+    is not, where the single process refuses the file): the same one line, naming the line."""
+    line, carry = 1, b""
+    with open(path, "rb") as f:
+        while True:
+            chunk = f.read(block)
+            data, carry = carry + chunk, b""
+            try:
+                str(data, "utf-8")
+            except UnicodeDecodeError as exc:
+                if chunk and exc.reason == "unexpected end of data":  # a character cut by the block
+                    data, carry = data[: exc.start], data[exc.start :]
+                else:
+                    _check_utf8(str(path), data, 0, line)
+            if not chunk:
+                return
+            line += data.count(b"\n")
 
 
 def session(master: str, app: str = "dqm") -> SparkSession:
