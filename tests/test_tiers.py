@@ -70,8 +70,9 @@ def test_every_tier_runs_under_all_tiers_and_a_missing_tool_fails(run):
     )
 
 
-def test_all_tiers_refuses_a_tier_without_tests(run):
-    ran = run(all_tiers=True)
+@pytest.mark.parametrize("select", [(), ("-m", "timing")])  # all, or one tier as test.sh runs it
+def test_all_tiers_refuses_a_tier_without_tests(run, select):
+    ran = run(*select, all_tiers=True)
     assert ran.ret != 0
     ran.stderr.fnmatch_lines(
         ["ERROR: DQM_ALL_TIERS=1, but no test is marked ['browser', 'libreoffice', 'spark']"]
