@@ -64,7 +64,10 @@ def check_workbook(
     content = None
     if validated.ok:
         content = build(validated)
-        findings += mismatch_findings(validated, content)
+        published = None
+        if store is not None and ruleset_id and previous is not None:
+            published = lambda: _published(store, ruleset_id)  # noqa: E731  (only if asked)
+        findings += mismatch_findings(validated, content, published)
         if not errors(findings):
             findings += new_history_required(validated, previous, content)
     findings = ordered(findings)
@@ -87,6 +90,12 @@ def shown_folder(folder: str | Path) -> str:
     """A folder as the person typed it, a relative one marked as such: ./exports."""
     text = str(folder)
     return text if Path(text).is_absolute() or text.startswith(".") else f"./{text}"
+
+
+def _published(store: Store, ruleset_id: str) -> dict[int, dict[str, Any]]:
+    """Every published version of the ruleset, verified: the versions a Tests row's Date of
+    Service chooses among."""
+    return {v: store.load(ruleset_id, v) for v in store.versions(ruleset_id)}
 
 
 def _ruleset_id(validated: Validated) -> str | None:

@@ -7,6 +7,7 @@ Expected Approved Qty cell when only the quantity differs), which blocks publish
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,8 @@ import pandas as pd
 
 from ..decide.claims import claims_columns
 from ..decide.engine import Engine
+from ..decide.versions import Versions
+from ..effective import takes_effect
 from ..text import iso_dates
 from ..vocabulary import format_number as _n
 from ..vocabulary import json_number as number
@@ -72,11 +75,18 @@ class SheetRun:
         return self.validated.ok and all(r.passed for r in self.results)
 
 
-def mismatch_findings(validated: Validated, content: dict[str, Any]) -> list[Finding]:
+# The published versions of the ruleset (number -> version), asked for only when a Tests row
+# gives a Date of Service.
+Published = Callable[[], Mapping[int, dict[str, Any]]]
+
+
+def mismatch_findings(
+    validated: Validated, content: dict[str, Any], published: Published | None = None
+) -> list[Finding]:
     """One finding per Tests row whose expectation differs from what the engine decides."""
     sheet = validated.workbook.sheets.get("Tests")
     out = []
-    for r in run_rows(validated, content):
+    for r in run_rows(validated, content, published):
         if r.passed:
             continue
         code, params = _mismatch(r)
@@ -101,8 +111,13 @@ CLAIM_FIELDS = {
 }
 
 
-def run_rows(validated: Validated, content: dict[str, Any]) -> list[RowResult]:
-    """Every Tests row decided by Engine(content), in sheet order (column-wise: no row objects)."""
+def run_rows(
+    validated: Validated, content: dict[str, Any], published: Published | None = None
+) -> list[RowResult]:
+    """Every Tests row decided as one run, in sheet order (column-wise: no row objects): by
+    Engine(content); or, where a row gives a Date of Service and `published` gives the versions
+    already published, by the version in effect on it, `content` standing for the version it
+    will publish (the next number, in effect from its effective date)."""
     tests = validated.frames.get("Tests")
     if tests is None or len(tests) == 0:
         return []
@@ -111,7 +126,10 @@ def run_rows(validated: Validated, content: dict[str, Any]) -> list[RowResult]:
     )
     # The products the rows name (by Product ID, or by a code alone: build() resolved those).
     named = {t["product_id"] for t in content.get("tests", ())} | set(tests[PRODUCT_ID])
-    decided = _decide(claims, Engine(_only_products(content, named)))
+    decider: Engine | Versions = Engine(_only_products(content, named))
+    if published is not None and tests[DATE_OF_SERVICE].notna().any():
+        decider = _versions(content, published(), named, decider)
+    decided = _decide(claims, decider)
     approved = decided["approved_quantity"].tolist()
     return [
         RowResult(
@@ -143,14 +161,33 @@ def _cells(column: pd.Series) -> list:
     return column.tolist()
 
 
-def _decide(claims: pd.DataFrame, engine: Engine) -> pd.DataFrame:
+def _versions(
+    content: dict[str, Any],
+    published: Mapping[int, dict[str, Any]],
+    named: set[str],
+    draft: Engine,
+) -> Engine | Versions:
+    """The published versions and the draft as the next one, each claim decided by the version
+    in effect on its date of service (the draft alone when nothing is published)."""
+    if not published:
+        return draft
+    number = max(published) + 1
+    docs = {**published, number: content}
+    return Versions(
+        content["ruleset_id"],
+        {v: takes_effect(doc) for v, doc in docs.items()},
+        lambda v: draft if v == number else Engine(_only_products(docs[v], named)),
+    )
+
+
+def _decide(claims: pd.DataFrame, decider: Engine | Versions) -> pd.DataFrame:
     """The rows decided as one run, in sheet order (an earlier row of a Per Days product counts
     toward a later one of the same member), where the engine's run is there to do it."""
     try:
         from ..decide.window import decide_run
     except ImportError:  # claims decided one by one, as before Per Days policies
-        return engine.decide(claims)
-    return decide_run(claims, engine)
+        return decider.decide(claims)
+    return decide_run(claims, decider)
 
 
 def _only_products(content: dict[str, Any], product_ids: set[str]) -> dict[str, Any]:
