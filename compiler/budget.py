@@ -3,8 +3,10 @@ and a memory budget, so that one hostile upload cannot take a server (the review
 everyone else.
 
 A `Job` runs a generator function in a child process and hands its results back one at a time.
-The caller waits for each result up to a deadline; past it, or past the memory budget, the child
-is killed and `OverBudget` says which budget ran out. The child never outlives its budget by
+The caller waits for each result while the child's own processor time stays within its budget
+(so several reviewers checking drafts at once, sharing the processors, do not use up each
+other's); past it, past a wall-clock backstop, or past the memory budget, the child is killed
+and `OverBudget` says which budget ran out. The child never outlives its budget by
 much even if its parent dies: the kernel stops it at its CPU-time limit.
 
 Children are forked from a server process started once (multiprocessing's "forkserver", where
@@ -29,7 +31,7 @@ from .errors import OverBudget
 
 # Imported once by the fork server, so that each job starts with them loaded.
 PRELOAD = ["compiler.ruleset.draft", "compiler.workbook.annotate"]
-_POLL = 0.05  # seconds between looks at a running job's memory
+_POLL = 0.05  # seconds between looks at a running job's memory and processor time
 _JOB = "dqm-job"  # the name of every job's process
 _context_lock = threading.Lock()
 _context: Any = None
@@ -40,9 +42,10 @@ class Budget:
     """How long a job may take for its first result and for each one after it, and how much
     memory (resident, beyond what the child starts with) it may use."""
 
-    seconds: float
+    seconds: float  # of the child's processor time
     more_seconds: float
     memory_bytes: int
+    wall_factor: float = 5  # wall-clock time it may take, as a multiple of its processor time
 
 
 class Job:
@@ -71,6 +74,7 @@ class Job:
         seconds = self.budget.seconds if self._results == 0 else self.budget.more_seconds
         started = time.monotonic()
         shown = started
+        cpu_started = _cpu_seconds(self._process.pid)
         while not self._conn.poll(_POLL):
             now = time.monotonic()
             if self._over_memory():
@@ -78,9 +82,16 @@ class Job:
                 raise OverBudget(
                     f"it needed more than {self.budget.memory_bytes / 1e6:,.0f} MB of memory"
                 )
-            if now - started > seconds:
+            # The budget is the child's own processor time, so reviewers checking drafts at once
+            # do not use up each other's: a wall-clock backstop stops one that waits instead.
+            cpu = _cpu_seconds(self._process.pid)
+            if cpu is not None and cpu_started is not None and cpu - cpu_started > seconds:
                 self.stop()
-                raise OverBudget(f"it took longer than {seconds:g} seconds")
+                raise OverBudget(f"it used more than {seconds:g} seconds of processor time")
+            wall = seconds if cpu is None else self.budget.wall_factor * seconds
+            if now - started > wall:
+                self.stop()
+                raise OverBudget(f"it took longer than {wall:g} seconds")
             if not self._process.is_alive() and not self._conn.poll(0):
                 raise OverBudget(self._death())
             if on_wait and now - shown >= 0.5:
@@ -214,6 +225,19 @@ def _rss_bytes(pid: int | None) -> int | None:
     try:
         with open(f"/proc/{pid}/statm", "rb") as f:
             return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _cpu_seconds(pid: int | None) -> float | None:
+    """A process's processor time so far (user and system), where the system tells it cheaply
+    (Linux /proc); None elsewhere, where the budget is wall-clock time."""
+    if pid is None or not sys.platform.startswith("linux"):
+        return None
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            fields = f.read().rsplit(b")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
     except (OSError, ValueError, IndexError):
         return None
 

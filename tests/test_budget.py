@@ -18,11 +18,21 @@ def test_a_job_hands_back_each_result_in_turn():
     assert (job.next(), job.next()) == (1, 2)
 
 
-def test_a_job_past_its_time_is_stopped_and_says_so():
+def test_a_job_past_its_processor_time_is_stopped_and_says_so():
+    job = Job(jobs.spins, 30, budget=Budget(0.5, 60, 1_000_000_000))
+    with pytest.raises(OverBudget) as exc:
+        job.next()
+    assert str(exc.value) == "it used more than 0.5 seconds of processor time"
+    assert not job._process.is_alive()
+
+
+def test_time_a_job_spends_waiting_is_not_its_processor_time_up_to_a_backstop():
+    # Reviewers checking drafts at once share the processors: waiting is not spending.
+    assert Job(jobs.sleeps, 1.0, budget=Budget(0.5, 60, 1_000_000_000)).next() == "woke"
     job = Job(jobs.sleeps, 30, budget=Budget(0.5, 60, 1_000_000_000))
     with pytest.raises(OverBudget) as exc:
         job.next()
-    assert str(exc.value) == "it took longer than 0.5 seconds"
+    assert str(exc.value) == "it took longer than 2.5 seconds"  # five times its budget
     assert not job._process.is_alive()
 
 
@@ -30,7 +40,7 @@ def test_a_job_past_its_time_is_stopped_and_says_so():
 def test_a_job_past_its_time_is_stopped_within_ten_seconds_not_waited_for():
     job = Job(jobs.sleeps, 30, budget=Budget(0.5, 60, 1_000_000_000))
     started = time.monotonic()
-    with pytest.raises(OverBudget, match="^it took longer than 0.5 seconds$"):
+    with pytest.raises(OverBudget, match="^it took longer than 2.5 seconds$"):
         job.next()
     assert time.monotonic() - started < 10  # stopped, not waited for (the job sleeps 30 s)
     assert not job._process.is_alive()
@@ -39,7 +49,7 @@ def test_a_job_past_its_time_is_stopped_within_ten_seconds_not_waited_for():
 def test_each_later_result_has_its_own_deadline():
     job = Job(jobs.first_then_sleeps, 30, budget=Budget(60, 0.5, 1_000_000_000))
     assert job.next() == "first"
-    with pytest.raises(OverBudget, match="^it took longer than 0.5 seconds$"):
+    with pytest.raises(OverBudget, match="^it took longer than 2.5 seconds$"):
         job.next()
 
 
