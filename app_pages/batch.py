@@ -12,7 +12,7 @@ import io
 import pandas as pd
 import streamlit as st
 
-from app_pages import common, published
+from app_pages import common, handoff, published
 from app_pages.text import md
 from compiler.decide.claims import ClaimsFileError, read_claims_csv
 from compiler.decide.decisions import shown_decisions, write_decisions
@@ -55,23 +55,24 @@ def counts(decisions: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def batch_claims(choice: common.Choice) -> pd.DataFrame:
+def batch_claims(choice: common.Choice) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     """The editor (or, for a large file, its first rows), and the claims as they now stand
-    (saved for the Compare and Draft pages)."""
+    (saved for the Compare and Draft pages); with each row's Expected Decision and Expected
+    Approved Qty when the table started from Tests (else None)."""
     claims, file_name = uploaded_claims()
     if claims is not None and len(claims) > EDITABLE_ROWS:
         st.caption(
             f"{len(claims):,} claims from {md(file_name)}, decided as uploaded; the first "
             f"{SHOWN_ROWS:,} are shown. Edit the file itself to change them."
         )
-        st.dataframe(common.editable(claims.head(SHOWN_ROWS)), hide_index=True, width="stretch")
+        common.show_table(common.editable(claims.head(SHOWN_ROWS)))
         st.session_state["batch_claims"] = claims
-        return claims
+        return claims, None
     if claims is not None:
         table, unedited = common.starting_table(("file", st.session_state["batch_file"][0]), claims)
         source = f"claims from {md(file_name)}"
     else:
-        table, unedited = common.starting_table(("tests", choice.doc["sha256"]), choice.doc)
+        table, unedited = common.starting_table(choice.tests_key, choice.doc)
         source = (
             f"the workbook Tests of {md(choice.label)}"
             if len(table)
@@ -91,7 +92,7 @@ def batch_claims(choice: common.Choice) -> pd.DataFrame:
         num_rows="dynamic",
         hide_index=True,
         width="stretch",
-        column_config={c: st.column_config.TextColumn(c) for c in CLAIM_COLUMNS},
+        column_config={c: st.column_config.TextColumn(c) for c in table.columns},
     )
     edits = st.session_state.get(key) or {}
     if any(edits.get(k) for k in ("edited_rows", "added_rows", "deleted_rows")):
@@ -99,7 +100,28 @@ def batch_claims(choice: common.Choice) -> pd.DataFrame:
     else:  # as it started: the claims made from it once, not again on every rerun
         claims = unedited
     st.session_state["batch_claims"] = claims
-    return claims
+    has_expected = set(common.EXPECTED) <= set(edited.columns)
+    return claims, edited[common.EXPECTED].reset_index(drop=True) if has_expected else None
+
+
+def against_expected(decisions: pd.DataFrame, expected: pd.DataFrame) -> pd.DataFrame:
+    """The decisions with each row's Expected Decision and Expected Approved Qty beside its
+    own, and `result`: pass or fail as `dqm test` judges a Tests row (the decision as expected,
+    and the approved quantity when one is expected), empty for a row that expects nothing."""
+    out = decisions.reset_index(drop=True)
+    want = expected["expected_decision"].fillna("").astype(str).str.strip()
+    want_qty = expected["expected_approved_qty"].fillna("").astype(str).str.strip()
+    got_qty = pd.to_numeric(out["approved_quantity"], errors="coerce")
+    decision_ok = out["decision"].astype(str).eq(want.str.lower().str.replace(" ", "_"))
+    qty_ok = want_qty.eq("") | pd.to_numeric(want_qty, errors="coerce").eq(got_qty)
+    result = pd.Series(["pass" if ok else "fail" for ok in decision_ok & qty_ok], dtype=object)
+    result[want.eq("")] = ""
+    at = out.columns.get_loc("approved_quantity") + 1
+    for offset, (name, column) in enumerate(
+        [("expected_decision", want), ("expected_approved_qty", want_qty), ("result", result)]
+    ):
+        out.insert(at + offset, name, column.to_numpy(dtype=object))
+    return out
 
 
 def decisions_csv(decisions: pd.DataFrame):
@@ -123,7 +145,7 @@ st.file_uploader(
     max_upload_size=MAX_CLAIMS_MB,
     help=f"Columns: {', '.join(CLAIM_COLUMNS)} (product_id, ndc or rxcui names the product).",
 )
-claims = batch_claims(choice)
+claims, expected = batch_claims(choice)
 mode = common.decide_by(choice, "batch_decide_by")
 by = (
     f"{choice.ruleset_id}, each claim by the version in effect on its date of service"
@@ -137,18 +159,18 @@ if st.button("Decide all", type="primary", key="batch_decide"):
             if mode == common.BY_DATE
             else choice.engine.decide(claims)
         )
-        st.session_state["batch_result"] = (by, claims, decided)
+        st.session_state["batch_result"] = (by, claims, decided, expected)
     except StoreError as exc:  # a version a claim may fall on cannot be read
         st.error(md(exc))
 result = st.session_state.get("batch_result")
 if result and result[0] == by:
-    decided_claims, decisions = result[1], result[2]
+    decided_claims, decisions, expected_then = result[1], result[2], result[3]
     if decided_claims is not claims and not decided_claims.equals(claims):
         st.warning("The table has changed since these decisions; press Decide all again.")
     st.subheader(f"{len(decisions):,} decisions by {md(by)}")
     tally = counts(decisions)
     for col, row in zip(st.columns(len(tally)), tally.itertuples(), strict=True):
-        col.metric(row.decision, row.claims)
+        col.metric(row.decision, f"{row.claims:,}")
     versions = decisions["ruleset_version"].value_counts(dropna=False).sort_index()
     st.caption(
         "Versions that decided: "
@@ -156,15 +178,45 @@ if result and result[0] == by:
             f"{'none in effect' if pd.isna(v) else f'v{v}'} ({n:,})" for v, n in versions.items()
         )
     )
+    shown = shown_decisions(decisions.head(SHOWN_ROWS))
+    if expected_then is not None and len(expected_then) == len(decisions):
+        judged = against_expected(decisions, expected_then)["result"]
+        passed, failed = int(judged.eq("pass").sum()), int(judged.eq("fail").sum())
+        tell = st.success if failed == 0 else st.error
+        tell(f"Against the Expected Decision of each row: {passed:,} pass, {failed:,} fail.")
+        shown = against_expected(shown, expected_then.head(SHOWN_ROWS))
     if len(decisions) > SHOWN_ROWS:
         st.caption(f"The first {SHOWN_ROWS:,} are shown; the download holds all of them.")
-    st.dataframe(shown_decisions(decisions.head(SHOWN_ROWS)), hide_index=True, width="stretch")
+    common.show_table(shown)
     st.download_button(
         "Download decisions (CSV)",
         decisions_csv(decisions),
         file_name=f"decisions-{choice.ruleset_id}-"
-        + ("by-date-of-service" if mode == common.BY_DATE else f"v{choice.version}")
+        + (
+            "by-date-of-service"
+            if mode == common.BY_DATE
+            else "draft"
+            if choice.is_draft
+            else f"v{choice.version}"
+        )
         + ".csv",
         mime="text/csv",
         key="batch_download",
+    )
+    handoff.offer(
+        decided_claims,
+        range(min(len(decisions), SHOWN_ROWS)),
+        "batch",
+        choice.ruleset_id,
+        [
+            (
+                "Open",
+                None
+                if mode == common.BY_DATE
+                else common.DRAFT
+                if choice.is_draft
+                else choice.version,
+            )
+        ],
+        "the Batch page",
     )

@@ -12,10 +12,10 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from app_pages import common, picture, published
+from app_pages import common, handoff, picture, published
 from app_pages.text import md, plain
 from compiler import codes
-from compiler.decide.claims import quantity_number, quantity_problem
+from compiler.decide.claims import quantity_number, quantity_problem, service_date
 from compiler.decide.engine import Engine
 from compiler.ruleset.store import StoreError
 from compiler.vocabulary import CHANNEL_LABELS, CODE_SYSTEMS, format_number
@@ -83,9 +83,9 @@ def claim_form(doc: dict[str, Any], engine: Engine) -> dict[str, Any]:
         )
         # Text, as a claims file holds it: the engine reads exactly what was typed, by the
         # contract's grammar, and the page and `dqm decide` can never differ in rounding.
+        st.session_state.setdefault("claim_quantity", "60")
         quantity = st.text_input(
             "Quantity requested",
-            value="60",
             key="claim_quantity",
             max_chars=32,
         )
@@ -156,7 +156,9 @@ def decision_card(decision: dict[str, Any], trace: list[str]) -> None:
     with st.expander("How this was decided", expanded=True):
         # Text, never markup (drug names and the workbook's words are in it); one line a step.
         st.text("\n".join(f"{i}. {plain(line)}" for i, line in enumerate(trace, start=1)))
-    if decision["ruleset_version"] is None:
+    if decision["ruleset_version"] is None and choice.is_draft:
+        st.caption(f"Decided by {md(choice.label)}, which is not published.")
+    elif decision["ruleset_version"] is None:
         st.caption(f"No version of {md(decision['ruleset_id'])} decided this claim.")
     else:
         st.caption(f"Decided by {md(decision['ruleset_id'])} v{decision['ruleset_version']}.")
@@ -172,29 +174,30 @@ def _shown(value: Any) -> str:
 
 choice = common.require_version()
 st.title("One claim")
+opened = handoff.take()  # a claim opened from the Batch or Compare page
 mode = common.decide_by(choice, "claim_decide_by")
-day = st.date_input(
+# Text, as a claims file holds it: Enter applies it, and the engine reads it by the contract.
+st.session_state.setdefault("claim_date", dt.date.today().isoformat())
+date_text = st.text_input(
     "Date of service",
-    value="today",
-    min_value=dt.date(2000, 1, 1),
-    max_value=dt.date(2100, 12, 31),
     key="claim_date",
-    format="YYYY-MM-DD",
+    max_chars=32,
+    placeholder="YYYY-MM-DD",
+    help="YYYY-MM-DD or YYYYMMDD. Empty: a claim without one, decided by the latest version.",
 )
-try:
-    versions = published.versions_by_date(choice.ruleset_id)
-except StoreError as exc:  # a version the date might fall on cannot be read
-    versions = None
-    refused = str(exc)
-if versions is None:
-    st.error(
-        f"Which version is in effect on {day.isoformat()} cannot be told: {md(refused)} Decide "
-        f"by {md(choice.label)}, chosen in the sidebar, to use that version."
-    )
-    if mode == common.BY_DATE:
-        st.stop()
-    in_effect = None
-else:
+day = service_date(date_text)
+versions, in_effect = None, None
+if not choice.is_draft:
+    try:
+        versions = published.versions_by_date(choice.ruleset_id)
+    except StoreError as exc:  # a version the date might fall on cannot be read
+        st.error(
+            f"Which version is in effect on {md(date_text)} cannot be told: {md(exc)} Decide "
+            f"by {md(choice.label)}, chosen in the sidebar, to use that version."
+        )
+        if mode == common.BY_DATE:
+            st.stop()
+if versions is not None and day is not None:
     in_effect = versions.in_effect(day)
     if in_effect is None:
         st.warning(md(versions.none_in_effect(day.isoformat())))
@@ -203,26 +206,45 @@ else:
             f"On {day.isoformat()} the version of {md(choice.ruleset_id)} in effect is v{in_effect} "
             f"(in effect from {versions.effective[in_effect].isoformat()})."
         )
+elif versions is not None and not date_text.strip():
+    st.caption(f"No date of service: the latest version, v{versions.latest}, decides.")
 if mode == common.BY_CHOICE:
     engine = choice.engine
 else:
     engine = versions.engine(in_effect or versions.latest)
-deciding = engine.version
+deciding = f"v{engine.version}" if engine.version is not None else md(choice.label)
+if opened is not None:
+    left_out = handoff.fill_form(
+        opened, engine.product_ids, published.offered(engine.ruleset).attested_criteria
+    )
+    st.info(
+        f"Claim {md(opened.claim['claim_id'])} from {md(opened.source)}."
+        + (f" Not filled in: {'; '.join(left_out)}." if left_out else "")
+    )
 claim = claim_form(engine.ruleset, engine)
-claim["date_of_service"] = day.isoformat()
-decision, trace = engine.explain(claim) if mode == common.BY_CHOICE else versions.explain(claim)
-with st.container(border=True):
-    decision_card(decision, trace)
+claim["date_of_service"] = date_text
+named_by = st.session_state["claim_named_by"]
+if named_by != "product_id" and not str(claim[named_by]).strip():
+    st.info(f"Type the claim's {NAMED_BY[named_by]} to decide it.")
+    decision = None
+else:
+    decision, trace = engine.explain(claim) if mode == common.BY_CHOICE else versions.explain(claim)
+if decision is not None:
+    with st.container(border=True):
+        decision_card(decision, trace)
 known = codes_table(engine.ruleset)
-with st.expander(f"Product codes in v{deciding} ({len(known)})"):
+with st.expander(f"Product codes in {deciding} ({len(known):,})"):
     if len(known):
-        st.dataframe(known, hide_index=True, width="stretch")
+        common.show_table(known)
     else:
-        st.write(f"v{deciding} has no product codes: claims name its products by product_id.")
+        st.write(f"{deciding} has no product codes: claims name its products by product_id.")
+if decision is None:
+    st.stop()
 
 st.subheader("The rule for this product and channel")
 product_id = decision["product_id"]
-if decision["ruleset_version"] is None or engine.product(product_id or "") is None:
+unversioned = decision["ruleset_version"] is None and not choice.is_draft  # none in effect
+if unversioned or engine.product(product_id or "") is None:
     st.caption("The claim names no product of this version, so there is no rule to draw.")
 else:
     st.caption(

@@ -9,24 +9,35 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from app_pages import handoff
+from app_pages.drafts import held_draft
 from app_pages.memo import memo
 from app_pages.published import engine_for, history_summary, listing, load_version, store
 from app_pages.text import md, plain
 from compiler.decide.claims import claims_frame
 from compiler.decide.engine import Engine
 from compiler.ruleset import walk
-from compiler.vocabulary import CLAIM_COLUMNS
+from compiler.vocabulary import CLAIM_COLUMNS, format_number
 
 MB = 1_000_000
 
 
+DRAFT = "draft"  # the Version box's option for the session's draft, after the published versions
+
+
 @dataclass
 class Choice:
-    """The ruleset and version the reviewer is looking at."""
+    """The ruleset and version the reviewer is looking at: a published version, or the draft
+    the session checked on the Draft page (`draft_name` its file's name, `version` None)."""
 
     ruleset_id: str
-    version: int
+    version: int | None
     doc: dict[str, Any]
+    draft_name: str | None = None
+
+    @property
+    def is_draft(self) -> bool:
+        return self.draft_name is not None
 
     @property
     def engine(self) -> Engine:
@@ -34,27 +45,51 @@ class Choice:
 
     @property
     def label(self) -> str:
+        if self.is_draft:
+            return f"{self.ruleset_id} draft {self.draft_name}"
         return f"{self.ruleset_id} v{self.version}"
+
+    @property
+    def tests_key(self) -> tuple:
+        """What the Batch page's starting table of this version's Tests is made once per."""
+        return ("tests", self.doc.get("sha256") or self.doc["content_sha256"])
 
 
 def choose_version(sidebar: Any = st.sidebar) -> Choice | None:
-    """The ruleset and version chooser (latest by default); shows why a version is refused."""
+    """The ruleset and version chooser (latest by default; the session's draft that compiles
+    after the published versions); shows why a version is refused."""
     s = store()
     ids = s.ruleset_ids()
+    draft = held_draft()
+    if draft is not None and draft.ruleset_id not in ids:
+        ids = [*ids, draft.ruleset_id]  # a draft of a new ruleset
+    handoff.choose_pending_version(sidebar)
     sidebar.header("Ruleset")
     if not ids:
         sidebar.warning(f"No published rulesets in {md(s.root)}/. Publish one with `dqm compile`.")
         return None
     ruleset_id = sidebar.selectbox("Ruleset", ids, key="ruleset_id", format_func=plain)
-    listed, problem = listing(ruleset_id)
-    versions = list(listed)
+    listed, problem = listing(ruleset_id) if ruleset_id in s.ruleset_ids() else ({}, None)
+    versions: list[int | str] = list(listed)
+    if draft is not None and draft.ruleset_id == ruleset_id:
+        versions.append(DRAFT)
+    key = f"version:{ruleset_id}"
+    if st.session_state.get(key) not in (None, *versions):
+        del st.session_state[key]  # the draft it named is gone
+    if key not in st.session_state:  # the latest published version; a default once only
+        st.session_state[key] = versions[len(listed) - 1 if listed else 0]
     version = sidebar.selectbox(
         "Version",
         versions,
-        index=len(versions) - 1,
-        key=f"version:{ruleset_id}",
-        format_func=lambda v: listed[v].label,
+        key=key,
+        format_func=lambda v: plain(f"draft {draft.file_name}") if v == DRAFT else listed[v].label,
     )
+    if version == DRAFT:
+        sidebar.caption(
+            f"Not published: the draft {md(draft.file_name)} checked on the Draft page, "
+            "as it decides its Tests there."
+        )
+        return Choice(ruleset_id, None, draft.ruleset, draft.file_name)
     if problem is not None and all(item.entry is not None for item in listed.values()):
         sidebar.warning(md(problem))
     chosen = listed[version]
@@ -77,7 +112,10 @@ BY_DATE, BY_CHOICE = "date", "sidebar"
 
 def decide_by(choice: Choice, key: str) -> str:
     """Whether a page decides by the version in effect on each claim's date of service (the
-    default, as `dqm decide` does) or by the version chosen in the sidebar."""
+    default, as `dqm decide` does) or by the version chosen in the sidebar (always, a draft)."""
+    if choice.is_draft:  # published versions decide by date; a draft only when chosen
+        st.caption(f"Decided by {md(choice.label)}, chosen in the sidebar (not published).")
+        return BY_CHOICE
     return st.radio(
         "Decide by",
         [BY_DATE, BY_CHOICE],
@@ -108,6 +146,24 @@ def product_label(engine: Engine, product_id: str) -> str:
     return plain(f"{product.label} ({product_id}){retired}")
 
 
+def show_table(frame: pd.DataFrame, **kwargs: Any) -> Any:
+    """A read-only table: a blank cell shows empty (never "None"), a number with its thousands
+    separated (5,318, as every count on the pages)."""
+    numbers = {
+        c: st.column_config.NumberColumn(format="localized")
+        for c in frame.columns
+        if pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])
+    }
+    return st.dataframe(
+        frame,
+        hide_index=True,
+        width="stretch",
+        placeholder="",
+        column_config={**numbers, **kwargs.pop("column_config", {})},
+        **kwargs,
+    )
+
+
 def editable(claims: pd.DataFrame) -> pd.DataFrame:
     """A claims frame as the batch editor shows it: contract columns, blanks as empty text."""
     out = claims.reindex(columns=CLAIM_COLUMNS).astype(object)
@@ -121,13 +177,25 @@ def starting_table(
     """The Batch editor's starting table and the claims it holds unedited, made once per
     version's Tests (source ("tests", sha256), given the version) or uploaded file (("file",
     file id), given its claims), not on every rerun."""
-    claims = (
-        walk.tests_as_claims(claims_or_version)
-        if isinstance(claims_or_version, dict)
-        else claims_or_version
-    )
-    table = editable(claims)
+    if not isinstance(claims_or_version, dict):
+        table = editable(claims_or_version)
+        return table, table_claims(table)
+    table = editable(walk.tests_as_claims(claims_or_version))
+    tests = claims_or_version.get("tests", [])
+    for column in EXPECTED:  # what staff expect of each row, as the Tests sheet says it
+        table[column] = pd.Series(
+            ["" if t.get(column) is None else _expected_text(t[column]) for t in tests],
+            index=table.index,
+            dtype=object,
+        )
     return table, table_claims(table)
+
+
+EXPECTED = ["expected_decision", "expected_approved_qty"]
+
+
+def _expected_text(value: Any) -> str:
+    return value if isinstance(value, str) else format_number(value, thousands=False)
 
 
 def table_claims(table: pd.DataFrame) -> pd.DataFrame:

@@ -3,14 +3,16 @@ approved quantity between them."""
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 import pandas as pd
 import streamlit as st
 
-from app_pages import common, published
+from app_pages import common, handoff, published
 from app_pages.text import md
 from compiler.decide import impact
+from compiler.decide.decisions import DecisionWriter
 from compiler.ruleset import diff, walk
 from compiler.ruleset.store import StoreError
 
@@ -25,11 +27,11 @@ def comparison_claims(newer: dict[str, Any]) -> tuple[pd.DataFrame, str]:
 
 def show_changes(before: dict[str, Any], after: dict[str, Any]) -> None:
     items = diff.changes(before, after)
-    st.subheader(f"Changes ({len(items)})")
+    st.subheader(f"Changes ({len(items):,})")
     if not items:
         st.write("No changes.")
     else:
-        st.dataframe(common.changes_table(items), hide_index=True, width="stretch")
+        common.show_table(common.changes_table(items))
 
 
 def show_impact(result: impact.Impact, source: str, labels: tuple[str, str]) -> None:
@@ -37,39 +39,75 @@ def show_impact(result: impact.Impact, source: str, labels: tuple[str, str]) -> 
     st.caption(f"Compared on {md(source)}: {labels[0]} against {labels[1]}.")
     st.markdown(md(result.summary))
     if len(result.changed):
-        st.dataframe(result.changed, hide_index=True, width="stretch")
+        common.show_table(result.changed)
+        st.download_button(
+            "Download the changed claims (CSV)",
+            changed_csv(result.changed),
+            file_name=f"impact-{choice.ruleset_id}-{labels[0]}-{labels[1]}.csv",
+            mime="text/csv",
+            key="compare_download",
+        )
     # The same transitions `dqm impact` prints for a year of claims: claims by decision before and
     # after, with the approved quantities summed.
     st.caption("Decisions before and after, with the approved quantities summed")
-    st.dataframe(result.transitions.table(), hide_index=True, width="stretch")
+    common.show_table(result.transitions.table())
+
+
+def changed_csv(changed: pd.DataFrame):
+    """The download's contents as `dqm impact --output changed.csv` writes them (formula-safe),
+    written when the button is clicked."""
+
+    def write() -> bytes:
+        out = io.BytesIO()
+        writer = DecisionWriter(out, "csv", impact.IMPACT_SCHEMA)
+        writer.write(changed)
+        writer.close()
+        return out.getvalue()
+
+    return write
 
 
 choice = common.require_version()
 st.title("Compare versions")
 listed = published.listed_versions(choice.ruleset_id)
 versions = list(listed)
+if not versions:
+    st.info(f"{md(choice.ruleset_id)} has no published version yet; see the Draft page.")
+    st.stop()
+# The sidebar's version (the latest, for a draft: the Draft page compares that) and the one before.
+chosen = choice.version if choice.version in versions else versions[-1]
 left, right = st.columns(2)
 a = left.selectbox(
     "Before",
     versions,
-    index=max(0, versions.index(choice.version) - 1),
+    index=max(0, versions.index(chosen) - 1),
     key=f"compare_a:{choice.ruleset_id}",
     format_func=lambda v: listed[v].label,
 )
+left.caption(md(listed[a].detail))
 b = right.selectbox(
     "After",
     versions,
-    index=versions.index(choice.version),
+    index=versions.index(chosen),
     key=f"compare_b:{choice.ruleset_id}",
     format_func=lambda v: listed[v].label,
 )
+right.caption(md(listed[b].detail))
 try:
     doc_a = published.load_version(choice.ruleset_id, a)
     doc_b = published.load_version(choice.ruleset_id, b)
 except StoreError as exc:
-    st.error(str(exc))
+    st.error(md(exc))
     st.stop()
 show_changes(doc_a, doc_b)
 claims, source = comparison_claims(doc_b)
 result = impact.compare(published.engine_for(doc_a), published.engine_for(doc_b), claims)
 show_impact(result, source, (f"v{a}", f"v{b}"))
+handoff.offer(
+    claims,
+    result.rows,
+    "compare",
+    choice.ruleset_id,
+    [(f"Open with v{a}", a), (f"Open with v{b}", b)],
+    f"Compare versions (v{a} → v{b})",
+)

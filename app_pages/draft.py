@@ -8,93 +8,21 @@ the session, which drops them (and stops a check still running) when it ends."""
 
 from __future__ import annotations
 
-import hashlib
-from dataclasses import dataclass
-
-import pandas as pd
 import streamlit as st
 
-from app_pages import common, published
+from app_pages import common
+from app_pages.drafts import (
+    DraftState,
+    draft_state,
+    drop_draft,
+    wait_for_annotated,
+    wait_for_check,
+)
 from app_pages.text import md
-from compiler.budget import Job, OverBudget
 from compiler.decide.decisions import shown_decisions
-from compiler.ruleset.draft import DRAFT_BUDGET, DraftCheck, start_draft_check
+from compiler.ruleset.draft import DRAFT_BUDGET, DraftCheck
 
 MAX_DRAFT_MB = 10  # a rules workbook is tens of kilobytes; the server's own limit is the same
-STATE = "draft_check"
-
-
-@dataclass
-class DraftState:
-    """One uploaded draft's check as this session holds it."""
-
-    key: tuple
-    job: Job | None
-    check: DraftCheck | None = None
-    stopped: str | None = None  # why the check was stopped (a budget ran out)
-    annotated: bytes | None = None
-    annotated_stopped: str | None = None  # why there is no marked-up copy
-
-
-def draft_state(file_name: str, data: bytes, claims: pd.DataFrame | None) -> DraftState:
-    """This upload's state in the session, its check started when it is new (a new file, a new
-    publish, other Batch claims): every widget touch reruns the page, and none starts it again."""
-    key = (
-        file_name,
-        hashlib.sha256(data).hexdigest(),
-        published.folder_states(),
-        _claims_digest(claims),
-    )
-    held: DraftState | None = st.session_state.get(STATE)
-    if held is not None and held.key == key:
-        return held
-    if held is not None and held.job is not None:
-        held.job.stop()
-    state = DraftState(
-        key, start_draft_check(data, file_name, published.exports_dir(), claims=claims)
-    )
-    st.session_state[STATE] = state
-    return state
-
-
-def _claims_digest(claims: pd.DataFrame | None) -> str | None:
-    if claims is None:
-        return None
-    return hashlib.sha256(pd.util.hash_pandas_object(claims, index=False).to_numpy()).hexdigest()
-
-
-def wait_for_check(state: DraftState, file_name: str) -> None:
-    """The check's first result (findings, or the preview), within the budget."""
-    if state.check is not None or state.stopped is not None:
-        return
-    progress = st.empty()
-    try:
-        state.check = state.job.next(
-            on_wait=lambda s: progress.caption(f"Checking {md(file_name)}… {s:.0f} s")
-        )
-    except OverBudget as exc:
-        state.stopped = str(exc)
-        state.job = None
-    progress.empty()
-
-
-def wait_for_annotated(state: DraftState, file_name: str) -> None:
-    """The marked-up copy, the check's second result, within the budget."""
-    if state.annotated is not None or state.annotated_stopped is not None or state.job is None:
-        return
-    progress = st.empty()
-    try:
-        state.annotated = state.job.next(
-            on_wait=lambda s: progress.caption(
-                f"Marking the findings in a copy of {md(file_name)}… {s:.0f} s"
-            )
-        )
-        if state.annotated is None:
-            state.annotated_stopped = "the workbook cannot be opened to mark it"
-    except OverBudget as exc:
-        state.annotated_stopped = str(exc)
-    state.job = None
-    progress.empty()
 
 
 def show_findings(check: DraftCheck) -> None:
@@ -137,14 +65,15 @@ def show_preview(check: DraftCheck) -> None:
     ruleset_id = check.ruleset["ruleset_id"]
     st.success(
         f"{md(check.file_name)} compiles: ruleset {md(ruleset_id)}, its Tests pass. "
-        "Nothing has been published."
+        "Nothing has been published. Choose it in the sidebar (draft "
+        f"{md(check.file_name)}) to try it on One claim and Batch."
     )
     source = (
         "the draft's workbook Tests" if check.decided_on_tests else "the claims on the Batch page"
     )
     st.subheader("Decisions of the draft")
     st.caption(f"On {source}.")
-    st.dataframe(shown_decisions(check.decisions), hide_index=True, width="stretch")
+    common.show_table(shown_decisions(check.decisions))
 
     st.subheader("Against the latest published version")
     if check.latest_version is None:
@@ -155,15 +84,15 @@ def show_preview(check: DraftCheck) -> None:
         return
     items = check.changes
     st.write(
-        f"{len(items)} change(s) since v{check.latest_version}:"
+        f"{len(items):,} change(s) since v{check.latest_version}:"
         if items
         else f"The draft says what v{check.latest_version} says."
     )
     if items:
-        st.dataframe(common.changes_table(items), hide_index=True, width="stretch")
+        common.show_table(common.changes_table(items))
     st.markdown(md(check.impact.summary))
     if len(check.impact.changed):
-        st.dataframe(check.impact.changed, hide_index=True, width="stretch")
+        common.show_table(check.impact.changed)
 
 
 st.title("Draft workbook")
@@ -178,15 +107,14 @@ upload = st.file_uploader(
     max_upload_size=MAX_DRAFT_MB,
 )
 if upload is None:
-    held = st.session_state.pop(STATE, None)
-    if held is not None and held.job is not None:
-        held.job.stop()
+    drop_draft()
     st.stop()
 if upload.size > MAX_DRAFT_MB * common.MB:  # the browser's limit, held here too
     st.error(f"{md(upload.name)} is larger than {MAX_DRAFT_MB} MB; it was not checked.")
     st.stop()
 state = draft_state(upload.name, upload.getvalue(), st.session_state.get("batch_claims"))
-wait_for_check(state, upload.name)
+if wait_for_check(state, upload.name) and state.check.ok:
+    st.rerun()  # the sidebar, drawn before this page, now offers the draft as a version
 if state.stopped is not None:
     st.error(
         f"{md(upload.name)} was not checked: {md(state.stopped)}, far more than any rules "

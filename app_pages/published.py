@@ -84,8 +84,10 @@ def _engine(content_key: str, ruleset: dict[str, Any]) -> Engine:
 
 
 def engine_for(version: dict[str, Any]) -> Engine:
-    """One engine per published version, by its sha256 (a draft's engines live in its check)."""
-    return _engine(version["sha256"], version)
+    """One engine per published version, by its sha256, or per draft ruleset, by the sha256 of
+    its content (a draft the session checked: app_pages/drafts.py)."""
+    key = version.get("sha256") or ("draft", version["content_sha256"])
+    return _engine(key, version)
 
 
 @dataclass(frozen=True)
@@ -102,7 +104,7 @@ def _offered(content_key: str, ruleset: dict[str, Any]) -> Offered:
 
 
 def offered(version: dict[str, Any]) -> Offered:
-    return _offered(version["sha256"], version)
+    return _offered(version.get("sha256") or ("draft", version["content_sha256"]), version)
 
 
 @dataclass(frozen=True)
@@ -115,21 +117,22 @@ class Listed:
 
     @property
     def label(self) -> str:
-        """`v4 · reviewed 2026-12-01 · in effect from 2025-12-08 · Selected Revision: …` (or why
-        it is refused), as plain text: select boxes show their options as text."""
+        """`v4 · in effect from 2025-12-08` (or why it is refused), as plain text: select boxes
+        show their options as text, and a box as wide as the sidebar shows this much whole. Its
+        reviews and History rows are `detail`, shown beside the box."""
         if self.entry is None:
             return f"v{self.version} · refused: {_why_refused(self.refused or '')}"
-        dates = ", ".join(sorted(set(self.entry["review_dates"].values())))
         return plain(
-            " · ".join(
-                [
-                    f"v{self.version}",
-                    f"reviewed {dates}",
-                    f"in effect from {self.entry['effective_date'] or 'the start'}",
-                    *history_summary(self.entry),
-                ]
-            )
+            f"v{self.version} · in effect from {self.entry['effective_date'] or 'the start'}"
         )
+
+    @property
+    def detail(self) -> str:
+        """`reviewed 2026-12-01 · Selected Revision: …` (plain text; empty when refused)."""
+        if self.entry is None:
+            return ""
+        dates = ", ".join(sorted(set(self.entry["review_dates"].values())))
+        return plain(" · ".join([f"reviewed {dates}", *history_summary(self.entry)]))
 
 
 def _why_refused(text: str) -> str:
