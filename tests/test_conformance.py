@@ -277,27 +277,11 @@ def test_two_columns_that_fold_to_one_field_refuse_the_file():
 
 
 CLAIMS_FILES = vectors("normalisation.json")["claims_csv"]
-EMPTY_BATCH = "only a header and blank lines: no claims"
 
 
 @pytest.mark.parametrize(
     "entry",
-    [
-        pytest.param(
-            e,
-            id=e["name"],
-            marks=[
-                pytest.mark.xfail(
-                    strict=True,
-                    reason="dqm decide fails on a batch of no claims decided by date "
-                    "(decide/versions.py: Versions.decide with n == 0)",
-                )
-            ]
-            if e["name"] == EMPTY_BATCH
-            else [],
-        )
-        for e in CLAIMS_FILES
-    ],
+    [pytest.param(e, id=e["name"]) for e in CLAIMS_FILES],
 )
 def test_the_vectors_claims_files_are_read_as_dqm_decide_reads_them(entry, dqm, tmp_path):
     # Each file decided by the command: one decision per claim read, the same claim ids; a

@@ -108,6 +108,8 @@ class Versions:
         n = len(claims)
         if as_of is not None:
             return self.engine(self.version_on(as_of)).decide(claims)
+        if n == 0:  # a batch of no claims (a file of only a header): no decisions, no version
+            return self.engine(self.latest).decide(claims)
         columns = {c: claims[c] if c in claims.columns else None for c in COLUMNS}
         columns[OUT_OF_EFFECT] = None  # the note is this module's to give, never the file's
         days, dates = service_days(columns["date_of_service"], n)
