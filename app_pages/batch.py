@@ -210,7 +210,7 @@ if result and result[0] == by:
         choice.ruleset_id,
         [
             (
-                "Open",
+                "Open in One claim",
                 None
                 if mode == common.BY_DATE
                 else common.DRAFT

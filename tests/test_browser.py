@@ -104,7 +104,7 @@ def test_reviewer_reads_override_90_for_rifampin_at_120_retail(page):
 def test_reviewer_uploads_a_workbook_with_sixty_in_a_limit_cell_and_reads_that_cell(
     page, founding_rows, make_workbook
 ):
-    founding_rows["Limits"][1][4] = "sixty"  # imatinib-400mg-tab, Retail Max Qty per Rx
+    founding_rows["Limits"][1][4] = "sixty"  # imatinib-400mg-tab, Retail Max Qty
     workbook = make_workbook(founding_rows)
     open_page(page, "Draft workbook")
     expect(page.get_by_test_id("stFileUploader")).to_contain_text("10MB per file")
@@ -118,9 +118,9 @@ def test_reviewer_uploads_a_workbook_with_sixty_in_a_limit_cell_and_reads_that_c
         "error",
         "Limits",
         "E3",
-        "Retail Max Qty per Rx",
+        "Retail Max Qty",
         "sixty",
-        "'Retail Max Qty per Rx' must be a number. Type a number such as 60, in digits.",
+        "'Retail Max Qty' must be a number. Type a number such as 60, in digits.",
     ]
     assert (
         "1 error(s), 0 warning(s). It would not compile"
@@ -222,11 +222,9 @@ def test_history_page_shows_the_timeline(page):
 
 def test_reviewer_enters_an_ndc_and_a_date_and_reads_the_decision_and_the_version(page):
     main = page.get_by_test_id("stMain")
-    day = page.get_by_test_id("stDateInput").locator("input")
+    day = page.get_by_role("textbox", name="Date of service")
     day.fill("2024-06-01")
     day.press("Enter")
-    wait_idle(page)
-    page.keyboard.press("Escape")  # close the calendar
     wait_idle(page)
     page.get_by_test_id("stRadio").get_by_text("NDC", exact=True).click()
     wait_idle(page)
@@ -246,8 +244,6 @@ def test_reviewer_enters_an_ndc_and_a_date_and_reads_the_decision_and_the_versio
     )
     day.fill("2026-03-02")
     day.press("Enter")
-    wait_idle(page)
-    page.keyboard.press("Escape")
     wait_idle(page)
     enter_quantity(page, "181")
     expect(

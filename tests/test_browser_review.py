@@ -1,0 +1,123 @@
+"""The review loop in a real browser (Chromium), where only a browser shows it: Enter in the date
+box applies the date, the sidebar's version box shows its whole text, an empty NDC box asks for
+one, a Batch row opens in One claim, and Compare's changed claims download as CSV."""
+
+from __future__ import annotations
+
+import csv
+
+import pytest
+from playwright.sync_api import expect
+
+from compiler.decide.impact import IMPACT_COLUMNS
+from tests.fixtures.browser import screenshot, wait_idle
+from tests.test_browser import app_url, browser, metric, no_exceptions, open_page, page
+
+__all__ = ["app_url", "browser", "page"]  # the fixtures, used by name
+
+pytestmark = pytest.mark.browser
+
+CODED = (
+    "claim_id,ndc,rxcui,product_id,channel,quantity,date_of_service,concomitant_drugs\n"
+    "n1,47335-475-83,,,retail,120,2026-03-02,Rifadin\n"
+    "r1,,403878,,Home Delivery,180,20260302,\n"
+    "p1,,,imatinib-400mg-tab,retail,61,2026-03-02,\n"
+)
+
+
+def in_effect(page, text: str):
+    return page.get_by_test_id("stMain").get_by_text(text, exact=True)
+
+
+def test_enter_in_the_date_box_applies_the_date(page):
+    day = page.get_by_role("textbox", name="Date of service")
+    day.fill("2024-06-01")
+    day.press("Enter")  # and nothing else: no Escape, no click elsewhere
+    wait_idle(page)
+    expect(
+        in_effect(
+            page,
+            "On 2024-06-01 the version of oncology-dqm in effect is v1 (in effect from 2023-12-13).",
+        )
+    ).to_have_count(1)
+    day.fill("20260302")
+    day.press("Enter")
+    wait_idle(page)
+    expect(
+        in_effect(
+            page,
+            "On 2026-03-02 the version of oncology-dqm in effect is v4 (in effect from 2025-12-08).",
+        )
+    ).to_have_count(1)
+    no_exceptions(page)
+
+
+def test_the_sidebars_version_box_shows_its_whole_text(page):
+    version = page.get_by_test_id("stSidebar").get_by_role("combobox", name="Version")
+    expect(version).to_have_value("v4 · in effect from 2025-12-08")
+    # Text wider than its box is cut off: the box is as wide as what it holds.
+    assert version.evaluate("e => [e.scrollWidth, e.clientWidth]") == version.evaluate(
+        "e => [e.clientWidth, e.clientWidth]"
+    )
+    screenshot(page, "6-sidebar-version")
+
+
+def test_choosing_ndc_with_an_empty_box_asks_for_one(page):
+    main = page.get_by_test_id("stMain")
+    page.get_by_test_id("stRadio").get_by_text("NDC", exact=True).click()
+    wait_idle(page)
+    expect(main.get_by_text("Type the claim's NDC to decide it.", exact=True)).to_have_count(1)
+    expect(main.get_by_role("heading", name="Invalid claim")).to_have_count(0)
+    no_exceptions(page)
+
+
+def upload_claims(page, tmp_path) -> None:
+    path = tmp_path / "claims.csv"
+    path.write_text(CODED)
+    open_page(page, "Batch")
+    page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(path))
+    wait_idle(page)
+    expect(page.get_by_test_id("stMain")).to_contain_text("Starting from claims from claims.csv")
+
+
+def test_a_batch_row_opens_in_one_claim(page, tmp_path):
+    upload_claims(page, tmp_path)
+    page.get_by_role("button", name="Decide all").click()
+    wait_idle(page)
+    page.get_by_role("combobox", name="Open a claim in One claim, to see why").click()
+    page.get_by_role("option", name="n1", exact=True).click()
+    wait_idle(page)
+    page.get_by_role("button", name="Open in One claim").click()
+    wait_idle(page)
+    main = page.get_by_test_id("stMain")
+    expect(main.get_by_role("heading", name="One claim")).to_have_count(1)
+    expect(main).to_contain_text("Claim n1 from the Batch page.")
+    expect(page.get_by_role("textbox", name="NDC")).to_have_value("47335-475-83")
+    expect(page.get_by_role("textbox", name="Date of service")).to_have_value("2026-03-02")
+    expect(main.get_by_role("heading", name="Override")).to_have_count(1)
+    expect(metric(page, "Approved quantity")).to_have_text("90")
+    no_exceptions(page)
+    screenshot(page, "7-opened-from-batch")
+
+
+def test_compare_downloads_the_changed_claims_as_csv(page, tmp_path):
+    upload_claims(page, tmp_path)
+    open_page(page, "Compare versions")
+    page.get_by_role("combobox", name="Before").click()
+    page.get_by_role("option", name="v3 ·").first.click()
+    wait_idle(page)
+    main = page.get_by_test_id("stMain")
+    expect(main).to_contain_text("2 of 3 claims change decision or approved quantity.")
+    with page.expect_download() as got:
+        page.get_by_role("button", name="Download the changed claims (CSV)").click()
+    download = got.value
+    assert download.suggested_filename == "impact-oncology-dqm-v3-v4.csv"
+    with open(download.path(), encoding="utf-8", newline="") as f:
+        rows = list(csv.reader(f))
+    assert rows[0] == IMPACT_COLUMNS
+    assert [r[:8] for r in rows[1:]] == [
+        ["n1", "", "imatinib-400mg-tab", "47335-475-83", "", "retail", "120", "2026-03-02"],
+        ["r1", "", "imatinib-100mg-tab", "", "403878", "home_delivery", "180", "2026-03-02"],
+    ]
+    no_exceptions(page)
+    screenshot(page, "8-compare-changed")
