@@ -73,7 +73,7 @@ REFUSED: dict[str, list[tuple]] = {
         whole("zip-bomb", file="bomb.xlsx", part="xl/media/padding.xml", ratio=1028)
     ],
     "zip_bomb_declared": [
-        whole("unpacks-too-large", file="declared.xlsx", size=4_295_053_082, most=200_000_000)
+        whole("unpacks-too-large", file="declared.xlsx", size=4_295_063_178, most=200_000_000)
     ],
     "lying_part_size": [whole("damaged-file", file="lying.xlsx")],
     "lying_part_inflates": [whole("damaged-file", file="inflates.xlsx")],
@@ -119,20 +119,24 @@ REFUSED: dict[str, list[tuple]] = {
             "Product ID",
             "Product",
             "Strength and Form",
-            "Retail Max Qty per Rx",
-            "Home Delivery Max Qty per Rx",
+            "Retail Max Qty",
+            "Home Delivery Max Qty",
             "Unit",
             "Footnote",
+            "Retail Days",
+            "Home Delivery Days",
         ),
         no_sheet("Criteria", "Criterion ID", "Description", "Met When", "Drug List ID"),
         no_sheet(
             "Overrides",
             "Product ID",
             "Criterion ID",
-            "Retail Max Qty per Rx",
-            "Home Delivery Max Qty per Rx",
+            "Retail Max Qty",
+            "Home Delivery Max Qty",
             "Approval Duration (months)",
             "Criteria Text",
+            "Retail Days",
+            "Home Delivery Days",
         ),
         no_sheet("Drug Lists", "Drug List ID", "Drug", "Also Known As", "Notes"),
         no_sheet("History", "Policy ID", "Type of Revision", "Summary of Changes", "Review Date"),
@@ -145,7 +149,7 @@ REFUSED: dict[str, list[tuple]] = {
             "Limits",
             "E1",
             "misnamed-header",
-            {"text": "Retail Max Qty", "header": "Retail Max Qty per Rx"},
+            {"text": "Retail Max Qtty", "header": "Retail Max Qty"},
         )
     ],
     "blank_header_row": [
@@ -162,7 +166,7 @@ REFUSED: dict[str, list[tuple]] = {
         ("Limits", "A3", "required", {"header": "Policy ID", "example": "imatinib-per-rx"}),
     ],
     "number_as_word": [
-        ("Limits", "E3", "not-a-number", {"header": "Retail Max Qty per Rx", "example": "60"})
+        ("Limits", "E3", "not-a-number", {"header": "Retail Max Qty", "example": "60"})
     ],
     "date_as_text": [
         ("Policies", "D2", "not-a-date", {"header": "Review Date", "example": "12/08/2025"})
@@ -174,11 +178,11 @@ REFUSED: dict[str, list[tuple]] = {
             "Limits",
             "E3",
             "not-greater-than",
-            {"header": "Retail Max Qty per Rx", "example": "60", "bound": 0},
+            {"header": "Retail Max Qty", "example": "60", "bound": 0},
         )
     ],
     "boolean_in_number": [
-        ("Limits", "E3", "not-a-number", {"header": "Retail Max Qty per Rx", "example": "60"})
+        ("Limits", "E3", "not-a-number", {"header": "Retail Max Qty", "example": "60"})
     ],
     "huge_string": [
         (
@@ -411,8 +415,8 @@ def test_numbers_typed_as_text_are_read_as_numbers(hostile_workbook):
     assert result.findings == []
     limits = result.frames["Limits"]
     assert (
-        limits.at[2, "Home Delivery Max Qty per Rx"],
-        limits.at[3, "Retail Max Qty per Rx"],
+        limits.at[2, "Home Delivery Max Qty"],
+        limits.at[3, "Retail Max Qty"],
     ) == (1080.0, 60.0)
 
 
