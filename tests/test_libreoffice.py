@@ -123,7 +123,7 @@ def test_formulas_saved_by_libreoffice_compile_with_their_values(
     validated = validate_file(converted)
     assert validated.findings == []
     limits = validated.frames["Limits"]
-    assert list(limits["Home Delivery Max Qty per Rx"]) == [540.0, 180.0]
+    assert list(limits["Home Delivery Max Qty"]) == [540.0, 180.0]
     # 3 x 180 and 3 x 60 are the founding limits, so the rules are exactly v4's.
     result = compile_workbook(converted, exports_copy)
     assert isinstance(result.outcome, Unchanged) and result.outcome.version == 4
