@@ -20,6 +20,7 @@ from ..workbook.findings import Finding, errors, shown_value, warnings
 from . import diff
 from .check import check_workbook
 from .store import Store, StoreError
+from .testsheet import decide_as_run
 from .walk import tests_as_claims
 
 FINDINGS_COLUMNS = ["severity", "sheet", "cell", "column", "value", "message"]
@@ -187,7 +188,7 @@ def _preview(
     decided = tests_as_claims(content)
     if not len(decided) and claims is not None:
         decided, check.decided_on_tests = claims, False
-    check.decisions = engine.decide(decided)
+    check.decisions = decide_as_run(decided, engine)  # one run: Per Days claims count earlier ones
     published = store.versions(content["ruleset_id"])
     if not published:
         return
@@ -198,5 +199,5 @@ def _preview(
         check.latest_refused = str(exc)
         return
     check.changes = diff.changes(latest, content)
-    before = Engine(latest).decide(decided)
+    before = decide_as_run(decided, Engine(latest))
     check.impact = Impact(before, check.decisions, changed_decisions(before, check.decisions))

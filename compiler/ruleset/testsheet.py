@@ -129,7 +129,7 @@ def run_rows(
     decider: Engine | Versions = Engine(_only_products(content, named))
     if published is not None and tests[DATE_OF_SERVICE].notna().any():
         decider = _versions(content, published(), named, decider)
-    decided = _decide(claims, decider)
+    decided = decide_as_run(claims, decider)
     approved = decided["approved_quantity"].tolist()
     return [
         RowResult(
@@ -180,7 +180,7 @@ def _versions(
     )
 
 
-def _decide(claims: pd.DataFrame, decider: Engine | Versions) -> pd.DataFrame:
+def decide_as_run(claims: pd.DataFrame, decider: Engine | Versions) -> pd.DataFrame:
     """The rows decided as one run, in sheet order (an earlier row of a Per Days product counts
     toward a later one of the same member), where the engine's run is there to do it."""
     try:
