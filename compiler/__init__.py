@@ -20,6 +20,8 @@ The public API; each name is imported on first use, so `import compiler` stays l
 
 `ruleset` is a ruleset id (a slug such as "oncology-dqm"), a version file's path (a name ending
 in .json or holding a folder), a version's dict, or what `load_engine` / `load_versions` return.
+`exports` is a folder, or a `Store`: `Store("exports", trust=public_key("owner.pub.pem"))` reads
+only versions signed by that key's owner (`dqm compile --sign`).
 Every error dqm raises on purpose is a `DqmError` (one line for people, and a `code`); the kinds
 below it are listed here too.
 """

@@ -12,8 +12,8 @@ def _public_key(s: argparse.ArgumentParser) -> None:
     s.add_argument(
         "--public-key",
         metavar="KEY",
-        help="read only versions signed with this Ed25519 key's private half (a .pub.pem from "
-        "dqm keygen); an unsigned or wrongly signed version is refused",
+        help="read only versions signed by the owner of this Ed25519 public key (a .pub.pem "
+        "from dqm keygen); an unsigned or wrongly signed version is refused",
     )
 
 

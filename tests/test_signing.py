@@ -10,6 +10,8 @@ import os
 import shutil
 import stat
 
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
 import pytest
 
 import compiler
@@ -115,3 +117,33 @@ def test_an_unsigned_version_or_another_key_is_refused(signed, dqm, tmp_path):
         "",
         f"dqm: {WORKBOOK} is not a PEM key; make one with dqm keygen.\n",
     )
+
+
+def test_signing_with_another_key_than_the_stores_is_refused(signed, dqm, tmp_path):
+    exports, _, _ = signed
+    other = tmp_path / "other.pem"
+    assert dqm("keygen", other).code == 0
+    before = sorted(p.name for p in (exports / RULESET).iterdir())
+    assert dqm("compile", WORKBOOK, "--exports", exports, "--sign", other) == (
+        2,
+        "",
+        f"dqm: v4 of {RULESET} is signed with another key, and a ruleset's versions are all "
+        "signed with one (its readers trust one public key). Sign with that key; nothing was "
+        "published.\n",
+    )
+    assert sorted(p.name for p in (exports / RULESET).iterdir()) == before
+
+
+def test_impact_refuses_an_output_inside_the_claims_folder(dqm, tmp_path):
+    folder = tmp_path / "claims"
+    folder.mkdir()
+    (tmp_path / "a.csv").write_text(CLAIMS)
+    pq.write_table(pacsv.read_csv(tmp_path / "a.csv"), folder / "a.parquet")
+    out = folder / "changed.csv"
+    assert dqm("impact", RULESET, "3", "4", folder, "--output", out) == (
+        2,
+        "",
+        f"dqm: --output {out} is inside the claims folder {folder}, so the next run would read "
+        "these decisions as claims; write them outside it.\n",
+    )
+    assert sorted(p.name for p in folder.iterdir()) == ["a.parquet"]

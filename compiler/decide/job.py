@@ -38,21 +38,29 @@ def decide_file(
     when it is a ruleset's versions) into `output` (None: standard output), in `fmt` (by default
     the one the output's suffix names). On Spark (`spark`: its master), a new folder of Parquet
     files. Returns the number of decisions written (None from Spark, which does not count)."""
-    if output and isinstance(claims, (str, Path)) and out.same_file(output, claims):
-        raise UsageError(
-            f"--output {output} is the claims file itself; give another file name for the "
-            "decisions."
-        )
-    if output and isinstance(claims, (str, Path)) and out.inside(output, claims):
-        raise UsageError(
-            f"--output {output} is inside the claims folder {claims}, so the next run would read "
-            "these decisions as claims; write them outside it."
-        )
+    _check_output(claims, output)
     if spark:
         return _decide_on_spark(claims, chosen, as_of, output, fmt, spark)
     fmt = out.output_format(fmt, output)
     decide = (lambda c: chosen.decide(c, as_of)) if isinstance(chosen, Versions) else chosen.decide
     return _stream(claims, decide, output, fmt)
+
+
+def _check_output(claims: Claims, output: str | None) -> None:
+    """An output that would overwrite the claims, or be read as claims by the next run, is
+    refused before anything is read."""
+    if not output or not isinstance(claims, (str, Path)):
+        return
+    if out.same_file(output, claims):
+        raise UsageError(
+            f"--output {output} is the claims file itself; give another file name for the "
+            "decisions."
+        )
+    if out.inside(output, claims):
+        raise UsageError(
+            f"--output {output} is inside the claims folder {claims}, so the next run would read "
+            "these decisions as claims; write them outside it."
+        )
 
 
 def _stream(claims: Claims, decide, output: str | None, fmt: str) -> int:
@@ -98,6 +106,7 @@ def impact_file(
 ) -> Transitions:
     """The same claims decided by two versions: the transitions between their decisions, and the
     claims whose decision changed written into `output` (when given)."""
+    _check_output(claims, output)
     fmt = out.output_format(fmt, output)
     if spark:
         _spark_claims(claims)

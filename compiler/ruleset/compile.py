@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import UsageError
+from ..errors import StoreError, UsageError
 from ..workbook.findings import Finding
 from . import diff, jdm, signing
 from .check import check_workbook, shown_folder
@@ -89,6 +89,8 @@ def publish(
     graph of an earlier version is repaired; a refusal writes nothing. `latest`: the latest
     version as already read (it is read again only if another has been published since)."""
     with store.publishing(content["ruleset_id"], latest) as publishing:
+        if sign is not None:
+            _same_signer(publishing, sign)
         previous = publishing.previous
         if previous and previous["content_sha256"] == content["content_sha256"]:
             publishing.write_index()
@@ -133,3 +135,21 @@ def write_missing_graphs(publishing: Publishing, sign: Ed25519PrivateKey | None 
         publishing.write_derived(version, signing.SUFFIX, signing.sign(sign, data))
     if missing or unsigned:
         publishing.write_index()
+
+
+def _same_signer(publishing: Publishing, key: Ed25519PrivateKey) -> None:
+    """Refuse to sign with a key other than the one the ruleset's versions are signed with: its
+    readers trust one public key, and a store signed by two is refused by each of them in part."""
+    store, rid = publishing.store, publishing.ruleset_id
+    signed = [v for v in store.versions(rid) if store.path(rid, v, signing.SUFFIX).exists()]
+    if not signed:
+        return
+    path = store.path(rid, signed[-1])
+    try:
+        signing.verify(key.public_key(), path.read_bytes(), path)
+    except StoreError:
+        raise StoreError(
+            f"v{signed[-1]} of {rid} is signed with another key, and a ruleset's versions are all "
+            "signed with one (its readers trust one public key). Sign with that key; nothing was "
+            "published."
+        ) from None
