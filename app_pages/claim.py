@@ -66,6 +66,8 @@ def claim_form(doc: dict[str, Any], engine: Engine) -> dict[str, Any]:
                 key="claim_product",
                 format_func=lambda p: common.product_label(engine, p),
             )
+            if product is not None:
+                st.caption(common.product_detail(engine, product))
         else:
             label = NAMED_BY[named_by]
             product = st.text_input(

@@ -139,11 +139,16 @@ def require_version() -> Choice:
 
 
 def product_label(engine: Engine, product_id: str) -> str:
-    """`Gleevec® (imatinib tablets, generic), 400 mg tablets (imatinib-400mg-tab)`, and
-    `— policy retired 2026-12-01` after a product whose policy is retired, as plain text."""
+    """`imatinib-400mg-tab`, and `— policy retired 2026-12-01` after a product whose policy is
+    retired, as plain text: short enough for its box to show whole (`product_detail` beside)."""
     product = engine.product(product_id)
     retired = f" — policy retired {product.retired_on}" if product.retired_on else ""
-    return plain(f"{product.label} ({product_id}){retired}")
+    return plain(f"{product_id}{retired}")
+
+
+def product_detail(engine: Engine, product_id: str) -> str:
+    """`Gleevec® (imatinib tablets, generic), 400 mg tablets`, for Markdown."""
+    return md(engine.product(product_id).label)
 
 
 def show_table(frame: pd.DataFrame, **kwargs: Any) -> Any:

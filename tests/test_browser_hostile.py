@@ -106,7 +106,7 @@ def test_workbook_text_is_shown_as_text_on_every_page(hostile, browser):
     page = app_page(context, url)
 
     page.get_by_role("combobox", name="Product").click()
-    page.get_by_role("option", name="(imatinib-400mg-tab)").click()
+    page.get_by_role("option", name="imatinib-400mg-tab").click()
     wait_idle(page)
     enter_quantity(page, "120")
     add_drug(page, "[link]")
