@@ -33,14 +33,15 @@ def tests_name_products(
     known = {system: sorted(by_code) for system, by_code in named.items()}
     suggest = {system: Suggestions(k) for system, k in known.items()}
     out = []
-    for row in frame.index:
-        pid = frame.at[row, PRODUCT_ID]
+    columns = {h: frame[h].tolist() for h in (PRODUCT_ID, MEMBER_ID, *CODE_HEADERS.values())}
+    for j, row in enumerate(frame.index):
+        pid = columns[PRODUCT_ID][j]
         names: list[tuple[str, str]] = []  # (header, the product it names)
         if pid in products:  # an unknown one is the references' finding
             names.append((PRODUCT_ID, pid))
         given = [pid] if pid is not None else []
         for system, h in CODE_HEADERS.items():
-            text = frame.at[row, h]
+            text = columns[h][j]
             if text is None:
                 continue
             given.append(text)
@@ -78,7 +79,7 @@ def tests_name_products(
                         {"header": h, "product": product, "other": first_header, "named": first},
                     )
                 )
-        if first in per_days and frame.at[row, MEMBER_ID] is None:
+        if first in per_days and columns[MEMBER_ID][j] is None:
             out.append(
                 Finding(
                     "member-required",
