@@ -187,7 +187,7 @@ if result and result[0] == by:
         shown = against_expected(shown, expected_then.head(SHOWN_ROWS))
     if len(decisions) > SHOWN_ROWS:
         st.caption(f"The first {SHOWN_ROWS:,} are shown; the download holds all of them.")
-    common.show_table(shown)
+    common.show_table(shown, key="batch_table", on_select="rerun", selection_mode="single-row")
     st.download_button(
         "Download decisions (CSV)",
         decisions_csv(decisions),
@@ -219,4 +219,5 @@ if result and result[0] == by:
             )
         ],
         "the Batch page",
+        table_key="batch_table",
     )

@@ -39,7 +39,9 @@ def show_impact(result: impact.Impact, source: str, labels: tuple[str, str]) -> 
     st.caption(f"Compared on {md(source)}: {labels[0]} against {labels[1]}.")
     st.markdown(md(result.summary))
     if len(result.changed):
-        common.show_table(result.changed)
+        common.show_table(
+            result.changed, key="compare_table", on_select="rerun", selection_mode="single-row"
+        )
         st.download_button(
             "Download the changed claims (CSV)",
             changed_csv(result.changed),
@@ -110,4 +112,5 @@ handoff.offer(
     choice.ruleset_id,
     [(f"Open with v{a}", a), (f"Open with v{b}", b)],
     f"Compare versions (v{a} → v{b})",
+    table_key="compare_table",
 )

@@ -39,19 +39,27 @@ def offer(
     ruleset_id: str,
     targets: list[tuple[str, int | str | None]],
     source: str,
+    table_key: str | None = None,
 ) -> None:
     """A select box of the claims at `rows` of `claims` (by claim id) and a button per target
-    (label, version) opening the chosen one in One claim."""
+    (label, version) opening the chosen one in One claim. A row selected in the table of key
+    `table_key` (whose row i is the claim at rows[i]) is chosen in the box."""
     if not len(rows):
         return
     ids = claims["claim_id"].astype(object).where(claims["claim_id"].notna(), None).tolist()
     rows = [int(r) for r in rows]
+    selected = _selected_row(table_key)
+    if selected != st.session_state.get(f"{key}_selected"):  # a row newly selected
+        st.session_state[f"{key}_selected"] = selected
+        if selected is not None and selected < len(rows):
+            st.session_state[f"{key}_pick"] = rows[selected]
     pick, *buttons = st.columns([3] + [1] * len(targets), vertical_alignment="bottom")
     row = pick.selectbox(
         "Open a claim in One claim, to see why",
         rows,
         key=f"{key}_pick",
         format_func=lambda i: plain(ids[i]) if ids[i] not in (None, "") else f"row {i + 1}",
+        help="Or select its row in the table above.",
     )
     for column, (label, version) in zip(buttons, targets, strict=True):
         if column.button(label, key=f"{key}_open:{version}"):
@@ -59,6 +67,16 @@ def offer(
                 _claim_text(claims.iloc[row]), ruleset_id, version, source
             )
             st.switch_page(CLAIM_PAGE)
+
+
+def _selected_row(table_key: str | None) -> int | None:
+    """The row selected in a table shown with on_select (its first), or None."""
+    state = st.session_state.get(table_key) if table_key else None
+    try:
+        chosen = state["selection"]["rows"]
+    except (KeyError, TypeError):
+        return None
+    return int(chosen[0]) if chosen else None
 
 
 def _claim_text(row: pd.Series) -> dict[str, str]:

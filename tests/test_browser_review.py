@@ -121,3 +121,23 @@ def test_compare_downloads_the_changed_claims_as_csv(page, tmp_path):
     ]
     no_exceptions(page)
     screenshot(page, "8-compare-changed")
+
+
+def test_a_row_selected_in_the_batch_table_is_the_claim_to_open(page, tmp_path):
+    upload_claims(page, tmp_path)
+    page.get_by_role("button", name="Decide all").click()
+    wait_idle(page)
+    grid = page.get_by_test_id("stDataFrame").last
+    grid.scroll_into_view_if_needed()
+    box = grid.bounding_box()
+    # The row marker (a checkbox left of the first column) of the second row, r1.
+    page.mouse.click(box["x"] + 14, box["y"] + 35 * 2 + 17)
+    wait_idle(page)
+    pick = page.get_by_role("combobox", name="Open a claim in One claim, to see why")
+    expect(pick).to_have_value("r1")
+    page.get_by_role("button", name="Open in One claim").click()
+    wait_idle(page)
+    expect(page.get_by_test_id("stMain")).to_contain_text("Claim r1 from the Batch page.")
+    expect(page.get_by_role("textbox", name="RxCUI")).to_have_value("403878")
+    expect(metric(page, "Limit")).to_have_text("540")
+    no_exceptions(page)
