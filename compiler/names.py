@@ -6,8 +6,8 @@ import functools
 import re
 import unicodedata
 
-# The contract's drug words (WORKBOOK.md, "Drug names"; docs/consumers.md states it for
-# consumers). Apostrophes are deleted ("John’s" -> "johns"); format characters (soft hyphen,
+# The contract's drug words (docs/claims-and-decisions.md, "Drug names"; docs/consumers.md
+# states it for consumers). Apostrophes are deleted ("John’s" -> "johns"); format characters (soft hyphen,
 # zero-width space) are dropped; every other character that is not a letter, a number or a
 # combining mark is a break: `rifampin–isoniazid`, `Tegretol®XR`, `Dilantin™` (before
 # decomposition, which would make `™` the letters "TM").

@@ -1,5 +1,5 @@
-"""The founding policy (../shared/policies/imatinib-dqm-per-rx.txt) as rows of the contract's
-sheets, with the products' codes from their labels and RxNorm. `python
+"""The founding policy (the health plan's imatinib Drug Quantity Management Policy – Per Rx) as
+rows of the workbook's sheets, with the products' codes from their labels and RxNorm. `python
 scripts/founding_workbook.py` writes workbook/oncology-dqm.xlsx; scripts/publish_founding_history.py
 uses `rows(reviews)` to rebuild its earlier reviews (v1-v3 had no codes and no Effective Date)."""
 

@@ -1,5 +1,5 @@
-"""Drug words (names.normalize, has_words): the contract's algorithm, exactly (WORKBOOK.md,
-"Drug names"; docs/consumers.md)."""
+"""Drug words (names.normalize, has_words): the contract's algorithm, exactly (docs/consumers.md,
+and docs/claims-and-decisions.md, "Drug names")."""
 
 from __future__ import annotations
 
