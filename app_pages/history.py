@@ -67,6 +67,9 @@ def timeline_chart(rows: list[dict[str, Any]]) -> alt.LayerChart:
 choice = common.require_version()
 st.title(f"History of {md(choice.ruleset_id)}")
 listed = published.listed_versions(choice.ruleset_id)
+if not listed:  # a draft of a new ruleset, chosen in the sidebar
+    st.info(f"{md(choice.ruleset_id)} has no published version yet.")
+    st.stop()
 rows, refused = timeline_rows(listed)
 for message in refused:
     st.error(md(message))
@@ -86,7 +89,7 @@ for v, item in reversed(listed.items()):
         changes = doc["changes"]["items"]
         since = doc["changes"]["since_version"]
         st.caption(
-            f"{len(changes)} change(s) since "
+            f"{len(changes):,} change(s) since "
             + (f"v{since}" if since else "nothing (first version)")
             + ": "
             + md("; ".join(c["text"] for c in changes))

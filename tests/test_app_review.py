@@ -257,3 +257,30 @@ def test_counts_of_thousands_are_written_with_a_separator(exports, page):
         assert "No claim changes decision or approved quantity (1,234 compared)." in [
             shown(m.value) for m in at.markdown
         ]
+
+
+def test_a_draft_of_a_new_ruleset_is_offered_under_its_own_id(
+    exports, founding_rows, make_workbook
+):
+    founding_rows["Ruleset"][0][0] = "oncology-new"
+    data = make_workbook(founding_rows, "new.xlsx").read_bytes()
+    at = open_app("draft")
+    at.file_uploader(key="draft_upload").upload("new.xlsx", data)
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    ruleset = at.sidebar.selectbox(key="ruleset_id")
+    assert ruleset.options == ["oncology-dqm", "oncology-new"]
+    ruleset.set_value("oncology-new").run()
+    assert at.sidebar.selectbox(key="version:oncology-new").options == ["draft new.xlsx"]
+    at.switch_page("app_pages/claim.py").run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert shown(at.markdown[0].value) == "## :green[:material/check_circle: Approve]"
+    said = []
+    for page in ("compare", "history"):
+        at.switch_page(f"app_pages/{page}.py").run()
+        assert not at.exception, [e.message for e in at.exception]
+        said.append(shown(at.info[0].value))
+    assert said == [
+        "oncology-new has no published version yet; see the Draft page.",
+        "oncology-new has no published version yet.",
+    ]
