@@ -52,12 +52,20 @@ def test_enter_in_the_date_box_applies_the_date(page):
     no_exceptions(page)
 
 
-def test_the_sidebars_version_box_shows_its_whole_text(page):
+def whole(box) -> bool:
+    """Whether a select box shows all of its value (text wider than the box is cut off)."""
+    return box.evaluate("e => e.scrollWidth <= e.clientWidth")
+
+
+def test_the_sidebars_version_box_and_the_product_box_show_their_whole_text(page):
     version = page.get_by_test_id("stSidebar").get_by_role("combobox", name="Version")
     expect(version).to_have_value("v4 · in effect from 2025-12-08")
-    # Text wider than its box is cut off: the box is as wide as what it holds.
-    assert version.evaluate("e => [e.scrollWidth, e.clientWidth]") == version.evaluate(
-        "e => [e.clientWidth, e.clientWidth]"
+    assert whole(version)
+    product = page.get_by_role("combobox", name="Product")
+    expect(product).to_have_value("imatinib-100mg-tab")
+    assert whole(product)
+    expect(page.get_by_test_id("stMain")).to_contain_text(
+        "Gleevec® (imatinib tablets, generic), 100 mg tablets"
     )
     screenshot(page, "6-sidebar-version")
 
