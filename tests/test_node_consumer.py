@@ -13,9 +13,11 @@ import subprocess
 
 import pytest
 
+from compiler.ruleset.integrity import content_sha256
+from compiler.ruleset.sealing import canonical_bytes, seal
 from compiler.vocabulary import CLAIM_COLUMNS, DECISION_COLUMNS
 from tests.conftest import DQM
-from tests.fixtures.paths import EXPORTS, ROOT
+from tests.fixtures.paths import EXPORTS, ROOT, WORKBOOK
 
 CONSUMER = ROOT / "examples" / "node-consumer" / "dqm-consumer.js"
 DEMO_EXPORTS = ROOT / "conformance" / "exports"
@@ -302,3 +304,32 @@ def test_node_agrees_with_dqm_decide_on_random_claims(
     assert differences[:5] == []
     decisions = {json.loads(line)["decision"] for line in ours}
     assert decisions == {"approve", "override", "deny", "not_applicable", "invalid"}
+
+
+def test_node_verifies_a_signature_as_dqm_does_and_refuses_a_resealed_version(tmp_path, dqm):
+    exports = tmp_path / "exports"
+    shutil.copytree(EXPORTS, exports, ignore=shutil.ignore_patterns(".lock"))
+    assert dqm("keygen", tmp_path / "owner.pem").code == 0
+    key = tmp_path / "owner.pub.pem"
+    assert (
+        dqm("compile", WORKBOOK, "--exports", exports, "--sign", tmp_path / "owner.pem").code == 0
+    )
+    v4 = exports / "oncology-dqm" / "v4.json"
+    ran = node("verify", str(v4), "--public-key", str(key))
+    assert (ran.returncode, ran.stdout) == (
+        0,
+        f"{v4}: oncology-dqm v4, sha256 and content_sha256 hold; signed by the key's owner.\n",
+    )
+    unsigned = EXPORTS / "oncology-dqm" / "v4.json"
+    ran = node("verify", str(unsigned), "--public-key", str(key))
+    assert (ran.returncode, ran.stderr) == (1, f"{unsigned}: not signed (no v4.sig beside it)\n")
+    doc = json.loads(v4.read_text())
+    doc["policies"][0]["products"][1]["retail_max_qty"] = 80
+    doc["content_sha256"] = content_sha256(doc)
+    v4.write_bytes(canonical_bytes(seal(doc)))  # whole again by its own hashes, but not theirs
+    assert node("verify", str(v4)).returncode == 0
+    ran = node("verify", str(v4), "--public-key", str(key))
+    assert (ran.returncode, ran.stderr) == (
+        1,
+        f"{v4}: its signature does not verify with the public key\n",
+    )

@@ -2,7 +2,7 @@
 // A second, independent consumer of dqm's version files, in plain Node.js (20+, no packages),
 // written from docs/consumers.md alone. Section numbers (§) refer to that guide.
 //
-//   node dqm-consumer.js verify VERSION.json [INDEX.json]
+//   node dqm-consumer.js verify VERSION.json [INDEX.json] [--public-key KEY.pub.pem]
 //   node dqm-consumer.js decide --exports DIR --ruleset ID [--version N] [--drug-words TABLE.json] CLAIMS.csv|CLAIMS.jsonl
 //   node dqm-consumer.js conformance CONFORMANCE_DIR
 "use strict";
@@ -162,10 +162,24 @@ function byteSha256(bytes) {
   return sha256(Buffer.from(text.replace(line, ""), "utf8"));
 }
 
-function verifyFile(versionPath, indexPath) {
+// §2 Signatures: with the publisher's public key, v<N>.sig beside the file must hold a valid
+// Ed25519 signature (base64) over the version file's exact bytes.
+function signatureProblem(versionPath, bytes, publicKeyPem) {
+  const sigPath = versionPath.replace(/\.json$/, ".sig");
+  if (!fs.existsSync(sigPath)) return `not signed (no ${path.basename(sigPath)} beside it)`;
+  const signature = Buffer.from(fs.readFileSync(sigPath, "utf8").trim(), "base64");
+  const key = crypto.createPublicKey(publicKeyPem);
+  return crypto.verify(null, bytes, key, signature) ? null : "its signature does not verify with the public key";
+}
+
+function verifyFile(versionPath, indexPath, publicKeyPem) {
   const bytes = fs.readFileSync(versionPath);
   const doc = JSON.parse(bytes.toString("utf8"));
   const problems = [];
+  if (publicKeyPem) {
+    const problem = signatureProblem(versionPath, bytes, publicKeyPem);
+    if (problem) problems.push(problem);
+  }
   const h = hashes(doc);
   if (h.sha256 !== doc.sha256) problems.push(`sha256 is ${doc.sha256}, its content hashes to ${h.sha256}`);
   if (byteSha256(bytes) !== doc.sha256) problems.push("sha256 does not match the file's bytes");
@@ -331,11 +345,11 @@ class Ruleset {
   }
 }
 
-function loadRuleset(exportsDir, rulesetId) {
+function loadRuleset(exportsDir, rulesetId, publicKeyPem) {
   const folder = path.join(exportsDir, rulesetId);
   const index = JSON.parse(fs.readFileSync(path.join(folder, "index.json"), "utf8"));
   const docs = index.versions.map((e) => {
-    const { doc, problems } = verifyFile(path.join(folder, e.file), path.join(folder, "index.json"));
+    const { doc, problems } = verifyFile(path.join(folder, e.file), path.join(folder, "index.json"), publicKeyPem);
     if (problems.length) throw new Error(`${e.file}: ${problems[0]}`);
     return doc;
   });
@@ -494,9 +508,12 @@ function conformance(dir) {
 function main(argv) {
   const [command, ...rest] = argv;
   if (command === "verify" && rest.length >= 1) {
-    const { doc, problems } = verifyFile(rest[0], rest[1]);
-    if (problems.length) { console.error(`${rest[0]}: ${problems.join("; ")}`); return 1; }
-    console.log(`${rest[0]}: ${doc.ruleset_id} v${doc.version}, sha256 and content_sha256 hold${rest[1] ? ", as the index says" : ""}.`);
+    const at = rest.indexOf("--public-key");
+    const key = at >= 0 ? fs.readFileSync(rest[at + 1], "utf8") : null;
+    const files = at >= 0 ? rest.filter((_, i) => i !== at && i !== at + 1) : rest;
+    const { doc, problems } = verifyFile(files[0], files[1], key);
+    if (problems.length) { console.error(`${files[0]}: ${problems.join("; ")}`); return 1; }
+    console.log(`${files[0]}: ${doc.ruleset_id} v${doc.version}, sha256 and content_sha256 hold${files[1] ? ", as the index says" : ""}${key ? "; signed by the key's owner" : ""}.`);
     return 0;
   }
   if (command === "decide") {
@@ -507,10 +524,11 @@ function main(argv) {
       else if (rest[i] === "--ruleset") opts.ruleset = rest[++i];
       else if (rest[i] === "--version") opts.version = Number(rest[++i]);
       else if (rest[i] === "--drug-words") loadWordTable(rest[++i]);
+      else if (rest[i] === "--public-key") opts.publicKey = fs.readFileSync(rest[++i], "utf8");
       else files.push(rest[i]);
     }
     if (!opts.ruleset || files.length !== 1) return usage();
-    const ruleset = loadRuleset(opts.exports, opts.ruleset);
+    const ruleset = loadRuleset(opts.exports, opts.ruleset, opts.publicKey);
     const out = ruleset.decide(readClaims(files[0]), opts.version).map(decisionJson);
     fs.writeSync(1, out.join("\n") + (out.length ? "\n" : ""));
     return 0;
@@ -528,7 +546,7 @@ function main(argv) {
   return usage();
 }
 function usage() {
-  console.error("usage: dqm-consumer.js verify VERSION.json [INDEX.json] | decide --exports DIR --ruleset ID [--version N] [--drug-words TABLE.json] CLAIMS | conformance DIR");
+  console.error("usage: dqm-consumer.js verify VERSION.json [INDEX.json] [--public-key KEY.pem] | decide --exports DIR --ruleset ID [--version N] [--drug-words TABLE.json] [--public-key KEY.pem] CLAIMS | conformance DIR");
   return 2;
 }
 
