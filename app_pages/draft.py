@@ -8,6 +8,7 @@ the session, which drops them (and stops a check still running) when it ends."""
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from app_pages import common
@@ -19,7 +20,9 @@ from app_pages.drafts import (
     wait_for_check,
 )
 from app_pages.text import md
+from compiler.decide import impact
 from compiler.decide.decisions import shown_decisions
+from compiler.ruleset import walk
 from compiler.ruleset.draft import DRAFT_BUDGET, DraftCheck
 
 MAX_DRAFT_MB = 10  # a rules workbook is tens of kilobytes; the server's own limit is the same
@@ -92,7 +95,20 @@ def show_preview(check: DraftCheck) -> None:
         common.show_table(common.changes_table(items))
     st.markdown(md(check.impact.summary))
     if len(check.impact.changed):
-        common.show_table(check.impact.changed)
+        common.show_table(changed_claims(check))
+
+
+def changed_claims(check: DraftCheck) -> pd.DataFrame:
+    """The changed claims with the claims' own NDC and RxCUI beside them (the check lines up
+    the two sides' decisions; the claims they decided are the draft's Tests, or Batch's)."""
+    claims = (
+        walk.tests_as_claims(check.ruleset)
+        if check.decided_on_tests
+        else st.session_state.get("batch_claims")
+    )
+    if claims is None or len(claims) != len(check.impact.before):
+        return check.impact.changed
+    return impact.changed_decisions(check.impact.before, check.impact.after, claims)
 
 
 st.title("Draft workbook")

@@ -284,3 +284,22 @@ def test_a_draft_of_a_new_ruleset_is_offered_under_its_own_id(
         "oncology-new has no published version yet; see the Draft page.",
         "oncology-new has no published version yet.",
     ]
+
+
+def test_the_draft_pages_changed_claims_carry_the_claims_codes(
+    exports, founding_rows, make_workbook
+):
+    raise_100mg_home_limit(founding_rows)["Tests"] = []  # the draft decides Batch's claims
+    at = open_app("draft")
+    at.session_state["batch_claims"] = read_claims_csv(
+        b"claim_id,rxcui,channel,quantity,date_of_service\nhd,403878,home_delivery,541,2026-03-02\n"
+    )
+    at.file_uploader(key="draft_upload").upload(
+        "draft.xlsx", make_workbook(founding_rows, "draft.xlsx").read_bytes()
+    )
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    changed = table(at, "draft_impact")
+    assert cells(changed[["claim_id", "product_id_before", "product_id_after", "rxcui"]]) == [
+        ["hd", "imatinib-100mg-tab", "imatinib-100mg-tab", "403878"]
+    ]
