@@ -116,11 +116,13 @@ def against_expected(decisions: pd.DataFrame, expected: pd.DataFrame) -> pd.Data
     qty_ok = want_qty.eq("") | pd.to_numeric(want_qty, errors="coerce").eq(got_qty)
     result = pd.Series(["pass" if ok else "fail" for ok in decision_ok & qty_ok], dtype=object)
     result[want.eq("")] = ""
-    at = out.columns.get_loc("approved_quantity") + 1
-    for offset, (name, column) in enumerate(
-        [("expected_decision", want), ("expected_approved_qty", want_qty), ("result", result)]
-    ):
-        out.insert(at + offset, name, column.to_numpy(dtype=object))
+    # Each expectation beside what it is of; the result where the eye starts, by the claim id.
+    for after, name, column in [
+        ("decision", "expected_decision", want),
+        ("approved_quantity", "expected_approved_qty", want_qty),
+        ("claim_id", "result", result),
+    ]:
+        out.insert(out.columns.get_loc(after) + 1, name, column.to_numpy(dtype=object))
     return out
 
 

@@ -82,11 +82,12 @@ def test_batch_from_the_tests_keeps_the_expected_decisions_and_says_pass_or_fail
         f"Against the Expected Decision of each row: {len(tests)} pass, 0 fail."
     )
     decisions = table(at, "batch_decisions")
+    assert list(decisions.columns[:2]) == ["claim_id", "result"]
     assert list(decisions.columns[7:11]) == [
-        "approved_quantity",
+        "decision",
         "expected_decision",
+        "approved_quantity",
         "expected_approved_qty",
-        "result",
     ]
     assert set(decisions["result"]) == {"pass"}
     # One more tablet at the 100 mg home delivery limit: that row now fails.
