@@ -174,12 +174,16 @@ if result and result[0] == by:
     for col, row in zip(st.columns(len(tally)), tally.itertuples(), strict=True):
         col.metric(row.decision, f"{row.claims:,}")
     versions = decisions["ruleset_version"].value_counts(dropna=False).sort_index()
-    st.caption(
-        "Versions that decided: "
-        + ", ".join(
-            f"{'none in effect' if pd.isna(v) else f'v{v}'} ({n:,})" for v, n in versions.items()
+    if mode == common.BY_CHOICE and choice.is_draft:  # a draft's decisions name no version
+        st.caption(f"Decided by {md(choice.label)}, which is not published.")
+    else:
+        st.caption(
+            "Versions that decided: "
+            + ", ".join(
+                f"{'none in effect' if pd.isna(v) else f'v{v}'} ({n:,})"
+                for v, n in versions.items()
+            )
         )
-    )
     shown = shown_decisions(decisions.head(SHOWN_ROWS))
     if expected_then is not None and len(expected_then) == len(decisions):
         judged = against_expected(decisions, expected_then)["result"]

@@ -86,8 +86,7 @@ def choose_version(sidebar: Any = st.sidebar) -> Choice | None:
     )
     if version == DRAFT:
         sidebar.caption(
-            f"Not published: the draft {md(draft.file_name)} checked on the Draft page, "
-            "as it decides its Tests there."
+            f"Not published: the draft {md(draft.file_name)}, checked on the Draft page."
         )
         return Choice(ruleset_id, None, draft.ruleset, draft.file_name)
     if problem is not None and all(item.entry is not None for item in listed.values()):

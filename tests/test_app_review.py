@@ -155,6 +155,12 @@ def test_a_checked_draft_is_a_version_for_one_claim_and_batch(
         f"Against the Expected Decision of each row: {n} pass, 0 fail."
     )
     assert set(table(at, "batch_decisions")["ruleset_version"].dropna()) == set()
+    assert "Decided by oncology-dqm draft draft.xlsx, which is not published." in [
+        shown(c.value) for c in at.caption
+    ]
+    assert [shown(c.value) for c in at.sidebar.caption] == [
+        "Not published: the draft draft.xlsx, checked on the Draft page."
+    ]
     # The draft removed: the sidebar is back on the published versions.
     at.switch_page("app_pages/draft.py").run()
     at.file_uploader(key="draft_upload").clear()
