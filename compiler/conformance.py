@@ -8,14 +8,9 @@ chosen by hand. `dqm conformance` writes them; `--check` says whether the files 
 
 from __future__ import annotations
 
-import bisect
 import csv
-import hashlib
 import io
 import json
-import os
-import unicodedata
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +18,8 @@ import orjson
 
 from . import codes, names
 from .atomic import make_folder, replace_file
+from .conformance_hashes import hashes, relative
+from .conformance_words import drug_word_table
 from .decide.claims import (
     ROW_PROBLEM,
     ClaimsFileError,
@@ -35,8 +32,6 @@ from .decide.decisions import write_decisions
 from .decide.encode import MISSING, UNKNOWN, channel_code, claim_ids
 from .decide.versions import Versions
 from .errors import ConformanceError
-from .ruleset.build import content_sha256
-from .ruleset.sealing import canonical_bytes, seal
 from .ruleset.store import Store
 from .vocabulary import CHANNELS, CLAIM_COLUMNS, DECISION_COLUMNS, json_number
 
@@ -177,159 +172,6 @@ def _channel(text: str) -> str | None:
     return None if code == MISSING else "unknown" if code == UNKNOWN else CHANNELS[code]
 
 
-# -- drug words, code point by code point -------------------------------------------------------
-
-HANGUL = (0xAC00, 0xD7A3)  # syllables: NFKD splits each into its jamo, by arithmetic
-
-
-def drug_word_table() -> dict[str, Any]:
-    """What each code point becomes in the drug-words steps (docs/consumers.md §6), for every
-    code point: the steps act on each character alone (NFKD reorders only marks, which all go),
-    so a text's words are its characters' results joined and split on spaces. Each entry is
-    `<first>[..<last>] <kind>`: keep (itself), drop (nothing), break (a space), hangul (its
-    jamo), or `map` and the code points it becomes (0020: a break). Made by names.normalize
-    itself, on the character between two letters; checked against every drug text here."""
-    entries: list[list] = []
-    for cp in range(0x110000):
-        ch = chr(cp)
-        if HANGUL[0] <= cp <= HANGUL[1]:
-            kind = "hangul"
-        elif unicodedata.category(ch) in ("Cn", "Co", "Cs"):
-            kind = "break"  # unassigned, private use, surrogate: not a letter, number or mark
-        else:
-            out = names.normalize(f"a{ch}a")[1:-1]
-            kind = (
-                "drop" if out == "" else "break" if out == " " else "keep" if out == ch
-                else "map " + " ".join(f"{ord(c):04X}" for c in out)
-            )  # fmt: skip
-        if entries and entries[-1][2] == kind and not kind.startswith("map"):
-            entries[-1][1] = cp
-        else:
-            entries.append([cp, cp, kind])
-    table = {
-        "unicode_version": unicodedata.unidata_version,
-        "entries": [
-            (f"{a:04X}" if a == b else f"{a:04X}..{b:04X}") + f" {kind}" for a, b, kind in entries
-        ],
-    }
-    words = table_words(table)
-    for text in DRUG_TEXTS:
-        if words(text) != names.normalize(text):
-            raise ConformanceError(f"The drug-word table gives other words for {text!r}.")
-    return table
-
-
-def table_words(table: dict[str, Any]) -> Callable[[str], str]:
-    """A text's drug words by the table alone, as a consumer finds them (§6)."""
-    spans = []
-    for entry in table["entries"]:
-        span, kind = entry.split(" ", 1)
-        first, _, last = span.partition("..")
-        spans.append((int(first, 16), kind))
-    starts = [first for first, _ in spans]
-
-    def becomes(ch: str) -> str:
-        cp = ord(ch)
-        kind = spans[bisect.bisect_right(starts, cp) - 1][1]
-        if kind == "hangul":  # L, V and (unless none) T jamo, by the syllable's index
-            s = cp - HANGUL[0]
-            jamo = [0x1100 + s // 588, 0x1161 + s % 588 // 28] + (
-                [0x11A7 + s % 28] if s % 28 else []
-            )
-            return "".join(map(chr, jamo))
-        if kind.startswith("map "):
-            return "".join(chr(int(h, 16)) for h in kind.split()[1:])
-        return {"keep": ch, "drop": "", "break": " "}[kind]
-
-    def words(text: str) -> str:
-        return " ".join(w for w in "".join(map(becomes, text)).split(" ") if w)
-
-    return words
-
-
-# -- hashes -------------------------------------------------------------------------------------
-
-TINY = {
-    "schema_version": 2,
-    "ruleset_id": "tiny",
-    "version": 1,
-    "title": "Tiny – ruleset é",
-    "owner": None,
-    "effective_date": "2024-01-01",
-    "source": {"file_name": "tiny.xlsx", "sha256": "0" * 64},
-    "policies": [
-        {
-            "policy_id": "p",
-            "review_date": "2023-06-01",
-            "history": [{"review_date": "2023-06-01", "summary_of_changes": "New."}],
-            "products": [{"product_id": "x", "codes": [], "retail_max_qty": 2.5}],
-        }
-    ],
-    "criteria": [],
-    "drug_lists": [],
-    "tests": [],
-}
-
-
-def hashes(stores: list[Store], out: Path) -> dict[str, Any]:
-    """The two hashes of a tiny document (with the exact bytes each is taken of) and of every
-    published version file."""
-    tiny_latest = {**TINY, "effective_date": "2023-06-01"}  # its latest Review Date: left out
-    documents = []
-    for name, doc in (("tiny", TINY), ("tiny-effective-on-latest-review", tiny_latest)):
-        body = dict(doc)
-        body["content_sha256"] = content_sha256(body)
-        sealed = seal(body)
-        content = _content_form(body)
-        if hashlib.sha256(content.encode()).hexdigest() != body["content_sha256"]:
-            raise ConformanceError(f"The content form of {name} is not what content_sha256 hashes.")
-        documents.append(
-            {
-                "name": name,
-                "document": sealed,
-                "canonical": canonical_bytes(body).decode(),  # without sha256: what it hashes
-                "stored": canonical_bytes(sealed).decode(),  # the file: with sha256
-                "content": content,  # what content_sha256 hashes
-                "sha256": sealed["sha256"],
-                "content_sha256": body["content_sha256"],
-            }
-        )
-    files = []
-    for store in stores:
-        for ruleset_id in store.ruleset_ids():
-            for v in store.versions(ruleset_id):
-                doc = store.load(ruleset_id, v)
-                files.append(
-                    {
-                        "file": _relative(store.path(ruleset_id, v), out),
-                        "sha256": doc["sha256"],
-                        "content_sha256": doc["content_sha256"],
-                    }
-                )
-    return {"documents": documents, "files": files}
-
-
-def _content_form(doc: dict[str, Any]) -> str:
-    """The compact canonical JSON content_sha256 is the hash of (docs/consumers.md §2), for the
-    worked examples (checked against content_sha256 itself)."""
-    rules = {
-        k: doc[k] for k in ("ruleset_id", "title", "owner", "policies", "criteria", "drug_lists")
-    }
-    rules["policies"] = [
-        {
-            **pol,
-            "products": [
-                {k: v for k, v in p.items() if k != "codes" or v} for p in pol["products"]
-            ],
-        }
-        for pol in doc["policies"]
-    ]
-    reviews = [h["review_date"] for pol in doc["policies"] for h in pol["history"]]
-    if "effective_date" in doc and doc["effective_date"] != max(reviews, default=None):
-        rules["effective_date"] = doc["effective_date"]
-    return json.dumps(rules, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-
-
 # -- decisions ----------------------------------------------------------------------------------
 
 
@@ -359,7 +201,7 @@ def decisions(
         "versions": [
             {
                 "version": v,
-                "file": _relative(store.path(ruleset_id, v), out),
+                "file": relative(store.path(ruleset_id, v), out),
                 "sha256": d["sha256"],
             }
             for v, d in versions.items()
@@ -382,11 +224,6 @@ def _csv(claims: list[dict[str, str]]) -> bytes:
 # -- files --------------------------------------------------------------------------------------
 
 
-def _relative(path: Path, out: Path) -> str:
-    """A version file's path as the vectors in `out` name it: relative to that folder."""
-    return Path(os.path.relpath(path.resolve(), out.resolve())).as_posix()
-
-
 def vectors(exports: list[str | Path], out: str | Path) -> dict[str, bytes]:
     """File name -> bytes of every vector file to go into `out`, for the rulesets published in
     `exports`."""
@@ -398,7 +235,7 @@ def vectors(exports: list[str | Path], out: str | Path) -> dict[str, bytes]:
         store.require_folder()
     files = {
         "normalisation.json": _dump(normalisation()),
-        "drug-words.json": _dump(drug_word_table()),
+        "drug-words.json": _dump(drug_word_table(DRUG_TEXTS)),
         "hashes.json": _dump(hashes(stores, out)),
     }
     for store in stores:

@@ -14,7 +14,7 @@ import unicodedata
 
 import pytest
 
-from compiler import conformance, names
+from compiler import conformance, conformance_words, names
 from compiler.ruleset.store import Store
 from tests.fixtures.paths import EXPORTS, ROOT
 
@@ -336,7 +336,7 @@ def test_the_drug_word_table_covers_every_code_point_once_in_order():
 
 
 def test_the_table_gives_the_words_dqm_gives():
-    words = conformance.table_words(table())
+    words = conformance_words.table_words(table())
     rng = random.Random(21)
     assigned = [cp for cp in range(0x30000) if unicodedata.category(chr(cp)) not in ("Cn", "Co")]
     texts = [chr(cp) + "x" + chr(cp) for cp in range(0, 0x30000, 7)]
