@@ -103,7 +103,11 @@ except StoreError as exc:
     st.stop()
 show_changes(doc_a, doc_b)
 claims, source = comparison_claims(doc_b)
-result = impact.compare(published.engine_for(doc_a), published.engine_for(doc_b), claims)
+try:
+    result = impact.compare(published.engine_for(doc_a), published.engine_for(doc_b), claims)
+except StoreError as exc:  # rules this dqm does not decide yet (Per Days limits)
+    st.error(md(exc))
+    st.stop()
 show_impact(result, source, (f"v{a}", f"v{b}"))
 handoff.offer(
     claims,

@@ -33,14 +33,15 @@ def load_engine(ruleset: str, version: int | None = None, exports: Exports = "ex
         doc = load_file(ruleset, _store(exports).trust)
         if version is not None and doc["version"] != version:
             raise StoreError(f"{ruleset} is version {doc['version']}, not {version}.")
-        return Engine(doc)
-    return Engine(_store(exports).load(ruleset, version))
+        return Engine(decidable(doc))
+    return Engine(decidable(_store(exports).load(ruleset, version)))
 
 
 def load_versions(ruleset_id: str, exports: Exports = "exports") -> Versions:
     """Every published version of a ruleset, each verified, to decide claims by their date of
     service (an engine per version is made when a claim first needs it)."""
-    return Versions.of(_store(exports).listing(ruleset_id).require())
+    docs = _store(exports).listing(ruleset_id).require()
+    return Versions.of({v: decidable(doc) for v, doc in docs.items()})
 
 
 def decide_claims(
@@ -87,7 +88,7 @@ def choose_ruleset(
     if isinstance(ruleset, (Engine, Versions)):
         chosen = ruleset
     elif isinstance(ruleset, dict):
-        chosen = Engine(ruleset)
+        chosen = Engine(decidable(ruleset))
     elif version is not None or is_version_file(ruleset):
         chosen = load_engine(ruleset, version, exports)
     else:
@@ -103,6 +104,26 @@ def choose_ruleset(
     if as_of is not None:
         chosen.version_on(as_of)  # said now, before any claim is read
     return chosen
+
+
+def decidable(doc: dict[str, Any]) -> dict[str, Any]:
+    """`doc`, or StoreError when it limits a product Per Days: such a limit is decided against
+    each member's earlier fills (a history), which claims are not decided with yet. Deciding each
+    claim alone would approve a member's second fill of the window as if it were the first."""
+    per_days = [
+        p["product_id"] for pol in doc["policies"] for p in pol["products"] if "retail_days" in p
+    ]
+    if per_days:
+        shown = ", ".join(per_days[:3]) + (
+            f" and {len(per_days) - 3} more" if len(per_days) > 3 else ""
+        )
+        raise StoreError(
+            f"{doc['ruleset_id']} v{doc['version']} limits {shown} Per Days (over a window of "
+            "days), which is decided against each member's earlier fills; this dqm does not decide "
+            "Per Days limits yet, so it decides no claim by this version rather than decide them "
+            "wrongly."
+        )
+    return doc
 
 
 def is_version_file(ruleset: str) -> bool:
@@ -172,7 +193,9 @@ def impact_file(
 ) -> Transitions:
     """`dqm impact`: the same claims decided by two versions (documents, as `impact_side` gives
     them); the transitions, and the changed claims written whole into `output` when given."""
-    return job.impact_file(claims, before, after, output=output, fmt=fmt, spark=spark)
+    return job.impact_file(
+        claims, decidable(before), decidable(after), output=output, fmt=fmt, spark=spark
+    )
 
 
 def workbook_path(path: str) -> str:

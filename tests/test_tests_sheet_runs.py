@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pytest
-
 from compiler.ruleset.build import build
 from compiler.ruleset.check import check_workbook
 from compiler.ruleset.testsheet import CLAIM_FIELDS, run_rows
@@ -117,37 +115,3 @@ def test_the_claim_columns_of_a_tests_row_are_passed_to_its_claim():
         "NDC": "ndc",
         "RxCUI": "rxcui",
     }
-
-
-def test_the_staff_guides_per_days_tests_pass_as_one_run(make_workbook):
-    # workbook/README.md: the second fill of the month denies, the third meets frequent-migraine.
-    window = pytest.importorskip("compiler.decide.window")
-    if not hasattr(window, "decide_run"):
-        pytest.skip("the engine decides no run yet (compiler.decide.window.decide_run)")
-    rows = per_days.rows()
-    rows["Tests"] = [
-        per_days.test_row(
-            "suma-first", "Retail", 6, "Approve", 6, member="M-1", date=dt.date(2026, 1, 5)
-        ),
-        per_days.test_row(
-            "suma-second", "Retail", 6, "Deny", 0, member="M-1", date=dt.date(2026, 1, 20)
-        ),
-        per_days.test_row(
-            "suma-third",
-            "Retail",
-            6,
-            "Override",
-            6,
-            member="M-1",
-            date=dt.date(2026, 1, 25),
-            attested="frequent-migraine",
-        ),
-    ]
-    v = validate_file(make_workbook(rows))
-    assert v.findings == []
-    results = run_rows(v, build(v))
-    assert [(r.test_id, r.decision, r.approved) for r in results] == [
-        ("suma-first", "approve", 6),
-        ("suma-second", "deny", 0),
-        ("suma-third", "override", 6),
-    ]
