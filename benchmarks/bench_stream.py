@@ -12,7 +12,8 @@ dqm's column types; or pyarrow's Parquet reader) and writes exactly the bytes `d
 with the same writer (Arrow's CSV writer; Arrow's Parquet writer, one row group per dqm batch):
 the decisions, taken from a `dqm decide` run made first (untimed), are held in an Arrow IPC file
 that the floor memory-maps. So the floor does the reading, the formatting and the writing dqm
-must do, and nothing of deciding. Every output is checked to be byte for byte dqm's.
+must do (and synced to disk, as dqm's output is before it is renamed into place), and nothing of
+deciding. Every output is checked to be byte for byte dqm's.
 
 Floor and dqm run alternately (floor first in odd runs, dqm first in even ones), each as its own
 process: wall seconds (from the parent) and peak RSS (the child's rusage). The script prints, per
@@ -50,7 +51,7 @@ DATA = ROOT / "benchmarks" / "data"
 
 # The floor: argv = claims file, the held decisions (Arrow IPC file), the output file.
 FLOOR = r"""
-import sys
+import os, sys
 import pyarrow as pa, pyarrow.csv as pacsv, pyarrow.ipc as ipc, pyarrow.parquet as pq
 src, held, out = sys.argv[1:4]
 if src.endswith(".parquet"):
@@ -69,6 +70,9 @@ if out.endswith(".parquet"):
             writer.write_batch(batch)
 else:
     pacsv.write_csv(decisions, out, pacsv.WriteOptions(batch_size=16384))
+fd = os.open(out, os.O_RDONLY)  # on disk before it counts, as dqm's output (compiler/atomic.py)
+os.fsync(fd)
+os.close(fd)
 """
 
 SPARK_COPY = r"""
