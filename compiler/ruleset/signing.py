@@ -10,12 +10,15 @@ import base64
 import binascii
 import os
 from pathlib import Path
-
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from typing import TYPE_CHECKING
 
 from ..errors import StoreError, UsageError
+
+if TYPE_CHECKING:  # cryptography is imported when a key is used, not by every compile
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+        Ed25519PrivateKey,
+        Ed25519PublicKey,
+    )
 
 SUFFIX = "sig"  # v<N>.sig beside v<N>.json
 
@@ -29,6 +32,9 @@ def new_key(private: str | Path) -> Path:
     """A new Ed25519 key pair: the private key (PEM, readable by its owner only) at `private`,
     never over an existing file, and the public key beside it as NAME.pub.pem. The public key's
     path is returned."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
     private = Path(private)
     public = private.with_name(f"{private.stem}.pub.pem")
     for path in (private, public):
@@ -52,6 +58,9 @@ def new_key(private: str | Path) -> Path:
 
 
 def private_key(path: str | Path) -> Ed25519PrivateKey:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
     key = _read_key(path, serialization.load_pem_private_key, password=None)
     if not isinstance(key, Ed25519PrivateKey):
         raise UsageError(f"{path} is not an Ed25519 private key; make one with dqm keygen.")
@@ -59,6 +68,9 @@ def private_key(path: str | Path) -> Ed25519PrivateKey:
 
 
 def public_key(path: str | Path) -> Ed25519PublicKey:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
     key = _read_key(path, serialization.load_pem_public_key)
     if not isinstance(key, Ed25519PublicKey):
         raise UsageError(f"{path} is not an Ed25519 public key (a .pub.pem from dqm keygen).")
@@ -73,6 +85,8 @@ def sign(key: Ed25519PrivateKey, data: bytes) -> bytes:
 def verify(key: Ed25519PublicKey, data: bytes, version_file: str | Path) -> None:
     """Refuse, in one line, a version file (its bytes `data`) that is unsigned or whose signature
     does not verify with `key`."""
+    from cryptography.exceptions import InvalidSignature
+
     path = signature_path(version_file)
     try:
         text = path.read_bytes()
