@@ -6,17 +6,19 @@ from __future__ import annotations
 import datetime as dt
 import os
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from .decide import job
 from .decide.claims import claims_frame
 from .decide.engine import Engine
-from .decide.impact import Transitions
 from .decide.versions import Versions
 from .errors import DqmError, UsageError
 from .ruleset.store import Store, StoreError, load_file, version_number
+
+if TYPE_CHECKING:  # pandas only for decide_claims' frames: dqm decide never imports it
+    import pandas as pd
+
+    from .decide.impact import Transitions
 
 Ruleset = str | dict[str, Any] | Engine | Versions
 Exports = str | Path | Store  # a Store made with `trust` reads only versions signed by its key
@@ -55,6 +57,8 @@ def decide_claims(
     order. `ruleset`: a published ruleset id (each claim by the version in effect on its date of
     service; by `version`, or as of `as_of`, when given), Versions, or one ruleset that decides
     every claim (an Engine, a ruleset dict, a version file's path)."""
+    import pandas as pd
+
     if not isinstance(claims, pd.DataFrame):
         claims = claims_frame(list(claims))
     chosen = choose_ruleset(ruleset, version, exports, as_of)

@@ -8,14 +8,16 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from ..errors import UsageError
 from . import output as out
 from .claims import ClaimsFileError
 from .engine import Engine
-from .impact import Transitions
 from .versions import Versions
+
+if TYPE_CHECKING:  # impact.py imports pandas
+    from .impact import Transitions
 
 Claims = str | Path | BinaryIO  # a path, or a binary stream of CSV (standard input)
 STANDARD_INPUT = "Standard input"
@@ -43,7 +45,8 @@ def decide_file(
         return _decide_on_spark(claims, chosen, as_of, output, fmt, spark)
     fmt = out.output_format(fmt, output)
     decide = (lambda c: chosen.decide(c, as_of)) if isinstance(chosen, Versions) else chosen.decide
-    return _stream(claims, decide, output, fmt)
+    # One version decides Arrow tables (pandas never imported); a ruleset's versions, frames.
+    return _stream(claims, decide, output, fmt, tables=isinstance(chosen, Engine))
 
 
 def _check_output(claims: Claims, output: str | None) -> None:
@@ -63,7 +66,7 @@ def _check_output(claims: Claims, output: str | None) -> None:
         )
 
 
-def _stream(claims: Claims, decide, output: str | None, fmt: str) -> int:
+def _stream(claims: Claims, decide, output: str | None, fmt: str, tables: bool = False) -> int:
     """Claims read, decided and written batch by batch (stream.py)."""
     from .decisions import DecisionWriter
     from .sources import claims_batches
@@ -74,7 +77,7 @@ def _stream(claims: Claims, decide, output: str | None, fmt: str) -> int:
         with out.into(output) as sink:
             writer = DecisionWriter(sink, fmt)
             block = JSON_BLOCK_BYTES if fmt in ("json", "jsonl") else None
-            batches = claims_batches(claims, STANDARD_INPUT, block)
+            batches = claims_batches(claims, STANDARD_INPUT, block, tables=tables)
             # JSON is encoded as it is written: batches made ahead would wait in memory.
             encode = writer.encode if fmt in ("csv", "parquet") else None
             decide_stream(batches, decide, writer.write_encoded, tally, encode=encode)

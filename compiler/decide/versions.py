@@ -17,17 +17,19 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from ..effective import takes_effect
 from ..errors import NoVersionInEffect
 from .claims import OUT_OF_EFFECT, cell_text, column_key, service_date
 from .decisions import decision_frame
-from .encode import Coded, Plain, claim_ids, encoded, number_objects, service_days
+from .encode import Coded, Plain, claim_ids, encoded, is_series, number_objects, service_days
 from .engine import COLUMNS, Engine
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 NONE_IN_EFFECT = 0  # versions are numbered from 1
 
@@ -119,9 +121,7 @@ class Versions:
         if len(used) == 1 and used[0] != NONE_IN_EFFECT:  # one version decides them all
             return decision_frame(self.engine(int(used[0])).decide_columns(columns, n))
         shared = {  # the claim ids are echoed once for the whole batch, below
-            c: encoded(v, n) if isinstance(v, pd.Series) else v
-            for c, v in columns.items()
-            if c != "claim_id"
+            c: encoded(v, n) if is_series(v) else v for c, v in columns.items() if c != "claim_id"
         }
         parts = []
         for version in used:
