@@ -15,7 +15,8 @@ import streamlit as st
 from app_pages import common, handoff, published
 from app_pages.text import md
 from compiler.decide.claims import ClaimsFileError, read_claims_csv
-from compiler.decide.decisions import shown_decisions, write_decisions
+from compiler.decide.decisions import shown_decisions
+from compiler.decide.writer import write_decisions
 from compiler.ruleset.store import StoreError
 from compiler.vocabulary import CLAIM_COLUMNS, DECISIONS
 

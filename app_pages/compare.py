@@ -12,7 +12,7 @@ import streamlit as st
 from app_pages import common, handoff, published
 from app_pages.text import md
 from compiler.decide import impact
-from compiler.decide.decisions import DecisionWriter
+from compiler.decide.writer import DecisionWriter
 from compiler.ruleset import diff, walk
 from compiler.ruleset.store import StoreError
 

@@ -28,9 +28,9 @@ from .decide.claims import (
     read_claims_csv,
     service_date,
 )
-from .decide.decisions import write_decisions
 from .decide.encode import MISSING, UNKNOWN, channel_code, claim_ids
 from .decide.versions import Versions
+from .decide.writer import write_decisions
 from .errors import ConformanceError
 from .ruleset.store import Store
 from .vocabulary import CHANNELS, CLAIM_COLUMNS, DECISION_COLUMNS, json_number

@@ -208,7 +208,7 @@ def test_windows_line_endings_and_quoted_headers():
 def test_decisions_csv_reads_back_as_claims(tmp_path):
     import io
 
-    from compiler.decide.decisions import write_decisions
+    from compiler.decide.writer import write_decisions
 
     engine = load_engine("oncology-dqm", exports=str(EXPORTS))
     first = engine.decide(read_claims_csv(HEADER + b"C1,imatinib-400mg-tab,retail,120,Rifadin,\n"))

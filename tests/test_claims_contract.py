@@ -8,8 +8,8 @@ import json
 
 import pytest
 
-from compiler.decide.decisions import JSON_ROWS
 from compiler.decide.sources import BLOCK_BYTES
+from compiler.decide.writer import JSON_ROWS
 
 ROWS = 45_000
 NOTE = "x" * 160  # each row ~230 bytes: the file spans two of the reader's blocks

@@ -13,10 +13,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from compiler.decide.decisions import Decisions, DecisionWriter
+from compiler.decide.decisions import Decisions
 from compiler.decide.engine import Engine
 from compiler.decide.sources import claims_batches
 from compiler.decide.stream import decide_stream
+from compiler.decide.writer import DecisionWriter
 from compiler.ruleset.store import Store
 from tests.fixtures.paths import EXPORTS
 from tests.test_stream import mixed_claims
@@ -105,7 +106,7 @@ def test_deciding_claims_as_tables_never_imports_pandas(tmp_path):
     )
     script = f"""
 import io, json, sys
-from compiler.decide.decisions import DecisionWriter
+from compiler.decide.writer import DecisionWriter
 from compiler.decide.engine import Engine
 from compiler.decide.sources import claims_batches
 from compiler.decide.stream import decide_stream

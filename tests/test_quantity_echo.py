@@ -14,9 +14,10 @@ import pytest
 
 from compiler.api import load_engine, load_versions
 from compiler.decide.claims import read_claims_csv
-from compiler.decide.decisions import shown_decisions, write_decisions
+from compiler.decide.decisions import shown_decisions
 from compiler.decide.engine import Engine
 from compiler.decide.impact import changed_decisions
+from compiler.decide.writer import write_decisions
 from compiler.ruleset.store import load_file
 from tests.fixtures.paths import EXPORTS
 

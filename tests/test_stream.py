@@ -1,4 +1,4 @@
-"""Streaming decide (compiler/decide/sources.py, stream.py, decisions.DecisionWriter): batches
+"""Streaming decide (compiler/decide/sources.py, stream.py, writer.DecisionWriter): batches
 that cross record boundaries give the whole-file path's bytes; Parquet in and out; a file that
 breaks part-way stops with one line, leaving no partial --output and only whole rows on stdout."""
 
@@ -15,15 +15,11 @@ import pytest
 
 from compiler.decide import sources
 from compiler.decide.claims import ClaimsFileError, read_claims_csv
-from compiler.decide.decisions import (
-    DECISION_SCHEMA,
-    DecisionWriter,
-    decisions_table,
-    write_decisions,
-)
+from compiler.decide.decisions import DECISION_SCHEMA, decisions_table
 from compiler.decide.engine import Engine
 from compiler.decide.sources import claims_batches, csv_batches
 from compiler.decide.stream import Tally, decide_stream
+from compiler.decide.writer import DecisionWriter, write_decisions
 from compiler.ruleset.store import Store
 from tests.fixtures.paths import EXPORTS
 

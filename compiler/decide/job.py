@@ -68,9 +68,9 @@ def _check_output(claims: Claims, output: str | None) -> None:
 
 def _stream(claims: Claims, decide, output: str | None, fmt: str, tables: bool = False) -> int:
     """Claims read, decided and written batch by batch (stream.py)."""
-    from .decisions import DecisionWriter
     from .sources import claims_batches
     from .stream import Tally, decide_stream
+    from .writer import DecisionWriter
 
     tally = Tally()
     try:
@@ -121,10 +121,10 @@ def impact_file(
                 out.write_spark_folder(changed, output)
         return transitions
 
-    from .decisions import DecisionWriter
     from .impact import IMPACT_SCHEMA, impact_stream
     from .sources import claims_batches
     from .stream import Tally
+    from .writer import DecisionWriter
 
     decide_before, decide_after = Engine(before).decide, Engine(after).decide
     batches = claims_batches(claims, STANDARD_INPUT)

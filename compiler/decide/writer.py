@@ -1,0 +1,193 @@
+"""Decisions written as one file (`dqm decide`): CSV, a JSON list, JSON lines or Parquet, batch
+after batch, so a stream of batches writes the same bytes as one frame of them all, and a frame the
+same bytes as its `Decisions` (decisions.py)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from ..vocabulary import DECISION_COLUMNS, NUMBER_COLUMNS
+from .decisions import (
+    DECISION_SCHEMA,
+    Decisions,
+    _chunked,
+    _text_array,
+    decisions_table,
+    formula_safe,
+    number_array,
+    quantity_cells,
+)
+from .encode import Coded, number_objects
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+FORMATS = ("csv", "json", "jsonl", "parquet")
+JSON_ROWS = 4_096  # decisions turned into JSON objects at once
+CSV_ROWS = 16_384  # decisions Arrow makes CSV text of at once (its default, 1,024, is slower)
+
+
+def write_decisions(decisions: pd.DataFrame, sink: BinaryIO, fmt: str = "csv") -> None:
+    """Decisions to a binary stream as one file (see DecisionWriter)."""
+    writer = DecisionWriter(sink, fmt)
+    writer.write(decisions)
+    writer.close()
+
+
+def _csv_table(decisions: pd.DataFrame | Decisions) -> pa.Table:
+    """Decisions as the table Arrow writes as CSV: text cells formula-safe, the quantity always
+    as a text cell ("60", "ten"): a column has one type in Arrow, and each row's bytes must not
+    depend on its neighbours' (a stream of batches writes what one frame of them all would).
+    (Casting it costs what writing it as a number did: Arrow casts numbers to text to write
+    them.)"""
+    if isinstance(decisions, Decisions):
+        columns = {
+            name: quantity_cells(value, formula_safe=True)
+            if name == "quantity"
+            else number_array(value)
+            if name in NUMBER_COLUMNS
+            else formula_safe(_chunked(_text_array(value, decisions.n)))
+            for name, value in decisions.columns.items()
+        }
+        return pa.table([columns[n] for n in DECISION_COLUMNS], names=DECISION_COLUMNS)
+    others = pa.Table.from_pandas(
+        decisions.drop(columns="quantity", errors="ignore"), preserve_index=False
+    )
+    columns = {n: formula_safe(c) for n, c in zip(others.column_names, others.columns, strict=True)}
+    if "quantity" in decisions.columns:
+        columns["quantity"] = quantity_cells(decisions["quantity"], formula_safe=True)
+    names = [str(n) for n in decisions.columns]
+    return pa.table([columns[n] for n in names], names=names)
+
+
+class DecisionWriter:
+    """Decision frames (or other frames of `schema`'s columns: changed claims) written one after
+    another to a binary stream as one file:
+    - csv: a header row, then one row per decision (blank for none; whole numbers as 60), its
+      text cells formula-safe (a CSV is opened in spreadsheets), the quantity a text cell ("60",
+      or "ten" as given);
+    - json: one list of objects; jsonl: one object per line (whole numbers as 60, none as null,
+      a quantity that is not a number as its text);
+    - parquet: one row group per frame, columns typed by DECISION_SCHEMA (that quantity null).
+    Each frame is written whole before `write` returns; `close` finishes the file (the list's
+    end, Parquet's footer, CSV's header when no decision was written)."""
+
+    def __init__(self, sink: BinaryIO, fmt: str = "csv", schema: pa.Schema = DECISION_SCHEMA):
+        if fmt not in FORMATS:
+            raise ValueError(f"Unknown decisions format {fmt!r}; use one of {', '.join(FORMATS)}.")
+        self.sink, self.format, self.schema = sink, fmt, schema
+        self._started = False
+        self._parquet = None
+
+    def write(self, decisions: pd.DataFrame | Decisions) -> None:
+        self.write_encoded(self.encode(decisions))
+
+    def encode(self, decisions: pd.DataFrame | Decisions) -> pa.Table | pd.DataFrame | Decisions:
+        """The frame (or Decisions) made ready to write: for CSV and Parquet the table Arrow's
+        writer takes, so that a stream makes it ahead (stream.decide_stream's `encode`, on any
+        thread) and the thread writing does nothing but Arrow's writing, which leaves the GIL to
+        the reading and deciding; for JSON the frame itself."""
+        if self.format == "csv":
+            return _csv_table(decisions)
+        if self.format == "parquet":
+            return decisions_table(decisions, self.schema)
+        return decisions
+
+    def write_encoded(self, decisions: pa.Table | pd.DataFrame | Decisions) -> None:
+        """Write a frame made ready by `encode`, after those written before it."""
+        if self.format == "csv":
+            options = pacsv.WriteOptions(include_header=not self._started, batch_size=CSV_ROWS)
+            pacsv.write_csv(decisions, self.sink, options)
+            self._started = True
+        elif self.format == "parquet":
+            if self._parquet is None:
+                import pyarrow.parquet as pq  # only for Parquet: not every command needs it
+
+                self._parquet = pq.ParquetWriter(self.sink, self.schema)
+            self._parquet.write_table(decisions)
+        else:
+            import orjson  # only for JSON: a Spark worker deciding needs no more than the engine
+
+            # A slice at a time: a batch's decisions as dicts would hold several times the
+            # batch's own memory (benchmarks/bench_json_memory.py).
+            for start in range(0, len(decisions), JSON_ROWS):
+                if isinstance(decisions, Decisions):
+                    records = _decision_records(decisions.slice(start, start + JSON_ROWS))
+                    first = DECISION_COLUMNS[0]
+                else:
+                    records = _records(decisions.iloc[start : start + JSON_ROWS])
+                    first = decisions.columns[0]
+                text = orjson.dumps(records)[1:-1]  # b"{...},{...}": this slice's objects
+                if self.format == "jsonl":
+                    self.sink.write(_lines(text, first) + b"\n")
+                else:
+                    self.sink.write((b"," if self._started else b"[") + text)
+                    self._started = True
+
+    def close(self) -> None:
+        """Finish the file; the sink itself stays open."""
+        if self.format == "csv" and not self._started:
+            self.write_encoded(self.schema.empty_table())
+        elif self.format == "json":
+            self.sink.write(b"]\n" if self._started else b"[]\n")
+        elif self.format == "parquet":
+            if self._parquet is None:
+                self.write_encoded(self.schema.empty_table())
+            self._parquet.close()
+
+
+def _records(decisions: pd.DataFrame) -> list[dict[str, Any]]:
+    """One dict per decision: text as str, whole numbers as int, none as None."""
+    names = list(decisions.columns)
+    columns = [_json_values(decisions[c]) for c in names]
+    return [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)]
+
+
+def _decision_records(decisions: Decisions) -> list[dict[str, Any]]:
+    """The same for Decisions, as a frame of them gives (decision_frame, then _records)."""
+    columns = [_json_list(decisions.columns[c]) for c in DECISION_COLUMNS]
+    return [dict(zip(DECISION_COLUMNS, row, strict=True)) for row in zip(*columns, strict=True)]
+
+
+def _json_list(column: Any) -> list:
+    if isinstance(column, Coded):
+        categories = np.array([*map(str, column.categories), None], dtype=object)
+        return categories[column.codes].tolist()  # code -1: the None at the end
+    if isinstance(column, (pa.Array, pa.ChunkedArray)):
+        return column.to_pylist()
+    if isinstance(column, np.ndarray):
+        return (column if column.dtype == object else number_objects(column)).tolist()
+    return _json_values(column)  # a Series (claim ids echoed by a frame's caller)
+
+
+def _lines(objects: bytes, first_key: str) -> bytes:
+    """Flat JSON objects joined by commas, as orjson writes a list's, one per line instead: one
+    call to orjson for them all (a call per object costs ten times as much). `},{"<first key>":`
+    is only ever between two objects: in a string, a quote is escaped (`\\"`), so `{"` there can
+    only be the string's closing quote, and after one comes `,`, `:` or `}`, never a key."""
+    import orjson
+
+    key = orjson.dumps(first_key) + b":"
+    return objects.replace(b"},{" + key, b"}\n{" + key)
+
+
+def _json_values(column: pd.Series) -> list:
+    import pandas as pd
+
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        categories = np.array([*map(str, column.cat.categories), None], dtype=object)
+        return categories[column.cat.codes.to_numpy()].tolist()  # code -1: the None at the end
+    if pd.api.types.is_numeric_dtype(column.dtype) and not pd.api.types.is_bool_dtype(column):
+        values = column.to_numpy(dtype=float, na_value=np.nan)
+        missing = np.isnan(values)
+        whole = ~missing & (np.abs(values) < 2**53)
+        whole &= np.where(whole, values, 0.0) == np.floor(np.where(whole, values, 0.0))
+        out = values.astype(object)
+        out[whole] = values[whole].astype(np.int64).astype(object)
+        out[missing] = None
+        return out.tolist()
+    return column.astype(object).where(column.notna(), None).tolist()
