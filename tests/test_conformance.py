@@ -229,10 +229,6 @@ def whole_floats(value) -> list:
     return [value] if isinstance(value, float) and value.is_integer() else []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="decisions.py writes whole numbers from 2**53 up as floats until it calls json_number",
-)
 @pytest.mark.parametrize("ruleset_id", ["oncology-dqm", "conformance-demo"])
 def test_whole_numbers_in_decisions_are_integers_however_large(ruleset_id):
     found = case(ruleset_id, "whole quantities from 2**53 up: exact integers")
@@ -357,11 +353,6 @@ def test_the_guide_is_self_contained():
         assert path.is_relative_to(ROOT) and path.exists(), target
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="decisions.py writes whole numbers from 2**53 up in exponent form until it writes "
-    "them with format_number",
-)
 def test_whole_quantities_from_2_53_up_are_integers_in_csv_too(dqm, tmp_path):
     # §7: "in every output": the CSV quantity cell holds the same digits as JSON.
     quantities = ["9007199254740993", "100000000000000000000", "12345678901234567.5"]

@@ -129,10 +129,6 @@ def test_node_reads_blank_lines_blank_product_ids_and_commas_as_dqm_does(tmp_pat
     assert same(ours, theirs) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="decisions.py writes whole numbers from 2**53 up as floats until it calls json_number",
-)
 def test_node_writes_whole_quantities_from_2_53_up_as_integers_as_dqm_does(tmp_path):
     quantities = ["9007199254740993", "100000000000000000000", "1" + "0" * 25, "9" * 400]
     text = "product_id,channel,quantity\n" + "".join(

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pyarrow as pa
 
-from ..vocabulary import DECISION_COLUMNS, NUMBER_COLUMNS
+from ..vocabulary import DECISION_COLUMNS, NUMBER_COLUMNS, format_number
 from . import arrays
 from .encode import Coded
 
@@ -203,9 +203,9 @@ def quantity_cells(column: pd.Series | np.ndarray, formula_safe: bool = False) -
     import pyarrow.compute as pc  # not at import: dqm decide's start
 
     if column.dtype.kind in "iuf":  # numbers only
-        return pa.array(column, from_pandas=True).cast(pa.string())
+        return _number_text(column.to_numpy(dtype=float, na_value=np.nan))
     is_text, numbers = _quantity_parts(column)
-    shown = number_array(numbers).cast(pa.string())
+    shown = _number_text(numbers)
     values = column if isinstance(column, np.ndarray) else column.to_numpy()
     texts = arrays.text_array([v if t else None for v, t in zip(values, is_text, strict=True)])
     texts = _formula_safe_text(texts) if formula_safe else texts
@@ -218,7 +218,15 @@ def _number_text(values: np.ndarray) -> pa.Array:
     casting imports pyarrow.compute, a seventh of a one-claim dqm decide."""
     whole = _whole(values) if len(values) <= 1024 else None
     if whole is None:
-        return number_array(values).cast(pa.string())
+        text = number_array(values).cast(pa.string())
+        wide = np.flatnonzero(np.isfinite(values) & (np.abs(values) >= 2**53))
+        if not len(wide):
+            return text
+        # Arrow writes 1e20 as "1e+20": a whole number is written exactly, however large.
+        cells = text.to_pylist()
+        for i in wide:
+            cells[i] = format_number(values[i], thousands=False)
+        return arrays.text_array(cells)
     ints, missing = whole
     return arrays.text_array(
         [None if m else str(i) for i, m in zip(ints.tolist(), missing.tolist(), strict=True)]

@@ -192,13 +192,15 @@ def echoed_quantities(quantity: np.ndarray, given: Coded | Plain) -> np.ndarray:
 
 
 def number_objects(values: np.ndarray) -> np.ndarray:
-    """Numbers as objects as JSON writes them: int when whole (below 2**53), else float; NaN as
-    None."""
+    """Numbers as objects as JSON writes them: int when whole, exactly however large (the
+    double's own value: 1e20 as 100000000000000000000), else float; NaN and infinities as None."""
     out = values.astype(object)
-    present = ~np.isnan(values)
-    whole = present & (np.abs(np.where(present, values, 0.0)) < 2**53)
-    whole &= np.mod(np.where(whole, values, 0.0), 1.0) == 0.0
-    out[whole] = values[whole].astype(np.int64).astype(object)
+    present = np.isfinite(values)
+    whole = present & (np.mod(np.where(present, values, 0.0), 1.0) == 0.0)
+    small = whole & (np.abs(np.where(whole, values, 0.0)) < 2**63)
+    out[small] = values[small].astype(np.int64).astype(object)
+    for i in np.flatnonzero(whole & ~small):  # beyond 64 bits: rare (a quantity echoed)
+        out[i] = int(values[i])
     out[~present] = None
     return out
 

@@ -121,7 +121,7 @@ class DecisionWriter:
                 else:
                     records = _records(decisions.iloc[start : start + JSON_ROWS])
                     first = decisions.columns[0]
-                text = orjson.dumps(records)[1:-1]  # b"{...},{...}": this slice's objects
+                text = orjson.dumps(_wide(records))[1:-1]  # b"{...},{...}": this slice's
                 if self.format == "jsonl":
                     self.sink.write(_lines(text, first) + b"\n")
                 else:
@@ -182,12 +182,22 @@ def _json_values(column: pd.Series) -> list:
         categories = np.array([*map(str, column.cat.categories), None], dtype=object)
         return categories[column.cat.codes.to_numpy()].tolist()  # code -1: the None at the end
     if pd.api.types.is_numeric_dtype(column.dtype) and not pd.api.types.is_bool_dtype(column):
-        values = column.to_numpy(dtype=float, na_value=np.nan)
-        missing = np.isnan(values)
-        whole = ~missing & (np.abs(values) < 2**53)
-        whole &= np.where(whole, values, 0.0) == np.floor(np.where(whole, values, 0.0))
-        out = values.astype(object)
-        out[whole] = values[whole].astype(np.int64).astype(object)
-        out[missing] = None
-        return out.tolist()
-    return column.astype(object).where(column.notna(), None).tolist()
+        return number_objects(column.to_numpy(dtype=float, na_value=np.nan)).tolist()
+    values = column.astype(object).where(column.notna(), None).tolist()
+    # Objects: texts echoed as given, and numbers (a quantity) written as numbers are.
+    return [
+        number_objects(np.array([v], dtype=float))[0] if isinstance(v, float) else v
+        for v in values
+    ]
+
+
+def _wide(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Whole numbers beyond 64 bits (a quantity echoed as 10**20) as their digits, which orjson
+    writes as they are (its own integers stop at 64 bits)."""
+    import orjson
+
+    for record in records:
+        for key, value in record.items():
+            if isinstance(value, int) and not -(2**63) <= value < 2**64:
+                record[key] = orjson.Fragment(str(value).encode())
+    return records
