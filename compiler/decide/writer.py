@@ -186,8 +186,7 @@ def _json_values(column: pd.Series) -> list:
     values = column.astype(object).where(column.notna(), None).tolist()
     # Objects: texts echoed as given, and numbers (a quantity) written as numbers are.
     return [
-        number_objects(np.array([v], dtype=float))[0] if isinstance(v, float) else v
-        for v in values
+        number_objects(np.array([v], dtype=float))[0] if isinstance(v, float) else v for v in values
     ]
 
 
