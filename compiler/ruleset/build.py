@@ -38,13 +38,12 @@ def build(validated: Validated) -> dict[str, Any]:
     product_policy = dict(zip(f["Limits"][PRODUCT_ID], f["Limits"][POLICY_ID], strict=True))
 
     overrides: dict[str, list] = {}
-    for o in _records(f, "Overrides"):
+    # An override counts over its product's window: its days are not repeated.
+    for o in _records(f, "Overrides", omit=WINDOW_FIELDS):
         product_id, months = o.pop("product_id"), o["approval_months"]
         if months is None:  # blank: the policy's duration
             months = policies_months[product_policy[product_id]]
         o["approval_months"] = json_number(months)
-        for w in WINDOW_FIELDS:  # an override counts over its product's window: not repeated
-            del o[w]
         overrides.setdefault(product_id, []).append(o)
     product_codes: dict[str, list] = {}
     for c in _records(f, "Product Codes"):
@@ -56,9 +55,7 @@ def build(validated: Validated) -> dict[str, Any]:
         if p["retail_days"] is None:  # a Per Rx product (validation guarantees both or neither)
             for w in WINDOW_FIELDS:
                 del p[w]
-        p["codes"] = sorted(
-            product_codes.get(p["product_id"], []), key=lambda c: (c["code_system"], c["code"])
-        )
+        p["codes"] = _sorted(product_codes.get(p["product_id"], []), "code_system", "code")
         p["overrides"] = _sorted(overrides.get(p["product_id"], []), "criterion_id")
         products.setdefault(p.pop("policy_id"), []).append(p)
     history: dict[str, list] = {}
@@ -136,16 +133,21 @@ def _history_key(h: dict) -> tuple:
     return (h["review_date"], h["type_of_revision"], h["summary_of_changes"])
 
 
-def _sorted(rows: list[dict], key: str) -> list[dict]:
-    return rows if len(rows) < 2 else sorted(rows, key=lambda r: r[key])  # most hold one or none
+def _sorted(rows: list[dict], *keys: str) -> list[dict]:
+    if len(rows) < 2:  # most hold one or none
+        return rows
+    return sorted(rows, key=lambda r: tuple(r[k] for k in keys))
 
 
-def _records(frames: dict[str, pd.DataFrame], sheet: str) -> list[dict[str, Any]]:
+def _records(
+    frames: dict[str, pd.DataFrame], sheet: str, omit: tuple[str, ...] = ()
+) -> list[dict[str, Any]]:
     """The sheet's rows as dicts keyed by the ruleset field each header fills (the schemas'
-    pairing: 'Retail Max Qty per Rx' -> 'retail_max_qty'); none for an optional sheet left out."""
+    pairing: 'Retail Max Qty per Rx' -> 'retail_max_qty'), but the fields in `omit`; none for an
+    optional sheet left out."""
     if sheet not in frames:
         return []
-    pairing = schemas.fields(sheet)
+    pairing = {h: f for h, f in schemas.fields(sheet).items() if f not in omit}
     fields = list(pairing.values())
     return [dict(zip(fields, row, strict=True)) for row in _rows(frames[sheet], *pairing)]
 

@@ -15,6 +15,8 @@ from . import schemas
 from .findings import Finding
 from .reader import Sheet
 
+_PLAIN = (int, float)  # the classes a cell holds a real number as (not bool)
+_PLAIN_OR_NONE = (int, float, type(None))
 _NUMBER = re.compile(r"^[+-]?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?$|^[+-]?\.\d+$")
 
 
@@ -29,12 +31,16 @@ def typed_frame(sheet: Sheet) -> tuple[pd.DataFrame, list[Finding], set[tuple[st
         example = col.metadata["example"] if col.metadata else ""
         values = sheet.frame[header]
         if kind == "number":
-            # Fast path for real numbers; only the other cells are parsed (and reported) one by one.
-            plain = values.map(lambda v: v.__class__ in (int, float))
-            parsed = pd.Series(np.nan, index=values.index, dtype="float64")
-            parsed[plain] = values[plain].astype("float64")
-            for row, v in values[~plain & values.notna()].items():
+            # Real numbers in one pass (a list, not Series.map: 20,000 rows a column); only the
+            # other cells are parsed (and reported) one by one.
+            cells = values.tolist()
+            parsed = np.array([v if v.__class__ in _PLAIN else np.nan for v in cells], "float64")
+            for i in [i for i, v in enumerate(cells) if v.__class__ not in _PLAIN_OR_NONE]:
+                v = cells[i]
+                if pd.isna(v):
+                    continue
                 number = as_number(v)
+                row = values.index[i]
                 if number is None:
                     bad.add((header, row))
                     findings.append(
@@ -48,11 +54,16 @@ def typed_frame(sheet: Sheet) -> tuple[pd.DataFrame, list[Finding], set[tuple[st
                         )
                     )
                 else:
-                    parsed[row] = number
-            out[header] = parsed
+                    parsed[i] = number
+            out[header] = pd.Series(parsed, index=values.index)
         elif kind == "date":
-            is_date = values.map(lambda v: isinstance(v, (dt.date, dt.datetime)))
-            for row, v in values[~is_date & values.notna()].items():
+            cells = values.tolist()
+            is_date = [isinstance(v, (dt.date, dt.datetime)) for v in cells]
+            for i in [i for i, d in enumerate(is_date) if not d and cells[i] is not None]:
+                v = cells[i]
+                if pd.isna(v):
+                    continue
+                row = values.index[i]
                 bad.add((header, row))
                 findings.append(
                     Finding(
@@ -64,7 +75,8 @@ def typed_frame(sheet: Sheet) -> tuple[pd.DataFrame, list[Finding], set[tuple[st
                         {"header": header, "example": example},
                     )
                 )
-            dates = pd.to_datetime(values.where(is_date, None).tolist()).normalize()
+            dates = [v if d else None for v, d in zip(cells, is_date, strict=True)]
+            dates = pd.to_datetime(dates).normalize()
             out[header] = pd.Series(dates, index=values.index).astype("datetime64[us]")
         else:
             choices = _choices(col)

@@ -112,10 +112,12 @@ def _per_days_products(limits: pd.DataFrame | None, policies: pd.DataFrame | Non
     """The products of Per Days policies."""
     if limits is None or policies is None:
         return set()
-    kinds = dict(zip(policies[POLICY_ID], policies[POLICY_TYPE], strict=True))
+    kinds = dict(zip(policies[POLICY_ID].tolist(), policies[POLICY_TYPE].tolist(), strict=True))
+    if PER_DAYS not in kinds.values():  # most workbooks: no need to walk 20,000 products
+        return set()
     return {
         pid
-        for pid, policy in zip(limits[PRODUCT_ID], limits[POLICY_ID], strict=True)
+        for pid, policy in zip(limits[PRODUCT_ID].tolist(), limits[POLICY_ID].tolist(), strict=True)
         if kinds.get(policy) == PER_DAYS
     }
 

@@ -39,8 +39,13 @@ def one_override_per_criterion(sheet: Sheet, frame: pd.DataFrame) -> list[Findin
 def overrides_above_limits(
     sheet: Sheet, frame: pd.DataFrame, limits: pd.DataFrame
 ) -> list[Finding]:
-    first = limits.reset_index().drop_duplicates(PRODUCT_ID)  # a repeated id is its own finding
-    joined = frame.reset_index().merge(first, on=PRODUCT_ID, how="inner", suffixes=("", " limit"))
+    wanted = [PRODUCT_ID, *CHANNEL_MAX_QTY]  # only these: the sheets' other columns cost the join
+    first = limits[wanted].reset_index().drop_duplicates(PRODUCT_ID)  # a repeated id: own finding
+    joined = (
+        frame[wanted]
+        .reset_index()
+        .merge(first, on=PRODUCT_ID, how="inner", suffixes=("", " limit"))
+    )
     out = []
     for h in CHANNEL_MAX_QTY:
         low = joined[joined[h] <= joined[f"{h} limit"]]

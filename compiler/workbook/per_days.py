@@ -43,10 +43,10 @@ def windows(
         for h in CHANNEL_DAYS
     }
     products: dict[str, tuple] = {}  # product id -> (type, Limits row, its days, its policy)
+    limit_days = list(zip(*(days[h] for h in CHANNEL_DAYS), strict=True))
     for i, (row, pid) in enumerate(zip(limits.index, limits[PRODUCT_ID].tolist(), strict=True)):
         if pid is not None and pid not in products:
-            days_i = tuple(days[h][i] for h in CHANNEL_DAYS)
-            products[pid] = (kinds[i], int(row), days_i, policy_ids[i])
+            products[pid] = (kinds[i], int(row), limit_days[i], policy_ids[i])
     pids = overrides[PRODUCT_ID].tolist()
     known = [products.get(pid) for pid in pids]  # an unknown product is its own finding
     out += _rows(
@@ -92,13 +92,18 @@ def _rows(
     """Each row's days against its policy's type (none where the type is unknown: the policy's
     own finding says why): required for Per Days, empty for Per Rx."""
     out = []
+    rows = frame.index.tolist()
     for i, h in enumerate(CHANNEL_DAYS):
         raw = sheet.frame[h].tolist()
         typed = frame[h].tolist()
-        for j, row in enumerate(frame.index):
-            kind, blank = kinds[j], raw[j] is None
-            if not ((kind == PER_DAYS and blank) or (kind == PER_RX and not blank)):
-                continue
+        # The rows out of place picked in one pass first: nearly every row is fine.
+        suspects = [
+            j
+            for j, (kind, cell) in enumerate(zip(kinds, raw, strict=True))
+            if (kind == PER_DAYS and cell is None) or (kind == PER_RX and cell is not None)
+        ]
+        for j in suspects:
+            kind, blank, row = kinds[j], raw[j] is None, rows[j]
             if (sheet.name, h, sheet.cell(h, row)) in in_error or (
                 not blank and typed[j] != typed[j]  # not a number: its own finding
             ):
