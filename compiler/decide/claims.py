@@ -122,6 +122,14 @@ def read_claims_table(
     malformed."""
     if start >= len(data):
         return conform_table(pa.table({}), 0)
+    nul = data.find(b"\x00", start)  # memchr: a NUL anywhere, not only in the first bytes
+    if nul >= 0:
+        line = first_line + data.count(b"\n", start, nul)
+        raise ClaimsFileError(
+            f"{name} holds a NUL byte on line {line}, so it "
+            "is not CSV text (a UTF-16 export, or a binary file joined to it); save it as CSV "
+            "UTF-8 (in Excel: File > Save As > CSV UTF-8)."
+        )
     try:
         return conform_table(_read_fast(name, data, start, keys, first_line))
     except _Ragged:

@@ -29,7 +29,14 @@ import pandas as pd
 import pyarrow as pa
 
 from ..vocabulary import CLAIM_COLUMNS, DECISIONS
-from .claims import ROW_PROBLEM, ClaimsFileError, _check_utf8, claims_header, header_keys
+from .claims import (
+    ROW_PROBLEM,
+    ClaimsFileError,
+    _check_utf8,
+    claims_header,
+    header_keys,
+    read_claims_table,
+)
 from .decisions import DECISION_SCHEMA, decisions_table
 from .impact import IMPACT_COLUMNS, IMPACT_SCHEMA, TRANSITION_COLUMNS, Transitions, compare
 from .sources import open_parquet, parquet_files, text_claims, text_table, with_claim_ids
@@ -185,6 +192,9 @@ def _check_utf8_file(path: Path, block: int = 8 << 20) -> None:
         while True:
             chunk = f.read(block)
             data, carry = carry + chunk, b""
+            nul = data.find(b"\x00")
+            if nul >= 0:  # the same refusal as the single process's reader
+                read_claims_table(str(path), data[: nul + 1], [], 0, line)
             try:
                 str(data, "utf-8")
             except UnicodeDecodeError as exc:
