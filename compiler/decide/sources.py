@@ -162,7 +162,8 @@ def open_parquet(file: Path) -> tuple[Any, list[tuple[str, str]]]:
     import pyarrow.parquet as pq
 
     try:
-        parquet = pq.ParquetFile(file)
+        # Checksums written with the pages are checked: a flipped byte is refused, not decided.
+        parquet = pq.ParquetFile(file, page_checksum_verification=True)
     except (pa.ArrowException, OSError) as exc:
         raise ClaimsFileError(
             f"{file} is not a complete Parquet file ({_first_line(exc)}); it may have been "
@@ -230,6 +231,8 @@ def text_table(
 
     table = {}
     for key, column in columns.items():
+        if pa.types.is_timestamp(column.type):
+            column = _midnight_dates(column, key, file, pc)
         try:
             text = column if pa.types.is_string(column.type) else column.cast(pa.string())
         except (pa.ArrowNotImplementedError, pa.ArrowInvalid):
@@ -240,6 +243,21 @@ def text_table(
         table[key] = pc.if_else(pc.equal(text, empty), none, text)
     table = pa.table(table) if table else pa.table({})
     return conform_table(table, n) if conformed else table
+
+
+def _midnight_dates(column, key: str, file: Path | str, pc):
+    """A timestamp column (pandas writes dates as timestamps) as the dates it holds, when every
+    one is at midnight: its text would otherwise be `2026-03-02 00:00:00.000000`, no date of
+    service. A time of day is refused: which date it is depends on a time zone."""
+    times = pc.subtract(column.cast(pa.timestamp("us")), pc.floor_temporal(column, unit="day"))
+    late = pc.not_equal(times.cast(pa.int64()), 0)
+    if pc.any(late).as_py():
+        first = column.filter(late)[0].as_py()
+        raise ClaimsFileError(
+            f"{file}: column {key} holds a time of day ({first}); a date of service is a date. "
+            "Write the column as dates (YYYY-MM-DD)."
+        )
+    return column.cast(pa.date32())
 
 
 def _record_end(buf: bytes, pos: int) -> int:
