@@ -15,8 +15,8 @@ import streamlit as st
 from app_pages import common, handoff, picture, published
 from app_pages.text import md, plain
 from compiler import codes
-from compiler.decide.claims import quantity_number, quantity_problem, service_date
 from compiler.decide.engine import Engine
+from compiler.decide.grammar import quantity_number, quantity_problem, service_date
 from compiler.ruleset.store import StoreError
 from compiler.vocabulary import CHANNEL_LABELS, CODE_SYSTEMS, format_number
 

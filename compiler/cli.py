@@ -99,7 +99,7 @@ def cmd_template(args: argparse.Namespace) -> int:
 
 def cmd_decide(args: argparse.Namespace) -> int:
     from .api import decide_file
-    from .decide.claims import service_date
+    from .decide.grammar import service_date
     from .ruleset.store import version_number
 
     as_of = None

@@ -23,12 +23,10 @@ from .conformance_words import drug_word_table
 from .decide.claims import (
     ROW_PROBLEM,
     ClaimsFileError,
-    quantity_number,
-    quantity_problem,
     read_claims_csv,
-    service_date,
 )
 from .decide.encode import MISSING, UNKNOWN, channel_code, claim_ids
+from .decide.grammar import quantity_number, quantity_problem, service_date
 from .decide.versions import Versions
 from .decide.writer import write_decisions
 from .errors import ConformanceError

@@ -52,3 +52,18 @@ def test_spark_refuses_it_in_the_same_words(dqm, tmp_path):
         "",
         f"dqm: {refusal(claims)}\n",
     )
+
+
+def test_lines_ended_by_a_carriage_return_alone_are_one_line_not_a_traceback(dqm, tmp_path):
+    claims = tmp_path / "claims.csv"
+    claims.write_bytes(b"claim_id,product_id,channel,quantity\rA,imatinib-400mg-tab,retail,60\r")
+    said = (
+        "ends its lines with a carriage return alone (an old Mac format); dqm reads lines ended "
+        "by LF or CRLF. Save it as CSV UTF-8 (in Excel: File > Save As > CSV UTF-8).\n"
+    )
+    assert dqm("decide", claims, "--ruleset", V3) == (2, "", f"dqm: {claims} {said}")
+    assert dqm("decide", "-", "--ruleset", V3, stdin=claims.read_bytes()) == (
+        2,
+        "",
+        f"dqm: Standard input {said}",
+    )

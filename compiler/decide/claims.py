@@ -18,9 +18,7 @@ Choices made for hostile files (documented in README.md, "Deciding claims"):
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import io
-import math
 import os
 import re
 from pathlib import Path
@@ -33,10 +31,8 @@ from ..errors import ClaimsFileError
 from ..text import cell_text
 from ..vocabulary import (
     CLAIM_COLUMNS,
-    MAX_QUANTITY,
     PRODUCT_CLAIM_COLUMNS,
     REQUIRED_CLAIM_COLUMNS,
-    format_number,
 )
 from . import arrays
 
@@ -56,10 +52,6 @@ MAX_CLAIMS_BYTES = 500_000_000
 SNIFF = 65_536  # bytes looked at for NUL bytes
 _OTHER_DELIMITERS = {";": "semicolons", "\t": "tabs", "|": "vertical bars"}
 _SEPARATORS = re.compile(r"[\s_\-]+")
-# A date of service as pharmacy claims carry it: 2024-06-01 or 20240601 (ASCII digits only).
-_DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})|([0-9]{4})([0-9]{2})([0-9]{2})")
-# The contract's quantity: ASCII digits (re.ASCII: never another script's), an optional fraction.
-_PLAIN_QUANTITY = re.compile(r"[ \t]*([0-9]+(?:\.[0-9]+)?)[ \t]*", re.ASCII)
 
 
 def column_key(header: str) -> str:
@@ -102,7 +94,16 @@ def claims_header(name: str, data: bytes) -> tuple[list[str], int]:
         header_line = header_bytes.decode().rstrip("\r")
     except UnicodeDecodeError:
         _check_utf8(name, header_bytes)
-    headers = next(csv.reader([header_line]), [])
+    if "\r" in header_line:  # lines ended by CR alone (classic Mac OS): no LF to read rows by
+        raise ClaimsFileError(
+            f"{name} ends its lines with a carriage return alone (an old Mac format); dqm reads "
+            "lines ended by LF or CRLF. Save it as CSV UTF-8 (in Excel: File > Save As > CSV "
+            "UTF-8)."
+        )
+    try:
+        headers = next(csv.reader([header_line]), [])
+    except csv.Error as exc:  # a header Python's reader cannot take: one line, not its trace
+        raise ClaimsFileError(f"{name}'s header row cannot be read as CSV ({exc}).") from None
     return header_keys(name, headers, header_line), (end + 1 if end >= 0 else len(data))
 
 
@@ -135,60 +136,6 @@ def read_claims_table(
     except _Ragged:
         _check_utf8(name, data, start, first_line)
         return _read_tolerant(data[start:], keys, first_line)
-
-
-def quantity_number(text: object) -> float | None:
-    """A claim's quantity as the contract writes it: plain ASCII decimal digits with an optional
-    `.` fraction, surrounding spaces allowed ("60", " 2.5 "); None for anything else: signs,
-    exponents ("1e20"), thousands separators ("1,080": in a CSV a comma separates columns, so
-    it is most likely a broken row), other digits ("６０"), words, blank. Whether the number is
-    in range (> 0, at most MAX_QUANTITY) is the engine's to say."""
-    if not isinstance(text, str):
-        return None
-    m = _PLAIN_QUANTITY.fullmatch(text)
-    return float(m.group(1)) if m else None
-
-
-def quantity_problem(text: object) -> str | None:
-    """Why a claim's quantity is not one, in the words of an invalid decision's message (None
-    when it is a quantity in range). `text` is the quantity as given: text, or a number from a
-    numeric column."""
-    if text is None or (isinstance(text, float) and math.isnan(text)):
-        return "quantity is missing"
-    if isinstance(text, str):
-        if not text.strip():
-            return "quantity is missing"
-        value = quantity_number(text)
-        if value is None:
-            negative = _PLAIN_QUANTITY.fullmatch(text.strip().removeprefix("-"))
-            if text.strip().startswith("-") and negative:
-                return f"quantity -{negative.group(1)} is not more than 0"
-            if not any("0" <= ch <= "9" for ch in text):
-                return f"quantity {text.strip()!r} is not a number"
-            return (
-                f"quantity {text.strip()!r} is not a plain number (write digits with an "
-                "optional . fraction, such as 60 or 2.5)"
-            )
-    else:
-        value = float(text)
-    if not value > 0:
-        return f"quantity {format_number(value)} is not more than 0"
-    if not value <= MAX_QUANTITY:
-        return f"quantity {format_number(value)} is over {format_number(MAX_QUANTITY)}"
-    return None
-
-
-def service_date(text: object) -> dt.date | None:
-    """A date of service: `2024-06-01` or `20240601` (surrounding spaces allowed), a real
-    calendar date; None for anything else (`2024-13-01`, `06/01/2024`, blank)."""
-    m = _DATE.fullmatch(text.strip()) if isinstance(text, str) else None
-    if m is None:
-        return None
-    year, month, day = (int(g) for g in (m.groups()[:3] if m.group(1) else m.groups()[3:]))
-    try:
-        return dt.date(year, month, day)
-    except ValueError:
-        return None
 
 
 def claims_frame(rows: list[dict]) -> pd.DataFrame:
@@ -261,6 +208,30 @@ def _check_utf8(name: str, data: bytes, start: int = 0, first_line: int = 1) -> 
             f"{name} is not UTF-8 text (byte 0x{data[start + exc.start]:02x} on line {line}); save it "
             "as CSV UTF-8 (in Excel: File > Save As > CSV UTF-8)."
         ) from None
+
+
+def check_csv_text(path: Path, block: int = 8 << 20) -> None:
+    """A CSV file's bytes checked, a block at a time, as this reader checks them: UTF-8 and no
+    NUL byte, refused in the same one line (for a reader that takes the file whole: Spark, which
+    would replace a byte that is not UTF-8)."""
+    line, carry = 1, b""
+    with open(path, "rb") as f:
+        while True:
+            chunk = f.read(block)
+            data, carry = carry + chunk, b""
+            nul = data.find(b"\x00")
+            if nul >= 0:  # the same refusal as the single process's reader
+                read_claims_table(str(path), data[: nul + 1], [], 0, line)
+            try:
+                str(data, "utf-8")
+            except UnicodeDecodeError as exc:
+                if chunk and exc.reason == "unexpected end of data":  # a character cut by the block
+                    data, carry = data[: exc.start], data[exc.start :]
+                else:
+                    _check_utf8(str(path), data, 0, line)
+            if not chunk:
+                return
+            line += data.count(b"\n")
 
 
 def header_keys(

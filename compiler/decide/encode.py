@@ -21,7 +21,8 @@ if TYPE_CHECKING:
     import pandas as pd
 
 from ..vocabulary import CHANNELS
-from .claims import column_key, quantity_number, service_date
+from .claims import column_key
+from .grammar import quantity_number, service_date
 
 # Codes for a claim's product or channel that are not an index into the ruleset's products or
 # into CHANNELS.

@@ -23,9 +23,9 @@ from ..vocabulary import (
     format_date,
     format_number,
 )
-from .claims import quantity_problem
 from .encode import BAD_DATE, MISSING, UNKNOWN, Coded
 from .evaluation import APPROVE, DENY, INVALID, NOT_APPLICABLE, OVERRIDE, Evaluation
+from .grammar import quantity_problem
 from .model import Criterion, Product
 from .resolve import CONFLICT, MALFORMED
 

@@ -29,14 +29,7 @@ import pandas as pd
 import pyarrow as pa
 
 from ..vocabulary import CLAIM_COLUMNS, DECISIONS
-from .claims import (
-    ROW_PROBLEM,
-    ClaimsFileError,
-    _check_utf8,
-    claims_header,
-    header_keys,
-    read_claims_table,
-)
+from .claims import ROW_PROBLEM, ClaimsFileError, check_csv_text, claims_header, header_keys
 from .decisions import DECISION_SCHEMA, decisions_table
 from .impact import IMPACT_COLUMNS, IMPACT_SCHEMA, TRANSITION_COLUMNS, Transitions, compare
 from .sources import open_parquet, parquet_files, text_claims, text_table, with_claim_ids
@@ -140,7 +133,7 @@ def read_claims(spark: SparkSession, path: str) -> tuple[DataFrame, int]:
     if head.startswith(b"PAR1"):
         return _local_parquet(spark, local), 0
     keys, _ = claims_header(path, head.removeprefix(b"\xef\xbb\xbf"))
-    _check_utf8_file(local)
+    check_csv_text(local)
     schema = ", ".join(f"`{k}` string" for k in [*keys, CORRUPT])
     frame = spark.read.csv(
         path,
@@ -182,29 +175,6 @@ def _as_text(names: list[str], file: str, batches: Iterator[pa.RecordBatch]):
             dict(zip(names, batch.columns, strict=True)), batch.num_rows, file, False
         )
         yield from table.to_batches()
-
-
-def _check_utf8_file(path: Path, block: int = 8 << 20) -> None:
-    """A CSV file's bytes checked as UTF-8 before Spark reads it (Spark would replace a byte that
-    is not, where the single process refuses the file): the same one line, naming the line."""
-    line, carry = 1, b""
-    with open(path, "rb") as f:
-        while True:
-            chunk = f.read(block)
-            data, carry = carry + chunk, b""
-            nul = data.find(b"\x00")
-            if nul >= 0:  # the same refusal as the single process's reader
-                read_claims_table(str(path), data[: nul + 1], [], 0, line)
-            try:
-                str(data, "utf-8")
-            except UnicodeDecodeError as exc:
-                if chunk and exc.reason == "unexpected end of data":  # a character cut by the block
-                    data, carry = data[: exc.start], data[exc.start :]
-                else:
-                    _check_utf8(str(path), data, 0, line)
-            if not chunk:
-                return
-            line += data.count(b"\n")
 
 
 def session(master: str, app: str = "dqm") -> SparkSession:

@@ -23,10 +23,11 @@ import numpy as np
 
 from ..effective import takes_effect
 from ..errors import NoVersionInEffect
-from .claims import OUT_OF_EFFECT, cell_text, column_key, service_date
+from .claims import OUT_OF_EFFECT, cell_text, column_key
 from .decisions import decision_frame
 from .encode import Coded, Plain, claim_ids, encoded, is_series, number_objects, service_days
 from .engine import COLUMNS, Engine
+from .grammar import service_date
 
 if TYPE_CHECKING:
     import pandas as pd
