@@ -345,13 +345,15 @@ def _products(doc: dict) -> dict[str, dict]:
 
 
 def _overrides(doc: dict) -> dict[str, dict]:
-    # An override's caps are over its product's window: compared with it.
-    return {
-        f"{p['product_id']} / {o['criterion_id']}": {**o, **_windows(p)}
-        for pol in doc["policies"]
-        for p in pol["products"]
-        for o in p["overrides"]
-    }
+    # An override's caps are over its product's window: compared with it. A Per Rx product's
+    # overrides (no window) are compared as they are, not copied.
+    out = {}
+    for pol in doc["policies"]:
+        for p in pol["products"]:
+            window = _windows(p) if p["overrides"] else None
+            for o in p["overrides"]:
+                out[f"{p['product_id']} / {o['criterion_id']}"] = {**o, **window} if window else o
+    return out
 
 
 def _windows(product: dict) -> dict:

@@ -29,12 +29,13 @@ def windows(
     """Days missing on a Per Days row, days given on a Per Rx row (Limits and Overrides), and an
     override whose window is not its product's. `in_error`: (sheet, header, cell) already
     reported. Column by column: a sheet has 20,000 rows, nearly all of them fine."""
-    types = {}
-    for policy, kind in zip(policies[POLICY_ID], policies[POLICY_TYPE], strict=True):
-        types.setdefault(policy, kind)
-    kinds = [types.get(policy) for policy in limits[POLICY_ID].tolist()]
+    # The first row of a repeated id counts (its repeat is its own finding): a dict built from
+    # the reversed rows keeps the first, without a Python loop over 20,000 of them.
+    types = _first(policies[POLICY_ID].tolist(), policies[POLICY_TYPE].tolist())
     policy_ids = limits[POLICY_ID].tolist()
-    out = _rows(limits_sheet, limits, limits[PRODUCT_ID].tolist(), kinds, policy_ids, in_error)
+    kinds = [types.get(policy) for policy in policy_ids]
+    limit_pids = limits[PRODUCT_ID].tolist()
+    out = _rows(limits_sheet, limits, limit_pids, kinds, policy_ids, in_error)
     if overrides_sheet is None or overrides is None:
         return out
     per_days = any(k == PER_DAYS for k in kinds)
@@ -42,11 +43,11 @@ def windows(
         h: _column(limits_sheet, limits, h, in_error) if per_days else [None] * len(limits)
         for h in CHANNEL_DAYS
     }
-    products: dict[str, tuple] = {}  # product id -> (type, Limits row, its days, its policy)
-    limit_days = list(zip(*(days[h] for h in CHANNEL_DAYS), strict=True))
-    for i, (row, pid) in enumerate(zip(limits.index, limits[PRODUCT_ID].tolist(), strict=True)):
-        if pid is not None and pid not in products:
-            products[pid] = (kinds[i], int(row), limit_days[i], policy_ids[i])
+    # product id -> (type, Limits row, its days, its policy)
+    limit_days = zip(*(days[h] for h in CHANNEL_DAYS), strict=True)
+    facts = zip(kinds, limits.index.tolist(), limit_days, policy_ids, strict=True)
+    products = _first(limit_pids, list(facts))
+    products.pop(None, None)
     pids = overrides[PRODUCT_ID].tolist()
     known = [products.get(pid) for pid in pids]  # an unknown product is its own finding
     out += _rows(
@@ -78,6 +79,11 @@ def windows(
                 )
             )
     return out
+
+
+def _first(keys: list, values: list) -> dict:
+    """Each key's value at its first row."""
+    return dict(zip(reversed(keys), reversed(values), strict=True))
 
 
 def _rows(
