@@ -126,15 +126,9 @@ def cmd_decide(args: argparse.Namespace) -> int:
 
 
 def cmd_impact(args: argparse.Namespace) -> int:
-    from .api import DraftRefused, impact_file, impact_side
+    from .api import impact_file
 
-    try:
-        (label_a, doc_a), (label_b, doc_b) = (
-            impact_side(args.ruleset, side, _store(args)) for side in (args.a, args.b)
-        )
-    except DraftRefused as exc:
-        print(fmt.as_text(exc.findings), file=sys.stderr)
-        raise
+    (label_a, doc_a), (label_b, doc_b) = _sides(args)
     transitions = impact_file(
         _claims(args.claims), doc_a, doc_b, output=args.output, fmt=args.format, spark=args.spark
     )
@@ -169,6 +163,18 @@ def cmd_keygen(args: argparse.Namespace) -> int:
     print(f"{args.out}: the private key; keep it outside the repository, readable by you alone.")
     print(f"{public}: the public key; give it to every reader (--public-key).")
     return 0
+
+
+def _sides(args: argparse.Namespace) -> list[tuple[str, dict]]:
+    """Sides A and B of diff and impact, each a published version or a draft workbook (whose
+    findings are printed when it does not compile)."""
+    from .api import DraftRefused, impact_side
+
+    try:
+        return [impact_side(args.ruleset, side, _store(args)) for side in (args.a, args.b)]
+    except DraftRefused as exc:
+        print(fmt.as_text(exc.findings), file=sys.stderr)
+        raise
 
 
 def _claims(path: str):
@@ -231,16 +237,9 @@ def cmd_versions(args: argparse.Namespace) -> int:
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
-    from .api import DraftRefused, impact_side
     from .ruleset import diff
 
-    try:
-        (label_a, a), (label_b, b) = (
-            impact_side(args.ruleset, side, _store(args)) for side in (args.a, args.b)
-        )
-    except DraftRefused as exc:
-        print(fmt.as_text(exc.findings), file=sys.stderr)
-        raise
+    (label_a, a), (label_b, b) = _sides(args)
     print(plain_text(f"{args.ruleset}: {_dated(label_a, a)} → {_dated(label_b, b)}"))
     print(diff.as_text(diff.changes(a, b)))
     return 0
