@@ -106,6 +106,7 @@ def audit(
     for pid, *_, day in published:
         latest[pid] = max(latest.get(pid, day), day)
     ahead = _year_after(today or dt.date.today())
+    ahead_text = iso_date(ahead)  # once, not per row
     for row, pid, _, _, day in remaining:
         if row in used:
             continue
@@ -117,7 +118,7 @@ def audit(
                 "latest": _date(latest[pid]),
                 "version": version,
             }
-        elif day > iso_date(ahead):
+        elif day > ahead_text:
             code, params = (
                 "history-date-too-far-ahead",
                 {"review_date": _date(day), "latest_allowed": ahead},
