@@ -34,9 +34,10 @@ CHANNEL_OF_LABEL = {
 def build(validated: Validated) -> dict[str, Any]:
     """The ruleset content of a valid workbook (no version, hash or changes yet)."""
     f = validated.frames
-    policies_months = dict(
-        zip(f["Policies"][POLICY_ID], f["Policies"][APPROVAL_MONTHS], strict=True)
-    )
+    policy_ids = f["Policies"][POLICY_ID].tolist()
+    durations = f["Policies"][APPROVAL_MONTHS].tolist()
+    # As JSON writes them: once a policy, not once an override that leaves them blank.
+    policies_months = dict(zip(policy_ids, map(json_number, durations), strict=True))
     product_policy = dict(zip(f["Limits"][PRODUCT_ID], f["Limits"][POLICY_ID], strict=True))
 
     overrides: dict[str, list] = {}
@@ -44,8 +45,8 @@ def build(validated: Validated) -> dict[str, Any]:
     for o in _records(f, "Overrides", omit=WINDOW_FIELDS):
         product_id, months = o.pop("product_id"), o["approval_months"]
         if months is None:  # blank: the policy's duration
-            months = policies_months[product_policy[product_id]]
-        if months.__class__ is not int:  # an int is already as json_number writes it
+            o["approval_months"] = policies_months[product_policy[product_id]]
+        elif months.__class__ is not int:  # an int is already as json_number writes it
             o["approval_months"] = json_number(months)
         overrides.setdefault(product_id, []).append(o)
     product_codes: dict[str, list] = {}
