@@ -80,7 +80,11 @@ def _stream(claims: Claims, decide, output: str | None, fmt: str, tables: bool =
             batches = claims_batches(claims, STANDARD_INPUT, block, tables=tables)
             # JSON is encoded as it is written: batches made ahead would wait in memory.
             encode = writer.encode if fmt in ("csv", "parquet") else None
-            decide_stream(batches, decide, writer.write_encoded, tally, encode=encode)
+            try:
+                decide_stream(batches, decide, writer.write_encoded, tally, encode=encode)
+            except BaseException:
+                writer.discard()
+                raise
             writer.close()
     except ClaimsFileError as exc:
         if output and not out.writes_through(output):

@@ -4,6 +4,7 @@ same bytes as its `Decisions` (decisions.py)."""
 
 from __future__ import annotations
 
+import contextlib
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 import numpy as np
@@ -127,6 +128,14 @@ class DecisionWriter:
                 else:
                     self.sink.write((b"," if self._started else b"[") + text)
                     self._started = True
+
+    def discard(self) -> None:
+        """Let go of an unfinished file (its write failed): Parquet's writer is closed now, not
+        when it is collected, after its sink is gone."""
+        if self._parquet is not None:
+            with contextlib.suppress(OSError, ValueError, pa.ArrowException):
+                self._parquet.close()
+            self._parquet = None
 
     def close(self) -> None:
         """Finish the file; the sink itself stays open."""
