@@ -32,6 +32,12 @@ def windows(
     # The first row of a repeated id counts (its repeat is its own finding): a dict built from
     # the reversed rows keeps the first, without a Python loop over 20,000 of them.
     types = _first(policies[POLICY_ID].tolist(), policies[POLICY_TYPE].tolist())
+    if PER_DAYS not in types.values() and not any(
+        sheet is not None and sheet.frame[h].notna().any()
+        for sheet in (limits_sheet, overrides_sheet)
+        for h in CHANNEL_DAYS
+    ):
+        return []  # Per Rx policies only, no days given (most workbooks): nothing to walk
     policy_ids = limits[POLICY_ID].tolist()
     kinds = [types.get(policy) for policy in policy_ids]
     limit_pids = limits[PRODUCT_ID].tolist()
