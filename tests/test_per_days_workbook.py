@@ -8,7 +8,7 @@ import pytest
 
 from compiler.workbook.findings import as_text
 from compiler.workbook.validate import validate_file
-from tests.fixtures import per_days
+from tests.fixtures import founding, per_days
 from tests.fixtures.paths import WORKBOOK
 
 
@@ -72,6 +72,16 @@ def test_days_missing_on_a_per_days_row_say_what_to_type(make_workbook):
         "Delivery Days' is required. Type 90, the product's Home Delivery Days on Limits (an "
         "override counts over its product's window).",
     ]
+
+
+def test_days_on_a_per_rx_row_are_a_finding_where_no_policy_is_per_days(make_workbook):
+    # The rule walks no rows when no policy is Per Days and no days are given: days given are
+    # still seen.
+    rows = founding.rows()
+    rows["Limits"][1] += [30, None]  # I3
+    rows["Overrides"][0] += [None, 90]  # H2
+    found = [(code, sheet, cell) for code, sheet, cell, *_ in flat(make_workbook(rows))]
+    assert found == [("days-on-per-rx", "Limits", "I3"), ("days-on-per-rx", "Overrides", "H2")]
 
 
 def test_days_on_a_per_rx_row_are_a_finding_on_limits_and_overrides(make_workbook):
