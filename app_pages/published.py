@@ -4,6 +4,7 @@ content, never per rerun."""
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,7 +36,12 @@ def store() -> Store:
 def trust():
     """The public key of $DQM_PUBLIC_KEY: the app then shows only versions signed with it (an
     unsigned or wrongly signed one is listed as refused, in the store's words)."""
-    path = os.environ.get("DQM_PUBLIC_KEY")
+    return _key(os.environ.get("DQM_PUBLIC_KEY") or None)
+
+
+@functools.lru_cache(maxsize=4)
+def _key(path: str | None):
+    # Read and parsed once, not on every rerun of every page.
     return public_key(path) if path else None
 
 
