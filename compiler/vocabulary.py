@@ -60,6 +60,7 @@ REJECT_CODE = 76  # NCPDP reject code 76: Plan Limitations Exceeded
 # Lists, not tuples: pandas reads a tuple of column names as one (multi-level) key.
 CLAIM_COLUMNS = [
     "claim_id",
+    "member_id",  # required for a Per Days product: its window counts the member's fills
     "product_id",
     "ndc",
     "rxcui",

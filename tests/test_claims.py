@@ -79,8 +79,8 @@ def test_header_only_file_has_no_claims():
 
 def test_empty_file_is_refused():
     assert refused(b"") == (
-        "The claims file is empty; it needs a header row (claim_id, product_id, ndc, rxcui, "
-        "channel, quantity, date_of_service, concomitant_drugs, attested_criteria) and one row "
+        "The claims file is empty; it needs a header row (claim_id, member_id, product_id, ndc, "
+        "rxcui, channel, quantity, date_of_service, concomitant_drugs, attested_criteria) and one row "
         "per claim."
     )
     assert refused(b"\xef\xbb\xbf \n\n").startswith("The claims file is empty")
