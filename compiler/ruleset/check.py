@@ -12,7 +12,13 @@ from pathlib import Path
 from typing import Any
 
 from ..workbook.findings import Finding, errors
-from ..workbook.headers import RULESET_ID
+from ..workbook.headers import (
+    POLICY_ID,
+    REVIEW_DATE,
+    RULESET_ID,
+    SUMMARY_OF_CHANGES,
+    TYPE_OF_REVISION,
+)
 from ..workbook.schemas import SLUG
 from ..workbook.validate import Validated, ordered, validate_file
 from .build import build
@@ -58,7 +64,9 @@ def check_workbook(
     if store is not None:
         store.require_folder(missing_ok=True)
         previous = store.load(ruleset_id) if ruleset_id and store.versions(ruleset_id) else None
-    findings = list(validated.findings) + audit(validated, previous, today)
+    findings = list(validated.findings) + _at_their_cause(
+        validated, audit(validated, previous, today)
+    )
     if store is not None and ruleset_id and previous is None:
         findings += _new_ruleset(validated, store, ruleset_id)
     content = None
@@ -79,6 +87,38 @@ def check_workbook(
         previous,
         store.root if store is not None else None,
     )
+
+
+def _at_their_cause(validated: Validated, found: list[Finding]) -> list[Finding]:
+    """The History audit's findings less those caused by a cell already in error: a published row
+    whose Review Date was typed as text is there, not removed (its finding is at that cell)."""
+    sheet, frame = validated.workbook.sheets.get("History"), validated.frames.get("History")
+    if sheet is None or frame is None:
+        return found
+    bad = {f.cell for f in validated.findings if f.sheet == "History" and f.cell}
+    fields = {"policy": POLICY_ID, "type_of_revision": TYPE_OF_REVISION}
+    fields["summary_of_changes"] = SUMMARY_OF_CHANGES
+    fields["review_date"] = REVIEW_DATE
+    broken_rows = []  # each History row with a cell in error: its other cells, as read
+    for row in frame.index:
+        cells = {k: sheet.cell(h, row) for k, h in fields.items() if h in frame}
+        if any(c in bad for c in cells.values()):
+            broken_rows.append(
+                {k: frame.at[row, fields[k]] for k, c in cells.items() if c not in bad}
+            )
+
+    def caused(f: Finding) -> bool:
+        return f.code == "history-row-removed" and any(
+            all(_same(f.params[k], v) for k, v in cells.items()) for cells in broken_rows
+        )
+
+    return [f for f in found if not caused(f)]
+
+
+def _same(published: Any, read: Any) -> bool:
+    if isinstance(published, dt.date) and hasattr(read, "date"):
+        return published == read.date()
+    return published == read
 
 
 def first_version_note(ruleset_id: str, exports: str | Path) -> str:

@@ -11,14 +11,31 @@ from .headers import POLICY_ID, REVIEW_DATE, STATUS, TYPE_OF_REVISION
 from .reader import Sheet
 
 
+def undated(history_sheet: Sheet, history: pd.DataFrame, in_error: set = frozenset()) -> set:
+    """The policies with a History row whose Review Date is itself in error (text, not a date):
+    which of their rows is the latest cannot be known, so what follows from it is not said (the
+    finding is at that cell, once)."""
+    h = REVIEW_DATE
+    return {
+        pid
+        for row, pid in history[POLICY_ID].items()
+        if (history_sheet.name, h, history_sheet.cell(h, row)) in in_error
+    }
+
+
 def latest_history_is_review_date(
-    sheet: Sheet, policies: pd.DataFrame, history: pd.DataFrame
+    sheet: Sheet, policies: pd.DataFrame, history: pd.DataFrame, unknown: set = frozenset()
 ) -> list[Finding]:
     latest = history.dropna(subset=[REVIEW_DATE]).groupby(POLICY_ID)[REVIEW_DATE].max()
     h = REVIEW_DATE
     # NaT where the policy has no History row (reindex keeps the dates' type even when none)
     theirs = pd.Series(latest.reindex(policies[POLICY_ID]).to_numpy(), index=policies.index)
-    differ = policies[policies[POLICY_ID].notna() & policies[h].notna() & (theirs != policies[h])]
+    differ = policies[
+        policies[POLICY_ID].notna()
+        & policies[h].notna()
+        & (theirs != policies[h])
+        & ~policies[POLICY_ID].isin(unknown)
+    ]
     out = []
     for row, pid, review in zip(differ.index, differ[POLICY_ID], differ[h], strict=True):
         if pid not in latest.index:
@@ -54,7 +71,7 @@ RETIREMENT = "retire"  # a Type of Revision that records it: "Retirement", "Reti
 
 
 def retirement_recorded(
-    sheet: Sheet, policies: pd.DataFrame, history: pd.DataFrame
+    sheet: Sheet, policies: pd.DataFrame, history: pd.DataFrame, unknown: set = frozenset()
 ) -> list[Finding]:
     """A Retired policy's latest History row records the retirement (its Type of Revision says
     so): the History sheet is the audit trail of when and why a policy stopped applying."""
@@ -66,8 +83,8 @@ def retirement_recorded(
     latest = dated.groupby(POLICY_ID).tail(1).set_index(POLICY_ID)
     out = []
     for row, pid in retired[POLICY_ID].items():
-        if pid not in latest.index:
-            continue  # policy-without-history says so
+        if pid not in latest.index or pid in unknown:
+            continue  # policy-without-history says so, or a Review Date that is not a date
         last = latest.loc[pid]
         revision = last[TYPE_OF_REVISION]
         if revision is not None and RETIREMENT in revision.casefold():

@@ -1,9 +1,12 @@
 """References between sheets: each id names a row that exists (`Product ID` on Overrides names a
 Limits row), a criterion met by a drug list names one, and attested criteria name Criteria rows.
-An unknown id's message suggests what to type instead: the known id a typo away, or the first few.
+An unknown id's message suggests what to type instead: the known id a typo away (never one that
+differs only in its numbers, another strength), or the first few.
 """
 
 from __future__ import annotations
+
+import re
 
 import pandas as pd
 
@@ -37,7 +40,7 @@ def references(
     return [
         _unknown(sheet, header, row, value, value, target, suggest)
         for row, value in unresolved.items()
-        if not (broken and names.closest(str(value), broken) is not None)
+        if not _names_broken(str(value), broken)
     ]
 
 
@@ -80,9 +83,28 @@ class Suggestions:
             if self.left >= len(self.known):
                 self.left -= len(self.known)
                 close = names.closest(key, self.known)
+            if close is not None and only_digits_differ(key, close):
+                close = None  # another strength ('imatinib-100mg-tab'), not a typo of it
             few = _first_few(self.known)
             self.made[key] = {**few, "close": close} if close else few
         return self.made[key]
+
+
+def _names_broken(value: str, broken: list[str]) -> bool:
+    """Whether `value` is a slip of an id that is itself in error (its finding is there)."""
+    close = names.closest(value, broken) if broken else None
+    return close is not None and not only_digits_differ(value, close)
+
+
+_DIGITS = re.compile(r"[0-9]+")
+
+
+def only_digits_differ(typed: str, known: str) -> bool:
+    """Whether two ids differ only in their numbers (`imatinib-100mg-tab`, `imatinib-400mg-tab`):
+    most often two strengths of one drug, so "did you mean" would name the wrong product."""
+    return typed.casefold() != known.casefold() and _DIGITS.sub("#", typed.casefold()) == (
+        _DIGITS.sub("#", known.casefold())
+    )
 
 
 def _first_few(known: list[str]) -> dict:
@@ -128,7 +150,7 @@ def attested_criteria(
     out = []
     for row, text in frame[h].items():
         for item in names.split_list(text):
-            if item not in known_set and not (broken and names.closest(item, broken)):
+            if item not in known_set and not _names_broken(item, broken):
                 out.append(
                     _unknown(sheet, CRITERION_ID, row, text, item, "Criteria", suggest, column=h)
                 )

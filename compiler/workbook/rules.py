@@ -27,7 +27,7 @@ from .max_quantities import (
     overrides_above_limits,
 )
 from .per_days import windows
-from .policy_history import latest_history_is_review_date, retirement_recorded
+from .policy_history import latest_history_is_review_date, retirement_recorded, undated
 from .product_codes import product_codes
 from .reader import Sheet
 from .references import attested_criteria, drug_list_when_on_list, references
@@ -114,9 +114,12 @@ def check(
         out += home_delivery_below_retail(sheets["Limits"], frames["Limits"])
     if have("Overrides"):
         out += home_delivery_below_retail(sheets["Overrides"], frames["Overrides"])
+    undated_policies = set()
+    if have("History"):
+        undated_policies = undated(sheets["History"], frames["History"], in_error)
     if have("Policies", "History"):
         out += latest_history_is_review_date(
-            sheets["Policies"], frames["Policies"], frames["History"]
+            sheets["Policies"], frames["Policies"], frames["History"], undated_policies
         )
     if have("Drug Lists"):
         out += names_unique_within_list(sheets["Drug Lists"], frames["Drug Lists"])
@@ -133,7 +136,9 @@ def check(
             frames["Overrides"] if both else None,
         )
     if have("Policies", "History"):
-        out += retirement_recorded(sheets["Policies"], frames["Policies"], frames["History"])
+        out += retirement_recorded(
+            sheets["Policies"], frames["Policies"], frames["History"], undated_policies
+        )
     return out
 
 
