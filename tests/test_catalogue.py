@@ -821,6 +821,30 @@ CASES = [
         {"expected": 2.5, "approved": None, "reason": "Invalid."},
         "Expected 2.5 approved, but dqm approves nothing: Invalid. Correct the expectation or the rules.",
     ),
+    (
+        "unused-drug-list",
+        {"list_id": "strong-cyp3a4-inducer", "rows": [10], "close": "strong-cyp3a4-inducers"},
+        (
+            "No criterion uses drug list 'strong-cyp3a4-inducer' (row 10), so no claim is ever "
+            "matched against it. Did you mean 'strong-cyp3a4-inducers'? Type that list's id "
+            "exactly on this row, or delete this row."
+        ),
+    ),
+    (
+        "second-name-in-drug",
+        {
+            "drug": "enzalutamide (Xtandi)",
+            "name": "enzalutamide",
+            "others": ["Xtandi"],
+            "aliases": "Xtandi",
+            "added": ["Xtandi"],
+        },
+        (
+            "'enzalutamide (Xtandi)' holds a second name, so as typed it matches only a claim "
+            "drug written with both. Type 'enzalutamide' here, and the other name in Also Known "
+            "As: 'Xtandi'."
+        ),
+    ),
 ]
 
 

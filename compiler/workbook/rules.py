@@ -1,7 +1,8 @@
 """The cross-sheet rules, run in order: exactly one Ruleset row, references resolve
 (references.py), maximum quantities agree (max_quantities.py), History agrees with the policy
 (policy_history.py), Per Days windows are given where they belong (per_days.py), names are unique within a drug list, product codes read as codes and name
-one product each (product_codes.py), and the slips (slips.py). Each rule runs only when the
+one product each (product_codes.py), the slips (slips.py), and drug lists that criteria use,
+one name to a Drug cell (drug_lists.py). Each rule runs only when the
 sheets it reads are present with all their required headers."""
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import pandas as pd
 from .. import names
 from . import schemas, slips
 from .claim_rows import tests_name_products
+from .drug_lists import lists_used, one_name_per_drug
 from .findings import Finding
 from .headers import (
     ALSO_KNOWN_AS,
@@ -125,6 +127,9 @@ def check(
         out += names_unique_within_list(sheets["Drug Lists"], frames["Drug Lists"])
         out += slips.aliases_separated_by_semicolons(sheets["Drug Lists"], frames["Drug Lists"])
         out += slips.names_not_generic(sheets["Drug Lists"], frames["Drug Lists"])
+        out += one_name_per_drug(sheets["Drug Lists"], frames["Drug Lists"])
+    if have("Drug Lists", "Criteria"):
+        out += lists_used(sheets["Drug Lists"], frames["Drug Lists"], frames["Criteria"])
     if have("Product Codes"):
         out += product_codes(sheets["Product Codes"], frames["Product Codes"])
     if have("Limits"):
