@@ -82,7 +82,10 @@ DECISION_COLUMNS = [
     "date_of_service",
     "decision",
     "approved_quantity",
+    "member_id",
     "limit",
+    "accumulated_quantity",  # a Per Days claim: what the member received in the window before it
+    "period_days",  # a Per Days claim: the window's length
     "criterion_id",
     "matched_drugs",
     "reject_code",
@@ -92,7 +95,16 @@ DECISION_COLUMNS = [
     "ruleset_version",
 ]
 NUMBER_COLUMNS = frozenset(
-    {"quantity", "approved_quantity", "limit", "reject_code", "approval_months", "ruleset_version"}
+    {
+        "quantity",
+        "approved_quantity",
+        "limit",
+        "accumulated_quantity",
+        "period_days",
+        "reject_code",
+        "approval_months",
+        "ruleset_version",
+    }
 )
 
 

@@ -62,8 +62,9 @@ def test_decide_csv_reproduces_the_worked_examples(dqm, claims_file):
     ]
     assert out.splitlines()[0] == (
         '"claim_id","product_id","policy_id","channel","quantity","date_of_service","decision",'
-        '"approved_quantity","limit","criterion_id","matched_drugs","reject_code",'
-        '"approval_months","message","ruleset_id","ruleset_version"'
+        '"approved_quantity","member_id","limit","accumulated_quantity","period_days",'
+        '"criterion_id","matched_drugs","reject_code","approval_months","message","ruleset_id",'
+        '"ruleset_version"'
     )
     assert rows[6]["message"] == "Invalid: quantity 'ten' is not a number."
     # No date of service: the latest version decides.
@@ -83,7 +84,10 @@ def test_decide_json_is_a_list_of_objects_with_numbers(dqm, claims_file):
         "date_of_service": None,
         "decision": "override",
         "approved_quantity": 90,
+        "member_id": None,
         "limit": 60,
+        "accumulated_quantity": None,
+        "period_days": None,
         "criterion_id": "strong-cyp3a4-inducer",
         "matched_drugs": "Rifadin",
         "reject_code": 76,
@@ -146,8 +150,8 @@ def test_decide_refuses_a_tampered_version_file(dqm, claims_file, tmp_path):
         (
             b"",
             (
-                "is empty; it needs a header row (claim_id, product_id, ndc, rxcui, channel, "
-                "quantity, date_of_service, concomitant_drugs, attested_criteria) and one row per "
+                "is empty; it needs a header row (claim_id, member_id, product_id, ndc, rxcui, "
+                "channel, quantity, date_of_service, concomitant_drugs, attested_criteria) and one row per "
                 "claim."
             ),
         ),

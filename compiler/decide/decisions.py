@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 # The decision columns with one type each, for formats that fix a column's type (Parquet, Spark):
 # text, quantities as doubles (2.5 mL is a quantity), codes and counts as integers. A quantity
 # that is not a number ("ten": the text formats echo it) is null there (typed_quantities).
-_WHOLE = {"reject_code", "approval_months", "ruleset_version"}
+_WHOLE = {"period_days", "reject_code", "approval_months", "ruleset_version"}
 DECISION_SCHEMA = pa.schema(
     [
         (c, pa.int64() if c in _WHOLE else pa.float64() if c in NUMBER_COLUMNS else pa.string())

@@ -22,14 +22,14 @@ import numpy as np
 import pyarrow as pa
 
 from .. import names
-from ..vocabulary import CHANNELS, CLAIM_COLUMNS, DECISIONS, MAX_QUANTITY, REJECT_CODE
+from ..vocabulary import CHANNELS, DECISIONS, MAX_QUANTITY, REJECT_CODE
 from . import model
 from .claims import OUT_OF_EFFECT, ROW_PROBLEM, cell_text, column_key
-from .decisions import Decisions, decision_frame
 from .drugs import DrugLists, DrugTexts
 from .encode import (
     BAD_DATE,
     MISSING,
+    NO_DATE,
     UNKNOWN,
     Coded,
     Column,
@@ -40,18 +40,28 @@ from .encode import (
     quantities,
     service_days,
 )
-from .evaluation import APPROVE, DENY, INVALID, NOT_APPLICABLE, OVERRIDE, Evaluation
+from .evaluation import (
+    ACCUMULATED,
+    APPROVE,
+    CAP,
+    DENY,
+    INVALID,
+    NOT_APPLICABLE,
+    OVERRIDE,
+    Evaluation,
+)
 from .explain import decision_row, trace
+from .framing import channel_column, matched_column
 from .messages import fixed_messages, message_column
 from .model import Override, Product
 from .resolve import MALFORMED, resolve
+from .run import COLUMNS, decide_run
+from .window import MICRO, NO_CAP, grant, micro
 
 if TYPE_CHECKING:
     import pandas as pd
 
-# What the engine reads of a claims frame: the contract's columns and two notes on a claim (the
-# reader's on a malformed row, and decide/versions.py's on a date no version was in effect on).
-COLUMNS = [*CLAIM_COLUMNS, ROW_PROBLEM, OUT_OF_EFFECT]
+    from .decisions import Decisions
 
 
 class Engine:
@@ -102,6 +112,11 @@ class Engine:
             [p.retired_on is not None for p in self.products] + [False, False], dtype=bool
         )
         self._criteria_folded = {c.casefold() for c in self.criteria}
+        # Per product (and two final "none"s): its windows per channel in days (0: Per Rx).
+        self._days = np.array(
+            [p.days or (0, 0) for p in self.products] + [(0, 0), (0, 0)], dtype=np.int64
+        )
+        self.per_days = bool(self._days.any())  # whether any claim is decided over a window
 
     @property
     def product_ids(self) -> list[str]:
@@ -116,24 +131,15 @@ class Engine:
         i = self._product_index.get(str(product_id).strip().casefold())
         return None if i is None else self.products[i]
 
-    def decide(self, claims: pd.DataFrame | pa.Table) -> pd.DataFrame | Decisions:
+    def decide(
+        self, claims: pd.DataFrame | pa.Table, history: pd.DataFrame | pa.Table | None = None
+    ) -> pd.DataFrame | Decisions:
         """One decision per claim row, in the same order, with the contract's fields: a decision
         frame for a claims frame, Decisions for a claims table (sources.claims_batches' with
-        `tables`: each column as read, text or Arrow dictionaries)."""
-        if isinstance(claims, pa.Table):
-            n = claims.num_rows
-            given = {
-                column_key(name): claims.column(i) for i, name in enumerate(claims.column_names)
-            }
-            columns = {c: given.get(c) for c in COLUMNS}
-            columns[OUT_OF_EFFECT] = None  # decide/versions.py's note, never a table's column
-            if columns["claim_id"] is None:
-                columns["claim_id"] = pa.nulls(n, pa.string())  # numbered by claim_ids
-            return Decisions(self.decide_columns(columns, n), n)
-        claims = claims.rename(columns=column_key)
-        columns = {c: claims[c] if c in claims.columns else None for c in COLUMNS}
-        columns[OUT_OF_EFFECT] = None  # decide/versions.py's note, never a table's column
-        return decision_frame(self.decide_columns(columns, len(claims)))
+        `tables`: each column as read, text or Arrow dictionaries). The claims are one run: a
+        Per Days claim counts the member's fills in `history` and the run's claims before it
+        (decide/run.py)."""
+        return decide_run(claims, self.decide_columns, history)
 
     def decide_columns(self, columns: dict[str, Column], n: int) -> dict[str, Any]:
         """The decisions of n claims given as columns (each a Series, a list, an already encoded
@@ -142,11 +148,17 @@ class Engine:
         columns: coded text, or float arrays (decisions.py makes whole ones integers)."""
         return self._columns(self._evaluate(columns, n))
 
-    def explain(self, claim: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
-        """One claim's decision (a dict of the contract's fields) and the steps that led to it."""
+    def explain(
+        self, claim: dict[str, Any], accumulated: float | None = None
+    ) -> tuple[dict[str, Any], list[str]]:
+        """One claim's decision (a dict of the contract's fields) and the steps that led to it;
+        `accumulated`: for a Per Days claim, what the member already received in its window."""
         # The same pass as decide, on plain lists: a one-row DataFrame would cost more than deciding.
         claim = {column_key(k): v for k, v in claim.items()}
-        ev = self._evaluate({c: [cell_text(claim.get(c))] for c in COLUMNS}, 1)
+        columns: dict[str, Column] = {c: [cell_text(claim.get(c))] for c in COLUMNS}
+        if accumulated is not None:
+            columns[ACCUMULATED] = micro(np.array([accumulated])).astype(float)
+        ev = self._evaluate(columns, 1)
         row = decision_row(self._columns(ev))
         return row, trace(self, ev, row)
 
@@ -186,6 +198,9 @@ class Engine:
         out_of_effect = Coded(*encode(col.get(OUT_OF_EFFECT), n))
         in_effect = out_of_effect.codes < 0
 
+        member = Coded(*encode(col.get("member_id"), n))
+        no_member = np.array([not t.strip() for t in member.categories] + [True])[member.codes]
+
         in_range = (quantity > 0) & (quantity <= MAX_QUANTITY)  # NaN (not a number) is neither
         invalid = (
             (product == MISSING)
@@ -198,17 +213,33 @@ class Engine:
         )
         # Whether the claim's product's policy is retired (every code below 0 reads the final "none")
         retired = self._retired[np.where(product >= 0, product, -1)]
-        valid = ~invalid & (product >= 0) & in_effect & ~retired
         safe_product = np.where(product >= 0, product, 0)
         safe_channel = np.where(channel >= 0, channel, 0)
+        # A Per Days product's window for the claim's channel (0: Per Rx, or no product)
+        period = self._days[np.where(product >= 0, product, -1), safe_channel]
+        # A Per Days claim is counted in its member's window, which needs the member and the date.
+        unplaced = (period > 0) & in_effect & ~retired & (no_member | (days == NO_DATE))
+        invalid |= unplaced
+        valid = ~invalid & (product >= 0) & in_effect & ~retired
+        per_days = valid & (period > 0)
         limit = self._max_qty[safe_product, safe_channel] if len(self.products) else np.zeros(n)
         limit = np.where(valid, limit, np.nan)
         over = valid & (quantity > limit)
+        accumulated = col.get(ACCUMULATED)
+        a = np.zeros(n, dtype=np.int64)
+        if per_days.any():
+            if accumulated is not None:
+                a = np.where(np.isnan(accumulated), 0, accumulated).astype(np.int64)
+            q_micro = micro(np.where(per_days, quantity, 0))
+            limit_micro = micro(np.nan_to_num(limit))
+            over = np.where(per_days, a + q_micro > limit_micro, over)
 
         met: dict[str, np.ndarray] = {}
         winner = np.full(n, -1, dtype=np.int64)
         cap = np.full(n, -np.inf)
-        for rows, overrides in self._over_limit_groups(over, product):
+        # A Per Days claim's best override is found whatever its quantity: the run (decide/run.py)
+        # weighs it against what the member received, which this pass may not know yet.
+        for rows, overrides in self._over_limit_groups(over | per_days, product):
             ch = channel[rows]
             best, best_cap = np.full(len(rows), -1, dtype=np.int64), np.full(len(rows), -np.inf)
             for k, o in overrides:
@@ -227,7 +258,7 @@ class Engine:
 
         decision = np.full(n, DENY, dtype=np.int8)
         decision[valid & ~over] = APPROVE
-        decision[winner >= 0] = OVERRIDE
+        decision[over & (winner >= 0)] = OVERRIDE
         decision[~invalid & ((product == UNKNOWN) | ~in_effect | retired)] = NOT_APPLICABLE
         decision[invalid] = INVALID
         approved = np.where(
@@ -239,6 +270,15 @@ class Engine:
                 np.where(decision == DENY, 0.0, np.nan),
             ),
         )
+        if per_days.any():  # decided against what the member received in the window
+            rows = np.flatnonzero(per_days)
+            capped = winner[rows] >= 0
+            cap_micro = np.where(capped, micro(np.nan_to_num(cap[rows], neginf=0)), NO_CAP)
+            granted = grant(a[rows], q_micro[rows], limit_micro[rows], cap_micro)
+            decision[rows] = np.where(
+                ~over[rows], APPROVE, np.where(capped & (granted > 0), OVERRIDE, DENY)
+            )
+            approved[rows] = granted / MICRO
         return Evaluation(
             n=n,
             claim_id=claim_ids(col["claim_id"], n) if "claim_id" in col else None,
@@ -256,6 +296,11 @@ class Engine:
             days=days,
             date_text=date_text,
             out_of_effect=out_of_effect,
+            member=member,
+            no_member=no_member,
+            period=np.where(per_days | unplaced, period, 0),
+            accumulated=np.where(per_days, a, -1),
+            best_cap=np.where((winner >= 0) & per_days, cap, np.nan),
             decision=decision,
             limit=limit,
             approved=approved,
@@ -311,7 +356,8 @@ class Engine:
         decided = ev.decision
         winner = np.where(decided == OVERRIDE, ev.winner, -1)
         in_effect = ev.out_of_effect.codes < 0
-        return {
+        window = ev.accumulated >= 0  # decided over a window: approve, override or deny
+        columns = {
             "claim_id": ev.claim_id,
             # The claim's product_id as given, else the product its code names.
             "product_id": ev.named.resolved_ids(self.product_ids),
@@ -323,51 +369,31 @@ class Engine:
                 ),
                 self._policy_ids,
             ),
-            "channel": self._channel_column(ev),
+            "channel": channel_column(ev),
             "quantity": echoed_quantities(ev.quantity, ev.quantity_text),
             "date_of_service": ev.date_text,
             "decision": Coded(decided, DECISIONS),
             "approved_quantity": ev.approved,
+            "member_id": ev.member,
             "limit": ev.limit,
+            "accumulated_quantity": np.where(window, ev.accumulated / MICRO, np.nan),
+            "period_days": np.where(window, ev.period, np.nan),
             "criterion_id": Coded(self._ov_criterion[winner], self._criterion_ids),
-            "matched_drugs": self._matched_column(ev, winner),
+            "matched_drugs": matched_column(
+                ev, self.criteria, self._criterion_ids, self._ov_criterion[winner]
+            ),
             "reject_code": np.where((decided == OVERRIDE) | (decided == DENY), REJECT_CODE, np.nan),
             "approval_months": self._ov_months[winner],
-            "message": message_column(ev, self._messages, self.products),
+            "message": message_column(
+                ev, self._messages, self.products, self.overrides, self.criteria
+            ),
             "ruleset_id": Coded(np.zeros(n, dtype=np.int8), [self.ruleset_id]),
             "ruleset_version": np.where(  # none for a claim no version was in effect for
                 in_effect, np.nan if self.version is None else self.version, np.nan
             ),
         }
-
-    def _channel_column(self, ev: Evaluation) -> Coded:
-        """`retail`/`home_delivery`; an unrecognised channel is echoed as given."""
-        codes = ev.channel.copy()
-        odd = codes == UNKNOWN
-        categories = list(CHANNELS)
-        if odd.any():
-            given, inverse = np.unique(ev.channel_text.codes[odd], return_inverse=True)
-            codes[odd] = inverse + len(categories)
-            categories += [str(ev.channel_text.categories[g]) for g in given]
-        codes[codes == MISSING] = -1
-        return Coded(codes, categories)
-
-    def _matched_column(self, ev: Evaluation, winner: np.ndarray) -> Coded:
-        """The claim's drugs that met the winning criterion, joined by "; "."""
-        codes = np.full(ev.n, -1, dtype=np.int64)
-        categories: list[str] = []
-        criterion = self._ov_criterion[winner]  # per claim: the winning criterion's index, or -1
-        for i, criterion_id in enumerate(
-            self._criterion_ids
-        ):  # few criteria, however many products
-            c = self.criteria[criterion_id]
-            if c.met_when != "concomitant_drug_on_list":
-                continue
-            rows = criterion == i
-            if not rows.any():
-                continue
-            text_codes, joined = ev.drug_texts.joined(c.drug_list_id)
-            text_codes = np.where(text_codes >= 0, text_codes + len(categories), -1)
-            categories += joined
-            codes[rows] = text_codes[ev.drugs[rows]]
-        return Coded(codes, categories)
+        # The cap of each Per Days claim's best override, for the run's order (decide/run.py);
+        # every engine gives it, so that versions with and without Per Days limits merge.
+        met = window & ~np.isnan(ev.best_cap)
+        columns[CAP] = np.where(met, micro(np.nan_to_num(ev.best_cap)), np.nan)
+        return columns

@@ -15,6 +15,10 @@ from .resolve import Named
 
 # Each claim's decision as a code into DECISIONS.
 APPROVE, OVERRIDE, DENY, NOT_APPLICABLE, INVALID = range(len(DECISIONS))
+# Private columns of a run (decide/run.py), never a file's: in, what the member already received in
+# each claim's window (millionths; NaN: nothing, or not a Per Days claim); out, the cap of the best
+# override met whatever the quantity (millionths; NaN: none), which the run's order needs.
+ACCUMULATED, CAP = "__accumulated", "__cap"
 
 
 @dataclass
@@ -38,6 +42,14 @@ class Evaluation:
     days: np.ndarray  # the date of service as a day number, or encode.NO_DATE / BAD_DATE
     date_text: Coded  # the date of service as echoed: YYYY-MM-DD, or as given when not a date
     out_of_effect: Coded  # why no version was in effect on the claim's date, or none
+    member: Coded  # the claim's member_id as given
+    no_member: np.ndarray  # whether the claim has no member_id (missing or blank)
+    # A Per Days claim's window in days (its product's, for its channel); 0 for any other claim
+    period: np.ndarray
+    # What the member received in a Per Days claim's window before it (millionths); -1 for a claim
+    # not decided over a window (any other product, or invalid, not applicable)
+    accumulated: np.ndarray
+    best_cap: np.ndarray  # a Per Days claim's best override's cap, whatever its quantity; NaN: none
     decision: np.ndarray  # APPROVE … INVALID
     limit: np.ndarray  # the product's channel maximum; NaN unless the claim is valid for a product
     approved: np.ndarray  # NaN for not_applicable and invalid

@@ -3,6 +3,7 @@ computed from (evaluation.py); it does not decide a second time."""
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import sys
 from typing import TYPE_CHECKING, Any
@@ -20,6 +21,7 @@ from ..vocabulary import (
 )
 from .encode import Coded
 from .evaluation import APPROVE, DENY, INVALID, NOT_APPLICABLE, Evaluation
+from .window import MICRO
 
 if TYPE_CHECKING:  # the engine calls this module; only its rules are read here
     from .engine import Engine
@@ -27,7 +29,11 @@ if TYPE_CHECKING:  # the engine calls this module; only its rules are read here
 
 def decision_row(columns: dict[str, Any]) -> dict[str, Any]:
     """The one claim's decision as plain Python values (None for missing; 60, not 60.0)."""
-    return {k: _plain(v.at(0) if isinstance(v, Coded) else v[0]) for k, v in columns.items()}
+    return {
+        k: _plain(v.at(0) if isinstance(v, Coded) else v[0])
+        for k, v in columns.items()
+        if not k.startswith("__")  # a run's private columns (engine.CAP)
+    }
 
 
 def trace(engine: Engine, ev: Evaluation, row: dict[str, Any]) -> list[str]:
@@ -53,14 +59,30 @@ def trace(engine: Engine, ev: Evaluation, row: dict[str, Any]) -> list[str]:
     ch = int(ev.channel[0])
     label = CHANNEL_LABELS[CHANNELS[ch]]
     qty, limit = format_number(ev.quantity[0]), format_number(ev.limit[0])
+    days = int(ev.period[0])
+    window = ev.accumulated[0] >= 0
     lines.append(
         f"Product {p.product_id} ({p.label}) is in policy {p.policy_id}; its {label} "
-        f"limit is {limit} {p.unit} per Rx."
+        f"limit is {limit} {p.unit} " + (f"per {days} days." if days else "per Rx.")
     )
+    received = ev.accumulated[0] / MICRO if window else 0.0
+    if window:  # what counts: the member's fills and earlier claims in the window
+        end = dt.date.fromordinal(int(ev.days[0]))
+        start = end - dt.timedelta(days=days - 1)
+        lines.append(
+            f"The window is {start.isoformat()} to {end.isoformat()}; the member received "
+            f"{format_number(received)} {p.unit} in it before this claim, so {qty} requested "
+            f"makes {format_number(received + ev.quantity[0])}."
+        )
+        qty_in = format_number(received + ev.quantity[0])
+    else:
+        qty_in = qty
     if decided == APPROVE:
-        lines.append(f"{qty} is within the limit of {limit}, so no override criterion is needed.")
+        lines.append(
+            f"{qty_in} is within the limit of {limit}, so no override criterion is needed."
+        )
         return lines + [f"Decision: approve {qty} {p.unit}; no reject code."]
-    lines.append(f"{qty} is over the limit of {limit}.")
+    lines.append(f"{qty_in} is over the limit of {limit}.")
     if not p.overrides:
         lines.append(f"{p.product_id} has no overrides, so nothing can raise the limit.")
     drugs = ev.drug_texts.texts[ev.drugs[0]] if ev.drugs[0] >= 0 else None
@@ -94,6 +116,12 @@ def trace(engine: Engine, ev: Evaluation, row: dict[str, Any]) -> list[str]:
             f"Criterion {c.criterion_id} ({c.description}): {why}; its override allows up to {cap}."
         )
     if decided == DENY:
+        if window and ev.winner[0] >= 0:
+            _, o = engine.overrides[ev.winner[0]]
+            lines.append(
+                f"The {o.criterion_id} override allows {format_number(o.max_qty[ch])} in the "
+                f"window, and the member received {format_number(received)}: nothing is left."
+            )
         return lines + [f"Decision: deny; approved 0; reject code {REJECT_CODE}."]
     _, o = engine.overrides[ev.winner[0]]
     met = [oo for oo in p.overrides if ev.met.get(oo.criterion_id, np.zeros(1, bool))[0]]
@@ -103,10 +131,12 @@ def trace(engine: Engine, ev: Evaluation, row: dict[str, Any]) -> list[str]:
             f"maximum ({format_number(o.max_qty[ch])}), so it applies."
         )
     approved = format_number(ev.approved[0])
-    lines.append(
-        f"Cap: approved quantity = min({qty} requested, {format_number(o.max_qty[ch])} allowed) "
-        f"= {approved}."
-    )
+    allowed = format_number(o.max_qty[ch])
+    if window:
+        allowed = f"{allowed} allowed - {format_number(received)} received"
+    else:
+        allowed += " allowed"
+    lines.append(f"Cap: approved quantity = min({qty} requested, {allowed}) = {approved}.")
     return lines + [
         (
             f"Decision: override; reject code {REJECT_CODE} at the point of service; {approved} "

@@ -23,11 +23,12 @@ from ..vocabulary import (
     format_date,
     format_number,
 )
-from .encode import BAD_DATE, MISSING, UNKNOWN, Coded
+from .encode import BAD_DATE, MISSING, NO_DATE, UNKNOWN, Coded
 from .evaluation import APPROVE, DENY, INVALID, NOT_APPLICABLE, OVERRIDE, Evaluation
 from .grammar import quantity_problem
-from .model import Criterion, Product
+from .model import Criterion, Override, Product
 from .resolve import CONFLICT, MALFORMED
+from .window import MICRO
 
 _CHANNEL_WORDS = " or ".join(CHANNELS)  # "retail or home_delivery"
 _PRODUCT_WORDS = f"{', '.join(PRODUCT_CLAIM_COLUMNS[:-1])} or {PRODUCT_CLAIM_COLUMNS[-1]}"
@@ -124,8 +125,15 @@ def fixed_messages(
     )
 
 
-def message_column(ev: Evaluation, messages: Messages, products: list[Product]) -> Coded:
-    """Each claim's message, as codes into the fixed messages and those written for this batch."""
+def message_column(
+    ev: Evaluation,
+    messages: Messages,
+    products: list[Product],
+    overrides: list[tuple[int, Override]] = (),
+    criteria: dict[str, Criterion] | None = None,
+) -> Coded:
+    """Each claim's message, as codes into the fixed messages and those written for this batch
+    (`overrides`, as Engine.overrides numbers them, and `criteria` word a Per Days claim's)."""
     decided = ev.decision
     message_codes = np.full(ev.n, -1, dtype=np.int64)
     categories = list(messages.texts)
@@ -158,6 +166,27 @@ def message_column(ev: Evaluation, messages: Messages, products: list[Product]) 
         known, inverse = np.unique(ev.product[rows], return_inverse=True)
         message_codes[rows] = inverse.reshape(-1) + len(categories)
         categories += [messages.retired(products[p]) for p in known]
+    rows = np.flatnonzero(ev.accumulated >= 0)  # Per Days: what the member received, and when
+    if len(rows):
+        keys = np.stack(
+            [
+                ev.product[rows],
+                ev.channel[rows],
+                decided[rows],
+                np.where(decided[rows] == APPROVE, -1, ev.winner[rows]),
+                ev.accumulated[rows],
+                ev.days[rows],
+                (ev.quantity[rows] > ev.approved[rows]) & (decided[rows] == OVERRIDE),
+            ]
+        )
+        distinct, first, inverse = np.unique(keys, axis=1, return_index=True, return_inverse=True)
+        message_codes[rows] = inverse.reshape(-1) + len(categories)
+        for key, i in zip(distinct.T, rows[first], strict=True):
+            p, o = products[key[0]], overrides[key[3]][1] if key[3] >= 0 else None
+            c = criteria[o.criterion_id] if o is not None and criteria else None
+            categories.append(
+                window_message(p, int(key[1]), int(key[2]), o, c, ev, int(i), bool(key[6]))
+            )
     written: dict[Any, int] = {}
     for i in np.flatnonzero(decided == INVALID):  # rare; one message per distinct cause
         key = (
@@ -170,6 +199,8 @@ def message_column(ev: Evaluation, messages: Messages, products: list[Product]) 
             ev.problem.at(i),
             ev.unknown_attested[ev.attested[i]] if ev.attested[i] >= 0 else (),
             messages.criteria if ev.attested[i] >= 0 else (),
+            ev.period[i] > 0 and ev.no_member[i],
+            ev.period[i] > 0 and ev.days[i] == NO_DATE,
         )
         code = written.get(key)
         if code is None:
@@ -177,6 +208,61 @@ def message_column(ev: Evaluation, messages: Messages, products: list[Product]) 
             code = written[key] = len(categories) - 1
         message_codes[i] = code
     return Coded(message_codes, categories)
+
+
+def window_message(
+    p: Product,
+    ch: int,
+    decided: int,
+    o: Override | None,
+    c: Criterion | None,
+    ev: Evaluation,
+    i: int,
+    capped: bool,
+) -> str:
+    """A Per Days claim's message: the limit over the window, what the member received in it
+    (from its first day to the date of service) and how much more may be dispensed now."""
+    days = int(ev.period[i])
+    end = dt.date.fromordinal(int(ev.days[i]))
+    start = end - dt.timedelta(days=days - 1)
+    received = ev.accumulated[i] / MICRO
+    limit = (
+        f"the {CHANNEL_LABELS[CHANNELS[ch]]} limit of {format_number(p.max_qty[ch])} {p.unit} "
+        f"per {days} days"
+    )
+    had = (
+        f"the member received {format_number(received)} {p.unit} from {start.isoformat()} to "
+        f"{end.isoformat()}"
+    )
+    if decided == APPROVE:
+        room = format_number(p.max_qty[ch] - received)
+        return f"Within {limit}: {had}, so up to {room} more may be dispensed now."
+    if o is None:  # deny: no override met (or the product has none)
+        return f"Over {limit}: {had}, so {_more(p.max_qty[ch] - received)}; rejects with code {REJECT_CODE}."
+    cap = f"{format_number(o.max_qty[ch])} {p.unit} per {days} days"
+    if decided == DENY:  # the override met allows no more in this window
+        return (
+            f"Over {limit} and the most the {o.criterion_id} override allows ({cap}): {had}, so "
+            f"{_more(o.max_qty[ch] - received)}; rejects with code {REJECT_CODE}."
+        )
+    why = c.description[0].lower() + c.description[1:] if c else o.criterion_id
+    months = f"{format_number(o.approval_months)} months"
+    approvable = (
+        f"{format_number(ev.approved[i])} {p.unit} (what this override's {cap} leaves) are"
+        if capped
+        else f"the quantity requested is (this override allows up to {cap})"
+    )
+    return (
+        f"Over {limit}, but {why}: {had}, so {approvable} approvable on coverage review for "
+        f"{months}; rejects with code {REJECT_CODE}."
+    )
+
+
+def _more(room: float) -> str:
+    """How much more the window holds: `up to 20 more may be dispensed now`, or none."""
+    if room <= 0:
+        return "no more may be dispensed now"
+    return f"up to {format_number(room)} more may be dispensed now"
 
 
 def invalid_message(
@@ -189,6 +275,8 @@ def invalid_message(
     problem: str | None,
     unknown_attested: tuple[str, ...] = (),
     criteria: tuple[str, ...] = (),
+    no_member: bool = False,
+    no_date: bool = False,
     product_ids: list[str] | None = None,
 ) -> str:
     """What is wrong with a malformed claim, every problem in one sentence. `product`: what the
@@ -224,6 +312,10 @@ def invalid_message(
     quantity = quantity_problem(quantity_text)
     if quantity:
         wrong.append(quantity)
+    if no_member:
+        wrong.append("member_id is missing (a Per Days limit counts the member's earlier fills)")
+    if no_date:
+        wrong.append("date_of_service is missing (a Per Days limit counts the days before it)")
     if bad_date is not None:
         wrong.append(
             f"date_of_service {bad_date.strip()!r} is not a date: write it as YYYY-MM-DD or "

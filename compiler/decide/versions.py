@@ -24,10 +24,10 @@ import numpy as np
 from ..effective import takes_effect
 from ..errors import NoVersionInEffect
 from .claims import OUT_OF_EFFECT, cell_text, column_key
-from .decisions import decision_frame
 from .encode import Coded, Plain, claim_ids, encoded, is_series, number_objects, service_days
-from .engine import COLUMNS, Engine
+from .engine import Engine
 from .grammar import service_date
+from .run import decide_run
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -104,23 +104,34 @@ class Versions:
             f"takes effect on {first.isoformat()}."
         )
 
-    def decide(self, claims: pd.DataFrame, as_of: dt.date | None = None) -> pd.DataFrame:
+    def decide(
+        self,
+        claims: pd.DataFrame,
+        as_of: dt.date | None = None,
+        history: pd.DataFrame | None = None,
+    ) -> pd.DataFrame:
         """One decision per claim, in input order, each by the version in effect on its date of
-        service (on `as_of` for every claim, when given: NoVersionInEffect when none is)."""
-        claims = claims.rename(columns=column_key)
-        n = len(claims)
+        service (on `as_of` for every claim, when given: NoVersionInEffect when none is); the
+        claims are one run against `history`, as Engine.decide's are."""
         if as_of is not None:
-            return self.engine(self.version_on(as_of)).decide(claims)
+            self.version_on(as_of)  # said before any claim is decided
+        return decide_run(claims, lambda c, n: self.decide_columns(c, n, as_of), history)
+
+    def decide_columns(
+        self, columns: dict[str, Any], n: int, as_of: dt.date | None = None
+    ) -> dict[str, Any]:
+        """Engine.decide_columns, each claim by the version in effect on its date (or `as_of`)."""
+        if as_of is not None:
+            return self.engine(self.version_on(as_of)).decide_columns(columns, n)
         if n == 0:  # a batch of no claims (a file of only a header): no decisions, no version
-            return self.engine(self.latest).decide(claims)
-        columns = {c: claims[c] if c in claims.columns else None for c in COLUMNS}
-        columns[OUT_OF_EFFECT] = None  # the note is this module's to give, never the file's
+            return self.engine(self.latest).decide_columns(columns, n)
+        columns = {**columns, OUT_OF_EFFECT: None}  # this module's note, never the file's
         days, dates = service_days(columns["date_of_service"], n)
         columns["date_of_service"] = dates  # read once, for every group
         route = self.route(days)
         used = np.flatnonzero(np.bincount(route))
         if len(used) == 1 and used[0] != NONE_IN_EFFECT:  # one version decides them all
-            return decision_frame(self.engine(int(used[0])).decide_columns(columns, n))
+            return self.engine(int(used[0])).decide_columns(columns, n)
         shared = {  # the claim ids are echoed once for the whole batch, below
             c: encoded(v, n) if is_series(v) else v for c, v in columns.items() if c != "claim_id"
         }
@@ -137,10 +148,10 @@ class Versions:
         # What the claim says, whichever version decided it: echoed once for the whole batch.
         merged["claim_id"] = claim_ids(columns["claim_id"], n)
         merged["date_of_service"] = dates
-        return decision_frame(merged)
+        return merged
 
     def explain(
-        self, claim: dict[str, Any], as_of: dt.date | None = None
+        self, claim: dict[str, Any], as_of: dt.date | None = None, accumulated: float | None = None
     ) -> tuple[dict[str, Any], list[str]]:
         """One claim's decision and the steps that led to it, the first step saying which version
         decides and why."""
@@ -164,7 +175,7 @@ class Versions:
                 f"On its date of service, {day.isoformat()}, v{version} is in effect"
                 f"{self._since(version)}."
             )
-        row, steps = self.engine(version).explain(claim)
+        row, steps = self.engine(version).explain(claim, accumulated)
         return row, [*steps[:1], *([why] if why else []), *steps[1:]]
 
     def _since(self, version: int) -> str:

@@ -85,17 +85,7 @@ def accumulate(claims: Window, fills: Fills) -> tuple[np.ndarray, np.ndarray]:
     for r in range(rank.max() + 1):
         k = by_rank[bounds[r] : bounds[r + 1]]
         a = before[k] + within[k] - within[window_start[k]]
-        q = quantity[k]
-        room = cap[k] - a  # what the best override still allows (NO_CAP: none met)
-        granted = np.where(
-            fixed[k] >= 0,
-            fixed[k],
-            np.where(
-                a + q <= limit[k],
-                q,
-                np.where(cap[k] != NO_CAP, np.clip(np.minimum(q, room), 0, None), 0),
-            ),
-        )
+        granted = np.where(fixed[k] >= 0, fixed[k], grant(a, quantity[k], limit[k], cap[k]))
         accumulated[k], approved[k] = a, granted
         within[k + 1] = within[k] + granted  # the next of the group (a next group starts at 0)
         within[k[(k + 1 < m) & first[np.minimum(k + 1, m - 1)]] + 1] = 0
@@ -103,6 +93,15 @@ def accumulate(claims: Window, fills: Fills) -> tuple[np.ndarray, np.ndarray]:
     out_a, out_approved = np.empty(m, np.int64), np.empty(m, np.int64)
     out_a[order], out_approved[order] = accumulated, approved
     return out_a, out_approved
+
+
+def grant(a: np.ndarray, q: np.ndarray, limit: np.ndarray, cap: np.ndarray) -> np.ndarray:
+    """What a claim of Q may dispense when the member already received A in its window (all in
+    millionths): Q within the limit (A + Q <= L); else, an override met (its cap C), min(Q, C - A)
+    when that is above 0; else 0. The one statement of the rule: the run (`accumulate`) and the
+    engine's decision both take it from here."""
+    room = np.where(cap != NO_CAP, np.clip(np.minimum(q, cap - a), 0, None), 0)
+    return np.where(a + q <= limit, q, room)
 
 
 def _in_window(fills: Fills, group: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray:

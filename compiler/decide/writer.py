@@ -53,6 +53,7 @@ def _csv_table(decisions: pd.DataFrame | Decisions) -> pa.Table:
             if name in NUMBER_COLUMNS
             else formula_safe(_chunked(_text_array(value, decisions.n)))
             for name, value in decisions.columns.items()
+            if name in DECISION_COLUMNS  # not a run's private columns (decide/run.py)
         }
         return pa.table([columns[n] for n in DECISION_COLUMNS], names=DECISION_COLUMNS)
     others = pa.Table.from_pandas(

@@ -20,7 +20,6 @@ from ..workbook.findings import Finding, errors, shown_value, warnings
 from . import diff
 from .check import check_workbook
 from .store import Store, StoreError
-from .testsheet import decide_as_run
 from .walk import tests_as_claims
 
 FINDINGS_COLUMNS = ["severity", "sheet", "cell", "column", "value", "message"]
@@ -188,7 +187,7 @@ def _preview(
     decided = tests_as_claims(content)
     if not len(decided) and claims is not None:
         decided, check.decided_on_tests = claims, False
-    check.decisions = decide_as_run(decided, engine)  # one run: Per Days claims count earlier ones
+    check.decisions = engine.decide(decided)  # one run: Per Days claims count earlier ones
     published = store.versions(content["ruleset_id"])
     if not published:
         return
@@ -199,5 +198,5 @@ def _preview(
         check.latest_refused = str(exc)
         return
     check.changes = diff.changes(latest, content)
-    before = decide_as_run(decided, Engine(latest))
+    before = Engine(latest).decide(decided)
     check.impact = Impact(before, check.decisions, changed_decisions(before, check.decisions))

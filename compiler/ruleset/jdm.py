@@ -259,9 +259,7 @@ def contexts(engine, claims: pd.DataFrame) -> list[dict[str, Any] | None]:
                 "channel": row.channel,
                 "quantity": json_number(row.quantity),
                 "met_criteria": criteria,
-                "accumulated_quantity": 0
-                if received is None or received != received
-                else json_number(received),
+                "accumulated_quantity": json_number(received) or 0,
             }
         )
     return out

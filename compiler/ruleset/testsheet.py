@@ -129,7 +129,7 @@ def run_rows(
     decider: Engine | Versions = Engine(_only_products(content, named))
     if published is not None and tests[DATE_OF_SERVICE].notna().any():
         decider = _versions(content, published(), named, decider)
-    decided = decide_as_run(claims, decider)
+    decided = decider.decide(claims)  # one run: a Per Days row counts the rows before it
     approved = decided["approved_quantity"].tolist()
     return [
         RowResult(
@@ -178,16 +178,6 @@ def _versions(
         {v: takes_effect(doc) for v, doc in docs.items()},
         lambda v: draft if v == number else Engine(_only_products(docs[v], named)),
     )
-
-
-def decide_as_run(claims: pd.DataFrame, decider: Engine | Versions) -> pd.DataFrame:
-    """The rows decided as one run, in sheet order (an earlier row of a Per Days product counts
-    toward a later one of the same member), where the engine's run is there to do it."""
-    try:
-        from ..decide.window import decide_run
-    except ImportError:  # claims decided one by one, as before Per Days policies
-        return decider.decide(claims)
-    return decide_run(claims, decider)
 
 
 def _only_products(content: dict[str, Any], product_ids: set[str]) -> dict[str, Any]:
