@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -147,13 +148,22 @@ def decide_file(
     output: str | None = None,
     fmt: str | None = None,
     spark: str | None = None,
+    columns: dict[str, str] | None = None,
+    encoding: str | None = None,
+    notes: Callable[[str], None] | None = None,
 ) -> int | None:
     """`dqm decide`: every claim of a file (or a binary stream of CSV) decided as `decide_claims`
     chooses, written whole into `output` (None: standard output) as csv, json, jsonl or parquet;
     on Spark (`spark`: its master) into a new folder of Parquet files. The number of decisions
-    written (None from Spark)."""
+    written (None from Spark). `columns` maps the file's own column names onto the contract's
+    (`{"fill_date": "date_of_service"}`); `encoding` is a CSV's (UTF-8 by default); `notes`
+    hears each note on the claims, a line each (columns not in the contract, which are ignored;
+    the version that decided every claim of a file without dates)."""
+    reading = job.Reading(columns, encoding, notes)  # checked before any version is read
     chosen = choose_ruleset(ruleset, version, exports, as_of)
-    return job.decide_file(claims, chosen, as_of=as_of, output=output, fmt=fmt, spark=spark)
+    return job.decide_file(
+        claims, chosen, as_of=as_of, output=output, fmt=fmt, spark=spark, reading=reading
+    )
 
 
 class DraftRefused(DqmError):
@@ -194,11 +204,22 @@ def impact_file(
     output: str | None = None,
     fmt: str | None = None,
     spark: str | None = None,
+    columns: dict[str, str] | None = None,
+    encoding: str | None = None,
+    notes: Callable[[str], None] | None = None,
 ) -> Transitions:
     """`dqm impact`: the same claims decided by two versions (documents, as `impact_side` gives
-    them); the transitions, and the changed claims written whole into `output` when given."""
+    them); the transitions, and the changed claims written whole into `output` when given.
+    `columns`, `encoding` and `notes` as for `decide_file`."""
+    reading = job.Reading(columns, encoding, notes)
     return job.impact_file(
-        claims, decidable(before), decidable(after), output=output, fmt=fmt, spark=spark
+        claims,
+        decidable(before),
+        decidable(after),
+        output=output,
+        fmt=fmt,
+        spark=spark,
+        reading=reading,
     )
 
 

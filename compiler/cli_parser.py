@@ -26,6 +26,22 @@ def _exports(s: argparse.ArgumentParser, reads: str) -> None:
     )
 
 
+def _reading(s: argparse.ArgumentParser) -> None:
+    s.add_argument(
+        "--column",
+        action="append",
+        default=[],
+        metavar="THEIRS=OURS",
+        help="read the file's column THEIRS as the contract's column OURS (such as "
+        "fill_date=date_of_service); may be given more than once",
+    )
+    s.add_argument(
+        "--encoding",
+        metavar="NAME",
+        help="the encoding a CSV file was saved in, such as cp1252 or latin-1 (default: UTF-8)",
+    )
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="dqm",
@@ -103,6 +119,7 @@ def parser() -> argparse.ArgumentParser:
         metavar="MASTER",
         help="decide on Apache Spark: local[N] or a cluster's URL (needs the spark extra)",
     )
+    _reading(s)
 
     s = sub.add_parser(
         "impact",
@@ -125,6 +142,7 @@ def parser() -> argparse.ArgumentParser:
     )
     s.add_argument("--format", choices=["csv", "json", "jsonl", "parquet"], help=argparse.SUPPRESS)
     s.add_argument("--spark", metavar="MASTER", help="compare on Apache Spark (as dqm decide)")
+    _reading(s)
 
     s = sub.add_parser(
         "keygen", help="make an Ed25519 key pair to sign versions with (compile --sign)"

@@ -11,16 +11,15 @@ Choices made for hostile files (documented in README.md, "Deciding claims"):
   guessing the delimiter (a `;` file often uses `,` as its decimal mark);
 - header names match ignoring case, spaces, hyphens and surrounding blanks (`Product ID`);
 - extra columns are ignored; blank lines are skipped;
-- a row with more fields than the header keeps its first fields and decides as `invalid`, saying
-  how many fields it had; a row with fewer is read with blanks for the rest.
+- a row with more or fewer fields than the header decides as `invalid`, naming its line;
+- a quote left open, or a contract cell over csvtext.MAX_CELL_CHARS, refuses the file.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import os
-import re
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
@@ -34,7 +33,8 @@ from ..vocabulary import (
     PRODUCT_CLAIM_COLUMNS,
     REQUIRED_CLAIM_COLUMNS,
 )
-from . import arrays
+from . import arrays, csvtext
+from .csvtext import SNIFF, column_key
 
 if TYPE_CHECKING:  # pandas only for the frame API: dqm decide reads claims as Arrow tables
     import pandas as pd
@@ -49,27 +49,39 @@ BOM = b"\xef\xbb\xbf"
 # The most claims read at once by the whole-file reader (read_claims_csv: the app, the library);
 # dqm decide streams its input in batches (sources.py), which need no such bound.
 MAX_CLAIMS_BYTES = 500_000_000
-SNIFF = 65_536  # bytes looked at for NUL bytes
 _OTHER_DELIMITERS = {";": "semicolons", "\t": "tabs", "|": "vertical bars"}
-_SEPARATORS = re.compile(r"[\s_\-]+")
 
 
-def column_key(header: str) -> str:
-    """A header as the contract spells it: ' Product ID ' -> 'product_id'."""
-    return _SEPARATORS.sub("_", str(header).strip().casefold()).strip("_")
+# Called with a file's header names and their contract keys, once per file read.
+OnHeader = Callable[[str, list[str], list[str]], None]
 
 
-def read_claims_csv(source: str | Path | bytes | BinaryIO) -> pd.DataFrame:
+def read_claims_csv(
+    source: str | Path | bytes | BinaryIO,
+    columns: Mapping[str, str] | None = None,
+    on_header: OnHeader | None = None,
+) -> pd.DataFrame:
     """The claims in a CSV file (a path, its bytes, or a binary stream such as standard input),
     every cell as text or missing, the columns other than claim_id as categories; raises
-    ClaimsFileError for a bad file."""
-    name, data = _bytes(source)
+    ClaimsFileError for a bad file. `columns` maps the file's own column names onto the
+    contract's; `on_header(name, headers, keys)` hears the header read."""
+    name, data = csvtext.claims_bytes(source, MAX_CLAIMS_BYTES)
     data = data.removeprefix(BOM)
-    keys, start = claims_header(name, data)
+    keys, start = claims_header(name, data, columns, on_header)
     return read_claims_rows(name, data, keys, start=start)
 
 
-def claims_header(name: str, data: bytes) -> tuple[list[str], int]:
+def ignored_columns(headers: list[str], keys: list[str]) -> list[str]:
+    """The header names the contract does not know (their columns are not read)."""
+    return [h for h, k in zip(headers, keys, strict=True) if k not in CLAIM_COLUMNS]
+
+
+def claims_header(
+    name: str,
+    data: bytes,
+    columns: Mapping[str, str] | None = None,
+    on_header: OnHeader | None = None,
+) -> tuple[list[str], int]:
     """The header of a claims CSV whose first bytes (BOM removed) are `data`: each column's key
     (extra columns get a private name) and the offset where the rows start. Raises
     ClaimsFileError for a file that is not claims CSV at all."""
@@ -100,11 +112,13 @@ def claims_header(name: str, data: bytes) -> tuple[list[str], int]:
             "lines ended by LF or CRLF. Save it as CSV UTF-8 (in Excel: File > Save As > CSV "
             "UTF-8)."
         )
+    csvtext.allow_large_fields()
     try:
         headers = next(csv.reader([header_line]), [])
     except csv.Error as exc:  # a header Python's reader cannot take: one line, not its trace
         raise ClaimsFileError(f"{name}'s header row cannot be read as CSV ({exc}).") from None
-    return header_keys(name, headers, header_line), (end + 1 if end >= 0 else len(data))
+    keys = header_keys(name, headers, header_line, mapping=columns, on_header=on_header)
+    return keys, (end + 1 if end >= 0 else len(data))
 
 
 def read_claims_rows(
@@ -131,11 +145,15 @@ def read_claims_table(
             "is not CSV text (a UTF-16 export, or a binary file joined to it); save it as CSV "
             "UTF-8 (in Excel: File > Save As > CSV UTF-8)."
         )
+    if data.count(b'"', start) % 2:  # a quote left open would swallow the rest as one value
+        csvtext.check_quotes(name, str(memoryview(data)[start:], "utf-8", "replace"), first_line)
     try:
-        return conform_table(_read_fast(name, data, start, keys, first_line))
+        table = _read_fast(name, data, start, keys, first_line)
     except _Ragged:
         _check_utf8(name, data, start, first_line)
-        return _read_tolerant(data[start:], keys, first_line)
+        table = _read_tolerant(data[start:], keys, first_line)
+    csvtext.check_cells(name, table, data, start, keys, first_line)
+    return conform_table(table)
 
 
 def claims_frame(rows: list[dict]) -> pd.DataFrame:
@@ -152,69 +170,34 @@ def claims_columns(columns: dict[str, list]) -> pd.DataFrame:
     return pd.DataFrame(data, columns=CLAIM_COLUMNS, dtype="str")
 
 
-def _bytes(source: str | Path | bytes | BinaryIO) -> tuple[str, bytes]:
-    """The claims file's name (for messages) and its bytes, never more than MAX_CLAIMS_BYTES: a
-    larger file is refused from its size, and a stream (standard input, /dev/zero) once that
-    much has been read, never read to its end."""
-    if isinstance(source, (bytes, bytearray, memoryview)):
-        name, data = "The claims file", bytes(source)
-    elif hasattr(source, "read"):
-        name, data = "Standard input", _bounded(source)
-    else:
-        name = str(source)
-        try:
-            with open(source, "rb") as f:
-                size = os.fstat(f.fileno()).st_size
-                if size > MAX_CLAIMS_BYTES:  # a regular file's size is known before reading
-                    _too_large(name)
-                data = _bounded(f)
-        except FileNotFoundError:
-            raise ClaimsFileError(f"{name}: no such file.") from None
-        except IsADirectoryError:
-            raise ClaimsFileError(f"{name} is a folder, not a claims file.") from None
-        except OSError as exc:
-            raise ClaimsFileError(f"Cannot read {name}: {exc.strerror or exc}.") from None
-    if len(data) > MAX_CLAIMS_BYTES:
-        _too_large(name)
-    return name, data
+class NotUtf8(ClaimsFileError):
+    """A claims CSV with a byte that is not UTF-8; `with_hint()` adds the command line's way out."""
 
-
-def _bounded(stream: BinaryIO) -> bytes:
-    """Up to one byte more than MAX_CLAIMS_BYTES from a stream (that byte says it is too large)."""
-    chunks, left = [], MAX_CLAIMS_BYTES + 1
-    while left > 0 and (chunk := stream.read(min(left, 1 << 24))):
-        if not chunks and b"\x00" in chunk[:SNIFF]:
-            return chunk  # binary: read_claims_csv says so without reading on
-        chunks.append(chunk)
-        left -= len(chunk)
-    return b"".join(chunks)
-
-
-def _too_large(name: str) -> None:
-    raise ClaimsFileError(
-        f"{name} is larger than {MAX_CLAIMS_BYTES / 1e6:,.0f} MB, the most dqm reads as claims "
-        "at once; split it into smaller files."
-    )
+    def with_hint(self) -> ClaimsFileError:
+        return ClaimsFileError(
+            f"{str(self).removesuffix('.')}, or name the encoding it was saved in with "
+            "--encoding (such as --encoding cp1252)."
+        )
 
 
 def _check_utf8(name: str, data: bytes, start: int = 0, first_line: int = 1) -> None:
-    """Raise ClaimsFileError naming the file's line of the first byte of `data[start:]` that is
-    not UTF-8 (the first of those bytes being on line `first_line`)."""
+    """Raise NotUtf8 naming the file's line of the first byte of `data[start:]` that is not
+    UTF-8 (the first of those bytes being on line `first_line`)."""
     try:
         str(memoryview(data)[start:], "utf-8")
     except UnicodeDecodeError as exc:
         line = first_line + data.count(b"\n", start, start + exc.start)
-        raise ClaimsFileError(
+        raise NotUtf8(
             f"{name} is not UTF-8 text (byte 0x{data[start + exc.start]:02x} on line {line}); save it "
             "as CSV UTF-8 (in Excel: File > Save As > CSV UTF-8)."
         ) from None
 
 
 def check_csv_text(path: Path, block: int = 8 << 20) -> None:
-    """A CSV file's bytes checked, a block at a time, as this reader checks them: UTF-8 and no
-    NUL byte, refused in the same one line (for a reader that takes the file whole: Spark, which
+    """A CSV file's bytes checked, a block at a time, as this reader checks them: UTF-8, no
+    NUL byte and no quote left open, refused in the same one line (for a reader that takes the file whole: Spark, which
     would replace a byte that is not UTF-8)."""
-    line, carry = 1, b""
+    line, carry, quotes = 1, b"", 0
     with open(path, "rb") as f:
         while True:
             chunk = f.read(block)
@@ -229,17 +212,35 @@ def check_csv_text(path: Path, block: int = 8 << 20) -> None:
                     data, carry = data[: exc.start], data[exc.start :]
                 else:
                     _check_utf8(str(path), data, 0, line)
+            quotes += data.count(b'"')
             if not chunk:
-                return
+                break
             line += data.count(b"\n")
+    if quotes % 2:  # a quote left open: Spark would read the rest of the file as one value
+        with open(path, encoding="utf-8", newline="") as text:
+            csvtext.check_quotes(str(path), text, 1)
 
 
 def header_keys(
-    name: str, headers: list[str], header_line: str, columns: str = "its header row has"
+    name: str,
+    headers: list[str],
+    header_line: str,
+    columns: str = "its header row has",
+    mapping: Mapping[str, str] | None = None,
+    on_header: OnHeader | None = None,
 ) -> list[str]:
     """Each header as its contract key; extra columns get a private name so they are ignored.
-    `columns` words where the names come from in the message for a missing column."""
+    `columns` words where the names come from in the message for a missing column; `mapping`
+    reads a column of the file's own name as a contract column (csvtext.column_mapping)."""
     keys = [column_key(h) for h in headers]
+    mapping = csvtext.column_mapping(mapping)
+    for theirs, ours in mapping.items():
+        if theirs not in keys:
+            raise ClaimsFileError(
+                f"{name} has no column {theirs} to read as {ours} (--column {theirs}={ours}); "
+                f"its columns are {csvtext.listed(headers) or 'none'}."
+            )
+    keys = [mapping.get(k, k) for k in keys]
     missing = _missing(keys)
     if missing:
         for delimiter, word in _OTHER_DELIMITERS.items():
@@ -260,6 +261,8 @@ def header_keys(
             raise ClaimsFileError(f"{name} has two {key} columns; delete one.")
         seen.add(key)
         out.append(key if key in CLAIM_COLUMNS else f"__extra_{i}")
+    if on_header is not None:
+        on_header(name, list(headers), out)
     return out
 
 
@@ -298,26 +301,36 @@ def _read_fast(name: str, data: bytes, start: int, keys: list[str], first_line: 
         odd_rows.append(row.number or 0)
         return "skip"
 
-    try:
-        table = pacsv.read_csv(
-            pa.BufferReader(pa.py_buffer(data)[start:]),
-            read_options=pacsv.ReadOptions(column_names=keys),
-            # Quoted cells may hold line breaks (the contract allows them).
-            parse_options=pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=ragged),
-            convert_options=pacsv.ConvertOptions(
-                column_types={k: _TEXT if k == "claim_id" else _CODED for k in wanted},
-                include_columns=wanted,
-                null_values=[""],
-                strings_can_be_null=True,
-                quoted_strings_can_be_null=True,
-            ),
-        )
-    except pa.ArrowInvalid as exc:
-        if "utf8" in str(exc).lower():
-            _check_utf8(name, data, start, first_line)  # raises, naming the line
-        raise ClaimsFileError(
-            f"{name} could not be read as CSV: {str(exc).splitlines()[0]}"
-        ) from None
+    # Arrow's blocks (1 MiB) each hold whole records: a longer record is read in one block.
+    for block in (None, len(data) - start + 1):
+        try:
+            table = pacsv.read_csv(
+                pa.BufferReader(pa.py_buffer(data)[start:]),
+                read_options=pacsv.ReadOptions(
+                    column_names=keys, **({"block_size": block} if block else {})
+                ),
+                # Quoted cells may hold line breaks (the contract allows them).
+                parse_options=pacsv.ParseOptions(
+                    newlines_in_values=True, invalid_row_handler=ragged
+                ),
+                convert_options=pacsv.ConvertOptions(
+                    column_types={k: _TEXT if k == "claim_id" else _CODED for k in wanted},
+                    include_columns=wanted,
+                    null_values=[""],
+                    strings_can_be_null=True,
+                    quoted_strings_can_be_null=True,
+                ),
+            )
+            break
+        except pa.ArrowInvalid as exc:
+            if "straddl" in str(exc) and block is None:
+                odd_rows.clear()
+                continue
+            if "utf8" in str(exc).lower():
+                _check_utf8(name, data, start, first_line)  # raises, naming the line
+            raise ClaimsFileError(
+                f"{name} could not be read as CSV: {str(exc).splitlines()[0]}"
+            ) from None
     if odd_rows:
         raise _Ragged()
     return table
@@ -326,6 +339,7 @@ def _read_fast(name: str, data: bytes, start: int, keys: list[str], first_line: 
 def _read_tolerant(data: bytes, keys: list[str], first_line: int) -> pa.Table:
     """Python's csv module, row by row: slower, but keeps every row and notes the odd ones."""
     text = data.decode("utf-8")
+    csvtext.allow_large_fields()
     reader = csv.reader(io.StringIO(text, newline=""))
     width = len(keys)
     columns: dict[str, list] = {k: [] for k in keys if k in CLAIM_COLUMNS}
@@ -333,10 +347,15 @@ def _read_tolerant(data: bytes, keys: list[str], first_line: int) -> pa.Table:
     for fields in reader:
         if not fields or (len(fields) == 1 and not fields[0].strip()):
             continue  # a blank line is not a claim
-        if len(fields) > width:
+        if len(fields) != width:
             problems.append(
                 f"line {first_line - 1 + reader.line_num} has {len(fields)} fields but the header has "
-                f"{width}; put double quotes around a value that contains a comma."
+                f"{width}; "
+                + (
+                    "put double quotes around a value that contains a comma."
+                    if len(fields) > width
+                    else "the row may have been cut short."
+                )
             )
         else:
             problems.append(None)

@@ -6,13 +6,15 @@ that decides files rather than frames."""
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
 from ..errors import UsageError
+from . import csvtext
 from . import output as out
-from .claims import ClaimsFileError
+from .claims import ClaimsFileError, ignored_columns
 from .engine import Engine
 from .versions import Versions
 
@@ -27,6 +29,45 @@ STANDARD_INPUT = "Standard input"
 JSON_BLOCK_BYTES = 2 << 20
 
 
+@dataclass
+class Reading:
+    """How a job reads its claims: `columns` maps a file's own column names onto the contract's
+    (`{"qty": "quantity"}`), `encoding` is a CSV's (UTF-8 by default), and `notes` hears each
+    note on the claims read (columns the contract does not know; the one version that decided
+    every claim of a file without dates), a line each, once."""
+
+    columns: dict[str, str] | None = None
+    encoding: str | None = None
+    notes: Callable[[str], None] | None = None
+    versions: Versions | None = None  # what decides by date, for the note on a file without dates
+    said: set[str] = field(default_factory=set)
+
+    def __post_init__(self):
+        self.columns = csvtext.column_mapping(self.columns)
+        self.encoding = csvtext.text_encoding(self.encoding)
+
+    def header(self, name: str, headers: list[str], keys: list[str]) -> None:
+        """A file's columns, read: what the notes say of them."""
+        self._say(csvtext.ignored_columns_note(ignored_columns(headers, keys)))
+        versions = self.versions
+        if versions is not None and len(versions.effective) > 1 and "date_of_service" not in keys:
+            latest = versions.latest
+            self._say(
+                "the claims have no date_of_service column, so every claim was decided by the "
+                f"latest version, v{latest} (in effect from "
+                f"{versions.effective[latest].isoformat()})."
+            )
+
+    def _say(self, note: str | None) -> None:
+        if note and self.notes is not None and note not in self.said:
+            self.said.add(note)
+            self.notes(note)
+
+    def read(self) -> dict:
+        """The keyword arguments of sources.claims_batches."""
+        return {"columns": self.columns, "encoding": self.encoding, "on_header": self.header}
+
+
 def decide_file(
     claims: Claims,
     chosen: Engine | Versions,
@@ -35,18 +76,23 @@ def decide_file(
     output: str | None = None,
     fmt: str | None = None,
     spark: str | None = None,
+    reading: Reading | None = None,
 ) -> int | None:
     """Decide every claim of `claims` by `chosen` (each by its date of service, or as of `as_of`,
     when it is a ruleset's versions) into `output` (None: standard output), in `fmt` (by default
-    the one the output's suffix names). On Spark (`spark`: its master), a new folder of Parquet
-    files. Returns the number of decisions written (None from Spark, which does not count)."""
+    the one the output's suffix names), reading the claims as `reading` says. On Spark (`spark`:
+    its master), a new folder of Parquet files. Returns the number of decisions written (None
+    from Spark, which does not count)."""
+    reading = reading or Reading()
+    if isinstance(chosen, Versions) and as_of is None:
+        reading.versions = chosen
     _check_output(claims, output)
     if spark:
-        return _decide_on_spark(claims, chosen, as_of, output, fmt, spark)
+        return _decide_on_spark(claims, chosen, as_of, output, fmt, spark, reading)
     fmt = out.output_format(fmt, output)
     decide = (lambda c: chosen.decide(c, as_of)) if isinstance(chosen, Versions) else chosen.decide
     # One version decides Arrow tables (pandas never imported); a ruleset's versions, frames.
-    return _stream(claims, decide, output, fmt, tables=isinstance(chosen, Engine))
+    return _stream(claims, decide, output, fmt, isinstance(chosen, Engine), reading)
 
 
 def _check_output(claims: Claims, output: str | None) -> None:
@@ -66,7 +112,9 @@ def _check_output(claims: Claims, output: str | None) -> None:
         )
 
 
-def _stream(claims: Claims, decide, output: str | None, fmt: str, tables: bool = False) -> int:
+def _stream(
+    claims: Claims, decide, output: str | None, fmt: str, tables: bool, reading: Reading
+) -> int:
     """Claims read, decided and written batch by batch (stream.py)."""
     from .sources import claims_batches
     from .stream import Tally, decide_stream
@@ -77,7 +125,7 @@ def _stream(claims: Claims, decide, output: str | None, fmt: str, tables: bool =
         with out.into(output) as sink:
             writer = DecisionWriter(sink, fmt)
             block = JSON_BLOCK_BYTES if fmt in ("json", "jsonl") else None
-            batches = claims_batches(claims, STANDARD_INPUT, block, tables=tables)
+            batches = claims_batches(claims, STANDARD_INPUT, block, tables, **reading.read())
             # JSON is encoded as it is written: batches made ahead would wait in memory.
             encode = writer.encode if fmt in ("csv", "parquet") else None
             try:
@@ -110,16 +158,20 @@ def impact_file(
     output: str | None = None,
     fmt: str | None = None,
     spark: str | None = None,
+    reading: Reading | None = None,
 ) -> Transitions:
     """The same claims decided by two versions: the transitions between their decisions, and the
     claims whose decision changed written into `output` (when given)."""
+    reading = reading or Reading()
     _check_output(claims, output)
     fmt = out.output_format(fmt, output)
     if spark:
-        _spark_claims(claims)
+        _spark_claims(claims, reading)
         spark_module = _spark_module()
         with _spark_session(spark_module, spark) as session:
-            frame, width = spark_module.read_claims(session, str(claims))
+            frame, width = spark_module.read_claims(
+                session, str(claims), reading.columns, reading.header
+            )
             transitions, changed = spark_module.impact(frame, before, after, csv_width=width)
             if output:
                 out.write_spark_folder(changed, output)
@@ -131,7 +183,7 @@ def impact_file(
     from .writer import DecisionWriter
 
     decide_before, decide_after = Engine(before).decide, Engine(after).decide
-    batches = claims_batches(claims, STANDARD_INPUT)
+    batches = claims_batches(claims, STANDARD_INPUT, **reading.read())
     if not output:
         return impact_stream(batches, decide_before, decide_after, lambda changed: None)
     try:
@@ -144,7 +196,9 @@ def impact_file(
     return transitions
 
 
-def _decide_on_spark(claims, chosen, as_of, output, fmt: str | None, master: str) -> None:
+def _decide_on_spark(
+    claims, chosen, as_of, output, fmt: str | None, master: str, reading: Reading
+) -> None:
     """Claims read, decided and written as a folder of Parquet files by Spark; the folder appears
     complete under `output`, or not at all."""
     if not output:
@@ -154,10 +208,12 @@ def _decide_on_spark(claims, chosen, as_of, output, fmt: str | None, master: str
     if fmt and fmt != "parquet":
         raise UsageError(f"--spark writes Parquet, not {fmt}; leave out --format.")
     out.output_format("parquet", output)  # a folder named out.csv would not be what it says
-    _spark_claims(claims)
+    _spark_claims(claims, reading)
     spark_module = _spark_module()
     with _spark_session(spark_module, master) as session:
-        frame, width = spark_module.read_claims(session, str(claims))
+        frame, width = spark_module.read_claims(
+            session, str(claims), reading.columns, reading.header
+        )
         docs = (
             [chosen.engine(v).ruleset for v in chosen.effective]
             if isinstance(chosen, Versions)
@@ -168,9 +224,14 @@ def _decide_on_spark(claims, chosen, as_of, output, fmt: str | None, master: str
     return None
 
 
-def _spark_claims(claims: Claims) -> None:
+def _spark_claims(claims: Claims, reading: Reading) -> None:
     if not isinstance(claims, (str, Path)):
         raise UsageError("--spark reads the claims from a file or folder, not standard input.")
+    if reading.encoding:
+        raise UsageError(
+            f"--spark reads a CSV as UTF-8, not {reading.encoding}; decide it without --spark, "
+            "or save it as CSV UTF-8 first."
+        )
 
 
 def _spark_module():

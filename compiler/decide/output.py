@@ -42,7 +42,9 @@ def output_format(fmt: str | None, output: str | None) -> str:
 
 def same_file(a: str | Path, b: str | Path) -> bool:
     a, b = Path(a), Path(b)
-    return a.resolve() == b.resolve() or (a.exists() and b.exists() and os.path.samefile(a, b))
+    # realpath, not resolve: a symbolic link loop is said by the reader, not raised here
+    same = os.path.realpath(a) == os.path.realpath(b)
+    return same or (a.exists() and b.exists() and os.path.samefile(a, b))
 
 
 def inside(output: str | Path, folder: str | Path) -> bool:
@@ -50,7 +52,7 @@ def inside(output: str | Path, folder: str | Path) -> bool:
     folder = Path(folder)
     if "://" in str(output) or not folder.is_dir():
         return False
-    return Path(folder).resolve() in Path(output).resolve().parents
+    return Path(os.path.realpath(folder)) in Path(os.path.realpath(output)).parents
 
 
 @contextlib.contextmanager

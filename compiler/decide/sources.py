@@ -20,11 +20,13 @@ import numpy as np
 import pyarrow as pa
 
 from ..vocabulary import CLAIM_COLUMNS
-from . import arrays
+from . import arrays, csvtext
 from .claims import (
     BOM,
     SNIFF,
     ClaimsFileError,
+    NotUtf8,
+    OnHeader,
     claims_header,
     conform,
     conform_table,
@@ -47,20 +49,28 @@ def claims_batches(
     name: str | None = None,
     block_bytes: int | None = None,
     tables: bool = False,
+    columns: dict[str, str] | None = None,
+    encoding: str | None = None,
+    on_header: OnHeader | None = None,
 ) -> Iterator[Batch]:
     """The claims of a CSV or Parquet file, or a folder of Parquet files (a path), or of CSV on a
     binary stream, batch after batch in file order (CSV about `block_bytes` at a time, by default
     BLOCK_BYTES; Parquet PARQUET_ROWS claims at a time, fewer in proportion to a smaller
     `block_bytes`: JSON's batches, which wait longer to be written). Each batch a claims frame,
-    or with `tables` its Arrow table (Engine.decide takes either)."""
+    or with `tables` its Arrow table (Engine.decide takes either). `columns` maps the file's
+    own column names onto the contract's; `encoding` is a CSV's (UTF-8 by default);
+    `on_header(name, headers, keys)` hears each file's columns as they are read."""
+    read = {"columns": columns, "on_header": on_header}
     block_bytes = block_bytes or BLOCK_BYTES
     rows = max(1, PARQUET_ROWS * block_bytes // BLOCK_BYTES)
     if not isinstance(source, (str, Path)):
-        yield from csv_batches(source, name or "The claims file", block_bytes, tables)
+        name = name or "The claims file"
+        stream = csvtext.Transcoded(source, encoding, name) if encoding else source
+        yield from csv_batches(stream, name, block_bytes, tables, **read)
         return
     path = Path(source)
     if path.is_dir():
-        yield from parquet_batches(path, rows, tables)
+        yield from parquet_batches(path, rows, tables, **read)
         return
     try:
         stream = open(path, "rb")  # noqa: SIM115  (closed below, after the last batch)
@@ -71,17 +81,31 @@ def claims_batches(
     with stream:
         if stream.read(4) == _PARQUET_MAGIC:
             stream.close()
-            yield from parquet_batches(path, rows, tables)
+            yield from parquet_batches(path, rows, tables, **read)
             return
         stream.seek(0)
-        yield from csv_batches(stream, str(path), block_bytes, tables)
+        text = csvtext.Transcoded(stream, encoding, str(path)) if encoding else stream
+        yield from csv_batches(text, str(path), block_bytes, tables, **read)
 
 
 def csv_batches(
-    stream: BinaryIO, name: str, block_bytes: int = BLOCK_BYTES, tables: bool = False
+    stream: BinaryIO,
+    name: str,
+    block_bytes: int = BLOCK_BYTES,
+    tables: bool = False,
+    columns: dict[str, str] | None = None,
+    on_header: OnHeader | None = None,
 ) -> Iterator[Batch]:
     """The claims of CSV text on `stream`, about `block_bytes` at a time, each batch ending at the
-    end of a record (never inside a quoted value holding a line break)."""
+    end of a record (never inside a quoted value holding a line break). A byte that is not UTF-8
+    is refused with the command line's way out (--encoding)."""
+    try:
+        yield from _csv_batches(stream, name, block_bytes, tables, columns, on_header)
+    except NotUtf8 as exc:
+        raise exc.with_hint() from None
+
+
+def _csv_batches(stream, name, block_bytes, tables, columns, on_header) -> Iterator[Batch]:
     buf = _read(stream, name, block_bytes).removeprefix(BOM)
     if buf.startswith(_PARQUET_MAGIC):  # Parquet's footer, at the end, says where its data is
         raise ClaimsFileError(
@@ -94,9 +118,14 @@ def csv_batches(
         if not more:
             break
         buf += more
-    keys, pos = claims_header(name, buf)
-    line, claims, eof = 2, 0, False
+    keys, pos = claims_header(name, buf, columns, on_header)
+    line, claims, eof, want = 2, 0, False, block_bytes
     while True:
+        # A whole block before cutting (a file smaller than one is one batch, read to its end).
+        while not eof and len(buf) - pos < want:
+            more = _read(stream, name, block_bytes)
+            eof = not more
+            buf += more
         end = len(buf) if eof else _record_end(buf, pos)
         if end < 0 and len(buf) - pos > 4 * block_bytes:
             end = _csv_record_end(buf, pos)  # quotes that do not pair up: ask Python's csv
@@ -106,22 +135,27 @@ def csv_batches(
             yield _batch(table, claims, tables)
             claims += table.num_rows
             line += chunk.count(b"\n")
-            buf, pos = buf[end:], 0
+            buf, pos, want = buf[end:], 0, block_bytes
+        else:  # no whole record yet: read another block
+            want = len(buf) - pos + block_bytes
         if eof:
             return
-        more = _read(stream, name, block_bytes)
-        eof = not more
-        buf += more
 
 
-def parquet_batches(path: Path, rows: int | None = None, tables: bool = False) -> Iterator[Batch]:
+def parquet_batches(
+    path: Path,
+    rows: int | None = None,
+    tables: bool = False,
+    columns: dict[str, str] | None = None,
+    on_header: OnHeader | None = None,
+) -> Iterator[Batch]:
     """The claims of a Parquet file, or of the Parquet files in a folder (by name; files whose
     names start with `.` or `_`, such as Spark's `_SUCCESS`, are not claims)."""
 
     rows = rows or PARQUET_ROWS
     claims = 0
     for file in parquet_files(path):
-        parquet, wanted = open_parquet(file)
+        parquet, wanted = open_parquet(file, columns, on_header)
         batches = _batches(parquet, rows, [n for n, _ in wanted])
         while True:
             try:
@@ -155,7 +189,9 @@ def parquet_files(path: Path) -> list[Path]:
     return files
 
 
-def open_parquet(file: Path) -> tuple[Any, list[tuple[str, str]]]:
+def open_parquet(
+    file: Path, columns: dict[str, str] | None = None, on_header: OnHeader | None = None
+) -> tuple[Any, list[tuple[str, str]]]:
     """A Parquet file of claims, opened (its footer read), and its columns the contract names as
     (the file's name, the contract's key); ClaimsFileError for a file cut short, or one that
     lacks a needed column."""
@@ -170,7 +206,7 @@ def open_parquet(file: Path) -> tuple[Any, list[tuple[str, str]]]:
             "cut short while it was copied."
         ) from None
     names = parquet.schema_arrow.names
-    keys = header_keys(str(file), names, "", columns="its columns are")
+    keys = header_keys(str(file), names, "", "its columns are", columns, on_header)
     return parquet, [(n, k) for n, k in zip(names, keys, strict=True) if k in CLAIM_COLUMNS]
 
 
@@ -283,6 +319,7 @@ def _csv_record_end(buf: bytes, pos: int) -> int:
     lines = buf[pos : buf.rfind(b"\n") + 1].split(b"\n")[:-1]
     ends = np.cumsum([len(x) + 1 for x in lines]) + pos
     reader = csv.reader(x.decode("utf-8", "replace") + "\n" for x in lines)
+    csvtext.allow_large_fields()
     finished: list[int] = []
     for _ in reader:
         finished.append(reader.line_num)

@@ -29,7 +29,16 @@ import pandas as pd
 import pyarrow as pa
 
 from ..vocabulary import CLAIM_COLUMNS, DECISIONS
-from .claims import ROW_PROBLEM, ClaimsFileError, check_csv_text, claims_header, header_keys
+from . import csvtext
+from .claims import (
+    ROW_PROBLEM,
+    ClaimsFileError,
+    NotUtf8,
+    OnHeader,
+    check_csv_text,
+    claims_header,
+    header_keys,
+)
 from .decisions import DECISION_SCHEMA, decisions_table
 from .impact import IMPACT_COLUMNS, IMPACT_SCHEMA, TRANSITION_COLUMNS, Transitions, compare
 from .sources import open_parquet, parquet_files, text_claims, text_table, with_claim_ids
@@ -114,15 +123,24 @@ def impact(
     return transitions, rows.filter(F.col("kind") == "changed").select(*IMPACT_COLUMNS)
 
 
-def read_claims(spark: SparkSession, path: str) -> tuple[DataFrame, int]:
+def read_claims(
+    spark: SparkSession,
+    path: str,
+    columns: dict[str, str] | None = None,
+    on_header: OnHeader | None = None,
+) -> tuple[DataFrame, int]:
     """Claims read by Spark: a CSV file (its header checked as `dqm decide` checks it; every
     column text; quoted cells may hold line breaks) or Parquet (a file or a folder). Returns the
-    DataFrame and, for CSV, its header's column count (for `decide`'s csv_width), else 0."""
+    DataFrame and, for CSV, its header's column count (for `decide`'s csv_width), else 0.
+    `columns` maps the file's own column names onto the contract's; `on_header(name, headers,
+    keys)` hears each file's columns."""
     local = Path(path)
     if "://" in path:  # read where it lies: what is checked here is Spark's own reading
-        return spark.read.parquet(path), 0
+        frame = spark.read.parquet(path)
+        keys = header_keys(path, frame.columns, "", "its columns are", columns, on_header)
+        return frame.toDF(*keys), 0
     if local.is_dir():
-        return _local_parquet(spark, local), 0
+        return _local_parquet(spark, local, columns, on_header), 0
     try:
         with open(local, "rb") as f:
             head = f.read(1 << 20)
@@ -131,9 +149,12 @@ def read_claims(spark: SparkSession, path: str) -> tuple[DataFrame, int]:
     except OSError as exc:
         raise ClaimsFileError(f"Cannot read {path}: {exc.strerror or exc}.") from None
     if head.startswith(b"PAR1"):
-        return _local_parquet(spark, local), 0
-    keys, _ = claims_header(path, head.removeprefix(b"\xef\xbb\xbf"))
-    check_csv_text(local)
+        return _local_parquet(spark, local, columns, on_header), 0
+    try:
+        keys, _ = claims_header(path, head.removeprefix(b"\xef\xbb\xbf"), columns, on_header)
+        check_csv_text(local)
+    except NotUtf8 as exc:
+        raise exc.with_hint() from None
     schema = ", ".join(f"`{k}` string" for k in [*keys, CORRUPT])
     frame = spark.read.csv(
         path,
@@ -147,14 +168,19 @@ def read_claims(spark: SparkSession, path: str) -> tuple[DataFrame, int]:
     return frame, len(keys)
 
 
-def _local_parquet(spark: SparkSession, path: Path) -> DataFrame:
+def _local_parquet(
+    spark: SparkSession,
+    path: Path,
+    columns: dict[str, str] | None = None,
+    on_header: OnHeader | None = None,
+) -> DataFrame:
     """Parquet claims on this machine read as the single process reads them: the same files, each
     with its own columns (a folder may mix schemas), each file's footer and column types checked
     here first with the same refusals, and every column made text by the same Arrow cast on the
     workers; the files' claims follow one another in the same order."""
     frames = []
     for file in parquet_files(path):
-        parquet, wanted = open_parquet(file)
+        parquet, wanted = open_parquet(file, columns, on_header)
         types = parquet.schema_arrow
         text_table({k: pa.array([], types.field(n).type) for n, k in wanted}, 0, file)
         names = [k for _, k in wanted]
@@ -315,13 +341,15 @@ def _note_long_rows(claims: pd.DataFrame, corrupt: pd.Series, width: int) -> pd.
     """A CSV row with more fields than the header decides invalid, as in one process (Spark
     keeps its first fields and the row's text; it cannot say on which line it was)."""
     problems: list[str | None] = [None] * len(claims)
+    csvtext.allow_large_fields()
     for i, text in enumerate(corrupt.tolist()):
         if isinstance(text, str):
             fields = len(next(csv.reader([text.rstrip("\r\n")]), []))
-            if fields > width:
-                problems[i] = (
-                    f"a row has {fields} fields but the header has {width}; put double quotes "
-                    "around a value that contains a comma."
+            if fields != width:
+                problems[i] = f"a row has {fields} fields but the header has {width}; " + (
+                    "put double quotes around a value that contains a comma."
+                    if fields > width
+                    else "the row may have been cut short."
                 )
     if any(p is not None for p in problems):
         claims[ROW_PROBLEM] = pd.Series(problems, dtype="str")
