@@ -822,6 +822,25 @@ CASES = [
         "Expected 2.5 approved, but dqm approves nothing: Invalid. Correct the expectation or the rules.",
     ),
     (
+        "retroactive-effective-date",
+        {
+            "version": 5,
+            "effective_date": dt.date(2025, 12, 8),
+            "latest_review": dt.date(2026, 12, 7),
+            "before_review": True,
+            "previous_version": 4,
+            "previous_date": dt.date(2025, 12, 8),
+            "typed": True,
+        },
+        (
+            "v5 takes effect on 12/08/2025, before its latest History Review Date (12/07/2026) "
+            "and on or before v4's effective date (12/08/2025): it decides every claim dated "
+            "from 12/08/2025 on, those v4 decided included. A correction may apply from an "
+            "earlier date; if this is not one, clear this cell (v5 then takes effect on "
+            "12/07/2026), or type the date it takes effect."
+        ),
+    ),
+    (
         "unused-drug-list",
         {"list_id": "strong-cyp3a4-inducer", "rows": [10], "close": "strong-cyp3a4-inducers"},
         (

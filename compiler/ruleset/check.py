@@ -6,11 +6,14 @@ validates clean compiles."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..effective import effective_date
+from ..workbook.effective_dates import retroactive, takes_effect_note
 from ..workbook.findings import Finding, errors
 from ..workbook.headers import (
     POLICY_ID,
@@ -37,6 +40,9 @@ class Checked:
     ruleset_id: str | None  # its Ruleset ID, when that is a valid id
     previous: dict[str, Any] | None  # the latest published version of that ruleset, verified
     exports: Path | None  # the exports folder checked against (None: none)
+    # When the version it would publish takes effect, and which claims move to it (None: it
+    # publishes nothing, or its rules could not be built)
+    takes_effect: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -69,15 +75,25 @@ def check_workbook(
     )
     if store is not None and ruleset_id and previous is None:
         findings += _new_ruleset(validated, store, ruleset_id)
-    content = None
+    content, note = None, None
     if validated.ok:
         content = build(validated)
         published = None
         if store is not None and ruleset_id and previous is not None:
-            published = lambda: _published(store, ruleset_id)  # noqa: E731  (only if asked)
+            published = functools.cache(lambda: _published(store, ruleset_id))
         findings += mismatch_findings(validated, content, published)
         if not errors(findings):
             findings += new_history_required(validated, previous, content)
+        if previous is None or previous["content_sha256"] != content["content_sha256"]:
+            # Said once the workbook would publish: an error is fixed first.
+            findings += retroactive(validated, content, previous) if not errors(findings) else []
+            earlier = {
+                v: effective_date(doc) for v, doc in (published() if published else {}).items()
+            }
+            version = previous["version"] + 1 if previous else 1
+            note = takes_effect_note(
+                content["ruleset_id"], version, content["effective_date"], earlier
+            )
     findings = ordered(findings)
     return Checked(
         validated,
@@ -86,6 +102,7 @@ def check_workbook(
         ruleset_id,
         previous,
         store.root if store is not None else None,
+        note,
     )
 
 

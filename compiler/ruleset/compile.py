@@ -10,7 +10,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..effective import effective_date
 from ..errors import StoreError, UsageError
+from ..workbook.effective_dates import takes_effect_note
 from ..workbook.findings import Finding
 from . import diff, jdm, signing
 from .check import check_workbook, shown_folder
@@ -30,6 +32,8 @@ class CompileResult:
     findings: list[Finding] = field(default_factory=list)
     outcome: Published | Unchanged | Refused | None = None
     repaired: list[str] = field(default_factory=list)  # what a cut-short compile left, now mended
+    # When the published version takes effect, and which claims move to it (None: none published)
+    takes_effect: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -74,7 +78,19 @@ def compile_workbook(
     if isinstance(outcome, Refused):
         store.repair(rid)
     findings = checked.findings + (outcome.reasons if isinstance(outcome, Refused) else [])
-    return CompileResult(findings, outcome, repaired)
+    note = None
+    if isinstance(outcome, Published):
+        note = checked.takes_effect
+        if outcome.version != (checked.previous["version"] + 1 if checked.previous else 1):
+            note = _takes_effect(store, outcome.doc)  # another was published since the check
+    return CompileResult(findings, outcome, repaired, note)
+
+
+def _takes_effect(store: Store, doc: dict[str, Any]) -> str:
+    """When the version `doc` takes effect, against every version published before it."""
+    rid, version = doc["ruleset_id"], doc["version"]
+    earlier = {v: effective_date(store.load(rid, v)) for v in store.versions(rid) if v < version}
+    return takes_effect_note(rid, version, effective_date(doc), earlier)
 
 
 def publish(

@@ -15,6 +15,11 @@ from typing import Any
 from .. import codes
 from ..vocabulary import format_date as _d
 from ..vocabulary import format_number as _n
+from .catalogue_changes import (
+    retroactive_effective_date,
+    second_name_in_drug,
+    unused_drug_list,
+)
 
 Template = str | Callable[..., str]
 
@@ -244,41 +249,6 @@ def _new_ruleset_in_exports(ruleset_id: str, exports: str, published: list[str])
     )
 
 
-def _unused_drug_list(
-    list_id: str, rows: list[int], more: int = 0, close: str | None = None
-) -> str:
-    one = len(rows) == 1 and not more
-    shown = ", ".join(map(str, rows)) + (", …" if more else "")
-    where, these = (f"row {shown}", "this row") if one else (f"rows {shown}", "these rows")
-    fix = (
-        f"Did you mean {close!r}? Type that list's id exactly on {these}"
-        if close is not None
-        else "Type this id in a criterion's Drug List ID on the Criteria sheet"
-    )
-    return (
-        f"No criterion uses drug list {list_id!r} ({where}), so no claim is ever matched against "
-        f"it. {fix}, or delete {these}."
-    )
-
-
-def _second_name_in_drug(
-    drug: str, name: str, others: list[str], aliases: str, added: list[str]
-) -> str:
-    if not others:
-        return f"Type the drug's name without brackets: {name!r}."
-    if not added:
-        there = _and(others)
-        return (
-            f"{drug!r} holds a second name, so as typed it matches only a claim drug written "
-            f"with both. Type {name!r} here: {there} {'is' if len(others) == 1 else 'are'} "
-            "already in Also Known As."
-        )
-    return (
-        f"{drug!r} holds a second name, so as typed it matches only a claim drug written with "
-        f"both. Type {name!r} here, and the other name in Also Known As: {aliases!r}."
-    )
-
-
 MESSAGES: dict[str, Template] = {
     # The file as a whole (reader.py, container.py, raw.py): nothing in it was read.
     "cannot-open-file": "Cannot open {path}: {reason}.",
@@ -393,8 +363,8 @@ MESSAGES: dict[str, Template] = {
     "claim drug written with it (such as 'Gleevec 400 mg tablet') would match this list. Type the "
     "drug's own name or brand, or delete it.",
     "fractional-count": _fractional_count,
-    "unused-drug-list": _unused_drug_list,
-    "second-name-in-drug": _second_name_in_drug,
+    "unused-drug-list": unused_drug_list,
+    "second-name-in-drug": second_name_in_drug,
     "only-optional-cells": _only_optional_cells,
     "retirement-not-in-history": _retirement_not_in_history,
     # Against what is published (ruleset/history.py) and the Tests sheet (ruleset/testsheet.py).
@@ -404,6 +374,7 @@ MESSAGES: dict[str, Template] = {
     "history-row-backdated": _history_row_backdated,
     "history-date-too-far-ahead": _history_date_too_far_ahead,
     "new-ruleset-in-exports": _new_ruleset_in_exports,
+    "retroactive-effective-date": retroactive_effective_date,
     "tests-decision-mismatch": _tests_decision_mismatch,
     "tests-quantity-mismatch": _tests_quantity_mismatch,
 }
