@@ -115,7 +115,7 @@ def cmd_decide(args: argparse.Namespace) -> int:
             )
     version = version_number(args.version) if args.version else None
     decide_file(
-        _claims(args.claims),
+        _claims(args.claims, args.output),
         args.ruleset,
         version=version,
         as_of=as_of,
@@ -123,6 +123,7 @@ def cmd_decide(args: argparse.Namespace) -> int:
         output=args.output,
         fmt=args.format,
         spark=args.spark,
+        **_reading(args),
     )
     if args.spark:
         print(plain_text(f"Decisions written to {args.output}."), file=sys.stderr)
@@ -132,9 +133,11 @@ def cmd_decide(args: argparse.Namespace) -> int:
 def cmd_impact(args: argparse.Namespace) -> int:
     from .api import impact_file
 
+    claims = _claims(args.claims, None)  # the table goes to standard output
+    reading = _reading(args)
     (label_a, doc_a), (label_b, doc_b) = _sides(args)
     transitions = impact_file(
-        _claims(args.claims), doc_a, doc_b, output=args.output, fmt=args.format, spark=args.spark
+        claims, doc_a, doc_b, output=args.output, fmt=args.format, spark=args.spark, **reading
     )
     n, changed_n = transitions.claims, transitions.changed_decision
     where = f"; the changed claims are in {args.output}" if args.output else ""
@@ -181,9 +184,39 @@ def _sides(args: argparse.Namespace) -> list[tuple[str, dict]]:
         raise
 
 
-def _claims(path: str):
-    """The claims argument: a path, or - for CSV on standard input."""
+def _claims(path: str, output: str | None):
+    """The claims argument: a path, or - for CSV on standard input; and standard output checked
+    open when the decisions are written there."""
+    if path == "-" and sys.stdin is None:  # started with standard input closed (`<&-`)
+        raise UsageError(
+            "Standard input is closed, so there are no claims to read from it; give the claims "
+            "file's path, or pipe the claims into dqm decide -."
+        )
+    if output is None and sys.stdout is None:  # started with standard output closed (`>&-`)
+        raise UsageError(
+            "Standard output is closed, so the decisions cannot be written there; give --output "
+            "PATH, or redirect standard output to a file."
+        )
     return sys.stdin.buffer if path == "-" else path
+
+
+def _reading(args: argparse.Namespace) -> dict:
+    """--column THEIRS=OURS (repeated) and --encoding, as decide_file and impact_file take them."""
+    columns: dict[str, str] = {}
+    for given in args.column:
+        theirs, eq, ours = given.partition("=")
+        if not eq or not theirs.strip() or not ours.strip():
+            raise UsageError(
+                f"--column {given}: write the file's column name, =, and the claims column to "
+                "read it as (--column fill_date=date_of_service)."
+            )
+        if theirs.strip() in columns:
+            raise UsageError(f"--column names {theirs.strip()} twice; give it once.")
+        columns[theirs.strip()] = ours.strip()
+    notes = (
+        (lambda note: print(f"dqm: {plain_text(note)}", file=sys.stderr)) if sys.stderr else None
+    )
+    return {"columns": columns, "encoding": args.encoding, "notes": notes}
 
 
 def cmd_test(args: argparse.Namespace) -> int:
