@@ -278,7 +278,8 @@ class Engine:
             decision[rows] = np.where(
                 ~over[rows], APPROVE, np.where(capped & (granted > 0), OVERRIDE, DENY)
             )
-            approved[rows] = granted / MICRO
+            # Q itself where all of it is granted (counted in millionths, echoed as requested)
+            approved[rows] = np.where(granted == q_micro[rows], quantity[rows], granted / MICRO)
         return Evaluation(
             n=n,
             claim_id=claim_ids(col["claim_id"], n) if "claim_id" in col else None,
