@@ -7,6 +7,7 @@ SHOWN_ROWS; the CSV download holds them all and is written when it is clicked.""
 
 from __future__ import annotations
 
+import csv
 import io
 
 import pandas as pd
@@ -14,7 +15,13 @@ import streamlit as st
 
 from app_pages import common, handoff, published
 from app_pages.text import md
-from compiler.decide.claims import ClaimsFileError, read_claims_csv
+from compiler.decide.claims import (
+    ClaimsFileError,
+    column_key,
+    ignored_columns,
+    read_claims_csv,
+)
+from compiler.decide.csvtext import ignored_columns_note
 from compiler.decide.decisions import shown_decisions
 from compiler.decide.writer import write_decisions
 from compiler.ruleset.store import StoreError
@@ -23,6 +30,49 @@ from compiler.vocabulary import CLAIM_COLUMNS, DECISIONS
 MAX_CLAIMS_MB = 10  # the server's own limit (.streamlit/config.toml server.maxUploadSize)
 EDITABLE_ROWS = 2_000  # more is decided as uploaded: an editor of a million rows helps nobody
 SHOWN_ROWS = 1_000  # rows of a large file or of its decisions shown on the page
+MAPPED_COLUMNS = 20  # a file's unknown columns offered a contract column to be read as
+IGNORE = "(ignore)"
+
+
+def unknown_columns(file_id: str, data: bytes) -> list[str]:
+    """The columns an uploaded file's header names that the contract does not know (read once per
+    file), offered a claims column to be read as even when the file lacks a needed one."""
+    held = st.session_state.get("batch_unknown")
+    if held is None or held[0] != file_id:
+        first = data[: data.find(b"\n") if b"\n" in data else len(data)]
+        header = first.decode("utf-8", "replace").removeprefix("\ufeff").rstrip("\r")
+        try:
+            names = next(csv.reader([header]), [])
+        except csv.Error:
+            names = []
+        held = (file_id, [h for h in names if column_key(h) not in CLAIM_COLUMNS])
+        st.session_state["batch_unknown"] = held
+    return held[1]
+
+
+def read_upload(data: bytes, mapping: dict[str, str]) -> tuple[pd.DataFrame, list[str]]:
+    """An uploaded file's claims, and its columns still ignored after `mapping`."""
+    heard: list[list[str]] = []
+    frame = read_claims_csv(data, mapping, lambda _name, h, k: heard.append(ignored_columns(h, k)))
+    return frame, heard[0]
+
+
+def column_choices(file_id: str, unknown: list[str]) -> dict[str, str]:
+    """The contract column each unknown column of the file is read as (as dqm decide --column
+    THEIRS=OURS), chosen on the page; an empty choice leaves it ignored."""
+    mapping: dict[str, str] = {}
+    if not unknown:
+        return mapping
+    with st.expander("Read the file's own columns as claims columns"):
+        for i, name in enumerate(unknown[:MAPPED_COLUMNS]):
+            chosen = st.selectbox(
+                md(name or "(a column with no name)"),
+                [IGNORE, *CLAIM_COLUMNS],
+                key=f"batch_column:{file_id}:{i}",
+            )
+            if chosen != IGNORE:
+                mapping[name] = chosen
+    return mapping
 
 
 def uploaded_claims() -> tuple[pd.DataFrame | None, str | None]:
@@ -32,19 +82,28 @@ def uploaded_claims() -> tuple[pd.DataFrame | None, str | None]:
     if uploaded is None:
         st.session_state.pop("batch_file", None)
         return None, None
+    unknown = unknown_columns(uploaded.file_id, uploaded.getvalue())
+    mapping = column_choices(uploaded.file_id, unknown)
+    key = (uploaded.file_id, tuple(sorted(mapping.items())))
     held = st.session_state.get("batch_file")
-    if held is None or held[0] != uploaded.file_id:
+    if held is None or held[0] != key:
+        ignored: list[str] = []
         if uploaded.size > MAX_CLAIMS_MB * common.MB:  # the browser's limit, held here too
-            held = (uploaded.file_id, None, f"it is larger than {MAX_CLAIMS_MB} MB")
+            held = (key, None, f"it is larger than {MAX_CLAIMS_MB} MB")
         else:
             try:
-                held = (uploaded.file_id, read_claims_csv(uploaded.getvalue()), None)
+                frame, ignored = read_upload(uploaded.getvalue(), mapping)
+                held = (key, frame, None)
             except ClaimsFileError as exc:
-                held = (uploaded.file_id, None, str(exc))
+                held = (key, None, str(exc))
         st.session_state["batch_file"] = held
+        st.session_state["batch_ignored"] = ignored_columns_note(ignored)
     if held[2] is not None:
         st.error(f"{md(uploaded.name)}: {md(held[2])}")
         return None, None
+    note = st.session_state.get("batch_ignored")
+    if note:
+        st.info(f"{md(uploaded.name)}: {md(note)}")
     return held[1], uploaded.name
 
 
