@@ -17,6 +17,8 @@ from app_pages.text import md, plain
 from compiler import codes
 from compiler.decide.engine import Engine
 from compiler.decide.grammar import quantity_number, quantity_problem, service_date
+from compiler.decide.model import Product
+from compiler.decide.run import HistoryError, accumulated_for
 from compiler.ruleset.store import StoreError
 from compiler.vocabulary import CHANNEL_LABELS, CODE_SYSTEMS, format_number
 
@@ -123,6 +125,32 @@ def claim_form(doc: dict[str, Any], engine: Engine) -> dict[str, Any]:
     }
 
 
+def fills_form(product: Product) -> tuple[str, pd.DataFrame]:
+    """A Per Days product's member and their earlier fills of it (date and quantity, as a
+    history file gives them): what counts toward the claim's window."""
+    retail, home = product.days
+    st.markdown(
+        f"**{md(product.product_id)} is limited over time:** {format_number(product.max_qty[0])} "
+        f"{md(product.unit)} per {retail} days at retail, {format_number(product.max_qty[1])} per "
+        f"{home} days at home delivery. Give the member's earlier fills of it: those dated in "
+        "the claim's window count toward the limit."
+    )
+    st.session_state.setdefault("claim_member", "member-1")
+    member = st.text_input("Member ID", key="claim_member", max_chars=64)
+    edited = st.data_editor(
+        pd.DataFrame({"date_of_service": pd.Series([], dtype="str"), "quantity": []}, dtype="str"),
+        key="claim_fills",
+        num_rows="dynamic",
+        column_config={
+            "date_of_service": st.column_config.TextColumn("Date of service", help="YYYY-MM-DD"),
+            "quantity": st.column_config.TextColumn("Quantity"),
+        },
+        width="stretch",
+    )
+    fills = edited.dropna(how="all").assign(member_id=member, product_id=product.product_id)
+    return member, fills
+
+
 def codes_table(doc: dict[str, Any]) -> pd.DataFrame:
     """The codes by which claims name the version's products (none in a version before codes)."""
     return pd.DataFrame(
@@ -226,11 +254,27 @@ if opened is not None:
 claim = claim_form(engine.ruleset, engine)
 claim["date_of_service"] = date_text
 named_by = st.session_state["claim_named_by"]
+received = None
+product = engine.product(str(claim.get("product_id") or ""))
+if product is not None and product.days is not None:  # limited over a window: earlier fills
+    claim["member_id"], fills = fills_form(product)
+    decide = (
+        engine.decide_columns
+        if mode == common.BY_CHOICE
+        else lambda columns, n: versions.decide_columns(columns, n)
+    )
+    try:
+        received = accumulated_for(claim, decide, fills)
+    except HistoryError as exc:
+        st.error(md(exc))
+        st.stop()
 if named_by != "product_id" and not str(claim[named_by]).strip():
     st.info(f"Type the claim's {NAMED_BY[named_by]} to decide it.")
     decision = None
+elif mode == common.BY_CHOICE:
+    decision, trace = engine.explain(claim, received)
 else:
-    decision, trace = engine.explain(claim) if mode == common.BY_CHOICE else versions.explain(claim)
+    decision, trace = versions.explain(claim, accumulated=received)
 if decision is not None:
     with st.container(border=True):
         decision_card(decision, trace)
@@ -262,6 +306,7 @@ else:
             engine.product(product_id).product_id,
             claim["channel"],
             requested=quantity_number(claim["quantity"]) if in_range else None,
+            received=received or 0.0,
         ),
         width="stretch",
     )

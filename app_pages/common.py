@@ -14,10 +14,8 @@ from app_pages.drafts import held_draft
 from app_pages.memo import memo
 from app_pages.published import engine_for, history_summary, listing, load_version, store
 from app_pages.text import md, plain
-from compiler.api import decidable
 from compiler.decide.claims import claims_frame
 from compiler.decide.engine import Engine
-from compiler.errors import StoreError
 from compiler.ruleset import walk
 from compiler.vocabulary import CLAIM_COLUMNS, format_number
 
@@ -90,7 +88,7 @@ def choose_version(sidebar: Any = st.sidebar) -> Choice | None:
         sidebar.caption(
             f"Not published: the draft {md(draft.file_name)}, checked on the Draft page."
         )
-        return _decidable(Choice(ruleset_id, None, draft.ruleset, draft.file_name), sidebar)
+        return Choice(ruleset_id, None, draft.ruleset, draft.file_name)
     if problem is not None and all(item.entry is not None for item in listed.values()):
         sidebar.warning(md(problem))
     chosen = listed[version]
@@ -105,17 +103,7 @@ def choose_version(sidebar: Any = st.sidebar) -> Choice | None:
             + [f"History: {md(text)}" for text in history_summary(chosen.entry)]
         )
     )
-    return _decidable(Choice(ruleset_id, version, doc), sidebar)
-
-
-def _decidable(choice: Choice, sidebar: Any) -> Choice | None:
-    """The choice, or None with the reason in the sidebar when its rules cannot be decided yet."""
-    try:
-        decidable(choice.doc)
-    except StoreError as exc:
-        sidebar.error(md(exc))
-        return None
-    return choice
+    return Choice(ruleset_id, version, doc)
 
 
 BY_DATE, BY_CHOICE = "date", "sidebar"

@@ -32,15 +32,20 @@ CLAIM_COLOUR = "#ef6c00"
 
 
 def rule_chart(
-    engine: Engine, product_id: str, channel: str, requested: float | None = None
+    engine: Engine,
+    product_id: str,
+    channel: str,
+    requested: float | None = None,
+    received: float = 0.0,
 ) -> dict[str, Any]:
     """The rule's regions per scenario, the limit and caps dashed, and the reviewer's own claim
-    (`requested`) marked in orange, as a Vega-Lite spec."""
+    (`requested`) marked in orange, as a Vega-Lite spec; a Per Days product's net of what the
+    member `received` in the window."""
     version = engine.ruleset.get("sha256") or engine.ruleset.get("content_sha256")
-    probe = _probe((version, product_id, channel, None), engine)
+    probe = _probe((version, product_id, channel, None, received), engine)
     if requested is not None and requested > probe.q_max:  # widened to hold the claim
-        probe = _probe((version, product_id, channel, requested), engine)
-    spec = _rule_spec((version, product_id, channel, probe.q_max), probe, engine)
+        probe = _probe((version, product_id, channel, requested, received), engine)
+    spec = _rule_spec((version, product_id, channel, probe.q_max, received), probe, engine)
     if requested is None:
         return spec
     return {**spec, "layer": [*spec["layer"], *claim_layers(requested, probe.q_max)]}
@@ -48,8 +53,8 @@ def rule_chart(
 
 @memo(max_entries=512)
 def _probe(key: tuple, engine: Engine) -> RuleProbe:
-    _, product_id, channel, requested = key
-    return probe_rule(engine, product_id, channel, requested)
+    _, product_id, channel, requested, received = key
+    return probe_rule(engine, product_id, channel, requested, received)
 
 
 @memo(max_entries=512)
@@ -57,7 +62,7 @@ def _rule_spec(key: tuple, probe: RuleProbe, engine: Engine) -> dict[str, Any]:
     """The chart without the reviewer's claim (shared by every session: never changed), its
     data written into the spec: Streamlit would otherwise convert each dataset to Arrow again on
     every rerun."""
-    _, product_id, channel, q_max = key
+    _, product_id, channel, q_max, _ = key
     reg = probe.regions.assign(scenario=probe.regions["scenario"].map(plain))
     shown = [o for o in COLOURS if o in set(reg["outcome"])]
     x = alt.X(

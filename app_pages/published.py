@@ -12,7 +12,6 @@ from typing import Any
 
 from app_pages.memo import memo
 from app_pages.text import plain
-from compiler.api import decidable
 from compiler.decide.engine import Engine
 from compiler.decide.versions import Versions
 from compiler.effective import takes_effect
@@ -94,7 +93,7 @@ def engine_for(version: dict[str, Any]) -> Engine:
     """One engine per published version, by its sha256, or per draft ruleset, by the sha256 of
     its content (a draft the session checked: app_pages/drafts.py)."""
     key = version.get("sha256") or ("draft", version["content_sha256"])
-    return _engine(key, decidable(version))  # StoreError for Per Days limits, not decided yet
+    return _engine(key, version)
 
 
 @dataclass(frozen=True)

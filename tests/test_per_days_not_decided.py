@@ -6,13 +6,10 @@ were the first). Publishing and reading such a version work."""
 from __future__ import annotations
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
 import compiler
-from app_pages import memo
 from compiler.ruleset.compile import compile_workbook
 from tests.fixtures import per_days
-from tests.fixtures.paths import ROOT
 
 REFUSAL = (
     "oncology-dqm v1 limits sumatriptan-100mg-tab Per Days (over a window of days), which is "
@@ -48,13 +45,3 @@ def test_dqm_decide_and_impact_refuse_a_per_days_version_in_one_line(dqm, export
             "oncology-dqm",
             exports=exports,
         )
-
-
-def test_the_app_says_why_in_the_sidebar_and_decides_nothing(exports, monkeypatch):
-    monkeypatch.setenv("DQM_EXPORTS", str(exports))
-    memo.clear_caches()
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
-    assert not at.exception
-    assert at.sidebar.error[0].value.replace("\\", "") == REFUSAL
-    assert at.error[0].value == "No usable published version is chosen; see the sidebar."
-    memo.clear_caches()

@@ -12,16 +12,22 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 
 from ..vocabulary import MAX_QUANTITY, format_number
 from .claims import claims_frame
+from .decisions import decision_frame
+from .evaluation import ACCUMULATED
+from .run import claim_columns
+from .window import micro
 
 if TYPE_CHECKING:  # only the engine's `product`, `ruleset` and `decide` are used
     from .engine import Engine
 
 NO_CRITERION = "No override criterion met"
 PROBE_QUANTITY = MAX_QUANTITY  # the most a claim may ask: where the engine shows each cap
+PROBE_DATE = "2000-01-01"  # any date: one engine decides the probe, whatever is in effect
 MAX_POINTS = 2_000  # quantities decided per scenario; a claim for a million tablets must not mean a million rows
 
 
@@ -63,13 +69,18 @@ def scenarios(engine: Engine, product_id: str) -> list[dict[str, str]]:
 
 
 def decisions_over_quantity(
-    engine: Engine, product_id: str, channel: str, q_max: float | None = None
+    engine: Engine,
+    product_id: str,
+    channel: str,
+    q_max: float | None = None,
+    received: float = 0.0,
 ) -> tuple[pd.DataFrame, float]:
     """The engine's decision for quantities 1..q_max under each scenario (columns `scenario` and
     `requested` added), and q_max (by default 1.5 times the largest limit or cap the engine
-    reports, so every region shows)."""
+    reports, so every region shows). `received`: for a Per Days product, what the member already
+    received in the window; each quantity is decided alone against it."""
     cases = scenarios(engine, product_id)
-    probe = engine.decide(_claims(cases, product_id, channel, [PROBE_QUANTITY]))
+    probe = _decide(engine, _claims(cases, product_id, channel, [PROBE_QUANTITY]), received)
     marks = pd.concat(
         [
             pd.to_numeric(probe["limit"], errors="coerce"),
@@ -80,7 +91,7 @@ def decisions_over_quantity(
     if q_max is None:
         q_max = float(math.ceil(1.5 * marks.max())) if len(marks) else 100.0
     quantities = sample_quantities(q_max, list(marks))
-    decided = engine.decide(_claims(cases, product_id, channel, quantities))
+    decided = _decide(engine, _claims(cases, product_id, channel, quantities), received)
     decided["scenario"] = [c["scenario"] for c in cases for _ in quantities]
     decided["requested"] = [q for _ in cases for q in quantities]
     return decided, q_max
@@ -133,11 +144,16 @@ def regions(decided: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["scenario", "outcome", "from", "to", "approved"])
 
 
-def markers(decided: pd.DataFrame) -> pd.DataFrame:
-    """The channel's limit and each scenario's cap (the most an override approves)."""
+def markers(decided: pd.DataFrame, received: float = 0.0) -> pd.DataFrame:
+    """The channel's limit (net of what the member received in a Per Days window) and each
+    scenario's cap (the most an override approves)."""
     rows = []
     limit = pd.to_numeric(decided["limit"], errors="coerce").dropna()
-    if len(limit):
+    if len(limit) and received:
+        net = float(limit.iloc[0]) - received
+        label = f"limit {_shown(limit.iloc[0])} less {_shown(received)} received"
+        rows.append({"at": max(net, 0.0), "label": label})
+    elif len(limit):
         rows.append({"at": float(limit.iloc[0]), "label": f"limit {_shown(limit.iloc[0])}"})
     overrides = decided[decided["decision"] == "override"]
     for _, group in overrides.groupby("scenario", sort=False):
@@ -148,16 +164,29 @@ def markers(decided: pd.DataFrame) -> pd.DataFrame:
 
 
 def probe_rule(
-    engine: Engine, product_id: str, channel: str, requested: float | None = None
+    engine: Engine,
+    product_id: str,
+    channel: str,
+    requested: float | None = None,
+    received: float = 0.0,
 ) -> RuleProbe:
     """The rule's regions and markers over a range wide enough for every limit and cap, widened
-    to hold `requested` (a reviewer's claim) when it lies beyond them."""
-    decided, q_max = decisions_over_quantity(engine, product_id, channel)
+    to hold `requested` (a reviewer's claim) when it lies beyond them; for a Per Days product,
+    net of `received`."""
+    decided, q_max = decisions_over_quantity(engine, product_id, channel, None, received)
     if requested is not None and requested > q_max:
         # A tenth more, so the claim's line is not on the edge; never past the most a claim asks.
         q_max = float(min(math.ceil(requested * 1.1), MAX_QUANTITY))
-        decided, _ = decisions_over_quantity(engine, product_id, channel, q_max)
-    return RuleProbe(q_max, regions(decided), markers(decided))
+        decided, _ = decisions_over_quantity(engine, product_id, channel, q_max, received)
+    return RuleProbe(q_max, regions(decided), markers(decided, received))
+
+
+def _decide(engine: Engine, claims: pd.DataFrame, received: float) -> pd.DataFrame:
+    """Each probe claim alone (never a run: they are what-ifs), a Per Days one against what the
+    member `received` in its window."""
+    columns, n = claim_columns(claims)
+    columns[ACCUMULATED] = np.full(n, float(micro(np.array([received]))[0]))
+    return decision_frame(engine.decide_columns(columns, n))
 
 
 def _claims(
@@ -167,6 +196,8 @@ def _claims(
         [
             {
                 "claim_id": f"{i}-{q}",
+                "member_id": "probe",  # a Per Days claim needs a member and a date
+                "date_of_service": PROBE_DATE,
                 "product_id": product_id,
                 "channel": channel,
                 "quantity": str(q),

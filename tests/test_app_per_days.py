@@ -1,0 +1,62 @@
+"""The One claim page for a Per Days product (AppTest): the reviewer gives the member and their
+earlier fills, and reads the window, what counts, what remains, and the rule net of it."""
+
+from __future__ import annotations
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from app_pages import memo
+from compiler.ruleset.compile import compile_workbook
+from tests.fixtures import per_days
+from tests.fixtures.paths import ROOT
+
+
+@pytest.fixture
+def exports(exports_copy, make_workbook, monkeypatch):
+    """The bundled store with a v5 that adds the sumatriptan Per Days policy."""
+    assert compile_workbook(make_workbook(per_days.rows()), exports_copy).outcome.version == 5
+    monkeypatch.setenv("DQM_EXPORTS", str(exports_copy))
+    memo.clear_caches()
+    yield exports_copy
+    memo.clear_caches()
+
+
+def one_claim(quantity: str, fills: list[dict]) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    at.text_input(key="claim_date").set_value("2026-03-31").run()
+    at.selectbox(key="claim_product").set_value(per_days.PRODUCT).run()
+    at.text_input(key="claim_quantity").set_value(quantity)
+    at.session_state["claim_fills"] = {"edited_rows": {}, "added_rows": fills, "deleted_rows": []}
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def test_fills_in_the_window_count_and_the_message_says_what_remains(exports):
+    fills = [
+        {"date_of_service": "2026-03-01", "quantity": "5"},  # the day before the window
+        {"date_of_service": "2026-03-02", "quantity": "4"},  # its first day
+    ]
+    at = one_claim("6", fills)
+    assert {m.label: m.value for m in at.metric}["Approved quantity"] == "0"
+    assert at.info[-1].value.replace("\\", "") == (
+        "Over the Retail limit of 9 tablets per 30 days: the member received 4 tablets from "
+        "2026-03-02 to 2026-03-31, so up to 5 more may be dispensed now; rejects with code 76."
+    )
+    steps = at.expander[0].text[0].value if at.expander[0].text else ""
+    assert (
+        "The window is 2026-03-02 to 2026-03-31; the member received 4 tablets in it before this "
+        "claim, so 6 requested makes 10." in steps
+    )
+    at.text_input(key="claim_quantity").set_value("5").run()
+    assert {m.label: m.value for m in at.metric}["Approved quantity"] == "5"
+
+
+def test_a_fill_that_is_not_a_fill_is_said_and_nothing_is_decided(exports):
+    at = one_claim("6", [{"date_of_service": "2026-03-02", "quantity": "four"}])
+    assert [e.value.replace("\\", "") for e in at.error] == [
+        "History row 1: quantity 'four' is not a number. A fill left out would let the member's "
+        "later claims approve; correct the row and run again."
+    ]
+    assert not at.metric
