@@ -133,7 +133,7 @@ def cmd_decide(args: argparse.Namespace) -> int:
 def cmd_impact(args: argparse.Namespace) -> int:
     from .api import impact_file
 
-    claims = _claims(args.claims, None)  # the table goes to standard output
+    claims = _claims(args.claims, None, "the comparison")  # printed whatever --output says
     reading = _reading(args)
     (label_a, doc_a), (label_b, doc_b) = _sides(args)
     transitions = impact_file(
@@ -184,9 +184,9 @@ def _sides(args: argparse.Namespace) -> list[tuple[str, dict]]:
         raise
 
 
-def _claims(path: str, output: str | None):
+def _claims(path: str, output: str | None, what: str = "the decisions"):
     """The claims argument: a path, or - for CSV on standard input; and standard output checked
-    open when the decisions are written there."""
+    open when `what` is written there."""
     if path == "-" and sys.stdin is None:  # started with standard input closed (`<&-`)
         raise UsageError(
             "Standard input is closed, so there are no claims to read from it; give the claims "
@@ -194,8 +194,9 @@ def _claims(path: str, output: str | None):
         )
     if output is None and sys.stdout is None:  # started with standard output closed (`>&-`)
         raise UsageError(
-            "Standard output is closed, so the decisions cannot be written there; give --output "
-            "PATH, or redirect standard output to a file."
+            f"Standard output is closed, so {what} cannot be written there; "
+            + ("give --output PATH, or " if what == "the decisions" else "")
+            + "redirect standard output to a file."
         )
     return sys.stdin.buffer if path == "-" else path
 
