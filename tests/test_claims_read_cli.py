@@ -356,3 +356,11 @@ def test_closed_standard_input_and_output_are_one_line(dqm_process, tmp_path):
         wrap=["bash", "-c", '"$0" "$@" >&-'],
     )
     assert (fine.code, fine.err) == (0, "")
+    impact = dqm_process(
+        "impact", "oncology-dqm", "3", "4", claims, wrap=["bash", "-c", '"$0" "$@" >&-']
+    )
+    assert (impact.code, impact.err) == (
+        2,
+        "dqm: Standard output is closed, so the comparison cannot be written there; redirect "
+        "standard output to a file.\n",
+    )
