@@ -63,19 +63,13 @@ def decide_run(
     a claims table. HistoryError names a malformed history row."""
     columns, n = claim_columns(claims)
     first = decide(columns, n)
-    fills = _fills(decide, history) if history is not None else None
-    window = ~np.isnan(np.asarray(first["accumulated_quantity"], dtype=float))
-    if window.any():
-        keys = _Keys()
-        run, per_days = _window(first, window, keys)
-        counted = fills.coded(keys, per_days) if fills else _no_fills()
-        # (member, product) as dense codes, the same for the run's claims and the history's fills
-        _, dense = np.unique(np.concatenate([run.group, counted.group]), return_inverse=True)
-        run.group, counted.group = dense[: len(run.group)], dense[len(run.group) :]
-        a, _ = accumulate(run, counted)
-        accumulated = np.full(n, np.nan)
-        accumulated[run.order] = a
-        first = decide({**columns, ACCUMULATED: accumulated}, n)
+    counted = fills(decide, history) if history is not None else None
+    window = terms(first)
+    if window.num_rows:
+        order, a = accumulated(window, counted)
+        received = np.full(n, np.nan)
+        received[order] = a
+        first = decide({**columns, ACCUMULATED: received}, n)
     if isinstance(claims, pa.Table):
         return Decisions(first, n)
     return decision_frame(first)
@@ -107,63 +101,142 @@ def claim_columns(claims: pd.DataFrame | pa.Table) -> tuple[dict[str, Column], i
     return columns, n
 
 
-class _Keys:
-    """(member, product) pairs coded as one int64 each: the member compared after trimming, the
-    product by its product_id ignoring case, as claims name them."""
-
-    def __init__(self) -> None:
-        self.members: dict[str, int] = {}
-        self.products: dict[str, int] = {}
-
-    def members_of(self, column: Coded) -> np.ndarray:
-        return _codes(column, self.members, str.strip)
-
-    def products_of(self, column: Coded) -> np.ndarray:
-        return _codes(column, self.products, lambda t: t.strip().casefold())
-
-    def group(self, member: np.ndarray, product: np.ndarray) -> np.ndarray:
-        """One int64 per pair (not dense: decide_run makes the codes dense)."""
-        return member.astype(np.int64) * (1 << 31) + product
+# What a run's claim brings to the windows (terms): its member (trimmed) and product (product_id,
+# case folded), its day, position in the run, quantity, limit, best cap (NO_CAP: none met), window
+# and, for a claim a Per Rx version decided, what it was approved (-1: decided by the window).
+TERMS = pa.schema(
+    [("member", pa.string()), ("product", pa.string())]
+    + [(name, pa.int64()) for name in ("day", "order", "quantity", "limit", "cap", "days", "fixed")]
+)
+FILLS = pa.schema(
+    [
+        ("member", pa.string()),
+        ("product", pa.string()),
+        ("day", pa.int64()),
+        ("quantity", pa.int64()),
+    ]
+)
 
 
-def _codes(column: Coded, index: dict[str, int], key: Callable[[str], str]) -> np.ndarray:
-    """Each row's text coded through `index` (shared by claims and history); -1 where none."""
-    mapped = [index.setdefault(key(str(t)), len(index)) for t in column.categories]
-    return np.array([*mapped, -1], dtype=np.int64)[column.codes]
-
-
-def _window(first: dict[str, Any], window: np.ndarray, keys: _Keys) -> tuple[Window, np.ndarray]:
-    """The run's claims that count in a window: those decided over one, and those of the same
-    products a Per Rx version decided (they count what they were approved); and the products
-    decided over a window (as _Keys codes them)."""
-    member, product = keys.members_of(first["member_id"]), keys.products_of(first["product_id"])
+def terms(
+    first: dict[str, Any], offset: int = 0, per_days: frozenset[str] | None = None
+) -> pa.Table:
+    """The claims of a first pass (Decide's columns) that count in a window: those decided over
+    one, and those of a Per Days product (`per_days`: product ids case folded; by default, those
+    the pass decided over a window) that a Per Rx version decided: they count what they were
+    approved. `offset`: the first claim's position in the run."""
+    window = ~np.isnan(np.asarray(first["accumulated_quantity"], dtype=float))
+    member, product = _texts(first["member_id"], str.strip), _texts(first["product_id"], _folded)
+    if per_days is None:
+        per_days = frozenset(product[window])
+    if not window.any() and not per_days:
+        return TERMS.empty_table()
     day = _days(first["date_of_service"])
-    per_days = np.unique(product[window])
     decided = np.asarray(first["decision"].codes)
     fixed = (
         ~window
         & np.isin(decided, _COUNTED)
-        & np.isin(product, per_days)
-        & (member >= 0)
+        & np.isin(product, list(per_days))
+        & (member != "")
         & (day > 0)
     )
     rows = np.flatnonzero(window | fixed)
-    quantity = micro(np.asarray(first["quantity"][rows], dtype=float))
     cap = np.asarray(first[CAP], dtype=float)[rows]
-    return Window(
-        group=keys.group(member[rows], product[rows]),
-        day=day[rows],
-        order=rows.astype(np.int64),
-        quantity=quantity,
-        limit=micro(np.nan_to_num(np.asarray(first["limit"], dtype=float)[rows])),
-        cap=np.where(np.isnan(cap), NO_CAP, np.nan_to_num(cap)).astype(np.int64),
-        days=np.nan_to_num(np.asarray(first["period_days"], dtype=float)[rows]).astype(np.int64),
-        fixed=np.where(
-            fixed[rows],
-            micro(np.nan_to_num(np.asarray(first["approved_quantity"], dtype=float)[rows])),
-            -1,
-        ),
-    ), per_days
+    approved = np.nan_to_num(np.asarray(first["approved_quantity"], dtype=float)[rows])
+    columns = [
+        member[rows],
+        product[rows],
+        day[rows],
+        rows.astype(np.int64) + offset,
+        micro(np.asarray(first["quantity"][rows], dtype=float)),
+        micro(np.nan_to_num(np.asarray(first["limit"], dtype=float)[rows])),
+        np.where(np.isnan(cap), NO_CAP, np.nan_to_num(cap)).astype(np.int64),
+        np.nan_to_num(np.asarray(first["period_days"], dtype=float)[rows]).astype(np.int64),
+        np.where(fixed[rows], micro(approved), -1),
+    ]
+    return pa.Table.from_arrays(
+        [pa.array(c, f.type) for c, f in zip(columns, TERMS, strict=True)], schema=TERMS
+    )
+
+
+def accumulated(window: pa.Table, counted: pa.Table | None) -> tuple[np.ndarray, np.ndarray]:
+    """(position in the run, what the member received in the window before it, in millionths)
+    for each claim of `window` (terms), counting `counted` (fills) of its member and product."""
+    counted = counted if counted is not None else FILLS.empty_table()
+    m = window.num_rows
+    # (member, product) as dense codes, the same for the run's claims and the history's fills
+    members = pa.concat_arrays(
+        [window.column("member").combine_chunks(), counted.column("member").combine_chunks()]
+    ).dictionary_encode()
+    products = pa.concat_arrays(
+        [window.column("product").combine_chunks(), counted.column("product").combine_chunks()]
+    ).dictionary_encode()
+    pair = members.indices.to_numpy().astype(np.int64) * max(len(products.dictionary), 1)
+    pair += products.indices.to_numpy().astype(np.int64)
+    _, group = np.unique(pair, return_inverse=True)
+    group = group.reshape(-1)
+    column = {name: window.column(name).to_numpy() for name in TERMS.names[2:]}
+    fixed = column["fixed"]
+    run = Window(
+        group=group[:m],
+        day=column["day"],
+        order=column["order"],
+        quantity=column["quantity"],
+        limit=column["limit"],
+        cap=column["cap"],
+        days=np.where(fixed >= 0, 1, column["days"]),
+        fixed=fixed,
+    )
+    known = np.isin(group[m:], group[:m])  # fills of no claim's member and product count for none
+    history = Fills(
+        group=group[m:][known],
+        day=counted.column("day").to_numpy()[known],
+        quantity=counted.column("quantity").to_numpy()[known],
+    )
+    a, _ = accumulate(run, history)
+    return column["order"], a
+
+
+def fills(decide: Decide, history: pd.DataFrame | pa.Table, offset: int = 0) -> pa.Table:
+    """The history's paid fills (FILLS), each row read as a claim of the version in effect on its
+    date (its channel aside: fills count whatever their channel). HistoryError for a row that is
+    not a fill (no member or date for a Per Days product, a malformed code or quantity, an
+    unknown status), numbered from `offset` + 1."""
+    columns, h = claim_columns(history)
+    if h == 0:
+        return FILLS.empty_table()
+    status = _status(history, h, offset)
+    columns["channel"] = Coded(np.zeros(h, dtype=np.int64), ["retail"])
+    decided = decide(columns, h)
+    codes = np.asarray(decided["decision"].codes)
+    for i in np.flatnonzero((codes == INVALID) & (status != _REVERSED))[:1]:
+        message = str(decided["message"].at(i)).removeprefix("Invalid: ")
+        raise HistoryError(
+            f"History row {offset + i + 1}: {message} A fill left out would let the member's "
+            "later claims approve; correct the row and run again."
+        )
+    member = _texts(decided["member_id"], str.strip)
+    day = _days(decided["date_of_service"])
+    rows = np.flatnonzero(np.isin(codes, _COUNTED) & (status == _PAID) & (member != "") & (day > 0))
+    columns = [
+        member[rows],
+        _texts(decided["product_id"], _folded)[rows],
+        day[rows],
+        micro(np.asarray(decided["quantity"][rows], dtype=float)),
+    ]
+    return pa.Table.from_arrays(
+        [pa.array(c, f.type) for c, f in zip(columns, FILLS, strict=True)], schema=FILLS
+    )
+
+
+def _folded(text: str) -> str:
+    return text.strip().casefold()
+
+
+def _texts(column: Coded, key: Callable[[str], str]) -> np.ndarray:
+    """Each row's text through `key`, as objects ("" where none)."""
+    mapped = np.array([*(key(str(t)) for t in column.categories), ""], dtype=object)
+    return mapped[column.codes]
 
 
 def _days(dates: Coded) -> np.ndarray:
@@ -177,53 +250,7 @@ def _days(dates: Coded) -> np.ndarray:
     return np.array([*day_of, 0], dtype=np.int64)[dates.codes]
 
 
-class _History:
-    """The history's counted rows as the first pass read them."""
-
-    def __init__(self, decided: dict[str, Any], rows: np.ndarray):
-        self.decided, self.rows = decided, rows
-
-    def coded(self, keys: _Keys, per_days: np.ndarray) -> Fills:
-        """The fills of the products the run decides over a window (others count toward none)."""
-        d, rows = self.decided, self.rows
-        member = keys.members_of(d["member_id"])[rows]
-        product = keys.products_of(d["product_id"])[rows]
-        known = np.isin(product, per_days) & (member >= 0)
-        return Fills(
-            group=keys.group(member[known], product[known]),
-            day=_days(d["date_of_service"])[rows][known],
-            quantity=micro(np.asarray(d["quantity"][rows], dtype=float))[known],
-        )
-
-
-def _no_fills() -> Fills:
-    empty = np.zeros(0, dtype=np.int64)
-    return Fills(empty, empty, empty)
-
-
-def _fills(decide: Decide, history: pd.DataFrame | pa.Table) -> _History | None:
-    """The history's paid fills of Per Days products, each row read as a claim of the version
-    in effect on its date (its channel aside: fills count whatever their channel). HistoryError
-    for a row that is not a fill: no member or date for a Per Days product, a malformed code or
-    quantity, an unknown status."""
-    columns, h = claim_columns(history)
-    if h == 0:
-        return None
-    status = _status(history, h)
-    columns["channel"] = Coded(np.zeros(h, dtype=np.int64), ["retail"])
-    decided = decide(columns, h)
-    codes = np.asarray(decided["decision"].codes)
-    for i in np.flatnonzero((codes == INVALID) & (status != _REVERSED))[:1]:
-        message = str(decided["message"].at(i)).removeprefix("Invalid: ")
-        raise HistoryError(
-            f"History row {i + 1}: {message} A fill left out would let the member's later "
-            "claims approve; correct the row and run again."
-        )
-    counted = np.isin(codes, _COUNTED) & (status == _PAID)
-    return _History(decided, np.flatnonzero(counted))
-
-
-def _status(history: pd.DataFrame | pa.Table, h: int) -> np.ndarray:
+def _status(history: pd.DataFrame | pa.Table, h: int, offset: int) -> np.ndarray:
     """Each history row's status: paid (the default) or reversed; HistoryError for another."""
     names = history.column_names if isinstance(history, pa.Table) else list(history.columns)
     found = [n for n in names if str(n).strip().casefold() == "status"]
@@ -236,7 +263,7 @@ def _status(history: pd.DataFrame | pa.Table, h: int) -> np.ndarray:
         text = "" if v is None or v != v else str(v).strip().casefold()
         if text not in ("", _PAID, _REVERSED):
             raise HistoryError(
-                f"History row {i + 1}: status {str(v).strip()!r} is not paid or reversed "
+                f"History row {offset + i + 1}: status {str(v).strip()!r} is not paid or reversed "
                 "(leave it blank for a paid fill)."
             )
         out[i] = text or _PAID
