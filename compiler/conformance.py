@@ -12,7 +12,7 @@ import csv
 import io
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
@@ -27,11 +27,15 @@ from .decide.claims import (
 )
 from .decide.encode import MISSING, UNKNOWN, channel_code, claim_ids
 from .decide.grammar import quantity_number, quantity_problem, service_date
+from .decide.run import HistoryError
 from .decide.versions import Versions
 from .decide.writer import write_decisions
 from .errors import ConformanceError
 from .ruleset.store import Store
 from .vocabulary import CHANNELS, CLAIM_COLUMNS, DECISION_COLUMNS, json_number
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 # Every field a consumer compares; the message is there to read, its wording is dqm's own.
 COMPARED = [c for c in DECISION_COLUMNS if c != "message"]
@@ -186,9 +190,16 @@ def decisions(
         version = case.get("version")
         if version is not None and version not in versions:
             continue
-        decided = (
-            by_date.decide(frame) if version is None else by_date.engine(version).decide(frame)
-        )
+        history = _history(case["history"]) if "history" in case else None
+        try:
+            decided = (
+                by_date.decide(frame, history=history)
+                if version is None
+                else by_date.engine(version).decide(frame, history=history)
+            )
+        except HistoryError:  # a fill that cannot be counted stops the run: no decisions
+            decided_cases.append({**case, "version": version, "decisions": None})
+            continue
         sink = io.BytesIO()
         write_decisions(decided, sink, "jsonl")  # what `dqm decide --format jsonl` writes
         # The standard library's reader: an integer of any size stays one (60, 10**20).
@@ -207,6 +218,14 @@ def decisions(
         "compare": COMPARED,
         "cases": decided_cases,
     }
+
+
+def _history(fills: list[dict[str, str]]) -> pd.DataFrame:
+    """A case's history: its fills as text (a field not given is missing)."""
+    import pandas as pd
+
+    columns = [*CLAIM_COLUMNS, "status"]
+    return pd.DataFrame([[f.get(c) for c in columns] for f in fills], columns=columns, dtype="str")
 
 
 def _csv(claims: list[dict[str, str]]) -> bytes:

@@ -28,6 +28,9 @@ def cases_for(store: Store, ruleset_id: str) -> list[dict[str, Any]]:
     out += dated_cases(versions)
     out += claim_text_cases(versions[max(versions)])
     out += [{**c, "version": c.get("version")} for c in EXTRAS.get(ruleset_id, [])]
+    if any("retail_days" in p for d in versions.values() for pol in d["policies"]
+           for p in pol["products"]):  # fmt: skip
+        out += [{**c, "version": None} for c in PER_DAYS.get(ruleset_id, [])]
     return out
 
 
@@ -43,11 +46,15 @@ def version_cases(doc: dict[str, Any]) -> list[dict[str, Any]]:
     products = [(pol, p) for pol in doc["policies"] for p in pol["products"]]
     cases: list[dict[str, Any]] = []
 
+    placed: Claim = {}  # the product's: a member and a date for a Per Days one
+
     def case(name: str, **claim: str) -> None:
-        cases.append({"name": name, "claims": [claim]})
+        cases.append({"name": name, "claims": [{**claim, **placed}]})
 
     for i, (_, p) in enumerate(products):
         pid = p["product_id"]
+        # A Per Days product's claim needs a member and a date (alone in its run: nothing counts)
+        placed = {"member_id": "M1", "date_of_service": "2030-01-01"} if "retail_days" in p else {}
         for channel in CHANNELS:
             spelled = CHANNEL_SPELLINGS[channel][i % 3]
             limit = p[MAX_QTY_FIELDS[channel]]
@@ -83,6 +90,7 @@ def version_cases(doc: dict[str, Any]) -> list[dict[str, Any]]:
             if given:
                 case(f"{pid} and its own {system}", product_id=pid, **{system: given[0]},
                      channel="retail", quantity="1")  # fmt: skip
+    placed = {}
     pol, p = products[0]
     pid = p["product_id"]
     others = [q for _, q in products if q is not p]
@@ -289,5 +297,96 @@ EXTRAS: dict[str, list[dict[str, Any]]] = {
             {"product_id": "alpha-10mg-tab", "channel": "retail", "quantity": "35",
              "date_of_service": d}
             for d in ["2023-12-31", "2024-01-01", "2024-02-29", "2024-03-01", "2024-06-01", "2025-01-01"]]},
+    ],
+}  # fmt: skip
+
+
+# -- limits over time (docs/consumers.md §5): runs with the members' earlier fills ---------------
+
+TAB, SPRAY = "sumatriptan-100mg-tab", "sumatriptan-20mg-spray"  # Per Days in v5 (2025-03-01)
+
+
+def _c(member: str | None, day: str | None, q: str, channel: str = "retail", **more: str) -> Claim:
+    """A claim (or, without a channel, a history fill) of sumatriptan tablets unless `more` names
+    another product; None leaves a field out."""
+    fields = {"member_id": member, "product_id": TAB, "channel": channel, "quantity": q,
+              "date_of_service": day, **more}  # fmt: skip
+    return {k: v for k, v in fields.items() if v is not None}
+
+
+def _f(member: str | None, day: str | None, q: str, **more: str) -> Claim:
+    return _c(member, day, q, **{"channel": None, **more})  # type: ignore[arg-type]
+
+
+PER_DAYS: dict[str, list[dict[str, Any]]] = {
+    "conformance-demo": [
+        {"name": "per days: one date, input order decides; a denial counts nothing", "history": [],
+         "claims": [_c("M1", "2025-06-10", q) for q in ("6", "6", "3", "1")]},
+        {"name": "per days: claims out of date order count by date", "history": [],
+         "claims": [_c("M1", "2025-06-20", "5"), _c("M1", "2025-06-10", "5"),
+                    _c("M1", "2025-06-15", "4"), _c("M1", "2025-06-15", "1")]},
+        {"name": "per days: retail window edge to edge (W = 30)",
+         "history": [_f("in", "2025-06-02", "9"), _f("out", "2025-06-01", "9"),
+                     _f("same day", "2025-07-01", "9")],
+         "claims": [_c("in", "2025-07-01", "1"), _c("out", "2025-07-01", "9"),
+                    _c("same day", "2025-07-01", "1"),
+                    _c("run", "2025-06-02", "9"), _c("run", "2025-07-01", "1"),
+                    _c("run", "2025-07-02", "1")]},
+        {"name": "per days: home delivery window edge to edge (W = 90)",
+         "history": [_f("in", "2025-04-01", "27"), _f("out", "2025-03-31", "27")],
+         "claims": [_c("in", "2025-06-29", "1", "home_delivery"),
+                    _c("in", "2025-06-30", "1", "home_delivery"),
+                    _c("out", "2025-06-29", "27", "Home Delivery"),
+                    _c("run", "2025-04-01", "27", "home_delivery"),
+                    _c("run", "2025-06-29", "1", "home_delivery"),
+                    _c("run", "2025-06-30", "1", "home_delivery")]},
+        {"name": "per days: an override counts what it approved, capped at C - A", "history": [],
+         "claims": [_c("M1", "2025-06-10", q, attested_criteria=a)
+                    for q, a in [("12", "frequent-migraine"), ("10", "Frequent-Migraine"),
+                                 ("1", "frequent-migraine"), ("1", None), ("9", None)]]},
+        {"name": "per days: retail and home delivery share one window, each its own W and L",
+         "history": [_f("M1", "2025-05-01", "8", channel="home_delivery")],
+         "claims": [_c("M1", "2025-05-20", "19", "home_delivery"), _c("M1", "2025-05-21", "1"),
+                    _c("M1", "2025-07-20", "1"), _c("M1", "2025-07-20", "1", "home_delivery"),
+                    _c("M1", "2025-07-21", "60", "home_delivery",
+                       attested_criteria="frequent-migraine")]},
+        {"name": "per days: reversed fills and other members' and products' count nothing",
+         "history": [_f("M1", "2025-06-01", "9", status="reversed"),
+                     _f(None, "2025-06-01", "9", status=" REVERSED "),
+                     _f("M1", "2025-06-02", "5", status="Paid"), _f(" M1 ", "2025-06-03", "1"),
+                     _f("m1", "2025-06-03", "9"), _f("M2", "2025-06-03", "9"),
+                     _f("M1", "2025-06-03", "9", product_id=SPRAY.upper()),
+                     _f(None, "2025-06-03", "30", product_id="alpha-10mg-tab"),
+                     _f("M1", "2025-06-03", "1", product_id="no-such-product")],
+         "claims": [_c("M1", "2025-06-10", "3"), _c(" M1", "2025-06-10", "0.5"),
+                    _c("M3", "2025-06-10", "9", product_id=None, ndc="55111-0291-09"),
+                    _c("M3", "2025-06-11", "1", product_id=" SUMATRIPTAN-100MG-TAB ")]},
+        {"name": "per days: a version change inside the window (Per Rx decisions count)",
+         "history": [_f("M1", "2024-12-31", "100"), _f("M1", "2025-02-15", "4")],
+         "claims": [_c("M1", "2025-03-05", "1"), _c("M1", "2025-02-20", "3"),
+                    _c("M1", "2025-02-21", "30", attested_criteria="frequent-migraine"),
+                    _c("M1", "2025-02-26", "20"), _c("M1", "2025-03-06", "1", "home_delivery"),
+                    _c("M1", "2025-03-06", "30", "home_delivery")]},
+        {"name": "per days: whole millionths (0.1 + 0.2 is 0.3), rounded half to even",
+         "history": [_f("M1", "2025-06-01", "0.0000005", product_id=SPRAY)],
+         "claims": [_c("M1", "2025-06-10", q, product_id=SPRAY)
+                    for q in ("0.1", "0.2", "0.0000004", "0.0000015", "0.0000006")]
+         + [_c("M2", "2025-06-10", q, "home_delivery", product_id=SPRAY)
+            for q in ("0.3", "0.6", "0.0000001")]},
+        {"name": "per days: no member or no date is invalid", "history": [],
+         "claims": [_c(None, "2025-06-10", "1"), _c("  ", "2025-06-10", "1"),
+                    _c(None, "2025-06-10", "1", product_id=None, ndc="55111029109"),
+                    _c("M1", None, "1"), _c("M1", "  ", "1"), _c("M1", "2025-06-10", "1"),
+                    _c(None, "2025-06-10", "1", product_id="alpha-10mg-tab"),
+                    _c(None, "2025-02-10", "1"), _c(None, None, "0")]},
+        {"name": "per days: a fill with no member stops the run",
+         "history": [_f(None, "2025-06-01", "1")], "claims": [_c("M1", "2025-06-10", "1")]},
+        {"name": "per days: a fill with no date stops the run",
+         "history": [_f("M1", None, "1")], "claims": [_c("M1", "2025-06-10", "1")]},
+        {"name": "per days: a fill's quantity out of range stops the run",
+         "history": [_f("M1", "2025-06-01", "0")], "claims": [_c("M1", "2025-06-10", "1")]},
+        {"name": "per days: a status neither paid nor reversed stops the run",
+         "history": [_f("M1", "2025-06-01", "1", status="refunded")],
+         "claims": [_c("M1", "2025-06-10", "1")]},
     ],
 }  # fmt: skip

@@ -1,9 +1,12 @@
-"""Publish conformance/exports/conformance-demo/ v1 to v3 (run once, into an empty folder): a
-small ruleset with what the founding one lacks, so the conformance vectors cover it: an attested
-criterion, two overrides tied on a channel maximum, fractional limits, codes in every NDC layout
-and an RxCUI with leading zeros, non-ASCII drug names, a policy retired, and a correction (v3)
-that takes effect before v2 and so supersedes it. Published by the real compiler; the files are
-then immutable inputs of `dqm conformance`, like exports/."""
+"""Publish conformance/exports/conformance-demo/ v1 to v5 (each run publishes the versions the
+folder does not have yet, so published files never change): a small ruleset with what the
+founding one lacks, so the conformance vectors cover it: an attested criterion, two overrides tied
+on a channel maximum, fractional limits, codes in every NDC layout and an RxCUI with leading zeros,
+non-ASCII drug names, a policy retired, a correction (v3) that takes effect before v2 and so
+supersedes it, and limits over time: sumatriptan limited Per Rx from 2025-01-01 (v4), then Per
+Days from 2025-03-01 (v5: 9 tablets per 30 days at retail, 27 per 90 at home delivery, an attested
+criterion allowing 18 and 54; and a nasal spray with fractional limits and no override). Published
+by the real compiler; the files are then immutable inputs of `dqm conformance`, like exports/."""
 
 from __future__ import annotations
 
@@ -92,9 +95,55 @@ def v3(rows: dict) -> dict:
     return rows
 
 
+SUMA = "sumatriptan"
+SUMA_TAB, SUMA_SPRAY = "sumatriptan-100mg-tab", "sumatriptan-20mg-spray"
+
+
+def v4(rows: dict) -> dict:
+    """Sumatriptan tablets, limited Per Rx (9 retail, 27 home delivery), from 2025-01-01."""
+    rows = copy.deepcopy(rows)
+    rows["Ruleset"][0][3] = D(2025, 1, 1)
+    rows["Policies"].append([SUMA, "Sumatriptan", "Per Rx", D(2025, 1, 1), 12, None, None])
+    rows["Limits"].append(
+        [SUMA, SUMA_TAB, "Imitrex® (sumatriptan)", "100 mg tablets", 9, 27, "tablets", None]
+    )
+    rows["Product Codes"].append([SUMA_TAB, "NDC", "55111-0291-09", None])
+    rows["Criteria"].append(
+        ["frequent-migraine", "More than 9 migraine days a month", "Attested", None]
+    )
+    rows["Overrides"].append([SUMA_TAB, "frequent-migraine", 18, 54, 12, None])
+    rows["History"].append([SUMA, "New Policy", "Sumatriptan per prescription.", D(2025, 1, 1)])
+    return rows
+
+
+def v5(rows: dict) -> dict:
+    """Sumatriptan limited Per Days from 2025-03-01: tablets 9 per 30 days at retail and 27 per 90
+    at home delivery (frequent-migraine: 18 and 54 over the same windows); a nasal spray of
+    0.3 mL per 30 days and 0.9 per 90 days, no override."""
+    rows = copy.deepcopy(rows)
+    rows["Ruleset"][0][3] = D(2025, 3, 1)
+    policy = next(p for p in rows["Policies"] if p[0] == SUMA)
+    policy[2], policy[3] = "Per Days", D(2025, 3, 1)
+    tab = next(r for r in rows["Limits"] if r[1] == SUMA_TAB)
+    tab += [30, 90]
+    rows["Limits"].append(
+        [SUMA, SUMA_SPRAY, "Imitrex® (sumatriptan)", "20 mg nasal spray", 0.3, 0.9, "mL", None,
+         30, 90]
+    )  # fmt: skip
+    override = next(r for r in rows["Overrides"] if r[0] == SUMA_TAB)
+    override += [30, 90]
+    rows["History"].append([SUMA, "Annual Revision", "Limits over time.", D(2025, 3, 1)])
+    return rows
+
+
+STEPS = [V1, v2(V1), v3(v2(V1)), v4(v3(v2(V1))), v5(v4(v3(v2(V1))))]
+
+
 def main(exports: Path = ROOT / "conformance" / "exports") -> None:
+    published = exports / "conformance-demo"
+    have = len(list(published.glob("v*[0-9].json"))) if published.is_dir() else 0
     with tempfile.TemporaryDirectory() as tmp:
-        for rows in (V1, v2(V1), v3(v2(V1))):
+        for rows in STEPS[have:]:
             path = write_workbook(Path(tmp) / "conformance-demo.xlsx", rows, replace=True)
             result = compile_workbook(path, exports)
             if not result.ok:

@@ -3,7 +3,7 @@
 // written from docs/consumers.md alone. Section numbers (§) refer to that guide.
 //
 //   node dqm-consumer.js verify VERSION.json [INDEX.json] [--public-key KEY.pub.pem]
-//   node dqm-consumer.js decide --exports DIR --ruleset ID [--version N] [--drug-words TABLE.json] CLAIMS.csv|CLAIMS.jsonl
+//   node dqm-consumer.js decide --exports DIR --ruleset ID [--version N] [--history FILLS.csv|FILLS.jsonl] [--drug-words TABLE.json] CLAIMS.csv|CLAIMS.jsonl
 //   node dqm-consumer.js conformance CONFORMANCE_DIR
 "use strict";
 
@@ -202,6 +202,8 @@ function verifyFile(versionPath, indexPath, publicKeyPem) {
 
 // -- §5 one version ---------------------------------------------------------------------------
 const MAX_FIELD = { retail: "retail_max_qty", home_delivery: "home_delivery_max_qty" };
+const DAYS_FIELD = { retail: "retail_days", home_delivery: "home_delivery_days" };
+const noMember = (claim) => !given(claim.member_id) || trim(claim.member_id) === "";
 
 class Version {
   constructor(doc) {
@@ -251,13 +253,19 @@ class Version {
     const date = hasDate ? readDate(claim.date_of_service) : null;
     const attested = listItems(claim.attested_criteria).map(fold);
     const problems = [];
-    if (claim[RAGGED]) problems.push("more fields than the header");
+    if (claim[RAGGED]) problems.push("not as many fields as the header");
     if (productProblem) problems.push(productProblem);
     if (channel === null) problems.push("channel missing");
     else if (channel === "unknown") problems.push("channel unknown");
     if (!quantityInRange(quantity)) problems.push("quantity");
     if (hasDate && date === null) problems.push("date");
     if (attested.some((a) => !this.criteria.has(a))) problems.push("unknown attested criterion");
+    // §5 limits over time: a Per Days claim (in effect, not retired) needs a member and a date.
+    const perDays = known !== null && DAYS_FIELD.retail in known;
+    if (perDays && !outOfEffect && !known.retired) {
+      if (noMember(claim)) problems.push("no member_id");
+      if (!hasDate) problems.push("no date_of_service");
+    }
 
     const out = {
       claim_id: claim.claim_id,
@@ -270,7 +278,10 @@ class Version {
       date_of_service: !given(claim.date_of_service) ? null : date ?? claim.date_of_service,
       decision: null,
       approved_quantity: null,
+      member_id: given(claim.member_id) ? claim.member_id : null,
       limit: null,
+      accumulated_quantity: null,
+      period_days: null,
       criterion_id: null,
       matched_drugs: null,
       reject_code: null,
@@ -283,7 +294,9 @@ class Version {
     if (!known || outOfEffect || known.retired) return { ...out, decision: "not_applicable", message: "Not applicable." };
     const limit = known[MAX_FIELD[channel]];
     out.limit = limit;
-    if (quantity <= limit) return { ...out, decision: "approve", approved_quantity: quantity, message: "Within the limit." };
+    if (quantity <= limit && !perDays) {
+      return { ...out, decision: "approve", approved_quantity: quantity, message: "Within the limit.", [PLACE]: place(claim, known, date) };
+    }
 
     const drugs = drugItems(claim.concomitant_drugs).map((d) => [d, words(d)]);
     let winner = null;
@@ -306,19 +319,108 @@ class Version {
         matched = onList && onList.join("; ");
       }
     }
-    if (!winner) return { ...out, decision: "deny", approved_quantity: 0, reject_code: 76, message: `Over the limit of ${limit}.` };
-    return {
+    const overridden = (approved) => ({
       ...out,
       decision: "override",
-      approved_quantity: Math.min(quantity, winner[MAX_FIELD[channel]]),
+      approved_quantity: approved,
       criterion_id: winner.criterion_id,
       matched_drugs: matched,
       reject_code: 76,
       approval_months: winner.approval_months,
       message: `Over the limit; ${winner.criterion_id} met.`,
-    };
+    });
+    const denied = { ...out, decision: "deny", approved_quantity: 0, reject_code: 76, message: `Over the limit of ${limit}.` };
+    if (perDays) {
+      // Decided once what the member received in the window (A, in millionths) is known.
+      const cap = winner ? micro(winner[MAX_FIELD[channel]]) : null;
+      const q = micro(quantity), l = micro(limit), days = known[DAYS_FIELD[channel]];
+      const settle = (a) => {
+        const window = { accumulated_quantity: Number(a) / 1e6, period_days: days };
+        if (a + q <= l) return [{ ...out, ...window, decision: "approve", approved_quantity: quantity, message: "Within the limit over the window." }, q];
+        const granted = cap === null ? 0n : cap - a < q ? cap - a : q;
+        if (granted <= 0n) return [{ ...denied, ...window }, 0n];
+        return [{ ...overridden(granted === q ? quantity : Number(granted) / 1e6), ...window }, granted];
+      };
+      return { ...out, [WINDOW]: { ...place(claim, known, date), days, settle } };
+    }
+    const decided = winner ? overridden(Math.min(quantity, winner[MAX_FIELD[channel]])) : denied;
+    return { ...decided, [PLACE]: place(claim, known, date) };
   }
 }
+
+// -- §5 limits over time ------------------------------------------------------------------------
+// A Per Days claim's first decision carries its window (WINDOW: where it counts, and `settle`,
+// which decides it once A, what its member received in the window, is known, giving what it
+// dispensed); any other approve, override or deny carries where it would count (PLACE).
+const WINDOW = Symbol("the claim's window");
+const PLACE = Symbol("where the claim counts");
+const place = (claim, known, date) =>
+  given(claim.member_id) && date !== null
+    ? { member: trim(claim.member_id), product: fold(known.product_id), day: dayNumber(date) }
+    : null;
+// round(x × 1,000,000), the double product rounded half to even, as an exact integer.
+function micro(x) {
+  const p = x * 1e6;
+  const f = Math.floor(p);
+  const d = p - f;
+  return BigInt(d > 0.5 || (d === 0.5 && f % 2 !== 0) ? f + 1 : f);
+}
+// A YYYY-MM-DD date as a day number (days from civil; only differences matter).
+function dayNumber(date) {
+  let y = Number(date.slice(0, 4));
+  const m = Number(date.slice(5, 7)), d = Number(date.slice(8, 10));
+  if (m <= 2) y -= 1;
+  const era = Math.floor(y / 400), yoe = y - era * 400;
+  const doy = Math.floor((153 * (m + (m > 2 ? -3 : 9)) + 2) / 5) + d - 1;
+  return era * 146097 + yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
+}
+class HistoryStop extends Error {}
+
+// The run's first decisions (input order) settled against the members' fills (history) and the
+// run's claims before each one: an earlier date, or the same date and earlier in the input.
+function settleRun(first, fills) {
+  const perDays = new Set(first.filter((d) => d[WINDOW]).map((d) => d[WINDOW].product));
+  if (!perDays.size) return first;
+  const groups = new Map(); // member, product -> the run's claims and the fills that count
+  const group = ({ member, product }) => {
+    const key = `${member}\u0000${product}`;
+    if (!groups.has(key)) groups.set(key, { run: [], had: [] });
+    return groups.get(key);
+  };
+  first.forEach((d, i) => {
+    if (d[WINDOW]) group(d[WINDOW]).run.push({ i, ...d[WINDOW] });
+    // Decided Per Rx by its version (a version change in the window): counts what it approved.
+    else if (d[PLACE] && perDays.has(d[PLACE].product)) {
+      group(d[PLACE]).run.push({ i, day: d[PLACE].day, fixed: micro(d.approved_quantity) });
+    }
+  });
+  for (const f of fills) if (perDays.has(f.product)) group(f).had.push(f);
+  const out = first.slice();
+  for (const { run, had } of groups.values()) {
+    run.sort((a, b) => a.day - b.day || a.i - b.i);
+    had.sort((a, b) => a.day - b.day);
+    const hadSum = [0n];
+    for (const f of had) hadSum.push(hadSum[hadSum.length - 1] + f.quantity);
+    const runSum = [0n];
+    run.forEach((c, k) => {
+      let counts = c.fixed;
+      if (c.settle) {
+        const start = c.day - c.days + 1;
+        const a = hadSum[upper(had, c.day)] - hadSum[lower(had, start)] + runSum[k] - runSum[lower(run, start)];
+        [out[c.i], counts] = c.settle(a);
+      }
+      runSum.push(runSum[k] + counts);
+    });
+  }
+  return out;
+}
+// The first position whose day is >= day (lower) or > day (upper), in a list sorted by day.
+function lower(list, day) {
+  let lo = 0, hi = list.length;
+  while (lo < hi) { const mid = (lo + hi) >> 1; if (list[mid].day < day) lo = mid + 1; else hi = mid; }
+  return lo;
+}
+const upper = (list, day) => lower(list, day + 1);
 
 // -- §4 which version decides ----------------------------------------------------------------
 class Ruleset {
@@ -331,17 +433,43 @@ class Ruleset {
     this.first = this.starts[0][1];
   }
 
-  decide(claims, version = null) {
-    return claims.map((c, i) => {
-      const claim = { ...c, [RAGGED]: c[RAGGED], claim_id: given(c.claim_id) ? c.claim_id : String(i + 1) };
-      if (version !== null) return this.versions.get(version).decide(claim);
-      const date = given(claim.date_of_service) ? readDate(claim.date_of_service) : null;
-      if (date === null) return this.versions.get(this.latest).decide(claim);
-      let inEffect = null;
-      for (const [start, v] of this.starts) if (start <= date) inEffect = Math.max(inEffect ?? 0, v);
-      if (inEffect === null) return this.versions.get(this.first).decide(claim, true);
-      return this.versions.get(inEffect).decide(claim);
+  // One claim's first decision, by `version` or by the version in effect on its date (§4).
+  decideOne(claim, version) {
+    if (version !== null) return this.versions.get(version).decide(claim);
+    const date = given(claim.date_of_service) ? readDate(claim.date_of_service) : null;
+    if (date === null) return this.versions.get(this.latest).decide(claim);
+    let inEffect = null;
+    for (const [start, v] of this.starts) if (start <= date) inEffect = Math.max(inEffect ?? 0, v);
+    if (inEffect === null) return this.versions.get(this.first).decide(claim, true);
+    return this.versions.get(inEffect).decide(claim);
+  }
+
+  // The claims decided as one run (§5 limits over time) against `history`, the members' fills
+  // (claim-like objects with an optional status); HistoryStop for a fill that cannot be counted.
+  decide(claims, version = null, history = []) {
+    const fills = this.fills(history, version);
+    const first = claims.map((c, i) =>
+      this.decideOne({ ...c, [RAGGED]: c[RAGGED], claim_id: given(c.claim_id) ? c.claim_id : String(i + 1) }, version));
+    return settleRun(first, fills);
+  }
+
+  // §5 History: each row read as a claim of the version in effect on its date, its channel not
+  // read; a status other than paid or reversed, or a row that decides invalid (not reversed),
+  // stops the run. Counted: paid rows deciding approve, override or deny, with a member.
+  fills(history, version) {
+    const status = history.map((h, i) => {
+      const s = given(h.status) ? fold(trim(h.status)) : "";
+      if (!["", "paid", "reversed"].includes(s)) throw new HistoryStop(`history row ${i + 1}: status ${JSON.stringify(h.status)} is not paid or reversed`);
+      return s || "paid";
     });
+    const fills = [];
+    history.forEach((h, i) => {
+      const d = this.decideOne({ ...h, [RAGGED]: h[RAGGED], claim_id: String(i + 1), channel: "retail" }, version);
+      if (d.decision === "invalid" && status[i] !== "reversed") throw new HistoryStop(`history row ${i + 1}: ${d.message}`);
+      const at = d[WINDOW] ?? d[PLACE];
+      if (status[i] === "paid" && at) fills.push({ ...at, quantity: micro(d.quantity) });
+    });
+    return fills;
   }
 }
 
@@ -381,12 +509,13 @@ function parseCsv(text) {
 }
 const headerKey = (h) => channelKey(h);
 const RAGGED = Symbol("more fields than the header");
-const CLAIM_FIELDS = ["claim_id", "product_id", "ndc", "rxcui", "channel", "quantity",
+const CLAIM_FIELDS = ["claim_id", "member_id", "product_id", "ndc", "rxcui", "channel", "quantity",
   "date_of_service", "concomitant_drugs", "attested_criteria"];
 class Refused extends Error {}
 // §3: the claims a claims CSV's bytes hold, each with its fields as text (a field not given is
-// absent) and its claim_id defaulted; throws Refused for a file that is not a claims file.
-function readClaimsCsv(bytes) {
+// absent) and its claim_id defaulted; throws Refused for a file that is not a claims file. A
+// history file (§5) is read alike, with a status and without a channel.
+function readClaimsCsv(bytes, history = false) {
   if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) bytes = bytes.subarray(3);
   if (!bytes.length || bytes.every((b) => b === 0x20 || (b >= 0x09 && b <= 0x0d))) throw new Refused("empty");
   if (bytes.subarray(0, 2).toString("latin1") === "PK" || bytes.subarray(0, 4).equals(Buffer.from([0xd0, 0xcf, 0x11, 0xe0]))) throw new Refused("a spreadsheet");
@@ -397,21 +526,22 @@ function readClaimsCsv(bytes) {
   const end = text.indexOf("\n");
   const headerLine = (end < 0 ? text : text.slice(0, end)).replace(/\r$/, "");
   const keys = (parseCsv(headerLine)[0] ?? []).map(headerKey);
-  const missing = ["channel", "quantity"].filter((k) => !keys.includes(k));
+  const fields = history ? [...CLAIM_FIELDS, "status"] : CLAIM_FIELDS;
+  const missing = (history ? ["quantity"] : ["channel", "quantity"]).filter((k) => !keys.includes(k));
   if (!["product_id", "ndc", "rxcui"].some((k) => keys.includes(k))) missing.push("product_id, ndc or rxcui");
   if (missing.length) throw new Refused(`no ${missing.join(", ")} column`);
-  const twice = CLAIM_FIELDS.find((k) => keys.indexOf(k) !== keys.lastIndexOf(k));
+  const twice = fields.find((k) => keys.indexOf(k) !== keys.lastIndexOf(k));
   if (twice) throw new Refused(`two ${twice} columns`);
   const rows = end < 0 ? [] : parseCsv(text.slice(end + 1));
   return rows.map((r, i) => {
     const claim = {};
-    keys.forEach((k, j) => { if (CLAIM_FIELDS.includes(k) && given(r[j])) claim[k] = r[j]; });
+    keys.forEach((k, j) => { if (fields.includes(k) && given(r[j])) claim[k] = r[j]; });
     if (!given(claim.claim_id)) claim.claim_id = String(i + 1);
-    return r.length > keys.length ? { ...claim, [RAGGED]: true } : claim; // §3: invalid
+    return r.length !== keys.length ? { ...claim, [RAGGED]: true } : claim; // invalid, as dqm's
   });
 }
-function readClaims(file) {
-  if (file.endsWith(".csv")) return readClaimsCsv(fs.readFileSync(file));
+function readClaims(file, history = false) {
+  if (file.endsWith(".csv")) return readClaimsCsv(fs.readFileSync(file), history);
   const text = fs.readFileSync(file, "utf8");
   return text.split("\n").filter((l) => l.trim()).map((l) => JSON.parse(l));
 }
@@ -493,7 +623,18 @@ function conformance(dir) {
     });
     const ruleset = new Ruleset(docs);
     for (const c of vectors.cases) {
-      const got = ruleset.decide(c.claims, c.version);
+      let got = null;
+      try {
+        got = ruleset.decide(c.claims, c.version, c.history ?? []);
+      } catch (err) {
+        if (!(err instanceof HistoryStop)) throw err;
+      }
+      // decisions null: the history stops the run (§5), nothing is decided.
+      if (c.decisions === null || got === null) {
+        expect(`${name} "${c.name}" stops the run`, got === null, c.decisions === null);
+        continue;
+      }
+      expect(`${name} "${c.name}" decisions`, got.length, c.decisions.length);
       c.decisions.forEach((want, i) => {
         for (const field of vectors.compare) {
           expect(`${name} "${c.name}" claim ${i + 1} ${field}`, got[i][field], want[field]);
@@ -523,13 +664,15 @@ function main(argv) {
       if (rest[i] === "--exports") opts.exports = rest[++i];
       else if (rest[i] === "--ruleset") opts.ruleset = rest[++i];
       else if (rest[i] === "--version") opts.version = Number(rest[++i]);
+      else if (rest[i] === "--history") opts.history = rest[++i];
       else if (rest[i] === "--drug-words") loadWordTable(rest[++i]);
       else if (rest[i] === "--public-key") opts.publicKey = fs.readFileSync(rest[++i], "utf8");
       else files.push(rest[i]);
     }
     if (!opts.ruleset || files.length !== 1) return usage();
     const ruleset = loadRuleset(opts.exports, opts.ruleset, opts.publicKey);
-    const out = ruleset.decide(readClaims(files[0]), opts.version).map(decisionJson);
+    const history = opts.history ? readClaims(opts.history, true) : [];
+    const out = ruleset.decide(readClaims(files[0]), opts.version, history).map(decisionJson);
     fs.writeSync(1, out.join("\n") + (out.length ? "\n" : ""));
     return 0;
   }
@@ -546,13 +689,14 @@ function main(argv) {
   return usage();
 }
 function usage() {
-  console.error("usage: dqm-consumer.js verify VERSION.json [INDEX.json] [--public-key KEY.pem] | decide --exports DIR --ruleset ID [--version N] [--drug-words TABLE.json] [--public-key KEY.pem] CLAIMS | conformance DIR");
+  console.error("usage: dqm-consumer.js verify VERSION.json [INDEX.json] [--public-key KEY.pem] | decide --exports DIR --ruleset ID [--version N] [--history FILLS] [--drug-words TABLE.json] [--public-key KEY.pem] CLAIMS | conformance DIR");
   return 2;
 }
 
 try {
   process.exitCode = main(process.argv.slice(2));
 } catch (err) {
-  console.error(`dqm-consumer: ${err instanceof Refused ? "refused the claims file: " : ""}${err.message}`);
+  const why = err instanceof Refused ? "refused the claims file: " : err instanceof HistoryStop ? "nothing decided: " : "";
+  console.error(`dqm-consumer: ${why}${err.message}`);
   process.exitCode = 2;
 }
