@@ -841,6 +841,36 @@ CASES = [
         ),
     ),
     (
+        "product-removed",
+        {
+            "product_id": "imatinib-100mg-tab",
+            "product": "Gleevec® (imatinib tablets, generic), 100 mg tablets",
+            "version": 4,
+        },
+        (
+            "'imatinib-100mg-tab' (Gleevec® (imatinib tablets, generic), 100 mg tablets) is "
+            "limited by the published v4 but has no row on Limits: once this version takes "
+            "effect, its claims decide not_applicable, with no quantity limit. To stop limiting "
+            "it, keep its row with Status 'Retired' and say so in a History row; if its row was "
+            "deleted by mistake, type it back."
+        ),
+    ),
+    (
+        "code-removed",
+        {
+            "system": "RxCUI",
+            "code": "403879",
+            "product_id": "imatinib-400mg-tab",
+            "version": 4,
+        },
+        (
+            "RxCUI 403879 names 'imatinib-400mg-tab' in the published v4 but is not on Product "
+            "Codes: once this version takes effect, a claim naming the product by that code "
+            "alone decides not_applicable, with no quantity limit. Type its row back, unless the "
+            "code no longer names that product."
+        ),
+    ),
+    (
         "unused-drug-list",
         {"list_id": "strong-cyp3a4-inducer", "rows": [10], "close": "strong-cyp3a4-inducers"},
         (

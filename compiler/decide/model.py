@@ -60,7 +60,7 @@ def products(ruleset: dict[str, Any]) -> list[Product]:
                 Override(o["criterion_id"], _max_qty(o), o["approval_months"])
                 for o in sorted(p["overrides"], key=override_order)
             ),
-            retired_on(policy),
+            retired_on(policy, p),
             _days(p),
         )
         for policy in ruleset["policies"]
@@ -98,10 +98,12 @@ def code_descriptions(ruleset: dict[str, Any]) -> dict[tuple[str, str], str | No
     }
 
 
-def retired_on(policy: dict[str, Any]) -> str | None:
-    """A retired policy's retirement date: its Review Date, the date of the History row that
-    records the retirement (ISO); None for an active policy (no `status`, or `active`)."""
-    return policy["review_date"] if policy.get("status") == "retired" else None
+def retired_on(policy: dict[str, Any], product: dict[str, Any] | None = None) -> str | None:
+    """A retired policy's retirement date, or a retired product's (schema 3: its `status`): the
+    policy's Review Date, the date of the History row that records the retirement (ISO); None for
+    an active policy and product (no `status`, or `active`)."""
+    retired = policy.get("status") == "retired" or (product or {}).get("status") == "retired"
+    return policy["review_date"] if retired else None
 
 
 def criteria(ruleset: dict[str, Any]) -> dict[str, Criterion]:

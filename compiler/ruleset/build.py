@@ -59,6 +59,8 @@ def build(validated: Validated) -> dict[str, Any]:
         if p["retail_days"] is None:  # a Per Rx product (validation guarantees both or neither)
             for w in WINDOW_FIELDS:
                 del p[w]
+        if p.pop("status") == "Retired":  # an active product reads (and hashes) as before
+            p["status"] = "retired"
         p["codes"] = _sorted(product_codes.get(p["product_id"], []), "code_system", "code")
         p["overrides"] = _sorted(overrides.get(p["product_id"], []), "criterion_id")
         products.setdefault(p.pop("policy_id"), []).append(p)

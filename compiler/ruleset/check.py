@@ -22,6 +22,7 @@ from ..workbook.headers import (
     SUMMARY_OF_CHANGES,
     TYPE_OF_REVISION,
 )
+from ..workbook.removed import removed
 from ..workbook.schemas import SLUG
 from ..workbook.validate import Validated, ordered, validate_file
 from .build import build
@@ -75,6 +76,7 @@ def check_workbook(
     )
     if store is not None and ruleset_id and previous is None:
         findings += _new_ruleset(validated, store, ruleset_id)
+    findings += removed(validated, previous)
     content, note = None, None
     if validated.ok:
         content = build(validated)

@@ -16,6 +16,8 @@ from .. import codes
 from ..vocabulary import format_date as _d
 from ..vocabulary import format_number as _n
 from .catalogue_changes import (
+    code_removed,
+    product_removed,
     retroactive_effective_date,
     second_name_in_drug,
     unused_drug_list,
@@ -375,6 +377,8 @@ MESSAGES: dict[str, Template] = {
     "history-date-too-far-ahead": _history_date_too_far_ahead,
     "new-ruleset-in-exports": _new_ruleset_in_exports,
     "retroactive-effective-date": retroactive_effective_date,
+    "product-removed": product_removed,
+    "code-removed": code_removed,
     "tests-decision-mismatch": _tests_decision_mismatch,
     "tests-quantity-mismatch": _tests_quantity_mismatch,
 }

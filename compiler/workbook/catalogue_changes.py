@@ -80,3 +80,21 @@ def retroactive_effective_date(
         f"v{version} takes effect on {day}, {' and '.join(reasons)}: {which}. A correction may "
         f"apply from an earlier date; if this is not one, {fix}."
     )
+
+
+def product_removed(product_id: str, product: str, version: int) -> str:
+    return (
+        f"{product_id!r} ({product}) is limited by the published v{version} but has no row on "
+        "Limits: once this version takes effect, its claims decide not_applicable, with no "
+        "quantity limit. To stop limiting it, keep its row with Status 'Retired' and say so in a "
+        "History row; if its row was deleted by mistake, type it back."
+    )
+
+
+def code_removed(system: str, code: str, product_id: str, version: int) -> str:
+    return (
+        f"{system} {code} names {product_id!r} in the published v{version} but is not on Product "
+        "Codes: once this version takes effect, a claim naming the product by that code alone "
+        "decides not_applicable, with no quantity limit. Type its row back, unless the code no "
+        "longer names that product."
+    )

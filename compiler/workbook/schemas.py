@@ -162,6 +162,13 @@ class LimitsSheet(_Sheet):
     footnote: Series[str] = _field(h.FOOTNOTE, "Optional: why the limit is what it is.", "")
     retail_days: Series[float] = _field(h.RETAIL_DAYS, _RETAIL_DAYS_HELP, "30")
     home_delivery_days: Series[float] = _field(h.HOME_DELIVERY_DAYS, _HOME_DELIVERY_DAYS_HELP, "90")
+    status: Series[str] = _field(
+        h.STATUS,
+        "Optional: Active (or blank) or Retired. A retired product keeps its row, and its claims "
+        "decide not applicable; a History row of its policy records it.",
+        "Retired",
+        isin=STATUSES,
+    )
 
     required = _required(
         h.POLICY_ID,

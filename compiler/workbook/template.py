@@ -30,7 +30,8 @@ SHEET_HELP = {
     "Policies": "One row per policy.",
     "Limits": "One row per product (strength and form): its maximum quantity per prescription "
     "(Per Rx policy), or over a window of days (Per Days policy: Retail Days and Home Delivery "
-    "Days, empty on a Per Rx policy's rows).",
+    "Days, empty on a Per Rx policy's rows). A product no longer limited keeps its row with "
+    "Status Retired.",
     "Product Codes": "Optional: one row per code by which a claim names a product (a package NDC, "
     "or an RxCUI). A code names one product in the whole workbook.",
     "Criteria": "One row per override criterion.",
@@ -60,6 +61,7 @@ FIXED_CHOICES = {
     ("Policies", h.POLICY_TYPE): schemas.POLICY_TYPES,
     ("Product Codes", h.CODE_SYSTEM): schemas.CODE_SYSTEM_LABELS,
     ("Policies", h.STATUS): schemas.STATUSES,
+    ("Limits", h.STATUS): schemas.STATUSES,
     ("Criteria", h.MET_WHEN): schemas.MET_WHEN,
     ("Tests", h.CHANNEL): schemas.CHANNELS,
     ("Tests", h.EXPECTED_DECISION): schemas.EXPECTED_DECISIONS,
