@@ -147,3 +147,19 @@ def test_the_template_offers_status_on_limits(tmp_path):
         if str(v.sqref).startswith(f"{letter}2")
     ]
     assert lists == ['"Active,Retired"']
+
+
+def test_a_mistyped_product_id_or_code_is_not_also_removed(
+    founding_rows, make_workbook, exports_copy
+):
+    founding_rows["Limits"][0][1] = "IMATINIB-100MG-TAB"
+    for row in founding_rows["Product Codes"]:
+        if row[2] == "47335-475-83":
+            row[2] = "47335-475-8"
+    found = [
+        (code, sheet, cell)
+        for code, sheet, cell, *_ in seen(make_workbook(founding_rows), exports_copy)
+    ]
+    assert ("not-an-id", "Limits", "B2") in found
+    assert ("malformed-ndc", "Product Codes", "C10") in found
+    assert not [f for f in found if f[0] in ("product-removed", "code-removed")]

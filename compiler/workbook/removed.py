@@ -11,7 +11,7 @@ from typing import Any
 
 import pandas as pd
 
-from .. import codes
+from .. import codes, names
 from ..vocabulary import CODE_SYSTEMS
 from .findings import WARNING, Finding
 from .headers import CODE, CODE_SYSTEM, POLICY_ID, PRODUCT_ID, STATUS
@@ -37,6 +37,9 @@ def removed(validated: Validated, previous: dict[str, Any] | None) -> list[Findi
     }
     frame = frames["Limits"]
     present = set(frame[PRODUCT_ID].dropna())
+    # A Product ID cell in error (`IMATINIB-100MG-TAB`) has its own finding: the product it
+    # stands for is not removed.
+    mistyped = [str(v) for v in _in_error(validated, "Limits", PRODUCT_ID)]
     version = previous["version"]
     out = [
         Finding(
@@ -53,11 +56,21 @@ def removed(validated: Validated, previous: dict[str, Any] | None) -> list[Findi
             WARNING,
         )
         for pid, p in limited.items()
-        if pid not in present
+        if pid not in present and names.closest(pid, mistyped) is None
     ]
     still = present - _retired(frame, frames.get("Policies"))
     out += _codes_removed(validated, limited, still, version)
     return out
+
+
+def _in_error(validated: Validated, sheet_name: str, header: str, rows: bool = False) -> list:
+    """The values (or, with `rows`, the Excel rows) of the cells of `header` on the sheet that
+    have a finding of their own."""
+    sheet = validated.workbook.sheets[sheet_name]
+    cells = {f.cell for f in validated.findings if f.sheet == sheet_name and f.column == header}
+    raw = sheet.frame[header]
+    hit = [row for row in raw.index if sheet.cell(header, row) in cells]
+    return hit if rows else [raw.at[row] for row in hit if raw.at[row] is not None]
 
 
 def _retired(limits: pd.DataFrame, policies: pd.DataFrame | None) -> set[str]:
@@ -87,9 +100,14 @@ def _codes_removed(
                 read = codes.read_code(system_of[label], str(text))
                 if read.value is not None:
                     have.add((system_of[label], read.value))
+    # A product with a Code cell in error (a mistyped NDC has its own finding): not said again.
+    mistyped = set()
+    if frame is not None:
+        bad = set(_in_error(validated, "Product Codes", CODE, rows=True))
+        mistyped = {pid for row, pid in frame[PRODUCT_ID].items() if row in bad}
     out = []
     for pid, p in limited.items():
-        if pid not in still:
+        if pid not in still or pid in mistyped:
             continue
         for c in p.get("codes", ()):
             if (c["code_system"], c["code"]) in have:
