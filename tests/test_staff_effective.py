@@ -152,3 +152,14 @@ def test_the_note_names_every_version_that_decided_the_claims_it_takes():
         "r v4 takes effect on 06/01/2021: claims dated from then on are decided by it (v1 to v3 "
         "decided them before)."
     )
+
+
+def test_a_compile_that_published_after_another_says_so_of_its_own_version(exports_copy):
+    from compiler.ruleset.compile import _takes_effect
+    from compiler.ruleset.store import Store
+
+    store = Store(exports_copy)
+    assert _takes_effect(store, store.load("oncology-dqm", 4)) == (
+        "oncology-dqm v4 takes effect on 12/08/2025: claims dated from then on are decided by it "
+        "(v3 decided them before)."
+    )
