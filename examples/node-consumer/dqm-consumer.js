@@ -213,7 +213,8 @@ class Version {
     this.byCode = { ndc: new Map(), rxcui: new Map() };
     for (const pol of doc.policies) {
       for (const p of pol.products) {
-        const product = { ...p, policy_id: pol.policy_id, retired: pol.status === "retired" };
+        // Retired: its policy, or (schema 3) the product itself.
+        const product = { ...p, policy_id: pol.policy_id, retired: pol.status === "retired" || p.status === "retired" };
         this.products.push(product);
         this.byId.set(fold(p.product_id), product);
         for (const c of p.codes || []) this.byCode[c.code_system].set(c.code, product);
