@@ -36,15 +36,15 @@ def load_engine(ruleset: str, version: int | None = None, exports: Exports = "ex
         doc = load_file(ruleset, _store(exports).trust)
         if version is not None and doc["version"] != version:
             raise StoreError(f"{ruleset} is version {doc['version']}, not {version}.")
-        return Engine(decidable(doc))
-    return Engine(decidable(_store(exports).load(ruleset, version)))
+        return Engine(doc)
+    return Engine(_store(exports).load(ruleset, version))
 
 
 def load_versions(ruleset_id: str, exports: Exports = "exports") -> Versions:
     """Every published version of a ruleset, each verified, to decide claims by their date of
     service (an engine per version is made when a claim first needs it)."""
     docs = _store(exports).listing(ruleset_id).require()
-    return Versions.of({v: decidable(doc) for v, doc in docs.items()})
+    return Versions.of(docs)
 
 
 def decide_claims(
@@ -53,17 +53,23 @@ def decide_claims(
     version: int | None = None,
     exports: Exports = "exports",
     as_of: dt.date | None = None,
+    history: pd.DataFrame | list[dict[str, Any]] | None = None,
 ) -> pd.DataFrame:
     """One decision per claim (a claims frame, or dicts with the contract's claim columns), in
     order. `ruleset`: a published ruleset id (each claim by the version in effect on its date of
     service; by `version`, or as of `as_of`, when given), Versions, or one ruleset that decides
-    every claim (an Engine, a ruleset dict, a version file's path)."""
+    every claim (an Engine, a ruleset dict, a version file's path). The claims are one run:
+    a Per Days claim counts the members' fills in `history` and the run's claims before it."""
     import pandas as pd
 
     if not isinstance(claims, pd.DataFrame):
         claims = claims_frame(list(claims))
+    if history is not None and not isinstance(history, pd.DataFrame):
+        history = pd.DataFrame(list(history), dtype="str")
     chosen = choose_ruleset(ruleset, version, exports, as_of)
-    return chosen.decide(claims, as_of) if isinstance(chosen, Versions) else chosen.decide(claims)
+    if isinstance(chosen, Versions):
+        return chosen.decide(claims, as_of, history)
+    return chosen.decide(claims, history)
 
 
 def explain_claim(
@@ -72,11 +78,28 @@ def explain_claim(
     version: int | None = None,
     exports: Exports = "exports",
     as_of: dt.date | None = None,
+    history: pd.DataFrame | list[dict[str, Any]] | None = None,
 ) -> tuple[dict[str, Any], list[str]]:
     """One claim's decision (the contract's fields) and the steps that led to it, chosen as
-    `decide_claims` chooses."""
+    `decide_claims` chooses; a Per Days claim counted against the member's fills in `history`."""
     chosen = choose_ruleset(ruleset, version, exports, as_of)
-    return chosen.explain(claim, as_of) if isinstance(chosen, Versions) else chosen.explain(claim)
+    received = None
+    if history is not None:
+        import pandas as pd
+
+        from .decide.run import accumulated_for
+
+        if not isinstance(history, pd.DataFrame):
+            history = pd.DataFrame(list(history), dtype="str")
+        columns = (
+            (lambda c, n: chosen.decide_columns(c, n, as_of))
+            if isinstance(chosen, Versions)
+            else chosen.decide_columns
+        )
+        received = accumulated_for(claim, columns, history)
+    if isinstance(chosen, Versions):
+        return chosen.explain(claim, as_of, received)
+    return chosen.explain(claim, received)
 
 
 def choose_ruleset(
@@ -93,7 +116,7 @@ def choose_ruleset(
     if isinstance(ruleset, (Engine, Versions)):
         chosen = ruleset
     elif isinstance(ruleset, dict):
-        chosen = Engine(decidable(ruleset))
+        chosen = Engine(ruleset)
     elif version is not None or is_version_file(ruleset):
         chosen = load_engine(ruleset, version, exports)
     else:
@@ -109,26 +132,6 @@ def choose_ruleset(
     if as_of is not None:
         chosen.version_on(as_of)  # said now, before any claim is read
     return chosen
-
-
-def decidable(doc: dict[str, Any]) -> dict[str, Any]:
-    """`doc`, or StoreError when it limits a product Per Days: such a limit is decided against
-    each member's earlier fills (a history), which claims are not decided with yet. Deciding each
-    claim alone would approve a member's second fill of the window as if it were the first."""
-    per_days = [
-        p["product_id"] for pol in doc["policies"] for p in pol["products"] if "retail_days" in p
-    ]
-    if per_days:
-        shown = ", ".join(per_days[:3]) + (
-            f" and {len(per_days) - 3} more" if len(per_days) > 3 else ""
-        )
-        raise StoreError(
-            f"{doc['ruleset_id']} v{doc['version']} limits {shown} Per Days (over a window of "
-            "days), which is decided against each member's earlier fills; this dqm does not decide "
-            "Per Days limits yet, so it decides no claim by this version rather than decide them "
-            "wrongly."
-        )
-    return doc
 
 
 def is_version_file(ruleset: str) -> bool:
@@ -151,6 +154,7 @@ def decide_file(
     columns: dict[str, str] | None = None,
     encoding: str | None = None,
     notes: Callable[[str], None] | None = None,
+    history: job.Claims | None = None,
 ) -> int | None:
     """`dqm decide`: every claim of a file (or a binary stream of CSV) decided as `decide_claims`
     chooses, written whole into `output` (None: standard output) as csv, json, jsonl or parquet;
@@ -158,11 +162,19 @@ def decide_file(
     written (None from Spark). `columns` maps the file's own column names onto the contract's
     (`{"fill_date": "date_of_service"}`); `encoding` is a CSV's (UTF-8 by default); `notes`
     hears each note on the claims, a line each (columns not in the contract, which are ignored;
-    the version that decided every claim of a file without dates)."""
+    the version that decided every claim of a file without dates). `history`: the members'
+    earlier paid fills (a file, read as claims are), counted toward Per Days limits."""
     reading = job.Reading(columns, encoding, notes)  # checked before any version is read
     chosen = choose_ruleset(ruleset, version, exports, as_of)
     return job.decide_file(
-        claims, chosen, as_of=as_of, output=output, fmt=fmt, spark=spark, reading=reading
+        claims,
+        chosen,
+        as_of=as_of,
+        output=output,
+        fmt=fmt,
+        spark=spark,
+        reading=reading,
+        history=history,
     )
 
 
@@ -207,19 +219,15 @@ def impact_file(
     columns: dict[str, str] | None = None,
     encoding: str | None = None,
     notes: Callable[[str], None] | None = None,
+    history: job.Claims | None = None,
 ) -> Transitions:
     """`dqm impact`: the same claims decided by two versions (documents, as `impact_side` gives
     them); the transitions, and the changed claims written whole into `output` when given.
-    `columns`, `encoding` and `notes` as for `decide_file`."""
+    `columns`, `encoding`, `notes` and `history` as for `decide_file`; each version decides
+    the claims as its own run."""
     reading = job.Reading(columns, encoding, notes)
     return job.impact_file(
-        claims,
-        decidable(before),
-        decidable(after),
-        output=output,
-        fmt=fmt,
-        spark=spark,
-        reading=reading,
+        claims, before, after, output=output, fmt=fmt, spark=spark, reading=reading, history=history
     )
 
 

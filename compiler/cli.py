@@ -217,7 +217,12 @@ def _reading(args: argparse.Namespace) -> dict:
     notes = (
         (lambda note: print(f"dqm: {plain_text(note)}", file=sys.stderr)) if sys.stderr else None
     )
-    return {"columns": columns, "encoding": args.encoding, "notes": notes}
+    return {
+        "columns": columns,
+        "encoding": args.encoding,
+        "notes": notes,
+        "history": args.history,
+    }
 
 
 def cmd_test(args: argparse.Namespace) -> int:

@@ -40,6 +40,13 @@ def _reading(s: argparse.ArgumentParser) -> None:
         metavar="NAME",
         help="the encoding a CSV file was saved in, such as cp1252 or latin-1 (default: UTF-8)",
     )
+    s.add_argument(
+        "--history",
+        metavar="FILE",
+        help="the members' earlier paid fills (CSV or Parquet, read as claims are: member_id, "
+        "product_id / ndc / rxcui, date_of_service, quantity, optional status paid or "
+        "reversed), counted toward Per Days limits",
+    )
 
 
 def parser() -> argparse.ArgumentParser:

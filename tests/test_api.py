@@ -81,7 +81,12 @@ def test_importing_the_package_imports_no_stage():
 
 def test_validate_compile_and_decide_through_the_api(tmp_path):
     checked = compiler.validate(WORKBOOK, exports=None)  # the workbook alone
-    assert (checked.ok, checked.findings, checked.previous) == (True, [], None)
+    # Alone, its Effective Date (12/08/2025) is before its latest History row (12/01/2026): seen.
+    assert (checked.ok, [(f.code, f.cell) for f in checked.findings], checked.previous) == (
+        True,
+        [("retroactive-effective-date", "D2")],
+        None,
+    )
     checked = compiler.validate(WORKBOOK, EXPORTS)  # Tests and History against v4 as well
     assert (checked.ok, checked.findings, checked.previous["version"]) == (True, [], 4)
     result = compiler.compile_workbook(WORKBOOK, tmp_path / "exports")

@@ -293,11 +293,6 @@ def test_node_agrees_with_the_library_on_100000_random_claims_with_histories(tmp
     }  # fmt: skip
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the engine denies with approved_quantity Q (not 0) when "
-    "Q rounds to 0 millionths and the member is already over the limit",
-)
 def test_a_denial_approves_nothing_even_a_quantity_below_one_millionth():
     # §5: A + Q > L and no room under the override (or none) -> deny, approved 0. Q = 0.0000005
     # is 0 millionths (half to even), so A + Q > L only where A > L, as after an override.

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
@@ -30,11 +30,19 @@ from ..errors import ClaimsFileError
 from ..text import cell_text
 from ..vocabulary import (
     CLAIM_COLUMNS,
-    PRODUCT_CLAIM_COLUMNS,
-    REQUIRED_CLAIM_COLUMNS,
 )
 from . import arrays, csvtext
 from .csvtext import SNIFF, column_key
+from .header import READ_COLUMNS, HistoryColumns, OnHeader, header_keys
+
+__all__ = [  # read from here too
+    "READ_COLUMNS",
+    "HistoryColumns",
+    "OnHeader",
+    "column_key",
+    "header_keys",
+]
+
 
 if TYPE_CHECKING:  # pandas only for the frame API: dqm decide reads claims as Arrow tables
     import pandas as pd
@@ -49,11 +57,6 @@ BOM = b"\xef\xbb\xbf"
 # The most claims read at once by the whole-file reader (read_claims_csv: the app, the library);
 # dqm decide streams its input in batches (sources.py), which need no such bound.
 MAX_CLAIMS_BYTES = 500_000_000
-_OTHER_DELIMITERS = {";": "semicolons", "\t": "tabs", "|": "vertical bars"}
-
-
-# Called with a file's header names and their contract keys, once per file read.
-OnHeader = Callable[[str, list[str], list[str]], None]
 
 
 def read_claims_csv(
@@ -221,66 +224,6 @@ def check_csv_text(path: Path, block: int = 8 << 20) -> None:
             csvtext.check_quotes(str(path), text, 1)
 
 
-def header_keys(
-    name: str,
-    headers: list[str],
-    header_line: str,
-    columns: str = "its header row has",
-    mapping: Mapping[str, str] | None = None,
-    on_header: OnHeader | None = None,
-) -> list[str]:
-    """Each header as its contract key; extra columns get a private name so they are ignored.
-    `columns` words where the names come from in the message for a missing column; `mapping`
-    reads a column of the file's own name as a contract column (csvtext.column_mapping)."""
-    keys = [column_key(h) for h in headers]
-    mapping = csvtext.column_mapping(mapping)
-    for theirs, ours in mapping.items():
-        if theirs not in keys:
-            raise ClaimsFileError(
-                f"{name} has no column {theirs} to read as {ours} (--column {theirs}={ours}); "
-                f"its columns are {csvtext.listed(headers) or 'none'}."
-            )
-    keys = [mapping.get(k, k) for k in keys]
-    missing = _missing(keys)
-    if missing:
-        for delimiter, word in _OTHER_DELIMITERS.items():
-            if not _missing([column_key(h) for h in header_line.split(delimiter)]):
-                raise ClaimsFileError(
-                    f"{name} separates its columns with {word}; dqm reads comma-separated CSV. "
-                    "Save it as CSV UTF-8 (Comma delimited)."
-                )
-        shown = ", ".join(h.strip() for h in headers if h.strip()) or "nothing"
-        raise ClaimsFileError(
-            f"{name} has no {' column and no '.join(missing)} column ({columns}: {shown}); "
-            f"{'the header row' if 'header' in columns else 'it'} must name {_NEEDED}."
-        )
-    seen: set[str] = set()
-    out = []
-    for i, key in enumerate(keys):
-        if key in CLAIM_COLUMNS and key in seen:
-            raise ClaimsFileError(f"{name} has two {key} columns; delete one.")
-        seen.add(key)
-        out.append(key if key in CLAIM_COLUMNS else f"__extra_{i}")
-    if on_header is not None:
-        on_header(name, list(headers), out)
-    return out
-
-
-_NEEDED = (
-    f"{', '.join(REQUIRED_CLAIM_COLUMNS)} and at least one of {', '.join(PRODUCT_CLAIM_COLUMNS[:-1])}"
-    f" and {PRODUCT_CLAIM_COLUMNS[-1]}"
-)
-
-
-def _missing(keys: list[str]) -> list[str]:
-    """The columns a claims file needs and `keys` lacks: channel, quantity, and a way to name the
-    product (product_id, ndc or rxcui)."""
-    missing = [c for c in REQUIRED_CLAIM_COLUMNS if c not in keys]
-    if not any(c in keys for c in PRODUCT_CLAIM_COLUMNS):
-        missing.insert(0, f"{', '.join(PRODUCT_CLAIM_COLUMNS[:-1])} or {PRODUCT_CLAIM_COLUMNS[-1]}")
-    return missing
-
-
 class _Ragged(Exception):
     """A row whose field count differs from the header's."""
 
@@ -293,7 +236,7 @@ _TEXT, _CODED = pa.string(), pa.dictionary(pa.int32(), pa.string())
 
 def _read_fast(name: str, data: bytes, start: int, keys: list[str], first_line: int) -> pa.Table:
     """pyarrow's multithreaded CSV reader, every column as text; raises _Ragged for odd rows."""
-    wanted = [k for k in keys if k in CLAIM_COLUMNS]
+    wanted = [k for k in keys if k in READ_COLUMNS]
 
     odd_rows: list[int] = []
 
@@ -342,7 +285,7 @@ def _read_tolerant(data: bytes, keys: list[str], first_line: int) -> pa.Table:
     csvtext.allow_large_fields()
     reader = csv.reader(io.StringIO(text, newline=""))
     width = len(keys)
-    columns: dict[str, list] = {k: [] for k in keys if k in CLAIM_COLUMNS}
+    columns: dict[str, list] = {k: [] for k in keys if k in READ_COLUMNS}
     problems: list[str | None] = []
     for fields in reader:
         if not fields or (len(fields) == 1 and not fields[0].strip()):
@@ -378,14 +321,22 @@ def conform(frame: pd.DataFrame, n: int) -> pd.DataFrame:
     for c in CLAIM_COLUMNS:
         if c not in frame.columns:  # Arrow's nulls: 0.003 s a million, where Nones take 0.1 s
             frame[c] = pd.Series(pd.array(pa.nulls(n, pa.string()), dtype="str"))
-    return frame[CLAIM_COLUMNS].reset_index(drop=True)
+    return frame[_kept(frame.columns)].reset_index(drop=True)
+
+
+def _kept(names) -> list[str]:
+    """The contract's columns, then a history's status where the file has one."""
+    return [*CLAIM_COLUMNS, *[c for c in READ_COLUMNS[len(CLAIM_COLUMNS) :] if c in names]]
 
 
 def conform_table(table: pa.Table, n: int | None = None) -> pa.Table:
     """The same for an Arrow table of `n` claims (by default, its rows): the contract's columns
     in order (a column absent from the file all null), then ROW_PROBLEM when the table has it."""
     n = table.num_rows if n is None else n
-    names = [*CLAIM_COLUMNS, *([ROW_PROBLEM] if ROW_PROBLEM in table.column_names else [])]
+    names = [
+        *_kept(table.column_names),
+        *([ROW_PROBLEM] if ROW_PROBLEM in table.column_names else []),
+    ]
     return pa.table(
         [table[c] if c in table.column_names else pa.nulls(n, pa.string()) for c in names],
         names=names,

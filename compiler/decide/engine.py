@@ -56,7 +56,7 @@ from .messages import fixed_messages, message_column
 from .model import Override, Product
 from .resolve import MALFORMED, resolve
 from .run import COLUMNS, decide_run
-from .window import MICRO, NO_CAP, grant, micro
+from .window import MICRO, NO_CAP, micro, over_window
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -272,14 +272,12 @@ class Engine:
         )
         if per_days.any():  # decided against what the member received in the window
             rows = np.flatnonzero(per_days)
-            capped = winner[rows] >= 0
-            cap_micro = np.where(capped, micro(np.nan_to_num(cap[rows], neginf=0)), NO_CAP)
-            granted = grant(a[rows], q_micro[rows], limit_micro[rows], cap_micro)
-            decision[rows] = np.where(
-                ~over[rows], APPROVE, np.where(capped & (granted > 0), OVERRIDE, DENY)
+            cap_micro = np.where(
+                winner[rows] >= 0, micro(np.nan_to_num(cap[rows], neginf=0)), NO_CAP
             )
-            # Q itself where all of it is granted (counted in millionths, echoed as requested)
-            approved[rows] = np.where(granted == q_micro[rows], quantity[rows], granted / MICRO)
+            decision[rows], approved[rows] = over_window(
+                a[rows], q_micro[rows], limit_micro[rows], cap_micro, quantity[rows]
+            )
         return Evaluation(
             n=n,
             claim_id=claim_ids(col["claim_id"], n) if "claim_id" in col else None,

@@ -14,8 +14,10 @@ from typing import TYPE_CHECKING, BinaryIO
 from ..errors import UsageError
 from . import csvtext
 from . import output as out
-from .claims import ClaimsFileError, ignored_columns
+from .buckets import Spill, SpilledRun
+from .claims import ClaimsFileError, HistoryColumns, ignored_columns
 from .engine import Engine
+from .run import Decide
 from .versions import Versions
 
 if TYPE_CHECKING:  # impact.py imports pandas
@@ -77,22 +79,83 @@ def decide_file(
     fmt: str | None = None,
     spark: str | None = None,
     reading: Reading | None = None,
+    history: Claims | None = None,
 ) -> int | None:
     """Decide every claim of `claims` by `chosen` (each by its date of service, or as of `as_of`,
     when it is a ruleset's versions) into `output` (None: standard output), in `fmt` (by default
     the one the output's suffix names), reading the claims as `reading` says. On Spark (`spark`:
     its master), a new folder of Parquet files. Returns the number of decisions written (None
-    from Spark, which does not count)."""
+    from Spark, which does not count). With a Per Days limit the claims are one run, counted
+    against `history` (the members' earlier fills: a file, read as claims are)."""
     reading = reading or Reading()
     if isinstance(chosen, Versions) and as_of is None:
         reading.versions = chosen
     _check_output(claims, output)
+    per_days = per_days_products(chosen)
     if spark:
+        _refuse_windows_on_spark(per_days, history)
         return _decide_on_spark(claims, chosen, as_of, output, fmt, spark, reading)
     fmt = out.output_format(fmt, output)
+    if per_days or history is not None:  # one run: read whole first, in bounded memory
+        columns = _columns_of(chosen, as_of)
+        with Spill(_near(output)) as spill:
+            run = SpilledRun(_claim_tables(claims, reading), spill)
+            received = run.received(columns, per_days, _history(history))
+            batches = (batch for batch, _ in run.batches())
+            return _stream(batches, run.decided(columns, received), output, fmt)
     decide = (lambda c: chosen.decide(c, as_of)) if isinstance(chosen, Versions) else chosen.decide
     # One version decides Arrow tables (pandas never imported); a ruleset's versions, frames.
-    return _stream(claims, decide, output, fmt, isinstance(chosen, Engine), reading)
+    from .sources import claims_batches
+
+    block = JSON_BLOCK_BYTES if fmt in ("json", "jsonl") else None
+    tables = isinstance(chosen, Engine)
+    batches = claims_batches(claims, STANDARD_INPUT, block, tables, **reading.read())
+    return _stream(batches, decide, output, fmt)
+
+
+def per_days_products(chosen: Engine | Versions) -> frozenset[str]:
+    """The products (product_id, case folded) any version limits Per Days."""
+    engines = [chosen] if isinstance(chosen, Engine) else map(chosen.engine, chosen.effective)
+    return frozenset(
+        p.product_id.strip().casefold() for e in engines for p in e.products if p.days is not None
+    )
+
+
+def _columns_of(chosen: Engine | Versions, as_of) -> Decide:
+    if isinstance(chosen, Versions):
+        return lambda columns, n: chosen.decide_columns(columns, n, as_of)
+    return chosen.decide_columns
+
+
+def _claim_tables(claims: Claims, reading: Reading) -> Iterator:
+    from .sources import claims_batches
+
+    return claims_batches(claims, STANDARD_INPUT, None, True, **reading.read())
+
+
+def _history(history: Claims | None) -> Iterator:
+    if history is None:
+        return iter(())
+    from .sources import claims_batches
+
+    return claims_batches(history, "The history file", None, True, columns=HistoryColumns())
+
+
+def _near(output: str | None) -> str | None:
+    """Where a run's working files go: beside the output (the disk it is written to), else the
+    system's temporary folder."""
+    if output and not out.writes_through(output):
+        folder = Path(output).absolute().parent
+        return str(folder) if folder.is_dir() else None
+    return None
+
+
+def _refuse_windows_on_spark(per_days: frozenset[str], history: Claims | None) -> None:
+    if per_days or history is not None:
+        raise UsageError(
+            "--spark does not decide Per Days limits yet (they count each member's earlier "
+            "fills in the run's order); decide this ruleset without --spark."
+        )
 
 
 def _check_output(claims: Claims, output: str | None) -> None:
@@ -112,11 +175,8 @@ def _check_output(claims: Claims, output: str | None) -> None:
         )
 
 
-def _stream(
-    claims: Claims, decide, output: str | None, fmt: str, tables: bool, reading: Reading
-) -> int:
+def _stream(batches: Iterator, decide, output: str | None, fmt: str) -> int:
     """Claims read, decided and written batch by batch (stream.py)."""
-    from .sources import claims_batches
     from .stream import Tally, decide_stream
     from .writer import DecisionWriter
 
@@ -124,8 +184,6 @@ def _stream(
     try:
         with out.into(output) as sink:
             writer = DecisionWriter(sink, fmt)
-            block = JSON_BLOCK_BYTES if fmt in ("json", "jsonl") else None
-            batches = claims_batches(claims, STANDARD_INPUT, block, tables, **reading.read())
             # JSON is encoded as it is written: batches made ahead would wait in memory.
             encode = writer.encode if fmt in ("csv", "parquet") else None
             try:
@@ -159,13 +217,19 @@ def impact_file(
     fmt: str | None = None,
     spark: str | None = None,
     reading: Reading | None = None,
+    history: Claims | None = None,
 ) -> Transitions:
     """The same claims decided by two versions: the transitions between their decisions, and the
-    claims whose decision changed written into `output` (when given)."""
+    claims whose decision changed written into `output` (when given). With a Per Days limit, each
+    version decides the claims as its own run against `history` (a claim one denies counts toward
+    none of its later ones)."""
     reading = reading or Reading()
     _check_output(claims, output)
     fmt = out.output_format(fmt, output)
+    engines = Engine(before), Engine(after)
+    per_days = per_days_products(engines[0]) | per_days_products(engines[1])
     if spark:
+        _refuse_windows_on_spark(per_days, history)
         _spark_claims(claims, reading)
         spark_module = _spark_module()
         with _spark_session(spark_module, spark) as session:
@@ -177,19 +241,39 @@ def impact_file(
                 out.write_spark_folder(changed, output)
         return transitions
 
-    from .impact import IMPACT_SCHEMA, impact_stream
     from .sources import claims_batches
+
+    if not (per_days or history is not None):
+        batches = claims_batches(claims, STANDARD_INPUT, **reading.read())
+        return _impact(batches, engines[0].decide, engines[1].decide, output, fmt)
+    with Spill(_near(output)) as spill:  # each version's run, read whole first
+        run = SpilledRun(_claim_tables(claims, reading), spill)
+        sides = []
+        for engine in engines:
+            received = run.received(engine.decide_columns, per_days, _history(history))
+            decided = run.decided(engine.decide_columns, received)
+            sides.append(lambda frame, decided=decided: decided(_table(frame)).frame())
+        frames = (batch.to_pandas() for batch, _ in run.batches())
+        return _impact(frames, sides[0], sides[1], output, fmt)
+
+
+def _table(frame):
+    import pyarrow as pa
+
+    return pa.Table.from_pandas(frame, preserve_index=False)
+
+
+def _impact(batches: Iterator, before: Callable, after: Callable, output, fmt) -> Transitions:
+    from .impact import IMPACT_SCHEMA, impact_stream
     from .stream import Tally
     from .writer import DecisionWriter
 
-    decide_before, decide_after = Engine(before).decide, Engine(after).decide
-    batches = claims_batches(claims, STANDARD_INPUT, **reading.read())
     if not output:
-        return impact_stream(batches, decide_before, decide_after, lambda changed: None)
+        return impact_stream(batches, before, after, lambda changed: None)
     try:
         with out.into(output) as sink:
             writer = DecisionWriter(sink, fmt, IMPACT_SCHEMA)
-            transitions = impact_stream(batches, decide_before, decide_after, writer.write, Tally())
+            transitions = impact_stream(batches, before, after, writer.write, Tally())
             writer.close()
     except OSError as exc:
         raise UsageError(f"Cannot write {out.described(output)}: {exc.strerror or exc}.") from None

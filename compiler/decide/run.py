@@ -64,8 +64,9 @@ def decide_run(
     columns, n = claim_columns(claims)
     first = decide(columns, n)
     counted = fills(decide, history) if history is not None else None
-    window = terms(first)
-    if window.num_rows:
+    over_window = not np.isnan(np.asarray(first["accumulated_quantity"], dtype=float)).all()
+    window = terms(first) if over_window else None  # none: the first pass is the run
+    if window is not None and window.num_rows:
         order, a = accumulated(window, counted)
         received = np.full(n, np.nan)
         received[order] = a
@@ -130,7 +131,7 @@ def terms(
     if per_days is None:
         per_days = frozenset(product[window])
     if not window.any() and not per_days:
-        return TERMS.empty_table()
+        return empty(TERMS)
     day = _days(first["date_of_service"])
     decided = np.asarray(first["decision"].codes)
     fixed = (
@@ -162,7 +163,7 @@ def terms(
 def accumulated(window: pa.Table, counted: pa.Table | None) -> tuple[np.ndarray, np.ndarray]:
     """(position in the run, what the member received in the window before it, in millionths)
     for each claim of `window` (terms), counting `counted` (fills) of its member and product."""
-    counted = counted if counted is not None else FILLS.empty_table()
+    counted = counted if counted is not None else empty(FILLS)
     m = window.num_rows
     # (member, product) as dense codes, the same for the run's claims and the history's fills
     members = pa.concat_arrays(
@@ -204,7 +205,7 @@ def fills(decide: Decide, history: pd.DataFrame | pa.Table, offset: int = 0) -> 
     unknown status), numbered from `offset` + 1."""
     columns, h = claim_columns(history)
     if h == 0:
-        return FILLS.empty_table()
+        return empty(FILLS)
     status = _status(history, h, offset)
     columns["channel"] = Coded(np.zeros(h, dtype=np.int64), ["retail"])
     decided = decide(columns, h)
@@ -227,6 +228,11 @@ def fills(decide: Decide, history: pd.DataFrame | pa.Table, offset: int = 0) -> 
     return pa.Table.from_arrays(
         [pa.array(c, f.type) for c, f in zip(columns, FILLS, strict=True)], schema=FILLS
     )
+
+
+def empty(schema: pa.Schema) -> pa.Table:
+    """A table of no rows (schema.empty_table would import pandas: dqm decide never does)."""
+    return pa.Table.from_arrays([pa.nulls(0, f.type) for f in schema], schema=schema)
 
 
 def _folded(text: str) -> str:

@@ -19,10 +19,10 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 import numpy as np
 import pyarrow as pa
 
-from ..vocabulary import CLAIM_COLUMNS
 from . import arrays, csvtext
 from .claims import (
     BOM,
+    READ_COLUMNS,
     SNIFF,
     ClaimsFileError,
     NotUtf8,
@@ -207,7 +207,7 @@ def open_parquet(
         ) from None
     names = parquet.schema_arrow.names
     keys = header_keys(str(file), names, "", "its columns are", columns, on_header)
-    return parquet, [(n, k) for n, k in zip(names, keys, strict=True) if k in CLAIM_COLUMNS]
+    return parquet, [(n, k) for n, k in zip(names, keys, strict=True) if k in READ_COLUMNS]
 
 
 def _batches(parquet, rows: int, columns: list[str]) -> Iterator[pa.RecordBatch]:

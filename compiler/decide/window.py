@@ -19,6 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .evaluation import APPROVE, DENY, OVERRIDE
+
 MICRO = 1_000_000  # quantities are counted in millionths of a unit
 NO_CAP = np.iinfo(np.int64).min  # no override criterion met
 
@@ -102,6 +104,20 @@ def grant(a: np.ndarray, q: np.ndarray, limit: np.ndarray, cap: np.ndarray) -> n
     engine's decision both take it from here."""
     room = np.where(cap != NO_CAP, np.clip(np.minimum(q, cap - a), 0, None), 0)
     return np.where(a + q <= limit, q, room)
+
+
+def over_window(
+    a: np.ndarray, q: np.ndarray, limit: np.ndarray, cap: np.ndarray, quantity: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per Days claims' decisions (evaluation's codes) and approved quantities, given what each
+    member received (all in millionths but `quantity`, the claims' own, echoed where all of it is
+    granted)."""
+    granted = grant(a, q, limit, cap)
+    decision = np.where(
+        a + q <= limit, APPROVE, np.where((cap != NO_CAP) & (granted > 0), OVERRIDE, DENY)
+    )
+    approved = np.where(decision == DENY, 0.0, np.where(granted == q, quantity, granted / MICRO))
+    return decision, approved
 
 
 def _in_window(fills: Fills, group: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray:
