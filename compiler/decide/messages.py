@@ -60,8 +60,13 @@ class Messages:
         return f"Ruleset {self.ruleset} has no quantity limit for {named}."
 
     def retired(self, product: Product) -> str:
-        """The message for a claim whose product's policy is retired."""
+        """The message for a claim whose product is retired: by its own Status, or its policy's."""
         day = format_date(dt.date.fromisoformat(product.retired_on))
+        if product.retired_itself:
+            return (
+                f"Not applicable: product {product.product_id} was retired on {day}; ruleset "
+                f"{self.ruleset} sets no quantity limit for it since then."
+            )
         return (
             f"Not applicable: policy {product.policy_id} was retired on {day}; ruleset "
             f"{self.ruleset} sets no quantity limit for {product.product_id} since then."

@@ -30,6 +30,8 @@ class Product:
     # A Per Days product's windows in days, in CHANNELS order (retail, home delivery); None for a
     # Per Rx product (and every product of a version before schema 3).
     days: tuple[int, int] | None = None
+    # Retired by its own Status (schema 3), not by its policy's: which one the message names.
+    retired_itself: bool = False
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,7 @@ def products(ruleset: dict[str, Any]) -> list[Product]:
             ),
             retired_on(policy, p),
             _days(p),
+            policy.get("status") != "retired" and p.get("status") == "retired",
         )
         for policy in ruleset["policies"]
         for p in policy["products"]

@@ -105,6 +105,7 @@ def changes(before: dict[str, Any] | None, after: dict[str, Any]) -> list[dict[s
             "home_delivery_max_qty",
             "unit",
             "footnote",
+            "status",
         ],
     )
     out += code_changes(before, after)
@@ -337,8 +338,13 @@ def _policies(doc: dict) -> dict[str, dict]:
 
 
 def _products(doc: dict) -> dict[str, dict]:
+    # Status as policies' (schema 3): a product without one is Active.
     return {
-        p["product_id"]: {**p, "policy_id": pol["policy_id"]}
+        p["product_id"]: {
+            **p,
+            "policy_id": pol["policy_id"],
+            "status": p.get("status", "active").title(),
+        }
         for pol in doc["policies"]
         for p in pol["products"]
     }

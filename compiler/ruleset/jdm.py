@@ -15,7 +15,7 @@ Rx products only is the graph it always was, byte for byte.
 Rows, per product and channel: approve at or under the limit; then one row per override, highest
 channel maximum first (ties by criterion id, as the engine breaks them), so the first met override is the one the engine
 picks; then deny. A last row answers not_applicable for any other product, the products of a
-retired policy among them.
+retired policy and retired products among them.
 """
 
 from __future__ import annotations
@@ -57,6 +57,7 @@ def graph(ruleset: dict[str, Any]) -> dict[str, Any]:
         for policy in ruleset["policies"]
         if policy.get("status") != "retired"
         for p in policy["products"]
+        if p.get("status") != "retired"
     )
     rules: list[dict[str, str]] = []
     channel_lits = {channel: _lit(channel) for channel in CHANNELS}
@@ -70,6 +71,8 @@ def graph(ruleset: dict[str, Any]) -> dict[str, Any]:
         if policy.get("status") == "retired":
             continue  # its products fall to the last row, not_applicable, as the engine decides
         for p in policy["products"]:
+            if p.get("status") == "retired":
+                continue  # a product retired by its own Status (schema 3): not_applicable too
             product = _lit(p["product_id"])  # each literal made once per product, not per row
             criteria = [
                 (o, _lit(o["criterion_id"]), _lit(o["approval_months"])) for o in p["overrides"]
