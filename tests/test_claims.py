@@ -150,7 +150,8 @@ def test_row_with_too_many_fields_stays_and_decides_invalid():
     assert decided["message"].tolist()[1:] == [
         "Invalid: line 3 has 7 fields but the header has 6; put double quotes around a value that "
         "contains a comma; attested criterion 'x' is not one of the ruleset's criteria.",
-        "Invalid: quantity is missing.",
+        "Invalid: line 4 has 3 fields but the header has 6; the row may have been cut short; "
+        "quantity is missing.",
     ]
 
 

@@ -14,6 +14,11 @@ import pytest
 from tests.fixtures.paths import EXPORTS
 
 V3 = EXPORTS / "oncology-dqm" / "v3.json"
+# What dqm decide says of claims without dates, decided by a ruleset of more than one version.
+LATEST = (
+    "dqm: the claims have no date_of_service column, so every claim was decided by the latest "
+    "version, v4 (in effect from 2025-12-08).\n"
+)
 HEADER = "claim_id,product_id,channel,quantity,concomitant_drugs,attested_criteria\n"
 EXAMPLES = HEADER + (
     "E1,imatinib-400mg-tab,Retail,60,,\n"
@@ -38,7 +43,7 @@ def claims_file(tmp_path):
 
 def test_decide_csv_reproduces_the_worked_examples(dqm, claims_file):
     code, out, err = dqm("decide", claims_file(EXAMPLES), "--ruleset", "oncology-dqm")
-    assert (code, err) == (0, "")
+    assert (code, err) == (0, LATEST)
     rows = list(csv.DictReader(io.StringIO(out)))
     assert [
         (
@@ -176,7 +181,11 @@ def test_decide_refuses_a_tampered_version_file(dqm, claims_file, tmp_path):
         ),
         (
             b"product_id,channel,quantity\nimatinib-400mg-tab,retail,60\nimatinib-400mg-tab,retail,6\xe9\n",
-            "is not UTF-8 text (byte 0xe9 on line 3); save it as CSV UTF-8 (in Excel: File > Save As > CSV UTF-8).",
+            (
+                "is not UTF-8 text (byte 0xe9 on line 3); save it as CSV UTF-8 (in Excel: File > "
+                "Save As > CSV UTF-8), or name the encoding it was saved in with --encoding (such "
+                "as --encoding cp1252)."
+            ),
         ),
         (
             b"PK\x03\x04\x14\x00\x06\x00",
@@ -230,7 +239,7 @@ def test_decide_a_million_rows_with_bad_ones(dqm, claims_file):
     ]
     path = claims_file(HEADER + "".join(good * 3 + bad[i % 4] for i in range(250_000)))
     code, out, err = dqm("decide", path, "--ruleset", "oncology-dqm")
-    assert (code, err) == (0, "")
+    assert (code, err) == (0, LATEST)
     lines = out.splitlines()
     assert len(lines) == 1_000_001
     assert sum(',"invalid",' in line for line in lines) == 250_000
@@ -247,7 +256,8 @@ def test_decide_into_a_closed_pipe_stops_quietly(claims_file, dqm_process):
     path = claims_file(HEADER + "C,imatinib-400mg-tab,retail,61,,\n" * 200_000)
     code, out, err = dqm_process("decide", path, "--ruleset", "oncology-dqm", head=1)
     assert out.startswith('"claim_id","product_id"')
-    assert (code, err) == (1, "")  # the output was cut short: not a success, and not a traceback
+    # The output was cut short: not a success, and not a traceback.
+    assert (code, err) == (1, LATEST)
 
 
 # -- by date of service -------------------------------------------------------------------------------
@@ -270,10 +280,14 @@ DATED = (
 def raised(founding_rows, make_workbook, exports_copy, dqm):
     """Publish into the copied store a version that raises the 400 mg retail limit to `retail`
     (its override's cap 30 above), in effect from `effective`. Each workbook keeps the History
-    rows published before it (History is an audit trail)."""
+    rows published before it (History is an audit trail). Compile says exactly `said`: its
+    warning at the Ruleset's Effective Date (in effect before the review that made it), and
+    when the version takes effect."""
     history = copy.deepcopy(founding_rows["History"])
 
-    def publish(version: int, retail: int, effective: dt.date, reviewed: dt.date) -> None:
+    def publish(
+        version: int, retail: int, effective: dt.date, reviewed: dt.date, said: tuple[str, str]
+    ) -> None:
         rows = copy.deepcopy(founding_rows)
         rows["Ruleset"][0][3] = effective
         rows["Limits"][1][4], rows["Overrides"][0][2] = retail, retail + 30
@@ -282,10 +296,22 @@ def raised(founding_rows, make_workbook, exports_copy, dqm):
         rows["History"] = copy.deepcopy(history)
         rows["Policies"][0][3] = reviewed
         path = make_workbook(rows, f"v{version}.xlsx")
-        out = f"{exports_copy / 'oncology-dqm' / f'v{version}.json'}\n"
-        assert dqm("compile", path, "--exports", exports_copy) == (0, out, "")
+        warning, note = said
+        out = f"{warning}\n{exports_copy / 'oncology-dqm' / f'v{version}.json'}\n"
+        assert dqm("compile", path, "--exports", exports_copy) == (0, out, f"{note}\n")
 
     return publish
+
+
+# What compile says of v5, in effect from 2027-01-01, reviewed 2027-01-05.
+V5_SAID = (
+    "WARNING Ruleset!D2 (found: '01/01/2027'): v5 takes effect on 01/01/2027, before its latest "
+    "History Review Date (01/05/2027): it decides claims dated before the review that made it, "
+    "from 01/01/2027 on. A correction may apply from an earlier date; if this is not one, clear "
+    "this cell (v5 then takes effect on 01/05/2027), or type the date it takes effect.",
+    "oncology-dqm v5 takes effect on 01/01/2027: claims dated from then on are decided by it (v4 "
+    "decided them before).",
+)
 
 
 def by_date(dqm, claims_file, exports, *args) -> list[tuple[str, ...]]:
@@ -302,7 +328,7 @@ def by_date(dqm, claims_file, exports, *args) -> list[tuple[str, ...]]:
 def test_each_claim_is_decided_by_the_version_in_effect_on_its_date_of_service(
     dqm, claims_file, exports_copy, raised
 ):
-    raised(5, 70, dt.date(2027, 1, 1), dt.date(2027, 1, 5))  # in effect from 2027-01-01
+    raised(5, 70, dt.date(2027, 1, 1), dt.date(2027, 1, 5), V5_SAID)  # in effect from 2027-01-01
     assert by_date(dqm, claims_file, exports_copy) == [
         ("before-v1", "", "not_applicable", "", ""),
         ("v1", "imatinib-400mg-tab", "deny", "60", "1"),
@@ -320,8 +346,18 @@ def test_each_claim_is_decided_by_the_version_in_effect_on_its_date_of_service(
 def test_a_correction_published_later_with_an_earlier_effective_date_supersedes(
     dqm, claims_file, exports_copy, raised
 ):
-    raised(5, 70, dt.date(2027, 1, 1), dt.date(2027, 1, 5))
-    raised(6, 65, dt.date(2026, 12, 31), dt.date(2027, 1, 6))  # v5 was wrong: 65, a day earlier
+    raised(5, 70, dt.date(2027, 1, 1), dt.date(2027, 1, 5), V5_SAID)
+    v6_said = (
+        "WARNING Ruleset!D2 (found: '12/31/2026'): v6 takes effect on 12/31/2026, before its latest "
+        "History Review Date (01/06/2027) and on or before v5's effective date (01/01/2027): it "
+        "decides every claim dated from 12/31/2026 on, those v5 decided included. A correction "
+        "may apply from an earlier date; if this is not one, clear this cell (v6 then takes "
+        "effect on 01/06/2027), or type the date it takes effect.",
+        "oncology-dqm v6 takes effect on 12/31/2026: claims dated from then on are decided by it "
+        "(v4 and v5 decided them before).",
+    )
+    # v5 was wrong: 65, a day earlier
+    raised(6, 65, dt.date(2026, 12, 31), dt.date(2027, 1, 6), v6_said)
     assert by_date(dqm, claims_file, exports_copy)[3:8] == [
         ("v4", "imatinib-400mg-tab", "deny", "60", "4"),
         ("day-before-v5", "imatinib-400mg-tab", "deny", "65", "6"),
@@ -395,7 +431,7 @@ def test_text_cells_that_a_spreadsheet_would_run_as_formulas_start_with_a_quote(
         "--ruleset",
         "oncology-dqm",
     )
-    assert (code, err) == (0, "")
+    assert (code, err) == (0, LATEST)
     rows = list(csv.DictReader(io.StringIO(out)))
     assert [(r["claim_id"], r["product_id"], r["matched_drugs"], r["decision"]) for r in rows] == [
         ('\'=HYPERLINK("http://evil.test","x")', "imatinib-400mg-tab", "'-rifampin", "override"),

@@ -15,6 +15,11 @@ import pytest
 from tests.fixtures.paths import EXPORTS
 
 CLAIMS = "claim_id,product_id,channel,quantity\nA,imatinib-400mg-tab,retail,60\n"
+# What dqm decide says of CLAIMS (no dates), decided by a ruleset of more than one version.
+LATEST = (
+    "dqm: the claims have no date_of_service column, so every claim was decided by the latest "
+    "version, v4 (in effect from 2025-12-08).\n"
+)
 
 
 @pytest.fixture
@@ -92,9 +97,9 @@ def test_a_pipe_given_by_name_is_written_through(claims, tmp_path):
     )
     os.close(write)
     through = proc.communicate(timeout=60)[0].decode()
-    assert (run.returncode, run.stderr) == (0, "")
+    assert (run.returncode, run.stderr) == (0, LATEST)
     assert through.splitlines()[1] == (
-        '"A","imatinib-400mg-tab","imatinib-per-rx","retail","60",,"approve",60,60,,,,,'
+        '"A","imatinib-400mg-tab","imatinib-per-rx","retail","60",,"approve",60,,60,,,,,,,'
         '"Within the Retail limit of 60 tablets per Rx.","oncology-dqm",4'
     )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["claims.csv"]

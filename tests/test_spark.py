@@ -118,7 +118,7 @@ def test_csv_read_by_spark_decides_its_odd_rows_as_one_process(spark, v3, tmp_pa
         ["4", "invalid", None, None],  # the 4th claim: a line of blanks is none
         ["C6", "override", 75.0, "St John's wort, Rifadin"],
     ]
-    # Spark cannot say on which line a row was: only that message differs.
+    # Spark cannot say on which line a row was: only the odd rows' messages differ.
     assert got["message"][1] == (
         "Invalid: a row has 7 fields but the header has 6; put double quotes around a value "
         "that contains a comma; attested criterion 'x' is not one of the ruleset's criteria."
@@ -127,7 +127,15 @@ def test_csv_read_by_spark_decides_its_odd_rows_as_one_process(spark, v3, tmp_pa
         "Invalid: line 4 has 7 fields but the header has 6; put double quotes around a value "
         "that contains a comma; attested criterion 'x' is not one of the ruleset's criteria."
     )
-    same = [i for i in range(len(want)) if i != 1]
+    assert got["message"][2] == (
+        "Invalid: a row has 2 fields but the header has 6; the row may have been cut short; "
+        "channel is missing (use retail or home_delivery); quantity is missing."
+    )
+    assert want["message"][2] == (
+        "Invalid: line 5 has 2 fields but the header has 6; the row may have been cut short; "
+        "channel is missing (use retail or home_delivery); quantity is missing."
+    )
+    same = [i for i in range(len(want)) if i not in (1, 2)]
     pd.testing.assert_frame_equal(
         got.iloc[same].reset_index(drop=True), want.iloc[same].reset_index(drop=True)
     )

@@ -327,8 +327,9 @@ def test_a_csv_that_breaks_half_way_says_where_and_keeps_whole_rows(dqm, tmp_pat
     assert 0 < written <= 2_000
     assert ran.err == (
         f"dqm: {tmp_path / 'claims.csv'} is not UTF-8 text (byte 0xff on line 2002); save it as CSV "
-        "UTF-8 (in Excel: File > Save As > CSV UTF-8). Stopped there: the first "
-        f"{written:,} decisions were written.\n"
+        "UTF-8 (in Excel: File > Save As > CSV UTF-8), or name the encoding it was saved in with "
+        f"--encoding (such as --encoding cp1252). Stopped there: the first {written:,} decisions "
+        "were written.\n"
     )
     out = tmp_path / "decisions.csv"
     code, _, err = dqm("decide", tmp_path / "claims.csv", "--ruleset", V3, "--output", out)
