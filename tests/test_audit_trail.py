@@ -174,22 +174,44 @@ def test_validate_reports_a_change_without_its_history_row_as_compile_does(
 
 def test_a_workbook_that_validates_clean_compiles(founding_rows, make_workbook, exports_copy, dqm):
     add_inducer(founding_rows, "apalutamide")
+    founding_rows["Ruleset"][0][3] = None  # v5 takes effect on its review
     path = make_workbook(new_review(founding_rows, dt.date(2027, 1, 27), "Apalutamide added."))
-    assert dqm("validate", path, "--exports", exports_copy).code == 0
+    note = (
+        "oncology-dqm v5 takes effect on 01/27/2027: claims dated from then on are decided by it "
+        "(v4 decided them before).\n"
+    )
+    assert dqm("validate", path, "--exports", exports_copy) == (
+        0,
+        f"{path}: 0 error(s), 0 warning(s).\n",
+        note,
+    )
     assert dqm("compile", path, "--exports", exports_copy) == (
         0,
         f"{exports_copy / 'oncology-dqm' / 'v5.json'}\n",
-        "",
+        note,
     )
 
 
 def test_first_version_in_a_folder_says_so(dqm, tmp_path):
     from tests.fixtures.paths import WORKBOOK
 
-    note = "first version of oncology-dqm in ./exports: no earlier versions there\n"
+    note = (
+        "first version of oncology-dqm in ./exports: no earlier versions there\n"
+        "oncology-dqm v1 takes effect on 12/08/2025: claims dated from then on are decided by it "
+        "(no version decided them before).\n"
+    )
+    # The bundled Effective Date is before its latest review (v4's, published so): a v1 of it
+    # says so.
+    warning = (
+        "WARNING Ruleset!D2 (found: '12/08/2025'): v1 takes effect on 12/08/2025, before its "
+        "latest History Review Date (12/01/2026): it decides claims dated before the review that "
+        "made it, from 12/08/2025 on. A correction may apply from an earlier date; if this is "
+        "not one, clear this cell (v1 then takes effect on 12/01/2026), or type the date it takes "
+        "effect.\n"
+    )
     assert dqm("validate", WORKBOOK, cwd=tmp_path) == (
         0,
-        f"{WORKBOOK}: 0 error(s), 0 warning(s).\n",
+        f"{warning}{WORKBOOK}: 0 error(s), 1 warning(s).\n",
         note,
     )
     # Run from a folder without one, compile makes no exports folder it was not named.
@@ -202,7 +224,7 @@ def test_first_version_in_a_folder_says_so(dqm, tmp_path):
     assert list(tmp_path.iterdir()) == []
     assert dqm("compile", WORKBOOK, "--exports", "exports", cwd=tmp_path) == (
         0,
-        "exports/oncology-dqm/v1.json\n",
+        f"{warning}exports/oncology-dqm/v1.json\n",
         note,
     )
     assert dqm("compile", WORKBOOK, cwd=tmp_path) == (
@@ -216,6 +238,7 @@ def test_a_new_ruleset_id_beside_others_is_a_warning(
     founding_rows, make_workbook, exports_copy, dqm
 ):
     founding_rows["Ruleset"][0][0] = "oncology-dqm-2026"
+    founding_rows["Ruleset"][0][3] = None  # v1 takes effect on the latest review
     path = make_workbook(founding_rows)
     warning = (
         f"WARNING Ruleset!A2 (found: 'oncology-dqm-2026'): No ruleset 'oncology-dqm-2026' is "
@@ -223,7 +246,11 @@ def test_a_new_ruleset_id_beside_others_is_a_warning(
         "'oncology-dqm-2026' at v1, apart from their history. If you meant to revise one of "
         "those, type its Ruleset ID here; if you meant another folder, give --exports."
     )
-    note = f"first version of oncology-dqm-2026 in {exports_copy}: no earlier versions there\n"
+    note = (
+        f"first version of oncology-dqm-2026 in {exports_copy}: no earlier versions there\n"
+        "oncology-dqm-2026 v1 takes effect on 12/01/2026: claims dated from then on are decided "
+        "by it (no version decided them before).\n"
+    )
     assert dqm("validate", path, "--exports", exports_copy) == (
         0,
         f"{warning}\n{path}: 0 error(s), 1 warning(s).\n",
@@ -245,6 +272,7 @@ def test_the_history_rules_run_again_under_the_lock(
     add_inducer(other_rows, "enzalutamide")
     other = build(validate_file(make_workbook(other_rows, "other.xlsx")))
     add_inducer(founding_rows, "apalutamide")
+    founding_rows["Ruleset"][0][3] = None  # this version takes effect on its review, after v4
     path = make_workbook(new_review(founding_rows, dt.date(2027, 1, 27), "Apalutamide added."))
 
     def check_then_another_publishes(*args, **kwargs):
