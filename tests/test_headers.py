@@ -46,6 +46,7 @@ def test_the_schemas_pair_each_header_with_its_ruleset_field():
         "Footnote": "footnote",
         "Retail Days": "retail_days",
         "Home Delivery Days": "home_delivery_days",
+        "Status": "status",
     }
     assert schemas.fields("Tests")["Test ID"] == "test_id"
     assert [schemas.fields("Overrides")[h] for h in headers.CHANNEL_MAX_QTY] == [

@@ -127,7 +127,8 @@ class SpilledRun:
         self.spill, self.n, self._files = spill, 0, []
         for i, batch in enumerate(batches):
             path = spill.root / f"claims-{i}.arrow"
-            with pa.ipc.new_file(str(path), batch.schema) as writer:
+            # The stream format: a batch's chunks may each bring their own dictionaries.
+            with pa.ipc.new_stream(str(path), batch.schema) as writer:
                 writer.write_table(batch)
             self._files.append((path, self.n, batch.num_rows))
             self.n += batch.num_rows
@@ -136,7 +137,7 @@ class SpilledRun:
         """Each batch as read, with its first claim's position in the run."""
         for path, start, _ in self._files:
             with pa.memory_map(str(path)) as source:
-                yield pa.ipc.open_file(source).read_all(), start
+                yield pa.ipc.open_stream(source).read_all(), start
 
     def received(
         self, decide: Decide, per_days: frozenset[str], history: Iterable[pa.Table] = ()

@@ -43,6 +43,7 @@ class Reading:
     notes: Callable[[str], None] | None = None
     versions: Versions | None = None  # what decides by date, for the note on a file without dates
     said: set[str] = field(default_factory=set)
+    pending: list[str] = field(default_factory=list)
 
     def __post_init__(self):
         self.columns = csvtext.column_mapping(self.columns)
@@ -61,16 +62,38 @@ class Reading:
             )
 
     def _say(self, note: str | None) -> None:
-        if note and self.notes is not None and note not in self.said:
+        """Noted now, said once the claims were read: a file refused part-way says only why."""
+        if note and note not in self.said:
             self.said.add(note)
-            self.notes(note)
+            self.pending.append(note)
+
+    def said_all(self) -> None:
+        if self.notes is not None:
+            for note in self.pending:
+                self.notes(note)
+        self.pending.clear()
 
     def read(self) -> dict:
         """The keyword arguments of sources.claims_batches."""
         return {"columns": self.columns, "encoding": self.encoding, "on_header": self.header}
 
 
-def decide_file(
+def decide_file(claims: Claims, chosen: Engine | Versions, **options) -> int | None:
+    """Decide every claim of `claims` by `chosen` (each by its date of service, or as of `as_of`,
+    when it is a ruleset's versions) into `output` (None: standard output), in `fmt` (by default
+    the one the output's suffix names), reading the claims as `reading` says. On Spark (`spark`:
+    its master), a new folder of Parquet files. Returns the number of decisions written (None
+    from Spark, which does not count). With a Per Days limit the claims are one run, counted
+    against `history` (the members' earlier fills: a file, read as claims are). The reading's
+    notes are said once every claim was decided."""
+    reading = options.setdefault("reading", None) or Reading()
+    options["reading"] = reading
+    written = _decide_file(claims, chosen, **options)
+    reading.said_all()
+    return written
+
+
+def _decide_file(
     claims: Claims,
     chosen: Engine | Versions,
     *,
@@ -81,12 +104,6 @@ def decide_file(
     reading: Reading | None = None,
     history: Claims | None = None,
 ) -> int | None:
-    """Decide every claim of `claims` by `chosen` (each by its date of service, or as of `as_of`,
-    when it is a ruleset's versions) into `output` (None: standard output), in `fmt` (by default
-    the one the output's suffix names), reading the claims as `reading` says. On Spark (`spark`:
-    its master), a new folder of Parquet files. Returns the number of decisions written (None
-    from Spark, which does not count). With a Per Days limit the claims are one run, counted
-    against `history` (the members' earlier fills: a file, read as claims are)."""
     reading = reading or Reading()
     if isinstance(chosen, Versions) and as_of is None:
         reading.versions = chosen
@@ -208,7 +225,19 @@ def _stream(batches: Iterator, decide, output: str | None, fmt: str) -> int:
     return tally.written
 
 
-def impact_file(
+def impact_file(claims: Claims, before: dict, after: dict, **options) -> Transitions:
+    """The same claims decided by two versions: the transitions between their decisions, and the
+    claims whose decision changed written into `output` (when given). With a Per Days limit, each
+    version decides the claims as its own run against `history` (a claim one denies counts toward
+    none of its later ones). The reading's notes are said once the claims were compared."""
+    reading = options.setdefault("reading", None) or Reading()
+    options["reading"] = reading
+    transitions = _impact_file(claims, before, after, **options)
+    reading.said_all()
+    return transitions
+
+
+def _impact_file(
     claims: Claims,
     before: dict,
     after: dict,
@@ -219,10 +248,6 @@ def impact_file(
     reading: Reading | None = None,
     history: Claims | None = None,
 ) -> Transitions:
-    """The same claims decided by two versions: the transitions between their decisions, and the
-    claims whose decision changed written into `output` (when given). With a Per Days limit, each
-    version decides the claims as its own run against `history` (a claim one denies counts toward
-    none of its later ones)."""
     reading = reading or Reading()
     _check_output(claims, output)
     fmt = out.output_format(fmt, output)
