@@ -77,16 +77,19 @@ def test_compile_publishes_and_prints_the_new_version_path(
         ["imatinib-per-rx", "Revision", "Raised the limit.", dt.date(2027, 1, 12)]
     )
     founding_rows["Policies"][0][3] = dt.date(2027, 1, 12)
+    founding_rows["Ruleset"][0][3] = None  # v5 takes effect on its review
     assert dqm("compile", make_workbook(founding_rows), "--exports", exports_copy) == (
         0,
         f"{exports_copy}/oncology-dqm/v5.json\n",
-        "",
+        "oncology-dqm v5 takes effect on 01/12/2027: claims dated from then on are decided by it "
+        "(v4 decided them before).\n",
     )
     code, out, _ = dqm("diff", "oncology-dqm", "4", "5", "--exports", exports_copy)
     assert (code, out.splitlines()) == (
         0,
         [
-            "oncology-dqm: v4 (in effect from 2025-12-08) → v5 (in effect from 2025-12-08)",
+            "oncology-dqm: v4 (in effect from 2025-12-08) → v5 (in effect from 2027-01-12)",
+            "oncology-dqm: Effective Date 2025-12-08 → 2027-01-12",
             "imatinib-per-rx: Review Date 2026-12-01 → 2027-01-12",
             "imatinib-400mg-tab: Retail Max Qty per Rx 60 → 90",
             "imatinib-400mg-tab / strong-cyp3a4-inducer: Retail Max Qty per Rx 90 → 120",
