@@ -58,6 +58,7 @@ def revised(founding_rows, make_workbook):
         ["imatinib-per-rx", "Revision", "Apalutamide added.", dt.date(2027, 1, 27)]
     )
     rows["Policies"][0][3] = dt.date(2027, 1, 27)
+    rows["Ruleset"][0][3] = None  # v5 takes effect on its review
     return make_workbook(rows, "revised.xlsx")
 
 
@@ -386,7 +387,8 @@ def test_decisions_output_is_replaced_whole_or_not_at_all(tmp_path, dqm, monkeyp
     assert dqm("decide", claims, "--ruleset", RULESET, "--format", "json", "--output", out) == (
         0,
         "",
-        "",
+        "dqm: the claims have no date_of_service column, so every claim was decided by the "
+        "latest version, v4 (in effect from 2025-12-08).\n",
     )
     (decision,) = json.loads(out.read_text())
     assert (decision["decision"], decision["approved_quantity"]) == ("deny", 0)
