@@ -89,13 +89,26 @@ def test_every_module_and_command_runs_without_posix_only_modules(tmp_path):
     )
     assert (run.returncode, run.stderr) == (
         0,
-        f"first version of oncology-dqm in {exports}: no earlier versions there\n",
+        f"first version of oncology-dqm in {exports}: no earlier versions there\n"
+        "oncology-dqm v1 takes effect on 12/08/2025: claims dated from then on are decided by it "
+        "(no version decided them before).\n",
     )
     result = json.loads(run.stdout)
     assert sorted(result["imported"]) == package_modules()
     assert result["importable"] == []
     assert result["lock"] == "SoftFileLock"  # filelock's lock without flock: what compile held
-    assert result["ran"]["compile"] == [0, f"{exports / 'oncology-dqm' / 'v1.json'}\n"]
+    # The bundled Effective Date is before its latest review: a v1 of it says so.
+    retroactive = (
+        "WARNING Ruleset!D2 (found: '12/08/2025'): v1 takes effect on 12/08/2025, before its "
+        "latest History Review Date (12/01/2026): it decides claims dated before the review that "
+        "made it, from 12/08/2025 on. A correction may apply from an earlier date; if this is "
+        "not one, clear this cell (v1 then takes effect on 12/01/2026), or type the date it takes "
+        "effect.\n"
+    )
+    assert result["ran"]["compile"] == [
+        0,
+        f"{retroactive}{exports / 'oncology-dqm' / 'v1.json'}\n",
+    ]
     code, decided = result["ran"]["decide"]
     (decision,) = csv.DictReader(io.StringIO(decided))
     assert (code, decision["claim_id"], decision["decision"], decision["approved_quantity"]) == (
