@@ -19,6 +19,9 @@ APPROVE, OVERRIDE, DENY, NOT_APPLICABLE, INVALID = range(len(DECISIONS))
 # each claim's window (millionths; NaN: nothing, or not a Per Days claim); out, the cap of the best
 # override met whatever the quantity (millionths; NaN: none), which the run's order needs.
 ACCUMULATED, CAP = "__accumulated", "__cap"
+# A run's first pass (its claims', or its history's): the Per Days claims' messages, which depend
+# on what the member received, are left for the pass that knows it.
+FIRST_PASS = "__first_pass"
 
 
 @dataclass
@@ -50,6 +53,7 @@ class Evaluation:
     # not decided over a window (any other product, or invalid, not applicable)
     accumulated: np.ndarray
     best_cap: np.ndarray  # a Per Days claim's best override's cap, whatever its quantity; NaN: none
+    provisional: bool  # a run's first pass: no message for a claim decided over a window
     decision: np.ndarray  # APPROVE … INVALID
     limit: np.ndarray  # the product's channel maximum; NaN unless the claim is valid for a product
     approved: np.ndarray  # NaN for not_applicable and invalid

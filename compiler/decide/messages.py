@@ -28,7 +28,7 @@ from .evaluation import APPROVE, DENY, INVALID, NOT_APPLICABLE, OVERRIDE, Evalua
 from .grammar import quantity_problem
 from .model import Criterion, Override, Product
 from .resolve import CONFLICT, MALFORMED
-from .window import MICRO
+from .window_messages import window_messages
 
 _CHANNEL_WORDS = " or ".join(CHANNELS)  # "retail or home_delivery"
 _PRODUCT_WORDS = f"{', '.join(PRODUCT_CLAIM_COLUMNS[:-1])} or {PRODUCT_CLAIM_COLUMNS[-1]}"
@@ -172,26 +172,10 @@ def message_column(
         message_codes[rows] = inverse.reshape(-1) + len(categories)
         categories += [messages.retired(products[p]) for p in known]
     rows = np.flatnonzero(ev.accumulated >= 0)  # Per Days: what the member received, and when
-    if len(rows):
-        keys = np.stack(
-            [
-                ev.product[rows],
-                ev.channel[rows],
-                decided[rows],
-                np.where(decided[rows] == APPROVE, -1, ev.winner[rows]),
-                ev.accumulated[rows],
-                ev.days[rows],
-                (ev.quantity[rows] > ev.approved[rows]) & (decided[rows] == OVERRIDE),
-            ]
-        )
-        distinct, first, inverse = np.unique(keys, axis=1, return_index=True, return_inverse=True)
-        message_codes[rows] = inverse.reshape(-1) + len(categories)
-        for key, i in zip(distinct.T, rows[first], strict=True):
-            p, o = products[key[0]], overrides[key[3]][1] if key[3] >= 0 else None
-            c = criteria[o.criterion_id] if o is not None and criteria else None
-            categories.append(
-                window_message(p, int(key[1]), int(key[2]), o, c, ev, int(i), bool(key[6]))
-            )
+    if len(rows) and not ev.provisional:
+        worded = window_messages(ev, rows, products, overrides, criteria or {})
+        message_codes[rows] = worded.codes + len(categories)
+        categories += worded.categories
     written: dict[Any, int] = {}
     for i in np.flatnonzero(decided == INVALID):  # rare; one message per distinct cause
         key = (
@@ -213,61 +197,6 @@ def message_column(
             code = written[key] = len(categories) - 1
         message_codes[i] = code
     return Coded(message_codes, categories)
-
-
-def window_message(
-    p: Product,
-    ch: int,
-    decided: int,
-    o: Override | None,
-    c: Criterion | None,
-    ev: Evaluation,
-    i: int,
-    capped: bool,
-) -> str:
-    """A Per Days claim's message: the limit over the window, what the member received in it
-    (from its first day to the date of service) and how much more may be dispensed now."""
-    days = int(ev.period[i])
-    end = dt.date.fromordinal(int(ev.days[i]))
-    start = end - dt.timedelta(days=days - 1)
-    received = ev.accumulated[i] / MICRO
-    limit = (
-        f"the {CHANNEL_LABELS[CHANNELS[ch]]} limit of {format_number(p.max_qty[ch])} {p.unit} "
-        f"per {days} days"
-    )
-    had = (
-        f"the member received {format_number(received)} {p.unit} from {start.isoformat()} to "
-        f"{end.isoformat()}"
-    )
-    if decided == APPROVE:
-        room = format_number(p.max_qty[ch] - received)
-        return f"Within {limit}: {had}, so up to {room} more may be dispensed now."
-    if o is None:  # deny: no override met (or the product has none)
-        return f"Over {limit}: {had}, so {_more(p.max_qty[ch] - received)}; rejects with code {REJECT_CODE}."
-    cap = f"{format_number(o.max_qty[ch])} {p.unit} per {days} days"
-    if decided == DENY:  # the override met allows no more in this window
-        return (
-            f"Over {limit} and the most the {o.criterion_id} override allows ({cap}): {had}, so "
-            f"{_more(o.max_qty[ch] - received)}; rejects with code {REJECT_CODE}."
-        )
-    why = c.description[0].lower() + c.description[1:] if c else o.criterion_id
-    months = f"{format_number(o.approval_months)} months"
-    approvable = (
-        f"{format_number(ev.approved[i])} {p.unit} (what this override's {cap} leaves) are"
-        if capped
-        else f"the quantity requested is (this override allows up to {cap})"
-    )
-    return (
-        f"Over {limit}, but {why}: {had}, so {approvable} approvable on coverage review for "
-        f"{months}; rejects with code {REJECT_CODE}."
-    )
-
-
-def _more(room: float) -> str:
-    """How much more the window holds: `up to 20 more may be dispensed now`, or none."""
-    if room <= 0:
-        return "no more may be dispensed now"
-    return f"up to {format_number(room)} more may be dispensed now"
 
 
 def invalid_message(

@@ -29,8 +29,8 @@ from ..errors import DqmError
 from ..vocabulary import CLAIM_COLUMNS
 from .claims import OUT_OF_EFFECT, ROW_PROBLEM, column_key
 from .decisions import Decisions, decision_frame
-from .encode import Coded, Column
-from .evaluation import ACCUMULATED, APPROVE, CAP, DENY, INVALID, OVERRIDE
+from .encode import Coded, Column, encode
+from .evaluation import ACCUMULATED, APPROVE, CAP, DENY, FIRST_PASS, INVALID, OVERRIDE
 from .window import NO_CAP, Fills, Window, accumulate, micro
 
 if TYPE_CHECKING:
@@ -42,7 +42,7 @@ COLUMNS = [*CLAIM_COLUMNS, ROW_PROBLEM, OUT_OF_EFFECT]
 # A pass of the engine over a run's columns (Engine.decide_columns, or Versions' by date).
 Decide = Callable[[dict[str, Column], int], dict[str, Any]]
 _COUNTED = np.array([APPROVE, OVERRIDE, DENY], dtype=np.int64)  # decided under a limit
-_PAID, _REVERSED = "paid", "reversed"
+_PAID, _REVERSED = 0, 1  # a history row's status
 
 
 class HistoryError(DqmError):
@@ -62,7 +62,7 @@ def decide_run(
     quantity, optional status and claim_id). A decision frame for a claims frame, Decisions for
     a claims table. HistoryError names a malformed history row."""
     columns, n = claim_columns(claims)
-    first = decide(columns, n)
+    first = decide({**columns, FIRST_PASS: np.ones(n, dtype=bool)}, n)
     counted = fills(decide, history) if history is not None else None
     over_window = not np.isnan(np.asarray(first["accumulated_quantity"], dtype=float)).all()
     window = terms(first) if over_window else None  # none: the first pass is the run
@@ -208,6 +208,7 @@ def fills(decide: Decide, history: pd.DataFrame | pa.Table, offset: int = 0) -> 
         return empty(FILLS)
     status = _status(history, h, offset)
     columns["channel"] = Coded(np.zeros(h, dtype=np.int64), ["retail"])
+    columns[FIRST_PASS] = np.ones(h, dtype=bool)
     decided = decide(columns, h)
     codes = np.asarray(decided["decision"].codes)
     for i in np.flatnonzero((codes == INVALID) & (status != _REVERSED))[:1]:
@@ -257,20 +258,21 @@ def _days(dates: Coded) -> np.ndarray:
 
 
 def _status(history: pd.DataFrame | pa.Table, h: int, offset: int) -> np.ndarray:
-    """Each history row's status: paid (the default) or reversed; HistoryError for another."""
+    """Each history row's status, _PAID (the default) or _REVERSED (each distinct text read
+    once); HistoryError for another."""
     names = history.column_names if isinstance(history, pa.Table) else list(history.columns)
     found = [n for n in names if str(n).strip().casefold() == "status"]
     if not found:
-        return np.full(h, _PAID, dtype=object)
-    column = history[found[0]]
-    values = column.to_pylist() if isinstance(column, (pa.Array, pa.ChunkedArray)) else list(column)
-    out = np.empty(h, dtype=object)
-    for i, v in enumerate(values):
-        text = "" if v is None or v != v else str(v).strip().casefold()
-        if text not in ("", _PAID, _REVERSED):
+        return np.full(h, _PAID, dtype=np.int8)
+    codes, texts = encode(history[found[0]], h)
+    meaning = []
+    for text in texts:
+        word = str(text).strip().casefold()
+        if word not in ("", "paid", "reversed"):
+            row = int(np.flatnonzero(codes == len(meaning))[0])
             raise HistoryError(
-                f"History row {offset + i + 1}: status {str(v).strip()!r} is not paid or reversed "
-                "(leave it blank for a paid fill)."
+                f"History row {offset + row + 1}: status {str(text).strip()!r} is not paid or "
+                "reversed (leave it blank for a paid fill)."
             )
-        out[i] = text or _PAID
-    return out
+        meaning.append(_REVERSED if word == "reversed" else _PAID)
+    return np.array([*meaning, _PAID], dtype=np.int8)[codes]
