@@ -48,6 +48,7 @@ def revised(founding_rows, tmp_path):
                 ["imatinib-per-rx", "Ad Hoc Revision", f"Inducers added on {day}.", day]
             )
         rows["Policies"][0][3] = reviews[-1]
+        rows["Ruleset"][0][3] = None  # the version takes effect on its latest review
         if retail_400mg:
             rows["Limits"][1][4] = retail_400mg
             rows["Overrides"][0][2] = retail_400mg + 30
@@ -238,7 +239,9 @@ def test_compile_killed_after_the_graph_before_the_version_publishes_nothing(
     assert dqm("compile", other, "--exports", exports_copy) == (
         0,
         f"{exports_copy / RULESET / 'v5.json'}\n",
-        f"dqm: Removed 1 file(s) a cut-short compile left in {exports_copy / RULESET}.\n",
+        f"dqm: Removed 1 file(s) a cut-short compile left in {exports_copy / RULESET}.\n"
+        "oncology-dqm v5 takes effect on 01/15/2027: claims dated from then on are decided by it "
+        "(v4 decided them before).\n",
     )
     assert assert_consistent(store) == [1, 2, 3, 4, 5]
     v5 = store.load(RULESET, 5)
