@@ -19,6 +19,7 @@ DROPDOWNS = {
     ("Product Codes", "B"): '"NDC,RxCUI"',
     ("Product Codes", "A"): "'Limits'!$B$2:$B$1000",
     ("Policies", "G"): '"Active,Retired"',
+    ("Limits", "K"): '"Active,Retired"',
     ("Criteria", "C"): '"Concomitant drug on list,Attested"',
     ("Tests", "C"): '"Retail,Home Delivery"',
     ("Tests", "G"): '"Approve,Override,Deny"',

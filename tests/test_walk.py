@@ -38,6 +38,7 @@ def test_tests_become_claims_with_the_test_id_and_blanks_missing():
     claims = walk.tests_as_claims(V3)
     assert list(claims.columns) == [
         "claim_id",
+        "member_id",
         "product_id",
         "ndc",
         "rxcui",
@@ -47,7 +48,7 @@ def test_tests_become_claims_with_the_test_id_and_blanks_missing():
         "concomitant_drugs",
         "attested_criteria",
     ]
-    assert claims[["ndc", "rxcui", "date_of_service"]].isna().all().all()
+    assert claims[["member_id", "ndc", "rxcui", "date_of_service"]].isna().all().all()
     assert len(claims) == len(V3["tests"]) == 22
     first, second = claims.iloc[0], claims.iloc[1]
     assert (first["claim_id"], first["product_id"], first["channel"], first["quantity"]) == (
