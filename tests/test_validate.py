@@ -549,7 +549,7 @@ def _edit(path, sheet, cell, value):
 
 def test_missing_column_points_at_the_header_cell(founding_rows, make_workbook):
     path = _edit(make_workbook(founding_rows), "Limits", "G1", None)
-    assert flat(path) == [("missing-column", "Limits", "K1", "Unit", None, {"header": "Unit"})]
+    assert flat(path) == [("missing-column", "Limits", "L1", "Unit", None, {"header": "Unit"})]
 
 
 def test_renamed_header_is_pointed_at_with_the_right_name(founding_rows, make_workbook):
@@ -593,6 +593,7 @@ def test_headers_match_ignoring_case_and_spaces_and_unknown_columns_warn(
                     "Footnote",
                     "Retail Days",
                     "Home Delivery Days",
+                    "Status",
                 ],
             },
         )
