@@ -183,7 +183,7 @@ def test_an_overrides_window_must_be_its_products(make_workbook):
 def test_a_per_days_policy_without_the_days_columns_is_told_at_each_row(make_workbook, tmp_path):
     path = make_workbook(per_days.rows())
     wb = openpyxl.load_workbook(path)
-    wb["Limits"].delete_cols(9, 2)  # a workbook from before Per Days policies
+    wb["Limits"].delete_cols(9, 3)  # a workbook from before Per Days policies (and Status)
     wb.save(path)
     found = flat(path)
     assert [(c, s, cell, col) for c, s, cell, col, *_ in found] == [
@@ -274,6 +274,7 @@ def test_the_template_offers_the_windows_with_help_and_whole_day_validation(tmp_
         "Footnote",
         "Retail Days",
         "Home Delivery Days",
+        "Status",
     ]
     assert [c.value for c in wb["Overrides"][1]][-2:] == ["Retail Days", "Home Delivery Days"]
     assert [c.value for c in wb["Tests"][1]][-4:] == [
