@@ -18,7 +18,7 @@ import numpy as np
 import pyarrow as pa
 
 from .decisions import Decisions
-from .evaluation import ACCUMULATED, FIRST_PASS
+from .evaluation import ACCUMULATED, TERMS_ONLY
 from .run import FILLS, TERMS, Decide, accumulated, claim_columns, empty, fills, terms
 
 BUCKETS = 64
@@ -148,7 +148,7 @@ class SpilledRun:
         try:
             for batch, start in self.batches():
                 columns, n = claim_columns(batch)
-                columns[FIRST_PASS] = np.ones(n, dtype=bool)
+                columns[TERMS_ONLY] = np.ones(n, dtype=bool)
                 spill.add("terms", terms(decide(columns, n), start, per_days))
             offset = 0
             for batch in history:

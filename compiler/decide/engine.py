@@ -49,10 +49,11 @@ from .evaluation import (
     INVALID,
     NOT_APPLICABLE,
     OVERRIDE,
+    TERMS_ONLY,
     Evaluation,
 )
 from .explain import decision_row, trace
-from .framing import channel_column, matched_column
+from .framing import channel_column, matched_column, terms_columns
 from .messages import fixed_messages, message_column
 from .model import Override, Product
 from .resolve import MALFORMED, resolve
@@ -198,7 +199,6 @@ class Engine:
         days, date_text = service_days(col.get("date_of_service"), n)
         out_of_effect = Coded(*encode(col.get(OUT_OF_EFFECT), n))
         in_effect = out_of_effect.codes < 0
-
         member = Coded(*encode(col.get("member_id"), n))
         no_member = np.array([not t.strip() for t in member.categories] + [True])[member.codes]
 
@@ -226,14 +226,9 @@ class Engine:
         limit = self._max_qty[safe_product, safe_channel] if len(self.products) else np.zeros(n)
         limit = np.where(valid, limit, np.nan)
         over = valid & (quantity > limit)
-        accumulated = col.get(ACCUMULATED)
-        a = np.zeros(n, dtype=np.int64)
-        if per_days.any():
-            if accumulated is not None:
-                a = np.where(np.isnan(accumulated), 0, accumulated).astype(np.int64)
-            q_micro = micro(np.where(per_days, quantity, 0))
-            limit_micro = micro(np.nan_to_num(limit))
-            over = np.where(per_days, a + q_micro > limit_micro, over)
+        a = np.zeros(n, dtype=np.int64)  # what the member received in the window (millionths)
+        if col.get(ACCUMULATED) is not None:
+            a = np.nan_to_num(col[ACCUMULATED]).astype(np.int64)
 
         met: dict[str, np.ndarray] = {}
         winner = np.full(n, -1, dtype=np.int64)
@@ -273,11 +268,9 @@ class Engine:
         )
         if per_days.any():  # decided against what the member received in the window
             rows = np.flatnonzero(per_days)
-            cap_micro = np.where(
-                winner[rows] >= 0, micro(np.nan_to_num(cap[rows], neginf=0)), NO_CAP
-            )
+            capped = np.where(winner[rows] >= 0, micro(np.nan_to_num(cap[rows], neginf=0)), NO_CAP)
             decision[rows], approved[rows] = over_window(
-                a[rows], q_micro[rows], limit_micro[rows], cap_micro, quantity[rows]
+                a[rows], micro(quantity[rows]), micro(limit[rows]), capped, quantity[rows]
             )
         return Evaluation(
             n=n,
@@ -301,7 +294,8 @@ class Engine:
             period=np.where(per_days | unplaced, period, 0),
             accumulated=np.where(per_days, a, -1),
             best_cap=np.where((winner >= 0) & per_days, cap, np.nan),
-            provisional=col.get(FIRST_PASS) is not None,
+            provisional=col.get(FIRST_PASS) is not None or col.get(TERMS_ONLY) is not None,
+            terms_only=col.get(TERMS_ONLY) is not None,
             decision=decision,
             limit=limit,
             approved=approved,
@@ -358,6 +352,15 @@ class Engine:
         winner = np.where(decided == OVERRIDE, ev.winner, -1)
         in_effect = ev.out_of_effect.codes < 0
         window = ev.accumulated >= 0  # decided over a window: approve, override or deny
+        met = window & ~np.isnan(ev.best_cap)
+        # The cap of each Per Days claim's best override, for the run's order (decide/run.py);
+        # every engine gives it, so that versions with and without Per Days limits merge.
+        cap = np.where(met, micro(np.nan_to_num(ev.best_cap)), np.nan)
+        if ev.terms_only:
+            resolved = ev.named.resolved_ids(self.product_ids)
+            return terms_columns(
+                ev, resolved, message_column(ev, self._messages, self.products), cap
+            )
         columns = {
             "claim_id": ev.claim_id,
             # The claim's product_id as given, else the product its code names.
@@ -393,8 +396,5 @@ class Engine:
                 in_effect, np.nan if self.version is None else self.version, np.nan
             ),
         }
-        # The cap of each Per Days claim's best override, for the run's order (decide/run.py);
-        # every engine gives it, so that versions with and without Per Days limits merge.
-        met = window & ~np.isnan(ev.best_cap)
-        columns[CAP] = np.where(met, micro(np.nan_to_num(ev.best_cap)), np.nan)
+        columns[CAP] = cap
         return columns

@@ -22,6 +22,9 @@ ACCUMULATED, CAP = "__accumulated", "__cap"
 # A run's first pass (its claims', or its history's): the Per Days claims' messages, which depend
 # on what the member received, are left for the pass that knows it.
 FIRST_PASS = "__first_pass"
+# A pass for the windows alone (decide/buckets.py, a history's fills): only the columns run.terms
+# and run.fills read.
+TERMS_ONLY = "__terms_only"
 
 
 @dataclass
@@ -54,6 +57,7 @@ class Evaluation:
     accumulated: np.ndarray
     best_cap: np.ndarray  # a Per Days claim's best override's cap, whatever its quantity; NaN: none
     provisional: bool  # a run's first pass: no message for a claim decided over a window
+    terms_only: bool  # only what the windows need (TERMS_ONLY)
     decision: np.ndarray  # APPROVE … INVALID
     limit: np.ndarray  # the product's channel maximum; NaN unless the claim is valid for a product
     approved: np.ndarray  # NaN for not_applicable and invalid

@@ -1,14 +1,15 @@
-"""Two decision columns framed from what the engine computed (evaluation.py): the channel as
-echoed, and the claim drugs that met the winning criterion."""
+"""Decision columns framed from what the engine computed (evaluation.py): the channel as echoed,
+the claim drugs that met the winning criterion, and the few a run's windows read."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from ..vocabulary import CHANNELS
+from ..vocabulary import CHANNELS, DECISIONS
 from .encode import MISSING, UNKNOWN, Coded
-from .evaluation import Evaluation
+from .evaluation import CAP, Evaluation
 from .model import Criterion
+from .window import MICRO
 
 
 def channel_column(ev: Evaluation) -> Coded:
@@ -46,3 +47,23 @@ def matched_column(
         categories += joined
         codes[rows] = text_codes[ev.drugs[rows]]
     return Coded(codes, categories)
+
+
+def terms_columns(ev: Evaluation, product_id: Coded, message: Coded, cap: np.ndarray) -> dict:
+    """The columns a run's windows read (run.terms, run.fills), and the message of an invalid
+    claim (a history row that is not a fill is refused in its words)."""
+    window = ev.accumulated >= 0
+    return {
+        "claim_id": ev.claim_id,
+        "product_id": product_id,
+        "quantity": ev.quantity,
+        "date_of_service": ev.date_text,
+        "decision": Coded(ev.decision, DECISIONS),
+        "approved_quantity": ev.approved,
+        "member_id": ev.member,
+        "limit": ev.limit,
+        "accumulated_quantity": np.where(window, ev.accumulated / MICRO, np.nan),
+        "period_days": np.where(window, ev.period, np.nan),
+        "message": message,
+        CAP: cap,
+    }

@@ -30,7 +30,16 @@ from ..vocabulary import CLAIM_COLUMNS
 from .claims import OUT_OF_EFFECT, ROW_PROBLEM, column_key
 from .decisions import Decisions, decision_frame
 from .encode import Coded, Column, encode
-from .evaluation import ACCUMULATED, APPROVE, CAP, DENY, FIRST_PASS, INVALID, OVERRIDE
+from .evaluation import (
+    ACCUMULATED,
+    APPROVE,
+    CAP,
+    DENY,
+    FIRST_PASS,
+    INVALID,
+    OVERRIDE,
+    TERMS_ONLY,
+)
 from .window import NO_CAP, Fills, Window, accumulate, micro
 
 if TYPE_CHECKING:
@@ -208,7 +217,7 @@ def fills(decide: Decide, history: pd.DataFrame | pa.Table, offset: int = 0) -> 
         return empty(FILLS)
     status = _status(history, h, offset)
     columns["channel"] = Coded(np.zeros(h, dtype=np.int64), ["retail"])
-    columns[FIRST_PASS] = np.ones(h, dtype=bool)
+    columns[TERMS_ONLY] = np.ones(h, dtype=bool)
     decided = decide(columns, h)
     codes = np.asarray(decided["decision"].codes)
     for i in np.flatnonzero((codes == INVALID) & (status != _REVERSED))[:1]:
