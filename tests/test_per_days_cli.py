@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import random
 
+import jsonschema
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -15,6 +16,7 @@ import pytest
 from compiler.decide.buckets import Spill, SpilledRun, member_bucket
 from compiler.decide.versions import Versions
 from compiler.ruleset.compile import compile_workbook
+from compiler.ruleset.sealing import schema
 from compiler.ruleset.store import Store
 from compiler.vocabulary import DECISION_COLUMNS
 from tests.fixtures import per_days
@@ -79,6 +81,8 @@ def test_a_run_from_files_equals_the_run_held_whole(dqm, exports, tmp_path):
     expected = in_memory(exports, claims, history.fillna(""))
     assert [list(d) for d in decided[:1]] == [DECISION_COLUMNS]
     assert decided == expected
+    validator = jsonschema.Draft202012Validator(schema("decision.schema.json"))
+    assert [e.message for d in decided for e in validator.iter_errors(d)] == []
     counted = [d for d in decided if d["period_days"] is not None]
     assert {d["decision"] for d in counted} == {"approve", "override", "deny"}
     assert sum(d["accumulated_quantity"] > 0 for d in counted) > 1000

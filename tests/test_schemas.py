@@ -19,7 +19,7 @@ from tests.fixtures.paths import EXPORTS, WORKBOOK
 IDS = {
     "ruleset.schema.json": "https://dqm.invalid/schemas/ruleset-3.schema.json",
     "index.schema.json": "https://dqm.invalid/schemas/index-1.schema.json",
-    "decision.schema.json": "https://dqm.invalid/schemas/decision-2.schema.json",
+    "decision.schema.json": "https://dqm.invalid/schemas/decision-3.schema.json",
 }
 VERSION_FILES = [p for p in sorted(EXPORTS.glob("*/v*.json")) if p.stem[1:].isdigit()]
 # The founding policy's worked examples, then claims that decide not_applicable and invalid.
@@ -165,7 +165,10 @@ def test_decisions_validate_against_the_decision_schema(fmt, dqm, claims):
         "date_of_service": None,
         "decision": "approve",
         "approved_quantity": 120,
+        "member_id": None,
         "limit": 180,
+        "accumulated_quantity": None,
+        "period_days": None,
         "criterion_id": None,
         "matched_drugs": None,
         "reject_code": None,
