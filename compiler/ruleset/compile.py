@@ -17,7 +17,7 @@ from ..workbook.findings import Finding
 from . import diff, jdm, signing
 from .check import check_workbook, shown_folder
 from .history import history_findings
-from .publishing import Publishing, cut_short
+from .publishing import Publishing
 from .sealing import canonical_bytes, sealed
 from .store import Published, Refused, Store, Unchanged
 
@@ -62,19 +62,19 @@ def compile_workbook(
     checked = check_workbook(path, exports, today=today)
     store, rid = Store(exports), checked.ruleset_id
     # What a compile killed part way left is mended whatever this workbook holds: by the
-    # publish below, under its lock, or (nothing published) by a repair.
-    repaired = cut_short(store, rid) if rid else []
+    # publish below, under its lock, or (nothing published) by a repair, told under the lock.
     if not checked.ok:
-        if rid:
-            store.repair(rid)
-        return CompileResult(checked.findings, repaired=repaired)
+        return CompileResult(checked.findings, repaired=store.repair(rid) if rid else [])
 
     def gate(previous: dict | None, content: dict) -> list[Finding]:
         if previous is checked.previous:  # still the latest: the check's History rules hold
             return []
         return history_findings(checked.validated, previous, content, today)
 
-    outcome = publish(store, checked.content, gate=gate, latest=checked.previous, sign=sign)
+    repaired: list[str] = []
+    outcome = publish(
+        store, checked.content, gate=gate, latest=checked.previous, sign=sign, repaired=repaired
+    )
     if isinstance(outcome, Refused):
         store.repair(rid)
     findings = checked.findings + (outcome.reasons if isinstance(outcome, Refused) else [])
@@ -99,12 +99,15 @@ def publish(
     gate: Callable[[dict | None, dict], list] | None = None,
     latest: dict[str, Any] | None = None,
     sign: Ed25519PrivateKey | None = None,
+    repaired: list[str] | None = None,
 ) -> Published | Unchanged | Refused:
     """Publish `content` as the next version unless it says what the latest already says.
     `gate(previous, content)` may refuse it (returns reasons). Either way a missing index entry or
     graph of an earlier version is repaired; a refusal writes nothing. `latest`: the latest
     version as already read (it is read again only if another has been published since)."""
     with store.publishing(content["ruleset_id"], latest) as publishing:
+        if repaired is not None:  # what the lock's sweep mended, for the caller to say
+            repaired.extend(publishing.repaired)
         if sign is not None:
             _same_signer(publishing, sign)
         previous = publishing.previous

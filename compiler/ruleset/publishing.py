@@ -23,6 +23,7 @@ class Publishing:
         self.previous = previous  # the latest version, verified; None for a new ruleset
         self.version = previous["version"] + 1 if previous else 1  # the number the next one takes
         self._loaded = {previous["version"]: previous} if previous else {}
+        self.repaired: list[str] = []  # what a cut-short publish had left, in words (cut_short)
 
     def write(
         self,
@@ -143,12 +144,11 @@ def cut_short(store: Store, ruleset_id: str) -> list[str]:
 def repair(store: Store, ruleset_id: str) -> list[str]:
     """Mend what `cut_short` finds, under the ruleset's lock (which sweeps the leftovers), and
     say what was mended; nothing is locked or written when nothing needs it."""
-    notes = cut_short(store, ruleset_id)
-    if notes:
-        with store.publishing(ruleset_id) as publishing:
-            cut_short(store, ruleset_id)  # the refusal holds under the lock too
-            publishing.write_index()
-    return notes
+    if not cut_short(store, ruleset_id):  # nothing to mend: nothing locked or written
+        return []
+    with store.publishing(ruleset_id) as publishing:  # told again under the lock
+        publishing.write_index()
+        return publishing.repaired
 
 
 def _listed(store: Store, ruleset_id: str) -> list[int] | None:

@@ -32,7 +32,7 @@ from ..atomic import make_folder, replace_file, why
 from ..errors import StoreError, UsageError, WriteError
 from ..vocabulary import MAX_ID_LENGTH, SLUG, plain_text
 from .index import DERIVED_FILE, INDEX_FILE, index_entry
-from .publishing import Publishing, files_of, leftovers, repair
+from .publishing import Publishing, cut_short, files_of, leftovers, repair
 from .sealing import SCHEMA_FILES, load_file, schema
 
 if TYPE_CHECKING:
@@ -301,13 +301,18 @@ class Store:
                 )
         with _locked(folder / ".lock"):
             versions = self.versions(ruleset_id)
+            # What a killed publisher left, told under the lock: another's publish in progress
+            # is never taken for it.
+            mended = cut_short(self, ruleset_id)
             _sweep(folder, versions[-1] if versions else 0)
             # A graph changed since its index entry was written stops the publish before it
             # writes anything: a new index would otherwise list the changed file as published.
             self._check_derived(ruleset_id, self._index_on_disk(ruleset_id))
             if versions and (latest is None or latest["version"] != versions[-1]):
                 latest = self.load(ruleset_id)
-            yield Publishing(self, ruleset_id, latest if versions else None)
+            publishing = Publishing(self, ruleset_id, latest if versions else None)
+            publishing.repaired = mended
+            yield publishing
 
     def _write_schema(self) -> None:
         """The schemas of what the exports hold and what `dqm decide` writes, beside them."""
