@@ -139,9 +139,10 @@ def require_version() -> Choice:
 
 def product_label(engine: Engine, product_id: str) -> str:
     """`imatinib-400mg-tab`, and `— policy retired 2026-12-01` after a product whose policy is
-    retired, as plain text: short enough for its box to show whole (`product_detail` beside)."""
+    retired (`— product retired …` for one retired itself), as plain text: short enough for its box to show whole (`product_detail` beside)."""
     product = engine.product(product_id)
-    retired = f" — policy retired {product.retired_on}" if product.retired_on else ""
+    whose = "product" if product.retired_itself else "policy"
+    retired = f" — {whose} retired {product.retired_on}" if product.retired_on else ""
     return plain(f"{product_id}{retired}")
 
 
