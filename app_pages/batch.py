@@ -13,7 +13,7 @@ import io
 import pandas as pd
 import streamlit as st
 
-from app_pages import common, handoff, published
+from app_pages import common, fills, handoff, published
 from app_pages.text import md
 from compiler.decide.claims import (
     ClaimsFileError,
@@ -23,6 +23,7 @@ from compiler.decide.claims import (
 )
 from compiler.decide.csvtext import ignored_columns_note
 from compiler.decide.decisions import shown_decisions
+from compiler.decide.run import HistoryError
 from compiler.decide.writer import write_decisions
 from compiler.ruleset.store import StoreError
 from compiler.vocabulary import CLAIM_COLUMNS, DECISIONS
@@ -207,22 +208,23 @@ st.file_uploader(
     max_upload_size=MAX_CLAIMS_MB,
     help=f"Columns: {', '.join(CLAIM_COLUMNS)} (product_id, ndc or rxcui names the product).",
 )
+history, history_name = fills.history_upload("batch_history")
 claims, expected = batch_claims(choice)
 mode = common.decide_by(choice, "batch_decide_by")
 by = (
     f"{choice.ruleset_id}, each claim by the version in effect on its date of service"
     if mode == common.BY_DATE
     else choice.label
-)
+) + (f", counting the earlier fills in {history_name}" if history_name else "")
 if st.button("Decide all", type="primary", key="batch_decide"):
     try:
         decided = (
-            published.versions_by_date(choice.ruleset_id).decide(claims)
+            published.versions_by_date(choice.ruleset_id).decide(claims, history=history)
             if mode == common.BY_DATE
-            else choice.engine.decide(claims)
+            else choice.engine.decide(claims, history)
         )
         st.session_state["batch_result"] = (by, claims, decided, expected)
-    except StoreError as exc:  # a version a claim may fall on cannot be read
+    except (StoreError, HistoryError) as exc:  # a version that cannot be read; a bad fill
         st.error(md(exc))
 result = st.session_state.get("batch_result")
 if result and result[0] == by:

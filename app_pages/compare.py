@@ -9,9 +9,10 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from app_pages import common, handoff, published
+from app_pages import common, fills, handoff, published
 from app_pages.text import md
 from compiler.decide import impact
+from compiler.decide.run import HistoryError
 from compiler.decide.writer import DecisionWriter
 from compiler.ruleset import diff, walk
 from compiler.ruleset.store import StoreError
@@ -103,9 +104,14 @@ except StoreError as exc:
     st.stop()
 show_changes(doc_a, doc_b)
 claims, source = comparison_claims(doc_b)
+history, history_name = fills.history_upload("compare_history")
+if history_name:
+    source += f", counting the earlier fills in {history_name}"
 try:
-    result = impact.compare(published.engine_for(doc_a), published.engine_for(doc_b), claims)
-except StoreError as exc:  # rules this dqm does not decide yet (Per Days limits)
+    result = impact.compare(
+        published.engine_for(doc_a), published.engine_for(doc_b), claims, history
+    )
+except HistoryError as exc:  # a fill that cannot be counted: nothing is compared
     st.error(md(exc))
     st.stop()
 show_impact(result, source, (f"v{a}", f"v{b}"))

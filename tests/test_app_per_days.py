@@ -60,3 +60,73 @@ def test_a_fill_that_is_not_a_fill_is_said_and_nothing_is_decided(exports):
         "later claims approve; correct the row and run again."
     ]
     assert not at.metric
+
+
+CLAIMS = (
+    "claim_id,member_id,product_id,channel,quantity,date_of_service\n"
+    f"S1,M1,{per_days.PRODUCT},retail,6,2026-03-20\n"
+    f"S2,M1,{per_days.PRODUCT},retail,6,2026-03-31\n"
+    f"S3,M1,{per_days.PRODUCT},retail,1,2026-03-31\n"
+).encode()
+FILLS = (
+    "member_id,product_id,date_of_service,quantity,status\n"
+    f"M1,{per_days.PRODUCT},2026-03-02,2,paid\n"
+    f"M1,{per_days.PRODUCT},2026-03-03,9,reversed\n"
+).encode()
+
+
+def decided_table(at: AppTest) -> list[list]:
+    table = next(d.value for d in at.dataframe if "accumulated_quantity" in d.value.columns)
+    shown = table[["claim_id", "decision", "approved_quantity", "accumulated_quantity"]]
+    return shown.astype(object).where(shown.notna(), None).values.tolist()
+
+
+def test_batch_counts_an_uploaded_history_and_the_runs_own_claims(exports):
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    at.switch_page("app_pages/batch.py").run()
+    at.file_uploader(key="batch_upload").upload("claims.csv", CLAIMS, "text/csv").run()
+    at.file_uploader(key="batch_history").upload("fills.csv", FILLS, "text/csv").run()
+    at.button(key="batch_decide").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    # S1: 2 received (the reversed fill ignored); S2: 8, over 9; S3: 8 (S2 denied), within.
+    assert decided_table(at) == [
+        ["S1", "approve", 6, 2],
+        ["S2", "deny", 0, 8],
+        ["S3", "approve", 1, 8],
+    ]
+    assert at.caption[0].value.replace("\\", "") == (
+        "2 earlier fills from fills.csv count toward Per Days limits."
+    )
+
+
+def test_batch_says_why_a_history_is_refused(exports):
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    at.switch_page("app_pages/batch.py").run()
+    at.file_uploader(key="batch_upload").upload("claims.csv", CLAIMS, "text/csv").run()
+    bad = (
+        b"member_id,product_id,date_of_service,quantity\nM1,"
+        + per_days.PRODUCT.encode()
+        + (b",2026-03-02,lots\n")
+    )
+    at.file_uploader(key="batch_history").upload("fills.csv", bad, "text/csv").run()
+    at.button(key="batch_decide").click().run()
+    assert [e.value.replace("\\", "") for e in at.error] == [
+        "History row 1: quantity 'lots' is not a number. A fill left out would let the member's "
+        "later claims approve; correct the row and run again."
+    ]
+
+
+def test_compare_replays_each_versions_run_with_the_uploaded_history(exports):
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    at.switch_page("app_pages/batch.py").run()
+    at.file_uploader(key="batch_upload").upload("claims.csv", CLAIMS, "text/csv").run()
+    at.switch_page("app_pages/compare.py").run()
+    at.file_uploader(key="compare_history").upload("fills.csv", FILLS, "text/csv").run()
+    assert not at.exception, [e.message for e in at.exception]
+    changed = next(d.value for d in at.dataframe if "decision_before" in d.value.columns)
+    shown = changed[["claim_id", "decision_before", "decision_after", "approved_quantity_after"]]
+    assert shown.astype(object).values.tolist() == [
+        ["S1", "not_applicable", "approve", 6],
+        ["S2", "not_applicable", "deny", 0],
+        ["S3", "not_applicable", "approve", 1],
+    ]

@@ -259,11 +259,19 @@ def _column(frame: pd.DataFrame, name: str) -> pd.Series:
     return pd.Series([None] * len(frame), index=frame.index, dtype="str")
 
 
-def compare(before: Engine | Decide, after: Engine | Decide, claims: pd.DataFrame) -> Impact:
+def compare(
+    before: Engine | Decide,
+    after: Engine | Decide,
+    claims: pd.DataFrame,
+    history: pd.DataFrame | None = None,
+) -> Impact:
     """Decide one batch with both rulesets (engines, or their decide functions) and report what
-    changes: the changed claims (with the claims' own codes) and the transitions."""
-    a = _decide(before)(claims)
-    b = _decide(after)(claims)
+    changes: the changed claims (with the claims' own codes) and the transitions. With engines,
+    each decides the claims as its own run against `history` (the members' earlier fills)."""
+    if history is not None:
+        a, b = before.decide(claims, history), after.decide(claims, history)
+    else:
+        a, b = _decide(before)(claims), _decide(after)(claims)
     rows = changed_rows(a, b)
     return Impact(a, b, _changed(a, b, claims, rows), rows=rows)
 
