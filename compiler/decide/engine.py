@@ -352,10 +352,10 @@ class Engine:
         winner = np.where(decided == OVERRIDE, ev.winner, -1)
         in_effect = ev.out_of_effect.codes < 0
         window = ev.accumulated >= 0  # decided over a window: approve, override or deny
-        met = window & ~np.isnan(ev.best_cap)
         # The cap of each Per Days claim's best override, for the run's order (decide/run.py);
-        # every engine gives it, so that versions with and without Per Days limits merge.
-        cap = np.where(met, micro(np.nan_to_num(ev.best_cap)), np.nan)
+        # none from a version with no Per Days limit (Versions merges it as NaN).
+        met = window & ~np.isnan(ev.best_cap)
+        cap = np.where(met, micro(np.nan_to_num(ev.best_cap)), np.nan) if self.per_days else None
         if ev.terms_only:
             resolved = ev.named.resolved_ids(self.product_ids)
             return terms_columns(

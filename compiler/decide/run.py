@@ -151,7 +151,7 @@ def terms(
         & (day > 0)
     )
     rows = np.flatnonzero(window | fixed)
-    cap = np.asarray(first[CAP], dtype=float)[rows]
+    cap = np.asarray(first[CAP], dtype=float)[rows] if first[CAP] is not None else np.nan + rows
     approved = np.nan_to_num(np.asarray(first["approved_quantity"], dtype=float)[rows])
     columns = [
         member[rows],

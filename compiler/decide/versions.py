@@ -189,9 +189,12 @@ def _merge(
     input order: coded text re-coded over the groups' distinct values, numbers spread back. The
     columns in `skip` are left to the caller."""
     out: dict[str, Any] = {}
-    for key, first in parts[0][1].items():
+    for key in parts[0][1]:
         if key in skip:
             continue
+        # A column some versions give and others not (engine.CAP): NaN where not given.
+        given = [c[key] for _, c in parts if c[key] is not None]
+        first = given[0] if given else None
         if first is None:
             out[key] = None
         elif isinstance(first, Coded):
@@ -213,10 +216,11 @@ def _merge(
             arrays = [
                 (rows, c.values if isinstance((c := columns[key]), Plain) else c)
                 for rows, columns in parts
+                if columns[key] is not None  # left NaN
             ]
             # A quantity echoing a text in some group: objects for all (numbers as JSON writes them).
             text = any(a.dtype == object for _, a in arrays)
-            values = np.empty(n, dtype=object if text else float)
+            values = np.full(n, None if text else np.nan, dtype=object if text else float)
             for rows, a in arrays:
                 values[rows] = number_objects(a) if text and a.dtype != object else a
             out[key] = values
