@@ -18,6 +18,8 @@ approved (which depends on their own decisions, in the run's order), uses each c
 and writes the full decision. Both run as their own processes, alternately (DuckDB first in odd
 runs); wall seconds from the parent, peak RSS from the child's rusage. DuckDB may use both cores.
 
+DuckDB is the `bench` extra: `.venv/bin/pip install -e '.[bench]'`.
+
 Memory: `dqm decide` alone on each of --memory-sizes claims (members and history in proportion),
 peak RSS each.
 """
