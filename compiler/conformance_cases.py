@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from .conformance_codes import CODES_ACROSS_VERSIONS
 from .effective import takes_effect
 from .ruleset.store import Store
 from .vocabulary import CHANNELS, MAX_QTY_FIELDS, format_number
@@ -28,6 +29,7 @@ def cases_for(store: Store, ruleset_id: str) -> list[dict[str, Any]]:
     out += dated_cases(versions)
     out += claim_text_cases(versions[max(versions)])
     out += [{**c, "version": c.get("version")} for c in EXTRAS.get(ruleset_id, [])]
+    out += CODES_ACROSS_VERSIONS.get(ruleset_id, [])
     if any("retail_days" in p for d in versions.values() for pol in d["policies"]
            for p in pol["products"]):  # fmt: skip
         out += [{**c, "version": None} for c in PER_DAYS.get(ruleset_id, [])]

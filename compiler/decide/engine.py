@@ -56,7 +56,7 @@ from .explain import decision_row, trace
 from .framing import channel_column, matched_column, terms_columns
 from .messages import fixed_messages, message_column
 from .model import Override, Product
-from .resolve import MALFORMED, resolve
+from .resolve import MALFORMED, LaterCodes, resolve
 from .run import COLUMNS, decide_run
 from .window import MICRO, NO_CAP, micro, over_window
 
@@ -77,7 +77,8 @@ class Engine:
         self.drugs = DrugLists(model.drug_lists(ruleset))
         self.products: list[Product] = model.products(ruleset)
         self._product_index = {p.product_id.casefold(): i for i, p in enumerate(self.products)}
-        self._code_index = model.product_codes(ruleset)
+        self.code_index = model.product_codes(ruleset)  # code system -> code -> product index
+        self.later_codes: LaterCodes | None = None  # Versions': the codes later versions list
         self._max_qty = np.array(
             [p.max_qty for p in self.products] or np.zeros((0, len(CHANNELS))), dtype=float
         )
@@ -177,7 +178,7 @@ class Engine:
     # -- deciding ---------------------------------------------------------------------------
 
     def _evaluate(self, col: dict[str, Column], n: int) -> Evaluation:
-        named = resolve(col, n, self._product_index, self._code_index)
+        named = resolve(col, n, self._product_index, self.code_index, self.later_codes)
         product = named.product
 
         channel_codes, channel_texts = encode(col["channel"], n)
@@ -244,9 +245,8 @@ class Engine:
                         o.criterion_id, drugs, drug_texts, attested, attested_texts
                     )
                 o_cap = np.where(ch == 0, o.max_qty[0], o.max_qty[1])
-                better = met[o.criterion_id][rows] & (
-                    o_cap > best_cap
-                )  # strictly: a tie keeps the first
+                # strictly: a tie keeps the first
+                better = met[o.criterion_id][rows] & (o_cap > best_cap)
                 best[better] = k
                 best_cap[better] = o_cap[better]
             winner[rows] = best

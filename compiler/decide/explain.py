@@ -48,14 +48,10 @@ def trace(engine: Engine, ev: Evaluation, row: dict[str, Any]) -> list[str]:
     p = engine.products[ev.product[0]] if ev.product[0] >= 0 else None
     # no such product, no version in effect on the date, or its policy is retired
     if p is None or decided == NOT_APPLICABLE:
-        return lines + [row["message"]]
+        return lines + _listed_later(engine, ev) + [row["message"]]
     for column, text, code, _ in ev.named.given(0):
         if code is not None:  # named by a code: which product it is
-            about = engine.code_descriptions.get((column, code.value))
-            lines.append(
-                f"{CODE_SYSTEMS[column]} {text.strip()!r} ({codes.shown(column, code.value)}) is "
-                f"{p.product_id}" + (f": {about}." if about else ".")
-            )
+            lines.append(_code_line(engine, column, text, code, int(ev.product[0])))
     ch = int(ev.channel[0])
     label = CHANNEL_LABELS[CHANNELS[ch]]
     qty, limit = format_number(ev.quantity[0]), format_number(ev.limit[0])
@@ -143,6 +139,54 @@ def trace(engine: Engine, ev: Evaluation, row: dict[str, Any]) -> list[str]:
             f"{p.unit} approvable on coverage review for {format_number(o.approval_months)} months."
         )
     ]
+
+
+def _code_line(engine: Engine, column: str, text: str, code: codes.Code, product: int) -> str:
+    """Which product a claim's code names, and, for a code the deciding version does not list,
+    which later version it was read through (docs/claims-and-decisions.md, codes across
+    versions)."""
+    p = engine.products[product]
+    said = f"{CODE_SYSTEMS[column]} {text.strip()!r} ({codes.shown(column, code.value)}) is "
+    key = (column, str(code.value))
+    later = engine.later_codes
+    listed = later.listed(*key) if later and key not in engine.code_descriptions else None
+    if listed is None:  # the version lists the code itself
+        about = engine.code_descriptions.get(key)
+        return said + p.product_id + (f": {about}." if about else ".")
+    about = f": {listed.description}" if listed.description else ""
+    return (
+        f"{said}{p.product_id}{about} (the code as v{listed.engine.version} lists it; "
+        f"v{engine.version} {_lists(engine, product)})."
+    )
+
+
+def _lists(engine: Engine, product: int) -> str:
+    """What the deciding version lists of a product's codes, for a code of it that it does not."""
+    if not any(engine.code_index.values()):
+        return "lists no product codes"
+    p = engine.products[product].product_id
+    if any(product in listed.values() for listed in engine.code_index.values()):
+        return f"lists other codes for {p}, not this one"
+    return f"lists no codes for {p}"
+
+
+def _listed_later(engine: Engine, ev: Evaluation) -> list[str]:
+    """For a claim that names no product of the deciding version: each of its codes a later
+    version lists, for a product the deciding version does not have."""
+    if engine.later_codes is None or ev.product[0] >= 0 or ev.out_of_effect.codes[0] >= 0:
+        return []
+    lines = []
+    for column, text, code, product in ev.named.given(0):
+        if code is None or code.value is None or product >= 0:
+            continue
+        listed = engine.later_codes.listed(column, code.value)
+        if listed is not None:
+            lines.append(
+                f"{CODE_SYSTEMS[column]} {text.strip()!r} ({codes.shown(column, code.value)}) is "
+                f"{listed.product_id} as v{listed.engine.version} lists it, a product "
+                f"v{engine.version} does not have."
+            )
+    return lines
 
 
 def _plain(value: Any) -> Any:

@@ -1,18 +1,27 @@
 """Which product each claim names, against one ruleset: by product_id, by a package NDC or by an
 RxCUI (compiler/codes.py reads the codes). A claim may give several; they must name the same
 product. Each distinct text is read and looked up once; numpy spreads the answers over the rows.
+
+Codes across versions (docs/consumers.md §5): a claim routed to a version by its date (or as of a
+date) reads a code that version does not list through the nearest later version that lists it,
+provided the version has that product: `LaterCodes`, built once per version on first need.
 """
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .. import codes
-from ..vocabulary import PRODUCT_CLAIM_COLUMNS
+from ..vocabulary import CODE_SYSTEMS, PRODUCT_CLAIM_COLUMNS
 from .encode import MISSING, UNKNOWN, Coded, Column, encode
+
+if TYPE_CHECKING:  # the engine calls this module
+    from .engine import Engine
 
 # Besides an index into the ruleset's products, UNKNOWN (well-formed, but no product has it) and
 # MISSING (not given): a code that cannot be read, and identifiers that name different products.
@@ -69,15 +78,67 @@ class Named:
         return Coded(product_codes, [*text.categories, *product_ids])
 
 
+@dataclass(frozen=True)
+class Listed:
+    """Where a code a version does not list came from: the nearest later version that lists it."""
+
+    engine: Engine  # that later version's
+    product_id: str  # the product it lists the code for
+    description: str | None  # the code's description there (`Sun Pharma, bottle of 30`)
+
+
+class LaterCodes:
+    """The codes one version does not list, each read through the nearest later version that lists
+    it: the version's own product of that product_id, or UNKNOWN when the version has none (no
+    version further on is asked). `later` gives the later versions' engines, nearest first; it
+    is called, and the index built, only when a claim gives a code the version does not list."""
+
+    def __init__(self, engine: Engine, later: Callable[[], list[Engine]]):
+        self._engine = engine
+        self._later = later
+
+    @functools.cached_property
+    def _index(self) -> dict[str, dict[str, tuple[int, Listed]]]:
+        """Code system -> code -> (product index in this version or UNKNOWN, where it is listed)."""
+        own = self._engine.code_index
+        products = {p.product_id.casefold(): i for i, p in enumerate(self._engine.products)}
+        out: dict[str, dict[str, tuple[int, Listed]]] = {system: {} for system in CODE_SYSTEMS}
+        for later in self._later():
+            described = later.code_descriptions
+            for system, listed in later.code_index.items():
+                found = out[system]
+                for code, i in listed.items():
+                    if code in found or code in own[system]:
+                        continue  # listed nearer, or by this version itself
+                    pid = later.products[i].product_id
+                    found[code] = (
+                        products.get(pid.casefold(), UNKNOWN),
+                        Listed(later, pid, described.get((system, code))),
+                    )
+        return out
+
+    def product(self, system: str, code: str) -> int:
+        """The product index in this version a code it does not list names, or UNKNOWN."""
+        found = self._index[system].get(code)
+        return UNKNOWN if found is None else found[0]
+
+    def listed(self, system: str, code: str) -> Listed | None:
+        """Where a code this version does not list is listed; None when no later version lists it."""
+        found = self._index[system].get(code)
+        return None if found is None else found[1]
+
+
 def resolve(
     columns: dict[str, Column],
     n: int,
     product_index: dict[str, int],
     code_index: dict[str, dict[str, int]],
+    later: LaterCodes | None = None,
 ) -> Named:
     """The product each of n claims names. `columns`: the claims columns by name (a column the
     claims do not carry is None; product_id is always looked at); `product_index`: casefolded
-    product id -> index; `code_index`: code system -> code in its normal form -> index."""
+    product id -> index; `code_index`: code system -> code in its normal form -> index; `later`:
+    the codes later versions list, for a code `code_index` does not have."""
     identifiers = []
     for column in PRODUCT_CLAIM_COLUMNS:
         if column != "product_id" and columns.get(column) is None:
@@ -91,6 +152,13 @@ def resolve(
         else:
             read = [codes.read_code(column, t) if t.strip() else None for t in text.categories]
             found = [_code(r, code_index[column]) for r in read]
+            if later is not None and UNKNOWN in found:  # well-formed, but not listed here
+                found = [
+                    later.product(column, r.value)
+                    if f == UNKNOWN and r is not None and r.value
+                    else f
+                    for f, r in zip(found, read, strict=True)
+                ]
         identifiers.append(
             Identifier(column, text, read, np.array(found + [MISSING], dtype=np.int64))
         )

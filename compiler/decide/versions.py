@@ -6,6 +6,12 @@ correction with an earlier effective date supersedes); a claim without one by th
 a claim dated before every version decides `not_applicable`, saying so. `as_of` decides every
 claim as of one date.
 
+Codes across versions (docs/consumers.md §5): a code the version in effect does not list resolves
+through the nearest later version that lists it, provided the version in effect has that product
+(versions published before a ruleset listed its codes hold none); that version still decides.
+`routed` gives each version's engine so (resolve.LaterCodes); `engine` gives it alone, as
+`--version N` decides.
+
 `Versions.decide` groups the claims by the version in effect and decides each group with that
 version's engine (one per version, made on first use), then puts the decisions back in input
 order. The claims' columns are encoded once for the whole batch (encode.py), so a group costs
@@ -15,6 +21,7 @@ versions (compiler/api.py gives the store's, verified).
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -27,6 +34,7 @@ from .claims import OUT_OF_EFFECT, cell_text, column_key
 from .encode import Coded, Plain, claim_ids, encoded, is_series, number_objects, service_days
 from .engine import Engine
 from .grammar import service_date
+from .resolve import LaterCodes
 from .run import decide_run
 
 if TYPE_CHECKING:
@@ -49,6 +57,7 @@ class Versions:
         self.latest = max(self.effective)
         self._make_engine = engine
         self._engines: dict[int, Engine] = {}
+        self._routed: dict[int, Engine] = {}
         # By effective date (then number): the highest-numbered version among those that have
         # taken effect by each start, so one binary search finds the version in effect.
         order = sorted(self.effective.items(), key=lambda item: (item[1], item[0]))
@@ -75,6 +84,19 @@ class Versions:
                 raise KeyError(f"{self.ruleset_id} has no version {version}.")
             self._engines[version] = self._make_engine(version)
         return self._engines[version]
+
+    def routed(self, version: int) -> Engine:
+        """The engine that decides the claims routed to one version (by their date, or as of a
+        date): the version's, reading a code it does not list through the later versions (made
+        once; the version's own engine is left as it is, deciding alone)."""
+        if version not in self._routed:
+            own = self.engine(version)
+            later = [v for v in self.effective if v > version]  # in order: the nearest first
+            if later:
+                own = copy.copy(own)
+                own.later_codes = LaterCodes(own, lambda: [self.engine(v) for v in later])
+            self._routed[version] = own
+        return self._routed[version]
 
     def in_effect(self, day: dt.date) -> int | None:
         """The version in effect on `day`, or None when `day` is before every version."""
@@ -122,16 +144,16 @@ class Versions:
     ) -> dict[str, Any]:
         """Engine.decide_columns, each claim by the version in effect on its date (or `as_of`)."""
         if as_of is not None:
-            return self.engine(self.version_on(as_of)).decide_columns(columns, n)
+            return self.routed(self.version_on(as_of)).decide_columns(columns, n)
         if n == 0:  # a batch of no claims (a file of only a header): no decisions, no version
-            return self.engine(self.latest).decide_columns(columns, n)
+            return self.routed(self.latest).decide_columns(columns, n)
         columns = {**columns, OUT_OF_EFFECT: None}  # this module's note, never the file's
         days, dates = service_days(columns["date_of_service"], n)
         columns["date_of_service"] = dates  # read once, for every group
         route = self.route(days)
         used = np.flatnonzero(np.bincount(route))
         if len(used) == 1 and used[0] != NONE_IN_EFFECT:  # one version decides them all
-            return self.engine(int(used[0])).decide_columns(columns, n)
+            return self.routed(int(used[0])).decide_columns(columns, n)
         shared = {  # the claim ids are echoed once for the whole batch, below
             c: encoded(v, n) if is_series(v) else v for c, v in columns.items() if c != "claim_id"
         }
@@ -142,8 +164,12 @@ class Versions:
             if version == NONE_IN_EFFECT:
                 notes = [self.none_in_effect(shown) for shown in dates.categories]
                 part[OUT_OF_EFFECT] = Coded(dates.codes[rows], notes)
-                version = self.first  # decides whether the claim is valid; names no version
-            parts.append((rows, self.engine(int(version)).decide_columns(part, len(rows))))
+                # Whether the claim is valid, by the first version and its own codes (no version
+                # is in effect to read a later one's through); it names no version.
+                engine = self.engine(self.first)
+            else:
+                engine = self.routed(int(version))
+            parts.append((rows, engine.decide_columns(part, len(rows))))
         merged = _merge(parts, n, skip=("claim_id", "date_of_service"))
         # What the claim says, whichever version decided it: echoed once for the whole batch.
         merged["claim_id"] = claim_ids(columns["claim_id"], n)
@@ -175,7 +201,8 @@ class Versions:
                 f"On its date of service, {day.isoformat()}, v{version} is in effect"
                 f"{self._since(version)}."
             )
-        row, steps = self.engine(version).explain(claim, accumulated)
+        engine = self.engine(version) if OUT_OF_EFFECT in claim else self.routed(version)
+        row, steps = engine.explain(claim, accumulated)
         return row, [*steps[:1], *([why] if why else []), *steps[1:]]
 
     def _since(self, version: int) -> str:

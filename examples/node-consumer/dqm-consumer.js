@@ -229,8 +229,9 @@ class Version {
     );
   }
 
-  // The claim's product: a product, "unknown", or an invalid reason (§5 Product).
-  product(claim) {
+  // The claim's product: a product, "unknown", or an invalid reason (§5 Product). `later`: for a
+  // claim routed to this version by date, the codes it does not list that later versions do.
+  product(claim, later) {
     const named = [];
     const key = productKey(claim.product_id);
     if (key !== "") named.push(this.byId.get(key) ?? "unknown");
@@ -238,15 +239,15 @@ class Version {
       if (!given(claim[system]) || trim(claim[system]) === "") continue;
       const code = read(claim[system]);
       if (code === null) return { invalid: `malformed ${system}` };
-      named.push(this.byCode[system].get(code) ?? "unknown");
+      named.push(this.byCode[system].get(code) ?? later?.[system].get(code) ?? "unknown");
     }
     if (!named.length) return { invalid: "no product" };
     if (named.some((n) => n !== named[0])) return { invalid: "identifiers disagree" };
     return { product: named[0] };
   }
 
-  decide(claim, outOfEffect = false) {
-    const { product, invalid: productProblem } = this.product(claim);
+  decide(claim, outOfEffect = false, later = null) {
+    const { product, invalid: productProblem } = this.product(claim, later);
     const known = product && product !== "unknown" ? product : null;
     const channel = given(claim.channel) ? readChannel(claim.channel) : null;
     const quantity = given(claim.quantity) ? readQuantity(claim.quantity) : null;
@@ -432,17 +433,41 @@ class Ruleset {
     this.starts = docs.map((d) => [effective(d) ?? "", d.version]).sort((a, b) =>
       a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] - b[1]);
     this.first = this.starts[0][1];
+    this.later = new Map(); // version -> the codes later versions list (laterCodes)
   }
 
   // One claim's first decision, by `version` or by the version in effect on its date (§4).
   decideOne(claim, version) {
     if (version !== null) return this.versions.get(version).decide(claim);
     const date = given(claim.date_of_service) ? readDate(claim.date_of_service) : null;
-    if (date === null) return this.versions.get(this.latest).decide(claim);
     let inEffect = null;
-    for (const [start, v] of this.starts) if (start <= date) inEffect = Math.max(inEffect ?? 0, v);
+    if (date === null) inEffect = this.latest;
+    else for (const [start, v] of this.starts) if (start <= date) inEffect = Math.max(inEffect ?? 0, v);
+    // None in effect: checked by the first version (§4), with its own codes alone.
     if (inEffect === null) return this.versions.get(this.first).decide(claim, true);
-    return this.versions.get(inEffect).decide(claim);
+    return this.versions.get(inEffect).decide(claim, false, this.laterCodes(inEffect));
+  }
+
+  // §5 Product, codes across versions: the codes version v does not list, each read through the
+  // nearest later version that lists it, as v's product of that product_id ("unknown" when v
+  // has none). Made once per version.
+  laterCodes(v) {
+    if (!this.later.has(v)) {
+      const own = this.versions.get(v);
+      const found = { ndc: new Map(), rxcui: new Map() };
+      const later = [...this.versions.keys()].filter((w) => w > v).sort((a, b) => a - b);
+      for (const w of later) { // the nearest first
+        for (const [system, codes] of Object.entries(this.versions.get(w).byCode)) {
+          for (const [code, p] of codes) {
+            if (!found[system].has(code) && !own.byCode[system].has(code)) {
+              found[system].set(code, own.byId.get(fold(p.product_id)) ?? "unknown");
+            }
+          }
+        }
+      }
+      this.later.set(v, found);
+    }
+    return this.later.get(v);
   }
 
   // The claims decided as one run (§5 limits over time) against `history`, the members' fills
