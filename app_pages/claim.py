@@ -283,7 +283,10 @@ with st.expander(f"Product codes in {deciding} ({len(known):,})"):
     if len(known):
         common.show_table(known)
     else:
-        st.write(f"{deciding} has no product codes: claims name its products by product_id.")
+        st.write(
+            f"{deciding} lists no product codes: a claim's NDC or RxCUI names its product through "
+            "the nearest later version that lists it, and this version's limit decides."
+        )
 if decision is None:
     st.stop()
 

@@ -618,14 +618,23 @@ def test_a_claim_dated_in_an_earlier_versions_time_is_decided_by_it(exports):
         in [shown(c.value) for c in at.caption]
     )
     assert "Decided by oncology-dqm v1." in [shown(c.value) for c in at.caption]
-    # v1 has no codes: an NDC names nothing there, and the page says so.
+    # v1 lists no codes: the NDC names its product through v4, and v1's limit decides.
     enter_by_code(at, "ndc", "47335-475-83", dt.date(2024, 6, 1), 61)
-    assert (
-        shown(at.info[0].value)
-        == "Ruleset oncology-dqm v1 has no quantity limit for NDC '47335-475-83'."
+    assert shown(at.info[-1].value) == (
+        "Over the Retail limit of 60 tablets per Rx and no override criterion is met: rejects "
+        "with code 76."
     )
+    steps = at.expander[0].text[0].value
+    assert (
+        "NDC '47335-475-83' (47335-0475-83) is imatinib-400mg-tab: Sun Pharma, bottle of 30 (the "
+        "code as v4 lists it; v1 lists no product codes)." in steps
+    )
+    assert "Decided by oncology-dqm v1." in [shown(c.value) for c in at.caption]
     assert at.expander[1].label == "Product codes in v1 (0)"
-    assert not at.get("vega_lite_chart")
+    assert shown(at.expander[1].markdown[0].value) == (
+        "v1 lists no product codes: a claim's NDC or RxCUI names its product through the nearest "
+        "later version that lists it, and this version's limit decides."
+    )
 
 
 def test_a_claim_dated_before_every_version_is_not_applicable(exports):

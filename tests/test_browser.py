@@ -230,16 +230,19 @@ def test_reviewer_enters_an_ndc_and_a_date_and_reads_the_decision_and_the_versio
     ndc.fill("47335-472-83")
     ndc.press("Enter")
     wait_idle(page)
-    # On 2024-06-01 v1 is in effect, and v1 had no codes: the NDC names nothing there.
+    # On 2024-06-01 v1 is in effect; it lists no codes, so the NDC names its product through v4,
+    # and v1's limit decides (60 asked, the default, within v1's 180 for 100 mg).
     expect(
         main.get_by_text(
             "On 2024-06-01 the version of oncology-dqm in effect is v1 (in effect from 2023-12-13)."
         )
     ).to_have_count(1)
-    expect(main.get_by_role("heading", name="Not applicable")).to_have_count(1)
+    expect(main.get_by_role("heading", name="Approve")).to_have_count(1)
     expect(main).to_contain_text(
-        "Ruleset oncology-dqm v1 has no quantity limit for NDC '47335-472-83'."
+        "is imatinib-100mg-tab: Sun Pharma, bottle of 30 (the code as v4 lists it; v1 lists no "
+        "product codes)."
     )
+    expect(main.get_by_text("Decided by oncology-dqm v1.", exact=True)).to_have_count(1)
     day.fill("2026-03-02")
     day.press("Enter")
     wait_idle(page)
