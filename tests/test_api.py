@@ -130,7 +130,8 @@ def test_a_ruleset_id_decides_each_claim_by_its_date_of_service_unless_told_othe
     as_of = compiler.decide_claims(
         dated, "oncology-dqm", exports=EXPORTS, as_of=dt.date(2025, 1, 1)
     )
-    assert list(as_of["ruleset_version"]) == [2, 2] and as_of["decision"][1] == "not_applicable"
+    # v2 lists no codes: the NDC names its product through v4, and v2 decides it (override)
+    assert list(as_of["ruleset_version"]) == [2, 2] and as_of["decision"][1] == "override"
     assert list(compiler.decide_claims(dated, "oncology-dqm", 3, EXPORTS)["ruleset_version"]) == [
         3,
         3,

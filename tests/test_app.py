@@ -691,7 +691,7 @@ def test_batch_decides_ndc_and_dated_claims_by_the_version_in_effect(exports):
     ).values.tolist() == [
         ["a", "imatinib-400mg-tab", "deny", 4],
         ["b", "imatinib-100mg-tab", "approve", 4],
-        ["c", None, "not_applicable", 1],
+        ["c", "imatinib-400mg-tab", "deny", 1],  # v1 lists no codes: named through v4
         ["d", None, "not_applicable", None],
     ]
     assert "Versions that decided: v1 (1), v4 (2), none in effect (1)" in [
