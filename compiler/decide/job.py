@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, BinaryIO
 from ..errors import UsageError
 from . import csvtext
 from . import output as out
-from .buckets import Spill, SpilledRun
 from .claims import ClaimsFileError, HistoryColumns, ignored_columns
 from .engine import Engine
 from .run import Decide
@@ -115,6 +114,8 @@ def _decide_file(
     fmt = out.output_format(fmt, output)
     if per_days or history is not None:  # one run: read whole first, in bounded memory
         columns = _columns_of(chosen, as_of)
+        from .buckets import Spill, SpilledRun  # not at import: a Per Rx run's start
+
         with Spill(_near(output)) as spill:
             run = SpilledRun(_claim_tables(claims, reading), spill)
             received = run.received(columns, per_days, _history(history))
@@ -271,6 +272,8 @@ def _impact_file(
     if not (per_days or history is not None):
         batches = claims_batches(claims, STANDARD_INPUT, **reading.read())
         return _impact(batches, engines[0].decide, engines[1].decide, output, fmt)
+    from .buckets import Spill, SpilledRun
+
     with Spill(_near(output)) as spill:  # each version's run, read whole first
         run = SpilledRun(_claim_tables(claims, reading), spill)
         sides = []
