@@ -76,6 +76,8 @@ def cmd_compile(args: argparse.Namespace) -> int:
         return 0
     if isinstance(outcome, Unchanged):
         print(f"Nothing changed: v{outcome.version} is current ({outcome.path}).")
+        if result.takes_effect:
+            print(plain_text(result.takes_effect), file=sys.stderr)
         return 0
     n = len(fmt.errors(result.findings))
     print(f"Not published: {n} error(s) in {args.workbook}.", file=sys.stderr)

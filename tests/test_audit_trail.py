@@ -230,7 +230,8 @@ def test_first_version_in_a_folder_says_so(dqm, tmp_path):
     assert dqm("compile", WORKBOOK, cwd=tmp_path) == (
         0,
         "Nothing changed: v1 is current (exports/oncology-dqm/v1.json).\n",
-        "",
+        "oncology-dqm v1, which this workbook is, takes effect on 12/08/2025; nothing new to "
+        "publish.\n",
     )
 
 

@@ -20,6 +20,7 @@ import pytest
 
 from compiler import atomic
 from compiler.ruleset.store import Store
+from compiler.workbook.effective_dates import unchanged_note
 from tests.fixtures import hostile as corpus
 from tests.fixtures.paths import WORKBOOK
 
@@ -363,7 +364,7 @@ def test_disk_full_at_the_index_leaves_a_whole_version_and_says_so(
         0,
         f"Nothing changed: v5 is current ({folder / 'v5.json'}).\n",
         f"dqm: {folder / 'index.json'} now lists v5, published whole by a compile that was cut "
-        "short before it listed it.\n",
+        f"short before it listed it.\n{unchanged_note(store.load(RULESET, 5))}\n",
     )
     assert store.index_problems(RULESET) == []
 

@@ -113,11 +113,15 @@ def test_a_blank_effective_date_on_the_previous_versions_day_is_warned(
     ]
 
 
-def test_nothing_is_said_when_nothing_would_be_published(dqm):
+def test_a_workbook_that_is_the_published_version_is_said_to_be_it(dqm):
     from tests.fixtures.paths import WORKBOOK
 
-    # The bundled workbook is v4 (its Effective Date is v3's, on purpose): nothing moves.
-    assert dqm("validate", WORKBOOK).err == ""
+    # The bundled workbook is v4 (its Effective Date is v3's, on purpose): nothing moves, and
+    # when v4 takes effect is still said.
+    assert dqm("validate", WORKBOOK).err == (
+        "oncology-dqm v4, which this workbook is, takes effect on 12/08/2025; nothing new to "
+        "publish.\n"
+    )
 
 
 def test_the_first_version_says_when_it_takes_effect(founding_rows, make_workbook, tmp_path, dqm):

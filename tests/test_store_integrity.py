@@ -22,6 +22,7 @@ import pytest
 from compiler.ruleset import jdm
 from compiler.ruleset.sealing import canonical_bytes, seal
 from compiler.ruleset.store import Store, StoreError
+from compiler.workbook.effective_dates import unchanged_note
 from compiler.workbook.template import write_workbook
 from tests.fixtures.paths import EXPORTS
 
@@ -273,7 +274,7 @@ def test_compile_killed_after_the_version_before_the_index_is_repaired_by_the_ne
         0,
         f"Nothing changed: v5 is current ({exports_copy / RULESET / 'v5.json'}).\n",
         f"dqm: {index} now lists v5, published whole by a compile that was cut short before it "
-        "listed it.\n",
+        f"listed it.\n{unchanged_note(store.load(RULESET, 5))}\n",
     )
     assert store.index_problems(RULESET) == []
     assert temporary_files(exports_copy) == []

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..effective import effective_date
-from ..workbook.effective_dates import retroactive, takes_effect_note
+from ..workbook.effective_dates import retroactive, takes_effect_note, unchanged_note
 from ..workbook.findings import Finding, errors
 from ..workbook.headers import (
     POLICY_ID,
@@ -96,6 +96,8 @@ def check_workbook(
             note = takes_effect_note(
                 content["ruleset_id"], version, content["effective_date"], earlier
             )
+        else:  # the workbook is the latest version as published: it is said still
+            note = unchanged_note(previous)
     findings = ordered(findings)
     return Checked(
         validated,

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..effective import effective_date
 from ..errors import StoreError, UsageError
-from ..workbook.effective_dates import takes_effect_note
+from ..workbook.effective_dates import takes_effect_note, unchanged_note
 from ..workbook.findings import Finding
 from . import diff, jdm, signing
 from .check import check_workbook, shown_folder
@@ -79,6 +79,8 @@ def compile_workbook(
         store.repair(rid)
     findings = checked.findings + (outcome.reasons if isinstance(outcome, Refused) else [])
     note = None
+    if isinstance(outcome, Unchanged):  # the workbook is the latest version: said still
+        note = unchanged_note(store.load(rid, outcome.version))
     if isinstance(outcome, Published):
         note = checked.takes_effect
         if outcome.version != (checked.previous["version"] + 1 if checked.previous else 1):

@@ -81,6 +81,15 @@ def takes_effect_note(
     return f"{said} ({them})."
 
 
+def unchanged_note(published: dict) -> str:
+    """What `validate` and `compile` say of a workbook that is the latest version as published:
+    `oncology-dqm v4, which this workbook is, takes effect on 12/08/2025; nothing new to publish.`"""
+    name = f"{published['ruleset_id']} v{published['version']}"
+    effective = published.get("effective_date")
+    when = f"on {format_date(dt.date.fromisoformat(effective))}" if effective else "on every date"
+    return f"{name}, which this workbook is, takes effect {when}; nothing new to publish."
+
+
 def _versions(numbers: list[int]) -> str:
     """v4; v3 and v4; v1 to v4 (consecutive); v1, v3 and v4."""
     names = [f"v{n}" for n in numbers]
