@@ -83,7 +83,7 @@ def upload_claims(page, tmp_path) -> None:
     path = tmp_path / "claims.csv"
     path.write_text(CODED)
     open_page(page, "Batch")
-    page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(path))
+    claims_uploader(page).set_input_files(str(path))
     wait_idle(page)
     expect(page.get_by_test_id("stMain")).to_contain_text("Starting from claims from claims.csv")
 
@@ -183,3 +183,12 @@ def test_a_checked_draft_is_tried_on_one_claim_and_batch(page, founding_rows, ma
     expect(main).to_contain_text(", 0 fail.")
     no_exceptions(page)
     screenshot(page, "9-draft-batch")
+
+
+def claims_uploader(page):
+    """The Batch page's claims file box (the page has another, for earlier fills)."""
+    return (
+        page.get_by_test_id("stFileUploader")
+        .filter(has_text="Claims CSV")
+        .get_by_test_id("stFileUploaderDropzoneInput")
+    )
