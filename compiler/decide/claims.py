@@ -176,9 +176,11 @@ def claims_columns(columns: dict[str, list]) -> pd.DataFrame:
 class NotUtf8(ClaimsFileError):
     """A claims CSV with a byte that is not UTF-8; `with_hint()` adds the command line's way out."""
 
-    def with_hint(self) -> ClaimsFileError:
+    def with_hint(self, spark: bool = False) -> ClaimsFileError:
+        """The refusal with the way out: --encoding, which Spark does not take."""
+        where = "decide it without --spark, naming" if spark else "name"
         return ClaimsFileError(
-            f"{str(self).removesuffix('.')}, or name the encoding it was saved in with "
+            f"{str(self).removesuffix('.')}, or {where} the encoding it was saved in with "
             "--encoding (such as --encoding cp1252)."
         )
 

@@ -154,7 +154,7 @@ def read_claims(
         keys, _ = claims_header(path, head.removeprefix(b"\xef\xbb\xbf"), columns, on_header)
         check_csv_text(local)
     except NotUtf8 as exc:
-        raise exc.with_hint() from None
+        raise exc.with_hint(spark=True) from None
     schema = ", ".join(f"`{k}` string" for k in [*keys, CORRUPT])
     frame = spark.read.csv(
         path,
