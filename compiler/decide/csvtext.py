@@ -218,8 +218,6 @@ def check_cells(
     """ClaimsFileError naming the line of a contract cell over MAX_CELL_CHARS."""
     if len(data) - start <= MAX_CELL_CHARS:
         return
-    import pyarrow.compute as pc
-
     for column in table.columns:
         for chunk in column.chunks:
             values = chunk.dictionary if pa.types.is_dictionary(chunk.type) else chunk
@@ -230,6 +228,8 @@ def check_cells(
                 ends = offsets[values.offset : values.offset + len(values) + 1]
                 if int(np.diff(ends).max()) <= MAX_CELL_CHARS:
                     continue
+                import pyarrow.compute as pc  # only then: its import is dqm decide's slowest
+
                 longest = pc.max(pc.utf8_length(values)).as_py() or 0
                 if longest > MAX_CELL_CHARS:
                     text = str(memoryview(data)[start:], "utf-8", "replace")

@@ -55,6 +55,13 @@ def _csv_table(decisions: pd.DataFrame | Decisions) -> pa.Table:
             for name, value in decisions.columns.items()
             if name in DECISION_COLUMNS  # not a run's private columns (decide/run.py)
         }
+        # A column with no value in the batch (a Per Rx batch's accumulated_quantity and
+        # period_days, claims without member_id) as null text: the same empty cells, but Arrow
+        # formats null numbers and dictionaries cell by cell.
+        columns = {
+            k: pa.nulls(len(v), pa.string()) if len(v) and v.null_count == len(v) else v
+            for k, v in columns.items()
+        }
         return pa.table([columns[n] for n in DECISION_COLUMNS], names=DECISION_COLUMNS)
     others = pa.Table.from_pandas(
         decisions.drop(columns="quantity", errors="ignore"), preserve_index=False
