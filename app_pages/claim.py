@@ -19,6 +19,7 @@ from compiler.decide.engine import Engine
 from compiler.decide.grammar import quantity_number, quantity_problem, service_date
 from compiler.decide.model import Product
 from compiler.decide.run import HistoryError, accumulated_for
+from compiler.decide.versions import run_pass
 from compiler.ruleset.store import StoreError
 from compiler.vocabulary import CHANNEL_LABELS, CODE_SYSTEMS, format_number
 
@@ -258,13 +259,10 @@ received = None
 product = engine.product(str(claim.get("product_id") or ""))
 if product is not None and product.days is not None:  # limited over a window: earlier fills
     claim["member_id"], fills = fills_form(product)
-    decide = (
-        engine.decide_columns
-        if mode == common.BY_CHOICE
-        else lambda columns, n: versions.decide_columns(columns, n)
-    )
     try:
-        received = accumulated_for(claim, decide, fills)
+        received = accumulated_for(
+            claim, run_pass(engine if mode == common.BY_CHOICE else versions), fills
+        )
     except HistoryError as exc:
         st.error(md(exc))
         st.stop()

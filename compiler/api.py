@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from .decide import job
 from .decide.claims import claims_frame
 from .decide.engine import Engine
-from .decide.versions import Versions
+from .decide.versions import Versions, run_pass
 from .errors import DqmError, UsageError
 from .ruleset.store import Store, StoreError, load_file, version_number
 
@@ -91,12 +91,7 @@ def explain_claim(
 
         if not isinstance(history, pd.DataFrame):
             history = pd.DataFrame(list(history), dtype="str")
-        columns = (
-            (lambda c, n: chosen.decide_columns(c, n, as_of))
-            if isinstance(chosen, Versions)
-            else chosen.decide_columns
-        )
-        received = accumulated_for(claim, columns, history)
+        received = accumulated_for(claim, run_pass(chosen, as_of), history)
     if isinstance(chosen, Versions):
         return chosen.explain(claim, as_of, received)
     return chosen.explain(claim, received)

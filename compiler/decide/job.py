@@ -16,8 +16,7 @@ from . import csvtext
 from . import output as out
 from .claims import ClaimsFileError, HistoryColumns, ignored_columns
 from .engine import Engine
-from .run import Decide
-from .versions import Versions
+from .versions import Versions, run_pass
 
 if TYPE_CHECKING:  # impact.py imports pandas
     from .impact import Transitions
@@ -113,7 +112,7 @@ def _decide_file(
         return _decide_on_spark(claims, chosen, as_of, output, fmt, spark, reading)
     fmt = out.output_format(fmt, output)
     if per_days or history is not None:  # one run: read whole first, in bounded memory
-        columns = _columns_of(chosen, as_of)
+        columns = run_pass(chosen, as_of)
         from .buckets import Spill, SpilledRun  # not at import: a Per Rx run's start
 
         with Spill(_near(output)) as spill:
@@ -137,12 +136,6 @@ def per_days_products(chosen: Engine | Versions) -> frozenset[str]:
     return frozenset(
         p.product_id.strip().casefold() for e in engines for p in e.products if p.days is not None
     )
-
-
-def _columns_of(chosen: Engine | Versions, as_of) -> Decide:
-    if isinstance(chosen, Versions):
-        return lambda columns, n: chosen.decide_columns(columns, n, as_of)
-    return chosen.decide_columns
 
 
 def _claim_tables(claims: Claims, reading: Reading) -> Iterator:

@@ -18,7 +18,6 @@ limit nothing Per Days is the first pass alone.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -29,7 +28,7 @@ from ..errors import DqmError
 from ..vocabulary import CLAIM_COLUMNS
 from .claims import OUT_OF_EFFECT, ROW_PROBLEM, column_key
 from .decisions import Decisions, decision_frame
-from .encode import Coded, Column, encode
+from .encode import Coded, Column, Dates, encode
 from .evaluation import (
     ACCUMULATED,
     APPROVE,
@@ -255,15 +254,10 @@ def _texts(column: Coded, key: Callable[[str], str]) -> np.ndarray:
     return mapped[column.codes]
 
 
-def _days(dates: Coded) -> np.ndarray:
-    """Day numbers of decisions' echoed dates (YYYY-MM-DD); 0 where none or not a date."""
-    day_of = []
-    for text in dates.categories:
-        try:
-            day_of.append(dt.date.fromisoformat(str(text)).toordinal())
-        except ValueError:
-            day_of.append(0)
-    return np.array([*day_of, 0], dtype=np.int64)[dates.codes]
+def _days(dates: Dates) -> np.ndarray:
+    """Day numbers of the decisions' dates of service, as the engine read them; 0 where none
+    or not a date."""
+    return np.maximum(dates.day_of, 0)[dates.codes]
 
 
 def _status(history: pd.DataFrame | pa.Table, h: int, offset: int) -> np.ndarray:

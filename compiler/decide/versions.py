@@ -137,7 +137,7 @@ class Versions:
         claims are one run against `history`, as Engine.decide's are."""
         if as_of is not None:
             self.version_on(as_of)  # said before any claim is decided
-        return decide_run(claims, lambda c, n: self.decide_columns(c, n, as_of), history)
+        return decide_run(claims, run_pass(self, as_of), history)
 
     def decide_columns(
         self, columns: dict[str, Any], n: int, as_of: dt.date | None = None
@@ -252,3 +252,11 @@ def _merge(
                 values[rows] = number_objects(a) if text and a.dtype != object else a
             out[key] = values
     return out
+
+
+def run_pass(chosen: Engine | Versions, as_of: dt.date | None = None) -> Callable:
+    """The pass a run makes over its columns (run.Decide): one version's, or each claim's
+    version in effect (or the one in effect on `as_of`)."""
+    if isinstance(chosen, Versions):
+        return lambda columns, n: chosen.decide_columns(columns, n, as_of)
+    return chosen.decide_columns
