@@ -132,10 +132,9 @@ def _decide_file(
 
 def per_days_products(chosen: Engine | Versions) -> frozenset[str]:
     """The products (product_id, case folded) any version limits Per Days."""
-    engines = [chosen] if isinstance(chosen, Engine) else map(chosen.engine, chosen.effective)
-    return frozenset(
-        p.product_id.strip().casefold() for e in engines for p in e.products if p.days is not None
-    )
+    if isinstance(chosen, Versions):
+        return chosen.per_days_products()
+    return frozenset(p.product_id.strip().casefold() for p in chosen.products if p.days)
 
 
 def _claim_tables(claims: Claims, reading: Reading) -> Iterator:

@@ -30,6 +30,7 @@ import numpy as np
 
 from ..effective import takes_effect
 from ..errors import NoVersionInEffect
+from . import model
 from .claims import OUT_OF_EFFECT, cell_text, column_key
 from .encode import Coded, Plain, claim_ids, encoded, is_series, number_objects, service_days
 from .engine import Engine
@@ -58,6 +59,7 @@ class Versions:
         self._make_engine = engine
         self._engines: dict[int, Engine] = {}
         self._routed: dict[int, Engine] = {}
+        self._rulesets: Mapping[int, dict[str, Any]] | None = None  # when made from them (`of`)
         # By effective date (then number): the highest-numbered version among those that have
         # taken effect by each start, so one binary search finds the version in effect.
         order = sorted(self.effective.items(), key=lambda item: (item[1], item[0]))
@@ -71,11 +73,23 @@ class Versions:
         ids = {doc["ruleset_id"] for doc in rulesets.values()}
         if len(ids) != 1:
             raise ValueError(f"Versions of one ruleset are needed, not of {sorted(ids)}.")
-        return cls(
+        versions = cls(
             ids.pop(),
             {v: takes_effect(doc) for v, doc in rulesets.items()},
             lambda v: Engine(rulesets[v]),
         )
+        versions._rulesets = rulesets
+        return versions
+
+    def per_days_products(self) -> frozenset[str]:
+        """The products (product_id, case folded) any version limits Per Days: read from the
+        version files when they are at hand, so that no engine is made for a version no claim
+        falls in."""
+        if self._rulesets is None:
+            products = [p for v in self.effective for p in self.engine(v).products]
+        else:
+            products = [p for doc in self._rulesets.values() for p in model.products(doc)]
+        return frozenset(p.product_id.strip().casefold() for p in products if p.days)
 
     def engine(self, version: int) -> Engine:
         """The engine of one version (made once)."""
