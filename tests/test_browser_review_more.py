@@ -51,14 +51,16 @@ def map_column(page, theirs: str, ours: str) -> None:
     """Choose the contract column the file's column `theirs` is read as."""
     box = page.get_by_test_id("stMain").get_by_role("combobox", name=theirs, exact=True)
     option = page.get_by_role("option", name=ours, exact=True)
-    for _ in range(3):  # a click while the expander above still opens leaves the list shut
+    for _ in range(5):  # a click while the expander above still opens leaves the list shut
         box.click()
         try:
-            option.wait_for(timeout=3_000)
+            option.click(timeout=5_000)
             break
         except PlaywrightTimeout:
             page.keyboard.press("Escape")
-    option.click()
+            page.wait_for_timeout(500)
+    else:
+        raise AssertionError(f"the list of {theirs} never offered {ours}")
     wait_idle(page)
 
 
@@ -125,7 +127,8 @@ def test_an_export_with_its_own_column_names_is_mapped_decided_and_downloaded(pa
         ["RX1002", "deny", "0"],
         ["RX1003", "approve", "30"],
     ]
-    with page.expect_download() as got:
+    wait_idle(page)  # a click during a rerun is lost
+    with page.expect_download(timeout=60_000) as got:
         page.get_by_role("button", name="Download decisions (CSV)").click()
     download = got.value
     assert download.suggested_filename == "decisions-oncology-dqm-by-date-of-service.csv"
