@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Set up a fresh clone: Debian packages the tests use (Chromium, LibreOffice Calc, Node.js, Java
-# 17+ for Spark), a virtualenv in .venv with dqm, its dev dependencies and the spark extra. Safe to run
-# again. `--app-only` skips the Debian packages only the tests need.
+# Set up a fresh clone: Debian packages the tests use (Chromium, LibreOffice Calc, Node.js, HAProxy,
+# Java 17+ for Spark), a virtualenv in .venv with dqm, its dev dependencies and the spark extra.
+# Safe to run again. `--app-only` skips the Debian packages only the tests need.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
@@ -13,6 +13,7 @@ need=()
 [ -x /usr/bin/chromium ] || need+=(chromium)
 command -v soffice >/dev/null 2>&1 || need+=(libreoffice-calc-nogui)
 command -v node >/dev/null 2>&1 || need+=(nodejs)  # the second, independent consumer's tests
+command -v haproxy >/dev/null 2>&1 || need+=(haproxy)  # several app processes: scripts/serve.sh
 # Spark 4 (the spark extra's tests) needs Java 17 or later: install it where java is missing or older.
 java_major=$( (java -version 2>&1 || true) | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -1)
 if [ "${1:-}" != "--app-only" ] && [ "${java_major:-0}" -lt 17 ]; then
