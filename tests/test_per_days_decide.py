@@ -238,3 +238,16 @@ def _per_rx(doc: dict) -> dict:
         ]
         policies.append({**policy, "policy_type": "Per Rx", "products": products})
     return {**doc, "policies": policies}
+
+
+def test_the_first_row_that_is_no_fill_is_named_whatever_its_problem(engine):
+    # The same row however the history is split (batches, Spark partitions): the file's first.
+    bad_quantity, bad_status = fill("2026-03-01", "two"), {**fill("2026-03-01", 3), "status": "x"}
+    for history, said in (
+        ([bad_quantity, bad_status], "History row 1: quantity 'two' is not a number."),
+        ([bad_status, bad_quantity], "History row 1: status 'x' is not paid or reversed"),
+        ([fill("2026-03-01", 3), {**bad_quantity, "status": "x"}], "History row 2: status 'x'"),
+    ):
+        with pytest.raises(HistoryError) as raised:
+            decided(engine, [claim("C1", "2026-03-02", 6)], history)
+        assert str(raised.value).startswith(said)

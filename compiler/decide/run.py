@@ -50,7 +50,7 @@ COLUMNS = [*CLAIM_COLUMNS, ROW_PROBLEM, OUT_OF_EFFECT]
 # A pass of the engine over a run's columns (Engine.decide_columns, or Versions' by date).
 Decide = Callable[[dict[str, Column], int], dict[str, Any]]
 _COUNTED = np.array([APPROVE, OVERRIDE, DENY], dtype=np.int64)  # decided under a limit
-_PAID, _REVERSED = 0, 1  # a history row's status
+_PAID, _REVERSED, _UNKNOWN = 0, 1, 2  # a history row's status
 
 
 class HistoryError(DqmError):
@@ -69,9 +69,18 @@ def decide_run(
     (the members' earlier paid fills: member_id, product_id / ndc / rxcui, date_of_service,
     quantity, optional status and claim_id). A decision frame for a claims frame, Decisions for
     a claims table. HistoryError names a malformed history row."""
+    counted = fills(decide, history) if history is not None else None
+    return decide_counted(claims, decide, counted)
+
+
+def decide_counted(
+    claims: pd.DataFrame | pa.Table, decide: Decide, counted: pa.Table | None
+) -> pd.DataFrame | Decisions:
+    """decide_run against fills already read (FILLS: the history's, by `fills`); the claims of
+    every member whose fills are given, or a run's whole (decide/spark_runs.py: a member's
+    group)."""
     columns, n = claim_columns(claims)
     first = decide({**columns, FIRST_PASS: np.ones(n, dtype=bool)}, n)
-    counted = fills(decide, history) if history is not None else None
     over_window = not np.isnan(np.asarray(first["accumulated_quantity"], dtype=float)).all()
     window = terms(first) if over_window else None  # none: the first pass is the run
     if window is not None and window.num_rows:
@@ -214,12 +223,20 @@ def fills(decide: Decide, history: pd.DataFrame | pa.Table, offset: int = 0) -> 
     columns, h = claim_columns(history)
     if h == 0:
         return empty(FILLS)
-    status = _status(history, h, offset)
+    status, unknown = _status(history, h)
     columns["channel"] = Coded(np.zeros(h, dtype=np.int64), ["retail"])
     columns[TERMS_ONLY] = np.ones(h, dtype=bool)
     decided = decide(columns, h)
     codes = np.asarray(decided["decision"].codes)
-    for i in np.flatnonzero((codes == INVALID) & (status != _REVERSED))[:1]:
+    # The first row that is not a fill, whatever its problem: the same row however the history
+    # is split into batches (or Spark partitions).
+    invalid = np.flatnonzero((codes == INVALID) & (status != _REVERSED))[:1]
+    if unknown is not None and not (len(invalid) and invalid[0] < unknown[0]):
+        raise HistoryError(
+            f"History row {offset + unknown[0] + 1}: status {unknown[1]!r} is not paid or "
+            "reversed (leave it blank for a paid fill)."
+        )
+    for i in invalid:
         message = str(decided["message"].at(i)).removeprefix("Invalid: ")
         raise HistoryError(
             f"History row {offset + i + 1}: {message} A fill left out would let the member's "
@@ -260,22 +277,21 @@ def _days(dates: Dates) -> np.ndarray:
     return np.maximum(dates.day_of, 0)[dates.codes]
 
 
-def _status(history: pd.DataFrame | pa.Table, h: int, offset: int) -> np.ndarray:
-    """Each history row's status, _PAID (the default) or _REVERSED (each distinct text read
-    once); HistoryError for another."""
+def _status(history: pd.DataFrame | pa.Table, h: int) -> tuple[np.ndarray, tuple | None]:
+    """Each history row's status, _PAID (the default), _REVERSED or _UNKNOWN (each distinct text
+    read once), and the first row of an unknown one with its text (None when there is none)."""
     names = history.column_names if isinstance(history, pa.Table) else list(history.columns)
     found = [n for n in names if str(n).strip().casefold() == "status"]
     if not found:
-        return np.full(h, _PAID, dtype=np.int8)
+        return np.full(h, _PAID, dtype=np.int8), None
     codes, texts = encode(history[found[0]], h)
     meaning = []
     for text in texts:
         word = str(text).strip().casefold()
-        if word not in ("", "paid", "reversed"):
-            row = int(np.flatnonzero(codes == len(meaning))[0])
-            raise HistoryError(
-                f"History row {offset + row + 1}: status {str(text).strip()!r} is not paid or "
-                "reversed (leave it blank for a paid fill)."
-            )
-        meaning.append(_REVERSED if word == "reversed" else _PAID)
-    return np.array([*meaning, _PAID], dtype=np.int8)[codes]
+        known = {"": _PAID, "paid": _PAID, "reversed": _REVERSED}
+        meaning.append(known.get(word, _UNKNOWN))
+    status = np.array([*meaning, _PAID], dtype=np.int8)[codes]
+    rows = np.flatnonzero(status == _UNKNOWN)
+    if not len(rows):
+        return status, None
+    return status, (int(rows[0]), str(texts[codes[rows[0]]]).strip())
