@@ -148,16 +148,18 @@ def test_a_malformed_fill_stops_the_run_and_writes_nothing(dqm, exports, tmp_pat
     )
 
 
-def test_spark_says_it_does_not_decide_per_days_limits_yet(dqm, exports, tmp_path):
+def test_impact_on_spark_says_to_compare_per_days_runs_without_it(dqm, exports, tmp_path):
     claims = tmp_path / "c.csv"
     claims.write_text("product_id,channel,quantity\nimatinib-400mg-tab,retail,60\n")
-    ran = dqm("decide", claims, "--ruleset", "oncology-dqm", "--exports", exports,
+    ran = dqm("impact", "oncology-dqm", "4", "5", claims, "--exports", exports,
               "--spark", "local[2]", "--output", tmp_path / "out")  # fmt: skip
-    assert (ran.code, ran.err) == (
+    assert (ran.code, ran.out, ran.err) == (
         2,
-        "dqm: --spark does not decide Per Days limits yet (they count each member's earlier "
-        "fills in the run's order); decide this ruleset without --spark.\n",
+        "",
+        "dqm: dqm impact --spark does not compare Per Days limits (each version's run counts "
+        "the members' fills); run dqm impact without --spark.\n",
     )
+    assert not (tmp_path / "out").exists()
 
 
 def test_impact_replays_each_versions_run(dqm, exports, tmp_path):

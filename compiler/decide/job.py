@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
-from ..errors import UsageError
+from ..errors import DqmError, UsageError
 from . import csvtext
 from . import output as out
 from .claims import ClaimsFileError, HistoryColumns, ignored_columns
@@ -108,8 +108,8 @@ def _decide_file(
     _check_output(claims, output)
     per_days = per_days_products(chosen)
     if spark:
-        _refuse_windows_on_spark(per_days, history)
-        return _decide_on_spark(claims, chosen, as_of, output, fmt, spark, reading)
+        run = bool(per_days) or history is not None
+        return _decide_on_spark(claims, chosen, as_of, output, fmt, spark, reading, run, history)
     fmt = out.output_format(fmt, output)
     if per_days or history is not None:  # one run: read whole first, in bounded memory
         columns = run_pass(chosen, as_of)
@@ -163,8 +163,8 @@ def _near(output: str | None) -> str | None:
 def _refuse_windows_on_spark(per_days: frozenset[str], history: Claims | None) -> None:
     if per_days or history is not None:
         raise UsageError(
-            "--spark does not decide Per Days limits yet (they count each member's earlier "
-            "fills in the run's order); decide this ruleset without --spark."
+            "dqm impact --spark does not compare Per Days limits (each version's run counts the "
+            "members' fills); run dqm impact without --spark."
         )
 
 
@@ -301,10 +301,11 @@ def _impact(batches: Iterator, before: Callable, after: Callable, output, fmt) -
 
 
 def _decide_on_spark(
-    claims, chosen, as_of, output, fmt: str | None, master: str, reading: Reading
+    claims, chosen, as_of, output, fmt: str | None, master: str, reading: Reading, run, history
 ) -> None:
     """Claims read, decided and written as a folder of Parquet files by Spark; the folder appears
-    complete under `output`, or not at all."""
+    complete under `output`, or not at all. A `run` (a Per Days limit, or a `history`) is decided
+    grouped by member (spark_runs.py)."""
     if not output:
         raise UsageError(
             "--spark writes its decisions into a folder of Parquet files: give --output DIR."
@@ -313,6 +314,8 @@ def _decide_on_spark(
         raise UsageError(f"--spark writes Parquet, not {fmt}; leave out --format.")
     out.output_format("parquet", output)  # a folder named out.csv would not be what it says
     _spark_claims(claims, reading)
+    if history is not None and not isinstance(history, (str, Path)):
+        raise UsageError("--spark reads the history from a file or folder, not standard input.")
     spark_module = _spark_module()
     with _spark_session(spark_module, master) as session:
         frame, width = spark_module.read_claims(
@@ -323,7 +326,18 @@ def _decide_on_spark(
             if isinstance(chosen, Versions)
             else [chosen.ruleset]
         )
-        decisions = spark_module.decide(frame, docs, as_of=as_of, csv_width=width)
+        if run:
+            from . import spark_runs
+
+            fills, fills_width = (None, 0)
+            if history is not None:
+                fills, fills_width = spark_runs.read_history(session, str(history))
+            decisions = spark_runs.decide(
+                frame, docs, one=isinstance(chosen, Engine), as_of=as_of, csv_width=width,
+                history=fills, history_width=fills_width,
+            )  # fmt: skip
+        else:
+            decisions = spark_module.decide(frame, docs, as_of=as_of, csv_width=width)
         out.write_spark_folder(decisions, output)
     return None
 
@@ -367,7 +381,7 @@ def _spark_session(spark_module, master: str) -> Iterator:
         ) from None
     try:
         yield session
-    except (UsageError, ClaimsFileError):
+    except DqmError:  # already one line (a claims file, a history row)
         raise
     except Exception as exc:
         raise UsageError(f"Spark stopped: {_first_line(exc)}") from None

@@ -21,7 +21,7 @@ import json
 import os
 import sys
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -30,25 +30,18 @@ import pyarrow as pa
 
 from ..vocabulary import CLAIM_COLUMNS, DECISIONS
 from . import csvtext
-from .claims import (
-    ROW_PROBLEM,
-    ClaimsFileError,
-    NotUtf8,
-    OnHeader,
-    check_csv_text,
-    claims_header,
-    header_keys,
-)
+from .claims import ROW_PROBLEM, header_keys
 from .decisions import DECISION_SCHEMA, decisions_table
+from .header import READ_COLUMNS
 from .impact import IMPACT_COLUMNS, IMPACT_SCHEMA, TRANSITION_COLUMNS, Transitions, compare
-from .sources import open_parquet, parquet_files, text_claims, text_table, with_claim_ids
+from .sources import text_claims, with_claim_ids
+from .spark_read import CORRUPT, read_claims  # noqa: F401 (read here by callers)
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
 _SPARK_TYPES = {pa.string(): "string", pa.float64(): "double", pa.int64(): "long"}
 SPARK_SCHEMA = ", ".join(f"{f.name} {_SPARK_TYPES[f.type]}" for f in DECISION_SCHEMA)
-CORRUPT = "_corrupt_record"  # Spark's CSV reader puts a row whose fields do not fit here
 _PART = "_dqm_partition"
 _QUIET = Path(__file__).with_name("log4j2.properties")
 # What an impact partition yields: its changed claims (kind "changed") and its transitions (kind
@@ -123,86 +116,6 @@ def impact(
     return transitions, rows.filter(F.col("kind") == "changed").select(*IMPACT_COLUMNS)
 
 
-def read_claims(
-    spark: SparkSession,
-    path: str,
-    columns: dict[str, str] | None = None,
-    on_header: OnHeader | None = None,
-) -> tuple[DataFrame, int]:
-    """Claims read by Spark: a CSV file (its header checked as `dqm decide` checks it; every
-    column text; quoted cells may hold line breaks) or Parquet (a file or a folder). Returns the
-    DataFrame and, for CSV, its header's column count (for `decide`'s csv_width), else 0.
-    `columns` maps the file's own column names onto the contract's; `on_header(name, headers,
-    keys)` hears each file's columns."""
-    local = Path(path)
-    if "://" in path:  # read where it lies: what is checked here is Spark's own reading
-        frame = spark.read.parquet(path)
-        keys = header_keys(path, frame.columns, "", "its columns are", columns, on_header)
-        return frame.toDF(*keys), 0
-    if local.is_dir():
-        return _local_parquet(spark, local, columns, on_header), 0
-    try:
-        with open(local, "rb") as f:
-            head = f.read(1 << 20)
-    except FileNotFoundError:
-        raise ClaimsFileError(f"{path}: no such file.") from None
-    except OSError as exc:
-        raise ClaimsFileError(f"Cannot read {path}: {exc.strerror or exc}.") from None
-    if head.startswith(b"PAR1"):
-        return _local_parquet(spark, local, columns, on_header), 0
-    try:
-        keys, _ = claims_header(path, head.removeprefix(b"\xef\xbb\xbf"), columns, on_header)
-        check_csv_text(local)
-    except NotUtf8 as exc:
-        raise exc.with_hint(spark=True) from None
-    schema = ", ".join(f"`{k}` string" for k in [*keys, CORRUPT])
-    frame = spark.read.csv(
-        path,
-        schema=schema,
-        header=True,
-        multiLine=True,  # quoted line breaks; Spark then reads each CSV file in one task
-        escape='"',
-        mode="PERMISSIVE",
-        columnNameOfCorruptRecord=CORRUPT,
-    )
-    return frame, len(keys)
-
-
-def _local_parquet(
-    spark: SparkSession,
-    path: Path,
-    columns: dict[str, str] | None = None,
-    on_header: OnHeader | None = None,
-) -> DataFrame:
-    """Parquet claims on this machine read as the single process reads them: the same files, each
-    with its own columns (a folder may mix schemas), each file's footer and column types checked
-    here first with the same refusals, and every column made text by the same Arrow cast on the
-    workers; the files' claims follow one another in the same order."""
-    frames = []
-    for file in parquet_files(path):
-        parquet, wanted = open_parquet(file, columns, on_header)
-        types = parquet.schema_arrow
-        text_table({k: pa.array([], types.field(n).type) for n, k in wanted}, 0, file)
-        names = [k for _, k in wanted]
-        frame = (
-            spark.read.parquet(str(file.resolve()))
-            .select(*[f"`{n}`" for n, _ in wanted])
-            .toDF(*names)
-        )
-        schema = ", ".join(f"`{k}` string" for k in names)
-        frames.append(frame.mapInArrow(functools.partial(_as_text, names, str(file)), schema))
-    return functools.reduce(lambda a, b: a.unionByName(b, allowMissingColumns=True), frames)
-
-
-def _as_text(names: list[str], file: str, batches: Iterator[pa.RecordBatch]):
-    """A file's batches with every column as text, as sources.text_table makes them."""
-    for batch in batches:
-        table = text_table(
-            dict(zip(names, batch.columns, strict=True)), batch.num_rows, file, False
-        )
-        yield from table.to_batches()
-
-
 def session(master: str, app: str = "dqm") -> SparkSession:
     """A Spark session for the command line: `master` is local[N] or a cluster's URL; Spark's
     UI off and its log quiet; on a local master the workers run this Python."""
@@ -231,20 +144,28 @@ def session(master: str, app: str = "dqm") -> SparkSession:
 def _prepared(claims: DataFrame, csv_width: int) -> tuple[DataFrame, dict[int, int] | None]:
     """The claims' contract columns by key, each row with its partition, and the claims before
     each partition (for positions as claim ids)."""
+    frame = selected(claims, csv_width)
+    return frame, _partition_offsets(frame, "claim_id" in frame.columns)
+
+
+def selected(
+    claims: DataFrame, csv_width: int, history: Mapping[str, str] | None = None
+) -> DataFrame:
+    """The contract's columns of `claims` by key (and a `history`'s status: HistoryColumns), each
+    row with its partition (_PART); a CSV's rows of blanks left out, as one process leaves them."""
     from pyspark.sql import functions as F
 
     _quiet_pandas_warning()
     names = [c for c in claims.columns if c != CORRUPT]
-    keys = header_keys("The claims DataFrame", names, "", columns="its columns are")
-    wanted = [(n, k) for n, k in zip(names, keys, strict=True) if k in CLAIM_COLUMNS]
-    columns = [F.col(f"`{n}`").alias(k) for n, k in wanted]
+    keys = header_keys("The claims DataFrame", names, "", "its columns are", history)
+    kept = READ_COLUMNS if history is not None else CLAIM_COLUMNS
+    columns = [F.col(f"`{n}`").alias(k) for n, k in zip(names, keys, strict=True) if k in kept]
     frame = claims
     if csv_width and CORRUPT in claims.columns:
         columns.append(F.col(CORRUPT))
         # A line of blanks is no claim in one process (csv.reader gives one blank field).
         frame = frame.filter(F.col(CORRUPT).isNull() | (F.trim(F.col(CORRUPT)) != ""))
-    frame = frame.select(*columns, F.spark_partition_id().alias(_PART))
-    return frame, _partition_offsets(frame, "claim_id" in dict(wanted).values())
+    return frame.select(*columns, F.spark_partition_id().alias(_PART))
 
 
 # -- on the workers -------------------------------------------------------------------------
