@@ -109,3 +109,33 @@ def test_encoding_is_refused_with_spark(dqm, tmp_path):
         "dqm: --spark reads a CSV as UTF-8, not cp1252; decide it without --spark, or save it as "
         "CSV UTF-8 first.\n",
     )
+
+
+def test_a_cell_over_the_limit_is_the_same_one_line_on_spark(dqm, tmp_path):
+    claims = tmp_path / "claims.csv"
+    claims.write_text(
+        "claim_id,product_id,channel,quantity,concomitant_drugs\n"
+        "C1,imatinib-400mg-tab,retail,60,\n"
+        # a quoted line break first: the line is counted as the single process counts it
+        f'C2,imatinib-400mg-tab,retail,60,"a\nb"\n'
+        f'C3,imatinib-400mg-tab,retail,60,"{"x" * 1_000_001}"\n'
+        "C4,imatinib-400mg-tab,retail,60,\n"
+    )
+    out = tmp_path / "decisions"
+    ran = dqm("decide", claims, "--ruleset", V3, *SPARK, "--output", out)
+    one = dqm("decide", claims, "--ruleset", V3)
+    assert (ran.code, ran.out, one.code) == (2, "", 2)
+    assert (
+        ran.err
+        == one.err
+        == (
+            f"dqm: {claims}: line 5 holds a value of more than 1,000,000 characters, the most a "
+            "claims cell holds (about 1 MB); is a quote left open?\n"
+        )
+    )
+    assert not out.exists()
+    # One character fewer is a claim like any other.
+    claims.write_text(claims.read_text().replace("x" * 1_000_001, "x" * 1_000_000))
+    ran = dqm("decide", claims, "--ruleset", V3, *SPARK, "--output", out)
+    assert (ran.code, ran.err) == (0, f"Decisions written to {out}.\n")
+    assert pd.read_parquet(out)["claim_id"].tolist() == ["C1", "C2", "C3", "C4"]
