@@ -182,3 +182,21 @@ def test_impact_replays_each_versions_run(dqm, exports, tmp_path):
         "not_applicable → deny          1                0               0",
         "all claims                     3                0               7",
     ]
+
+
+def test_spark_reads_a_history_from_a_file_not_a_stream(exports, tmp_path):
+    import io
+
+    from compiler.decide.job import decide_file
+    from compiler.errors import UsageError
+
+    claims = tmp_path / "c.csv"
+    claims.write_text("product_id,channel,quantity\nimatinib-400mg-tab,retail,60\n")
+    versions = Versions.of(Store(exports).listing("oncology-dqm").require())
+    with pytest.raises(UsageError) as raised:
+        decide_file(claims, versions, output=str(tmp_path / "out"), spark="local[2]",
+                    history=io.BytesIO(b"member_id\n"))  # fmt: skip
+    assert str(raised.value) == (
+        "--spark reads the history from a file or folder, not standard input."
+    )
+    assert not (tmp_path / "out").exists()
