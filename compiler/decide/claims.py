@@ -133,11 +133,16 @@ def read_claims_rows(
 
 
 def read_claims_table(
-    name: str, data: bytes, keys: list[str], start: int = 0, first_line: int = 2
+    name: str,
+    data: bytes,
+    keys: list[str],
+    start: int = 0,
+    first_line: int = 2,
+    paired: bool = False,
 ) -> pa.Table:
     """The same as an Arrow table (what `read_claims_rows` makes its frame of): the contract's
     columns, claim_id as text, the others as dictionaries, and ROW_PROBLEM when a row is
-    malformed."""
+    malformed. `paired`: the caller has counted the quotes and found that they pair up."""
     if start >= len(data):
         return conform_table(pa.table({}), 0)
     nul = data.find(b"\x00", start)  # memchr: a NUL anywhere, not only in the first bytes
@@ -148,7 +153,8 @@ def read_claims_table(
             "is not CSV text (a UTF-16 export, or a binary file joined to it); save it as CSV "
             "UTF-8 (in Excel: File > Save As > CSV UTF-8)."
         )
-    if data.count(b'"', start) % 2:  # a quote left open would swallow the rest as one value
+    # A quote left open would swallow the rest as one value.
+    if not paired and csvtext.count_byte(data, ord('"'), start) % 2:
         csvtext.check_quotes(name, str(memoryview(data)[start:], "utf-8", "replace"), first_line)
     try:
         table = _read_fast(name, data, start, keys, first_line)

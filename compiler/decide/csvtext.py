@@ -161,6 +161,20 @@ def too_large(name: str, line: int | None) -> ClaimsFileError:
     )
 
 
+_COUNTED = 8 << 20  # bytes compared at once by count_byte (its temporary array's size)
+
+
+def count_byte(data: bytes, byte: int, start: int = 0, end: int | None = None) -> int:
+    """How many times `byte` occurs in data[start:end]: numpy's comparison, about twice as fast
+    as bytes.count for one byte, and without holding the GIL (the reader thread's passes)."""
+    end = len(data) if end is None else end
+    total = 0
+    for at in range(start, end, _COUNTED):
+        view = np.frombuffer(data, np.uint8, min(_COUNTED, end - at), at)
+        total += int(np.count_nonzero(view == byte))
+    return total
+
+
 def allow_large_fields() -> None:
     """Python's csv refuses a field over 131,072 characters; dqm's own limit is checked after."""
     if csv.field_size_limit() < 1 << 30:

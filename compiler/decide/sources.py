@@ -119,7 +119,8 @@ def _csv_batches(stream, name, block_bytes, tables, columns, on_header) -> Itera
             break
         buf += more
     keys, pos = claims_header(name, buf, columns, on_header)
-    line, claims, eof, want = 2, 0, False, block_bytes
+    # The first batch is the first block less its header (not two blocks: a later start).
+    line, claims, eof, want = 2, 0, False, block_bytes - pos
     while True:
         # A whole block before cutting (a file smaller than one is one batch, read to its end).
         while not eof and len(buf) - pos < want:
@@ -127,14 +128,15 @@ def _csv_batches(stream, name, block_bytes, tables, columns, on_header) -> Itera
             eof = not more
             buf += more
         end = len(buf) if eof else _record_end(buf, pos)
+        paired = not eof and end >= 0  # _record_end's cut: the quotes before it pair up
         if end < 0 and len(buf) - pos > 4 * block_bytes:
             end = _csv_record_end(buf, pos)  # quotes that do not pair up: ask Python's csv
         if end > pos:
             chunk = buf[pos:end]
-            table = read_claims_table(name, chunk, keys, first_line=line)
+            table = read_claims_table(name, chunk, keys, first_line=line, paired=paired)
             yield _batch(table, claims, tables)
             claims += table.num_rows
-            line += chunk.count(b"\n")
+            line += csvtext.count_byte(chunk, ord("\n"))
             buf, pos, want = buf[end:], 0, block_bytes
         else:  # no whole record yet: read another block
             want = len(buf) - pos + block_bytes
@@ -303,7 +305,7 @@ def _record_end(buf: bytes, pos: int) -> int:
     end = buf.rfind(b"\n", pos)
     if end < 0:
         return -1
-    quotes = buf.count(b'"', pos, end)
+    quotes = csvtext.count_byte(buf, ord('"'), pos, end)
     while quotes % 2:  # inside a quoted value: the record ends at an earlier line break
         earlier = buf.rfind(b"\n", pos, end)
         if earlier < 0:
