@@ -15,7 +15,6 @@ row (messages.py).
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -51,6 +50,7 @@ from .evaluation import (
     OVERRIDE,
     TERMS_ONLY,
     Evaluation,
+    over_limit_groups,
 )
 from .explain import decision_row, trace
 from .framing import channel_column, matched_column, terms_columns
@@ -218,7 +218,9 @@ class Engine:
         safe_product = np.where(product >= 0, product, 0)
         safe_channel = np.where(channel >= 0, channel, 0)
         # A Per Days product's window for the claim's channel (0: Per Rx, or no product)
-        period = self._days[np.where(product >= 0, product, -1), safe_channel]
+        period = np.zeros(n, dtype=np.int64)  # a Per Rx version: no claim has one
+        if self.per_days:
+            period = self._days[np.where(product >= 0, product, -1), safe_channel]
         # A Per Days claim is counted in its member's window, which needs the member and the date.
         unplaced = (period > 0) & in_effect & ~retired & (no_member | (days == NO_DATE))
         invalid |= unplaced
@@ -236,7 +238,10 @@ class Engine:
         cap = np.full(n, -np.inf)
         # A Per Days claim's best override is found whatever its quantity: the run (decide/run.py)
         # weighs it against what the member received, which this pass may not know yet.
-        for rows, overrides in self._over_limit_groups(over | per_days, product):
+        limited = over | per_days if self.per_days else over
+        for rows, overrides in over_limit_groups(
+            limited & self._has_overrides[np.maximum(product, 0)], product, self._overrides_of
+        ):
             ch = channel[rows]
             best, best_cap = np.full(len(rows), -1, dtype=np.int64), np.full(len(rows), -np.inf)
             for k, o in overrides:
@@ -272,6 +277,12 @@ class Engine:
             decision[rows], approved[rows] = over_window(
                 a[rows], micro(quantity[rows]), micro(limit[rows]), capped, quantity[rows]
             )
+        best_cap = np.full(n, np.nan)
+        if self.per_days:
+            period, a = np.where(per_days | unplaced, period, 0), np.where(per_days, a, -1)
+            best_cap = np.where((winner >= 0) & per_days, cap, np.nan)
+        else:  # a Per Rx version: no claim has a window (period is all 0)
+            a = np.full(n, -1)
         return Evaluation(
             n=n,
             claim_id=claim_ids(col["claim_id"], n) if "claim_id" in col else None,
@@ -291,9 +302,9 @@ class Engine:
             out_of_effect=out_of_effect,
             member=member,
             no_member=no_member,
-            period=np.where(per_days | unplaced, period, 0),
-            accumulated=np.where(per_days, a, -1),
-            best_cap=np.where((winner >= 0) & per_days, cap, np.nan),
+            period=period,
+            accumulated=a,
+            best_cap=best_cap,
             provisional=col.get(FIRST_PASS) is not None or col.get(TERMS_ONLY) is not None,
             terms_only=col.get(TERMS_ONLY) is not None,
             decision=decision,
@@ -303,26 +314,6 @@ class Engine:
             met=met,
             unknown_attested=unknown_attested,
         )
-
-    def _over_limit_groups(
-        self, over: np.ndarray, product: np.ndarray
-    ) -> Iterator[tuple[np.ndarray, list[tuple[int, Override]]]]:
-        """The over-limit claims of each product that has overrides, with those overrides."""
-        rows = np.flatnonzero(over & self._has_overrides[np.maximum(product, 0)])
-        if not len(rows):
-            return
-        products = product[rows]
-        if len(self._overrides_of) <= 8:  # few products with overrides: a mask each, no sort
-            for p, overrides in self._overrides_of.items():
-                mine = rows[products == p]
-                if len(mine):
-                    yield mine, overrides
-            return
-        order = np.argsort(products, kind="stable")  # many: group the rows by product once
-        rows, products = rows[order], products[order]
-        starts = np.flatnonzero(np.r_[True, products[1:] != products[:-1]])
-        for start, end in zip(starts, [*starts[1:], len(rows)], strict=True):
-            yield rows[start:end], self._overrides_of[int(products[start])]
 
     def _met(
         self,
@@ -351,11 +342,15 @@ class Engine:
         decided = ev.decision
         winner = np.where(decided == OVERRIDE, ev.winner, -1)
         in_effect = ev.out_of_effect.codes < 0
-        window = ev.accumulated >= 0  # decided over a window: approve, override or deny
-        # The cap of each Per Days claim's best override, for the run's order (decide/run.py);
-        # none from a version with no Per Days limit (Versions merges it as NaN).
-        met = window & ~np.isnan(ev.best_cap)
-        cap = np.where(met, micro(np.nan_to_num(ev.best_cap)), np.nan) if self.per_days else None
+        cap = None  # none from a version with no Per Days limit (Versions merges it as NaN)
+        received, period = np.full(n, np.nan), np.full(n, np.nan)  # Per Rx: no claim has a window
+        if self.per_days:
+            window = ev.accumulated >= 0  # decided over a window: approve, override or deny
+            # The cap of each Per Days claim's best override, for the run's order (decide/run.py)
+            met = window & ~np.isnan(ev.best_cap)
+            cap = np.where(met, micro(np.nan_to_num(ev.best_cap)), np.nan)
+            received = np.where(window, ev.accumulated / MICRO, np.nan)
+            period = np.where(window, ev.period, np.nan)
         if ev.terms_only:
             resolved = ev.named.resolved_ids(self.product_ids)
             return terms_columns(
@@ -380,8 +375,8 @@ class Engine:
             "approved_quantity": ev.approved,
             "member_id": ev.member,
             "limit": ev.limit,
-            "accumulated_quantity": np.where(window, ev.accumulated / MICRO, np.nan),
-            "period_days": np.where(window, ev.period, np.nan),
+            "accumulated_quantity": received,
+            "period_days": period,
             "criterion_id": Coded(self._ov_criterion[winner], self._criterion_ids),
             "matched_drugs": matched_column(
                 ev, self.criteria, self._criterion_ids, self._ov_criterion[winner]

@@ -3,6 +3,7 @@ words it, explain.py narrates it (one claim), so nothing is decided twice."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -70,3 +71,25 @@ class Evaluation:
     def product_text(self) -> Coded:
         """The claim's product_id as given."""
         return self.named.product_text
+
+
+def over_limit_groups(
+    over: np.ndarray, product: np.ndarray, overrides_of: dict[int, list[tuple[int, Any]]]
+) -> Iterator[tuple[np.ndarray, list[tuple[int, Any]]]]:
+    """The `over` claims (over their limit, of a product with overrides) of each product, with
+    its overrides (`overrides_of`: by product index)."""
+    rows = np.flatnonzero(over)
+    if not len(rows):
+        return
+    products = product[rows]
+    if len(overrides_of) <= 8:  # few products with overrides: a mask each, no sort
+        for p, overrides in overrides_of.items():
+            mine = rows[products == p]
+            if len(mine):
+                yield mine, overrides
+        return
+    order = np.argsort(products, kind="stable")  # many: group the rows by product once
+    rows, products = rows[order], products[order]
+    starts = np.flatnonzero(np.r_[True, products[1:] != products[:-1]])
+    for start, end in zip(starts, [*starts[1:], len(rows)], strict=True):
+        yield rows[start:end], overrides_of[int(products[start])]

@@ -46,23 +46,9 @@ def _csv_table(decisions: pd.DataFrame | Decisions) -> pa.Table:
     (Casting it costs what writing it as a number did: Arrow casts numbers to text to write
     them.)"""
     if isinstance(decisions, Decisions):
-        columns = {
-            name: quantity_cells(value, formula_safe=True)
-            if name == "quantity"
-            else number_array(value)
-            if name in NUMBER_COLUMNS
-            else formula_safe(_chunked(_text_array(value, decisions.n)))
-            for name, value in decisions.columns.items()
-            if name in DECISION_COLUMNS  # not a run's private columns (decide/run.py)
-        }
-        # A column with no value in the batch (a Per Rx batch's accumulated_quantity and
-        # period_days, claims without member_id) as null text: the same empty cells, but Arrow
-        # formats null numbers and dictionaries cell by cell.
-        columns = {
-            k: pa.nulls(len(v), pa.string()) if len(v) and v.null_count == len(v) else v
-            for k, v in columns.items()
-        }
-        return pa.table([columns[n] for n in DECISION_COLUMNS], names=DECISION_COLUMNS)
+        n = decisions.n
+        columns = {name: _csv_cells(name, decisions.columns[name], n) for name in DECISION_COLUMNS}
+        return pa.table([columns[c] for c in DECISION_COLUMNS], names=DECISION_COLUMNS)
     others = pa.Table.from_pandas(
         decisions.drop(columns="quantity", errors="ignore"), preserve_index=False
     )
@@ -71,6 +57,34 @@ def _csv_table(decisions: pd.DataFrame | Decisions) -> pa.Table:
         columns["quantity"] = quantity_cells(decisions["quantity"], formula_safe=True)
     names = [str(n) for n in decisions.columns]
     return pa.table([columns[n] for n in names], names=names)
+
+
+def _csv_cells(name: str, value: Any, n: int) -> pa.Array | pa.ChunkedArray:
+    """One column of Decisions as the CSV writer takes it. A column with no value in the batch
+    (a Per Rx batch's accumulated_quantity and period_days, claims without member_id) as null
+    text, found before any array is made of it: the same empty cells, but Arrow formats null
+    numbers and dictionaries cell by cell."""
+    if n and _no_value(value):
+        return pa.nulls(n, pa.string())
+    if name == "quantity":
+        cells = quantity_cells(value, formula_safe=True)
+    elif name in NUMBER_COLUMNS:
+        cells = number_array(value)
+    else:
+        cells = formula_safe(_chunked(_text_array(value, n)))
+    return pa.nulls(n, pa.string()) if n and cells.null_count == n else cells
+
+
+def _no_value(value: Any) -> bool:
+    """Whether a column of Decisions is none throughout (None; coded text all -1; floats all
+    NaN); False when that would take more than a glance (objects, Arrow text)."""
+    if value is None:
+        return True
+    if isinstance(value, Coded):
+        return not len(value.categories) or bool((value.codes < 0).all())
+    if isinstance(value, np.ndarray) and value.dtype.kind == "f":
+        return bool(np.isnan(value).all())
+    return False
 
 
 class DecisionWriter:
