@@ -117,6 +117,8 @@ def _at_their_cause(validated: Validated, found: list[Finding]) -> list[Finding]
     if sheet is None or frame is None:
         return found
     bad = {f.cell for f in validated.findings if f.sheet == "History" and f.cell}
+    if not bad or not any(f.code == "history-row-removed" for f in found):
+        return found  # no cell in error, or no row said removed: a pass over every row for none
     fields = {"policy": POLICY_ID, "type_of_revision": TYPE_OF_REVISION}
     fields["summary_of_changes"] = SUMMARY_OF_CHANGES
     fields["review_date"] = REVIEW_DATE

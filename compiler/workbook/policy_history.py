@@ -16,6 +16,8 @@ def undated(history_sheet: Sheet, history: pd.DataFrame, in_error: set = frozens
     which of their rows is the latest cannot be known, so what follows from it is not said (the
     finding is at that cell, once)."""
     h = REVIEW_DATE
+    if not any(s == history_sheet.name and c == h for s, c, _ in in_error):
+        return set()  # no Review Date in error: no pass over every History row
     return {
         pid
         for row, pid in history[POLICY_ID].items()

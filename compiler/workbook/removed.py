@@ -68,6 +68,8 @@ def _in_error(validated: Validated, sheet_name: str, header: str, rows: bool = F
     have a finding of their own."""
     sheet = validated.workbook.sheets[sheet_name]
     cells = {f.cell for f in validated.findings if f.sheet == sheet_name and f.column == header}
+    if not cells:
+        return []  # none in error: no pass over every row
     raw = sheet.frame[header]
     hit = [row for row in raw.index if sheet.cell(header, row) in cells]
     return hit if rows else [raw.at[row] for row in hit if raw.at[row] is not None]
