@@ -17,6 +17,7 @@ import pytest
 from pyspark.sql import functions as F
 
 from compiler.decide import spark as dqm_spark
+from compiler.decide import spark_runs
 from compiler.decide.engine import Engine
 from compiler.decide.job import decide_file
 from compiler.decide.run import HistoryError
@@ -191,14 +192,24 @@ def test_the_first_history_row_that_is_no_fill_stops_the_run_as_in_one_process(
         + "".join(f"M{i},{P},2026-03-01,1,paid\n" for i in range(3000))
         + f"M1,{P},2026-03-02,two,paid\n"
         + f"M1,{P},2026-03-02,2,x\n"
+        + "".join(f"M{i},{P},2026-03-01,1,paid\n" for i in range(3000))
+        + f"M1,{P},2026-03-02,three,paid\n"
     )
+    # As Parquet in row groups of 500: Spark reads it as three partitions, the last two with rows
+    # that are no fills.
+    fills = pd.read_csv(history, dtype="str")
+    parquet = tmp_path / "history.parquet"
+    pq.write_table(pa.Table.from_pandas(fills, preserve_index=False), parquet, row_group_size=500)
+    read, _ = spark_runs.read_history(spark, str(parquet))
+    assert read.rdd.getNumPartitions() == 3  # row 3001 in the second
     want = (
         "History row 3001: quantity 'two' is not a number. A fill left out would let the "
         "member's later claims approve; correct the row and run again."
     )
-    for spark_master in (None, "local[2]"):
-        out = tmp_path / f"out-{bool(spark_master)}"
-        with pytest.raises(HistoryError) as raised:
-            decide_file(claims, versions, output=str(out), spark=spark_master, history=history)
-        assert str(raised.value) == want
-        assert not out.exists()
+    for source in (history, parquet):
+        for spark_master in (None, "local[2]"):
+            out = tmp_path / f"out-{bool(spark_master)}"
+            with pytest.raises(HistoryError) as raised:
+                decide_file(claims, versions, output=str(out), spark=spark_master, history=source)
+            assert str(raised.value) == want
+            assert not out.exists()

@@ -39,6 +39,10 @@ if TYPE_CHECKING:
 # A group is held whole by the Python worker that decides it: about this many claims at most.
 GROUP_CLAIMS = 250_000
 _POSITION, _GROUP = "_dqm_position", "_dqm_group"
+# A position: the Spark partition's number above _SHIFT bits, the row's in the partition below.
+_SHIFT = 40
+_LOCAL = (1 << _SHIFT) - 1
+_HASHES = 1 << 20  # a member's hash, taken modulo the run's number of groups
 _ERROR_ROW, _ERROR = "_dqm_error_row", "_dqm_error"
 _CLAIMS = pa.schema(
     [(c, pa.string()) for c in [*CLAIM_COLUMNS, ROW_PROBLEM]]
@@ -68,21 +72,24 @@ def decide(
     version given when `one`. `csv_width`, `history_width`: as spark.decide's csv_width.
     HistoryError, before any claim is decided, names the first history row that is not a fill."""
     from pyspark import StorageLevel
+    from pyspark.sql import functions as F
 
     spark = claims.sparkSession
     shipped = _ship(spark, versions, as_of, one)
-    frame = selected(claims, csv_width)
-    offsets, total = _offsets(frame)
-    groups = max(2, -(-total // GROUP_CLAIMS))
-    prepared = frame.mapInArrow(
-        functools.partial(_claims_partition, offsets, csv_width, groups), _spark_schema(_CLAIMS)
+    prepared = (
+        selected(claims, csv_width)
+        .mapInArrow(functools.partial(_claims_partition, csv_width), _spark_schema(_CLAIMS))
+        .persist(StorageLevel.MEMORY_AND_DISK)  # read once: counted here, then grouped
     )
-    counted = _fills(spark, shipped, history, history_width, groups)
+    offsets, total = _offsets(prepared, F.shiftright(_POSITION, _SHIFT))
+    groups = max(2, -(-total // GROUP_CLAIMS))
+    counted = _fills(spark, shipped, history, history_width)
     decided = (
-        prepared.groupBy(_GROUP)
-        .cogroup(counted.groupBy(_GROUP))
+        prepared.withColumn(_GROUP, F.pmod(_GROUP, F.lit(groups)))
+        .groupBy(_GROUP)
+        .cogroup(counted.withColumn(_GROUP, F.pmod(_GROUP, F.lit(groups))).groupBy(_GROUP))
         .applyInArrow(
-            functools.partial(_decide_group, shipped), f"{SPARK_SCHEMA}, {_POSITION} long"
+            functools.partial(_decide_group, shipped, offsets), f"{SPARK_SCHEMA}, {_POSITION} long"
         )
         # Kept, since sorting samples its input first: the groups are decided once.
         .persist(StorageLevel.MEMORY_AND_DISK)
@@ -98,22 +105,22 @@ def read_history(spark, path: str) -> tuple[DataFrame, int]:
     return read_claims(spark, path, HistoryColumns())
 
 
-def _offsets(frame: DataFrame) -> tuple[dict[int, int], int]:
-    """The rows before each partition, and all of them (one pass, counting)."""
+def _offsets(frame: DataFrame, part: Any) -> tuple[dict[int, int], int]:
+    """The rows before each Spark partition (`part`, a column), and all of them."""
     from pyspark.sql import functions as F
 
-    # A column besides the CSV's corrupt record is read: Spark refuses a query of that alone.
-    counts = frame.groupBy(_PART).agg(F.count(F.lit(1)), F.count(f"`{frame.columns[0]}`"))
+    # A column besides a CSV's corrupt record is read: Spark refuses a query of that alone.
+    counts = frame.groupBy(part.alias("part")).agg(F.count(F.lit(1)), F.count(frame.columns[0]))
     offsets, total = {}, 0
-    for part, n, _ in sorted(tuple(r) for r in counts.collect()):
-        offsets[part] = total
+    for part_number, n, _ in sorted(tuple(r) for r in counts.collect()):
+        offsets[part_number] = total
         total += n
     return offsets, total
 
 
-def _fills(spark, shipped: Any, history: DataFrame | None, width: int, groups: int) -> DataFrame:
-    """The history's fills (run.FILLS), each with its member's group, computed once; HistoryError
-    for the first row that is not a fill."""
+def _fills(spark, shipped: Any, history: DataFrame | None, width: int) -> DataFrame:
+    """The history's fills (run.FILLS), each with its member's hash, computed once; HistoryError
+    for the first row that is not a fill, numbered in the file (counted only then)."""
     from pyspark import StorageLevel
     from pyspark.sql import functions as F
 
@@ -121,14 +128,15 @@ def _fills(spark, shipped: Any, history: DataFrame | None, width: int, groups: i
     if history is None:
         return spark.createDataFrame([], schema)
     frame = selected(history, width, HistoryColumns())
-    offsets, _ = _offsets(frame)
-    counted = frame.mapInArrow(
-        functools.partial(_fills_partition, shipped, offsets, width, groups), schema
-    ).persist(StorageLevel.MEMORY_AND_DISK)
+    counted = frame.mapInArrow(functools.partial(_fills_partition, shipped, width), schema)
+    counted = counted.persist(StorageLevel.MEMORY_AND_DISK)
     bad = counted.filter(F.col(_ERROR).isNotNull()).orderBy(_ERROR_ROW).first()
     if bad is not None:
+        offsets, _ = _offsets(frame, F.col(_PART))
+        part, row = bad[_ERROR_ROW] >> _SHIFT, bad[_ERROR_ROW] & _LOCAL
         counted.unpersist()
-        raise HistoryError(bad[_ERROR])
+        problem = bad[_ERROR].split(":", 1)[1]
+        raise HistoryError(f"History row {offsets[part] + row + 1}:{problem}")
     return counted.filter(F.col(_ERROR).isNull())
 
 
@@ -163,12 +171,10 @@ def _pass(shipped: Any) -> Callable:
     return _PASSES[key]
 
 
-def _text(
-    batches: Iterator[pa.RecordBatch], offsets: dict[int, int], width: int
-) -> Iterator[tuple[pa.Table, int]]:
+def _text(batches: Iterator[pa.RecordBatch], width: int) -> Iterator[tuple[pa.Table, int]]:
     """A partition's batches as claims tables typed as in one process (sources.text_table), a
     CSV's rows with more or fewer fields than its header noted, each with its first row's
-    position in the input."""
+    position: the partition's number in the high bits, the row's in the partition below."""
     seen = 0
     for batch in batches:
         n = batch.num_rows
@@ -181,37 +187,26 @@ def _text(
             noted = _note_long_rows(pd.DataFrame(index=range(n)), corrupt, width)
             if ROW_PROBLEM in noted.columns:
                 table = table.append_column(ROW_PROBLEM, pa.array(noted[ROW_PROBLEM], pa.string()))
-        start = offsets[batch.column(_PART)[0].as_py()] + seen
+        yield table, (batch.column(_PART)[0].as_py() << _SHIFT) + seen
         seen += n
-        yield table, start
 
 
-def _claims_partition(
-    offsets: dict[int, int], width: int, groups: int, batches: Iterator[pa.RecordBatch]
-) -> Iterator[pa.RecordBatch]:
-    """Each claim with its id (its position, 1-based, where it has none), its position and its
-    member's group."""
+def _claims_partition(width: int, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    """Each claim with its position and its member's hash (its position's, without a member)."""
     import pyarrow.compute as pc
 
-    for table, start in _text(batches, offsets, width):
+    for table, start in _text(batches, width):
         n = table.num_rows
         position = np.arange(start, start + n, dtype=np.int64)
-        numbers = pa.array(position + 1).cast(pa.string())
-        table = table.set_column(
-            table.schema.get_field_index("claim_id"),
-            "claim_id",
-            pc.coalesce(table.column("claim_id"), numbers),
-        )
         member = _trimmed(table.column("member_id"))
-        group = member_bucket(member.fill_null(""), groups)
+        group = member_bucket(member.fill_null(""), _HASHES)
         alone = np.asarray(pc.fill_null(pc.equal(member, ""), True))
-        group = np.where(alone, position % groups, group)
+        group = np.where(alone, position % _HASHES, group)
         columns = [
             table.column(c) if c in table.column_names else pa.nulls(n, pa.string())
             for c in _CLAIMS.names[:-2]
         ]
-        out = pa.table([*columns, position, group], schema=_CLAIMS)
-        yield from out.to_batches()
+        yield from pa.table([*columns, position, group], schema=_CLAIMS).to_batches()
 
 
 def _trimmed(members: pa.ChunkedArray) -> pa.Array:
@@ -222,24 +217,20 @@ def _trimmed(members: pa.ChunkedArray) -> pa.Array:
 
 
 def _fills_partition(
-    shipped: Any,
-    offsets: dict[int, int],
-    width: int,
-    groups: int,
-    batches: Iterator[pa.RecordBatch],
+    shipped: Any, width: int, batches: Iterator[pa.RecordBatch]
 ) -> Iterator[pa.RecordBatch]:
-    """A partition's history rows as fills (run.fills), each with its member's group; a row that
+    """A partition's history rows as fills (run.fills), each with its member's hash; a row that
     is not a fill as one row naming it (the partition's first: the driver says the file's)."""
     decide = _pass(shipped)
-    for table, start in _text(batches, offsets, width):
+    for table, start in _text(batches, width):
         try:
-            counted = fills(decide, table, start)
+            counted = fills(decide, table, start & _LOCAL)
         except HistoryError as exc:
-            row = int(str(exc).split(":", 1)[0].removeprefix("History row "))
-            yield _error_row(row, str(exc))
+            row = int(str(exc).split(":", 1)[0].removeprefix("History row ")) - 1
+            yield _error_row(start - (start & _LOCAL) + row, str(exc))
             return
         n = counted.num_rows
-        group = member_bucket(counted.column("member"), groups)
+        group = member_bucket(counted.column("member"), _HASHES)
         out = counted.append_column(_GROUP, pa.array(group, pa.int64()))
         out = out.append_column(_ERROR_ROW, pa.nulls(n, pa.int64()))
         out = out.append_column(_ERROR, pa.nulls(n, pa.string()))
@@ -252,15 +243,25 @@ def _error_row(row: int, message: str) -> pa.RecordBatch:
     return pa.RecordBatch.from_pydict(values, schema=_FILLS)
 
 
-def _decide_group(shipped: Any, claims: pa.Table, counted: pa.Table) -> pa.Table:
-    """One group's claims decided in input order as one run against its fills."""
+def _decide_group(
+    shipped: Any, offsets: dict[int, int], claims: pa.Table, counted: pa.Table
+) -> pa.Table:
+    """One group's claims decided in input order as one run against its fills; a claim without
+    an id given its 1-based position in the input."""
     import pyarrow.compute as pc
 
     if not claims.num_rows:  # a group of fills alone
         return DECISION_SCHEMA.append(pa.field(_POSITION, pa.int64())).empty_table()
     claims = claims.take(pc.sort_indices(claims.column(_POSITION)))
+    position = claims.column(_POSITION).to_numpy()
     given = claims.drop_columns([_POSITION, _GROUP])
     given = given.cast(pa.schema([(c, pa.string()) for c in given.column_names]))
+    ids = given.column("claim_id")
+    if ids.null_count:
+        start = np.vectorize(offsets.__getitem__, otypes=[np.int64])(position >> _SHIFT)
+        numbers = pa.array(start + (position & _LOCAL) + 1).cast(pa.string())
+        at = given.schema.get_field_index("claim_id")
+        given = given.set_column(at, "claim_id", pc.coalesce(ids, numbers))
     history = counted.select(FILLS.names).cast(FILLS) if counted.num_rows else None
     decided = decide_counted(given, _pass(shipped), history)
     return decisions_table(decided).append_column(_POSITION, claims.column(_POSITION))
