@@ -5,7 +5,6 @@ alike, and stopping the script stops every process it started."""
 from __future__ import annotations
 
 import re
-import shutil
 import signal
 import time
 import urllib.request
@@ -25,7 +24,7 @@ from tests.fixtures.browser import (
     served_behind_proxy,
     wait_idle,
 )
-from tests.fixtures.paths import EXPORTS, ROOT
+from tests.fixtures.paths import ROOT
 
 pytestmark = pytest.mark.browser
 
@@ -51,13 +50,6 @@ def browser():
         b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield b
         b.close()
-
-
-@pytest.fixture
-def exports_copy(tmp_path):
-    exports = tmp_path / "exports"
-    shutil.copytree(EXPORTS, exports, ignore=shutil.ignore_patterns(".lock"))
-    return exports
 
 
 def server_id(context) -> str:
