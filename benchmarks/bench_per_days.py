@@ -3,6 +3,7 @@ DuckDB in the same run, and its peak memory as the run grows.
 
     .venv/bin/python benchmarks/bench_per_days.py [--claims 10000000] [--members 1000000]
         [--history 10000000] [--runs 3] [--memory-sizes 2000000 20000000] [--data DIR]
+        [--spark MASTER]
 
 The ruleset is the bundled store with a v5 that adds a Per Days policy (sumatriptan 100 mg:
 9 per 30 days at retail, 27 per 90 at home delivery, 18 and 54 when frequent migraine is
@@ -22,6 +23,13 @@ DuckDB is the `bench` extra: `.venv/bin/pip install -e '.[bench]'`.
 
 Memory: `dqm decide` alone on each of --memory-sizes claims (members and history in proportion),
 peak RSS each.
+
+With `--spark MASTER` (such as local[2]) the run is instead decided on Spark beside the single
+process, alternately, on the same files: the claims and the history as Parquet (row groups of
+131,072; Spark reads a CSV file in one task), `dqm decide claims.parquet --history fills.parquet
+--output one.parquet` and the same with `--spark MASTER --output DIR`, each its own process (the
+Spark one starting its JVM). Their decisions are compared once, every field; claims/s per core
+and an estimate for 1.5 billion claims a year follow.
 """
 
 from __future__ import annotations
@@ -139,6 +147,58 @@ def _fills_chunk(rng, k: int, members: int) -> pa.Table:
     )
 
 
+def parquet_of(csv: Path) -> Path:
+    """The same rows as Parquet, every column text (made once)."""
+    import pyarrow.parquet as pq
+
+    path = csv.with_suffix(".parquet")
+    if not path.exists():
+        table = pacsv.read_csv(csv)
+        table = table.cast(pa.schema([(n, pa.string()) for n in table.column_names]))
+        pq.write_table(table, str(path) + ".tmp", row_group_size=131_072)
+        os.replace(str(path) + ".tmp", path)
+    return path
+
+
+def spark_side_by_side(args, exports: Path) -> None:
+    """The single process and Spark on the same Parquet files, alternately."""
+    import pandas as pd
+
+    claims = parquet_of(claims_file(args.data, args.claims, args.members))
+    history = parquet_of(history_file(args.data, args.history, args.members))
+    one, folder = args.data / "one.parquet", args.data / "spark-decisions"
+    common = [str(claims), "--ruleset", "oncology-dqm", "--exports", str(exports),
+              "--history", str(history)]  # fmt: skip
+    sides = {
+        "one process": [DQM, "decide", *common, "--output", str(one)],  # replaced whole
+        "spark": [DQM, "decide", *common, "--spark", args.spark, "--output", str(folder)],
+    }
+    cores = int(args.spark.removeprefix("local[").removesuffix("]")) if "[" in args.spark else 1
+    print(f"load before: {os.getloadavg()}")
+    walls: dict[str, list[float]] = {k: [] for k in sides}
+    for run in range(args.runs):
+        for name in list(sides)[:: 1 if run % 2 == 0 else -1]:
+            if name == "spark":
+                shutil.rmtree(folder, ignore_errors=True)
+            walls[name].append(child_peak(sides[name])[0])
+            print(f"run {run + 1} {name}: {walls[name][-1]:.1f} s")
+        if run == 0:
+            same = pd.read_parquet(folder).equals(pd.read_parquet(one))
+            print(f"every field the same: {same}")
+    print(f"load after: {os.getloadavg()}")
+    single, spark = (statistics.median(walls[k]) for k in sides)
+    per_core = args.claims / spark / cores
+    year = 1.5e9 / per_core  # core-seconds
+    print(
+        f"{args.claims:,} claims over {args.members:,} members, {args.history:,} fills: "
+        f"one process {single:.1f} s ({args.claims / single:,.0f} claims/s), Spark {args.spark} "
+        f"{spark:.1f} s ({args.claims / spark:,.0f} claims/s, {per_core:,.0f} per core); "
+        f"1.5 billion claims: {year:,.0f} core-seconds, {year / 100 / 60:.1f} min on 100 cores"
+    )
+    one.unlink(missing_ok=True)
+    shutil.rmtree(folder, ignore_errors=True)
+
+
 def child_peak(argv: list[str]) -> tuple[float, float]:
     """Wall seconds and this one process's peak RSS (MB), measured in a fresh parent."""
     probe = (
@@ -160,10 +220,14 @@ def main() -> None:
     a.add_argument("--runs", type=int, default=3)
     a.add_argument("--memory-sizes", type=int, nargs="*", default=[2_000_000, 20_000_000])
     a.add_argument("--data", type=Path, default=DATA)
+    a.add_argument("--spark", metavar="MASTER", help="Spark beside the single process instead")
     args = a.parse_args()
     args.data.mkdir(parents=True, exist_ok=True)
     exports = store(args.data)
     print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores")
+    if args.spark:
+        spark_side_by_side(args, exports)
+        return
     claims = claims_file(args.data, args.claims, args.members)
     history = history_file(args.data, args.history, args.members)
     out = args.data / "out.csv"
