@@ -2,7 +2,11 @@
 5,000 policies (Overrides, History, Drug Lists and Tests in proportion), beside the floor: pandas
 reading the same sheets with the calamine engine. Prints medians; see benchmarks/README.md.
 
-    .venv/bin/python benchmarks/bench_compile.py [--runs 5]
+    .venv/bin/python benchmarks/bench_compile.py [--runs 5] [--against CHECKOUT]
+
+With --against CHECKOUT (another checkout of dqm, such as `git worktree add /tmp/old COMMIT`), only
+`dqm compile` of the same workbook is timed, that checkout's and this one's alternately (each
+`python -m compiler.cli` from its own folder, into an empty store): wall and CPU seconds, medians.
 """
 
 from __future__ import annotations
@@ -107,17 +111,63 @@ def timed(fn, runs: int, scratch: Path | None = None) -> float:
     return statistics.median(times)
 
 
+def against(book: Path, tmp: Path, runs: int, tree: Path) -> None:
+    """`dqm compile` of `book` by `tree` and by this checkout, alternately (the order flipped
+    every run), each into an empty store on an idle disk: wall and CPU (user + system) seconds."""
+    seconds: dict[str, list[tuple[float, float]]] = {"against": [], "dqm": []}
+    for i in range(runs):
+        for name in ("against", "dqm") if i % 2 == 0 else ("dqm", "against"):
+            for old in tmp.glob("exports-*"):
+                shutil.rmtree(old)
+            os.sync()
+            store = tmp / f"exports-{time.perf_counter_ns()}"
+            args = [sys.executable, "-m", "compiler.cli", "compile", str(book), "--exports"]
+            start = time.perf_counter()
+            child = subprocess.Popen(
+                [*args, str(store)],
+                cwd=tree if name == "against" else ROOT,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            _, status, usage = os.wait4(child.pid, 0)
+            if status:
+                raise SystemExit(f"{name}: dqm compile failed ({status})")
+            wall = time.perf_counter() - start
+            seconds[name].append((wall, usage.ru_utime + usage.ru_stime))
+    medians = {
+        n: [statistics.median(run[k] for run in v) for k in (0, 1)] for n, v in seconds.items()
+    }
+    for n, (wall, cpu) in medians.items():
+        print(f"| `dqm compile`, {n} | {wall:.2f} s wall | {cpu:.2f} s CPU |")
+    pairs = list(zip(seconds["against"], seconds["dqm"], strict=True))
+    ratios = [statistics.median(d[k] / a[k] for a, d in pairs) for k in (0, 1)]
+    print(
+        f"this / against: wall {medians['dqm'][0] / medians['against'][0]:.3f} "
+        f"(runs {ratios[0]:.3f}), CPU {medians['dqm'][1] / medians['against'][1]:.3f} "
+        f"(runs {ratios[1]:.3f}), load average {os.getloadavg()[0]:.1f}"
+    )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=5)
-    runs = ap.parse_args().runs
+    ap.add_argument("--against", type=Path, help="another checkout of dqm to time beside this")
+    parsed = ap.parse_args()
+    runs = parsed.runs
     # The commands run with the package's bytecode, as an installed package has it.
-    subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "compiler")], check=True)
+    for tree in (ROOT, *([parsed.against] if parsed.against else [])):
+        subprocess.run(
+            [sys.executable, "-m", "compileall", "-q", str(tree / "compiler")], check=True
+        )
     tmp = Path(tempfile.mkdtemp(prefix="dqm-bench-"))
     try:
         book = tmp / "bench-dqm.xlsx"
         counts = generate(book)
         print(f"workbook: {book.stat().st_size / 1e6:.1f} MB, {counts}")
+        if parsed.against:
+            print(f"load average {os.getloadavg()[0]:.1f}")
+            against(book, tmp, runs, parsed.against)
+            return
         floor = timed(
             lambda: pd.read_excel(book, sheet_name=list(schemas.SHEETS), engine="calamine"), runs
         )

@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/bench_stream.py [--sizes 1000000 8000000] [--runs 5]
         [--formats csv parquet] [--data DIR] [--startup-runs 11] [--spark-claims 10000000]
-        [--skip-spark]
+        [--skip-spark] [--against CHECKOUT]
 
 Claims are generated once into DATA (by default benchmarks/data/, git-ignored) as CSV and Parquet,
 in chunks of 1,000,000 with bench_decide.py's mix (ids C0, C1, … across the file).
@@ -20,6 +20,10 @@ process: wall seconds (from the parent) and peak RSS (the child's rusage). The s
 size and format, the medians, the ratio of the medians, the median of the run-by-run ratios, the
 peak RSS of each, and the load average before and after. It also times a one-claim
 `dqm decide` against `python -c 'import pyarrow.csv'` (start-up), alternately.
+
+With --against CHECKOUT (another checkout of dqm, such as `git worktree add /tmp/old COMMIT`), each
+size and format times that checkout's `dqm decide` (`python -m compiler.cli`, from its folder)
+instead of the floor, alternately with this one's: a change measured against earlier code.
 
 Spark (unless --skip-spark): `dqm decide claims.parquet --spark local[2] --output DIR` (JVM start
 included), beside Spark copying the same claims (read Parquet, write Parquet: Spark's own floor,
@@ -240,6 +244,23 @@ def streaming(n: int, kind: str, src: Path, runs: int, data: Path) -> dict:
     return result
 
 
+def against(n: int, kind: str, src: Path, runs: int, data: Path, tree: Path) -> dict:
+    """`dqm decide` of this tree and of another checkout of dqm (`tree`, such as a git worktree
+    of an earlier commit) alternately on one claims file, each `python -m compiler.cli` from its
+    own folder (its outputs differ where the contract has changed: not compared)."""
+    out = data / f"decisions.{kind}"
+    args = ["-m", "compiler.cli", "decide", str(src), "--ruleset", str(RULESET), "--output"]
+    in_tree = ["sh", "-c", 'cd "$0" && exec "$@"']
+    return side_by_side(
+        {
+            "against": [*in_tree, str(tree), PYTHON, *args, str(out)],
+            "dqm": [*in_tree, str(ROOT), PYTHON, *args, str(out)],
+        },
+        runs,
+        out,
+    )
+
+
 def startup(runs: int, data: Path) -> dict:
     """A one-claim `dqm decide` beside `python -c 'import pyarrow.csv'`, alternately."""
     one = data / "one-claim.csv"
@@ -276,6 +297,11 @@ def main() -> None:
     ap.add_argument("--startup-runs", type=int, default=11, help="0: no start-up measure")
     ap.add_argument("--spark-claims", type=int, default=10_000_000)
     ap.add_argument("--skip-spark", action="store_true")
+    ap.add_argument(
+        "--against",
+        type=Path,
+        help="another checkout of dqm: its dqm decide instead of the floor (no start-up, Spark)",
+    )
     args = ap.parse_args()
     data = args.data
     data.mkdir(parents=True, exist_ok=True)
@@ -285,6 +311,10 @@ def main() -> None:
         "import compileall, compiler; compileall.compile_dir(compiler.__path__[0], quiet=1)"
     )
     subprocess.run([PYTHON, "-c", compile_package], check=True)
+    if args.against:
+        subprocess.run(
+            [PYTHON, "-m", "compileall", "-q", str(args.against / "compiler")], check=True
+        )
     print(
         json.dumps(
             {
@@ -295,7 +325,7 @@ def main() -> None:
         ),
         flush=True,
     )
-    if args.startup_runs:
+    if args.startup_runs and not args.against:
         before = _load()
         row = {"start_up": startup(args.startup_runs, data), "load": [before, _load()]}
         print(json.dumps(row), flush=True)
@@ -304,10 +334,13 @@ def main() -> None:
         runs = args.runs if n <= 8_000_000 else max(1, args.runs // 2)
         for kind in args.formats:
             before = _load()
-            result = streaming(n, kind, paths[kind], runs, data)
+            if args.against:
+                result = against(n, kind, paths[kind], runs, data, args.against)
+            else:
+                result = streaming(n, kind, paths[kind], runs, data)
             row = {"claims": n, "format": kind, "runs": runs, **result, "load": [before, _load()]}
             print(json.dumps(row), flush=True)
-    if not args.skip_spark:
+    if not args.skip_spark and not args.against:
         spark(args.spark_claims, data)
 
 
