@@ -8,6 +8,7 @@ the attested criterion frequent-migraine allows 18 per 30 days (tests/fixtures/p
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 
 import pandas as pd
@@ -213,3 +214,34 @@ def test_the_first_history_row_that_is_no_fill_stops_the_run_as_in_one_process(
                 decide_file(claims, versions, output=str(out), spark=spark_master, history=source)
             assert str(raised.value) == want
             assert not out.exists()
+
+
+def test_one_version_and_a_date_to_decide_as_of_on_spark(spark, per_days_doc, versions, tmp_path):
+    claims = tmp_path / "claims.csv"
+    claims.write_text(
+        "claim_id,member_id,product_id,channel,quantity,date_of_service\n"
+        f"C1,M1,{P},retail,8,2026-03-05\n"
+        f"C2,M1,{P},retail,2,2026-03-12\n"
+        f"C3,M2,{P},retail,9,2026-03-12\n"
+    )
+    # --version N: the Per Days version decides every claim, whatever its date.
+    (tmp_path / "alone").mkdir()
+    alone = both(tmp_path / "alone", claims, Engine(per_days_doc))
+    assert rows(alone) == [
+        ["C1", "approve", 8.0, 0.0, None],
+        ["C2", "deny", 0.0, 8.0, None],
+        ["C3", "approve", 9.0, 0.0, None],
+    ]
+    # As of a day in v1's time: every claim Per Rx, so none counts toward another.
+    (tmp_path / "as-of").mkdir()
+    as_of = dt.date(2026, 3, 1)
+    one, folder = tmp_path / "as-of" / "one.parquet", tmp_path / "as-of" / "spark"
+    decide_file(claims, versions, as_of=as_of, output=str(one))
+    decide_file(claims, versions, as_of=as_of, output=str(folder), spark="local[2]")
+    single = pd.read_parquet(one)
+    pd.testing.assert_frame_equal(pd.read_parquet(folder), single, check_exact=True)
+    assert rows(single) == [
+        ["C1", "approve", 8.0, None, 1],
+        ["C2", "approve", 2.0, None, 1],
+        ["C3", "approve", 9.0, None, 1],
+    ]
