@@ -84,8 +84,9 @@ Column = "pd.Series | pa.ChunkedArray | pa.Array | list | Coded | Plain | None"
 
 def is_series(value: object) -> bool:
     """Whether `value` is a pandas Series (without importing pandas: none exists unless it was)."""
-    pd = sys.modules.get("pandas")
-    return pd is not None and isinstance(value, pd.Series)
+    # getattr: pandas may be half imported by another thread, and then no Series exists yet.
+    series = getattr(sys.modules.get("pandas"), "Series", None)
+    return series is not None and isinstance(value, series)
 
 
 def encoded(series: pd.Series | None, n: int) -> Coded | Plain | None:
