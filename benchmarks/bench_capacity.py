@@ -48,7 +48,12 @@ from streamlit.proto.WidgetStates_pb2 import WidgetState
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.fixtures.browser import served_behind_proxy, streamlit_server  # noqa: E402
+from tests.fixtures.browser import (  # noqa: E402
+    rss_mb,
+    served_behind_proxy,
+    settled_rss,
+    streamlit_server,
+)
 
 PRODUCT = "imatinib-400mg-tab"
 # Sessions are dropped 5 s after their websocket closes (120 s by default).
@@ -236,27 +241,6 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-def settled_rss(pid: int, seconds: float = 90) -> float:
-    """The server's RSS once the sessions are dropped (their TTL, then the app's janitor, every
-    10 s) and it stops falling."""
-    time.sleep(20)
-    deadline, last = time.monotonic() + seconds, rss_mb(pid)
-    while time.monotonic() < deadline:
-        time.sleep(5)
-        now = rss_mb(pid)
-        if abs(now - last) < 2:
-            return now
-        last = now
-    return last
-
-
 async def drive(
     url: str, sessions: int, rounds: int, think: float, upload=None
 ) -> tuple[dict, int, list, dict[str, int]]:
@@ -345,7 +329,7 @@ def memory(args, tmp: Path, exports: Path) -> str:
     with streamlit_server(exports, log, app_dir=args.app_dir, options=OPTIONS) as url:
         pid = url.pid
         _, _, errors, _ = asyncio.run(drive(url, 1, 1, 0, claims))  # warm: imports, caches
-        baseline = settled_rss(pid)
+        baseline = settled_rss(pid, wait=20, seconds=90)
         with Peak(pid) as peak:
             t0 = time.perf_counter()
             times, done, more, _ = asyncio.run(
@@ -353,7 +337,7 @@ def memory(args, tmp: Path, exports: Path) -> str:
             )
             wall = time.perf_counter() - t0
         held = rss_mb(pid)
-        after = settled_rss(pid)
+        after = settled_rss(pid, wait=20, seconds=90)
     errors += more
     for e in errors:
         print(e)

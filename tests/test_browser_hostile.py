@@ -28,7 +28,9 @@ from tests.fixtures.browser import (
     add_drug,
     app_page,
     enter_quantity,
+    rss_mb,
     screenshot,
+    settled_rss,
     streamlit_server,
     wait_idle,
 )
@@ -270,13 +272,6 @@ def test_a_draft_with_250000_bad_rows_is_answered_while_the_server_answers_every
 # -- what a session held goes back to the system when it ends -----------------------------------
 
 
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    raise AssertionError("no VmRSS")
-
-
 def claims_csv(path: Path, n: int) -> Path:
     row = "imatinib-400mg-tab,retail,{q},rifampin\n"
     with open(path, "w") as f:
@@ -312,28 +307,14 @@ def test_the_memory_a_session_held_goes_back_when_it_ends(browser, tmp_path, exp
     options = ("--server.disconnectedSessionTTL", "2")
     with streamlit_server(exports_copy, tmp_path / "streamlit.log", options=options) as url:
         session(browser, url, draft, claims)  # warm: every module imported, caches filled
-        baseline = settled_rss(url.pid)
+        baseline = settled_rss(url.pid, wait=25)
         for _ in range(3):
             session(browser, url, draft, claims)
         held = rss_mb(url.pid)
-        after = settled_rss(url.pid)
+        after = settled_rss(url.pid, wait=25)
     assert after - baseline < 50, (
         f"baseline {baseline:.0f} MB, {held:.0f} MB held, {after:.0f} MB after"
     )
-
-
-def settled_rss(pid: int, seconds: float = 60) -> float:
-    """The server's RSS once the sessions are dropped (their TTL, then the app's janitor, every
-    10 s) and it stops falling."""
-    time.sleep(25)
-    deadline, last = time.monotonic() + seconds, rss_mb(pid)
-    while time.monotonic() < deadline:
-        time.sleep(5)
-        now = rss_mb(pid)
-        if abs(now - last) < 2:
-            return now
-        last = now
-    return last
 
 
 def claims_uploader(page):

@@ -17,6 +17,8 @@ from tests.fixtures.browser import (
     CHROMIUM,
     CHROMIUM_ARGS,
     app_page,
+    rss_mb,
+    settled_rss,
     streamlit_server,
     wait_idle,
 )
@@ -88,26 +90,6 @@ def once_ended(url: str, seconds: float = 90) -> dict[str, int]:
     return now
 
 
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    raise AssertionError("no VmRSS")
-
-
-def settled_rss(pid: int, seconds: float = 60) -> float:
-    """The server's RSS once it stops falling (the janitor gives memory back every 10 s)."""
-    time.sleep(15)
-    deadline, last = time.monotonic() + seconds, rss_mb(pid)
-    while time.monotonic() < deadline:
-        time.sleep(5)
-        now = rss_mb(pid)
-        if abs(now - last) < 2:
-            return now
-        last = now
-    return last
-
-
 def test_sessions_that_close_together_leave_no_upload_behind(browser, tmp_path, exports_copy):
     claims = claims_csv(tmp_path / "claims.csv", 200_000)
     with streamlit_server(exports_copy, tmp_path / "streamlit.log", options=OPTIONS) as url:
@@ -125,13 +107,13 @@ def test_sixteen_sessions_of_9_mb_uploads_give_their_memory_back(browser, tmp_pa
     with streamlit_server(exports_copy, tmp_path / "streamlit.log", options=OPTIONS) as url:
         reviewer(browser, url, claims).close()  # warm: every module imported, caches filled
         assert once_ended(url) == {"active_sessions": 0, "upload_bytes": 0}
-        baseline = settled_rss(url.pid)
+        baseline = settled_rss(url.pid, wait=15)
         contexts = [reviewer(browser, url, claims) for _ in range(16)]
         held = rss_mb(url.pid)
         for context in contexts:
             context.close()
         assert once_ended(url) == {"active_sessions": 0, "upload_bytes": 0}
-        after = settled_rss(url.pid)
+        after = settled_rss(url.pid, wait=15)
     assert after - baseline < 100, (
         f"baseline {baseline:.0f} MB, {held:.0f} MB held by 16 sessions, {after:.0f} MB after"
     )
