@@ -159,6 +159,19 @@ def dqm_process() -> DqmProcess:
     return DqmProcess()
 
 
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium under playwright (the browser tier), one per test module."""
+    from playwright import sync_api  # the browser tier's package: only where it runs
+
+    from tests.fixtures.browser import CHROMIUM, CHROMIUM_ARGS
+
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
 @pytest.fixture
 def founding_rows():
     """The founding workbook's rows (sheet -> rows, as template.write_workbook takes them), to edit

@@ -7,13 +7,10 @@ import shutil
 from collections import Counter
 
 import pytest
-from playwright import sync_api
 from playwright.sync_api import expect
 
 from compiler.ruleset.store import Store
 from tests.fixtures.browser import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     add_drug,
     app_page,
     enter_quantity,
@@ -33,14 +30,6 @@ def app_url(tmp_path_factory):
     shutil.copytree(EXPORTS, exports, ignore=shutil.ignore_patterns(".lock"))
     with streamlit_server(exports, root / "streamlit.log") as url:
         yield url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture

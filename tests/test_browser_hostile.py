@@ -13,7 +13,6 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from playwright import sync_api
 from playwright.sync_api import expect
 
 from compiler.api import load_versions
@@ -23,8 +22,6 @@ from compiler.workbook.template import write_workbook
 from tests.fixtures import founding
 from tests.fixtures import hostile as corpus
 from tests.fixtures.browser import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     add_drug,
     app_page,
     enter_quantity,
@@ -70,14 +67,6 @@ def hostile(tmp_path_factory):
     assert result.ok, [f.message for f in result.findings]
     with streamlit_server(root / "exports", root / "streamlit.log") as url:
         yield url, result.outcome.path
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 def markup_in(page) -> list[str]:

@@ -11,11 +11,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from playwright import sync_api
 
 from tests.fixtures.browser import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     app_page,
     rss_mb,
     settled_rss,
@@ -27,14 +24,6 @@ pytestmark = pytest.mark.browser
 
 # Sessions are dropped 2 s after their tab closes; the app's janitor looks every 10 s.
 OPTIONS = ("--server.disconnectedSessionTTL", "2")
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 def claims_csv(path: Path, size: int) -> Path:

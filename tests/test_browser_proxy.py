@@ -11,12 +11,9 @@ import urllib.request
 
 import psutil
 import pytest
-from playwright import sync_api
 from playwright.sync_api import expect
 
 from tests.fixtures.browser import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     add_drug,
     app_page,
     enter_quantity,
@@ -42,14 +39,6 @@ COUNTS = {  # decision -> claims, as `dqm decide` decides each file
     "a": {"approve": "1", "override": "2", "deny": "1", "not_applicable": "0", "invalid": "0"},
     "b": {"approve": "1", "override": "0", "deny": "1", "not_applicable": "0", "invalid": "0"},
 }
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 def server_id(context) -> str:

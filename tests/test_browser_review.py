@@ -11,9 +11,9 @@ from playwright.sync_api import expect
 
 from compiler.decide.impact import IMPACT_COLUMNS
 from tests.fixtures.browser import screenshot, wait_idle
-from tests.test_browser import app_url, browser, metric, no_exceptions, open_page, page
+from tests.test_browser import app_url, metric, no_exceptions, open_page, page
 
-__all__ = ["app_url", "browser", "page"]  # the fixtures, used by name
+__all__ = ["app_url", "page"]  # the fixtures, used by name (browser: conftest.py)
 
 pytestmark = pytest.mark.browser
 

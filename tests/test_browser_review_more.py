@@ -12,9 +12,9 @@ from playwright.sync_api import expect
 from compiler.ruleset.compile import compile_workbook
 from tests.fixtures import per_days
 from tests.fixtures.browser import app_page, enter_quantity, screenshot, streamlit_server, wait_idle
-from tests.test_browser import app_url, browser, choose, metric, no_exceptions, open_page, page
+from tests.test_browser import app_url, choose, metric, no_exceptions, open_page, page
 
-__all__ = ["app_url", "browser", "page"]  # the fixtures, used by name
+__all__ = ["app_url", "page"]  # the fixtures, used by name (browser: conftest.py)
 
 pytestmark = pytest.mark.browser
 
