@@ -55,9 +55,17 @@ _PAID, _REVERSED, _UNKNOWN = 0, 1, 2  # a history row's status
 
 class HistoryError(DqmError):
     """A history row that cannot be counted: the run stops, since a fill silently dropped would
-    approve claims that should deny."""
+    approve claims that should deny. `row`: its 1-based number; `problem`: what is wrong with it
+    (the message less its number, so that a part of the file can be renumbered: spark_runs.py)."""
 
     code = "history"
+
+    def __init__(self, row: int, problem: str):
+        super().__init__(f"History row {row}: {problem}")
+        self.row, self.problem = row, problem
+
+    def __reduce__(self):  # pickled (a worker process's) with its fields, not its message
+        return HistoryError, (self.row, self.problem)
 
 
 def decide_run(
@@ -233,14 +241,15 @@ def fills(decide: Decide, history: pd.DataFrame | pa.Table, offset: int = 0) -> 
     invalid = np.flatnonzero((codes == INVALID) & (status != _REVERSED))[:1]
     if unknown is not None and not (len(invalid) and invalid[0] < unknown[0]):
         raise HistoryError(
-            f"History row {offset + unknown[0] + 1}: status {unknown[1]!r} is not paid or "
-            "reversed (leave it blank for a paid fill)."
+            offset + unknown[0] + 1,
+            f"status {unknown[1]!r} is not paid or reversed (leave it blank for a paid fill).",
         )
     for i in invalid:
         message = str(decided["message"].at(i)).removeprefix("Invalid: ")
         raise HistoryError(
-            f"History row {offset + i + 1}: {message} A fill left out would let the member's "
-            "later claims approve; correct the row and run again."
+            offset + int(i) + 1,
+            f"{message} A fill left out would let the member's later claims approve; correct "
+            "the row and run again.",
         )
     member = _texts(decided["member_id"], str.strip)
     day = _days(decided["date_of_service"])

@@ -135,8 +135,7 @@ def _fills(spark, shipped: Any, history: DataFrame | None, width: int) -> DataFr
         offsets, _ = _offsets(frame, F.col(_PART))
         part, row = bad[_ERROR_ROW] >> _SHIFT, bad[_ERROR_ROW] & _LOCAL
         counted.unpersist()
-        problem = bad[_ERROR].split(":", 1)[1]
-        raise HistoryError(f"History row {offsets[part] + row + 1}:{problem}")
+        raise HistoryError(offsets[part] + row + 1, bad[_ERROR])
     return counted.filter(F.col(_ERROR).isNull())
 
 
@@ -225,9 +224,8 @@ def _fills_partition(
     for table, start in _text(batches, width):
         try:
             counted = fills(decide, table, start & _LOCAL)
-        except HistoryError as exc:
-            row = int(str(exc).split(":", 1)[0].removeprefix("History row ")) - 1
-            yield _error_row(start - (start & _LOCAL) + row, str(exc))
+        except HistoryError as exc:  # numbered in the partition: the driver numbers it in the file
+            yield _error_row(start - (start & _LOCAL) + exc.row - 1, exc.problem)
             return
         n = counted.num_rows
         group = member_bucket(counted.column("member"), _HASHES)
