@@ -80,7 +80,9 @@ def compile_workbook(
     findings = checked.findings + (outcome.reasons if isinstance(outcome, Refused) else [])
     note = None
     if isinstance(outcome, Unchanged):  # the workbook is the latest version: said still
-        note = unchanged_note(store.load(rid, outcome.version))
+        note = checked.takes_effect  # the check's note, unless another published it since
+        if outcome.version != (checked.previous or {}).get("version"):
+            note = unchanged_note(store.load(rid, outcome.version))
     if isinstance(outcome, Published):
         note = checked.takes_effect
         if outcome.version != (checked.previous["version"] + 1 if checked.previous else 1):
