@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from ..errors import ClaimsFileError
@@ -31,7 +32,7 @@ from ..text import cell_text
 from ..vocabulary import (
     CLAIM_COLUMNS,
 )
-from . import arrays, csvtext
+from . import csvtext
 from .csvtext import SNIFF, column_key
 from .header import READ_COLUMNS, HistoryColumns, OnHeader, header_keys
 
@@ -293,33 +294,42 @@ def _read_tolerant(data: bytes, keys: list[str], first_line: int) -> pa.Table:
     csvtext.allow_large_fields()
     reader = csv.reader(io.StringIO(text, newline=""))
     width = len(keys)
-    columns: dict[str, list] = {k: [] for k in keys if k in READ_COLUMNS}
-    problems: list[str | None] = []
+    read = {k: [] for k in keys if k in READ_COLUMNS}  # each column's texts
+    cells = [(i, read[k].append) for i, k in enumerate(keys) if k in read]
+    problems: dict[int, str] = {}  # a malformed row's position among the rows: its problem
+    n = 0
     for fields in reader:
         if not fields or (len(fields) == 1 and not fields[0].strip()):
             continue  # a blank line is not a claim
         if len(fields) != width:
-            problems.append(
-                f"line {first_line - 1 + reader.line_num} has {len(fields)} fields but the header has "
-                f"{width}; "
+            problems[n] = (
+                f"line {first_line - 1 + reader.line_num} has {len(fields)} fields but the header "
+                f"has {width}; "
                 + (
                     "put double quotes around a value that contains a comma."
                     if len(fields) > width
                     else "the row may have been cut short."
                 )
             )
-        else:
-            problems.append(None)
-        for i, k in enumerate(keys):
-            if k in columns:
-                v = fields[i] if i < len(fields) else ""
-                columns[k].append(v if v != "" else None)
-    table = conform_table(
-        pa.table({k: arrays.text_array(v) for k, v in columns.items()}), len(problems)
-    )
-    if any(p is not None for p in problems):
-        table = table.append_column(ROW_PROBLEM, arrays.text_array(problems))
+            fields = (fields + [""] * width)[:width]
+        for i, append in cells:
+            append(fields[i])
+        n += 1
+    # Arrow builds each column from the texts in one call; an empty cell is missing
+    columns = {k: _missing_if_empty(pa.array(texts, pa.string())) for k, texts in read.items()}
+    table = conform_table(pa.table(columns), n)
+    if problems:
+        noted = [None] * n
+        for i, problem in problems.items():
+            noted[i] = problem
+        table = table.append_column(ROW_PROBLEM, pa.array(noted, pa.string()))
     return table
+
+
+def _missing_if_empty(texts: pa.Array) -> pa.Array:
+    """Empty texts as nulls (the fast reader's null_values=[""])."""
+    empty = pc.equal(pc.binary_length(texts), 0)
+    return pc.if_else(empty, pa.scalar(None, pa.string()), texts)
 
 
 def conform(frame: pd.DataFrame, n: int) -> pd.DataFrame:
