@@ -74,20 +74,31 @@ def bool_array(values: np.ndarray) -> pa.Array:
     return pa.Array.from_buffers(pa.bool_(), len(values), [None, _bitmap(values)], 0)
 
 
-def text_array(texts: list[str | None]) -> pa.Array:
-    """Python texts (None: null) as an Arrow string array."""
-    encoded = [b"" if t is None else t.encode() for t in texts]
-    offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
-    np.cumsum([len(b) for b in encoded], out=offsets[1:])
-    kind, width = (pa.string(), np.int32) if offsets[-1] < 2**31 else (pa.large_string(), None)
-    missing = np.array([t is None for t in texts], dtype=bool)
+def text_array(texts: list[str | None], empty_is_missing: bool = False) -> pa.Array:
+    """Python texts (None: null; with `empty_is_missing`, "" too) as an Arrow string array: one
+    join and one encode for the whole column, not one per text."""
+    n = len(texts)
+    missing = np.equal(np.array(texts, dtype=object), None)
+    if missing.any():
+        texts = ["" if t is None else t for t in texts]
+    lengths = np.fromiter(map(len, texts), np.int64, n)
+    data = "".join(texts).encode()
+    if len(data) != lengths.sum():  # a text beyond ASCII: count its bytes, not its characters
+        encoded = [t.encode() for t in texts]
+        lengths = np.fromiter(map(len, encoded), np.int64, n)
+        data = b"".join(encoded)
+    if empty_is_missing:
+        missing |= lengths == 0
+    offsets = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    kind, width = (pa.string(), np.int32) if offsets[-1] < 2**31 else (pa.large_string(), np.int64)
     nulls = int(np.count_nonzero(missing))
     buffers = [
         _bitmap(~missing) if nulls else None,
-        pa.py_buffer(offsets.astype(width or np.int64)),
-        pa.py_buffer(b"".join(encoded)),
+        pa.py_buffer(offsets.astype(width)),
+        pa.py_buffer(data),
     ]
-    return pa.Array.from_buffers(kind, len(texts), buffers, nulls)
+    return pa.Array.from_buffers(kind, n, buffers, nulls)
 
 
 def text_scalar(text: str | None) -> pa.Scalar:

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
+from .arrays import int_array, ints
 from .decisions import Decisions
 from .evaluation import ACCUMULATED, TERMS_ONLY
 from .run import FILLS, TERMS, Decide, accumulated, claim_columns, empty, fills, terms
@@ -31,7 +32,7 @@ def member_bucket(members: pa.Array | pa.ChunkedArray, buckets: int) -> np.ndarr
     if isinstance(members, pa.ChunkedArray):
         members = members.combine_chunks()
     encoded = members.dictionary_encode()  # each member hashed once however many claims it has
-    return _hashed(encoded.dictionary, buckets)[encoded.indices.to_numpy(zero_copy_only=False)]
+    return _hashed(encoded.dictionary, buckets)[ints(encoded.indices)]
 
 
 def _hashed(members: pa.Array, buckets: int) -> np.ndarray:
@@ -87,8 +88,9 @@ class Spill:
         bucket = member_bucket(table.column("member"), self.buckets)
         order = np.argsort(bucket, kind="stable")
         bounds = np.searchsorted(bucket[order], np.arange(self.buckets + 1))
+        table = table.take(int_array(order))  # once, each bucket then a slice of it
         for b in np.flatnonzero(np.diff(bounds)):
-            part = table.take(pa.array(order[bounds[b] : bounds[b + 1]]))
+            part = table.slice(bounds[b], bounds[b + 1] - bounds[b])
             self._writer(kind, int(b), table.schema).write_table(part)
 
     def _writer(self, kind: str, bucket: int, schema: pa.Schema) -> pa.ipc.RecordBatchStreamWriter:

@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from ..errors import ClaimsFileError
@@ -32,7 +31,7 @@ from ..text import cell_text
 from ..vocabulary import (
     CLAIM_COLUMNS,
 )
-from . import csvtext
+from . import arrays, csvtext
 from .csvtext import SNIFF, column_key
 from .header import READ_COLUMNS, HistoryColumns, OnHeader, header_keys
 
@@ -315,21 +314,15 @@ def _read_tolerant(data: bytes, keys: list[str], first_line: int) -> pa.Table:
         for i, append in cells:
             append(fields[i])
         n += 1
-    # Arrow builds each column from the texts in one call; an empty cell is missing
-    columns = {k: _missing_if_empty(pa.array(texts, pa.string())) for k, texts in read.items()}
+    # an empty cell is missing, as the fast reader reads it
+    columns = {k: arrays.text_array(texts, empty_is_missing=True) for k, texts in read.items()}
     table = conform_table(pa.table(columns), n)
     if problems:
         noted = [None] * n
         for i, problem in problems.items():
             noted[i] = problem
-        table = table.append_column(ROW_PROBLEM, pa.array(noted, pa.string()))
+        table = table.append_column(ROW_PROBLEM, arrays.text_array(noted))
     return table
-
-
-def _missing_if_empty(texts: pa.Array) -> pa.Array:
-    """Empty texts as nulls (the fast reader's null_values=[""])."""
-    empty = pc.equal(pc.binary_length(texts), 0)
-    return pc.if_else(empty, pa.scalar(None, pa.string()), texts)
 
 
 def conform(frame: pd.DataFrame, n: int) -> pd.DataFrame:

@@ -26,6 +26,7 @@ import pyarrow as pa
 
 from ..errors import DqmError
 from ..vocabulary import CLAIM_COLUMNS
+from .arrays import int_array, ints, text_array
 from .claims import OUT_OF_EFFECT, ROW_PROBLEM, column_key
 from .decisions import Decisions, decision_frame
 from .encode import Coded, Column, Dates, encode
@@ -152,26 +153,22 @@ def terms(
     the pass decided over a window) that a Per Rx version decided: they count what they were
     approved. `offset`: the first claim's position in the run."""
     window = ~np.isnan(np.asarray(first["accumulated_quantity"], dtype=float))
-    member, product = _texts(first["member_id"], str.strip), _texts(first["product_id"], _folded)
+    member, product = _Texts(first["member_id"], str.strip), _Texts(first["product_id"], _folded)
     if per_days is None:
-        per_days = frozenset(product[window])
+        per_days = frozenset(product.texts[product.codes[window]])
     if not window.any() and not per_days:
         return empty(TERMS)
     day = _days(first["date_of_service"])
     decided = np.asarray(first["decision"].codes)
     fixed = (
-        ~window
-        & np.isin(decided, _COUNTED)
-        & np.isin(product, list(per_days))
-        & (member != "")
-        & (day > 0)
+        ~window & np.isin(decided, _COUNTED) & product.isin(per_days) & member.given() & (day > 0)
     )
     rows = np.flatnonzero(window | fixed)
     cap = np.asarray(first[CAP], dtype=float)[rows] if first[CAP] is not None else np.nan + rows
     approved = np.nan_to_num(np.asarray(first["approved_quantity"], dtype=float)[rows])
     columns = [
-        member[rows],
-        product[rows],
+        member.arrow(rows),
+        product.arrow(rows),
         day[rows],
         rows.astype(np.int64) + offset,
         micro(np.asarray(first["quantity"][rows], dtype=float)),
@@ -180,9 +177,7 @@ def terms(
         np.nan_to_num(np.asarray(first["period_days"], dtype=float)[rows]).astype(np.int64),
         np.where(fixed[rows], micro(approved), -1),
     ]
-    return pa.Table.from_arrays(
-        [pa.array(c, f.type) for c, f in zip(columns, TERMS, strict=True)], schema=TERMS
-    )
+    return _table(columns, TERMS)
 
 
 def accumulated(window: pa.Table, counted: pa.Table | None) -> tuple[np.ndarray, np.ndarray]:
@@ -197,11 +192,11 @@ def accumulated(window: pa.Table, counted: pa.Table | None) -> tuple[np.ndarray,
     products = pa.concat_arrays(
         [window.column("product").combine_chunks(), counted.column("product").combine_chunks()]
     ).dictionary_encode()
-    pair = members.indices.to_numpy().astype(np.int64) * max(len(products.dictionary), 1)
-    pair += products.indices.to_numpy().astype(np.int64)
+    pair = ints(members.indices) * max(len(products.dictionary), 1)
+    pair += ints(products.indices)
     _, group = np.unique(pair, return_inverse=True)
     group = group.reshape(-1)
-    column = {name: window.column(name).to_numpy() for name in TERMS.names[2:]}
+    column = {name: ints(window.column(name)) for name in TERMS.names[2:]}
     fixed = column["fixed"]
     run = Window(
         group=group[:m],
@@ -216,8 +211,8 @@ def accumulated(window: pa.Table, counted: pa.Table | None) -> tuple[np.ndarray,
     known = np.isin(group[m:], group[:m])  # fills of no claim's member and product count for none
     history = Fills(
         group=group[m:][known],
-        day=counted.column("day").to_numpy()[known],
-        quantity=counted.column("quantity").to_numpy()[known],
+        day=ints(counted.column("day"))[known],
+        quantity=ints(counted.column("quantity"))[known],
     )
     a, _ = accumulate(run, history)
     return column["order"], a
@@ -251,18 +246,23 @@ def fills(decide: Decide, history: pd.DataFrame | pa.Table, offset: int = 0) -> 
             f"{message} A fill left out would let the member's later claims approve; correct "
             "the row and run again.",
         )
-    member = _texts(decided["member_id"], str.strip)
+    member = _Texts(decided["member_id"], str.strip)
     day = _days(decided["date_of_service"])
-    rows = np.flatnonzero(np.isin(codes, _COUNTED) & (status == _PAID) & (member != "") & (day > 0))
+    rows = np.flatnonzero(np.isin(codes, _COUNTED) & (status == _PAID) & member.given() & (day > 0))
     columns = [
-        member[rows],
-        _texts(decided["product_id"], _folded)[rows],
+        member.arrow(rows),
+        _Texts(decided["product_id"], _folded).arrow(rows),
         day[rows],
         micro(np.asarray(decided["quantity"][rows], dtype=float)),
     ]
-    return pa.Table.from_arrays(
-        [pa.array(c, f.type) for c, f in zip(columns, FILLS, strict=True)], schema=FILLS
-    )
+    return _table(columns, FILLS)
+
+
+def _table(columns: list, schema: pa.Schema) -> pa.Table:
+    arrays = [
+        c if isinstance(c, pa.Array) else int_array(c) for c, f in zip(columns, schema, strict=True)
+    ]
+    return pa.Table.from_arrays(arrays, schema=schema)
 
 
 def empty(schema: pa.Schema) -> pa.Table:
@@ -274,10 +274,27 @@ def _folded(text: str) -> str:
     return text.strip().casefold()
 
 
-def _texts(column: Coded, key: Callable[[str], str]) -> np.ndarray:
-    """Each row's text through `key`, as objects ("" where none)."""
-    mapped = np.array([*(key(str(t)) for t in column.categories), ""], dtype=object)
-    return mapped[column.codes]
+class _Texts:
+    """A coded text column (member, product) through `key`, worked on per distinct text: each
+    row's text is only made for the rows kept, as Arrow text."""
+
+    def __init__(self, column: Coded, key: Callable[[str], str]):
+        self.codes = np.where(column.codes < 0, len(column.categories), column.codes)
+        self.texts = np.array([*(key(str(t)) for t in column.categories), ""], dtype=object)
+
+    def given(self) -> np.ndarray:
+        """Per row: whether its text is not empty."""
+        return (self.texts != "")[self.codes]
+
+    def isin(self, texts: frozenset[str]) -> np.ndarray:
+        return (
+            np.isin(self.texts, list(texts))[self.codes]
+            if texts
+            else np.zeros(len(self.codes), bool)
+        )
+
+    def arrow(self, rows: np.ndarray) -> pa.Array:
+        return text_array(self.texts.tolist()).take(int_array(self.codes[rows]))
 
 
 def _days(dates: Dates) -> np.ndarray:

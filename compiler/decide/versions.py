@@ -27,10 +27,12 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import pyarrow as pa
 
 from ..effective import takes_effect
 from ..errors import NoVersionInEffect
 from . import model
+from .arrays import int_array
 from .claims import OUT_OF_EFFECT, cell_text, column_key
 from .encode import Coded, Plain, claim_ids, encoded, is_series, number_objects, service_days
 from .engine import Engine
@@ -174,7 +176,7 @@ class Versions:
         parts = []
         for version in used:
             rows = np.flatnonzero(route == version)
-            part = {c: None if v is None else v.take(rows) for c, v in shared.items()}
+            part = {c: _take(v, rows) for c, v in shared.items()}
             if version == NONE_IN_EFFECT:
                 notes = [self.none_in_effect(shown) for shown in dates.categories]
                 part[OUT_OF_EFFECT] = Coded(dates.codes[rows], notes)
@@ -274,3 +276,11 @@ def run_pass(chosen: Engine | Versions, as_of: dt.date | None = None) -> Callabl
     if isinstance(chosen, Versions):
         return lambda columns, n: chosen.decide_columns(columns, n, as_of)
     return chosen.decide_columns
+
+
+def _take(column: Any, rows: np.ndarray) -> Any:
+    """A column's rows (None stays None); Arrow's take is given Arrow indices, since numpy ones
+    would import pandas (arrays.py)."""
+    if isinstance(column, (pa.Array, pa.ChunkedArray)):
+        return column.take(int_array(rows))
+    return None if column is None else column.take(rows)

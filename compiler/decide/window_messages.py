@@ -72,7 +72,7 @@ def window_messages(
         arrays.text_scalar(""),
     )
     encoded = joined.dictionary_encode()
-    return Coded(encoded.indices.to_numpy().astype(np.int64), encoded.dictionary.to_pylist())
+    return Coded(arrays.ints(encoded.indices), encoded.dictionary.to_pylist())
 
 
 def _words(
