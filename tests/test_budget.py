@@ -28,11 +28,12 @@ def test_a_job_past_its_processor_time_is_stopped_and_says_so():
 
 def test_time_a_job_spends_waiting_is_not_its_processor_time_up_to_a_backstop():
     # Reviewers checking drafts at once share the processors: waiting is not spending.
-    assert Job(jobs.sleeps, 1.0, budget=Budget(0.5, 60, 1_000_000_000)).next() == "woke"
-    job = Job(jobs.sleeps, 30, budget=Budget(0.5, 60, 1_000_000_000))
+    # Twice its processor budget asleep is allowed; the backstop is five times the budget.
+    assert Job(jobs.sleeps, 0.4, budget=Budget(0.2, 60, 1_000_000_000)).next() == "woke"
+    job = Job(jobs.sleeps, 30, budget=Budget(0.2, 60, 1_000_000_000))
     with pytest.raises(OverBudget) as exc:
         job.next()
-    assert str(exc.value) == "it took longer than 2.5 seconds"  # five times its budget
+    assert str(exc.value) == "it took longer than 1 seconds"  # five times its budget
     assert not job._process.is_alive()
 
 
@@ -47,9 +48,9 @@ def test_a_job_past_its_time_is_stopped_within_ten_seconds_not_waited_for():
 
 
 def test_each_later_result_has_its_own_deadline():
-    job = Job(jobs.first_then_sleeps, 30, budget=Budget(60, 0.5, 1_000_000_000))
+    job = Job(jobs.first_then_sleeps, 30, budget=Budget(60, 0.2, 1_000_000_000))
     assert job.next() == "first"
-    with pytest.raises(OverBudget, match="^it took longer than 2.5 seconds$"):
+    with pytest.raises(OverBudget, match="^it took longer than 1 seconds$"):
         job.next()
 
 
@@ -69,7 +70,7 @@ def test_a_job_that_fails_says_why_in_one_line():
 
 def test_waiting_is_reported_so_a_caller_can_show_progress():
     waited = []
-    job = Job(jobs.sleeps, 1.5, budget=ROOMY)
+    job = Job(jobs.sleeps, 1.0, budget=ROOMY)  # reported about every half second
     assert job.next(on_wait=waited.append) == "woke"
     assert waited and waited == sorted(set(waited)) and waited[0] > 0
 
