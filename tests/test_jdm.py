@@ -73,7 +73,10 @@ def random_claims(
     quantity[rng.random(n) < 0.1] += 0.5  # some fractional quantities
     drugs = np.full(n, None, dtype=object)
     some = rng.random(n) < 0.4
-    drugs[some] = ["; ".join(rng.choice(POOL, k)) for k in rng.integers(1, 4, some.sum())]
+    # One to three drugs from the pool (drawn with replacement), chosen for every claim at once.
+    drawn = np.array(POOL, dtype=object)[rng.integers(0, len(POOL), (some.sum(), 3))].tolist()
+    counts = rng.integers(1, 4, some.sum()).tolist()
+    drugs[some] = ["; ".join(picked[:k]) for picked, k in zip(drawn, counts, strict=True)]
     attested = np.where(rng.random(n) < 0.2, "; ".join(attestable) or None, None)
     return pd.DataFrame(
         {
