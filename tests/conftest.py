@@ -198,6 +198,29 @@ def exports_copy(tmp_path):
 
 
 @pytest.fixture(scope="session")
+def per_days_store(tmp_path_factory) -> Path:
+    """The bundled store with a v5 (in effect from 2025-12-08) that adds the sumatriptan Per Days
+    policy, compiled once per test process. Read it, or copy it (`per_days_copy`) to change it."""
+    from compiler.ruleset.compile import compile_workbook
+    from tests.fixtures import per_days
+
+    root = tmp_path_factory.mktemp("per-days-store")
+    target = root / "exports"
+    shutil.copytree(EXPORTS, target, ignore=shutil.ignore_patterns(".lock"))
+    workbook = write_workbook(root / "oncology-dqm.xlsx", per_days.rows())
+    assert compile_workbook(workbook, target).outcome.version == 5
+    return target
+
+
+@pytest.fixture
+def per_days_copy(per_days_store, tmp_path) -> Path:
+    """A copy of `per_days_store` to publish into or otherwise change."""
+    target = tmp_path / "exports"
+    shutil.copytree(per_days_store, target, ignore=shutil.ignore_patterns(".lock"))
+    return target
+
+
+@pytest.fixture(scope="session")
 def hostile_workbook(tmp_path_factory) -> Callable[[str], Path]:
     """A case of the hostile corpus (tests/fixtures/hostile.py) by name, built once per run and
     shared by every test (and every worker) that reads it: several tests read each case, and

@@ -7,18 +7,16 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from app_pages import memo
-from compiler.ruleset.compile import compile_workbook
 from tests.fixtures import per_days
 from tests.fixtures.paths import ROOT
 
 
 @pytest.fixture
-def exports(exports_copy, make_workbook, monkeypatch):
+def exports(per_days_copy, monkeypatch):
     """The bundled store with a v5 that adds the sumatriptan Per Days policy."""
-    assert compile_workbook(make_workbook(per_days.rows()), exports_copy).outcome.version == 5
-    monkeypatch.setenv("DQM_EXPORTS", str(exports_copy))
+    monkeypatch.setenv("DQM_EXPORTS", str(per_days_copy))
     memo.clear_caches()
-    yield exports_copy
+    yield per_days_copy
     memo.clear_caches()
 
 
