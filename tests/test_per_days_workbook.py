@@ -7,21 +7,29 @@ import openpyxl
 import pytest
 
 from compiler.workbook.findings import as_text
-from compiler.workbook.validate import validate_file
+from compiler.workbook.validate import Validated, validate_file
 from tests.fixtures import founding, per_days
 from tests.fixtures.paths import WORKBOOK
 
 
-def flat(path, severity="error"):
+def validated(path_or_result) -> Validated:
+    """A workbook's validation: its path's, validated here, or one a test validated already (a
+    test that checks both the findings and their messages reads and validates the file once)."""
+    if isinstance(path_or_result, Validated):
+        return path_or_result
+    return validate_file(path_or_result)
+
+
+def flat(path_or_result, severity="error"):
     return [
         (f.code, f.sheet, f.cell, f.column, f.value, dict(f.params))
-        for f in validate_file(path).findings
+        for f in validated(path_or_result).findings
         if f.severity == severity
     ]
 
 
-def messages(path) -> list[str]:
-    return [f.message for f in validate_file(path).findings]
+def messages(path_or_result) -> list[str]:
+    return [f.message for f in validated(path_or_result).findings]
 
 
 def test_a_per_days_policy_with_its_windows_validates_clean(make_workbook):
@@ -36,7 +44,8 @@ def test_days_missing_on_a_per_days_row_say_what_to_type(make_workbook):
     rows = per_days.rows()
     rows["Limits"][2][8] = None  # I4, Retail Days
     rows["Overrides"][1][7] = None  # H3, Home Delivery Days
-    assert flat(make_workbook(rows)) == [
+    result = validate_file(make_workbook(rows))
+    assert flat(result) == [
         (
             "days-required",
             "Limits",
@@ -64,7 +73,7 @@ def test_days_missing_on_a_per_days_row_say_what_to_type(make_workbook):
             },
         ),
     ]
-    assert messages(make_workbook(rows)) == [
+    assert messages(result) == [
         "'sumatriptan-100mg-tab' is limited Per Days (policy 'sumatriptan-per-days'), so 'Retail "
         "Days' is required. Type the number of days its maximum covers: for 60 tablets per 30 "
         "days, type 30 here and 60 as the maximum.",
@@ -90,7 +99,8 @@ def test_days_on_a_per_rx_row_are_a_finding_on_limits_and_overrides(make_workboo
     rows["Limits"][1][8] = 30  # I3: imatinib 400 mg is Per Rx
     rows["Overrides"][0] += [None, None]
     rows["Overrides"][0][7] = 90  # H2: its override
-    found = flat(make_workbook(rows))
+    result = validate_file(make_workbook(rows))
+    found = flat(result)
     assert found == [
         (
             "days-on-per-rx",
@@ -113,7 +123,7 @@ def test_days_on_a_per_rx_row_are_a_finding_on_limits_and_overrides(make_workboo
             },
         ),
     ]
-    assert messages(make_workbook(rows))[0] == (
+    assert messages(result)[0] == (
         "'imatinib-400mg-tab' is limited Per Rx (policy 'imatinib-per-rx': a limit per "
         "prescription), so 'Retail Days' stays empty. Clear this cell; or, if the limit is over a "
         "window of days, set the policy's Policy Type to 'Per Days' on the Policies sheet."
@@ -124,7 +134,8 @@ def test_days_on_a_per_rx_row_are_a_finding_on_limits_and_overrides(make_workboo
 def test_days_are_a_whole_number_from_1_to_365(make_workbook, days):
     rows = per_days.rows()
     rows["Limits"][2][9] = days  # J4
-    assert flat(make_workbook(rows)) == [
+    result = validate_file(make_workbook(rows))
+    assert flat(result) == [
         (
             "days-out-of-range",
             "Limits",
@@ -134,7 +145,7 @@ def test_days_are_a_whole_number_from_1_to_365(make_workbook, days):
             {"header": "Home Delivery Days", "example": "90", "most": 365},
         )
     ]
-    assert messages(make_workbook(rows)) == [
+    assert messages(result) == [
         "'Home Delivery Days' must be a whole number of days from 1 to 365. Type the days the "
         "maximum covers, such as 90 (for 60 tablets per 30 days, 30)."
     ]
@@ -159,7 +170,8 @@ def test_days_typed_as_a_word_are_not_a_number_once(make_workbook):
 def test_an_overrides_window_must_be_its_products(make_workbook):
     rows = per_days.rows()
     rows["Overrides"][1][6] = 28  # G3: the product's Retail Days is 30
-    assert flat(make_workbook(rows)) == [
+    result = validate_file(make_workbook(rows))
+    assert flat(result) == [
         (
             "override-window-differs",
             "Overrides",
@@ -174,7 +186,7 @@ def test_an_overrides_window_must_be_its_products(make_workbook):
             },
         )
     ]
-    assert messages(make_workbook(rows)) == [
+    assert messages(result) == [
         "An override counts over its product's window, and 'sumatriptan-100mg-tab' has Retail "
         "Days 30 (Limits row 4). Type 30."
     ]
