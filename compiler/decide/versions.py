@@ -32,7 +32,6 @@ import pyarrow as pa
 from ..effective import takes_effect
 from ..errors import NoVersionInEffect
 from . import model
-from .arrays import int_array
 from .claims import OUT_OF_EFFECT, cell_text, column_key
 from .encode import Coded, Plain, claim_ids, encoded, is_series, number_objects, service_days
 from .engine import Engine
@@ -171,7 +170,7 @@ class Versions:
         if len(used) == 1 and used[0] != NONE_IN_EFFECT:  # one version decides them all
             return self.routed(int(used[0])).decide_columns(columns, n)
         shared = {  # the claim ids are echoed once for the whole batch, below
-            c: encoded(v, n) if is_series(v) else v for c, v in columns.items() if c != "claim_id"
+            c: encoded(v, n) if _whole(v) else v for c, v in columns.items() if c != "claim_id"
         }
         parts = []
         for version in used:
@@ -278,9 +277,12 @@ def run_pass(chosen: Engine | Versions, as_of: dt.date | None = None) -> Callabl
     return chosen.decide_columns
 
 
+def _whole(column: Any) -> bool:
+    """A column as read (a frame's, or Arrow's): encoded once for every version's part, whose rows
+    are then numpy's to take."""
+    return is_series(column) or isinstance(column, (pa.Array, pa.ChunkedArray))
+
+
 def _take(column: Any, rows: np.ndarray) -> Any:
-    """A column's rows (None stays None); Arrow's take is given Arrow indices, since numpy ones
-    would import pandas (arrays.py)."""
-    if isinstance(column, (pa.Array, pa.ChunkedArray)):
-        return column.take(int_array(rows))
+    """A column's rows (None stays None)."""
     return None if column is None else column.take(rows)
