@@ -240,3 +240,16 @@ def hostile_workbook(tmp_path_factory) -> Callable[[str], Path]:
             return folder / case / built.read_text()
 
     return build
+
+
+@pytest.fixture
+def hostile_copy(hostile_workbook, tmp_path) -> Callable[[str], Path]:
+    """A case of the hostile corpus in the test's own folder, under the name the corpus gives it
+    (as `corpus.CASE(tmp_path)` would write it, without building it again): for a test that
+    writes beside it or links to it."""
+
+    def copy(case: str) -> Path:
+        built = hostile_workbook(case)
+        return Path(shutil.copy2(built, tmp_path / built.name))
+
+    return copy

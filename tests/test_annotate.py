@@ -29,8 +29,8 @@ def findings_rows(wb) -> list[list]:
     return [[c.value for c in row] for row in wb["Findings"].iter_rows(min_row=2)]
 
 
-def test_bad_cell_is_filled_and_carries_its_message_as_a_comment(tmp_path, dqm):
-    source = corpus.number_as_word(tmp_path)
+def test_bad_cell_is_filled_and_carries_its_message_as_a_comment(tmp_path, dqm, hostile_copy):
+    source = hostile_copy("number_as_word")
     digest = hashlib.sha256(source.read_bytes()).hexdigest()
     out = tmp_path / "annotated.xlsx"
     assert dqm("validate", source, "--annotate", out).code == 1
@@ -79,8 +79,8 @@ def test_findings_sheet_lists_every_finding_first_with_links_to_the_cells(tmp_pa
     assert wb["Criteria"]["E1"].fill.fgColor.rgb == "00" + WARNING_FILL.fgColor.rgb[-6:]
 
 
-def test_several_findings_on_one_merged_range_share_its_top_left_comment(tmp_path):
-    source = corpus.merged_cells(tmp_path)
+def test_several_findings_on_one_merged_range_share_its_top_left_comment(hostile_copy):
+    source = hostile_copy("merged_cells")
     wb = openpyxl.load_workbook(
         io.BytesIO(
             annotate_workbook(source.read_bytes(), validate_file(source).findings, source.name)
@@ -114,8 +114,8 @@ def test_refused_file_is_not_opened_and_its_copy_holds_the_findings_alone(
     assert [(r[5], r[6]) for r in findings_rows(wb)] == [(f.message, f.code) for f in findings]
 
 
-def test_annotating_onto_the_source_workbook_is_refused_with_one_line(tmp_path, dqm):
-    source = corpus.number_as_word(tmp_path)
+def test_annotating_onto_the_source_workbook_is_refused_with_one_line(tmp_path, dqm, hostile_copy):
+    source = hostile_copy("number_as_word")
     before = source.read_bytes()
     code, _, err = dqm("validate", source, "--annotate", tmp_path / "." / source.name)
     assert code == 2
@@ -126,16 +126,16 @@ def test_annotating_onto_the_source_workbook_is_refused_with_one_line(tmp_path, 
     assert source.read_bytes() == before
 
 
-def test_annotate_file_refuses_a_hard_link_to_the_source(tmp_path):
-    source = corpus.number_as_word(tmp_path)
+def test_annotate_file_refuses_a_hard_link_to_the_source(tmp_path, hostile_copy):
+    source = hostile_copy("number_as_word")
     link = tmp_path / "link.xlsx"
     link.hardlink_to(source)
     with pytest.raises(AnnotateError, match="is the workbook itself"):
         annotate_file(source, link, validate_file(source).findings)
 
 
-def test_annotating_into_a_missing_folder_is_one_line_code_2(tmp_path, dqm):
-    source = corpus.number_as_word(tmp_path)
+def test_annotating_into_a_missing_folder_is_one_line_code_2(tmp_path, dqm, hostile_copy):
+    source = hostile_copy("number_as_word")
     code, _, err = dqm("validate", source, "--annotate", tmp_path / "no" / "out.xlsx")
     assert code == 2
     assert (
@@ -144,8 +144,8 @@ def test_annotating_into_a_missing_folder_is_one_line_code_2(tmp_path, dqm):
     )
 
 
-def test_json_output_stays_json_when_annotating(tmp_path, dqm):
-    source = corpus.number_as_word(tmp_path)
+def test_json_output_stays_json_when_annotating(tmp_path, dqm, hostile_copy):
+    source = hostile_copy("number_as_word")
     out = tmp_path / "annotated.xlsx"
     ran = dqm("validate", source, "--json", "--annotate", out)
     assert ran.code == 1
@@ -154,9 +154,9 @@ def test_json_output_stays_json_when_annotating(tmp_path, dqm):
     assert ran.err == f"Findings marked in {out}.\n"
 
 
-def test_annotated_copy_validates_to_the_same_findings(tmp_path):
+def test_annotated_copy_validates_to_the_same_findings(tmp_path, hostile_copy):
     # The Findings sheet is not a contract sheet, so the copy reads exactly as the source did.
-    source = corpus.number_as_word(tmp_path)
+    source = hostile_copy("number_as_word")
     out = tmp_path / "annotated.xlsx"
     findings = validate_file(source).findings
     annotate_file(source, out, findings)
@@ -164,8 +164,8 @@ def test_annotated_copy_validates_to_the_same_findings(tmp_path):
     assert again == findings
 
 
-def test_bytes_of_a_refused_file_are_not_opened_for_the_app(tmp_path):
-    source = corpus.zip_bomb_ratio(tmp_path)
+def test_bytes_of_a_refused_file_are_not_opened_for_the_app(hostile_copy):
+    source = hostile_copy("zip_bomb_ratio")
     findings = validate_file(source).findings
     wb = openpyxl.load_workbook(
         io.BytesIO(annotate_workbook(source.read_bytes(), findings, source.name))

@@ -21,7 +21,6 @@ import pytest
 from compiler import atomic
 from compiler.ruleset.store import Store
 from compiler.workbook.effective_dates import unchanged_note
-from tests.fixtures import hostile as corpus
 from tests.fixtures.paths import WORKBOOK
 
 RULESET = "oncology-dqm"
@@ -123,9 +122,9 @@ def test_template_into_a_read_only_folder_is_one_line(tmp_path, dqm_process, wri
 
 
 def test_annotated_copy_into_a_read_only_folder_is_one_line(
-    tmp_path, dqm_process, writable_afterwards
+    tmp_path, dqm_process, writable_afterwards, hostile_copy
 ):
-    source = corpus.number_as_word(tmp_path)
+    source = hostile_copy("number_as_word")
     folder = tmp_path / "shared"
     folder.mkdir()
     read_only(folder)
@@ -186,8 +185,8 @@ def test_exports_below_a_file_is_one_line(tmp_path, dqm):
     )
 
 
-def test_annotating_over_another_existing_file_is_refused(tmp_path, dqm):
-    source = corpus.number_as_word(tmp_path)
+def test_annotating_over_another_existing_file_is_refused(tmp_path, dqm, hostile_copy):
+    source = hostile_copy("number_as_word")
     other = tmp_path / "colleague.xlsx"
     other.write_bytes(b"someone's workbook")
     assert dqm("validate", source, "--annotate", other) == (
@@ -199,8 +198,8 @@ def test_annotating_over_another_existing_file_is_refused(tmp_path, dqm):
     assert other.read_bytes() == b"someone's workbook"
 
 
-def test_annotated_copy_and_template_must_be_xlsx(tmp_path, dqm):
-    source = corpus.number_as_word(tmp_path)
+def test_annotated_copy_and_template_must_be_xlsx(tmp_path, dqm, hostile_copy):
+    source = hostile_copy("number_as_word")
     assert dqm("validate", source, "--annotate", tmp_path / "checked.csv") == (
         2,
         "",
