@@ -51,13 +51,13 @@ def rule_chart(
     return {**spec, "layer": [*spec["layer"], *claim_layers(requested, probe.q_max)]}
 
 
-@memo(max_entries=512)
+@memo(max_entries=512, by_content=True)
 def _probe(key: tuple, engine: Engine) -> RuleProbe:
     _, product_id, channel, requested, received = key
     return probe_rule(engine, product_id, channel, requested, received)
 
 
-@memo(max_entries=512)
+@memo(max_entries=512, by_content=True)
 def _rule_spec(key: tuple, probe: RuleProbe, engine: Engine) -> dict[str, Any]:
     """The chart without the reviewer's claim (shared by every session: never changed), its
     data written into the spec: Streamlit would otherwise convert each dataset to Arrow again on

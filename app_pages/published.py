@@ -104,7 +104,7 @@ class Offered:
     attested_criteria: list[str]
 
 
-@memo(max_entries=32)
+@memo(max_entries=32, by_content=True)
 def _offered(content_key: str, ruleset: dict[str, Any]) -> Offered:
     return Offered(walk.drug_names(ruleset), walk.attested_criteria(ruleset))
 

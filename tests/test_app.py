@@ -30,11 +30,13 @@ PRODUCT_400 = "imatinib-400mg-tab"
 
 @pytest.fixture
 def exports(exports_copy, monkeypatch):
-    """The app reads a copy of the bundled exports; caches start empty in every test."""
+    """The app reads a copy of the bundled exports; what the app caches of a store starts empty
+    in every test (a chart or a version's drug names, cached by content, carry over, as in a
+    server)."""
     monkeypatch.setenv("DQM_EXPORTS", str(exports_copy))
-    memo.clear_caches()
+    memo.clear_caches(keep_content=True)
     yield exports_copy
-    memo.clear_caches()
+    memo.clear_caches(keep_content=True)
 
 
 def open_app(page: str | None = None) -> AppTest:

@@ -15,9 +15,9 @@ from tests.fixtures.paths import ROOT
 def exports(per_days_copy, monkeypatch):
     """The bundled store with a v5 that adds the sumatriptan Per Days policy."""
     monkeypatch.setenv("DQM_EXPORTS", str(per_days_copy))
-    memo.clear_caches()
+    memo.clear_caches(keep_content=True)
     yield per_days_copy
-    memo.clear_caches()
+    memo.clear_caches(keep_content=True)
 
 
 def one_claim(quantity: str, fills: list[dict]) -> AppTest:

@@ -22,9 +22,9 @@ def keyed(tmp_path, monkeypatch):
     public = new_key(tmp_path / "owner.pem")
     monkeypatch.setenv("DQM_EXPORTS", str(exports))
     monkeypatch.setenv("DQM_PUBLIC_KEY", str(public))
-    memo.clear_caches()
+    memo.clear_caches(keep_content=True)
     yield exports, tmp_path / "owner.pem"
-    memo.clear_caches()
+    memo.clear_caches(keep_content=True)
 
 
 def test_an_unsigned_store_is_refused_and_a_signed_one_is_shown(keyed):

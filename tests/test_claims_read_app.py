@@ -14,9 +14,9 @@ from tests.test_app import metrics, open_app, shown, table
 @pytest.fixture
 def exports(exports_copy, monkeypatch):
     monkeypatch.setenv("DQM_EXPORTS", str(exports_copy))
-    memo.clear_caches()
+    memo.clear_caches(keep_content=True)
     yield exports_copy
-    memo.clear_caches()
+    memo.clear_caches(keep_content=True)
 
 
 EXPORT = (
