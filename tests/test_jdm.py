@@ -108,7 +108,8 @@ def zen_decisions(ruleset: dict, engine: Engine, claims: pd.DataFrame) -> list[d
 
 def ours(decided: pd.DataFrame) -> list[dict]:
     rows = decided[COMPARED].astype(object).where(decided[COMPARED].notna(), None)
-    return rows.to_dict("records")
+    columns = [rows[c].tolist() for c in COMPARED]  # a column at a time: to_dict is slower
+    return [dict(zip(COMPARED, values, strict=True)) for values in zip(*columns, strict=True)]
 
 
 @pytest.mark.parametrize("ruleset", ["founding", "enriched", "many-products"])
