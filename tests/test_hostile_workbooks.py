@@ -7,6 +7,7 @@ accepted on purpose."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -16,6 +17,7 @@ from pathlib import Path
 import openpyxl
 import pandas as pd
 import pytest
+from filelock import FileLock
 
 from compiler.ruleset.store import Store
 from compiler.workbook import container
@@ -391,20 +393,32 @@ for case, path in json.loads(sys.argv[1]).items():
 
 
 @pytest.fixture(scope="module")
-def far_cells_read_in_a_child(hostile_workbook) -> tuple[int, dict[str, str], str]:
+def far_cells_read_in_a_child(
+    hostile_workbook, tmp_path_factory
+) -> tuple[int, dict[str, str], str]:
     # A reader that allocates rows x columns would need billions of cells here; run it in a child
     # with a 1.5 GB address-space limit so a regression fails instead of swapping the machine.
     # One child for every case: the limit is the same, and an interpreter with dqm imported is
-    # started once instead of six times.
-    paths = {case: str(hostile_workbook(case)) for case in FAR_CELLS}
-    run = subprocess.run(
-        [sys.executable, "-c", FAR_CELL_CHILD, json.dumps(paths)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=Path(__file__).resolve().parents[1],
-    )
-    return run.returncode, dict(json.loads(line) for line in run.stdout.splitlines()), run.stderr
+    # started once instead of six times. Once per run: a worker that gets some of the cases
+    # reads what the child said to the worker that ran it (as hostile_workbook shares the files).
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # this run's folder, which each worker's folder is in
+    said = root / "far-cells-read-in-a-child.json"
+    with FileLock(f"{said}.lock"):
+        if not said.exists():
+            paths = {case: str(hostile_workbook(case)) for case in FAR_CELLS}
+            run = subprocess.run(
+                [sys.executable, "-c", FAR_CELL_CHILD, json.dumps(paths)],
+                capture_output=True,
+                text=True,
+                timeout=120,
+                cwd=Path(__file__).resolve().parents[1],
+            )
+            lines = dict(json.loads(line) for line in run.stdout.splitlines())
+            said.write_text(json.dumps([run.returncode, lines, run.stderr]))
+        code, lines, stderr = json.loads(said.read_text())
+    return code, lines, stderr
 
 
 @pytest.mark.parametrize("case", FAR_CELLS)
