@@ -121,12 +121,11 @@ def _decide_file(
             batches = (batch for batch, _ in run.batches())
             return _stream(batches, run.decided(columns, received), output, fmt)
     decide = (lambda c: chosen.decide(c, as_of)) if isinstance(chosen, Versions) else chosen.decide
-    # One version decides Arrow tables (pandas never imported); a ruleset's versions, frames.
+    # Arrow tables, by one version or a ruleset's versions (pandas never imported)
     from .sources import claims_batches
 
     block = JSON_BLOCK_BYTES if fmt in ("json", "jsonl") else None
-    tables = isinstance(chosen, Engine)
-    batches = claims_batches(claims, STANDARD_INPUT, block, tables, **reading.read())
+    batches = claims_batches(claims, STANDARD_INPUT, block, True, **reading.read())
     return _stream(batches, decide, output, fmt)
 
 
