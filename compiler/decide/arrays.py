@@ -106,16 +106,6 @@ def text_scalar(text: str | None) -> pa.Scalar:
     return text_array([text])[0]
 
 
-def text_lengths(array: pa.Array) -> np.ndarray:
-    """Each text's length in bytes (0 for a null), read from the array's offsets."""
-    n, offset = len(array), array.offset
-    if n == 0:
-        return np.zeros(0, dtype=np.int64)
-    width = np.int64 if pa.types.is_large_string(array.type) else np.int32
-    bounds = np.frombuffer(array.buffers()[1], dtype=width, count=offset + n + 1)[offset:]
-    return np.diff(bounds).astype(np.int64)
-
-
 def first_byte_in(array: pa.Array, starts: bytes) -> np.ndarray:
     """Per text of a string array: whether its first byte is one of `starts` (false for a null or
     an empty text), read from the array's offsets and data without a copy."""

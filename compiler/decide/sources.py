@@ -158,7 +158,6 @@ def parquet_batches(
     claims = 0
     for file in parquet_files(path):
         parquet, wanted = open_parquet(file, columns, on_header)
-        parquet = _as_dictionaries(parquet, file, wanted)
         batches = _batches(parquet, rows, [n for n, _ in wanted])
         while True:
             try:
@@ -211,19 +210,6 @@ def open_parquet(
     names = parquet.schema_arrow.names
     keys = header_keys(str(file), names, "", "its columns are", columns, on_header)
     return parquet, [(n, k) for n, k in zip(names, keys, strict=True) if k in READ_COLUMNS]
-
-
-def _as_dictionaries(parquet, file: Path, wanted: list[tuple[str, str]]):
-    """The file opened again so that its text columns (claim_id aside) are read as dictionaries,
-    as Arrow's CSV reader reads them: the reader's thread decodes a row group's dictionary once
-    instead of the engine encoding every value again."""
-    import pyarrow.parquet as pq
-
-    schema = parquet.schema_arrow
-    texts = [n for n, k in wanted if k != "claim_id" and pa.types.is_string(schema.field(n).type)]
-    if not texts:
-        return parquet
-    return pq.ParquetFile(file, page_checksum_verification=True, read_dictionary=texts)
 
 
 def _batches(parquet, rows: int, columns: list[str]) -> Iterator[pa.RecordBatch]:
@@ -283,9 +269,6 @@ def text_table(
 
     table = {}
     for key, column in columns.items():
-        if pa.types.is_dictionary(column.type) and _is_text(column.type.value_type):
-            table[key] = _empty_as_none(column)
-            continue
         if pa.types.is_timestamp(column.type):
             column = _midnight_dates(column, key, file, pc)
         try:
@@ -298,22 +281,6 @@ def text_table(
         table[key] = pc.if_else(pc.equal(text, empty), none, text)
     table = pa.table(table) if table else pa.table({})
     return conform_table(table, n) if conformed else table
-
-
-def _is_text(kind: pa.DataType) -> bool:
-    return pa.types.is_string(kind) or pa.types.is_large_string(kind)
-
-
-def _empty_as_none(column: pa.DictionaryArray) -> pa.DictionaryArray:
-    """A dictionary text column with its empty texts as none (as text_table makes plain text)."""
-    dictionary = column.dictionary
-    empty = np.flatnonzero(arrays.text_lengths(dictionary) == 0)
-    if not len(empty):
-        return column
-    codes = arrays.ints(column.indices)
-    missing = (codes < 0) | np.isin(codes, empty)
-    indices = arrays.int_array(np.where(missing, 0, codes), column.indices.type, missing)
-    return pa.DictionaryArray.from_arrays(indices, dictionary)
 
 
 def _midnight_dates(column, key: str, file: Path | str, pc):
