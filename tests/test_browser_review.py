@@ -10,6 +10,7 @@ import pytest
 from playwright.sync_api import expect
 
 from compiler.decide.impact import IMPACT_COLUMNS
+from tests.fixtures.browser import download as click_download
 from tests.fixtures.browser import screenshot, wait_idle
 from tests.test_browser import app_url, metric, no_exceptions, open_page, page
 
@@ -116,9 +117,7 @@ def test_compare_downloads_the_changed_claims_as_csv(page, tmp_path):
     wait_idle(page)
     main = page.get_by_test_id("stMain")
     expect(main).to_contain_text("2 of 3 claims change decision or approved quantity.")
-    with page.expect_download() as got:
-        page.get_by_role("button", name="Download the changed claims (CSV)").click()
-    download = got.value
+    download = click_download(page, "Download the changed claims (CSV)")
     assert download.suggested_filename == "impact-oncology-dqm-v3-v4.csv"
     with open(download.path(), encoding="utf-8", newline="") as f:
         rows = list(csv.reader(f))

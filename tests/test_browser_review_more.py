@@ -12,6 +12,7 @@ from playwright.sync_api import expect
 from compiler.ruleset.compile import compile_workbook
 from tests.fixtures import per_days
 from tests.fixtures.browser import app_page, enter_quantity, screenshot, streamlit_server, wait_idle
+from tests.fixtures.browser import download as click_download
 from tests.test_browser import app_url, choose, metric, no_exceptions, open_page, page
 
 __all__ = ["app_url", "page"]  # the fixtures, used by name (browser: conftest.py)
@@ -127,10 +128,7 @@ def test_an_export_with_its_own_column_names_is_mapped_decided_and_downloaded(pa
         ["RX1002", "deny", "0"],
         ["RX1003", "approve", "30"],
     ]
-    wait_idle(page)  # a click during a rerun is lost
-    with page.expect_download(timeout=60_000) as got:
-        page.get_by_role("button", name="Download decisions (CSV)").click()
-    download = got.value
+    download = click_download(page, "Download decisions (CSV)")
     assert download.suggested_filename == "decisions-oncology-dqm-by-date-of-service.csv"
     with open(download.path(), encoding="utf-8", newline="") as f:
         lines = f.read().splitlines()
