@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import orjson
-import pyarrow as pa
 
 from . import codes, names
 from .atomic import make_folder, replace_file
@@ -24,9 +23,8 @@ from .conformance_words import drug_word_table
 from .decide.claims import (
     ROW_PROBLEM,
     ClaimsFileError,
-    claims_header,
     read_claims_csv,
-    read_claims_table,
+    read_claims_csv_table,
 )
 from .decide.encode import MISSING, UNKNOWN, channel_code, claim_ids
 from .decide.grammar import quantity_number, quantity_problem, service_date
@@ -189,7 +187,8 @@ def decisions(
     by_date = Versions.of(versions)
     decided_cases = []
     for case in cases:
-        claims = _table(case["claims"])
+        # As the Arrow table dqm decide decides (a frame would cost more than these few claims)
+        claims = read_claims_csv_table(_csv(case["claims"]))
         version = case.get("version")
         if version is not None and version not in versions:
             continue
@@ -229,14 +228,6 @@ def _history(fills: list[dict[str, str]]) -> pd.DataFrame:
 
     columns = [*CLAIM_COLUMNS, "status"]
     return pd.DataFrame([[f.get(c) for c in columns] for f in fills], columns=columns, dtype="str")
-
-
-def _table(claims: list[dict[str, str]]) -> pa.Table:
-    """A case's claims read as `dqm decide` reads a claims CSV, as the Arrow table it decides
-    (a frame would cost more than deciding these few claims)."""
-    data = _csv(claims)
-    keys, start = claims_header("claims.csv", data)
-    return read_claims_table("claims.csv", data, keys, start)
 
 
 def _csv(claims: list[dict[str, str]]) -> bytes:

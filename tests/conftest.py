@@ -242,14 +242,19 @@ def per_days_copy(per_days_store, tmp_path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def hostile_workbook(tmp_path_factory) -> Callable[[str], Path]:
+def run_folder(tmp_path_factory) -> Path:
+    """This run's temporary folder, the same for every worker (each worker's own is inside it):
+    for what one worker builds under a FileLock and the others read."""
+    root = tmp_path_factory.getbasetemp()
+    return root.parent if os.environ.get("PYTEST_XDIST_WORKER") else root
+
+
+@pytest.fixture(scope="session")
+def hostile_workbook(run_folder) -> Callable[[str], Path]:
     """A case of the hostile corpus (tests/fixtures/hostile.py) by name, built once per run and
     shared by every test (and every worker) that reads it: several tests read each case, and
     building the largest takes seconds. A test that changes the file builds its own."""
-    root = tmp_path_factory.getbasetemp()
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        root = root.parent  # this run's folder, which each worker's folder is in
-    folder = root / "hostile-corpus"
+    folder = run_folder / "hostile-corpus"
     folder.mkdir(exist_ok=True)
 
     def build(case: str) -> Path:

@@ -7,7 +7,6 @@ accepted on purpose."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import time
@@ -393,18 +392,13 @@ for case, path in json.loads(sys.argv[1]).items():
 
 
 @pytest.fixture(scope="module")
-def far_cells_read_in_a_child(
-    hostile_workbook, tmp_path_factory
-) -> tuple[int, dict[str, str], str]:
+def far_cells_read_in_a_child(hostile_workbook, run_folder) -> tuple[int, dict[str, str], str]:
     # A reader that allocates rows x columns would need billions of cells here; run it in a child
     # with a 1.5 GB address-space limit so a regression fails instead of swapping the machine.
     # One child for every case: the limit is the same, and an interpreter with dqm imported is
     # started once instead of six times. Once per run: a worker that gets some of the cases
     # reads what the child said to the worker that ran it (as hostile_workbook shares the files).
-    root = tmp_path_factory.getbasetemp()
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        root = root.parent  # this run's folder, which each worker's folder is in
-    said = root / "far-cells-read-in-a-child.json"
+    said = run_folder / "far-cells-read-in-a-child.json"
     with FileLock(f"{said}.lock"):
         if not said.exists():
             paths = {case: str(hostile_workbook(case)) for case in FAR_CELLS}

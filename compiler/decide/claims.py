@@ -68,10 +68,19 @@ def read_claims_csv(
     every cell as text or missing, the columns other than claim_id as categories; raises
     ClaimsFileError for a bad file. `columns` maps the file's own column names onto the
     contract's; `on_header(name, headers, keys)` hears the header read."""
+    return read_claims_csv_table(source, columns, on_header).to_pandas()
+
+
+def read_claims_csv_table(
+    source: str | Path | bytes | BinaryIO,
+    columns: Mapping[str, str] | None = None,
+    on_header: OnHeader | None = None,
+) -> pa.Table:
+    """The same as the Arrow table `dqm decide` decides (read_claims_table's)."""
     name, data = csvtext.claims_bytes(source, MAX_CLAIMS_BYTES)
     data = data.removeprefix(BOM)
     keys, start = claims_header(name, data, columns, on_header)
-    return read_claims_rows(name, data, keys, start=start)
+    return read_claims_table(name, data, keys, start)
 
 
 def ignored_columns(headers: list[str], keys: list[str]) -> list[str]:
@@ -124,14 +133,6 @@ def claims_header(
     return keys, (end + 1 if end >= 0 else len(data))
 
 
-def read_claims_rows(
-    name: str, data: bytes, keys: list[str], start: int = 0, first_line: int = 2
-) -> pd.DataFrame:
-    """The claims in `data[start:]`, whole CSV rows without the header, the first of them on line
-    `first_line` of the file (the line a malformed row's message names)."""
-    return read_claims_table(name, data, keys, start, first_line).to_pandas()
-
-
 def read_claims_table(
     name: str,
     data: bytes,
@@ -140,9 +141,10 @@ def read_claims_table(
     first_line: int = 2,
     paired: bool = False,
 ) -> pa.Table:
-    """The same as an Arrow table (what `read_claims_rows` makes its frame of): the contract's
-    columns, claim_id as text, the others as dictionaries, and ROW_PROBLEM when a row is
-    malformed. `paired`: the caller has counted the quotes and found that they pair up."""
+    """The claims in `data[start:]`, whole CSV rows without the header, the first of them on line
+    `first_line` of the file (the line a malformed row's message names), as an Arrow table: the
+    contract's columns, claim_id as text, the others as dictionaries, and ROW_PROBLEM when a row
+    is malformed. `paired`: the caller has counted the quotes and found that they pair up."""
     if start >= len(data):
         return conform_table(pa.table({}), 0)
     nul = data.find(b"\x00", start)  # memchr: a NUL anywhere, not only in the first bytes

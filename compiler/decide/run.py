@@ -259,9 +259,8 @@ def fills(decide: Decide, history: pd.DataFrame | pa.Table, offset: int = 0) -> 
 
 
 def _table(columns: list, schema: pa.Schema) -> pa.Table:
-    arrays = [
-        c if isinstance(c, pa.Array) else int_array(c) for c, f in zip(columns, schema, strict=True)
-    ]
+    """Texts already Arrow, numbers as int64 (built from buffers: no pandas import)."""
+    arrays = [c if isinstance(c, pa.Array) else int_array(c) for c in columns]
     return pa.Table.from_arrays(arrays, schema=schema)
 
 
@@ -287,11 +286,7 @@ class _Texts:
         return (self.texts != "")[self.codes]
 
     def isin(self, texts: frozenset[str]) -> np.ndarray:
-        return (
-            np.isin(self.texts, list(texts))[self.codes]
-            if texts
-            else np.zeros(len(self.codes), bool)
-        )
+        return np.isin(self.texts, list(texts))[self.codes]
 
     def arrow(self, rows: np.ndarray) -> pa.Array:
         return text_array(self.texts.tolist()).take(int_array(self.codes[rows]))

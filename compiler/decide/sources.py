@@ -2,7 +2,7 @@
 or a folder of files), each batch a claims frame as `read_claims_csv` gives it, or (`tables=True`)
 the Arrow table that frame is made of, which the engine decides without pandas (dqm decide).
 
-A CSV batch is read by the same reader as a whole file (claims.read_claims_rows), so a malformed
+A CSV batch is read by the same reader as a whole file (claims.read_claims_table), so a malformed
 row decides the same way and its message names its line in the file. A claim without an id gets
 its 1-based position among the file's claims, counted across batches. A file that breaks part-way
 (bytes that are not UTF-8, a damaged Parquet page) raises ClaimsFileError when its batch is reached,

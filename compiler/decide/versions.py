@@ -175,7 +175,7 @@ class Versions:
         parts = []
         for version in used:
             rows = np.flatnonzero(route == version)
-            part = {c: _take(v, rows) for c, v in shared.items()}
+            part = {c: None if v is None else v.take(rows) for c, v in shared.items()}
             if version == NONE_IN_EFFECT:
                 notes = [self.none_in_effect(shown) for shown in dates.categories]
                 part[OUT_OF_EFFECT] = Coded(dates.codes[rows], notes)
@@ -281,8 +281,3 @@ def _whole(column: Any) -> bool:
     """A column as read (a frame's, or Arrow's): encoded once for every version's part, whose rows
     are then numpy's to take."""
     return is_series(column) or isinstance(column, (pa.Array, pa.ChunkedArray))
-
-
-def _take(column: Any, rows: np.ndarray) -> Any:
-    """A column's rows (None stays None)."""
-    return None if column is None else column.take(rows)
