@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import io
 import os
 import shutil
 import sys
@@ -47,7 +48,7 @@ def writing(path: str | Path) -> Iterator[BinaryIO]:
     with _reported(path):
         fd, tmp = tempfile.mkstemp(prefix=temporary_prefix(path), suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "wb") as out:
+        with _WrittenBehind(io.FileIO(fd, "wb")) as out:
             yield out
             out.flush()
             os.fsync(out.fileno())
@@ -61,6 +62,30 @@ def writing(path: str | Path) -> Iterator[BinaryIO]:
         raise
     with _reported(path):
         _fsync_dir(path.parent)
+
+
+# Bytes written before they are handed to the disk: the final fsync then waits on the last few
+# only, the disk writing while the rest is computed (dqm decide's file of 200 MB per million
+# decisions synced 0.01 s after its end, not 0.1 s), and a file of many GB never sits in memory
+# as dirty pages, pushing out what the machine is reading.
+WRITE_BEHIND = 8 << 20
+_ADVISE = getattr(os, "posix_fadvise", None)  # POSIX; elsewhere the final fsync does it all
+
+
+class _WrittenBehind(io.BufferedWriter):
+    """A file that has the system write what it was given as it goes (every WRITE_BEHIND bytes:
+    flushed, and its pages let go once written, which starts their writing and keeps no copy)."""
+
+    pending = 0
+
+    def write(self, data) -> int:
+        n = super().write(data)
+        self.pending += n
+        if self.pending >= WRITE_BEHIND and _ADVISE is not None:
+            self.pending = 0
+            self.flush()
+            _ADVISE(self.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
+        return n
 
 
 def temporary_prefix(path: Path) -> str:

@@ -165,3 +165,24 @@ def test_an_output_named_for_another_format_is_refused(dqm, claims, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["claims.csv"]
     assert decide(dqm, claims, tmp_path / "decisions").code == 0  # no suffix: csv
     assert (tmp_path / "decisions").read_text().startswith('"claim_id",')
+
+
+def test_a_large_output_is_handed_to_the_disk_as_it_is_written(tmp_path, monkeypatch):
+    """Every WRITE_BEHIND bytes the file is flushed and the system told to write its pages (and
+    keep no copy): the final fsync waits on the last few only."""
+    from compiler import atomic
+
+    assert atomic._ADVISE is os.posix_fadvise  # Linux has it: the real call, not a stand-in
+    advised = []
+
+    def advise(fd, offset, length, advice):
+        advised.append((os.fstat(fd).st_size, offset, length, advice))  # flushed before
+
+    monkeypatch.setattr(atomic, "_ADVISE", advise)
+    piece = bytes(range(256)) * 4096  # 1 MiB
+    out = tmp_path / "big.csv"
+    with atomic.writing(out) as sink:
+        sink.writelines([piece] * 20)
+        sink.write(b"end\n")
+    assert advised == [(size << 20, 0, 0, os.POSIX_FADV_DONTNEED) for size in (8, 16)]
+    assert out.read_bytes() == piece * 20 + b"end\n"

@@ -4,10 +4,10 @@ deciding and writing overlapped on the machine's cores and memory bounded by the
 A reader thread feeds a short queue of claim batches (pyarrow reads with the GIL released), this
 thread decides them with the same function a whole frame is decided with, and a writer thread
 writes each batch's decisions whole before the next. Where a batch can be made ready to write
-ahead (CSV and Parquet: the Arrow table Arrow's writer takes), a small pool does it, batches side
-by side, and the writer thread only runs the writer (which leaves the GIL), in input order. When reading fails part-way, the batches before the
-failure are decided and written, then the reader's error is raised; when writing fails, reading
-stops and the writer's error is raised.
+ahead (CSV: its text; Parquet: the table Arrow's writer takes), a small pool does it, batches side
+by side, and the writer thread only writes, in input order. When reading fails part-way, the
+batches before the failure are decided and written, then the reader's error is raised; when
+writing fails, reading stops and the writer's error is raised.
 """
 
 from __future__ import annotations

@@ -5,6 +5,7 @@ same bytes as its `Decisions` (decisions.py)."""
 from __future__ import annotations
 
 import contextlib
+import io
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 import numpy as np
@@ -87,6 +88,32 @@ def _no_value(value: Any) -> bool:
     return False
 
 
+class _CsvText:
+    """A table's CSV text as Arrow's writer makes it, which leaves the GIL, so that a stream's
+    pool makes batches' text side by side: its header row, and its rows in pieces (one per
+    CSV_ROWS rows: kept as made, where one growing buffer would be copied as it grows)."""
+
+    def __init__(self, table: pa.Table):
+        header, rows = _Pieces(), _Pieces()
+        pacsv.write_csv(table.slice(0, 0), header)
+        pacsv.write_csv(table, rows, pacsv.WriteOptions(include_header=False, batch_size=CSV_ROWS))
+        self.header, self.rows = b"".join(header.pieces), rows.pieces
+
+
+class _Pieces(io.RawIOBase):
+    """A file that keeps what is written to it, piece by piece."""
+
+    def __init__(self):
+        self.pieces: list[bytes] = []
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, piece) -> int:
+        self.pieces.append(bytes(piece))  # Arrow lends its own buffer, used again after
+        return len(self.pieces[-1])
+
+
 class DecisionWriter:
     """Decision frames (or other frames of `schema`'s columns: changed claims) written one after
     another to a binary stream as one file:
@@ -110,22 +137,23 @@ class DecisionWriter:
         self.write_encoded(self.encode(decisions))
 
     def encode(self, decisions: pd.DataFrame | Decisions) -> pa.Table | pd.DataFrame | Decisions:
-        """The frame (or Decisions) made ready to write: for CSV and Parquet the table Arrow's
-        writer takes, so that a stream makes it ahead (stream.decide_stream's `encode`, on any
-        thread) and the thread writing does nothing but Arrow's writing, which leaves the GIL to
-        the reading and deciding; for JSON the frame itself."""
+        """The frame (or Decisions) made ready to write, so that a stream makes it ahead
+        (stream.decide_stream's `encode`, on any thread): for CSV its text (Arrow's writer, which
+        leaves the GIL, so batches' text is made on both cores and the thread writing only writes
+        bytes); for Parquet the table Arrow's writer takes; for JSON the frame itself."""
         if self.format == "csv":
-            return _csv_table(decisions)
+            return _CsvText(_csv_table(decisions))
         if self.format == "parquet":
             return decisions_table(decisions, self.schema)
         return decisions
 
-    def write_encoded(self, decisions: pa.Table | pd.DataFrame | Decisions) -> None:
+    def write_encoded(self, decisions: _CsvText | pa.Table | pd.DataFrame | Decisions) -> None:
         """Write a frame made ready by `encode`, after those written before it."""
         if self.format == "csv":
-            options = pacsv.WriteOptions(include_header=not self._started, batch_size=CSV_ROWS)
-            pacsv.write_csv(decisions, self.sink, options)
-            self._started = True
+            if not self._started:
+                self.sink.write(decisions.header)
+                self._started = True
+            self.sink.writelines(decisions.rows)
         elif self.format == "parquet":
             if self._parquet is None:
                 import pyarrow.parquet as pq  # only for Parquet: not every command needs it
@@ -162,7 +190,7 @@ class DecisionWriter:
     def close(self) -> None:
         """Finish the file; the sink itself stays open."""
         if self.format == "csv" and not self._started:
-            self.write_encoded(self.schema.empty_table())
+            self.write_encoded(_CsvText(self.schema.empty_table()))
         elif self.format == "json":
             self.sink.write(b"]\n" if self._started else b"[]\n")
         elif self.format == "parquet":
