@@ -109,6 +109,15 @@ def text_scalar(text: str | None) -> pa.Scalar:
 def first_byte_in(array: pa.Array, starts: bytes) -> np.ndarray:
     """Per text of a string array: whether its first byte is one of `starts` (false for a null or
     an empty text), read from the array's offsets and data without a copy."""
+    return _edge_byte_in(array, starts, last=False)
+
+
+def edge_byte_in(array: pa.Array, edges: bytes) -> np.ndarray:
+    """Per text of a string array: whether its first or its last byte is one of `edges`."""
+    return _edge_byte_in(array, edges, last=True)
+
+
+def _edge_byte_in(array: pa.Array, edges: bytes, last: bool) -> np.ndarray:
     n, offset = len(array), array.offset
     validity, offsets, data = array.buffers()[:3]
     if n == 0 or data is None:
@@ -117,9 +126,33 @@ def first_byte_in(array: pa.Array, starts: bytes) -> np.ndarray:
     bounds = np.frombuffer(offsets, dtype=width, count=offset + n + 1)[offset:]
     begin, nonempty = bounds[:-1], bounds[1:] > bounds[:-1]
     lookup = np.zeros(256, dtype=bool)
-    lookup[list(starts)] = True
+    lookup[list(edges)] = True
     found = np.zeros(n, dtype=bool)
-    found[nonempty] = lookup[np.frombuffer(data, dtype=np.uint8)[begin[nonempty]]]
+    data = np.frombuffer(data, dtype=np.uint8)
+    found[nonempty] = lookup[data[begin[nonempty]]]
+    if last:
+        found[nonempty] |= lookup[data[bounds[1:][nonempty] - 1]]
     if array.null_count:
         found &= _bits(validity, offset, n)
     return found
+
+
+# The bytes that may begin or end a text Python's str.strip() would change: ASCII whitespace
+# (with the four separators 0x1c-0x1f, which Python counts) and any byte of a character beyond
+# ASCII (U+00A0, U+3000 and the like are whitespace too).
+_MAY_STRIP = bytes([9, 10, 11, 12, 13, 28, 29, 30, 31, 32, *range(128, 256)])
+
+
+def stripped(array: pa.Array) -> pa.Array:
+    """A string array's texts as Python's str.strip() leaves them (nulls as they are), in Python
+    only for the texts that may change: member ids are many, and almost never padded."""
+    may = edge_byte_in(array, _MAY_STRIP)
+    if not may.any():
+        return array
+    import pyarrow.compute as pc  # not at import: dqm decide's start
+
+    rows = np.flatnonzero(may)
+    texts = [t.strip() for t in array.take(int_array(rows)).to_pylist()]
+    mask = np.zeros(len(array), dtype=bool)
+    mask[rows] = True
+    return pc.replace_with_mask(array, bool_array(mask), text_array(texts).cast(array.type))

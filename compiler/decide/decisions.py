@@ -11,7 +11,7 @@ import pyarrow as pa
 
 from ..vocabulary import DECISION_COLUMNS, NUMBER_COLUMNS, format_number
 from . import arrays
-from .encode import Coded
+from .encode import Coded, arrow_texts, used_texts
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -130,9 +130,10 @@ def _text_array(column: Any, n: int) -> pa.Array | pa.ChunkedArray:
             codes = codes.reshape(-1)
             if len(used) and used[0] < 0:
                 used, codes = used[1:], codes - 1
-            categories = [categories[u] for u in used]
+            categories = used_texts(categories, used)
+        dictionary = arrow_texts(categories)
         indices = arrays.int_array(codes, pa.int32(), codes < 0)
-        return pa.DictionaryArray.from_arrays(indices, arrays.text_array(categories))
+        return pa.DictionaryArray.from_arrays(indices, dictionary.cast(pa.string()))
     if isinstance(column, (pa.Array, pa.ChunkedArray)):
         return column  # in its chunks as read: Parquet pages follow them, as from a frame
     if column is None:

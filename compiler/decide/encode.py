@@ -9,6 +9,7 @@ frame API), or a list (one claim explained).
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +31,60 @@ MISSING, UNKNOWN = -2, -1
 # A claim's date of service is a day number (date.toordinal(), 1 and up), or one of these.
 NO_DATE, BAD_DATE = -1, -2
 _CHANNEL_CODES = {channel: i for i, channel in enumerate(CHANNELS)}
+
+
+class Texts(Sequence):
+    """Distinct texts as Arrow holds them (a dictionary's values): `arrow`, for code that works on
+    them whole (the member ids of a batch of claims, their Per Days messages: a text each), and to
+    Python code that reads them one by one a list, made when first read."""
+
+    __slots__ = ("_list", "arrow")
+
+    def __init__(self, arrow: pa.Array):
+        self.arrow, self._list = arrow, None
+
+    def _texts(self) -> list[str]:
+        if self._list is None:
+            self._list = self.arrow.to_pylist()
+        return self._list
+
+    def __len__(self) -> int:
+        return len(self.arrow)
+
+    def __getitem__(self, i):
+        return self._texts()[i]
+
+    def __iter__(self):
+        return iter(self._texts())
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Sequence) and list(self) == list(other)
+
+    def __repr__(self) -> str:
+        return f"Texts({self._texts()!r})"
+
+
+def arrow_texts(texts: Sequence[str]) -> pa.Array:
+    """Distinct texts as an Arrow string array (Texts' own, when they are Texts)."""
+    return texts.arrow if isinstance(texts, Texts) else arrays.text_array(list(texts))
+
+
+def used_texts(texts: Sequence[str], used: np.ndarray) -> Sequence[str]:
+    """The texts numbered `used` (codes, none -1), as Texts when they are."""
+    if isinstance(texts, Texts):
+        return Texts(texts.arrow.take(arrays.int_array(used)))
+    return [texts[u] for u in used]
+
+
+def blank(texts: Sequence[str]) -> np.ndarray:
+    """Per distinct text, whether it is empty or only whitespace (as str.strip() sees it), and a
+    last True for none (code -1): many texts (member ids) worked on as Arrow."""
+    if isinstance(texts, Texts) and len(texts) > 1024:
+        import pyarrow.compute as pc  # not at import: dqm decide's start
+
+        lengths = pc.binary_length(arrays.stripped(texts.arrow)).fill_null(0)
+        return np.append(arrays.ints(lengths) == 0, True)
+    return np.array([not t.strip() for t in texts] + [True], dtype=bool)
 
 
 @dataclass
@@ -135,7 +190,7 @@ def encode(series: Column, n: int) -> tuple[np.ndarray, list[str]]:
     return codes.astype(np.int64), [str(u) if not isinstance(u, str) else u for u in uniques]
 
 
-def _arrow_codes(array: pa.Array | pa.ChunkedArray, n: int) -> tuple[np.ndarray, list[str]]:
+def _arrow_codes(array: pa.Array | pa.ChunkedArray, n: int) -> tuple[np.ndarray, Texts | list]:
     """An Arrow text column's codes and distinct texts: a dictionary column (CSV claims, read as
     dictionaries by Arrow's threads) as it is, its chunks' dictionaries unified; plain text
     dictionary-encoded by Arrow."""
@@ -151,7 +206,7 @@ def _arrow_codes(array: pa.Array | pa.ChunkedArray, n: int) -> tuple[np.ndarray,
         if len(array) <= 1024:  # a few (one claim): Python, and pyarrow.compute not imported
             return encode(array.to_pylist(), n)
         array = array.dictionary_encode()
-    return arrays.ints(array.indices), array.dictionary.to_pylist()
+    return arrays.ints(array.indices), Texts(array.dictionary)
 
 
 def _numeric(series: Column) -> bool:

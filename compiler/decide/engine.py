@@ -32,6 +32,7 @@ from .encode import (
     UNKNOWN,
     Coded,
     Column,
+    blank,
     channel_code,
     claim_ids,
     echoed_quantities,
@@ -201,7 +202,7 @@ class Engine:
         out_of_effect = Coded(*encode(col.get(OUT_OF_EFFECT), n))
         in_effect = out_of_effect.codes < 0
         member = Coded(*encode(col.get("member_id"), n))
-        no_member = np.array([not t.strip() for t in member.categories] + [True])[member.codes]
+        no_member = blank(member.categories)[member.codes]
 
         in_range = (quantity > 0) & (quantity <= MAX_QUANTITY)  # NaN (not a number) is neither
         invalid = (

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 
 from .. import codes, names
 from ..vocabulary import (
@@ -23,7 +24,7 @@ from ..vocabulary import (
     format_date,
     format_number,
 )
-from .encode import BAD_DATE, MISSING, NO_DATE, UNKNOWN, Coded
+from .encode import BAD_DATE, MISSING, NO_DATE, UNKNOWN, Coded, Texts, arrow_texts
 from .evaluation import APPROVE, DENY, INVALID, NOT_APPLICABLE, OVERRIDE, Evaluation
 from .grammar import quantity_problem
 from .model import Criterion, Override, Product
@@ -171,11 +172,6 @@ def message_column(
         known, inverse = np.unique(ev.product[rows], return_inverse=True)
         message_codes[rows] = inverse.reshape(-1) + len(categories)
         categories += [messages.retired(products[p]) for p in known]
-    rows = np.flatnonzero(ev.accumulated >= 0)  # Per Days: what the member received, and when
-    if len(rows) and not ev.provisional:
-        worded = window_messages(ev, rows, products, overrides, criteria or {})
-        message_codes[rows] = worded.codes + len(categories)
-        categories += worded.categories
     written: dict[Any, int] = {}
     for i in np.flatnonzero(decided == INVALID):  # rare; one message per distinct cause
         key = (
@@ -196,6 +192,13 @@ def message_column(
             categories.append(invalid_message(*key, product_ids=messages.product_ids))
             code = written[key] = len(categories) - 1
         message_codes[i] = code
+    rows = np.flatnonzero(ev.accumulated >= 0)  # Per Days: what the member received, and when
+    if len(rows) and not ev.provisional:  # nearly a text each: kept as Arrow's, after the rest
+        worded = window_messages(ev, rows, products, overrides, criteria or {})
+        invalid = decided[rows] == INVALID  # worded above, as when these were worded first
+        message_codes[rows] = np.where(invalid, message_codes[rows], worded.codes + len(categories))
+        texts = [arrow_texts(categories), worded.categories.arrow]
+        return Coded(message_codes, Texts(pa.concat_arrays(texts)))
     return Coded(message_codes, categories)
 
 

@@ -26,10 +26,10 @@ import pyarrow as pa
 
 from ..errors import DqmError
 from ..vocabulary import CLAIM_COLUMNS
-from .arrays import int_array, ints, text_array
+from .arrays import int_array, ints, stripped, text_array
 from .claims import OUT_OF_EFFECT, ROW_PROBLEM, column_key
 from .decisions import Decisions, decision_frame
-from .encode import Coded, Column, Dates, encode
+from .encode import Coded, Column, Dates, arrow_texts, encode
 from .evaluation import (
     ACCUMULATED,
     APPROVE,
@@ -153,7 +153,7 @@ def terms(
     the pass decided over a window) that a Per Rx version decided: they count what they were
     approved. `offset`: the first claim's position in the run."""
     window = ~np.isnan(np.asarray(first["accumulated_quantity"], dtype=float))
-    member, product = _Texts(first["member_id"], str.strip), _Texts(first["product_id"], _folded)
+    member, product = _Texts(first["member_id"]), _Texts(first["product_id"], _folded)
     if per_days is None:
         per_days = frozenset(product.texts[product.codes[window]])
     if not window.any() and not per_days:
@@ -246,7 +246,7 @@ def fills(decide: Decide, history: pd.DataFrame | pa.Table, offset: int = 0) -> 
             f"{message} A fill left out would let the member's later claims approve; correct "
             "the row and run again.",
         )
-    member = _Texts(decided["member_id"], str.strip)
+    member = _Texts(decided["member_id"])
     day = _days(decided["date_of_service"])
     rows = np.flatnonzero(np.isin(codes, _COUNTED) & (status == _PAID) & member.given() & (day > 0))
     columns = [
@@ -274,22 +274,37 @@ def _folded(text: str) -> str:
 
 
 class _Texts:
-    """A coded text column (member, product) through `key`, worked on per distinct text: each
-    row's text is only made for the rows kept, as Arrow text."""
+    """A coded text column (member, product) through `key` (None: stripped, as Arrow: a batch's
+    member ids are many), worked on per distinct text: each row's text is only made for the rows
+    kept, as Arrow text."""
 
-    def __init__(self, column: Coded, key: Callable[[str], str]):
+    def __init__(self, column: Coded, key: Callable[[str], str] | None = None):
         self.codes = np.where(column.codes < 0, len(column.categories), column.codes)
-        self.texts = np.array([*(key(str(t)) for t in column.categories), ""], dtype=object)
+        if key is None:
+            texts = stripped(arrow_texts(column.categories)).cast(pa.string())
+        else:
+            texts = text_array([key(str(t)) for t in column.categories])
+        self.distinct = pa.concat_arrays([texts, text_array([""])])
+        self._texts: np.ndarray | None = None
+
+    @property
+    def texts(self) -> np.ndarray:
+        """The distinct texts as Python's (objects), and "" for none."""
+        if self._texts is None:
+            self._texts = np.array(self.distinct.to_pylist(), dtype=object)
+        return self._texts
 
     def given(self) -> np.ndarray:
         """Per row: whether its text is not empty."""
-        return (self.texts != "")[self.codes]
+        import pyarrow.compute as pc  # not at import: dqm decide's start
+
+        return (ints(pc.binary_length(self.distinct)) > 0)[self.codes]
 
     def isin(self, texts: frozenset[str]) -> np.ndarray:
         return np.isin(self.texts, list(texts))[self.codes]
 
     def arrow(self, rows: np.ndarray) -> pa.Array:
-        return text_array(self.texts.tolist()).take(int_array(self.codes[rows]))
+        return self.distinct.take(int_array(self.codes[rows]))
 
 
 def _days(dates: Dates) -> np.ndarray:

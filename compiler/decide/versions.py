@@ -32,8 +32,20 @@ import pyarrow as pa
 from ..effective import takes_effect
 from ..errors import NoVersionInEffect
 from . import model
+from .arrays import ints
 from .claims import OUT_OF_EFFECT, cell_text, column_key
-from .encode import Coded, Plain, claim_ids, encoded, is_series, number_objects, service_days
+from .encode import (
+    Coded,
+    Plain,
+    Texts,
+    arrow_texts,
+    claim_ids,
+    encoded,
+    is_series,
+    number_objects,
+    service_days,
+    used_texts,
+)
 from .engine import Engine
 from .grammar import service_date
 from .resolve import LaterCodes
@@ -240,20 +252,7 @@ def _merge(
         if first is None:
             out[key] = None
         elif isinstance(first, Coded):
-            codes = np.full(n, -1, dtype=np.int64)
-            index: dict[Any, int] = {}  # each distinct text once, whichever groups use it
-            for rows, columns in parts:
-                column = columns[key]
-                texts, part_codes = column.categories, column.codes
-                if len(texts) > 2 * len(rows) + 16:  # e.g. every message of a large ruleset
-                    used, part_codes = np.unique(part_codes, return_inverse=True)
-                    part_codes = part_codes.reshape(-1)
-                    if len(used) and used[0] < 0:  # -1 (none) sorts first: keep it -1
-                        used, part_codes = used[1:], part_codes - 1
-                    texts = [texts[u] for u in used]
-                remap = [index.setdefault(t, len(index)) for t in texts]
-                codes[rows] = np.array(remap + [-1], dtype=np.int64)[part_codes]
-            out[key] = Coded(codes, list(index))
+            out[key] = _merged_texts([(rows, columns[key]) for rows, columns in parts], n)
         else:
             arrays = [
                 (rows, c.values if isinstance((c := columns[key]), Plain) else c)
@@ -267,6 +266,37 @@ def _merge(
                 values[rows] = number_objects(a) if text and a.dtype != object else a
             out[key] = values
     return out
+
+
+def _merged_texts(parts: list[tuple[np.ndarray, Coded]], n: int) -> Coded:
+    """A coded column of groups of claims as one, re-coded over the groups' distinct texts (each
+    once, whichever groups use it): by Arrow when any group's are Arrow's (member ids, Per Days
+    messages: many)."""
+    codes = np.full(n, -1, dtype=np.int64)
+    pruned = []
+    for rows, column in parts:
+        texts, part_codes = column.categories, column.codes
+        if len(texts) > 2 * len(rows) + 16:  # e.g. every message of a large ruleset
+            used, part_codes = np.unique(part_codes, return_inverse=True)
+            part_codes = part_codes.reshape(-1)
+            if len(used) and used[0] < 0:  # -1 (none) sorts first: keep it -1
+                used, part_codes = used[1:], part_codes - 1
+            texts = used_texts(texts, used)
+        pruned.append((rows, texts, part_codes))
+    if any(isinstance(texts, Texts) for _, texts, _ in pruned):
+        every = pa.concat_arrays([arrow_texts(t).cast(pa.string()) for _, t, _ in pruned])
+        encoded = every.dictionary_encode()
+        remaps, start = ints(encoded.indices), 0
+        for rows, texts, part_codes in pruned:
+            remap = np.append(remaps[start : start + len(texts)], -1)
+            codes[rows] = remap[part_codes]
+            start += len(texts)
+        return Coded(codes, Texts(encoded.dictionary))
+    index: dict[Any, int] = {}
+    for rows, texts, part_codes in pruned:
+        remap = [index.setdefault(t, len(index)) for t in texts]
+        codes[rows] = np.array(remap + [-1], dtype=np.int64)[part_codes]
+    return Coded(codes, list(index))
 
 
 def run_pass(chosen: Engine | Versions, as_of: dt.date | None = None) -> Callable:

@@ -15,7 +15,7 @@ import pyarrow as pa
 
 from ..vocabulary import CHANNEL_LABELS, CHANNELS, REJECT_CODE, format_number
 from . import arrays
-from .encode import Coded
+from .encode import Coded, Texts
 from .evaluation import APPROVE, DENY, Evaluation
 from .model import Criterion, Override, Product
 from .window import MICRO
@@ -72,7 +72,7 @@ def window_messages(
         arrays.text_scalar(""),
     )
     encoded = joined.dictionary_encode()
-    return Coded(arrays.ints(encoded.indices), encoded.dictionary.to_pylist())
+    return Coded(arrays.ints(encoded.indices), Texts(encoded.dictionary))
 
 
 def _words(
