@@ -64,15 +64,13 @@ def window_messages(
         lead,
         _numbers(a),
         unit,
-        _dates(start),
-        arrays.text_scalar(" to "),
-        _dates(end),
-        arrays.text_scalar(", so "),
+        _dates(start, " to "),
+        _dates(end, ", so "),
         tail,
         arrays.text_scalar(""),
     )
-    encoded = joined.dictionary_encode()
-    return Coded(arrays.ints(encoded.indices), Texts(encoded.dictionary))
+    # Nearly a text each: each claim's own (encoding them would hash them all to save little).
+    return Coded(np.arange(len(rows), dtype=np.int64), Texts(joined))
 
 
 def _words(
@@ -128,34 +126,38 @@ def _tails(words: list[tuple], kind: np.ndarray, room: np.ndarray) -> pa.Array:
     """Each claim's tail: its kind's words around its number (none left: "no more")."""
     numbered = np.array([w[4] for w in words], dtype=bool)[kind]
     room = np.where(numbered, room, 0)
-    order = np.lexsort((room, kind))
-    new = np.ones(len(kind), dtype=bool)
-    new[1:] = (kind[order][1:] != kind[order][:-1]) | (room[order][1:] != room[order][:-1])
-    group = np.cumsum(new) - 1
-    inverse = np.empty(len(kind), dtype=np.int64)
-    inverse[order] = group
+    rooms, room_code = _distinct(room)
+    pairs, inverse = _distinct(kind * len(rooms) + room_code)  # each (kind, room) once
     texts = []
-    for i in order[new]:
-        before, after, has_number = words[kind[i]][2], words[kind[i]][3], words[kind[i]][4]
+    for pair in pairs:
+        k, r = divmod(pair, len(rooms))
+        before, after, has_number = words[k][2], words[k][3], words[k][4]
         if not has_number:
             texts.append(before)
-        elif room[i] <= 0 and before == "up to ":
+        elif rooms[r] <= 0 and before == "up to ":
             texts.append("no" + after)
         else:
-            texts.append(f"{before}{format_number(room[i] / MICRO)}{after}")
+            texts.append(f"{before}{format_number(rooms[r] / MICRO)}{after}")
     return _texts(texts, inverse)
 
 
 def _numbers(values: np.ndarray) -> pa.Array:
     """Millionths as people write the quantity (each distinct value written once)."""
-    distinct, inverse = np.unique(values, return_inverse=True)
-    return _texts([format_number(v / MICRO) for v in distinct], inverse.reshape(-1))
+    distinct, inverse = _distinct(values)
+    return _texts([format_number(v / MICRO) for v in distinct], inverse)
 
 
-def _dates(days: np.ndarray) -> pa.Array:
-    """Day numbers as ISO dates, each written once."""
-    distinct, inverse = np.unique(days, return_inverse=True)
-    return _texts([dt.date.fromordinal(int(d)).isoformat() for d in distinct], inverse.reshape(-1))
+def _dates(days: np.ndarray, after: str) -> pa.Array:
+    """Day numbers as ISO dates and `after`, each written once."""
+    distinct, inverse = _distinct(days)
+    return _texts([dt.date.fromordinal(d).isoformat() + after for d in distinct], inverse)
+
+
+def _distinct(values: np.ndarray) -> tuple[list[int], np.ndarray]:
+    """Whole numbers' distinct values (as Python ints) and each one's index into them: hashed by
+    Arrow, not sorted."""
+    encoded = arrays.int_array(np.asarray(values, dtype=np.int64)).dictionary_encode()
+    return encoded.dictionary.to_pylist(), arrays.ints(encoded.indices)
 
 
 def _texts(texts: list[str], codes: np.ndarray) -> pa.Array:
