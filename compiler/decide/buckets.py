@@ -3,15 +3,20 @@
 What a Per Days claim's decision needs from the rest of the run is what its member received in
 its window (run.accumulated), which depends only on the claims and fills of the same member. So
 the run's first pass writes each claim's window terms and each history fill into one of BUCKETS
-files on disk by a hash of the member, each bucket is then worked out alone (every member's
-claims and fills are in one bucket), and the claims are decided again in their own order with
-what each member received. Memory holds one bucket, one batch, and 8 bytes per claim.
+files on disk by a hash of the member (the history's fills on a thread of their own, beside the
+claims: each half of the pass leaves the GIL for much of its numpy and Arrow work), each bucket
+is then worked out alone (every member's claims and fills are in one bucket), and the claims are
+decided again in their own order with what each member received. Memory holds one bucket, two
+batches, and 8 bytes per claim. The versions' engines are made once each; two made at once by
+the two threads would be alike (a ruleset's engine is made from its file alone).
 """
 
 from __future__ import annotations
 
 import tempfile
+import threading
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -147,20 +152,35 @@ class SpilledRun:
         """What each claim's member received in its window before it (millionths; NaN for a claim
         not decided over a window), the run decided by `decide` against `history`'s fills."""
         spill = Spill(self.spill.root)  # a fresh set of buckets for each way of deciding the run
+        stop = threading.Event()
+
+        def history_pass() -> None:
+            offset = 0
+            for batch in history:
+                if stop.is_set():
+                    return
+                spill.add("fills", fills(decide, batch, offset))
+                offset += batch.num_rows
+
+        # The history's pass beside the claims' (numpy and Arrow leave the GIL for much of each):
+        # they write to different buckets, and a fill's error is raised as soon as it is seen.
+        pool = ThreadPoolExecutor(1, thread_name_prefix="dqm-history")
+        history_done = pool.submit(history_pass)
         try:
             for batch, start in self.batches():
+                if history_done.done():
+                    history_done.result()  # raises the history's error, if it failed
                 columns, n = claim_columns(batch)
                 columns[TERMS_ONLY] = np.ones(n, dtype=bool)
                 spill.add("terms", terms(decide(columns, n), start, per_days))
-            offset = 0
-            for batch in history:
-                spill.add("fills", fills(decide, batch, offset))
-                offset += batch.num_rows
+            history_done.result()
             out = np.full(self.n, np.nan)
             for order, a in spill.accumulated():
                 out[order] = a
             return out
         finally:
+            stop.set()
+            pool.shutdown()  # the history's thread stopped before its files are removed
             spill.close()
 
     def decided(self, decide: Decide, received: np.ndarray) -> Callable[[pa.Table], Decisions]:
