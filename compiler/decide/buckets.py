@@ -139,23 +139,27 @@ class SpilledRun:
     """A run's claims read once and kept on disk (Arrow files, one a batch, as read: a folder's
     Parquet files may differ in columns) so that they can be decided more than once: first for
     their window terms, then with what each member received (`received`), batch by batch in
-    input order. Lives in `spill`'s folder."""
+    input order. They are read (and set aside) as the first pass goes through them, the history's
+    pass already under way beside it. Lives in `spill`'s folder."""
 
     def __init__(self, batches: Iterable[pa.Table], spill: Spill):
         self.spill, self.n, self._files = spill, 0, []
-        for i, batch in enumerate(batches):
-            path = spill.root / f"claims-{i}.arrow"
-            # The stream format: a batch's chunks may each bring their own dictionaries.
-            with pa.ipc.new_stream(str(path), batch.schema) as writer:
-                writer.write_table(batch)
-            self._files.append((path, self.n, batch.num_rows))
-            self.n += batch.num_rows
+        self._unread = iter(batches)
 
     def batches(self) -> Iterator[tuple[pa.Table, int]]:
         """Each batch as read, with its first claim's position in the run."""
-        for path, start, _ in self._files:
+        for path, start, _ in list(self._files):
             with pa.memory_map(str(path)) as source:
                 yield pa.ipc.open_stream(source).read_all(), start
+        for batch in self._unread:  # the first time through: read now
+            path = self.spill.root / f"claims-{len(self._files)}.arrow"
+            # The stream format: a batch's chunks may each bring their own dictionaries.
+            with pa.ipc.new_stream(str(path), batch.schema) as writer:
+                writer.write_table(batch)
+            start = self.n
+            self._files.append((path, start, batch.num_rows))
+            self.n += batch.num_rows
+            yield batch, start
 
     def received(
         self, decide: Decide, per_days: frozenset[str], history: Iterable[pa.Table] = ()
@@ -174,13 +178,12 @@ class SpilledRun:
                 offset += batch.num_rows
 
         # The history's pass beside the claims' (numpy and Arrow leave the GIL for much of each):
-        # they write to different buckets, and a fill's error is raised as soon as it is seen.
+        # they write to different buckets. A claims file's error is raised first, as it is met; a
+        # fill's once the claims are through.
         pool = ThreadPoolExecutor(1, thread_name_prefix="dqm-history")
         history_done = pool.submit(history_pass)
         try:
             for batch, start in self.batches():
-                if history_done.done():
-                    history_done.result()  # raises the history's error, if it failed
                 columns, n = claim_columns(batch)
                 columns[TERMS_ONLY] = np.ones(n, dtype=bool)
                 spill.add("terms", terms(decide(columns, n), start, per_days))
