@@ -198,3 +198,28 @@ def test_spark_reads_a_history_from_a_file_not_a_stream(exports, tmp_path):
         "--spark reads the history from a file or folder, not standard input."
     )
     assert not (tmp_path / "out").exists()
+
+
+def test_a_bad_claims_file_is_said_before_a_bad_history(dqm, exports, tmp_path):
+    """The history's pass runs beside the claims' reading: whichever fails first, the claims
+    file's error is the one said, as when the claims were read before the history."""
+    claims = tmp_path / "c.csv"
+    rows = "".join(f"C{i},M{i % 50},{P},retail,1,2026-03-31\n" for i in range(200_000))
+    claims.write_bytes(
+        b"claim_id,member_id,product_id,channel,quantity,date_of_service\n"
+        + rows.encode()
+        + b"C-last,M\xff,x,retail,1,2026-03-31\n"
+    )
+    history = tmp_path / "h.csv"
+    history.write_text(f"member_id,product_id,date_of_service,quantity\nM1,{P},2026-03-02,two\n")
+    out = tmp_path / "out.csv"
+    ran = dqm("decide", claims, "--ruleset", "oncology-dqm", "--exports", exports,
+              "--history", history, "--output", out)  # fmt: skip
+    assert (ran.code, ran.out, ran.err) == (
+        2,
+        "",
+        f"dqm: {claims} is not UTF-8 text (byte 0xff on line 200002); save it as CSV UTF-8 (in "
+        "Excel: File > Save As > CSV UTF-8), or name the encoding it was saved in with "
+        "--encoding (such as --encoding cp1252).\n",
+    )
+    assert not out.exists() and list(tmp_path.glob(".*")) == []
