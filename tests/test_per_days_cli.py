@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import random
+import subprocess
+import sys
 
 import jsonschema
 import pandas as pd
@@ -223,3 +225,31 @@ def test_a_bad_claims_file_is_said_before_a_bad_history(dqm, exports, tmp_path):
         "--encoding (such as --encoding cp1252).\n",
     )
     assert not out.exists() and list(tmp_path.glob(".*")) == []
+
+
+def test_a_per_days_run_from_files_never_imports_pandas(exports, tmp_path):
+    """As a Per Rx `dqm decide` does not: thousands of members (their ids worked on as Arrow)
+    and a history, every format."""
+    claims, history = tmp_path / "c.csv", tmp_path / "h.csv"
+    claims.write_text(
+        "claim_id,member_id,product_id,channel,quantity,date_of_service\n"
+        + "".join(f"C{i},M{i},{P},retail,6,2026-03-31\n" for i in range(3_000))
+    )
+    history.write_text(
+        "member_id,product_id,date_of_service,quantity\n"
+        + "".join(f" M{i} ,{P},2026-03-1{i % 9},2\n" for i in range(3_000))
+    )
+    script = f"""
+import sys
+from compiler.api import decide_file
+for fmt in ("csv", "json", "jsonl", "parquet"):
+    out = {str(tmp_path)!r} + "/out." + fmt
+    decide_file({str(claims)!r}, "oncology-dqm", exports={str(exports)!r}, output=out,
+                history={str(history)!r})
+print("pandas" in sys.modules)
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert (done.returncode, done.stdout, done.stderr) == (0, "False\n", "")
+    decided = pq.read_table(tmp_path / "out.parquet")
+    assert decided.column("accumulated_quantity").to_pylist() == [2.0] * 3_000
+    assert set(decided.column("decision").to_pylist()) == {"approve"}

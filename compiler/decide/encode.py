@@ -82,8 +82,8 @@ def blank(texts: Sequence[str]) -> np.ndarray:
     if isinstance(texts, Texts) and len(texts) > 1024:
         import pyarrow.compute as pc  # not at import: dqm decide's start
 
-        lengths = pc.binary_length(arrays.stripped(texts.arrow)).fill_null(0)
-        return np.append(arrays.ints(lengths) == 0, True)
+        lengths = arrays.ints(pc.binary_length(arrays.stripped(texts.arrow)), missing=0)
+        return np.append(lengths == 0, True)
     return np.array([not t.strip() for t in texts] + [True], dtype=bool)
 
 
