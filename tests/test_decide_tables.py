@@ -123,3 +123,22 @@ print("pandas" in sys.modules)
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "False"
+
+
+def test_one_claim_decided_to_csv_imports_no_pyarrow_compute(tmp_path):
+    """pyarrow.compute is a fifth of a one-claim `dqm decide`'s start: made only where a batch
+    needs it, which one claim never does."""
+    claims = tmp_path / "claims.csv"
+    claims.write_text("claim_id,product_id,channel,quantity\nC1,imatinib-400mg-tab,retail,61\n")
+    script = f"""
+import sys
+from compiler.cli import main
+code = main(["decide", {str(claims)!r}, "--ruleset", {str(EXPORTS / "oncology-dqm" / "v3.json")!r},
+             "--output", {str(tmp_path / "out.csv")!r}])
+print(code, "pyarrow.compute" in sys.modules, "pandas" in sys.modules)
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert (done.returncode, done.stdout, done.stderr) == (0, "0 False False\n", "")
+    assert (
+        (tmp_path / "out.csv").read_text().splitlines()[1].startswith('"C1","imatinib-400mg-tab"')
+    )

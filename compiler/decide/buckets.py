@@ -5,9 +5,9 @@ its window (run.accumulated), which depends only on the claims and fills of the 
 the run's first pass writes each claim's window terms and each history fill into one of BUCKETS
 files on disk by a hash of the member (the history's fills on a thread of their own, beside the
 claims: each half of the pass leaves the GIL for much of its numpy and Arrow work), each bucket
-is then worked out alone (every member's claims and fills are in one bucket), and the claims are
-decided again in their own order with what each member received. Memory holds one bucket, two
-batches, and 8 bytes per claim. The versions' engines are made once each; two made at once by
+is then worked out alone (every member's claims and fills are in one bucket; two at a time, on
+two threads), and the claims are decided again in their own order with what each member
+received. Memory holds two buckets, two batches, and 8 bytes per claim. The versions' engines are made once each; two made at once by
 the two threads would be alike (a ruleset's engine is made from its file alone).
 """
 

@@ -133,7 +133,9 @@ def _text_array(column: Any, n: int) -> pa.Array | pa.ChunkedArray:
             categories = used_texts(categories, used)
         dictionary = arrow_texts(categories)
         indices = arrays.int_array(codes, pa.int32(), codes < 0)
-        return pa.DictionaryArray.from_arrays(indices, dictionary.cast(pa.string()))
+        if dictionary.type != pa.string():  # (a cast imports pyarrow.compute: not for one claim)
+            dictionary = dictionary.cast(pa.string())
+        return pa.DictionaryArray.from_arrays(indices, dictionary)
     if isinstance(column, (pa.Array, pa.ChunkedArray)):
         return column  # in its chunks as read: Parquet pages follow them, as from a frame
     if column is None:
