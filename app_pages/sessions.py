@@ -5,10 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
-import ctypes.util
 import gc
-import os
 import threading
 import time
 import weakref
@@ -17,7 +14,7 @@ import streamlit as st
 from streamlit import runtime
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from compiler import budget
+from compiler import budget, memory
 
 JANITOR_SECONDS = 10  # how often ended sessions are looked for
 
@@ -74,7 +71,7 @@ def _janitor_loop() -> None:
         gc.collect()  # a dropped session's objects sit in reference cycles: finalizers run here
         if _ended.is_set():
             _ended.clear()
-            _give_back_memory()
+            memory.give_back()
 
 
 def _reap_expired_sessions() -> None:
@@ -127,27 +124,6 @@ def _shut_down_when_dropped(cache, loop: asyncio.AbstractEventLoop) -> None:
     cache._dqm_shuts_down = True
 
 
-def _give_back_memory() -> None:
-    try:
-        import pyarrow as pa
-
-        pa.default_memory_pool().release_unused()
-    except Exception:  # an allocator without the call: nothing to give back
-        pass
-    if _LIBC is not None:
-        _LIBC.malloc_trim(0)
-
-
-_LIBC = None
-if os.name == "posix":
-    try:
-        _LIBC = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        if not hasattr(_LIBC, "malloc_trim"):  # glibc only
-            _LIBC = None
-    except OSError:
-        _LIBC = None
-
-
 # The draft check's fork server imports dqm once, in the background, as the server starts.
 
 
@@ -164,9 +140,6 @@ def warm_up() -> None:
             _allocators_that_give_back()
 
 
-M_ARENA_MAX = -8  # glibc's mallopt parameter
-
-
 def _allocators_that_give_back() -> None:
     """Arrow on the system allocator: its default, mimalloc, kept ~300 MB of sixteen 9 MB
     batches resident after their sessions had ended and been freed, where glibc's malloc_trim
@@ -174,5 +147,4 @@ def _allocators_that_give_back() -> None:
     import pyarrow as pa
 
     pa.set_memory_pool(pa.system_memory_pool())
-    if _LIBC is not None and hasattr(_LIBC, "mallopt"):
-        _LIBC.mallopt(M_ARENA_MAX, 2)
+    memory.few_arenas()

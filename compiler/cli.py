@@ -104,7 +104,10 @@ def cmd_template(args: argparse.Namespace) -> int:
 
 
 def cmd_decide(args: argparse.Namespace) -> int:
+    from . import memory
     from .api import decide_file
+
+    memory.few_arenas()  # this process's own: its threads share two arenas
     from .decide.grammar import service_date
     from .ruleset.store import version_number
 
@@ -133,7 +136,10 @@ def cmd_decide(args: argparse.Namespace) -> int:
 
 
 def cmd_impact(args: argparse.Namespace) -> int:
+    from . import memory
     from .api import impact_file
+
+    memory.few_arenas()
 
     claims = _claims(args.claims, None, "the comparison")  # printed whatever --output says
     reading = _reading(args)

@@ -15,6 +15,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from compiler.decide import buckets as buckets_module
 from compiler.decide.buckets import Spill, SpilledRun, member_bucket
 from compiler.decide.versions import Versions
 from compiler.ruleset.sealing import schema
@@ -88,14 +89,16 @@ def test_a_run_from_files_equals_the_run_held_whole(dqm, exports, tmp_path):
     assert sum(d["accumulated_quantity"] > 0 for d in counted) > 1000
 
 
-def test_buckets_and_batches_change_nothing(exports):
+def test_buckets_and_batches_change_nothing(exports, monkeypatch):
     claims, history = random_run(seed=11, n=2000, members=25, fills=300)
     versions = Versions.of(Store(exports).listing("oncology-dqm").require())
     whole = versions.decide(claims, history=history)
     table = pa.Table.from_pandas(claims, preserve_index=False)
     batches = [table.slice(i, 137) for i in range(0, len(claims), 137)]
     hist = pa.Table.from_pandas(history, preserve_index=False)
-    for buckets in (1, 3, 64):
+    # Buckets worked out one at a time (IN_FLIGHT 1) and two at a time, on two threads.
+    for buckets, in_flight in [(1, 1), (3, 1), (3, 10**9), (64, 1), (64, 10**9)]:
+        monkeypatch.setattr(buckets_module, "IN_FLIGHT", in_flight)
         with Spill(buckets=buckets) as spill:
             run = SpilledRun(batches, spill)
             received = run.received(

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import tempfile
 import threading
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -22,12 +23,16 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
+from .. import memory
 from .arrays import int_array, ints
 from .decisions import Decisions
 from .evaluation import ACCUMULATED, TERMS_ONLY
 from .run import FILLS, TERMS, Decide, accumulated, claim_columns, empty, fills, terms
 
 BUCKETS = 64
+# Rows (terms and fills) of the buckets worked out at once: two buckets of a run of 10M claims
+# (300,000 rows each), one of a larger run's, so that memory does not grow with the run.
+IN_FLIGHT = 700_000
 _P = np.uint64(1_099_511_628_211)  # FNV's 64-bit prime: a multiplier that mixes bytes well
 
 
@@ -73,6 +78,8 @@ class Spill:
         self._folder = tempfile.TemporaryDirectory(prefix=".dqm-run-", dir=where)
         self.root, self.buckets = Path(self._folder.name), buckets
         self._writers: dict[tuple[str, int], pa.ipc.RecordBatchStreamWriter] = {}
+        # Rows per bucket, per kind (each kind added by one thread: no count is shared)
+        self._rows = {kind: np.zeros(buckets, dtype=np.int64) for kind in ("terms", "fills")}
 
     def __enter__(self) -> Spill:
         return self
@@ -94,6 +101,7 @@ class Spill:
         order = np.argsort(bucket, kind="stable")
         bounds = np.searchsorted(bucket[order], np.arange(self.buckets + 1))
         table = table.take(int_array(order))  # once, each bucket then a slice of it
+        self._rows[kind] += np.diff(bounds)
         for b in np.flatnonzero(np.diff(bounds)):
             part = table.slice(bounds[b], bounds[b + 1] - bounds[b])
             self._writer(kind, int(b), table.schema).write_table(part)
@@ -111,13 +119,21 @@ class Spill:
         for writer in self._writers.values():
             writer.close()
         self._writers.clear()
-        # Two buckets at a time, on two threads (numpy's sorts and Arrow leave the GIL), in order.
+        # Two buckets at a time on two threads (numpy's sorts and Arrow leave the GIL) while
+        # their rows together are at most IN_FLIGHT, in order.
+        rows = self._rows["terms"] + self._rows["fills"]
         with ThreadPoolExecutor(2, thread_name_prefix="dqm-bucket") as pool:
-            ahead = [pool.submit(self._bucket, b) for b in range(min(2, self.buckets))]
-            for b in range(2, self.buckets + 2):
-                done = ahead.pop(0).result()
-                if b < self.buckets:
-                    ahead.append(pool.submit(self._bucket, b))
+            ahead: deque = deque()  # (rows, the bucket's future), in bucket order
+            b = 0
+            while b < self.buckets or ahead:
+                while (
+                    b < self.buckets
+                    and len(ahead) < 2
+                    and (not ahead or ahead[0][0] + rows[b] <= IN_FLIGHT)
+                ):
+                    ahead.append((rows[b], pool.submit(self._bucket, b)))
+                    b += 1
+                done = ahead.popleft()[1].result()
                 if done is not None:
                     yield done
 
@@ -191,6 +207,7 @@ class SpilledRun:
             out = np.full(self.n, np.nan)
             for order, a in spill.accumulated():
                 out[order] = a
+            memory.give_back()  # the passes' memory, before the claims are decided again
             return out
         finally:
             stop.set()
