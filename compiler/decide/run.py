@@ -281,7 +281,9 @@ class _Texts:
     def __init__(self, column: Coded, key: Callable[[str], str] | None = None):
         self.codes = np.where(column.codes < 0, len(column.categories), column.codes)
         if key is None:
-            texts = stripped(arrow_texts(column.categories)).cast(pa.string())
+            texts = stripped(arrow_texts(column.categories))
+            if texts.type != pa.string():  # (a cast imports pyarrow.compute)
+                texts = texts.cast(pa.string())
         else:
             texts = text_array([key(str(t)) for t in column.categories])
         self.distinct = pa.concat_arrays([texts, text_array([""])])
