@@ -106,10 +106,10 @@ def cmd_template(args: argparse.Namespace) -> int:
 def cmd_decide(args: argparse.Namespace) -> int:
     from . import memory
     from .api import decide_file
-
-    memory.few_arenas()  # this process's own: its threads share two arenas
     from .decide.grammar import service_date
     from .ruleset.store import version_number
+
+    memory.few_arenas()  # this process's own: its threads share two arenas
 
     as_of = None
     if args.as_of is not None:
